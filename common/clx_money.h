@@ -1,0 +1,45 @@
+/*
+ * clx_money.h — exact money: US dollars as integer nano-dollars (1 USD = 10^9 nanos).
+ *
+ * No binary floating point touches a stored cost or a sum. Prices are kept as integer
+ * pico-dollars per token (= micro-dollars per million tokens), so tokens x price is exact;
+ * an event's cost is rounded once, half up, from pico- to nano-dollars.
+ */
+#ifndef CLX_MONEY_H
+#define CLX_MONEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLX_NANOS_PER_USD 1000000000LL
+
+/*
+ * Parses a non-negative decimal number in JSON syntax ("0.0017", "12", "1.5e-7", "2E3")
+ * as US dollars into nano-dollars, rounding half up beyond the 9th decimal.
+ * Returns CLX_OK, or CLX_EINVAL for a negative number, bad syntax, or a value over
+ * 9,000,000,000 USD. s need not be NUL-terminated.
+ */
+int clx_money_parse_usd(const char *s, size_t len, int64_t *nanos);
+
+/*
+ * Parses a non-negative decimal number of US dollars per MILLION tokens ("2.00", "0.075")
+ * into pico-dollars per token (exact up to 6 decimals; more decimals -> CLX_EINVAL).
+ */
+int clx_money_parse_per_mtok(const char *s, size_t len, int64_t *pico_per_token);
+
+/*
+ * Writes nanos as a plain decimal dollar string without exponent and without trailing
+ * zeros ("0.0017", "2", "0", "-0.5"). buf needs 32 bytes. Returns the length.
+ */
+size_t clx_money_format_usd(int64_t nanos, char *buf);
+
+/* Writes pico-dollars per token as dollars per million tokens ("2", "0.075"). buf >= 32. */
+size_t clx_money_format_per_mtok(int64_t pico_per_token, char *buf);
+
+/* tokens x pico-per-token, rounded half up to nano-dollars; saturates at INT64_MAX. */
+int64_t clx_money_cost_nanos(int64_t tokens, int64_t pico_per_token);
+
+/* A pico-dollar amount rounded half up to nano-dollars; saturates to the int64 range. */
+int64_t clx_money_pico_to_nanos(__int128 pico);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * clx_settings.h — workspaces, projects, environments, ingestion keys and the admin token.
+ *
+ * The guide's "Settings → Configure". Every record is persisted (synced) in the store's
+ * settings column family before a call returns, and mirrored in memory so the ingest
+ * hot path (key lookup, slug checks) never touches disk. Readers take a shared lock;
+ * admin writes take it exclusively. Secrets (ingestion keys, the admin token) are kept
+ * only as SHA-256 hashes, and never logged.
+ */
+#ifndef CLX_SETTINGS_H
+#define CLX_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clx_store.h"
+
+#define CLX_SLUG_MAX 64
+#define CLX_NAME_MAX 200
+#define CLX_KEY_ID_LEN 16     /* "key_" + 12 hex */
+#define CLX_KEY_SECRET_LEN 44 /* "clx_" + 40 base62 */
+
+typedef struct clx_workspace {
+    char slug[CLX_SLUG_MAX + 1];
+    char *name;
+    int strict_mode;
+    int64_t created_at_ms;
+} clx_workspace_t;
+
+typedef struct clx_project {
+    char workspace[CLX_SLUG_MAX + 1];
+    char slug[CLX_SLUG_MAX + 1];
+    char *name;
+    int64_t created_at_ms;
+} clx_project_t;
+
+typedef struct clx_environment {
+    char workspace[CLX_SLUG_MAX + 1];
+    char project[CLX_SLUG_MAX + 1];
+    char slug[CLX_SLUG_MAX + 1];
+    int64_t created_at_ms;
+} clx_environment_t;
+
+typedef struct clx_apikey {
+    char id[CLX_KEY_ID_LEN + 1];
+    char workspace[CLX_SLUG_MAX + 1];
+    char *name;
+    unsigned char secret_sha256[32];
+    char prefix[13]; /* first characters of the secret, shown in listings */
+    char default_project[CLX_SLUG_MAX + 1];
+    char default_environment[CLX_SLUG_MAX + 1];
+    char locked_environment[CLX_SLUG_MAX + 1];
+    int64_t created_at_ms;
+    int64_t revoked_at_ms; /* 0 while active */
+} clx_apikey_t;
+
+/* What the ingest path needs about the key that authenticated a request (a copy). */
+typedef struct clx_key_info {
+    char key_id[CLX_KEY_ID_LEN + 1];
+    char workspace[CLX_SLUG_MAX + 1];
+    char default_project[CLX_SLUG_MAX + 1];
+    char default_environment[CLX_SLUG_MAX + 1];
+    char locked_environment[CLX_SLUG_MAX + 1];
+    int strict_mode;
+} clx_key_info_t;
+
+/* Why an admin call refused its input: the field (JSON spelling) and a sentence. */
+typedef struct clx_settings_problem {
+    const char *field;
+    char message[160];
+} clx_settings_problem_t;
+
+typedef struct clx_settings clx_settings_t;
+
+/*
+ * Loads every settings record from store; on a fresh store creates the workspace
+ * "default". CLX_OK, CLX_EIO, or CLX_ECORRUPT (an unreadable record; logged).
+ * The store must outlive the settings.
+ */
+int clx_settings_open(clx_store_t *store, clx_settings_t **out);
+void clx_settings_destroy(clx_settings_t *s);
+
+/* True when s is 1..64 bytes of [a-z0-9_-] starting with [a-z0-9]. */
+int clx_slug_valid(const char *s, size_t len);
+
+/*
+ * Sets up admin authentication. With a configured token (flag or environment), only that
+ * token is accepted. Without one, a token generated at an earlier start is accepted (its
+ * hash is stored); on the very first start a token is generated, its hash stored, and the
+ * token returned in *generated (malloc'd, caller prints once and frees); otherwise
+ * *generated is NULL. CLX_OK or CLX_EIO.
+ */
+int clx_settings_admin_init(clx_settings_t *s, const char *configured, char **generated);
+/* CLX_OK when token (len bytes) is the admin token, else CLX_EUNAUTH. Constant time. */
+int clx_settings_admin_check(clx_settings_t *s, const char *token, size_t len);
+
+/*
+ * Authenticates an ingestion key secret: CLX_OK with *out filled, or CLX_EUNAUTH for an
+ * unknown or revoked key.
+ */
+int clx_settings_auth_key(clx_settings_t *s, const char *secret, size_t len, clx_key_info_t *out);
+
+/*
+ * Shared-lock section for the ingest path's lookups below, so one request checks all its
+ * events under one lock acquisition.
+ */
+void clx_settings_read_begin(clx_settings_t *s);
+void clx_settings_read_end(clx_settings_t *s);
+/* Inside a read section: does the project / environment exist? */
+int clx_settings_has_project_locked(clx_settings_t *s, const char *ws, const char *project, size_t plen);
+int clx_settings_has_environment_locked(clx_settings_t *s, const char *ws, const char *project, const char *env,
+                                        size_t elen);
+
+/*
+ * Admin operations. Each validates its input (CLX_EINVAL with *problem filled), checks
+ * references (CLX_ENOTFOUND with *problem naming the missing one), refuses duplicates
+ * (CLX_EEXIST), persists synced (CLX_EIO on a storage failure: nothing changed), and on
+ * CLX_OK copies the new record into *out when out is not NULL (pointer members of *out
+ * are valid until the settings are destroyed).
+ */
+int clx_settings_create_workspace(clx_settings_t *s, const char *slug, const char *name, clx_workspace_t *out,
+                                  clx_settings_problem_t *problem);
+int clx_settings_get_workspace(clx_settings_t *s, const char *slug, clx_workspace_t *out);
+int clx_settings_set_strict_mode(clx_settings_t *s, const char *ws, int strict, clx_workspace_t *out);
+int clx_settings_create_project(clx_settings_t *s, const char *ws, const char *slug, const char *name,
+                                clx_project_t *out, clx_settings_problem_t *problem);
+int clx_settings_get_project(clx_settings_t *s, const char *ws, const char *slug, clx_project_t *out);
+int clx_settings_create_environment(clx_settings_t *s, const char *ws, const char *project, const char *slug,
+                                    clx_environment_t *out, clx_settings_problem_t *problem);
+
+/*
+ * Creates an ingestion key. default_project / default_environment / locked_environment may
+ * be NULL or "". The defaults must exist; a lock without a default environment makes the
+ * lock the default. On CLX_OK, secret (>= CLX_KEY_SECRET_LEN+1 bytes) receives the secret,
+ * shown to the caller once and never again.
+ */
+int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name, const char *default_project,
+                            const char *default_environment, const char *locked_environment, clx_apikey_t *out,
+                            char *secret, clx_settings_problem_t *problem);
+/* Revokes key id of ws: later requests with it get 401. CLX_OK, CLX_ENOTFOUND, CLX_EIO. */
+int clx_settings_revoke_key(clx_settings_t *s, const char *ws, const char *id);
+
+/*
+ * Listing: calls fn once per record (in slug / creation order) under the shared lock; fn
+ * must not call back into the settings. CLX_OK, or CLX_ENOTFOUND for an unknown ws or
+ * project.
+ */
+typedef void (*clx_ws_fn)(void *arg, const clx_workspace_t *w);
+typedef void (*clx_project_fn)(void *arg, const clx_project_t *p);
+typedef void (*clx_env_fn)(void *arg, const clx_environment_t *e);
+typedef void (*clx_key_fn)(void *arg, const clx_apikey_t *k);
+int clx_settings_list_workspaces(clx_settings_t *s, clx_ws_fn fn, void *arg);
+int clx_settings_list_projects(clx_settings_t *s, const char *ws, clx_project_fn fn, void *arg);
+int clx_settings_list_environments(clx_settings_t *s, const char *ws, const char *project, clx_env_fn fn,
+                                   void *arg);
+int clx_settings_list_keys(clx_settings_t *s, const char *ws, clx_key_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * ctl.c — "costlynxd ctl": a small command line for the settings API of a running server,
+ * over a plain HTTP/1.1 connection (loopback or any reachable host).
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clx_mem.h"
+#include "costlynxd.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: costlynxd ctl [--url URL] [--token TOKEN] [--workspace WS] <command> [args]\n"
+            "  URL defaults to $COSTLYNX_URL, else http://$COSTLYNX_HTTP_ADDR (127.0.0.1:8080);\n"
+            "  TOKEN to $COSTLYNX_ADMIN_TOKEN; WS to \"default\".\n\n"
+            "commands:\n"
+            "  workspaces                              list workspaces\n"
+            "  workspace-create <slug> [name]          create a workspace\n"
+            "  strict on|off                           set strict mode of the workspace\n"
+            "  projects                                list projects\n"
+            "  project-create <slug> [name]            create a project (with prod, staging, dev)\n"
+            "  environments <project>                  list a project's environments\n"
+            "  environment-create <project> <slug>     add an environment\n"
+            "  keys                                    list ingestion keys (never their secrets)\n"
+            "  key-create <name> [--default-project P] [--default-environment E] [--environment LOCK]\n"
+            "                                          create a key; prints the secret once\n"
+            "  key-revoke <id>                         revoke a key\n"
+            "  event <requestId>                       show the stored event of a requestId\n"
+            "  events [limit]                          newest stored events\n");
+}
+
+/* Appends s to buf as a JSON string literal. */
+static void json_str(char *buf, size_t cap, const char *s)
+{
+    size_t n = strlen(buf);
+    if (n + 2 >= cap)
+        return;
+    buf[n++] = '"';
+    for (; *s != '\0' && n + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            buf[n++] = '\\';
+            buf[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", c);
+        } else {
+            buf[n++] = (char)c;
+        }
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
+}
+
+static void json_member(char *buf, size_t cap, const char *key, const char *val)
+{
+    if (val == NULL)
+        return;
+    size_t n = strlen(buf);
+    snprintf(buf + n, cap - n, "%s", n > 1 ? "," : "");
+    json_str(buf, cap, key);
+    n = strlen(buf);
+    snprintf(buf + n, cap - n, ":");
+    json_str(buf, cap, val);
+}
+
+static void url_escape(char *out, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s != '\0' && n + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            out[n++] = (char)c;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    out[n] = '\0';
+}
+
+/* Sends one request; prints the body; returns the HTTP status or -1 when unreachable. */
+static int http(const char *url, const char *token, const char *method, const char *path, const char *body)
+{
+    char host[256], port[16] = "80";
+    const char *p = url;
+    if (strncmp(p, "http://", 7) == 0)
+        p += 7;
+    const char *slash = strchr(p, '/');
+    size_t hl = slash != NULL ? (size_t)(slash - p) : strlen(p);
+    if (hl == 0 || hl >= sizeof(host)) {
+        fprintf(stderr, "costlynxd ctl: bad URL %s\n", url);
+        return -1;
+    }
+    memcpy(host, p, hl);
+    host[hl] = '\0';
+    char *colon = strrchr(host, ':');
+    if (colon != NULL && strchr(colon, ']') == NULL) {
+        snprintf(port, sizeof(port), "%s", colon + 1);
+        *colon = '\0';
+    }
+    char *h = host;
+    if (h[0] == '[') {
+        h++;
+        h[strlen(h) - 1] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(h, port, &hints, &res) != 0) {
+        fprintf(stderr, "costlynxd ctl: cannot resolve %s\n", h);
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        fprintf(stderr, "costlynxd ctl: cannot connect to %s (is costlynxd running?)\n", url);
+        freeaddrinfo(res);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    freeaddrinfo(res);
+    size_t blen = body != NULL ? strlen(body) : 0;
+    char head[2048];
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     method, path, h, port, token, blen);
+    if (write(fd, head, (size_t)n) != n || (blen && write(fd, body, blen) != (ssize_t)blen)) {
+        close(fd);
+        return -1;
+    }
+    size_t cap = 65536, len = 0;
+    char *resp = clx_xmalloc(cap);
+    ssize_t r;
+    while ((r = read(fd, resp + len, cap - len - 1)) > 0) {
+        len += (size_t)r;
+        if (len + 1 == cap)
+            resp = clx_xrealloc(resp, cap *= 2);
+    }
+    close(fd);
+    resp[len] = '\0';
+    int status = -1;
+    sscanf(resp, "HTTP/1.%*d %d", &status);
+    char *sep = strstr(resp, "\r\n\r\n");
+    if (sep != NULL)
+        printf("%s\n", sep + 4);
+    free(resp);
+    return status;
+}
+
+int clx_ctl_main(int argc, char **argv)
+{
+    const char *url = getenv("COSTLYNX_URL"), *token = getenv("COSTLYNX_ADMIN_TOKEN"), *ws = "default";
+    const char *dp = NULL, *de = NULL, *lock = NULL;
+    char default_url[300];
+    if (url == NULL) {
+        const char *addr = getenv("COSTLYNX_HTTP_ADDR");
+        snprintf(default_url, sizeof(default_url), "http://%s", addr != NULL ? addr : "127.0.0.1:8080");
+        url = default_url;
+    }
+    const char *pos[4] = {0};
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char **slot = strcmp(argv[i], "--url") == 0                   ? &url
+                            : strcmp(argv[i], "--token") == 0               ? &token
+                            : strcmp(argv[i], "--workspace") == 0           ? &ws
+                            : strcmp(argv[i], "--default-project") == 0     ? &dp
+                            : strcmp(argv[i], "--default-environment") == 0 ? &de
+                            : strcmp(argv[i], "--environment") == 0         ? &lock
+                                                                            : NULL;
+        if (slot != NULL) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "costlynxd ctl: %s needs a value\n", argv[i]);
+                return 2;
+            }
+            *slot = argv[++i];
+        } else if (npos < 4) {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (npos == 0 || strcmp(pos[0], "help") == 0) {
+        help(npos == 0 ? stderr : stdout);
+        return npos == 0 ? 2 : 0;
+    }
+    if (token == NULL || token[0] == '\0') {
+        fprintf(stderr, "costlynxd ctl: set COSTLYNX_ADMIN_TOKEN or pass --token\n");
+        return 2;
+    }
+    char wse[200], a1[800], a2[200], path[1400], body[2048] = "{";
+    url_escape(wse, sizeof(wse), ws);
+    const char *cmd = pos[0], *method = "GET";
+    int need = 0;
+    if (strcmp(cmd, "workspaces") == 0) {
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces");
+    } else if (strcmp(cmd, "workspace-create") == 0 && (need = 2, npos >= 2)) {
+        method = "POST";
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces");
+        json_member(body, sizeof(body), "slug", pos[1]);
+        json_member(body, sizeof(body), "name", pos[2]);
+    } else if (strcmp(cmd, "strict") == 0 && (need = 2, npos >= 2)) {
+        method = "PATCH";
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s", wse);
+        snprintf(body, sizeof(body), "{\"strictMode\":%s", strcmp(pos[1], "on") == 0 ? "true" : "false");
+    } else if (strcmp(cmd, "projects") == 0) {
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/projects", wse);
+    } else if (strcmp(cmd, "project-create") == 0 && (need = 2, npos >= 2)) {
+        method = "POST";
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/projects", wse);
+        json_member(body, sizeof(body), "slug", pos[1]);
+        json_member(body, sizeof(body), "name", pos[2]);
+    } else if (strcmp(cmd, "environments") == 0 && (need = 2, npos >= 2)) {
+        url_escape(a1, sizeof(a1), pos[1]);
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/projects/%s/environments", wse, a1);
+    } else if (strcmp(cmd, "environment-create") == 0 && (need = 3, npos >= 3)) {
+        method = "POST";
+        url_escape(a1, sizeof(a1), pos[1]);
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/projects/%s/environments", wse, a1);
+        json_member(body, sizeof(body), "slug", pos[2]);
+    } else if (strcmp(cmd, "keys") == 0) {
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/keys", wse);
+    } else if (strcmp(cmd, "key-create") == 0 && (need = 2, npos >= 2)) {
+        method = "POST";
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/keys", wse);
+        json_member(body, sizeof(body), "name", pos[1]);
+        json_member(body, sizeof(body), "defaultProject", dp);
+        json_member(body, sizeof(body), "defaultEnvironment", de);
+        json_member(body, sizeof(body), "environment", lock);
+    } else if (strcmp(cmd, "key-revoke") == 0 && (need = 2, npos >= 2)) {
+        method = "DELETE";
+        url_escape(a1, sizeof(a1), pos[1]);
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/keys/%s", wse, a1);
+    } else if (strcmp(cmd, "event") == 0 && (need = 2, npos >= 2)) {
+        url_escape(a1, sizeof(a1), pos[1]);
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/usage/events?requestId=%s", wse, a1);
+    } else if (strcmp(cmd, "events") == 0) {
+        url_escape(a2, sizeof(a2), npos >= 2 ? pos[1] : "20");
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/usage/events?limit=%s", wse, a2);
+    } else {
+        if (need > 0)
+            fprintf(stderr, "costlynxd ctl: '%s' needs %d argument(s)\n", cmd, need - 1);
+        else
+            fprintf(stderr, "costlynxd ctl: unknown command '%s'\n", cmd);
+        help(stderr);
+        return 2;
+    }
+    size_t bl = strlen(body);
+    snprintf(body + bl, sizeof(body) - bl, "}");
+    int status = http(url, token, method, path, strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0 ? NULL : body);
+    return status >= 200 && status < 300 ? 0 : 1;
+}

@@ -1,0 +1,262 @@
+/*
+ * main.c — costlynxd: reads the configuration table once, opens the store, starts the
+ * writer and the REST door, waits for SIGTERM/SIGINT and shuts down in order.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+#include "clx_pipeline.h"
+#include "clx_rest.h"
+#include "clx_settings.h"
+#include "clx_store.h"
+#include "clx_writer.h"
+#include "costlynxd.h"
+
+/* ---- the configuration table -------------------------------------------------------------- */
+
+static int valid_addr(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (colon == NULL || colon[1] == '\0')
+        return 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return *end == '\0' && port >= 0 && port <= 65535;
+}
+
+static int valid_count(const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *v != '\0' && *end == '\0' && n >= 0 && n <= 100000000;
+}
+
+static int valid_nonempty(const char *v)
+{
+    return v[0] != '\0';
+}
+
+static int valid_level(const char *v)
+{
+    return strcmp(v, "error") == 0 || strcmp(v, "warn") == 0 || strcmp(v, "info") == 0 || strcmp(v, "debug") == 0;
+}
+
+const clx_option_t clx_options[] = {
+    {"data-dir", "COSTLYNX_DATA_DIR", "./data", "folder of the embedded RocksDB store", valid_nonempty},
+    {"http-addr", "COSTLYNX_HTTP_ADDR", "127.0.0.1:8080", "REST listen address host:port (port 0: any free)",
+     valid_addr},
+    {"grpc-addr", "COSTLYNX_GRPC_ADDR", "127.0.0.1:50051", "gRPC listen address host:port (reserved: the gRPC door "
+                                                           "is not built yet)", valid_addr},
+    {"admin-token", "COSTLYNX_ADMIN_TOKEN", "", "admin token for /api/v1/admin (generated at first start when empty)",
+     NULL},
+    {"catalog", "COSTLYNX_CATALOG", "", "price catalog CSV (empty: the catalog built into the binary)", NULL},
+    {"http-threads", "COSTLYNX_HTTP_THREADS", "0", "REST event loops (0: one per CPU)", valid_count},
+    {"max-queued-events", "COSTLYNX_MAX_QUEUED_EVENTS", "200000",
+     "events waiting for the writer before ingest answers 503", valid_count},
+    {"max-body-bytes", "COSTLYNX_MAX_BODY_BYTES", "1048576", "largest ingest body (413 above)", valid_count},
+    {"shutdown-grace-ms", "COSTLYNX_SHUTDOWN_GRACE_MS", "10000", "time to answer in-flight requests on SIGTERM",
+     valid_count},
+    {"log-level", "COSTLYNX_LOG_LEVEL", "info", "error, warn, info or debug", valid_level},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: costlynxd [serve] [--flag value ...]\n"
+               "       costlynxd ctl <command> ...   (see 'costlynxd ctl help')\n\n"
+               "flags (each also read from its environment variable; flags win):\n");
+    for (const clx_option_t *o = clx_options; o->name != NULL; o++)
+        fprintf(f, "  --%-20s %-28s %s (default \"%s\")\n", o->name, o->env, o->help, o->def);
+}
+
+/*
+ * Resolves every option: flag, else environment, else default. Exits with status 2 and a
+ * message naming the option on an unknown flag or an invalid value.
+ */
+int clx_config_parse(int argc, char **argv, const char **values)
+{
+    size_t n = 0;
+    while (clx_options[n].name != NULL)
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        const char *env = getenv(clx_options[i].env);
+        values[i] = env != NULL ? env : clx_options[i].def;
+    }
+    for (int a = 0; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "costlynxd: unexpected argument '%s'\n", arg);
+            exit(2);
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t nl = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strlen(clx_options[i].name) == nl && strncmp(clx_options[i].name, name, nl) == 0)
+                break;
+        if (i == n) {
+            fprintf(stderr, "costlynxd: unknown flag '--%.*s' (try --help)\n", (int)nl, name);
+            exit(2);
+        }
+        if (eq != NULL) {
+            values[i] = eq + 1;
+        } else if (a + 1 < argc) {
+            values[i] = argv[++a];
+        } else {
+            fprintf(stderr, "costlynxd: --%s needs a value\n", clx_options[i].name);
+            exit(2);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (clx_options[i].valid != NULL && !clx_options[i].valid(values[i])) {
+            fprintf(stderr, "costlynxd: invalid value '%s' for --%s (%s): %s\n", values[i], clx_options[i].name,
+                    clx_options[i].env, clx_options[i].help);
+            exit(2);
+        }
+    }
+    return 0;
+}
+
+const char *clx_config_get(const char **values, const char *name)
+{
+    for (size_t i = 0; clx_options[i].name != NULL; i++)
+        if (strcmp(clx_options[i].name, name) == 0)
+            return values[i];
+    return NULL;
+}
+
+/* ---- serve ----------------------------------------------------------------------------------- */
+
+static int serve(int argc, char **argv)
+{
+    const char *values[32];
+    clx_config_parse(argc, argv, values);
+    const char *level = clx_config_get(values, "log-level");
+    clx_log_set_level(strcmp(level, "error") == 0   ? CLX_LOG_ERROR
+                      : strcmp(level, "warn") == 0  ? CLX_LOG_WARN
+                      : strcmp(level, "debug") == 0 ? CLX_LOG_DEBUG
+                                                    : CLX_LOG_INFO);
+
+    /* signals are taken by sigwait below, so every thread started from here blocks them */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    clx_store_t *store = NULL;
+    clx_settings_t *settings = NULL;
+    clx_catalog_t *catalog = NULL;
+    clx_writer_t *writer = NULL;
+    clx_pipeline_t *pipeline = NULL;
+    clx_rest_t *rest = NULL;
+    char *err = NULL;
+
+    const char *dir = clx_config_get(values, "data-dir");
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "costlynxd: cannot create data folder %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    if (clx_store_open(dir, &store, &err) != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot open the store in %s: %s\n", dir, err != NULL ? err : "unknown error");
+        goto done;
+    }
+    if (clx_settings_open(store, &settings) != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot load settings from %s\n", dir);
+        goto done;
+    }
+    char *generated = NULL;
+    if (clx_settings_admin_init(settings, clx_config_get(values, "admin-token"), &generated) != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot store the admin token\n");
+        goto done;
+    }
+    const char *catalog_path = clx_config_get(values, "catalog");
+    int rc = catalog_path[0] != '\0' ? clx_catalog_load(catalog_path, &catalog, &err)
+                                     : clx_catalog_load_buffer(clx_builtin_catalog, clx_builtin_catalog_len, &catalog,
+                                                               &err);
+    if (rc != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot load the price catalog %s: %s\n",
+                catalog_path[0] ? catalog_path : "(built in)", err != NULL ? err : clx_strerror(rc));
+        goto done;
+    }
+    clx_log(CLX_LOG_INFO, "pricing", "catalog %s: %zu prices (%s)", catalog_path[0] ? catalog_path : "built in",
+            clx_catalog_count(catalog), clx_catalog_version(catalog));
+    clx_writer_create(store, (size_t)atol(clx_config_get(values, "max-queued-events")), &writer);
+    pipeline = clx_pipeline_create(settings, writer, catalog);
+
+    long threads = atol(clx_config_get(values, "http-threads"));
+    if (threads <= 0)
+        threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    clx_rest_config_t rcfg = {
+        .addr = clx_config_get(values, "http-addr"),
+        .threads = (size_t)threads,
+        .max_body = (size_t)atol(clx_config_get(values, "max-body-bytes")),
+        .pipeline = pipeline,
+        .settings = settings,
+        .store = store,
+    };
+    free(err);
+    err = NULL;
+    if (clx_rest_start(&rcfg, &rest, &err) != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot serve HTTP on %s: %s\n", rcfg.addr, err != NULL ? err : "unknown error");
+        goto done;
+    }
+    /* the first lines on stdout are for people and scripts: where to send, how to log in */
+    printf("costlynxd ready: http://%.*s:%d\n", (int)(strrchr(rcfg.addr, ':') - rcfg.addr), rcfg.addr,
+           clx_rest_port(rest));
+    if (generated != NULL) {
+        printf("admin token (shown once; set COSTLYNX_ADMIN_TOKEN to choose your own): %s\n", generated);
+        free(generated);
+    }
+    fflush(stdout);
+
+    for (;;) {
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        if (sig == SIGHUP) {
+            clx_log(CLX_LOG_INFO, "main", "SIGHUP: catalog reload is not supported yet; ignoring");
+            continue;
+        }
+        clx_log(CLX_LOG_INFO, "main", "signal %d: stopping (finishing in-flight requests)", sig);
+        break;
+    }
+    clx_rest_stop(rest, atoi(clx_config_get(values, "shutdown-grace-ms")));
+    status = 0;
+
+done:
+    free(err);
+    /* order matters: no door may call the pipeline once the writer is gone */
+    clx_rest_destroy(rest);
+    clx_writer_destroy(writer); /* writes everything still queued */
+    clx_pipeline_destroy(pipeline);
+    clx_catalog_destroy(catalog);
+    clx_settings_destroy(settings);
+    clx_store_close(store);
+    if (status == 0)
+        clx_log(CLX_LOG_INFO, "main", "stopped cleanly");
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+        return clx_ctl_main(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "serve") == 0)
+        return serve(argc - 2, argv + 2);
+    return serve(argc - 1, argv + 1);
+}

@@ -1,0 +1,101 @@
+/*
+ * clx_pipeline.h — the one ingestion path both doors call.
+ *
+ * A door authenticates the request (clx_pipeline_auth), decodes its events into protobuf-c
+ * UsageEvent structs, records any per-event decode problem it found (clx_ingest_reject /
+ * clx_ingest_warn), and calls clx_pipeline_ingest. The pipeline validates, attributes,
+ * prices and fingerprints every event on the caller's thread (CPU only, no I/O), hands the
+ * survivors to the group-commit writer, and fills ing->response — the IngestResponse both
+ * doors render, each in its own protocol. The door never sees RocksDB, prices or slugs.
+ */
+#ifndef CLX_PIPELINE_H
+#define CLX_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clx_mem.h"
+#include "clx_pricing.h"
+#include "clx_settings.h"
+#include "clx_writer.h"
+#include "costlynx/v1/usage.pb-c.h"
+
+#define CLX_MAX_BATCH 100
+#define CLX_MAX_TOKENS 1000000000000LL /* 10^12 per field per event */
+#define CLX_MAX_REQUEST_ID 256
+#define CLX_MAX_PROVIDER 64
+#define CLX_MAX_MODEL 256
+#define CLX_MAX_FEATURE 256
+
+typedef struct clx_pipeline clx_pipeline_t;
+typedef struct clx_ingest clx_ingest_t;
+
+/* The pipeline's per-request state; opaque to doors. */
+typedef struct clx_ingest_priv clx_ingest_priv_t;
+
+/*
+ * One ingest request. The door allocates it (clx_ingest_init), owns it and its arena, and
+ * must keep it alive until the request completes.
+ */
+struct clx_ingest {
+    clx_arena_t *arena;       /* the request's memory; everything below lives in it */
+    clx_key_info_t key;       /* set by clx_pipeline_auth */
+    Costlynx__V1__UsageEvent **events;
+    size_t nevents;
+    Costlynx__V1__IngestResponse response; /* valid after completion */
+    int status;               /* after completion: CLX_OK, or CLX_EIO / CLX_ESHUTDOWN (nothing stored) */
+    void (*done)(clx_ingest_t *ing); /* async completion, called on the writer thread */
+    void *data;               /* the door's */
+    clx_ingest_priv_t *priv_; /* pipeline-private, in the arena */
+};
+
+/*
+ * Creates the pipeline over its collaborators (all must outlive it). The catalog may be
+ * replaced later with clx_pipeline_set_catalog.
+ */
+clx_pipeline_t *clx_pipeline_create(clx_settings_t *settings, clx_writer_t *writer, clx_catalog_t *catalog);
+void clx_pipeline_destroy(clx_pipeline_t *p);
+/* The catalog in use (never NULL once set). */
+const clx_catalog_t *clx_pipeline_catalog(clx_pipeline_t *p);
+
+/*
+ * Prepares ing for n events in arena (ing->events gets n NULL slots the door fills).
+ */
+void clx_ingest_init(clx_ingest_t *ing, clx_arena_t *arena, size_t n);
+
+/* Authenticates the ingestion key into ing->key: CLX_OK or CLX_EUNAUTH. */
+int clx_pipeline_auth(clx_pipeline_t *p, clx_ingest_t *ing, const char *api_key, size_t len);
+
+/*
+ * Marks event index as rejected by the door (it could not be decoded): field in proto3
+ * JSON spelling, code from the EventError codes. The pipeline reports it and skips it.
+ */
+void clx_ingest_reject(clx_ingest_t *ing, size_t index, const char *field, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Adds a warning for event index (e.g. unknown_field). */
+void clx_ingest_warn(clx_ingest_t *ing, size_t index, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Runs the request through the pipeline.
+ *   1            completed synchronously (nothing needed writing): ing->response is ready,
+ *                done() is not called;
+ *   0            pending: done() will be called once, from the writer thread;
+ *   CLX_EBUSY / CLX_ESHUTDOWN  the writer refused it: nothing stored, answer "retry later"
+ *                (503 / UNAVAILABLE); done() is not called.
+ */
+int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing);
+
+/* Pipeline stages, exposed for unit tests and for the doors' shared wording. */
+
+/* Validation result for one event: field is NULL when the event is valid. */
+typedef struct clx_problem {
+    const char *field;
+    const char *code;
+    char message[200];
+} clx_problem_t;
+
+/* validate.c: required fields, lengths, UTF-8, token ranges and token semantics. */
+int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *problem);
+
+#endif

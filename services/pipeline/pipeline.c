@@ -1,0 +1,297 @@
+/*
+ * pipeline.c — the ingestion entry point both doors call: runs validate → attribute →
+ * price → fingerprint over a request's events and hands the survivors to the writer.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+#include "clx_map.h"
+#include "pipeline_internal.h"
+
+struct clx_pipeline {
+    clx_settings_t *settings;
+    clx_writer_t *writer;
+    clx_catalog_t *catalog;
+};
+
+struct note {
+    size_t index;
+    size_t seq;      /* insertion order, for a stable sort */
+    int stored_only; /* dropped when the event is not stored (skipped or rejected) */
+    Costlynx__V1__Warning w;
+};
+
+struct clx_ingest_priv {
+    clx_pipeline_t *pipeline;
+    struct clx_ingest_slot *slots;
+    Costlynx__V1__EventError **errors;
+    size_t nerrors, cap_errors;
+    struct note **notes;
+    size_t nnotes, cap_notes;
+    clx_write_req_t wreq;
+    clx_write_item_t *items;
+    size_t *item_slot; /* items[i] is event item_slot[i] */
+};
+
+clx_pipeline_t *clx_pipeline_create(clx_settings_t *settings, clx_writer_t *writer, clx_catalog_t *catalog)
+{
+    clx_pipeline_t *p = clx_xcalloc(1, sizeof(*p));
+    p->settings = settings;
+    p->writer = writer;
+    p->catalog = catalog;
+    return p;
+}
+
+void clx_pipeline_destroy(clx_pipeline_t *p)
+{
+    free(p);
+}
+
+const clx_catalog_t *clx_pipeline_catalog(clx_pipeline_t *p)
+{
+    return p->catalog;
+}
+
+void clx_ingest_init(clx_ingest_t *ing, clx_arena_t *arena, size_t n)
+{
+    memset(ing, 0, sizeof(*ing));
+    ing->arena = arena;
+    ing->nevents = n;
+    ing->events = clx_arena_zalloc(arena, (n ? n : 1) * sizeof(*ing->events));
+    costlynx__v1__ingest_response__init(&ing->response);
+    clx_ingest_priv_t *priv = clx_arena_zalloc(arena, sizeof(*priv));
+    priv->slots = clx_arena_zalloc(arena, (n ? n : 1) * sizeof(*priv->slots));
+    ing->priv_ = priv;
+}
+
+int clx_pipeline_auth(clx_pipeline_t *p, clx_ingest_t *ing, const char *api_key, size_t len)
+{
+    return clx_settings_auth_key(p->settings, api_key, len, &ing->key);
+}
+
+/* Grows an arena-backed pointer array. */
+static void *grow(clx_arena_t *a, void *arr, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    void **fresh = clx_arena_alloc(a, ncap * sizeof(void *));
+    if (n)
+        memcpy(fresh, arr, n * sizeof(void *));
+    *cap = ncap;
+    return fresh;
+}
+
+static const char *request_id_of(clx_ingest_t *ing, size_t index)
+{
+    if (index < ing->nevents && ing->events[index] != NULL && ing->events[index]->request_id != NULL)
+        return ing->events[index]->request_id;
+    return "";
+}
+
+void clx_ingest_reject(clx_ingest_t *ing, size_t index, const char *field, const char *code, const char *fmt, ...)
+{
+    clx_ingest_priv_t *priv = ing->priv_;
+    if (index < ing->nevents) {
+        if (priv->slots[index].state == SLOT_REJECTED)
+            return; /* one error per event: the first problem found */
+        priv->slots[index].state = SLOT_REJECTED;
+    }
+    Costlynx__V1__EventError *e = clx_arena_alloc(ing->arena, sizeof(*e));
+    costlynx__v1__event_error__init(e);
+    e->index = (uint32_t)index;
+    e->request_id = (char *)request_id_of(ing, index);
+    e->field = (char *)field;
+    e->code = (char *)code;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    e->message = clx_arena_strndup(ing->arena, msg, strlen(msg));
+    priv->errors = grow(ing->arena, priv->errors, priv->nerrors, &priv->cap_errors);
+    priv->errors[priv->nerrors++] = e;
+}
+
+static void add_note(clx_ingest_t *ing, size_t index, int stored_only, const char *code, const char *fmt,
+                     va_list ap)
+{
+    clx_ingest_priv_t *priv = ing->priv_;
+    struct note *n = clx_arena_alloc(ing->arena, sizeof(*n));
+    n->index = index;
+    n->seq = priv->nnotes;
+    n->stored_only = stored_only;
+    costlynx__v1__warning__init(&n->w);
+    n->w.index = (uint32_t)index;
+    n->w.request_id = (char *)request_id_of(ing, index);
+    n->w.code = (char *)code;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n->w.message = clx_arena_strndup(ing->arena, msg, strlen(msg));
+    priv->notes = grow(ing->arena, priv->notes, priv->nnotes, &priv->cap_notes);
+    priv->notes[priv->nnotes++] = n;
+}
+
+void clx_ingest_warn(clx_ingest_t *ing, size_t index, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_note(ing, index, 0, code, fmt, ap);
+    va_end(ap);
+}
+
+void clx_ingest_warn_if_stored(clx_ingest_t *ing, size_t index, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_note(ing, index, 1, code, fmt, ap);
+    va_end(ap);
+}
+
+/* Hash of what the caller sent, after key defaults: equal events have equal fingerprints. */
+static uint64_t fingerprint(const Costlynx__Store__V1__StoredEvent *rec, const Costlynx__V1__UsageEvent *ev)
+{
+    uint64_t h = CLX_FNV1A64_INIT;
+    const char *strs[] = {rec->provider, rec->model, rec->project_as_sent, rec->environment_as_sent, rec->feature};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        h = clx_fnv1a64(h, strs[i], strlen(strs[i]) + 1); /* the NUL separates fields */
+    int64_t nums[] = {ev->input_tokens, ev->output_tokens, ev->cached_tokens, ev->cache_write_tokens,
+                      rec->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER ? rec->cost_nanos : -1};
+    return clx_fnv1a64(h, nums, sizeof(nums));
+}
+
+static int by_index(const void *a, const void *b)
+{
+    const struct note *x = *(const struct note *const *)a, *y = *(const struct note *const *)b;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int error_by_index(const void *a, const void *b)
+{
+    const Costlynx__V1__EventError *x = *(Costlynx__V1__EventError *const *)a;
+    const Costlynx__V1__EventError *y = *(Costlynx__V1__EventError *const *)b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Builds ing->response from the slots' outcomes, errors and notes. */
+static void finish(clx_ingest_t *ing)
+{
+    clx_ingest_priv_t *priv = ing->priv_;
+    Costlynx__V1__IngestResponse *r = &ing->response;
+    r->ok = 1;
+    r->inserted = r->skipped = 0;
+    for (size_t i = 0; i < priv->wreq.nitems; i++) {
+        clx_write_item_t *it = &priv->items[i];
+        size_t idx = priv->item_slot[i];
+        if (it->outcome == CLX_WRITE_INSERTED) {
+            r->inserted++;
+            continue;
+        }
+        r->skipped++;
+        priv->slots[idx].state = SLOT_OPEN; /* not stored: its stored-only notes go */
+        if (it->outcome == CLX_WRITE_CONFLICT)
+            clx_ingest_warn(ing, idx, "requestId_conflict",
+                            "requestId '%s' was already stored with a different payload: this event was skipped, "
+                            "the stored one stands",
+                            request_id_of(ing, idx));
+    }
+    r->rejected = (uint32_t)priv->nerrors;
+    qsort(priv->errors, priv->nerrors, sizeof(*priv->errors), error_by_index);
+    r->n_errors = priv->nerrors;
+    r->errors = priv->errors;
+
+    qsort(priv->notes, priv->nnotes, sizeof(*priv->notes), by_index);
+    r->warnings = clx_arena_alloc(ing->arena, (priv->nnotes ? priv->nnotes : 1) * sizeof(*r->warnings));
+    r->n_warnings = 0;
+    for (size_t i = 0; i < priv->nnotes; i++) {
+        struct note *n = priv->notes[i];
+        if (n->stored_only && (n->index >= ing->nevents || priv->slots[n->index].state != SLOT_READY))
+            continue;
+        r->warnings[r->n_warnings++] = &n->w;
+    }
+}
+
+static void on_written(clx_write_req_t *wreq)
+{
+    clx_ingest_t *ing = wreq->data;
+    ing->status = wreq->status;
+    if (wreq->status == CLX_OK)
+        finish(ing);
+    ing->done(ing);
+}
+
+int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
+{
+    clx_ingest_priv_t *priv = ing->priv_;
+    priv->pipeline = p;
+    int64_t now = clx_now_ms();
+    size_t nready = 0;
+
+    clx_settings_read_begin(p->settings);
+    for (size_t i = 0; i < ing->nevents; i++) {
+        struct clx_ingest_slot *slot = &priv->slots[i];
+        Costlynx__V1__UsageEvent *ev = ing->events[i];
+        if (slot->state == SLOT_REJECTED || ev == NULL)
+            continue;
+        clx_problem_t problem;
+        if (clx_validate_event(ev, &problem) != CLX_OK) {
+            clx_ingest_reject(ing, i, problem.field, problem.code, "%s", problem.message);
+            continue;
+        }
+        Costlynx__Store__V1__StoredEvent *rec = &slot->rec;
+        costlynx__store__v1__stored_event__init(rec);
+        rec->request_id = ev->request_id;
+        rec->input_tokens = ev->input_tokens;
+        rec->output_tokens = ev->output_tokens;
+        rec->cached_tokens = ev->cached_tokens;
+        rec->cache_write_tokens = ev->cache_write_tokens;
+        rec->feature = ev->feature != NULL ? ev->feature : (char *)"";
+        rec->key_id = ing->key.key_id;
+        rec->received_at_ms = now;
+        if (clx_attribute_event(p->settings, ing, i, ev, rec) != CLX_OK)
+            continue;
+        clx_price_event(p->catalog, ing, i, ev, rec, now);
+        rec->fingerprint = fingerprint(rec, ev);
+        slot->state = SLOT_READY;
+        nready++;
+    }
+    clx_settings_read_end(p->settings);
+
+    priv->items = clx_arena_zalloc(ing->arena, (nready ? nready : 1) * sizeof(*priv->items));
+    priv->item_slot = clx_arena_alloc(ing->arena, (nready ? nready : 1) * sizeof(*priv->item_slot));
+    size_t k = 0;
+    for (size_t i = 0; i < ing->nevents; i++) {
+        struct clx_ingest_slot *slot = &priv->slots[i];
+        if (slot->state != SLOT_READY)
+            continue;
+        size_t len = costlynx__store__v1__stored_event__get_packed_size(&slot->rec);
+        uint8_t *buf = clx_arena_alloc(ing->arena, len);
+        costlynx__store__v1__stored_event__pack(&slot->rec, buf);
+        clx_write_item_t *it = &priv->items[k];
+        it->workspace = ing->key.workspace;
+        it->request_id = slot->rec.request_id;
+        it->request_id_len = strlen(slot->rec.request_id);
+        it->value = buf;
+        it->value_len = len;
+        it->fingerprint = slot->rec.fingerprint;
+        priv->item_slot[k++] = i;
+    }
+    priv->wreq.items = priv->items;
+    priv->wreq.nitems = nready;
+    priv->wreq.data = ing;
+    priv->wreq.done = on_written;
+    ing->status = CLX_OK;
+
+    if (nready == 0) {
+        finish(ing);
+        return 1;
+    }
+    int rc = clx_writer_submit(p->writer, &priv->wreq);
+    return rc == CLX_OK ? 0 : rc;
+}

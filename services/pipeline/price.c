@@ -1,0 +1,57 @@
+/*
+ * price.c — pipeline stage: the event's cost in nano-dollars, from the caller's
+ * estimatedCostUsd when given, else from the catalog price in force at the event's time.
+ */
+#include <string.h>
+
+#include "clx_money.h"
+#include "pipeline_internal.h"
+
+void clx_price_event(const clx_catalog_t *catalog, clx_ingest_t *ing, size_t index,
+                     const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms)
+{
+    size_t plen = strlen(ev->provider), mlen = strlen(ev->model);
+    char *pbuf = clx_arena_alloc(ing->arena, plen + 1);
+    rec->provider = (char *)clx_pricing_normalize_provider(ev->provider, plen, pbuf);
+    rec->provider_as_sent = ev->provider;
+    rec->model = ev->model;
+    char *mbuf = clx_arena_alloc(ing->arena, mlen + 1);
+    clx_pricing_normalize_model(ev->model, mlen, mbuf);
+    rec->model_normalized = mbuf;
+    rec->price_id = (char *)"";
+
+    switch (ev->estimated_cost_case) {
+    case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS:
+        rec->cost_nanos = ev->estimated_cost_nanos;
+        rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER;
+        return;
+    case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
+        /* the one place a binary double enters: validated to [0, 9e9], rounded once */
+        rec->cost_nanos = (int64_t)(ev->estimated_cost_usd * 1e9 + 0.5);
+        rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER;
+        return;
+    default:
+        break;
+    }
+
+    const clx_price_t *price = clx_catalog_lookup(catalog, rec->provider, ev->model, mlen, at_ms);
+    if (price == NULL) {
+        rec->cost_nanos = 0;
+        rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_NONE;
+        rec->flags |= COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED;
+        clx_ingest_warn_if_stored(ing, index, "unpriced_model",
+                                  "no catalog price for %s model '%s' and no estimatedCostUsd: stored without a "
+                                  "cost figure",
+                                  rec->provider, ev->model);
+        return;
+    }
+    clx_usage_t usage = {
+        .input_tokens = ev->input_tokens,
+        .output_tokens = ev->output_tokens,
+        .cached_tokens = ev->cached_tokens,
+        .cache_write_tokens = ev->cache_write_tokens,
+    };
+    rec->price_id = (char *)price->id;
+    rec->cost_nanos = clx_price_cost_nanos(price, &usage);
+    rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG;
+}

@@ -1,0 +1,150 @@
+/*
+ * validate.c — the first pipeline stage: is this event well-formed on its own?
+ * One table of string fields and one of token fields; no lookups, no I/O.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clx_error.h"
+#include "clx_pipeline.h"
+
+struct string_rule {
+    const char *field; /* proto3 JSON spelling, as callers write it */
+    size_t offset;
+    size_t max;
+    int required;
+};
+
+#define EV_OFF(m) offsetof(Costlynx__V1__UsageEvent, m)
+
+static const struct string_rule string_rules[] = {
+    {"requestId", EV_OFF(request_id), CLX_MAX_REQUEST_ID, 1},
+    {"provider", EV_OFF(provider), CLX_MAX_PROVIDER, 1},
+    {"model", EV_OFF(model), CLX_MAX_MODEL, 1},
+    {"project", EV_OFF(project), CLX_SLUG_MAX, 0},
+    {"environment", EV_OFF(environment), CLX_SLUG_MAX, 0},
+    {"feature", EV_OFF(feature), CLX_MAX_FEATURE, 0},
+};
+
+struct token_rule {
+    const char *field;
+    size_t offset;
+};
+
+static const struct token_rule token_rules[] = {
+    {"inputTokens", EV_OFF(input_tokens)},
+    {"outputTokens", EV_OFF(output_tokens)},
+    {"cachedTokens", EV_OFF(cached_tokens)},
+    {"cacheWriteTokens", EV_OFF(cache_write_tokens)},
+};
+
+/* True when s[0..len) is well-formed UTF-8 without NUL or other C0 controls but tab. */
+static int clean_utf8(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t')
+                return 0;
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned int cp;
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + n >= len) /* truncated sequence */
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        /* overlong forms, surrogates and values past U+10FFFF */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+static int fail(clx_problem_t *p, const char *field, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(clx_problem_t *p, const char *field, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    p->field = field;
+    p->code = code;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof(p->message), fmt, ap);
+    va_end(ap);
+    return CLX_EINVAL;
+}
+
+int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
+{
+    p->field = NULL;
+    p->code = NULL;
+    p->message[0] = '\0';
+    for (size_t i = 0; i < sizeof(string_rules) / sizeof(string_rules[0]); i++) {
+        const struct string_rule *r = &string_rules[i];
+        const char *v = *(const char *const *)((const char *)ev + r->offset);
+        size_t len = v != NULL ? strlen(v) : 0;
+        if (len == 0) {
+            if (r->required)
+                return fail(p, r->field, "missing_field", "%s is required", r->field);
+            continue;
+        }
+        if (len > r->max)
+            return fail(p, r->field, "too_long", "%s is %zu bytes long; the limit is %zu", r->field, len, r->max);
+        if (!clean_utf8((const unsigned char *)v, len))
+            return fail(p, r->field, "invalid_value", "%s must be UTF-8 text without control characters", r->field);
+    }
+    for (size_t i = 0; i < sizeof(token_rules) / sizeof(token_rules[0]); i++) {
+        const struct token_rule *r = &token_rules[i];
+        int64_t v = *(const int64_t *)((const char *)ev + r->offset);
+        if (v < 0 || v > CLX_MAX_TOKENS)
+            return fail(p, r->field, "invalid_value", "%s must be an integer from 0 to %lld, got %lld", r->field,
+                        (long long)CLX_MAX_TOKENS, (long long)v);
+    }
+    if (ev->cached_tokens > ev->input_tokens)
+        return fail(p, "cachedTokens", "invalid_value",
+                    "cachedTokens (%lld) exceeds inputTokens (%lld): inputTokens counts all prompt tokens, cached "
+                    "ones included",
+                    (long long)ev->cached_tokens, (long long)ev->input_tokens);
+    if (ev->cached_tokens + ev->cache_write_tokens > ev->input_tokens)
+        return fail(p, "cacheWriteTokens", "invalid_value",
+                    "cachedTokens + cacheWriteTokens (%lld) exceeds inputTokens (%lld): inputTokens counts all "
+                    "prompt tokens, cache reads and writes included",
+                    (long long)(ev->cached_tokens + ev->cache_write_tokens), (long long)ev->input_tokens);
+    switch (ev->estimated_cost_case) {
+    case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
+        /* NaN fails both comparisons, so it is rejected here too */
+        if (!(ev->estimated_cost_usd >= 0.0 && ev->estimated_cost_usd <= 9.0e9))
+            return fail(p, "estimatedCostUsd", "invalid_value",
+                        "estimatedCostUsd must be a non-negative number of US dollars below 9e9");
+        break;
+    case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS:
+        if (ev->estimated_cost_nanos < 0)
+            return fail(p, "estimatedCostNanos", "invalid_value", "estimatedCostNanos must not be negative");
+        break;
+    default:
+        break;
+    }
+    return CLX_OK;
+}

@@ -1,0 +1,618 @@
+/*
+ * admin.c — the settings API (workspaces, projects, environments, keys) and usage
+ * read-back under /api/v1/admin/, authenticated with "Authorization: Bearer <admin token>".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+#include "clx_money.h"
+#include "clx_query.h"
+#include "rest_internal.h"
+
+#define ROUTE_SEGS_MAX 10
+
+typedef int (*admin_fn)(clx_rest_call_t *call, clx_jw_t *w);
+
+struct admin_route {
+    const char *method;
+    const char *pattern; /* segments after /api/v1/admin/, "{}" captures one */
+    admin_fn fn;
+};
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+static int method_is(h2o_req_t *req, const char *m)
+{
+    return h2o_memis(req->method.base, req->method.len, m, strlen(m));
+}
+
+static void iso_time(int64_t ms, char *buf, size_t len)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
+{
+    char buf[40];
+    if (ms == 0) {
+        clx_jw_null(w, key);
+        return;
+    }
+    iso_time(ms, buf, sizeof(buf));
+    clx_jw_str(w, key, buf);
+}
+
+static void jw_opt(clx_jw_t *w, const char *key, const char *v)
+{
+    if (v == NULL || v[0] == '\0')
+        clx_jw_null(w, key);
+    else
+        clx_jw_str(w, key, v);
+}
+
+/* Parses the request body as a JSON object: NULL after answering 400/415 itself. */
+static yajl_val body_object(clx_rest_call_t *call)
+{
+    h2o_req_t *req = call->req;
+    char err[160];
+    if (req->entity.len > 64 * 1024) {
+        clx_rest_send_error(req, 413, "payload_too_large", NULL, "settings bodies are limited to 64 KiB");
+        return NULL;
+    }
+    char *text = h2o_mem_alloc_pool(&req->pool, req->entity.len + 1);
+    memcpy(text, req->entity.base, req->entity.len);
+    text[req->entity.len] = '\0';
+    yajl_val v = yajl_tree_parse(req->entity.len ? text : "{}", err, sizeof(err));
+    if (v == NULL) {
+        clx_rest_send_error(req, 400, "invalid_json", NULL, "the body is not valid JSON: %s", err);
+        return NULL;
+    }
+    if (!YAJL_IS_OBJECT(v)) {
+        yajl_tree_free(v);
+        clx_rest_send_error(req, 400, "invalid_body", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+/* A string member: CLX_OK with *out (NULL when absent or null), or CLX_EINVAL after a 400. */
+static int member_str(clx_rest_call_t *call, yajl_val obj, const char *name, const char **out)
+{
+    *out = NULL;
+    const char *path[] = {name, NULL};
+    yajl_val v = yajl_tree_get(obj, path, yajl_t_any);
+    if (v == NULL || YAJL_IS_NULL(v))
+        return CLX_OK;
+    if (!YAJL_IS_STRING(v)) {
+        clx_rest_send_error(call->req, 400, "invalid_type", name, "%s must be a string", name);
+        return CLX_EINVAL;
+    }
+    *out = YAJL_GET_STRING(v);
+    return CLX_OK;
+}
+
+static int settings_error(clx_rest_call_t *call, int rc, const clx_settings_problem_t *p)
+{
+    if (rc == CLX_EIO)
+        return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL,
+                                   "the settings could not be saved; nothing changed, retry");
+    const char *code = rc == CLX_EEXIST ? "already_exists" : rc == CLX_ENOTFOUND ? "not_found" : "invalid_value";
+    return clx_rest_send_error(call->req, clx_err_http_status(rc), code, p->field, "%s", p->message);
+}
+
+/* ---- renderers -------------------------------------------------------------------------------- */
+
+static void render_ws(clx_jw_t *w, const clx_workspace_t *ws)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "slug", ws->slug);
+    clx_jw_str(w, "name", ws->name);
+    clx_jw_bool(w, "strictMode", ws->strict_mode);
+    jw_time(w, "createdAt", ws->created_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void render_project(clx_jw_t *w, const clx_project_t *p)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "slug", p->slug);
+    clx_jw_str(w, "name", p->name);
+    clx_jw_str(w, "workspace", p->workspace);
+    jw_time(w, "createdAt", p->created_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void render_env(clx_jw_t *w, const clx_environment_t *e)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "slug", e->slug);
+    clx_jw_str(w, "project", e->project);
+    jw_time(w, "createdAt", e->created_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void render_key(clx_jw_t *w, const clx_apikey_t *k)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "id", k->id);
+    clx_jw_str(w, "name", k->name);
+    clx_jw_str(w, "workspace", k->workspace);
+    clx_jw_str(w, "prefix", k->prefix);
+    jw_opt(w, "defaultProject", k->default_project);
+    jw_opt(w, "defaultEnvironment", k->default_environment);
+    jw_opt(w, "environment", k->locked_environment);
+    jw_time(w, "createdAt", k->created_at_ms);
+    jw_time(w, "revokedAt", k->revoked_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void list_ws_cb(void *arg, const clx_workspace_t *ws)
+{
+    render_ws(arg, ws);
+}
+static void list_project_cb(void *arg, const clx_project_t *p)
+{
+    render_project(arg, p);
+}
+static void list_env_cb(void *arg, const clx_environment_t *e)
+{
+    render_env(arg, e);
+}
+static void list_key_cb(void *arg, const clx_apikey_t *k)
+{
+    render_key(arg, k);
+}
+
+static int send_w(clx_rest_call_t *call, int status, clx_jw_t *w)
+{
+    return clx_rest_send_json(call->req, status, w->buf, w->len);
+}
+
+static int no_workspace(clx_rest_call_t *call, const char *ws)
+{
+    return clx_rest_send_error(call->req, 404, "not_found", "workspace", "workspace '%s' does not exist", ws);
+}
+
+/* ---- workspaces ---------------------------------------------------------------------------- */
+
+static int workspaces_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "workspaces");
+    clx_settings_list_workspaces(call->srv->cfg.settings, list_ws_cb, w);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int workspaces_create(clx_rest_call_t *call, clx_jw_t *w)
+{
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    const char *slug, *name;
+    clx_workspace_t ws;
+    clx_settings_problem_t problem = {0};
+    if (member_str(call, body, "slug", &slug) == CLX_OK && member_str(call, body, "name", &name) == CLX_OK) {
+        int rc = clx_settings_create_workspace(call->srv->cfg.settings, slug, name, &ws, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            render_ws(w, &ws);
+            send_w(call, 201, w);
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+static int workspace_get(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *slug = clx_rest_param(call, 0);
+    clx_workspace_t ws;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, slug, &ws) != CLX_OK)
+        return no_workspace(call, slug);
+    render_ws(w, &ws);
+    return send_w(call, 200, w);
+}
+
+static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *slug = clx_rest_param(call, 0);
+    clx_workspace_t ws;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, slug, &ws) != CLX_OK)
+        return no_workspace(call, slug);
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    const char *path[] = {"strictMode", NULL};
+    yajl_val v = yajl_tree_get(body, path, yajl_t_any);
+    if (v != NULL && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+        clx_rest_send_error(call->req, 400, "invalid_type", "strictMode", "strictMode must be true or false");
+        goto done;
+    }
+    if (v != NULL) {
+        int rc = clx_settings_set_strict_mode(call->srv->cfg.settings, slug, YAJL_IS_TRUE(v), &ws);
+        if (rc != CLX_OK) {
+            clx_settings_problem_t problem = {.field = "strictMode"};
+            snprintf(problem.message, sizeof(problem.message), "%s", clx_strerror(rc));
+            settings_error(call, rc, &problem);
+            goto done;
+        }
+    }
+    render_ws(w, &ws);
+    send_w(call, 200, w);
+done:
+    yajl_tree_free(body);
+    return 0;
+}
+
+/* ---- projects and environments ------------------------------------------------------------- */
+
+static int projects_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "projects");
+    if (clx_settings_list_projects(call->srv->cfg.settings, ws, list_project_cb, w) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int projects_create(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    const char *slug, *name;
+    clx_project_t p;
+    clx_settings_problem_t problem = {0};
+    if (member_str(call, body, "slug", &slug) == CLX_OK && member_str(call, body, "name", &name) == CLX_OK) {
+        int rc = clx_settings_create_project(call->srv->cfg.settings, ws, slug, name, &p, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            clx_jw_obj_begin(w);
+            clx_jw_str(w, "slug", p.slug);
+            clx_jw_str(w, "name", p.name);
+            clx_jw_str(w, "workspace", p.workspace);
+            jw_time(w, "createdAt", p.created_at_ms);
+            clx_jw_arr_begin(w, "environments");
+            clx_settings_list_environments(call->srv->cfg.settings, ws, p.slug, list_env_cb, w);
+            clx_jw_arr_end(w);
+            clx_jw_obj_end(w);
+            send_w(call, 201, w);
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+static int project_get(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *slug = clx_rest_param(call, 1);
+    clx_project_t p;
+    if (clx_settings_get_project(call->srv->cfg.settings, ws, slug, &p) != CLX_OK)
+        return clx_rest_send_error(call->req, 404, "not_found", "project", "project '%s' does not exist in '%s'", slug,
+                                   ws);
+    clx_jw_obj_begin(w);
+    clx_jw_str(w, "slug", p.slug);
+    clx_jw_str(w, "name", p.name);
+    clx_jw_str(w, "workspace", p.workspace);
+    jw_time(w, "createdAt", p.created_at_ms);
+    clx_jw_arr_begin(w, "environments");
+    clx_settings_list_environments(call->srv->cfg.settings, ws, slug, list_env_cb, w);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int environments_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *project = clx_rest_param(call, 1);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "environments");
+    if (clx_settings_list_environments(call->srv->cfg.settings, ws, project, list_env_cb, w) != CLX_OK)
+        return clx_rest_send_error(call->req, 404, "not_found", "project", "project '%s' does not exist in '%s'",
+                                   project, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int environments_create(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *project = clx_rest_param(call, 1);
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    const char *slug;
+    clx_environment_t e;
+    clx_settings_problem_t problem = {0};
+    if (member_str(call, body, "slug", &slug) == CLX_OK) {
+        int rc = clx_settings_create_environment(call->srv->cfg.settings, ws, project, slug, &e, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            render_env(w, &e);
+            send_w(call, 201, w);
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static int keys_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "keys");
+    if (clx_settings_list_keys(call->srv->cfg.settings, ws, list_key_cb, w) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int keys_create(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    const char *name, *dp, *de, *lock;
+    if (member_str(call, body, "name", &name) == CLX_OK && member_str(call, body, "defaultProject", &dp) == CLX_OK &&
+        member_str(call, body, "defaultEnvironment", &de) == CLX_OK &&
+        member_str(call, body, "environment", &lock) == CLX_OK) {
+        clx_apikey_t k;
+        char secret[CLX_KEY_SECRET_LEN + 1];
+        clx_settings_problem_t problem = {0};
+        int rc = clx_settings_create_key(call->srv->cfg.settings, ws, name, dp, de, lock, &k, secret, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            clx_jw_obj_begin(w);
+            clx_jw_str(w, "id", k.id);
+            clx_jw_str(w, "key", secret); /* the only time the secret is shown */
+            clx_jw_str(w, "name", k.name);
+            clx_jw_str(w, "workspace", k.workspace);
+            clx_jw_str(w, "prefix", k.prefix);
+            jw_opt(w, "defaultProject", k.default_project);
+            jw_opt(w, "defaultEnvironment", k.default_environment);
+            jw_opt(w, "environment", k.locked_environment);
+            jw_time(w, "createdAt", k.created_at_ms);
+            clx_jw_obj_end(w);
+            send_w(call, 201, w);
+            memset(secret, 0, sizeof(secret));
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+static int key_revoke(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
+    int rc = clx_settings_revoke_key(call->srv->cfg.settings, ws, id);
+    if (rc == CLX_ENOTFOUND)
+        return clx_rest_send_error(call->req, 404, "not_found", "id", "no key '%s' in workspace '%s'", id, ws);
+    if (rc != CLX_OK)
+        return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "the key could not be revoked; retry");
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", 1);
+    clx_jw_str(w, "id", id);
+    clx_jw_bool(w, "revoked", 1);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+/* ---- usage read-back ------------------------------------------------------------------------ */
+
+static void render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev)
+{
+    char cost[32];
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "requestId", ev->request_id);
+    clx_jw_str(w, "provider", ev->provider);
+    clx_jw_str(w, "providerAsSent", ev->provider_as_sent);
+    clx_jw_str(w, "model", ev->model);
+    clx_jw_str(w, "modelNormalized", ev->model_normalized);
+    jw_opt(w, "priceId", ev->price_id);
+    if (ev->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_NONE) {
+        clx_jw_null(w, "costUsd");
+    } else {
+        clx_money_format_usd(ev->cost_nanos, cost);
+        clx_jw_str(w, "costUsd", cost);
+    }
+    clx_jw_str(w, "costSource",
+               ev->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG  ? "catalog"
+               : ev->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER ? "caller"
+                                                                                          : "none");
+    clx_jw_int(w, "inputTokens", ev->input_tokens);
+    clx_jw_int(w, "outputTokens", ev->output_tokens);
+    clx_jw_int(w, "cachedTokens", ev->cached_tokens);
+    clx_jw_int(w, "cacheWriteTokens", ev->cache_write_tokens);
+    jw_opt(w, "project", ev->project);
+    jw_opt(w, "environment", ev->environment);
+    jw_opt(w, "projectAsSent", ev->project_as_sent);
+    jw_opt(w, "environmentAsSent", ev->environment_as_sent);
+    jw_opt(w, "feature", ev->feature);
+    clx_jw_str(w, "keyId", ev->key_id);
+    jw_time(w, "receivedAt", ev->received_at_ms);
+    clx_jw_arr_begin(w, "flags");
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } flags[] = {
+        {COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED, "unpriced"},
+        {COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT, "unknown_project"},
+        {COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_ENVIRONMENT, "unknown_environment"},
+        {COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_NO_ATTRIBUTION, "no_attribution"},
+    };
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (ev->flags & flags[i].bit)
+            clx_jw_str(w, NULL, flags[i].name);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+}
+
+static int list_event_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev)
+{
+    render_event(arg, ev);
+    return 0;
+}
+
+static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_workspace_t wsrec;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsrec) != CLX_OK)
+        return no_workspace(call, ws);
+    char *rid = clx_rest_query(call->req, "requestId");
+    char *limit_s = clx_rest_query(call->req, "limit");
+    char *cursor_s = clx_rest_query(call->req, "cursor");
+    long limit = 100;
+    if (limit_s != NULL) {
+        char *end;
+        limit = strtol(limit_s, &end, 10);
+        if (*limit_s == '\0' || *end != '\0' || limit < 1 || limit > 1000)
+            return clx_rest_send_error(call->req, 400, "invalid_value", "limit", "limit must be 1 to 1000");
+    }
+    unsigned long long cursor = 0;
+    if (cursor_s != NULL) {
+        char *end;
+        cursor = strtoull(cursor_s, &end, 10);
+        if (*cursor_s == '\0' || *end != '\0')
+            return clx_rest_send_error(call->req, 400, "invalid_value", "cursor", "cursor must be a number");
+    }
+    clx_arena_t *arena = w->arena;
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "events");
+    if (rid != NULL) {
+        Costlynx__Store__V1__StoredEvent *ev;
+        int rc = clx_query_event(call->srv->cfg.store, ws, rid, strlen(rid), arena, &ev);
+        if (rc == CLX_OK)
+            render_event(w, ev);
+        else if (rc != CLX_ENOTFOUND)
+            return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "the event could not be read");
+        clx_jw_arr_end(w);
+        clx_jw_null(w, "nextCursor");
+    } else {
+        uint64_t next = 0;
+        int rc = clx_query_list_events(call->srv->cfg.store, ws, cursor, (size_t)limit, arena, list_event_cb, w, &next);
+        if (rc != CLX_OK)
+            return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "events could not be read");
+        clx_jw_arr_end(w);
+        if (next == 0) {
+            clx_jw_null(w, "nextCursor");
+        } else {
+            char buf[24];
+            snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
+            clx_jw_str(w, "nextCursor", buf);
+        }
+    }
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+/* ---- the table ------------------------------------------------------------------------------- */
+
+static const struct admin_route routes[] = {
+    {"GET", "workspaces", workspaces_list},
+    {"POST", "workspaces", workspaces_create},
+    {"GET", "workspaces/{}", workspace_get},
+    {"PATCH", "workspaces/{}", workspace_patch},
+    {"GET", "workspaces/{}/projects", projects_list},
+    {"POST", "workspaces/{}/projects", projects_create},
+    {"GET", "workspaces/{}/projects/{}", project_get},
+    {"GET", "workspaces/{}/projects/{}/environments", environments_list},
+    {"POST", "workspaces/{}/projects/{}/environments", environments_create},
+    {"GET", "workspaces/{}/keys", keys_list},
+    {"POST", "workspaces/{}/keys", keys_create},
+    {"DELETE", "workspaces/{}/keys/{}", key_revoke},
+    {"GET", "workspaces/{}/usage/events", usage_events},
+};
+
+/* Matches path against pattern, capturing {} segments into call->params. */
+static int match(const char *pattern, const char *path, size_t len, clx_rest_call_t *call)
+{
+    const char *p = pattern, *s = path, *end = path + len;
+    call->nparams = 0;
+    if (len > 0 && path[len - 1] == '/')
+        end--; /* tolerate one trailing slash */
+    while (*p != '\0' && s <= end) {
+        const char *pseg_end = strchr(p, '/');
+        size_t plen = pseg_end != NULL ? (size_t)(pseg_end - p) : strlen(p);
+        const char *sseg_end = memchr(s, '/', (size_t)(end - s));
+        size_t slen = sseg_end != NULL ? (size_t)(sseg_end - s) : (size_t)(end - s);
+        if (plen == 2 && p[0] == '{' && p[1] == '}') {
+            if (slen == 0 || call->nparams == 4)
+                return 0;
+            call->params[call->nparams++] = h2o_iovec_init(s, slen);
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen;
+        s += slen;
+        if (*p == '/') {
+            if (s == end || *s != '/')
+                return 0;
+            p++;
+            s++;
+        } else {
+            return s == end;
+        }
+    }
+    return 0;
+}
+
+int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len)
+{
+    h2o_req_t *req = call->req;
+    h2o_iovec_t auth = clx_rest_header(req, "authorization");
+    static const char bearer[] = "Bearer ";
+    if (auth.base == NULL || auth.len <= sizeof(bearer) - 1 || strncasecmp(auth.base, bearer, sizeof(bearer) - 1) != 0)
+        return clx_rest_send_error(req, 401, "unauthenticated", "Authorization",
+                                   "send the admin token as 'Authorization: Bearer <token>'");
+    if (clx_settings_admin_check(call->srv->cfg.settings, auth.base + 7, auth.len - 7) != CLX_OK)
+        return clx_rest_send_error(req, 401, "unauthenticated", "Authorization", "the admin token is not valid");
+
+    int path_matched = 0;
+    char allow[64] = "";
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!match(routes[i].pattern, path, len, call))
+            continue;
+        if (method_is(req, routes[i].method)) {
+            clx_arena_t *arena = clx_rest_arena_get(call->thread);
+            clx_jw_t w;
+            clx_jw_init(&w, arena, 4096);
+            routes[i].fn(call, &w);
+            clx_rest_arena_put(call->thread, arena);
+            return 0;
+        }
+        path_matched = 1;
+        size_t n = strlen(allow);
+        snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
+    if (path_matched) {
+        h2o_iovec_t a = h2o_strdup(&req->pool, allow, strlen(allow)); /* h2o keeps the pointer */
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, a.base, a.len);
+        return clx_rest_send_error(req, 405, "method_not_allowed", NULL, "allowed methods: %s", allow);
+    }
+    return clx_rest_send_error(req, 404, "not_found", NULL, "no admin route for /api/v1/admin/%.*s",
+                               (int)(len > 200 ? 200 : len), path);
+}

@@ -1,0 +1,41 @@
+/*
+ * clx_rest.h — the JSON REST door: an h2o server (HTTP/1.1 and cleartext HTTP/2) with one
+ * event loop per thread, serving ingestion, the settings API, read-back and health.
+ */
+#ifndef CLX_REST_H
+#define CLX_REST_H
+
+#include <stddef.h>
+
+#include "clx_pipeline.h"
+#include "clx_settings.h"
+#include "clx_store.h"
+
+typedef struct clx_rest_config {
+    const char *addr;       /* "host:port"; port 0 picks a free one */
+    size_t threads;         /* event loops (SO_REUSEPORT listeners) */
+    size_t max_body;        /* ingest body limit in bytes (413 above) */
+    clx_pipeline_t *pipeline;
+    clx_settings_t *settings;
+    clx_store_t *store;
+} clx_rest_config_t;
+
+typedef struct clx_rest clx_rest_t;
+
+/*
+ * Binds the listeners (so a bad address fails before anything starts) and starts the loop
+ * threads. CLX_OK; CLX_EINVAL for an unparsable address; CLX_EIO when binding fails
+ * (errmsg, malloc'd, says why).
+ */
+int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg);
+/* The port actually bound (useful with port 0). */
+int clx_rest_port(clx_rest_t *r);
+/*
+ * Graceful stop: closes the listeners, answers 503 to new requests on open connections,
+ * waits up to grace_ms for in-flight ingest requests to be answered, then stops the loops.
+ */
+void clx_rest_stop(clx_rest_t *r, int grace_ms);
+/* Frees a stopped server. NULL is a no-op. */
+void clx_rest_destroy(clx_rest_t *r);
+
+#endif

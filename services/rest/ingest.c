@@ -1,0 +1,208 @@
+/*
+ * ingest.c — POST /api/v1/usage/ingest: HTTP checks, JSON → UsageEvents, the pipeline,
+ * and the guide's exact answers. Completions come back from the writer through the
+ * loop's multithread queue; a request whose client left meanwhile is just released.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+#include "rest_internal.h"
+
+struct pending {
+    h2o_multithread_message_t msg; /* first: the queue hands back this pointer */
+    clx_rest_thread_t *thread;
+    h2o_req_t *req;           /* NULL once the client has gone */
+    struct pending **backref; /* in req->pool; cleared by the pool's dispose */
+    clx_arena_t *arena;
+    clx_ingest_t ing;
+    int batch;
+};
+
+static void on_pool_dispose(void *p)
+{
+    struct pending **slot = p;
+    if (*slot != NULL)
+        (*slot)->req = NULL;
+}
+
+/* Renders the pipeline's IngestResponse, and sends it. */
+static void respond(h2o_req_t *req, clx_ingest_t *ing, int batch)
+{
+    const Costlynx__V1__IngestResponse *r = &ing->response;
+    if (ing->status != CLX_OK) {
+        clx_rest_send_error(req, clx_err_http_status(ing->status), clx_err_name(ing->status), NULL,
+                            "%s: nothing was stored; retry with the same requestId", clx_strerror(ing->status));
+        return;
+    }
+    if (!batch && r->rejected > 0) {
+        const Costlynx__V1__EventError *e = r->errors[0];
+        clx_jw_t w;
+        clx_jw_init(&w, ing->arena, 512);
+        clx_jw_obj_begin(&w);
+        clx_jw_bool(&w, "ok", 0);
+        clx_jw_obj_open(&w, "error");
+        clx_jw_str(&w, "code", e->code);
+        clx_jw_str(&w, "field", e->field);
+        clx_jw_str(&w, "message", e->message);
+        if (e->request_id[0] != '\0')
+            clx_jw_str(&w, "requestId", e->request_id);
+        clx_jw_obj_end(&w);
+        clx_jw_obj_end(&w);
+        clx_rest_send_json(req, 400, w.buf, w.len);
+        return;
+    }
+    clx_jw_t w;
+    clx_jw_init(&w, ing->arena, 256 + 200 * (r->n_errors + r->n_warnings));
+    /* the guide shows these bytes exactly: {"ok":true,"inserted":1,"skipped":0} */
+    clx_jw_obj_begin(&w);
+    clx_jw_bool(&w, "ok", 1);
+    clx_jw_int(&w, "inserted", r->inserted);
+    clx_jw_int(&w, "skipped", r->skipped);
+    if (r->rejected > 0) {
+        clx_jw_int(&w, "rejected", r->rejected);
+        clx_jw_arr_begin(&w, "errors");
+        for (size_t i = 0; i < r->n_errors; i++) {
+            const Costlynx__V1__EventError *e = r->errors[i];
+            clx_jw_obj_open(&w, NULL);
+            clx_jw_int(&w, "index", e->index);
+            clx_jw_str(&w, "requestId", e->request_id);
+            clx_jw_str(&w, "field", e->field);
+            clx_jw_str(&w, "code", e->code);
+            clx_jw_str(&w, "message", e->message);
+            clx_jw_obj_end(&w);
+        }
+        clx_jw_arr_end(&w);
+    }
+    if (r->n_warnings > 0) {
+        clx_jw_arr_begin(&w, "warnings");
+        for (size_t i = 0; i < r->n_warnings; i++) {
+            const Costlynx__V1__Warning *x = r->warnings[i];
+            clx_jw_obj_open(&w, NULL);
+            clx_jw_int(&w, "index", x->index);
+            clx_jw_str(&w, "requestId", x->request_id);
+            clx_jw_str(&w, "code", x->code);
+            clx_jw_str(&w, "message", x->message);
+            clx_jw_obj_end(&w);
+        }
+        clx_jw_arr_end(&w);
+    }
+    clx_jw_obj_end(&w);
+    clx_rest_send_json(req, 200, w.buf, w.len);
+}
+
+static void release(struct pending *p)
+{
+    clx_rest_arena_put(p->thread, p->arena);
+}
+
+/* Writer thread: hand the finished request to the loop that owns its connection. */
+static void on_ingest_done(clx_ingest_t *ing)
+{
+    struct pending *p = ing->data;
+    h2o_multithread_send_message(&p->thread->done_receiver, &p->msg);
+}
+
+void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        struct pending *p = (struct pending *)m;
+        clx_rest_t *srv = p->thread->server;
+        if (p->req != NULL) {
+            *p->backref = NULL;
+            respond(p->req, &p->ing, p->batch);
+        }
+        atomic_fetch_sub(&srv->inflight, 1);
+        release(p);
+    }
+}
+
+static int is_json(h2o_iovec_t ct)
+{
+    static const char want[] = "application/json";
+    size_t n = sizeof(want) - 1;
+    if (ct.len < n || strncasecmp(ct.base, want, n) != 0)
+        return 0;
+    return ct.len == n || ct.base[n] == ';' || ct.base[n] == ' ';
+}
+
+int clx_rest_ingest(clx_rest_call_t *call)
+{
+    h2o_req_t *req = call->req;
+    clx_rest_t *srv = call->srv;
+    clx_rest_thread_t *t = call->thread;
+
+    if (atomic_load(&srv->stopping))
+        return clx_rest_send_error(req, 503, "shutting_down", NULL,
+                                   "the server is shutting down; retry with the same requestId");
+    h2o_iovec_t key = clx_rest_header(req, "x-api-key");
+    if (key.base == NULL || key.len == 0)
+        return clx_rest_send_error(req, 401, "unauthenticated", "X-API-Key", "the X-API-Key header is missing");
+
+    clx_arena_t *arena = clx_rest_arena_get(t);
+    struct pending *p = clx_arena_zalloc(arena, sizeof(*p));
+    p->thread = t;
+    p->arena = arena;
+
+    clx_ingest_init(&p->ing, arena, 0);
+    if (clx_pipeline_auth(srv->cfg.pipeline, &p->ing, key.base, key.len) != CLX_OK) {
+        clx_rest_send_error(req, 401, "unauthenticated", "X-API-Key", "unknown or revoked ingestion key");
+        goto done;
+    }
+    if (!is_json(clx_rest_header(req, "content-type"))) {
+        clx_rest_send_error(req, 415, "unsupported_media_type", "Content-Type",
+                            "Content-Type must be application/json");
+        goto done;
+    }
+    if (req->entity.len > srv->cfg.max_body) {
+        clx_rest_send_error(req, 413, "payload_too_large", NULL, "the body is %zu bytes; the limit is %zu",
+                            req->entity.len, srv->cfg.max_body);
+        goto done;
+    }
+    clx_ingest_body_t *body = clx_arena_alloc(arena, sizeof(*body));
+    if (clx_rest_decode_ingest(req->entity.base, req->entity.len, arena, body) != CLX_OK) {
+        clx_rest_send_error(req, 400, body->code, body->field, "%s", body->message);
+        goto done;
+    }
+
+    clx_key_info_t keyinfo = p->ing.key;
+    clx_ingest_init(&p->ing, arena, body->nevents);
+    p->ing.key = keyinfo;
+    memcpy(p->ing.events, body->events, body->nevents * sizeof(*body->events));
+    for (size_t i = 0; i < body->nnotes; i++) {
+        const clx_decode_note_t *n = &body->notes[i];
+        if (n->is_error)
+            clx_ingest_reject(&p->ing, n->index, n->field, n->code, "%s", n->message);
+        else
+            clx_ingest_warn(&p->ing, n->index, n->code, "%s", n->message);
+    }
+    p->batch = body->batch;
+    p->ing.done = on_ingest_done;
+    p->ing.data = p;
+
+    int rc = clx_pipeline_ingest(srv->cfg.pipeline, &p->ing);
+    if (rc == 1) {
+        respond(req, &p->ing, p->batch);
+        goto done;
+    }
+    if (rc < 0) {
+        clx_rest_send_error(req, 503, clx_err_name(rc), NULL, "%s: nothing was stored; retry with the same requestId",
+                            clx_strerror(rc));
+        goto done;
+    }
+    /* pending: the writer answers through on_ingest_done */
+    atomic_fetch_add(&srv->inflight, 1);
+    p->req = req;
+    p->backref = h2o_mem_alloc_shared(&req->pool, sizeof(*p->backref), on_pool_dispose);
+    *p->backref = p;
+    return 0;
+
+done:
+    clx_rest_arena_put(t, arena);
+    return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * rest_internal.h — what the REST door's files share: threads, routing, reply helpers.
+ */
+#ifndef CLX_REST_INTERNAL_H
+#define CLX_REST_INTERNAL_H
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "clx_rest.h"
+#include "rest_json.h"
+
+typedef struct clx_rest_thread clx_rest_thread_t;
+
+struct clx_rest_thread {
+    clx_rest_t *server;
+    size_t id;
+    pthread_t tid;
+    int fd;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept;
+    h2o_socket_t *listener;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t done_receiver; /* ingest completions from the writer */
+    clx_arena_t **free_arenas;                 /* reusable request arenas (this thread only) */
+    size_t nfree_arenas;
+};
+
+struct clx_rest {
+    clx_rest_config_t cfg;
+    h2o_globalconf_t globalconf;
+    clx_rest_thread_t *threads;
+    size_t nthreads;
+    int port;
+    atomic_int stopping;
+    atomic_int loops_exit;
+    atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
+};
+
+/* One routed request. */
+typedef struct clx_rest_call {
+    h2o_req_t *req;
+    clx_rest_t *srv;
+    clx_rest_thread_t *thread;
+    h2o_iovec_t params[4]; /* the {} segments of the route, in order */
+    size_t nparams;
+} clx_rest_call_t;
+
+typedef int (*clx_route_fn)(clx_rest_call_t *call);
+
+/* Sends body (copied) as application/json with status. Returns 0 for h2o. */
+int clx_rest_send_json(h2o_req_t *req, int status, const char *body, size_t len);
+/* Sends {"ok":false,"error":{"code","field"?,"message"}} with status. field may be NULL. */
+int clx_rest_send_error(h2o_req_t *req, int status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Header value by lowercase name, or {NULL,0}. */
+h2o_iovec_t clx_rest_header(h2o_req_t *req, const char *name);
+/* Query parameter value (percent-decoded into pool memory) or NULL. */
+char *clx_rest_query(h2o_req_t *req, const char *name);
+/* A NUL-terminated copy of a route parameter in the request's pool. */
+char *clx_rest_param(clx_rest_call_t *call, size_t i);
+/* Arena for a request, reused per thread. */
+clx_arena_t *clx_rest_arena_get(clx_rest_thread_t *t);
+void clx_rest_arena_put(clx_rest_thread_t *t, clx_arena_t *a);
+
+/* ingest.c */
+int clx_rest_ingest(clx_rest_call_t *call);
+void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/* admin.c: settings API and read-back, Bearer admin token */
+int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len);
+
+#endif

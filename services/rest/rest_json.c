@@ -1,0 +1,651 @@
+/*
+ * rest_json.c — JSON writer, and a yajl event-driven reader that turns an ingest body
+ * straight into UsageEvents: no DOM, numbers kept as text so money stays exact.
+ */
+#include "rest_json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "clx_error.h"
+#include "clx_money.h"
+
+/* ==== writer ================================================================================ */
+
+void clx_jw_init(clx_jw_t *w, clx_arena_t *arena, size_t initial)
+{
+    w->arena = arena;
+    w->cap = initial < 64 ? 64 : initial;
+    w->buf = clx_arena_alloc(arena, w->cap);
+    w->len = 0;
+    w->need_comma = 0;
+}
+
+static void reserve(clx_jw_t *w, size_t more)
+{
+    if (w->len + more <= w->cap)
+        return;
+    size_t cap = w->cap * 2;
+    while (cap < w->len + more)
+        cap *= 2;
+    char *fresh = clx_arena_alloc(w->arena, cap);
+    memcpy(fresh, w->buf, w->len);
+    w->buf = fresh;
+    w->cap = cap;
+}
+
+void clx_jw_raw(clx_jw_t *w, const char *s, size_t len)
+{
+    reserve(w, len);
+    memcpy(w->buf + w->len, s, len);
+    w->len += len;
+}
+
+static void put_char(clx_jw_t *w, char c)
+{
+    reserve(w, 1);
+    w->buf[w->len++] = c;
+}
+
+static void put_escaped(clx_jw_t *w, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    reserve(w, len + 2);
+    put_char(w, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            clx_jw_raw(w, esc, 2);
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            clx_jw_raw(w, esc, 6);
+        } else {
+            put_char(w, (char)c);
+        }
+    }
+    put_char(w, '"');
+}
+
+void clx_jw_key(clx_jw_t *w, const char *key)
+{
+    if (w->need_comma)
+        put_char(w, ',');
+    if (key != NULL) {
+        put_escaped(w, key, strlen(key));
+        put_char(w, ':');
+    }
+    w->need_comma = 1;
+}
+
+void clx_jw_obj_begin(clx_jw_t *w)
+{
+    put_char(w, '{');
+    w->need_comma = 0;
+}
+
+void clx_jw_obj_open(clx_jw_t *w, const char *key)
+{
+    clx_jw_key(w, key);
+    clx_jw_obj_begin(w);
+}
+
+void clx_jw_obj_end(clx_jw_t *w)
+{
+    put_char(w, '}');
+    w->need_comma = 1;
+}
+
+void clx_jw_arr_begin(clx_jw_t *w, const char *key)
+{
+    clx_jw_key(w, key);
+    put_char(w, '[');
+    w->need_comma = 0;
+}
+
+void clx_jw_arr_end(clx_jw_t *w)
+{
+    put_char(w, ']');
+    w->need_comma = 1;
+}
+
+void clx_jw_strn(clx_jw_t *w, const char *key, const char *val, size_t len)
+{
+    clx_jw_key(w, key);
+    put_escaped(w, val, len);
+}
+
+void clx_jw_str(clx_jw_t *w, const char *key, const char *val)
+{
+    clx_jw_strn(w, key, val != NULL ? val : "", val != NULL ? strlen(val) : 0);
+}
+
+void clx_jw_int(clx_jw_t *w, const char *key, int64_t val)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", (long long)val);
+    clx_jw_key(w, key);
+    clx_jw_raw(w, num, (size_t)n);
+}
+
+void clx_jw_bool(clx_jw_t *w, const char *key, int val)
+{
+    clx_jw_key(w, key);
+    clx_jw_raw(w, val ? "true" : "false", val ? 4 : 5);
+}
+
+void clx_jw_null(clx_jw_t *w, const char *key)
+{
+    clx_jw_key(w, key);
+    clx_jw_raw(w, "null", 4);
+}
+
+/* ==== ingest reader ========================================================================= */
+
+enum field_kind { F_STRING, F_TOKENS, F_COST_USD, F_COST_NANOS };
+
+struct field_def {
+    const char *json;  /* lowerCamel (what callers write) */
+    const char *proto; /* original proto name, also accepted as proto3 JSON parsers do */
+    enum field_kind kind;
+    size_t offset;
+};
+
+#define EV(m) offsetof(Costlynx__V1__UsageEvent, m)
+
+static const struct field_def fields[] = {
+    {"provider", "provider", F_STRING, EV(provider)},
+    {"model", "model", F_STRING, EV(model)},
+    {"inputTokens", "input_tokens", F_TOKENS, EV(input_tokens)},
+    {"outputTokens", "output_tokens", F_TOKENS, EV(output_tokens)},
+    {"cachedTokens", "cached_tokens", F_TOKENS, EV(cached_tokens)},
+    {"cacheWriteTokens", "cache_write_tokens", F_TOKENS, EV(cache_write_tokens)},
+    {"requestId", "request_id", F_STRING, EV(request_id)},
+    {"project", "project", F_STRING, EV(project)},
+    {"environment", "environment", F_STRING, EV(environment)},
+    {"feature", "feature", F_STRING, EV(feature)},
+    {"estimatedCostUsd", "estimated_cost_usd", F_COST_USD, 0},
+    {"estimatedCostNanos", "estimated_cost_nanos", F_COST_NANOS, 0},
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+enum where {
+    AT_START,     /* before the top-level value */
+    AT_TOP,       /* inside the top-level object */
+    AT_EVENTS,    /* inside the events array */
+    AT_EVENT,     /* inside an event object (top-level or in the array) */
+    AT_DONE,
+};
+
+struct reader {
+    clx_arena_t *arena;
+    clx_ingest_body_t *out;
+    enum where where;
+    int in_batch_event;      /* the current event is an element of events[] */
+    int top_has_fields;      /* the top-level object carried event fields */
+    int seen_events_key;
+    int expect_events_array; /* the next value is the "events" value */
+    const struct field_def *field; /* field of the next value; NULL = unknown */
+    const char *unknown_key;
+    size_t skip;             /* > 0: inside a value being skipped, its nesting depth */
+    Costlynx__V1__UsageEvent *ev;
+    size_t index;
+    size_t cap_notes;
+    int overflow;
+};
+
+static int envelope(struct reader *r, const char *field, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int envelope(struct reader *r, const char *field, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    r->out->field = field;
+    r->out->code = code;
+    va_start(ap, fmt);
+    vsnprintf(r->out->message, sizeof(r->out->message), fmt, ap);
+    va_end(ap);
+    return 0; /* cancels the parse */
+}
+
+static void note(struct reader *r, int is_error, const char *field, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void note(struct reader *r, int is_error, const char *field, const char *code, const char *fmt, ...)
+{
+    clx_ingest_body_t *o = r->out;
+    if (o->nnotes == r->cap_notes) {
+        size_t cap = r->cap_notes ? r->cap_notes * 2 : 8;
+        clx_decode_note_t *fresh = clx_arena_alloc(r->arena, cap * sizeof(*fresh));
+        if (o->nnotes)
+            memcpy(fresh, o->notes, o->nnotes * sizeof(*fresh));
+        o->notes = fresh;
+        r->cap_notes = cap;
+    }
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    clx_decode_note_t *n = &o->notes[o->nnotes++];
+    n->index = r->index;
+    n->is_error = is_error;
+    n->field = field;
+    n->code = code;
+    n->message = clx_arena_strndup(r->arena, msg, strlen(msg));
+}
+
+static Costlynx__V1__UsageEvent *new_event(struct reader *r)
+{
+    Costlynx__V1__UsageEvent *ev = clx_arena_alloc(r->arena, sizeof(*ev));
+    costlynx__v1__usage_event__init(ev);
+    return ev;
+}
+
+/* A value arrived for an event field (or the field is unknown, or the value is the wrong type). */
+static const char *type_name(enum field_kind k)
+{
+    switch (k) {
+    case F_STRING:
+        return "a string";
+    case F_TOKENS:
+        return "a whole number";
+    default:
+        return "a number";
+    }
+}
+
+static void wrong_type(struct reader *r, const char *got)
+{
+    note(r, 1, r->field->json, "invalid_type", "%s must be %s, got %s", r->field->json, type_name(r->field->kind),
+         got);
+}
+
+/* Parses optionally negative decimal integer text: 0 ok, -1 bad syntax, -2 beyond max. */
+static int parse_int(const char *s, size_t len, int64_t max, int64_t *out)
+{
+    int64_t v = 0;
+    int neg = 0;
+    size_t i = 0;
+    if (len > 0 && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i == len)
+        return -1;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        if (v > max / 10 + 1) /* stays far from int64 overflow */
+            return -2;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max)
+        return -2;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static void set_integer(struct reader *r, const char *s, size_t len, int64_t max, int64_t *dst)
+{
+    int64_t v;
+    int rc = parse_int(s, len, max, &v);
+    if (rc == -1)
+        note(r, 1, r->field->json, "invalid_value", "%s must be a whole number, got '%.*s'", r->field->json,
+             (int)(len > 40 ? 40 : len), s);
+    else if (rc == -2)
+        note(r, 1, r->field->json, "invalid_value", "%s must be at most %lld", r->field->json, (long long)max);
+    else if (v < 0)
+        note(r, 1, r->field->json, "invalid_value", "%s must not be negative, got %lld", r->field->json,
+             (long long)v);
+    else
+        *dst = v;
+}
+
+static void set_tokens(struct reader *r, const char *s, size_t len)
+{
+    set_integer(r, s, len, CLX_MAX_TOKENS, (int64_t *)((char *)r->ev + r->field->offset));
+}
+
+static void set_cost(struct reader *r, const char *s, size_t len)
+{
+    if (r->field->kind == F_COST_USD) {
+        int64_t nanos;
+        if (clx_money_parse_usd(s, len, &nanos) != CLX_OK) {
+            note(r, 1, r->field->json, "invalid_value",
+                 "%s must be a non-negative number of US dollars, got '%.*s'", r->field->json,
+                 (int)(len > 40 ? 40 : len), s);
+            return;
+        }
+        /* the exact decimal goes in the exact oneof arm; the double arm is for gRPC callers */
+        r->ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
+        r->ev->estimated_cost_nanos = nanos;
+        return;
+    }
+    int64_t v = -1;
+    set_integer(r, s, len, 9000000000LL * CLX_NANOS_PER_USD, &v);
+    if (v >= 0) {
+        r->ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
+        r->ev->estimated_cost_nanos = v;
+    }
+}
+
+/* Starting a value inside an event: returns 1 when the value is handled by the caller. */
+static int event_value_begin(struct reader *r)
+{
+    if (r->field == NULL && r->unknown_key != NULL) {
+        note(r, 0, r->unknown_key, "unknown_field", "unknown field '%s' was ignored", r->unknown_key);
+        r->unknown_key = NULL;
+    }
+    return r->field != NULL;
+}
+
+static int cb_null(void *ctx)
+{
+    struct reader *r = ctx;
+    if (r->skip)
+        return 1;
+    switch (r->where) {
+    case AT_EVENT:
+        event_value_begin(r); /* null = absent */
+        r->field = NULL;
+        return 1;
+    case AT_TOP:
+        if (r->expect_events_array)
+            return envelope(r, "events", "invalid_body", "events must be an array of event objects");
+        return 1;
+    case AT_EVENTS:
+        r->ev = new_event(r);
+        r->out->events[r->index] = r->ev;
+        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object", r->index);
+        r->out->nevents = ++r->index;
+        return 1;
+    default:
+        return envelope(r, NULL, "invalid_body",
+                        "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+    }
+}
+
+static int scalar(struct reader *r, const char *what, const char *s, size_t len, int is_string, int is_number)
+{
+    if (r->skip)
+        return 1;
+    switch (r->where) {
+    case AT_EVENT:
+        if (!event_value_begin(r))
+            return 1;
+        if (r->field->kind == F_STRING) {
+            if (!is_string)
+                wrong_type(r, what);
+            else if (memchr(s, '\0', len) != NULL)
+                note(r, 1, r->field->json, "invalid_value", "%s must not contain NUL characters", r->field->json);
+            else
+                *(char **)((char *)r->ev + r->field->offset) = clx_arena_strndup(r->arena, s, len);
+        } else if (is_number || (is_string && len > 0)) {
+            if (r->field->kind == F_TOKENS)
+                set_tokens(r, s, len);
+            else
+                set_cost(r, s, len);
+        } else {
+            wrong_type(r, what);
+        }
+        r->field = NULL;
+        return 1;
+    case AT_TOP:
+        if (r->expect_events_array)
+            return envelope(r, "events", "invalid_body", "events must be an array of event objects");
+        return 1;
+    case AT_EVENTS:
+        r->ev = new_event(r);
+        r->out->events[r->index] = r->ev;
+        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object, got %s", r->index, what);
+        r->out->nevents = ++r->index;
+        return 1;
+    default:
+        return envelope(r, NULL, "invalid_body",
+                        "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+    }
+}
+
+static int cb_boolean(void *ctx, int b)
+{
+    return scalar(ctx, "a boolean", b ? "true" : "false", b ? 4 : 5, 0, 0);
+}
+
+static int cb_number(void *ctx, const char *s, size_t len)
+{
+    return scalar(ctx, "a number", s, len, 0, 1);
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+    return scalar(ctx, "a string", (const char *)s, len, 1, 0);
+}
+
+static int begin_event(struct reader *r)
+{
+    if (r->index >= CLX_MAX_BATCH) {
+        r->overflow = 1;
+        return envelope(r, "events", "too_many_events", "a batch holds at most %d events", CLX_MAX_BATCH);
+    }
+    r->ev = new_event(r);
+    r->out->events[r->index] = r->ev;
+    r->out->nevents = r->index + 1;
+    r->where = AT_EVENT;
+    r->field = NULL;
+    r->unknown_key = NULL;
+    return 1;
+}
+
+static int cb_start_map(void *ctx)
+{
+    struct reader *r = ctx;
+    if (r->skip) {
+        r->skip++;
+        return 1;
+    }
+    switch (r->where) {
+    case AT_START:
+        r->where = AT_TOP;
+        return 1;
+    case AT_TOP:
+        if (r->expect_events_array)
+            return envelope(r, "events", "invalid_body", "events must be an array of event objects");
+        r->skip = 1; /* an unknown top-level member's object */
+        return 1;
+    case AT_EVENTS:
+        r->in_batch_event = 1;
+        return begin_event(r);
+    case AT_EVENT:
+        if (event_value_begin(r)) {
+            wrong_type(r, "an object");
+            r->field = NULL;
+        }
+        r->skip = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    struct reader *r = ctx;
+    if (r->skip)
+        return 1;
+    const char *k = (const char *)key;
+    if (r->where == AT_EVENT && !r->in_batch_event && len == 6 && memcmp(k, "events", 6) == 0)
+        return envelope(r, "events", "invalid_body",
+                        "the body mixes a batch (\"events\") with event fields: send one event, or "
+                        "{\"events\":[...]}");
+    if (r->where == AT_TOP && len == 6 && memcmp(k, "events", 6) == 0) {
+        if (r->seen_events_key)
+            return envelope(r, "events", "invalid_body", "events appears twice");
+        r->seen_events_key = 1;
+        r->expect_events_array = 1;
+        return 1;
+    }
+    if (r->where == AT_TOP) {
+        /* the top-level object is itself the event */
+        if (!r->top_has_fields) {
+            r->top_has_fields = 1;
+            r->index = 0;
+            r->ev = new_event(r);
+            r->out->events[0] = r->ev;
+            r->out->nevents = 1;
+        }
+        r->where = AT_EVENT;
+    }
+    r->field = NULL;
+    r->unknown_key = NULL;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        if ((strlen(fields[i].json) == len && memcmp(fields[i].json, k, len) == 0) ||
+            (strlen(fields[i].proto) == len && memcmp(fields[i].proto, k, len) == 0)) {
+            r->field = &fields[i];
+            return 1;
+        }
+    }
+    r->unknown_key = clx_arena_strndup(r->arena, k, len > 64 ? 64 : len);
+    return 1;
+}
+
+static int cb_end_map(void *ctx)
+{
+    struct reader *r = ctx;
+    if (r->skip) {
+        r->skip--;
+        if (r->skip == 0 && r->where == AT_EVENT)
+            r->field = NULL;
+        return 1;
+    }
+    switch (r->where) {
+    case AT_EVENT:
+        if (r->in_batch_event) {
+            r->in_batch_event = 0;
+            r->index++;
+            r->where = AT_EVENTS;
+            return 1;
+        }
+        r->where = AT_DONE; /* a single event's closing brace ends the body */
+        return 1;
+    case AT_TOP:
+        r->where = AT_DONE;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int cb_start_array(void *ctx)
+{
+    struct reader *r = ctx;
+    if (r->skip) {
+        r->skip++;
+        return 1;
+    }
+    switch (r->where) {
+    case AT_TOP:
+        if (r->expect_events_array) {
+            r->expect_events_array = 0;
+            r->where = AT_EVENTS;
+            r->index = 0;
+            return 1;
+        }
+        r->skip = 1;
+        return 1;
+    case AT_EVENT:
+        if (event_value_begin(r)) {
+            wrong_type(r, "an array");
+            r->field = NULL;
+        }
+        r->skip = 1;
+        return 1;
+    case AT_EVENTS:
+        r->ev = new_event(r);
+        r->out->events[r->index] = r->ev;
+        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object, got an array", r->index);
+        r->out->nevents = ++r->index;
+        r->skip = 1;
+        return 1;
+    default:
+        return envelope(r, NULL, "invalid_body",
+                        "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+    }
+}
+
+static int cb_end_array(void *ctx)
+{
+    struct reader *r = ctx;
+    if (r->skip) {
+        r->skip--;
+        if (r->skip == 0 && r->where == AT_EVENT)
+            r->field = NULL;
+        return 1;
+    }
+    if (r->where == AT_EVENTS) {
+        r->where = AT_TOP;
+        return 1;
+    }
+    return 0;
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_boolean,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end_map,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end_array,
+};
+
+/*
+ * The top-level object switches between AT_TOP and AT_EVENT as keys arrive, so a single
+ * event's members after "events" would look like a second event: handled by marking
+ * top_has_fields and refusing the mix at the end.
+ */
+int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx_ingest_body_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct reader r = {.arena = arena, .out = out, .where = AT_START};
+    yajl_handle h = yajl_alloc(&callbacks, NULL, &r);
+    yajl_status st = yajl_parse(h, (const unsigned char *)body, len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    int rc = CLX_OK;
+    if (st == yajl_status_client_canceled) {
+        rc = CLX_EINVAL; /* out->code etc. set by envelope() */
+        if (out->code == NULL)
+            envelope(&r, NULL, "invalid_body",
+                     "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+    } else if (st != yajl_status_ok) {
+        unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+        size_t at = yajl_get_bytes_consumed(h);
+        envelope(&r, NULL, "invalid_json", "the body is not valid JSON: %s (near byte %zu)", (const char *)msg, at);
+        yajl_free_error(h, msg);
+        rc = CLX_EINVAL;
+    } else if (r.where == AT_START) {
+        envelope(&r, NULL, "invalid_json", "the body is empty");
+        rc = CLX_EINVAL;
+    } else if (r.seen_events_key && r.top_has_fields) {
+        envelope(&r, "events", "invalid_body",
+                 "the body mixes a batch (\"events\") with event fields: send one event, or {\"events\":[...]}");
+        rc = CLX_EINVAL;
+    } else if (r.seen_events_key) {
+        out->batch = 1;
+        if (out->nevents == 0) {
+            envelope(&r, "events", "empty_batch", "events must hold 1 to %d events; it is empty", CLX_MAX_BATCH);
+            rc = CLX_EINVAL;
+        }
+    } else if (!r.top_has_fields) {
+        envelope(&r, NULL, "invalid_body", "the body is an empty object: send one event, or {\"events\":[...]}");
+        rc = CLX_EINVAL;
+    }
+    yajl_free(h);
+    return rc;
+}

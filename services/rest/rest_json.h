@@ -1,0 +1,69 @@
+/*
+ * rest_json.h — JSON for the REST door: a small writer, and the streaming reader that maps
+ * an ingest body onto protobuf-c UsageEvents (proto3 JSON names).
+ */
+#ifndef CLX_REST_JSON_H
+#define CLX_REST_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clx_mem.h"
+#include "clx_pipeline.h"
+
+/* ---- writer: appends to an arena-backed growable buffer --------------------------------- */
+typedef struct clx_jw {
+    clx_arena_t *arena;
+    char *buf;
+    size_t len, cap;
+    int need_comma; /* inside an object/array, after a member */
+} clx_jw_t;
+
+void clx_jw_init(clx_jw_t *w, clx_arena_t *arena, size_t initial);
+void clx_jw_raw(clx_jw_t *w, const char *s, size_t len);
+void clx_jw_obj_begin(clx_jw_t *w);
+void clx_jw_obj_end(clx_jw_t *w);
+void clx_jw_arr_begin(clx_jw_t *w, const char *key);
+void clx_jw_arr_end(clx_jw_t *w);
+/* Starts an object member (key may be NULL inside arrays). */
+void clx_jw_key(clx_jw_t *w, const char *key);
+void clx_jw_str(clx_jw_t *w, const char *key, const char *val);
+void clx_jw_strn(clx_jw_t *w, const char *key, const char *val, size_t len);
+void clx_jw_int(clx_jw_t *w, const char *key, int64_t val);
+void clx_jw_bool(clx_jw_t *w, const char *key, int val);
+void clx_jw_null(clx_jw_t *w, const char *key);
+/* Begins an object as a member/element. */
+void clx_jw_obj_open(clx_jw_t *w, const char *key);
+
+/* ---- ingest body reader ------------------------------------------------------------------- */
+
+/* A problem with one event found while decoding (reported through the pipeline). */
+typedef struct clx_decode_note {
+    size_t index;
+    int is_error; /* 1: reject the event; 0: warning */
+    const char *field;
+    const char *code;
+    char *message;
+} clx_decode_note_t;
+
+typedef struct clx_ingest_body {
+    int batch; /* 1 for {"events":[...]} */
+    Costlynx__V1__UsageEvent *events[CLX_MAX_BATCH];
+    size_t nevents;
+    clx_decode_note_t *notes;
+    size_t nnotes;
+    /* on failure of the whole body */
+    const char *field;
+    const char *code;
+    char message[256];
+} clx_ingest_body_t;
+
+/*
+ * Decodes an ingest body (len bytes, not NUL-terminated) into out, allocating in arena.
+ * CLX_OK: out->events / notes are set (some events may carry error notes). CLX_EINVAL:
+ * the envelope is unusable (malformed JSON, not an object, empty or over-long batch, ...)
+ * and out->code / field / message say why.
+ */
+int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx_ingest_body_t *out);
+
+#endif

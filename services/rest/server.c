@@ -1,0 +1,383 @@
+/*
+ * server.c — the REST door's h2o plumbing: one event loop, context and SO_REUSEPORT
+ * listener per thread, the top-level router, and the JSON reply helpers.
+ */
+#include "rest_internal.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+
+#define MAX_FREE_ARENAS 64
+#define ARENA_FIRST_CHUNK (32 * 1024)
+
+/* ---- reply helpers ------------------------------------------------------------------------ */
+
+int clx_rest_send_json(h2o_req_t *req, int status, const char *body, size_t len)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    req->res.status = status;
+    req->res.reason = status == 200 ? "OK" : status == 201 ? "Created" : "Error";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_iovec_t buf = h2o_strdup(&req->pool, body, len);
+    req->res.content_length = len;
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+    return 0;
+}
+
+int clx_rest_send_error(h2o_req_t *req, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    clx_arena_t *a = clx_arena_create(1024);
+    clx_jw_t w;
+    clx_jw_init(&w, a, 512);
+    clx_jw_obj_begin(&w);
+    clx_jw_bool(&w, "ok", 0);
+    clx_jw_obj_open(&w, "error");
+    clx_jw_str(&w, "code", code);
+    if (field != NULL)
+        clx_jw_str(&w, "field", field);
+    clx_jw_str(&w, "message", msg);
+    clx_jw_obj_end(&w);
+    clx_jw_obj_end(&w);
+    if (status == 503)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    clx_rest_send_json(req, status, w.buf, w.len);
+    clx_arena_destroy(a);
+    return 0;
+}
+
+h2o_iovec_t clx_rest_header(h2o_req_t *req, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return h2o_iovec_init(NULL, 0);
+    return req->headers.entries[i].value;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static char *decode_component(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    char *out = h2o_mem_alloc_pool(pool, len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[n++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else if (s[i] == '+') {
+            out[n++] = ' ';
+        } else {
+            out[n++] = s[i];
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+char *clx_rest_query(h2o_req_t *req, const char *name)
+{
+    if (req->query_at == SIZE_MAX)
+        return NULL;
+    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t nl = strlen(name);
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp != NULL ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(stop - q));
+        const char *kend = eq != NULL ? eq : stop;
+        if ((size_t)(kend - q) == nl && memcmp(q, name, nl) == 0)
+            return eq != NULL ? decode_component(&req->pool, eq + 1, (size_t)(stop - eq - 1))
+                              : decode_component(&req->pool, "", 0);
+        q = stop + 1;
+    }
+    return NULL;
+}
+
+char *clx_rest_param(clx_rest_call_t *call, size_t i)
+{
+    return decode_component(&call->req->pool, call->params[i].base, call->params[i].len);
+}
+
+clx_arena_t *clx_rest_arena_get(clx_rest_thread_t *t)
+{
+    if (t->nfree_arenas > 0)
+        return t->free_arenas[--t->nfree_arenas];
+    return clx_arena_create(ARENA_FIRST_CHUNK);
+}
+
+void clx_rest_arena_put(clx_rest_thread_t *t, clx_arena_t *a)
+{
+    if (t->nfree_arenas == MAX_FREE_ARENAS) {
+        clx_arena_destroy(a);
+        return;
+    }
+    clx_arena_reset(a);
+    t->free_arenas[t->nfree_arenas++] = a;
+}
+
+/* ---- routing -------------------------------------------------------------------------------- */
+
+struct route_handler {
+    h2o_handler_t super;
+    clx_rest_t *srv;
+};
+
+static clx_rest_thread_t *thread_of(clx_rest_t *srv, h2o_context_t *ctx)
+{
+    for (size_t i = 0; i < srv->nthreads; i++)
+        if (&srv->threads[i].ctx == ctx)
+            return &srv->threads[i];
+    return NULL;
+}
+
+static int path_is(h2o_iovec_t path, const char *lit)
+{
+    size_t n = strlen(lit);
+    return path.len == n && memcmp(path.base, lit, n) == 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct route_handler *h = (struct route_handler *)self;
+    clx_rest_call_t call = {.req = req, .srv = h->srv, .thread = thread_of(h->srv, req->conn->ctx)};
+    h2o_iovec_t path = req->path_normalized;
+
+    if (path_is(path, "/healthz"))
+        return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true}"));
+    if (path_is(path, "/readyz")) {
+        if (atomic_load(&h->srv->stopping))
+            return clx_rest_send_error(req, 503, "shutting_down", NULL, "shutting down");
+        return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true,\"ready\":true}"));
+    }
+    if (path_is(path, "/api/v1/usage/ingest")) {
+        if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
+            return clx_rest_send_error(req, 405, "method_not_allowed", NULL, "use POST for %s", "/api/v1/usage/ingest");
+        }
+        return clx_rest_ingest(&call);
+    }
+    static const char admin[] = "/api/v1/admin/";
+    if (path.len >= sizeof(admin) - 1 && memcmp(path.base, admin, sizeof(admin) - 1) == 0)
+        return clx_rest_admin_route(&call, path.base + sizeof(admin) - 1, path.len - (sizeof(admin) - 1));
+    return clx_rest_send_error(req, 404, "not_found", NULL, "no route for %.*s", (int)(path.len > 200 ? 200 : path.len),
+                               path.base);
+}
+
+/* ---- listeners and loops ------------------------------------------------------------------- */
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
+        return CLX_EINVAL;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *h = host;
+    if (h[0] == '[') { /* [::1]:8080 */
+        h++;
+        size_t hl = strlen(h);
+        if (hl == 0 || h[hl - 1] != ']')
+            return CLX_EINVAL;
+        h[hl - 1] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+    if (getaddrinfo(h[0] ? h : NULL, colon + 1, &hints, &res) != 0)
+        return CLX_EINVAL;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *sl = res->ai_addrlen;
+    freeaddrinfo(res);
+    return CLX_OK;
+}
+
+static int open_listener(struct sockaddr_storage *ss, socklen_t sl, char **errmsg)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0)
+        goto fail;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (bind(fd, (struct sockaddr *)ss, sl) != 0 || listen(fd, 1024) != 0)
+        goto fail;
+    return fd;
+fail:
+    if (errmsg != NULL) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "cannot listen: %s", strerror(errno));
+        *errmsg = clx_xstrdup(buf);
+    }
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    clx_rest_thread_t *t = listener->data;
+    if (err != NULL)
+        return;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock == NULL)
+        return;
+    h2o_accept(&t->accept, sock);
+}
+
+static void *loop_main(void *arg)
+{
+    clx_rest_thread_t *t = arg;
+    clx_rest_t *srv = t->server;
+    int closed = 0;
+    while (!atomic_load(&srv->loops_exit)) {
+        h2o_evloop_run(t->ctx.loop, 50);
+        if (!closed && atomic_load(&srv->stopping)) {
+            /* stop taking connections; keep serving the open ones until loops_exit */
+            h2o_socket_read_stop(t->listener);
+            h2o_socket_close(t->listener);
+            t->listener = NULL;
+            h2o_context_request_shutdown(&t->ctx);
+            closed = 1;
+        }
+    }
+    return NULL;
+}
+
+int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg)
+{
+    int rc = CLX_OK;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    if (parse_addr(cfg->addr, &ss, &sl) != CLX_OK) {
+        if (errmsg != NULL)
+            *errmsg = clx_xstrdup("address must be host:port, e.g. 127.0.0.1:8080");
+        return CLX_EINVAL;
+    }
+    clx_rest_t *srv = clx_xcalloc(1, sizeof(*srv));
+    srv->cfg = *cfg;
+    srv->nthreads = cfg->threads ? cfg->threads : 1;
+    srv->threads = clx_xcalloc(srv->nthreads, sizeof(*srv->threads));
+    for (size_t i = 0; i < srv->nthreads; i++)
+        srv->threads[i].fd = -1;
+
+    h2o_config_init(&srv->globalconf);
+    /* our own 413 (JSON) happens at cfg->max_body; h2o's plain one only far above it */
+    srv->globalconf.max_request_entity_size = cfg->max_body * 8;
+    h2o_hostconf_t *host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    struct route_handler *h = (struct route_handler *)h2o_create_handler(pathconf, sizeof(*h));
+    h->super.on_req = on_req;
+    h->srv = srv;
+
+    /* bind the first listener to learn the port (port 0 picks one), then the others to it */
+    for (size_t i = 0; i < srv->nthreads; i++) {
+        if (i == 1) {
+            struct sockaddr_storage bound;
+            socklen_t bl = sizeof(bound);
+            getsockname(srv->threads[0].fd, (struct sockaddr *)&bound, &bl);
+            ss = bound;
+            sl = bl;
+        }
+        if ((srv->threads[i].fd = open_listener(&ss, sl, errmsg)) < 0) {
+            rc = CLX_EIO;
+            goto fail;
+        }
+    }
+    {
+        struct sockaddr_storage bound;
+        socklen_t bl = sizeof(bound);
+        getsockname(srv->threads[0].fd, (struct sockaddr *)&bound, &bl);
+        srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                     : ((struct sockaddr_in *)&bound)->sin_port);
+    }
+    for (size_t i = 0; i < srv->nthreads; i++) {
+        clx_rest_thread_t *t = &srv->threads[i];
+        t->server = srv;
+        t->id = i;
+        t->free_arenas = clx_xcalloc(MAX_FREE_ARENAS, sizeof(*t->free_arenas));
+        h2o_context_init(&t->ctx, h2o_evloop_create(), &srv->globalconf);
+        t->accept.ctx = &t->ctx;
+        t->accept.hosts = srv->globalconf.hosts;
+        t->queue = h2o_multithread_create_queue(t->ctx.loop);
+        h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_ingest_done);
+        t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
+        t->listener->data = t;
+        h2o_socket_read_start(t->listener, on_accept);
+    }
+    for (size_t i = 0; i < srv->nthreads; i++)
+        pthread_create(&srv->threads[i].tid, NULL, loop_main, &srv->threads[i]);
+    clx_log(CLX_LOG_INFO, "rest", "listening on %s (port %d, %zu loops)", cfg->addr, srv->port, srv->nthreads);
+    *out = srv;
+    return CLX_OK;
+
+fail:
+    for (size_t i = 0; i < srv->nthreads; i++)
+        if (srv->threads[i].fd >= 0)
+            close(srv->threads[i].fd);
+    h2o_config_dispose(&srv->globalconf);
+    free(srv->threads);
+    free(srv);
+    return rc;
+}
+
+int clx_rest_port(clx_rest_t *r)
+{
+    return r->port;
+}
+
+void clx_rest_stop(clx_rest_t *r, int grace_ms)
+{
+    if (r == NULL)
+        return;
+    atomic_store(&r->stopping, 1);
+    for (int waited = 0; waited < grace_ms; waited += 10) {
+        if (atomic_load(&r->inflight) == 0 && waited >= 100)
+            break; /* >= 100 ms: every loop has seen 'stopping' and closed its listener */
+        usleep(10 * 1000);
+    }
+    atomic_store(&r->loops_exit, 1);
+    for (size_t i = 0; i < r->nthreads; i++)
+        pthread_join(r->threads[i].tid, NULL);
+}
+
+void clx_rest_destroy(clx_rest_t *r)
+{
+    if (r == NULL)
+        return;
+    /* contexts and loops are left to process exit: h2o 2.2 cannot dispose a loop with open
+     * connections, and costlynxd destroys the server only on its way out */
+    for (size_t i = 0; i < r->nthreads; i++) {
+        clx_rest_thread_t *t = &r->threads[i];
+        for (size_t k = 0; k < t->nfree_arenas; k++)
+            clx_arena_destroy(t->free_arenas[k]);
+        free(t->free_arenas);
+    }
+    free(r->threads);
+    free(r);
+}

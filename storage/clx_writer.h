@@ -1,0 +1,92 @@
+/*
+ * clx_writer.h — the group-commit writer: the one thread that makes events durable.
+ *
+ * Doors hand a clx_write_req (a request's events, already validated, attributed and
+ * priced) to clx_writer_submit and return to their loops. The writer thread takes
+ * everything queued since its last write, decides dedup for every item (one MultiGet on
+ * CF_DEDUP plus a set of ids seen earlier in the same group), puts each new event and its
+ * dedup record into ONE WriteBatch, writes it with sync=true, and only then calls every
+ * request's done callback. A lone request is written at once; under load the group grows
+ * by itself, so one fsync covers many requests.
+ *
+ * Dedup is per (workspace, requestId): the dedup key. A repeat is "skipped"; if its
+ * fingerprint differs from the stored one it is "conflict" (still skipped, not stored).
+ */
+#ifndef CLX_WRITER_H
+#define CLX_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clx_store.h"
+
+typedef enum clx_write_outcome {
+    CLX_WRITE_INSERTED = 1,
+    CLX_WRITE_SKIPPED = 2,  /* same requestId stored before, same fingerprint */
+    CLX_WRITE_CONFLICT = 3, /* same requestId stored before, different fingerprint; not stored */
+} clx_write_outcome_t;
+
+/* One event to store. Inputs are owned by the submitter and must stay valid until done. */
+typedef struct clx_write_item {
+    const char *workspace; /* NUL-terminated, no '\0' inside */
+    const char *request_id;
+    size_t request_id_len;
+    const void *value; /* serialized StoredEvent */
+    size_t value_len;
+    uint64_t fingerprint;
+    /* set by the writer before done() */
+    clx_write_outcome_t outcome;
+    uint64_t seq; /* event sequence number (key in CF_EVENTS) when inserted; else the stored one's */
+} clx_write_item_t;
+
+typedef struct clx_write_req clx_write_req_t;
+typedef void (*clx_write_done_cb)(clx_write_req_t *req);
+
+struct clx_write_req {
+    clx_write_item_t *items;
+    size_t nitems;
+    clx_write_done_cb done; /* called once, on the writer thread */
+    void *data;             /* the submitter's */
+    int status;             /* set before done(): CLX_OK, or CLX_EIO / CLX_ESHUTDOWN (nothing stored) */
+    clx_write_req_t *next_; /* writer's queue link */
+};
+
+typedef struct clx_writer clx_writer_t;
+
+/*
+ * Starts the writer thread over store s. max_queued_items bounds the events waiting for
+ * the writer (back-pressure). Returns CLX_OK; *out is owned by the caller.
+ */
+int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **out);
+/*
+ * Queues req. CLX_OK: done() will be called exactly once. CLX_EBUSY: the queue is full,
+ * CLX_ESHUTDOWN: the writer is stopping; in both cases done() is NOT called and nothing
+ * is stored, so the caller answers "retry" (503 / UNAVAILABLE).
+ */
+int clx_writer_submit(clx_writer_t *w, clx_write_req_t *req);
+/* Stops accepting, writes everything already queued, joins the thread, frees. NULL is a no-op. */
+void clx_writer_destroy(clx_writer_t *w);
+
+/* Counters for /metrics and benchmarks (approximate, lock-free reads). */
+typedef struct clx_writer_stats {
+    uint64_t groups;   /* synced writes */
+    uint64_t requests; /* requests completed */
+    uint64_t items;    /* events decided */
+    uint64_t inserted;
+} clx_writer_stats_t;
+void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out);
+
+/* Dedup value layout in CF_DEDUP: seq (8 bytes BE) then fingerprint (8 bytes BE). */
+#define CLX_DEDUP_VALUE_LEN 16
+
+/* Composes the CF_EVENTS key of (workspace, seq) into buf; returns its length. buf >= strlen(ws)+9. */
+size_t clx_event_key(char *buf, const char *workspace, uint64_t seq);
+
+/*
+ * Looks up the stored event of (workspace, request_id): CLX_OK with *val (malloc'd
+ * StoredEvent bytes, caller frees) and *seq; CLX_ENOTFOUND; CLX_EIO.
+ */
+int clx_store_find_event(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
+                         char **val, size_t *vlen, uint64_t *seq);
+
+#endif
