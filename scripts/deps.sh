@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of costlynx from Debian 12's packages.
+# Idempotent: does nothing (and needs no network) when everything is already installed.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config
+  libprotobuf-c-dev protobuf-c-compiler
+  libh2o-evloop-dev librocksdb-dev libyajl-dev libssl-dev
+  # tests
+  libcmocka-dev curl python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing: ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

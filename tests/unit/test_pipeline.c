@@ -1,0 +1,333 @@
+/*
+ * test_pipeline.c — the whole pipeline on real parts: a RocksDB store in a temp dir, the
+ * group-commit writer, the settings and the real catalog. Attribution rules, pricing,
+ * dedup and the response the doors render.
+ */
+#include "clx_test.h"
+
+#include <pthread.h>
+
+#include "clx_error.h"
+#include "clx_pipeline.h"
+#include "clx_query.h"
+
+struct fixture {
+    char *dir;
+    clx_store_t *store;
+    clx_settings_t *settings;
+    clx_catalog_t *catalog;
+    clx_writer_t *writer;
+    clx_pipeline_t *pipeline;
+    char key_plain[CLX_KEY_SECRET_LEN + 1];
+    char key_defaults[CLX_KEY_SECRET_LEN + 1];
+    char key_locked[CLX_KEY_SECRET_LEN + 1];
+    char key_other_ws[CLX_KEY_SECRET_LEN + 1];
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+
+static void on_done(clx_ingest_t *ing)
+{
+    pthread_mutex_lock(&mu);
+    ing->data = (void *)1;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char *err = NULL;
+    f->dir = clx_test_tmpdir();
+    assert_int_equal(clx_store_open(f->dir, &f->store, &err), CLX_OK);
+    assert_int_equal(clx_settings_open(f->store, &f->settings), CLX_OK);
+    assert_int_equal(clx_catalog_load(CLX_CATALOG_PATH, &f->catalog, &err), CLX_OK);
+    assert_int_equal(clx_writer_create(f->store, 10000, &f->writer), CLX_OK);
+    f->pipeline = clx_pipeline_create(f->settings, f->writer, f->catalog);
+    clx_settings_problem_t p;
+    assert_int_equal(clx_settings_create_project(f->settings, "default", "support", NULL, NULL, &p), CLX_OK);
+    assert_int_equal(clx_settings_create_key(f->settings, "default", "plain", NULL, NULL, NULL, NULL, f->key_plain, &p),
+                     CLX_OK);
+    assert_int_equal(clx_settings_create_key(f->settings, "default", "defaults", "support", "staging", NULL, NULL,
+                                             f->key_defaults, &p),
+                     CLX_OK);
+    assert_int_equal(
+        clx_settings_create_key(f->settings, "default", "locked", "support", NULL, "prod", NULL, f->key_locked, &p),
+        CLX_OK);
+    assert_int_equal(clx_settings_create_workspace(f->settings, "acme", "Acme", NULL, &p), CLX_OK);
+    assert_int_equal(
+        clx_settings_create_key(f->settings, "acme", "acme", NULL, NULL, NULL, NULL, f->key_other_ws, &p), CLX_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    clx_writer_destroy(f->writer);
+    clx_pipeline_destroy(f->pipeline);
+    clx_catalog_destroy(f->catalog);
+    clx_settings_destroy(f->settings);
+    clx_store_close(f->store);
+    clx_test_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static Costlynx__V1__UsageEvent *event(clx_arena_t *a, const char *provider, const char *model, const char *rid,
+                                       const char *project, const char *env)
+{
+    Costlynx__V1__UsageEvent *ev = clx_arena_alloc(a, sizeof(*ev));
+    costlynx__v1__usage_event__init(ev);
+    ev->provider = (char *)provider;
+    ev->model = (char *)model;
+    ev->request_id = (char *)rid;
+    ev->project = (char *)(project ? project : "");
+    ev->environment = (char *)(env ? env : "");
+    ev->input_tokens = 850;
+    ev->output_tokens = 320;
+    return ev;
+}
+
+/* Runs one request to completion; returns the response (in ing's arena). */
+static Costlynx__V1__IngestResponse *run(struct fixture *f, clx_ingest_t *ing, const char *key)
+{
+    assert_int_equal(clx_pipeline_auth(f->pipeline, ing, key, strlen(key)), CLX_OK);
+    ing->done = on_done;
+    ing->data = NULL;
+    int rc = clx_pipeline_ingest(f->pipeline, ing);
+    assert_true(rc == 0 || rc == 1);
+    if (rc == 0) {
+        pthread_mutex_lock(&mu);
+        while (ing->data == NULL)
+            pthread_cond_wait(&cv, &mu);
+        pthread_mutex_unlock(&mu);
+    }
+    assert_int_equal(ing->status, CLX_OK);
+    return &ing->response;
+}
+
+static Costlynx__V1__IngestResponse *run1(struct fixture *f, clx_arena_t *a, clx_ingest_t *ing, const char *key,
+                                          Costlynx__V1__UsageEvent *ev)
+{
+    clx_ingest_init(ing, a, 1);
+    ing->events[0] = ev;
+    return run(f, ing, key);
+}
+
+static Costlynx__Store__V1__StoredEvent *stored(struct fixture *f, clx_arena_t *a, const char *ws, const char *rid)
+{
+    Costlynx__Store__V1__StoredEvent *ev = NULL;
+    int rc = clx_query_event(f->store, ws, rid, strlen(rid), a, &ev);
+    return rc == CLX_OK ? ev : NULL;
+}
+
+static void test_insert_then_skip_with_exact_cost(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    Costlynx__V1__IngestResponse *r =
+        run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "r1", "support", "staging"));
+    assert_int_equal(r->inserted, 1);
+    assert_int_equal(r->skipped, 0);
+    assert_int_equal(r->n_warnings, 0);
+    Costlynx__Store__V1__StoredEvent *s = stored(f, a, "default", "r1");
+    assert_non_null(s);
+    /* gpt-4o-mini: $0.15 in, $0.60 out per Mtok -> 850*0.15e-6 + 320*0.60e-6 = $0.0003195 */
+    assert_int_equal(s->cost_nanos, 319500);
+    assert_string_equal(s->project, "support");
+    assert_string_equal(s->environment, "staging");
+    assert_string_equal(s->price_id, "openai/gpt-4o-mini@2024-07-18");
+
+    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "r1", "support", "staging"));
+    assert_int_equal(r->inserted, 0);
+    assert_int_equal(r->skipped, 1);
+    assert_int_equal(r->n_warnings, 0);
+    clx_arena_destroy(a);
+}
+
+static void test_cached_tokens_billed_once(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    Costlynx__V1__UsageEvent *ev = event(a, "openai", "gpt-4o-mini", "cached-1", "support", "prod");
+    ev->input_tokens = 1000;
+    ev->cached_tokens = 400;
+    ev->output_tokens = 0;
+    run1(f, a, &ing, f->key_plain, ev);
+    /* 600 uncached x $0.15 + 400 cached x $0.075 per Mtok = 90000 + 30000 nanos */
+    assert_int_equal(stored(f, a, "default", "cached-1")->cost_nanos, 120000);
+    clx_arena_destroy(a);
+}
+
+static void test_key_defaults_and_lock(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    Costlynx__V1__IngestResponse *r =
+        run1(f, a, &ing, f->key_defaults, event(a, "openai", "gpt-4o-mini", "def-1", NULL, NULL));
+    assert_int_equal(r->inserted, 1);
+    Costlynx__Store__V1__StoredEvent *s = stored(f, a, "default", "def-1");
+    assert_string_equal(s->project, "support");
+    assert_string_equal(s->environment, "staging");
+
+    r = run1(f, a, &ing, f->key_locked, event(a, "openai", "gpt-4o-mini", "lock-1", NULL, "staging"));
+    assert_int_equal(r->rejected, 1);
+    assert_string_equal(r->errors[0]->code, "environment_not_allowed");
+    assert_string_equal(r->errors[0]->field, "environment");
+    assert_null(stored(f, a, "default", "lock-1"));
+
+    r = run1(f, a, &ing, f->key_locked, event(a, "openai", "gpt-4o-mini", "lock-2", NULL, NULL));
+    assert_int_equal(r->inserted, 1);
+    assert_string_equal(stored(f, a, "default", "lock-2")->environment, "prod");
+    clx_arena_destroy(a);
+}
+
+static void test_unknown_slugs_and_strict_mode(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    Costlynx__V1__IngestResponse *r =
+        run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-1", "nope", "prod"));
+    assert_int_equal(r->inserted, 1);
+    assert_int_equal(r->n_warnings, 1);
+    assert_string_equal(r->warnings[0]->code, "unknown_project");
+    Costlynx__Store__V1__StoredEvent *s = stored(f, a, "default", "slug-1");
+    assert_string_equal(s->project, "");
+    assert_string_equal(s->project_as_sent, "nope");
+    assert_true(s->flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT);
+
+    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-2", "support", "canary"));
+    assert_int_equal(r->n_warnings, 1);
+    assert_string_equal(r->warnings[0]->code, "unknown_environment");
+    assert_string_equal(stored(f, a, "default", "slug-2")->project, "support");
+
+    assert_int_equal(clx_settings_set_strict_mode(f->settings, "default", 1, NULL), CLX_OK);
+    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-3", "nope", "prod"));
+    assert_int_equal(r->rejected, 1);
+    assert_string_equal(r->errors[0]->code, "unknown_project");
+    assert_null(stored(f, a, "default", "slug-3"));
+    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-4", "support", "prod"));
+    assert_int_equal(r->inserted, 1);
+    assert_int_equal(clx_settings_set_strict_mode(f->settings, "default", 0, NULL), CLX_OK);
+    clx_arena_destroy(a);
+}
+
+static void test_pricing_paths(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    /* unpriced: stored, flagged, warned */
+    Costlynx__V1__IngestResponse *r =
+        run1(f, a, &ing, f->key_plain, event(a, "openai", "my-finetune-xyz", "price-1", "support", "prod"));
+    assert_int_equal(r->inserted, 1);
+    assert_int_equal(r->n_warnings, 1);
+    assert_string_equal(r->warnings[0]->code, "unpriced_model");
+    Costlynx__Store__V1__StoredEvent *s = stored(f, a, "default", "price-1");
+    assert_int_equal(s->cost_source, COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_NONE);
+    assert_true(s->flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED);
+    /* a repeat of an unpriced event is skipped without repeating the warning */
+    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "my-finetune-xyz", "price-1", "support", "prod"));
+    assert_int_equal(r->skipped, 1);
+    assert_int_equal(r->n_warnings, 0);
+
+    /* the caller's cost wins, exactly */
+    Costlynx__V1__UsageEvent *ev = event(a, "openai", "my-finetune-xyz", "price-2", "support", "prod");
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
+    ev->estimated_cost_usd = 0.0123;
+    r = run1(f, a, &ing, f->key_plain, ev);
+    assert_int_equal(r->n_warnings, 0);
+    s = stored(f, a, "default", "price-2");
+    assert_int_equal(s->cost_nanos, 12300000);
+    assert_int_equal(s->cost_source, COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER);
+
+    /* provider and model normalisation; the caller's names are kept */
+    run1(f, a, &ing, f->key_plain, event(a, "gemini", "gemini-2.0-flash", "price-3", "support", "prod"));
+    s = stored(f, a, "default", "price-3");
+    assert_string_equal(s->provider, "google");
+    assert_string_equal(s->provider_as_sent, "gemini");
+    assert_true(s->cost_nanos > 0);
+    run1(f, a, &ing, f->key_plain,
+         event(a, "anthropic", "claude-3-7-sonnet-20250219", "price-4", "support", "prod"));
+    s = stored(f, a, "default", "price-4");
+    assert_string_equal(s->model, "claude-3-7-sonnet-20250219");
+    assert_string_equal(s->model_normalized, "claude-3-7-sonnet");
+    /* $3 in, $15 out per Mtok: 850*3 + 320*15 = 7350 micro-dollars */
+    assert_int_equal(s->cost_nanos, 7350000);
+    clx_arena_destroy(a);
+}
+
+static void test_conflict_and_workspace_isolation(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "dup-1", "support", "prod"));
+    Costlynx__V1__UsageEvent *changed = event(a, "openai", "gpt-4o-mini", "dup-1", "support", "prod");
+    changed->output_tokens = 999;
+    Costlynx__V1__IngestResponse *r = run1(f, a, &ing, f->key_plain, changed);
+    assert_int_equal(r->skipped, 1);
+    assert_int_equal(r->n_warnings, 1);
+    assert_string_equal(r->warnings[0]->code, "requestId_conflict");
+    assert_int_equal(stored(f, a, "default", "dup-1")->output_tokens, 320); /* the first one stands */
+
+    /* another workspace has its own id space */
+    r = run1(f, a, &ing, f->key_other_ws, event(a, "openai", "gpt-4o-mini", "dup-1", NULL, NULL));
+    assert_int_equal(r->inserted, 1);
+    assert_non_null(stored(f, a, "acme", "dup-1"));
+    clx_arena_destroy(a);
+}
+
+static void test_batch_mixed_and_repeated_ids(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    clx_ingest_init(&ing, a, 4);
+    ing.events[0] = event(a, "openai", "gpt-4o-mini", "b-1", "support", "prod");
+    ing.events[1] = event(a, "openai", "gpt-4o-mini", "", "support", "prod"); /* missing requestId */
+    ing.events[2] = event(a, "openai", "gpt-4o-mini", "b-1", "support", "prod"); /* same id, same batch */
+    ing.events[3] = event(a, "openai", "gpt-4o-mini", "b-3", "support", "prod");
+    clx_ingest_warn(&ing, 3, "unknown_field", "door warning");
+    Costlynx__V1__IngestResponse *r = run(f, &ing, f->key_plain);
+    assert_int_equal(r->inserted, 2);
+    assert_int_equal(r->skipped, 1);
+    assert_int_equal(r->rejected, 1);
+    assert_int_equal(r->errors[0]->index, 1);
+    assert_string_equal(r->errors[0]->field, "requestId");
+    assert_string_equal(r->errors[0]->code, "missing_field");
+    assert_int_equal(r->n_warnings, 1);
+    assert_int_equal(r->warnings[0]->index, 3);
+    clx_arena_destroy(a);
+}
+
+static void test_unknown_key(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_t ing;
+    clx_ingest_init(&ing, a, 0);
+    assert_int_equal(clx_pipeline_auth(f->pipeline, &ing, "clx_nope", 8), CLX_EUNAUTH);
+    clx_arena_destroy(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_insert_then_skip_with_exact_cost),
+        cmocka_unit_test(test_cached_tokens_billed_once),
+        cmocka_unit_test(test_key_defaults_and_lock),
+        cmocka_unit_test(test_unknown_slugs_and_strict_mode),
+        cmocka_unit_test(test_pricing_paths),
+        cmocka_unit_test(test_conflict_and_workspace_isolation),
+        cmocka_unit_test(test_batch_mixed_and_repeated_ids),
+        cmocka_unit_test(test_unknown_key),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,153 @@
+/*
+ * test_rest_json.c — the REST door's JSON reader: single events, batches, type errors
+ * reported per event, envelope errors, exact money; and the writer's escaping.
+ */
+#include "clx_test.h"
+
+#include "clx_error.h"
+#include "rest_json.h"
+
+static int decode(const char *body, clx_arena_t *a, clx_ingest_body_t *out)
+{
+    return clx_rest_decode_ingest(body, strlen(body), a, out);
+}
+
+static void test_single_event(void **state)
+{
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_body_t b;
+    assert_int_equal(decode("{\"provider\":\"openai\",\"model\":\"gpt-4.1\",\"inputTokens\":1200,\"outputTokens\":450,"
+                            "\"cachedTokens\":\"100\",\"requestId\":\"chatcmpl-abc123\",\"project\":null,"
+                            "\"estimatedCostUsd\":1.5e-7}",
+                            a, &b),
+                     CLX_OK);
+    assert_int_equal(b.batch, 0);
+    assert_int_equal(b.nevents, 1);
+    assert_int_equal(b.nnotes, 0);
+    Costlynx__V1__UsageEvent *ev = b.events[0];
+    assert_string_equal(ev->provider, "openai");
+    assert_string_equal(ev->model, "gpt-4.1");
+    assert_int_equal(ev->input_tokens, 1200);
+    assert_int_equal(ev->output_tokens, 450);
+    assert_int_equal(ev->cached_tokens, 100); /* proto3 JSON: int64 may come as a string */
+    assert_string_equal(ev->request_id, "chatcmpl-abc123");
+    assert_string_equal(ev->project, ""); /* null = absent */
+    assert_int_equal(ev->estimated_cost_case, COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS);
+    assert_int_equal(ev->estimated_cost_nanos, 150); /* exact: 1.5e-7 USD = 150 nanos */
+    clx_arena_destroy(a);
+}
+
+static void test_batch_with_problems(void **state)
+{
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_body_t b;
+    assert_int_equal(decode("{\"events\":[{\"provider\":\"openai\",\"model\":\"m\",\"requestId\":\"a\"},"
+                            "{\"provider\":\"x\",\"model\":\"m\",\"requestId\":\"b\",\"inputTokens\":\"abc\"},"
+                            "{\"provider\":true,\"model\":\"m\",\"requestId\":\"c\",\"extra\":{\"deep\":[1,2]}},"
+                            "42,"
+                            "{\"provider\":\"x\",\"model\":\"m\",\"requestId\":\"d\",\"outputTokens\":1.5}]}",
+                            a, &b),
+                     CLX_OK);
+    assert_int_equal(b.batch, 1);
+    assert_int_equal(b.nevents, 5);
+    assert_int_equal(b.nnotes, 5);
+    assert_int_equal(b.notes[0].index, 1);
+    assert_string_equal(b.notes[0].field, "inputTokens");
+    assert_string_equal(b.notes[0].code, "invalid_value");
+    assert_int_equal(b.notes[1].index, 2);
+    assert_string_equal(b.notes[1].field, "provider");
+    assert_string_equal(b.notes[1].code, "invalid_type");
+    assert_int_equal(b.notes[2].index, 2); /* the unknown field is a warning, its value skipped whole */
+    assert_int_equal(b.notes[2].is_error, 0);
+    assert_string_equal(b.notes[2].code, "unknown_field");
+    assert_int_equal(b.notes[3].index, 3);
+    assert_string_equal(b.notes[3].code, "invalid_type");
+    assert_int_equal(b.notes[4].index, 4);
+    assert_string_equal(b.notes[4].field, "outputTokens");
+    assert_string_equal(b.events[2]->request_id, "c");
+    assert_string_equal(b.events[4]->request_id, "d");
+    clx_arena_destroy(a);
+}
+
+static void test_envelope_errors(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *code;
+    } cases[] = {
+        {"{\"provider\":", "invalid_json"},
+        {"", "invalid_json"},
+        {"[1,2]", "invalid_body"},
+        {"\"text\"", "invalid_body"},
+        {"{}", "invalid_body"},
+        {"{\"events\":[]}", "empty_batch"},
+        {"{\"events\":{}}", "invalid_body"},
+        {"{\"events\":[{}],\"provider\":\"x\"}", "invalid_body"},
+        {"{\"provider\":\"x\",\"events\":[{}]}", "invalid_body"},
+        {"{\"provider\":\"x\"} trailing", "invalid_json"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        int rc = decode(cases[i].body, a, &b);
+        if (rc != CLX_EINVAL || b.code == NULL || strcmp(b.code, cases[i].code) != 0)
+            fail_msg("body %s: expected %s, got rc=%d code=%s", cases[i].body, cases[i].code, rc,
+                     b.code ? b.code : "-");
+        assert_true(strlen(b.message) > 5);
+        clx_arena_destroy(a);
+    }
+}
+
+static void test_batch_limit(void **state)
+{
+    char *body = malloc(200 * 64);
+    for (int n = 100; n <= 101; n++) {
+        strcpy(body, "{\"events\":[");
+        for (int i = 0; i < n; i++)
+            sprintf(body + strlen(body), "%s{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"r%d\"}", i ? "," : "",
+                    i);
+        strcat(body, "]}");
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        int rc = decode(body, a, &b);
+        if (n == 100) {
+            assert_int_equal(rc, CLX_OK);
+            assert_int_equal(b.nevents, 100);
+        } else {
+            assert_int_equal(rc, CLX_EINVAL);
+            assert_string_equal(b.code, "too_many_events");
+        }
+        clx_arena_destroy(a);
+    }
+    free(body);
+}
+
+static void test_writer_escapes(void **state)
+{
+    clx_arena_t *a = clx_arena_create(64);
+    clx_jw_t w;
+    clx_jw_init(&w, a, 8); /* tiny start: forces growth */
+    clx_jw_obj_begin(&w);
+    clx_jw_str(&w, "s", "a\"b\\c\n\x01é");
+    clx_jw_int(&w, "n", -42);
+    clx_jw_arr_begin(&w, "l");
+    clx_jw_bool(&w, NULL, 1);
+    clx_jw_null(&w, NULL);
+    clx_jw_arr_end(&w);
+    clx_jw_obj_end(&w);
+    assert_int_equal(w.len, strlen("{\"s\":\"a\\\"b\\\\c\\u000a\\u0001é\",\"n\":-42,\"l\":[true,null]}"));
+    assert_memory_equal(w.buf, "{\"s\":\"a\\\"b\\\\c\\u000a\\u0001é\",\"n\":-42,\"l\":[true,null]}", w.len);
+    clx_arena_destroy(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_single_event),
+        cmocka_unit_test(test_batch_with_problems),
+        cmocka_unit_test(test_envelope_errors),
+        cmocka_unit_test(test_batch_limit),
+        cmocka_unit_test(test_writer_escapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,137 @@
+/*
+ * test_settings.c — settings on a real store: validation, duplicates, references, key
+ * secrets (hash only, revocation), the admin token, and everything surviving a reopen.
+ */
+#include "clx_test.h"
+
+#include "clx_error.h"
+#include "clx_settings.h"
+
+static void count_cb(void *arg, const void *rec)
+{
+    (*(int *)arg)++;
+}
+
+static int count_projects(clx_settings_t *s, const char *ws)
+{
+    int n = 0;
+    clx_settings_list_projects(s, ws, (clx_project_fn)count_cb, &n);
+    return n;
+}
+
+/* Reads every byte of every file under dir and reports whether needle occurs. */
+static int dir_contains(const char *dir, const char *needle)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "grep -rqa -- '%s' '%s'", needle, dir);
+    return system(cmd) == 0;
+}
+
+static void test_slugs(void **state)
+{
+    assert_true(clx_slug_valid("customer-support", 16));
+    assert_true(clx_slug_valid("a", 1));
+    assert_true(clx_slug_valid("prod_2", 6));
+    assert_false(clx_slug_valid("", 0));
+    assert_false(clx_slug_valid("Customer", 8));
+    assert_false(clx_slug_valid("-lead", 5));
+    assert_false(clx_slug_valid("has space", 9));
+    assert_false(clx_slug_valid("a/b", 3));
+    char long_slug[66];
+    memset(long_slug, 'a', 65);
+    long_slug[65] = '\0';
+    assert_false(clx_slug_valid(long_slug, 65));
+    assert_true(clx_slug_valid(long_slug, 64));
+}
+
+static void test_lifecycle_and_reopen(void **state)
+{
+    char *dir = clx_test_tmpdir();
+    clx_store_t *store;
+    clx_settings_t *s;
+    char *err = NULL;
+    clx_settings_problem_t p;
+    char secret[CLX_KEY_SECRET_LEN + 1], revoked_secret[CLX_KEY_SECRET_LEN + 1];
+    clx_apikey_t key, revoked;
+    clx_key_info_t info;
+
+    assert_int_equal(clx_store_open(dir, &store, &err), CLX_OK);
+    assert_int_equal(clx_settings_open(store, &s), CLX_OK);
+    assert_int_equal(clx_settings_get_workspace(s, "default", NULL), CLX_OK); /* a fresh folder has it */
+
+    assert_int_equal(clx_settings_create_project(s, "default", "Bad Slug", NULL, NULL, &p), CLX_EINVAL);
+    assert_string_equal(p.field, "slug");
+    assert_int_equal(clx_settings_create_project(s, "nope", "x", NULL, NULL, &p), CLX_ENOTFOUND);
+    assert_int_equal(clx_settings_create_project(s, "default", "support", "Support", NULL, &p), CLX_OK);
+    assert_int_equal(clx_settings_create_project(s, "default", "support", NULL, NULL, &p), CLX_EEXIST);
+    assert_int_equal(clx_settings_create_environment(s, "default", "support", "canary", NULL, &p), CLX_OK);
+    assert_int_equal(clx_settings_create_environment(s, "default", "support", "prod", NULL, &p), CLX_EEXIST);
+    assert_int_equal(clx_settings_create_environment(s, "default", "ghost", "prod", NULL, &p), CLX_ENOTFOUND);
+
+    /* defaults must exist; a default environment needs a project */
+    assert_int_equal(clx_settings_create_key(s, "default", "k", "ghost", NULL, NULL, NULL, secret, &p), CLX_ENOTFOUND);
+    assert_string_equal(p.field, "defaultProject");
+    assert_int_equal(clx_settings_create_key(s, "default", "k", NULL, "prod", NULL, NULL, secret, &p), CLX_EINVAL);
+    assert_int_equal(clx_settings_create_key(s, "default", "", NULL, NULL, NULL, NULL, secret, &p), CLX_EINVAL);
+    assert_int_equal(clx_settings_create_key(s, "default", "ci", "support", "canary", NULL, &key, secret, &p), CLX_OK);
+    assert_int_equal(strlen(secret), CLX_KEY_SECRET_LEN);
+    assert_memory_equal(secret, "clx_", 4);
+    assert_int_equal(clx_settings_create_key(s, "default", "old", NULL, NULL, NULL, &revoked, revoked_secret, &p),
+                     CLX_OK);
+    assert_int_equal(clx_settings_revoke_key(s, "default", revoked.id), CLX_OK);
+    assert_int_equal(clx_settings_revoke_key(s, "default", "key_000000000000"), CLX_ENOTFOUND);
+
+    assert_int_equal(clx_settings_auth_key(s, secret, strlen(secret), &info), CLX_OK);
+    assert_string_equal(info.default_project, "support");
+    assert_string_equal(info.default_environment, "canary");
+    assert_int_equal(clx_settings_auth_key(s, revoked_secret, strlen(revoked_secret), &info), CLX_EUNAUTH);
+    assert_int_equal(clx_settings_auth_key(s, secret, strlen(secret) - 1, &info), CLX_EUNAUTH);
+
+    char *generated = NULL;
+    assert_int_equal(clx_settings_admin_init(s, NULL, &generated), CLX_OK);
+    assert_non_null(generated);
+    assert_int_equal(clx_settings_admin_check(s, generated, strlen(generated)), CLX_OK);
+    assert_int_equal(clx_settings_admin_check(s, "wrong", 5), CLX_EUNAUTH);
+    assert_int_equal(clx_settings_set_strict_mode(s, "default", 1, NULL), CLX_OK);
+
+    clx_settings_destroy(s);
+    clx_store_close(store);
+
+    /* secrets are never stored in the clear */
+    assert_false(dir_contains(dir, secret));
+    assert_false(dir_contains(dir, generated));
+
+    assert_int_equal(clx_store_open(dir, &store, &err), CLX_OK);
+    assert_int_equal(clx_settings_open(store, &s), CLX_OK);
+    assert_int_equal(count_projects(s, "default"), 1);
+    clx_settings_read_begin(s);
+    assert_true(clx_settings_has_environment_locked(s, "default", "support", "canary", 6));
+    assert_true(clx_settings_has_environment_locked(s, "default", "support", "staging", 7));
+    assert_false(clx_settings_has_environment_locked(s, "default", "support", "qa", 2));
+    clx_settings_read_end(s);
+    assert_int_equal(clx_settings_auth_key(s, secret, strlen(secret), &info), CLX_OK);
+    assert_int_equal(info.strict_mode, 1);
+    assert_int_equal(clx_settings_auth_key(s, revoked_secret, strlen(revoked_secret), &info), CLX_EUNAUTH);
+    char *again = NULL;
+    assert_int_equal(clx_settings_admin_init(s, NULL, &again), CLX_OK);
+    assert_null(again); /* generated once, accepted afterwards */
+    assert_int_equal(clx_settings_admin_check(s, generated, strlen(generated)), CLX_OK);
+    /* a configured token replaces the generated one */
+    assert_int_equal(clx_settings_admin_init(s, "configured", &again), CLX_OK);
+    assert_int_equal(clx_settings_admin_check(s, "configured", 10), CLX_OK);
+    assert_int_equal(clx_settings_admin_check(s, generated, strlen(generated)), CLX_EUNAUTH);
+    free(generated);
+
+    clx_settings_destroy(s);
+    clx_store_close(store);
+    clx_test_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slugs),
+        cmocka_unit_test(test_lifecycle_and_reopen),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

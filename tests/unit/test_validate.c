@@ -1,0 +1,121 @@
+/*
+ * test_validate.c — the validation stage, table-driven: each row breaks one rule of a
+ * valid event and names the field and code the caller must see.
+ */
+#include "clx_test.h"
+
+#include "clx_error.h"
+#include "clx_pipeline.h"
+
+static char long_model[300];
+static char long_id[300];
+
+static void valid_event(Costlynx__V1__UsageEvent *ev)
+{
+    costlynx__v1__usage_event__init(ev);
+    ev->provider = "openai";
+    ev->model = "gpt-4o-mini";
+    ev->request_id = "req-1";
+    ev->input_tokens = 850;
+    ev->output_tokens = 320;
+    ev->cached_tokens = 100;
+}
+
+struct row {
+    const char *name;
+    void (*mutate)(Costlynx__V1__UsageEvent *ev);
+    const char *field;
+    const char *code;
+};
+
+static void no_request_id(Costlynx__V1__UsageEvent *ev) { ev->request_id = ""; }
+static void no_provider(Costlynx__V1__UsageEvent *ev) { ev->provider = ""; }
+static void no_model(Costlynx__V1__UsageEvent *ev) { ev->model = ""; }
+static void model_too_long(Costlynx__V1__UsageEvent *ev) { ev->model = long_model; }
+static void id_too_long(Costlynx__V1__UsageEvent *ev) { ev->request_id = long_id; }
+static void negative_input(Costlynx__V1__UsageEvent *ev) { ev->input_tokens = -1; }
+static void huge_output(Costlynx__V1__UsageEvent *ev) { ev->output_tokens = CLX_MAX_TOKENS + 1; }
+static void cached_over_input(Costlynx__V1__UsageEvent *ev) { ev->cached_tokens = 851; }
+static void writes_over_input(Costlynx__V1__UsageEvent *ev) { ev->cache_write_tokens = 751; }
+static void bad_utf8(Costlynx__V1__UsageEvent *ev) { ev->feature = "caf\xc3"; }
+static void overlong_utf8(Costlynx__V1__UsageEvent *ev) { ev->feature = "\xc0\xaf"; }
+static void control_char(Costlynx__V1__UsageEvent *ev) { ev->project = "a\nb"; }
+static void negative_cost(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
+    ev->estimated_cost_usd = -0.01;
+}
+static void nan_cost(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
+    ev->estimated_cost_usd = 0.0 / 0.0;
+}
+static void negative_nanos(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
+    ev->estimated_cost_nanos = -5;
+}
+
+static const struct row rows[] = {
+    {"missing requestId", no_request_id, "requestId", "missing_field"},
+    {"missing provider", no_provider, "provider", "missing_field"},
+    {"missing model", no_model, "model", "missing_field"},
+    {"model over 256 bytes", model_too_long, "model", "too_long"},
+    {"requestId over 256 bytes", id_too_long, "requestId", "too_long"},
+    {"negative inputTokens", negative_input, "inputTokens", "invalid_value"},
+    {"outputTokens over 10^12", huge_output, "outputTokens", "invalid_value"},
+    {"cachedTokens > inputTokens", cached_over_input, "cachedTokens", "invalid_value"},
+    {"cached + cache writes > inputTokens", writes_over_input, "cacheWriteTokens", "invalid_value"},
+    {"truncated UTF-8", bad_utf8, "feature", "invalid_value"},
+    {"overlong UTF-8", overlong_utf8, "feature", "invalid_value"},
+    {"control character", control_char, "project", "invalid_value"},
+    {"negative estimatedCostUsd", negative_cost, "estimatedCostUsd", "invalid_value"},
+    {"NaN estimatedCostUsd", nan_cost, "estimatedCostUsd", "invalid_value"},
+    {"negative estimatedCostNanos", negative_nanos, "estimatedCostNanos", "invalid_value"},
+};
+
+static void test_valid_event_passes(void **state)
+{
+    Costlynx__V1__UsageEvent ev;
+    clx_problem_t p;
+    valid_event(&ev);
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_OK);
+    assert_null(p.field);
+    /* boundaries are allowed: cached == input, 256-byte model, UTF-8 text, zero tokens */
+    ev.cached_tokens = ev.input_tokens;
+    memset(long_model, 'm', 256);
+    long_model[256] = '\0';
+    ev.model = long_model;
+    ev.feature = "résumé-摘要";
+    ev.output_tokens = 0;
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_OK);
+}
+
+static void test_table(void **state)
+{
+    memset(long_model, 'm', 257);
+    long_model[257] = '\0';
+    memset(long_id, 'r', 257);
+    long_id[257] = '\0';
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        Costlynx__V1__UsageEvent ev;
+        clx_problem_t p;
+        valid_event(&ev);
+        rows[i].mutate(&ev);
+        int rc = clx_validate_event(&ev, &p);
+        if (rc != CLX_EINVAL || p.field == NULL || strcmp(p.field, rows[i].field) != 0 ||
+            strcmp(p.code, rows[i].code) != 0)
+            fail_msg("%s: expected %s/%s, got rc=%d %s/%s (%s)", rows[i].name, rows[i].field, rows[i].code, rc,
+                     p.field ? p.field : "-", p.code ? p.code : "-", p.message);
+        assert_true(strlen(p.message) > 10); /* a sentence a person can act on */
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_event_passes),
+        cmocka_unit_test(test_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
