@@ -236,6 +236,11 @@ static int serve(int argc, char **argv)
         break;
     }
     clx_rest_stop(rest, atoi(clx_config_get(values, "shutdown-grace-ms")));
+    clx_writer_stats_t st;
+    clx_writer_stats(writer, &st);
+    clx_log(CLX_LOG_INFO, "main", "writer: %llu synced writes for %llu requests, %llu events (%llu inserted)",
+            (unsigned long long)st.groups, (unsigned long long)st.requests, (unsigned long long)st.items,
+            (unsigned long long)st.inserted);
     status = 0;
 
 done:

@@ -1,10 +1,11 @@
 /*
- * server.c — the REST door's h2o plumbing: one event loop, context and SO_REUSEPORT
- * listener per thread, the top-level router, and the JSON reply helpers.
+ * server.c — the REST door's h2o plumbing: one event loop and context per thread, all
+ * accepting from one listening socket, the top-level router, and the JSON reply helpers.
  */
 #include "rest_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -220,8 +221,8 @@ static int open_listener(struct sockaddr_storage *ss, socklen_t sl, char **errms
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0)
         goto fail;
+    /* no SO_REUSEPORT: a second costlynxd on the same port must fail, not split traffic */
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     if (bind(fd, (struct sockaddr *)ss, sl) != 0 || listen(fd, 1024) != 0)
         goto fail;
@@ -295,20 +296,13 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg
     h->super.on_req = on_req;
     h->srv = srv;
 
-    /* bind the first listener to learn the port (port 0 picks one), then the others to it */
-    for (size_t i = 0; i < srv->nthreads; i++) {
-        if (i == 1) {
-            struct sockaddr_storage bound;
-            socklen_t bl = sizeof(bound);
-            getsockname(srv->threads[0].fd, (struct sockaddr *)&bound, &bl);
-            ss = bound;
-            sl = bl;
-        }
-        if ((srv->threads[i].fd = open_listener(&ss, sl, errmsg)) < 0) {
-            rc = CLX_EIO;
-            goto fail;
-        }
+    /* one listening socket; every loop accepts from its own dup of it */
+    if ((srv->threads[0].fd = open_listener(&ss, sl, errmsg)) < 0) {
+        rc = CLX_EIO;
+        goto fail;
     }
+    for (size_t i = 1; i < srv->nthreads; i++)
+        srv->threads[i].fd = fcntl(srv->threads[0].fd, F_DUPFD_CLOEXEC, 0);
     {
         struct sockaddr_storage bound;
         socklen_t bl = sizeof(bound);

@@ -1,0 +1,743 @@
+/*
+ * test_pricing.c — unit tests for the price catalog: the shipped prices.csv, loader
+ * validation, name normalisation, lookup with price history, and exact event costs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clx_error.h"
+#include "clx_pricing.h"
+
+#define HEADER                                                                                                         \
+    "id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"                   \
+    "cache_write_per_mtok,source,checked\n"
+#define SRC "https://example.com/pricing"
+
+static clx_catalog_t *g_cat; /* the shipped catalog, loaded once */
+
+/* Unix ms of a UTC date-time, computed independently of the code under test. */
+static int64_t utc_ms(int y, int mo, int d, int h, int mi, int s)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+#define DAY(y, m, d) utc_ms((y), (m), (d), 0, 0, 0)
+#define NOW DAY(2026, 7, 24)
+
+static int setup_catalog(void **state)
+{
+    char *err = NULL;
+    int rc = clx_catalog_load(CLX_CATALOG_PATH, &g_cat, &err);
+
+    (void)state;
+    if (rc != CLX_OK) {
+        fprintf(stderr, "loading %s: rc %d: %s\n", CLX_CATALOG_PATH, rc, err != NULL ? err : "(no message)");
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown_catalog(void **state)
+{
+    (void)state;
+    clx_catalog_destroy(g_cat);
+    g_cat = NULL;
+    return 0;
+}
+
+static const clx_price_t *lookup(const char *provider, const char *model, int64_t at)
+{
+    return clx_catalog_lookup(g_cat, provider, model, strlen(model), at);
+}
+
+static clx_catalog_t *load_ok(const char *csv)
+{
+    clx_catalog_t *c = NULL;
+    char *err = NULL;
+    int rc = clx_catalog_load_buffer(csv, strlen(csv), &c, &err);
+
+    if (rc != CLX_OK)
+        fail_msg("catalog buffer rejected: rc %d: %s", rc, err != NULL ? err : "(no message)");
+    assert_null(err);
+    return c;
+}
+
+/* ---- the shipped catalog ------------------------------------------------------------ */
+
+static bool is_date(const char *s)
+{
+    int y, m, d;
+    char tail;
+
+    return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 2000 && m >= 1 && m <= 12 &&
+           d >= 1 && d <= 31;
+}
+
+static void test_catalog_entries_valid(void **state)
+{
+    size_t n = clx_catalog_count(g_cat), i;
+
+    (void)state;
+    assert_true(n >= 60);
+    assert_non_null(clx_catalog_version(g_cat));
+    assert_true(strncmp(clx_catalog_version(g_cat), "fnv1a64:", 8) == 0);
+    assert_int_equal(strlen(clx_catalog_version(g_cat)), 8 + 16);
+    for (i = 0; i < n; i++) {
+        const clx_price_t *e = clx_catalog_entry(g_cat, i);
+        char want_id[400];
+
+        assert_non_null(e);
+        assert_non_null(clx_catalog_aliases(g_cat, i));
+        snprintf(want_id, sizeof(want_id), "%s/%s@", e->provider, e->model);
+        assert_true(strncmp(e->id, want_id, strlen(want_id)) == 0);
+        assert_true(e->model[0] != '\0');
+        assert_true(strncmp(e->source, "https://", 8) == 0);
+        assert_true(is_date(e->checked));
+        assert_string_equal(e->checked, "2026-07-24");
+        assert_true(e->effective_from_ms >= DAY(2023, 1, 1));
+        assert_true(e->effective_from_ms <= NOW);
+        assert_true(e->input_pico >= 0);
+        assert_true(e->output_pico > 0);
+        assert_true(e->cached_input_pico >= -1);
+        assert_true(e->cache_write_pico >= -1);
+        /* a cache read never costs more than plain input; a write never less */
+        if (e->cached_input_pico >= 0)
+            assert_true(e->cached_input_pico <= e->input_pico);
+        if (e->cache_write_pico >= 0)
+            assert_true(e->cache_write_pico >= e->input_pico);
+    }
+    assert_null(clx_catalog_entry(g_cat, n));
+    assert_null(clx_catalog_aliases(g_cat, n));
+}
+
+typedef struct want_price {
+    const char *provider;
+    const char *model;
+    int64_t in, out, cached, write; /* pico-dollars per token */
+} want_price_t;
+
+/* The list prices the catalog must carry (USD per Mtok x 10^6 = pico per token). */
+static void test_catalog_required_prices(void **state)
+{
+    static const want_price_t want[] = {
+        {"openai", "gpt-4.1", 2000000, 8000000, 500000, -1},
+        {"openai", "gpt-4.1-mini", 400000, 1600000, 100000, -1},
+        {"openai", "gpt-4.1-nano", 100000, 400000, 25000, -1},
+        {"openai", "gpt-4o", 2500000, 10000000, 1250000, -1},
+        {"openai", "gpt-4o-mini", 150000, 600000, 75000, -1},
+        {"openai", "o1", 15000000, 60000000, 7500000, -1},
+        {"openai", "o3", 2000000, 8000000, 500000, -1},
+        {"openai", "o3-mini", 1100000, 4400000, 550000, -1},
+        {"openai", "o4-mini", 1100000, 4400000, 275000, -1},
+        {"openai", "gpt-5", 1250000, 10000000, 125000, -1},
+        {"openai", "gpt-5-mini", 250000, 2000000, 25000, -1},
+        {"openai", "gpt-5-nano", 50000, 400000, 5000, -1},
+        {"anthropic", "claude-3-7-sonnet", 3000000, 15000000, 300000, 3750000},
+        {"anthropic", "claude-3-5-sonnet", 3000000, 15000000, 300000, 3750000},
+        {"anthropic", "claude-3-5-haiku", 800000, 4000000, 80000, 1000000},
+        {"anthropic", "claude-3-haiku", 250000, 1250000, 30000, 300000},
+        {"anthropic", "claude-3-opus", 15000000, 75000000, 1500000, 18750000},
+        {"anthropic", "claude-sonnet-4", 3000000, 15000000, 300000, 3750000},
+        {"anthropic", "claude-opus-4", 15000000, 75000000, 1500000, 18750000},
+        {"anthropic", "claude-opus-4-1", 15000000, 75000000, 1500000, 18750000},
+        {"anthropic", "claude-haiku-4-5", 1000000, 5000000, 100000, 1250000},
+        {"anthropic", "claude-sonnet-4-5", 3000000, 15000000, 300000, 3750000},
+        {"google", "gemini-2.0-flash", 100000, 400000, 25000, -1},
+        {"google", "gemini-2.0-flash-lite", 75000, 300000, 18750, -1},
+        {"google", "gemini-1.5-flash", 75000, 300000, 18750, -1},
+        {"google", "gemini-1.5-pro", 1250000, 5000000, 312500, -1},
+        {"google", "gemini-2.5-flash", 300000, 2500000, 30000, -1},
+        {"google", "gemini-2.5-pro", 1250000, 10000000, 125000, -1},
+        {"google", "gemini-2.5-flash-lite", 100000, 400000, 10000, -1},
+        {"deepseek", "deepseek-chat", 280000, 420000, 28000, -1},
+        {"mistral", "mistral-large-2411", 2000000, 6000000, -1, -1},
+        {"cohere", "command-a-03-2025", 2500000, 10000000, -1, -1},
+        {"xai", "grok-3", 3000000, 15000000, 750000, -1},
+        {"bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0", 800000, 4000000, 80000, 1000000},
+        {"azure", "gpt-4o-mini", 150000, 600000, 75000, -1},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const clx_price_t *p = lookup(want[i].provider, want[i].model, NOW);
+
+        if (p == NULL)
+            fail_msg("%s/%s missing", want[i].provider, want[i].model);
+        assert_string_equal(p->provider, want[i].provider);
+        assert_string_equal(p->model, want[i].model);
+        if (p->input_pico != want[i].in || p->output_pico != want[i].out || p->cached_input_pico != want[i].cached ||
+            p->cache_write_pico != want[i].write)
+            fail_msg("%s: %lld/%lld/%lld/%lld", p->id, (long long)p->input_pico, (long long)p->output_pico,
+                     (long long)p->cached_input_pico, (long long)p->cache_write_pico);
+    }
+}
+
+/* Every model name and alias finds its own entry at its effective date: no ambiguity. */
+static void test_catalog_every_name_resolves(void **state)
+{
+    size_t n = clx_catalog_count(g_cat), i, names = 0;
+
+    (void)state;
+    for (i = 0; i < n; i++) {
+        const clx_price_t *e = clx_catalog_entry(g_cat, i);
+        const char *a = clx_catalog_aliases(g_cat, i);
+        char upper[CLX_PRICING_MODEL_MAX + 1];
+        const clx_price_t *p;
+        size_t k;
+
+        p = lookup(e->provider, e->model, e->effective_from_ms);
+        if (p != e)
+            fail_msg("%s resolves to %s", e->id, p != NULL ? p->id : "NULL");
+        /* the newest price of the name is this entry or a later one */
+        p = lookup(e->provider, e->model, INT64_MAX);
+        assert_non_null(p);
+        assert_string_equal(p->model, e->model);
+        assert_true(p->effective_from_ms >= e->effective_from_ms);
+        /* names are matched case-insensitively */
+        for (k = 0; e->model[k] != '\0'; k++)
+            upper[k] = (e->model[k] >= 'a' && e->model[k] <= 'z') ? (char)(e->model[k] - 32) : e->model[k];
+        upper[k] = '\0';
+        assert_ptr_equal(lookup(e->provider, upper, e->effective_from_ms), e);
+        /* one day earlier it is not this entry */
+        assert_ptr_not_equal(lookup(e->provider, e->model, e->effective_from_ms - 1), e);
+        names++;
+        while (*a != '\0') {
+            const char *bar = strchr(a, '|');
+            size_t len = bar != NULL ? (size_t)(bar - a) : strlen(a);
+
+            p = clx_catalog_lookup(g_cat, e->provider, a, len, e->effective_from_ms);
+            if (p != e)
+                fail_msg("alias %.*s of %s resolves to %s", (int)len, a, e->id, p != NULL ? p->id : "NULL");
+            names++;
+            a += len + (bar != NULL);
+        }
+    }
+    assert_true(names > n);
+}
+
+/* ---- lookups ------------------------------------------------------------------------ */
+
+static void assert_model(const char *provider, const char *model, const char *want_provider, const char *want_model)
+{
+    const clx_price_t *p = lookup(provider, model, NOW);
+
+    if (p == NULL)
+        fail_msg("%s/%s: no price, want %s/%s", provider, model, want_provider, want_model);
+    if (strcmp(p->provider, want_provider) != 0 || strcmp(p->model, want_model) != 0)
+        fail_msg("%s/%s: got %s, want %s/%s", provider, model, p->id, want_provider, want_model);
+}
+
+static void test_lookup_names(void **state)
+{
+    (void)state;
+    assert_model("openai", "gpt-4o-mini", "openai", "gpt-4o-mini");
+    assert_model("OpenAI", "GPT-4o-Mini", "openai", "gpt-4o-mini");
+    assert_model("openai", "gpt-4o-mini-2024-07-18", "openai", "gpt-4o-mini");
+    assert_model("openai", "gpt-4o-2024-08-06", "openai", "gpt-4o");
+    assert_model("openai", "gpt-4o-2024-11-20", "openai", "gpt-4o");
+    assert_model("openai", "gpt-4o-2024-05-13", "openai", "gpt-4o-2024-05-13"); /* exact name beats the date strip */
+    assert_model("openai", "openai/gpt-4o", "openai", "gpt-4o");
+    assert_model("openai", "o3-mini-2025-01-31", "openai", "o3-mini");
+    assert_model("openai", "gpt-4-0613", "openai", "gpt-4");
+    assert_model("anthropic", "claude-3-7-sonnet-20250219", "anthropic", "claude-3-7-sonnet");
+    assert_model("anthropic", "claude-3-7-sonnet-latest", "anthropic", "claude-3-7-sonnet");
+    assert_model("anthropic", "claude-3-5-haiku", "anthropic", "claude-3-5-haiku");
+    assert_model("anthropic", "claude-3-5-haiku-20241022", "anthropic", "claude-3-5-haiku");
+    assert_model("anthropic", "claude-3-5-haiku-latest", "anthropic", "claude-3-5-haiku");
+    assert_model("anthropic", "anthropic/claude-3-5-sonnet-20241022", "anthropic", "claude-3-5-sonnet");
+    assert_model("anthropic", "claude-sonnet-4-20250514", "anthropic", "claude-sonnet-4");
+    assert_model("anthropic", "claude-sonnet-4-0", "anthropic", "claude-sonnet-4");
+    assert_model("anthropic", "claude-opus-4-1-20250805", "anthropic", "claude-opus-4-1");
+    assert_model("google", "gemini-2.0-flash", "google", "gemini-2.0-flash");
+    assert_model("gemini", "gemini-2.0-flash", "google", "gemini-2.0-flash");
+    assert_model("vertex_ai", "gemini-2.0-flash-001", "google", "gemini-2.0-flash");
+    assert_model("Google", "models/gemini-2.5-pro", "google", "gemini-2.5-pro");
+    assert_model("bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0", "bedrock",
+                 "anthropic.claude-3-5-haiku-20241022-v1:0");
+    /* azure: its own entry when it has one, otherwise openai's */
+    assert_model("azure", "gpt-4o-mini", "azure", "gpt-4o-mini");
+    assert_model("azure_openai", "gpt-4o", "azure", "gpt-4o");
+    assert_model("azure", "gpt-4.1-nano", "openai", "gpt-4.1-nano");
+    assert_model("azure", "gpt-5-2025-08-07", "openai", "gpt-5");
+    assert_model("Azure_OpenAI", "o4-mini", "openai", "o4-mini");
+}
+
+static void test_lookup_misses(void **state)
+{
+    char longname[CLX_PRICING_MODEL_MAX + 2];
+
+    (void)state;
+    assert_null(lookup("openai", "gpt-9-ultra", NOW));
+    assert_null(lookup("openai", "claude-3-5-haiku", NOW)); /* wrong provider */
+    assert_null(lookup("anthropic", "gpt-4o", NOW));
+    assert_null(lookup("nosuchprovider", "gpt-4o", NOW));
+    assert_null(lookup("google", "gpt-4o", NOW)); /* only azure falls back */
+    assert_null(lookup("openai", "gpt-4o-mini-2024-07-1", NOW));
+    assert_null(lookup("openai", "", NOW));
+    assert_null(lookup("", "gpt-4o", NOW));
+    assert_null(lookup("openai", "gpt-5", DAY(2025, 8, 6))); /* before its effective date */
+    assert_non_null(lookup("openai", "gpt-5", DAY(2025, 8, 7)));
+    assert_null(lookup("openai", "gpt-4o-mini", INT64_MIN));
+    assert_null(clx_catalog_lookup(NULL, "openai", "gpt-4o", 6, NOW));
+    assert_null(clx_catalog_lookup(g_cat, NULL, "gpt-4o", 6, NOW));
+    assert_null(clx_catalog_lookup(g_cat, "openai", NULL, 0, NOW));
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_null(lookup("openai", longname, NOW));
+    /* only model_len bytes are read */
+    assert_non_null(clx_catalog_lookup(g_cat, "openai", "gpt-4o-mini!!!", 11, NOW));
+    assert_string_equal(clx_catalog_lookup(g_cat, "openai", "gpt-4o-mini!!!", 6, NOW)->model, "gpt-4o");
+}
+
+/* o3's price cut of 2025-06-10 is in the shipped catalog as history. */
+static void test_catalog_history(void **state)
+{
+    const clx_price_t *before = lookup("openai", "o3-2025-04-16", utc_ms(2025, 6, 9, 23, 59, 59));
+    const clx_price_t *after = lookup("openai", "o3-2025-04-16", DAY(2025, 6, 10));
+
+    (void)state;
+    assert_non_null(before);
+    assert_non_null(after);
+    assert_int_equal(before->input_pico, 10000000);
+    assert_int_equal(before->output_pico, 40000000);
+    assert_int_equal(after->input_pico, 2000000);
+    assert_int_equal(after->output_pico, 8000000);
+    assert_null(lookup("openai", "o3", DAY(2025, 4, 15)));
+}
+
+/* ---- costs -------------------------------------------------------------------------- */
+
+typedef struct cost_case {
+    const char *provider;
+    const char *model;
+    clx_usage_t u;
+    int64_t want_nanos;
+} cost_case_t;
+
+/* One model per provider, computed by hand in USD and written in nanos. */
+static void test_costs_by_provider(void **state)
+{
+    static const cost_case_t cases[] = {
+        /* 850 x 0.15e-6 + 320 x 0.60e-6 = 0.0003195 */
+        {"openai", "gpt-4o-mini", {850, 320, 0, 0}, 319500},
+        /* 6000 x 2.5e-6 + 4000 cached x 1.25e-6 + 500 x 10e-6 = 0.015 + 0.005 + 0.005 */
+        {"openai", "gpt-4o-2024-08-06", {10000, 500, 4000, 0}, 25000000},
+        /* 500 x 0.8e-6 + 1000 x 0.08e-6 + 500 written x 1e-6 + 100 x 4e-6 = 0.0004+0.00008+0.0005+0.0004 */
+        {"anthropic", "claude-3-5-haiku", {2000, 100, 1000, 500}, 1380000},
+        /* 234 x 3e-6 + 1000 x 0.3e-6 + 56 x 15e-6 = 0.000702 + 0.0003 + 0.00084 */
+        {"anthropic", "claude-3-7-sonnet-20250219", {1234, 56, 1000, 0}, 1842000},
+        /* 1000 x 0.1e-6 + 1 x 0.025e-6 + 3 x 0.4e-6 = 0.0001 + 0.000000025 + 0.0000012 */
+        {"google", "gemini-2.0-flash", {1001, 3, 1, 0}, 101225},
+        /* 1 cached token x 0.01875e-6 = 18.75 nanos -> 19 */
+        {"gemini", "gemini-2.0-flash-lite", {1, 0, 1, 0}, 19},
+        /* no cached price: 1500 x 2e-6 + 700 x 6e-6, cached tokens at the input price */
+        {"mistral", "mistral-large-2411", {1500, 700, 500, 0}, 7200000},
+        /* 400k x 0.28e-6 + 600k x 0.028e-6 + 200k x 0.42e-6 = 0.112 + 0.0168 + 0.084 */
+        {"deepseek", "deepseek-chat", {1000000, 200000, 600000, 0}, 212800000},
+        /* 3 x 0.0375e-6 = 112.5 nanos -> 113 */
+        {"cohere", "command-r7b-12-2024", {3, 0, 0, 0}, 113},
+        /* 10 x 3e-6 + 10 x 15e-6 */
+        {"xai", "grok-3", {10, 10, 0, 0}, 180000},
+        /* 50 x 0.08e-6 + 50 written x 1e-6 + 10 x 4e-6 */
+        {"bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0", {100, 10, 50, 50}, 94000},
+        /* azure's own gpt-4o-mini row (global standard) */
+        {"azure", "gpt-4o-mini", {850, 320, 0, 0}, 319500},
+        /* azure falls back to openai gpt-4.1-nano: 1M x 0.1e-6 + 1M x 0.4e-6 */
+        {"azure", "gpt-4.1-nano", {1000000, 1000000, 0, 0}, 500000000},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const clx_price_t *p = lookup(cases[i].provider, cases[i].model, NOW);
+        int64_t got;
+
+        if (p == NULL)
+            fail_msg("%s/%s: no price", cases[i].provider, cases[i].model);
+        got = clx_price_cost_nanos(p, &cases[i].u);
+        if (got != cases[i].want_nanos)
+            fail_msg("%s/%s: cost %lld nanos, want %lld", cases[i].provider, cases[i].model, (long long)got,
+                     (long long)cases[i].want_nanos);
+    }
+}
+
+static void test_cost_rounding_and_limits(void **state)
+{
+    const char *csv = HEADER "p/a@2025-01-01,p,a,,2025-01-01,0.0005,0.0005,,,"
+                             "https://example.com/pricing,2026-07-24\n"
+                             "p/big@2025-01-01,p,big,,2025-01-01,1000000,1000000,0,1000000," SRC ",2026-07-24\n";
+    clx_catalog_t *c = load_ok(csv);
+    const clx_price_t *a = clx_catalog_lookup(c, "p", "a", 1, NOW);
+    const clx_price_t *big = clx_catalog_lookup(c, "p", "big", 3, NOW);
+    clx_usage_t u1 = {1, 1, 0, 0};
+    clx_usage_t zero = {0, 0, 0, 0};
+    clx_usage_t huge = {INT64_MAX, INT64_MAX, 0, 0};
+    clx_usage_t bad = {1, 0, 5, 5}; /* more cached than input: uncached counts as 0 */
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(big);
+    assert_int_equal(a->input_pico, 500);
+    assert_int_equal(a->cached_input_pico, -1);
+    assert_int_equal(big->cached_input_pico, 0);
+    /* 500 + 500 pico rounded once = 1 nano (rounding each part would give 2) */
+    assert_int_equal(clx_price_cost_nanos(a, &u1), 1);
+    assert_int_equal(clx_price_cost_nanos(a, &zero), 0);
+    assert_int_equal(clx_price_cost_nanos(big, &huge), INT64_MAX);
+    /* a free cache read: cached part costs nothing */
+    clx_usage_t cached = {10, 0, 10, 0};
+    assert_int_equal(clx_price_cost_nanos(big, &cached), 0);
+    assert_int_equal(clx_price_cost_nanos(a, &bad), 5); /* 10 x 500 pico at the input price */
+    assert_int_equal(clx_price_cost_nanos(NULL, &u1), 0);
+    assert_int_equal(clx_price_cost_nanos(a, NULL), 0);
+    clx_catalog_destroy(c);
+}
+
+/* ---- price history and loader validation (buffers) ------------------------------------ */
+
+static void test_history_buffer(void **state)
+{
+    const char *csv = "# two prices for one model\n" HEADER
+                      "acme/m1@2025-06-01,acme,m1,m1-fast,2025-06-01,0.50,1.00,,," SRC ",2026-07-24\n"
+                      "\n"
+                      "acme/m1@2025-01-01,acme,m1,m1-fast,2025-01-01,1.00,2.00,0.10,1.25," SRC ",2026-07-24\r\n"
+                      "acme/m2@2024-01-01,acme,m2,,2024-01-01,3,4,,," SRC ",2026-07-24";
+    clx_catalog_t *c = load_ok(csv);
+    const clx_price_t *p;
+
+    (void)state;
+    assert_int_equal(clx_catalog_count(c), 3);
+    assert_null(clx_catalog_lookup(c, "acme", "m1", 2, utc_ms(2024, 12, 31, 23, 59, 59)));
+    assert_null(clx_catalog_lookup(c, "acme", "m1", 2, DAY(2025, 1, 1) - 1));
+    p = clx_catalog_lookup(c, "acme", "m1", 2, DAY(2025, 1, 1));
+    assert_non_null(p);
+    assert_string_equal(p->id, "acme/m1@2025-01-01");
+    assert_int_equal(p->effective_from_ms, DAY(2025, 1, 1));
+    assert_int_equal(p->input_pico, 1000000);
+    assert_int_equal(p->cached_input_pico, 100000);
+    assert_int_equal(p->cache_write_pico, 1250000);
+    p = clx_catalog_lookup(c, "acme", "m1-fast", 7, DAY(2025, 6, 1) - 1);
+    assert_string_equal(p->id, "acme/m1@2025-01-01");
+    p = clx_catalog_lookup(c, "ACME", "m1-20250615", 11, DAY(2025, 6, 1));
+    assert_non_null(p);
+    assert_string_equal(p->id, "acme/m1@2025-06-01");
+    assert_int_equal(p->input_pico, 500000);
+    assert_int_equal(p->cached_input_pico, -1);
+    p = clx_catalog_lookup(c, "acme", "m1-fast", 7, INT64_MAX);
+    assert_string_equal(p->id, "acme/m1@2025-06-01");
+    /* cost before and after the change */
+    {
+        clx_usage_t u = {1000000, 1000000, 0, 0};
+
+        assert_int_equal(clx_price_cost_nanos(clx_catalog_lookup(c, "acme", "m1", 2, DAY(2025, 3, 1)), &u),
+                         3000000000LL);
+        assert_int_equal(clx_price_cost_nanos(clx_catalog_lookup(c, "acme", "m1", 2, DAY(2025, 7, 1)), &u),
+                         1500000000LL);
+    }
+    assert_string_equal(clx_catalog_entry(c, 0)->id, "acme/m1@2025-06-01"); /* file order kept */
+    assert_string_equal(clx_catalog_aliases(c, 0), "m1-fast");
+    assert_string_equal(clx_catalog_aliases(c, 2), "");
+    assert_string_equal(clx_catalog_entry(c, 2)->checked, "2026-07-24");
+    clx_catalog_destroy(c);
+}
+
+typedef struct bad_case {
+    const char *csv;
+    const char *want; /* substring of errmsg, starting with "line N:" */
+} bad_case_t;
+
+#define ROW(id, prov, model, aliases, eff, in, out)                                                                    \
+    id "," prov "," model "," aliases "," eff "," in "," out ",,," SRC ",2026-07-24\n"
+#define GOOD ROW("x/a@2025-01-01", "x", "a", "", "2025-01-01", "1", "2")
+
+static void test_malformed_buffers(void **state)
+{
+    static const bad_case_t cases[] = {
+        {"", "line 1: missing header"},
+        {"# only a comment\n\n", "line 3: missing header"},
+        {"id,provider,model\n", "line 1: header must be"},
+        {"# c\n" HEADER GOOD "x/b@2025-01-01,x,b,,2025-01-01,1,2\n",
+         "line 4: expected 11 comma-separated fields, found 7"},
+        {HEADER GOOD "x/b@2025-01-01,x,b,,2025-01-01,1,2,,,," SRC ",2026-07-24\n", "line 3: expected 11"},
+        {HEADER "\n# c\n" GOOD "x/b@2025-02-30,x,b,,2025-02-30,1,2,,," SRC ",2026-07-24\n",
+         "line 5: bad effective_from \"2025-02-30\""},
+        {HEADER ROW("x/a@2025-1-01", "x", "a", "", "2025-1-01", "1", "2"), "line 2: bad effective_from"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "", "2025-01-01", "1.0000001", "2"), "line 2: bad input_per_mtok"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "", "2025-01-01", "", "2"), "line 2: bad input_per_mtok"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "", "2025-01-01", "1", "-2"), "line 2: bad output_per_mtok"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "", "2025-01-01", "1", "two"), "line 2: bad output_per_mtok"},
+        {HEADER "x/a@2025-01-01,x,a,,2025-01-01,1,2,0.1.2,," SRC ",2026-07-24\n", "line 2: bad cached_input_per_mtok"},
+        {HEADER "x/a@2025-01-01,x,a,,2025-01-01,1,2,,1e-9," SRC ",2026-07-24\n", "line 2: bad cache_write_per_mtok"},
+        {HEADER "x/a@2025-01-01,x,a,,2025-01-01,1,2,,,http://example.com,2026-07-24\n", "line 2: source"},
+        {HEADER "x/a@2025-01-01,x,a,,2025-01-01,1,2,,,,2026-07-24\n", "line 2: source"},
+        {HEADER "x/a@2025-01-01,x,a,,2025-01-01,1,2,,," SRC ",yesterday\n", "line 2: bad checked"},
+        {HEADER ROW("x/a@2025-01-02", "x", "a", "", "2025-01-01", "1", "2"), "line 2: id"},
+        {HEADER ROW("a@2025-01-01", "x", "a", "", "2025-01-01", "1", "2"), "line 2: id"},
+        {HEADER ROW("gemini/a@2025-01-01", "gemini", "a", "", "2025-01-01", "1", "2"), "line 2: provider \"gemini\""},
+        {HEADER ROW("X/a@2025-01-01", "X", "a", "", "2025-01-01", "1", "2"), "line 2: bad provider"},
+        {HEADER ROW("x.y/a@2025-01-01", "x.y", "a", "", "2025-01-01", "1", "2"), "line 2: bad provider"},
+        {HEADER ROW("x/A@2025-01-01", "x", "A", "", "2025-01-01", "1", "2"), "line 2: model \"A\""},
+        {HEADER ROW("x/@2025-01-01", "x", "", "", "2025-01-01", "1", "2"), "line 2: model \"\" is empty"},
+        {HEADER ROW("x/a b@2025-01-01", "x", "a b", "", "2025-01-01", "1", "2"), "line 2: model"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "b||c", "2025-01-01", "1", "2"), "line 2: alias \"\" is empty"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "b|", "2025-01-01", "1", "2"), "line 2: alias \"\" is empty"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "b|a", "2025-01-01", "1", "2"), "line 2: alias \"a\" repeats"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "b|c|b", "2025-01-01", "1", "2"), "line 2: alias \"b\" listed twice"},
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "B", "2025-01-01", "1", "2"), "line 2: alias \"B\""},
+        {HEADER "x/a@2025-01-01,x,\"a\",,2025-01-01,1,2,,," SRC ",2026-07-24\n", "line 2: field 3"},
+        {HEADER " x/a@2025-01-01,x,a,,2025-01-01,1,2,,," SRC ",2026-07-24\n", "line 2: field 1"},
+        {HEADER GOOD GOOD, "line 3: duplicate id \"x/a@2025-01-01\" (first on line 2)"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clx_catalog_t *c = (clx_catalog_t *)&c; /* must be reset to NULL */
+        char *err = NULL;
+        int rc = clx_catalog_load_buffer(cases[i].csv, strlen(cases[i].csv), &c, &err);
+
+        if (rc != CLX_EINVAL || err == NULL || strstr(err, cases[i].want) != err)
+            fail_msg("case %zu: rc %d err \"%s\", want CLX_EINVAL and \"%s...\"", i, rc, err != NULL ? err : "(null)",
+                     cases[i].want);
+        assert_null(c);
+        free(err);
+    }
+}
+
+static void test_nul_byte(void **state)
+{
+    static const char csv[] = HEADER "x/a@2025-01-01,x,a,,2025-01-01,1,2\0,,," SRC ",2026-07-24\n";
+    clx_catalog_t *c = NULL;
+    char *err = NULL;
+
+    (void)state;
+    assert_int_equal(clx_catalog_load_buffer(csv, sizeof(csv) - 1, &c, &err), CLX_EINVAL);
+    assert_non_null(err);
+    assert_string_equal(err, "line 2: NUL byte");
+    assert_null(c);
+    free(err);
+}
+
+static void test_ambiguous_entries(void **state)
+{
+    static const bad_case_t cases[] = {
+        /* an alias of one entry is the model name of another, same provider and date */
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "b", "2025-01-01", "1", "2")
+             ROW("x/b@2025-01-01", "x", "b", "", "2025-01-01", "3", "4"),
+         "line 3: ambiguous: x/b effective 2025-01-01 is also priced on line 2"},
+        /* two entries share an alias */
+        {HEADER ROW("x/a@2025-01-01", "x", "a", "c", "2025-01-01", "1",
+                    "2") "# note\n" ROW("x/b@2025-01-01", "x", "b", "d|c", "2025-01-01", "3", "4"),
+         "line 4: ambiguous: x/c effective 2025-01-01 is also priced on line 2"},
+    };
+    /* the same names on other dates or under other providers are fine */
+    const char *ok = HEADER ROW("x/a@2025-01-01", "x", "a", "b", "2025-01-01", "1", "2")
+        ROW("x/b@2025-02-01", "x", "b", "", "2025-02-01", "3", "4")
+            ROW("y/a@2025-01-01", "y", "a", "b", "2025-01-01", "5", "6");
+    clx_catalog_t *c;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *err = NULL;
+
+        c = NULL;
+        assert_int_equal(clx_catalog_load_buffer(cases[i].csv, strlen(cases[i].csv), &c, &err), CLX_EINVAL);
+        assert_non_null(err);
+        if (strcmp(err, cases[i].want) != 0)
+            fail_msg("case %zu: \"%s\", want \"%s\"", i, err, cases[i].want);
+        assert_null(c);
+        free(err);
+    }
+    c = load_ok(ok);
+    assert_string_equal(clx_catalog_lookup(c, "x", "b", 1, DAY(2025, 1, 15))->id, "x/a@2025-01-01");
+    assert_string_equal(clx_catalog_lookup(c, "x", "b", 1, DAY(2025, 2, 1))->id, "x/b@2025-02-01");
+    assert_string_equal(clx_catalog_lookup(c, "y", "b", 1, DAY(2025, 2, 1))->id, "y/a@2025-01-01");
+    clx_catalog_destroy(c);
+}
+
+static void test_load_errors_and_version(void **state)
+{
+    const char *csv1 = HEADER GOOD;
+    const char *csv2 = HEADER ROW("x/a@2025-01-01", "x", "a", "", "2025-01-01", "1", "3");
+    clx_catalog_t *c1, *c2, *c3, *c = NULL;
+    char *err = NULL;
+
+    (void)state;
+    assert_int_equal(clx_catalog_load("/nonexistent/prices.csv", &c, &err), CLX_ENOTFOUND);
+    assert_null(c);
+    free(err);
+    err = NULL;
+    assert_int_equal(clx_catalog_load(CLX_SOURCE_DIR, &c, &err), CLX_EIO); /* a directory */
+    assert_null(c);
+    free(err);
+
+    c1 = load_ok(csv1);
+    c2 = load_ok(csv2);
+    c3 = load_ok(csv1);
+    assert_string_equal(clx_catalog_version(c1), clx_catalog_version(c3));
+    assert_string_not_equal(clx_catalog_version(c1), clx_catalog_version(c2));
+    assert_int_equal(clx_catalog_count(c1), 1);
+    clx_catalog_destroy(c1);
+    clx_catalog_destroy(c2);
+    clx_catalog_destroy(c3);
+
+    c = load_ok(HEADER); /* a header alone is an empty catalog */
+    assert_int_equal(clx_catalog_count(c), 0);
+    assert_null(clx_catalog_lookup(c, "openai", "gpt-4o", 6, NOW));
+    clx_catalog_destroy(c);
+    clx_catalog_destroy(NULL);
+    assert_int_equal(clx_catalog_count(NULL), 0);
+}
+
+/* ---- normalisation ------------------------------------------------------------------ */
+
+static void test_normalize_model(void **state)
+{
+    static const char *const cases[][2] = {
+        {"claude-3-7-sonnet-20250219", "claude-3-7-sonnet"},
+        {"gpt-4o-2024-08-06", "gpt-4o"},
+        {"GPT-4o-2024-08-06", "gpt-4o"},
+        {"gpt-4o-mini-2024-07-18", "gpt-4o-mini"},
+        {"o1-2024-12-17", "o1"},
+        {"claude-3-5-sonnet@20240620", "claude-3-5-sonnet"},
+        {"claude-3-5-sonnet-v2@20241022", "claude-3-5-sonnet-v2"},
+        {"models/gemini-2.0-flash", "gemini-2.0-flash"},
+        {"openai/gpt-4o", "gpt-4o"},
+        {"anthropic/claude-3-5-haiku-20241022", "claude-3-5-haiku"},
+        {"openrouter/openai/gpt-4o", "gpt-4o"},
+        {"claude-3-5-haiku-latest", "claude-3-5-haiku"},
+        {"Claude-3-7-Sonnet-Latest", "claude-3-7-sonnet"},
+        {"gemini-flash-latest", "gemini-flash-latest"}, /* -latest is stripped for Anthropic names only */
+        {"gpt-4-0613", "gpt-4-0613"},
+        {"command-r-08-2024", "command-r-08-2024"},
+        {"mistral-large-2411", "mistral-large-2411"},
+        {"model-20241399", "model-20241399"}, /* not a date */
+        {"model-1999-01-01", "model-1999-01-01"},
+        {"-20240101", "-20240101"}, /* nothing would be left */
+        {"x-20240101", "x"},
+        {"x-2024-01-01", "x"},
+        {"x-2024-0101", "x-2024-0101"},
+        {"models/", "models/"},
+        {"", ""},
+    };
+    char buf[CLX_PRICING_MODEL_MAX + 1];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = clx_pricing_normalize_model(cases[i][0], strlen(cases[i][0]), buf);
+
+        if (n != strlen(cases[i][1]) || strncmp(buf, cases[i][1], n) != 0)
+            fail_msg("normalize_model(\"%s\") = \"%.*s\", want \"%s\"", cases[i][0], (int)n, buf, cases[i][1]);
+    }
+}
+
+static void test_normalize_provider(void **state)
+{
+    static const char *const cases[][2] = {
+        {"gemini", "google"},
+        {"GOOGLE", "google"},
+        {"vertex_ai", "google"},
+        {"google_ai", "google"},
+        {"azure", "azure"},
+        {"Azure_OpenAI", "azure"},
+        {"OpenAI", "openai"},
+        {"anthropic", "anthropic"},
+        {"Mistral", "mistral"},
+        {"SomeNewCo", "somenewco"},
+        {"", ""},
+    };
+    char buf[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_string_equal(clx_pricing_normalize_provider(cases[i][0], strlen(cases[i][0]), buf), cases[i][1]);
+    /* not NUL-terminated */
+    assert_string_equal(clx_pricing_normalize_provider("geminiXYZ", 6, buf), "google");
+    assert_string_equal(clx_pricing_normalize_provider("AcmeXYZ", 4, buf), "acme");
+}
+
+/* ---- speed -------------------------------------------------------------------------- */
+
+/* Well under 1 us in an optimised build; unoptimised or sanitised builds get slack. */
+#if defined(__SANITIZE_ADDRESS__) || !defined(__OPTIMIZE__)
+#define LOOKUP_NS_LIMIT 10000.0
+#else
+#define LOOKUP_NS_LIMIT 1000.0
+#endif
+
+static void test_lookup_speed(void **state)
+{
+    static const char *const names[][2] = {
+        {"openai", "gpt-4o-mini"},
+        {"openai", "gpt-4o-2024-08-06"},
+        {"anthropic", "claude-3-7-sonnet-20250219"},
+        {"gemini", "models/gemini-2.5-flash"},
+        {"azure", "gpt-4.1-nano-2025-04-14"},
+        {"openai", "no-such-model-at-all"},
+    };
+    struct timespec t0, t1;
+    size_t i, rounds = 300000, hits = 0;
+    double ns;
+
+    (void)state;
+    if (getenv("LD_PRELOAD") != NULL && strstr(getenv("LD_PRELOAD"), "vgpreload") != NULL)
+        skip();                                  /* under valgrind timings mean nothing */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0); /* CPU time: preemption does not count */
+    for (i = 0; i < rounds; i++) {
+        const char *const *n = names[i % 6];
+
+        hits += clx_catalog_lookup(g_cat, n[0], n[1], strlen(n[1]), NOW) != NULL;
+    }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / (double)rounds;
+    print_message("catalog lookup: %.0f ns on average\n", ns);
+    assert_int_equal(hits, rounds / 6 * 5);
+    assert_true(ns < LOOKUP_NS_LIMIT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_catalog_entries_valid),
+        cmocka_unit_test(test_catalog_required_prices),
+        cmocka_unit_test(test_catalog_every_name_resolves),
+        cmocka_unit_test(test_lookup_names),
+        cmocka_unit_test(test_lookup_misses),
+        cmocka_unit_test(test_catalog_history),
+        cmocka_unit_test(test_costs_by_provider),
+        cmocka_unit_test(test_cost_rounding_and_limits),
+        cmocka_unit_test(test_history_buffer),
+        cmocka_unit_test(test_malformed_buffers),
+        cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_ambiguous_entries),
+        cmocka_unit_test(test_load_errors_and_version),
+        cmocka_unit_test(test_normalize_model),
+        cmocka_unit_test(test_normalize_provider),
+        cmocka_unit_test(test_lookup_speed),
+    };
+
+    return cmocka_run_group_tests(tests, setup_catalog, teardown_catalog);
+}
