@@ -1,0 +1,47 @@
+-- wrk script: POSTs usage events with requestIds unique across threads and runs.
+-- BATCH=1 sends one event per request (the guide's single form); BATCH=100 sends
+-- {"events":[...]} with 100 events. KEY is the ingestion key.
+local batch = tonumber(os.getenv("BATCH") or "1")
+local key = os.getenv("KEY") or ""
+local threads = {}
+local counter = 0
+local run = os.getenv("RUN") or tostring(os.time())
+
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+
+local function event(id)
+  return string.format(
+    '{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,' ..
+    '"cachedTokens":100,"requestId":"%s","project":"bench","environment":"prod","feature":"load-test"}', id)
+end
+
+function request()
+  counter = counter + 1
+  local prefix = run .. "-" .. tid .. "-" .. counter
+  local body
+  if batch == 1 then
+    body = event(prefix)
+  else
+    local parts = {}
+    for i = 1, batch do parts[i] = event(prefix .. "-" .. i) end
+    body = '{"events":[' .. table.concat(parts, ",") .. ']}'
+  end
+  return wrk.format("POST", "/api/v1/usage/ingest",
+    {["Content-Type"] = "application/json", ["X-API-Key"] = key}, body)
+end
+
+local non200 = 0
+function response(status, headers, body)
+  if status ~= 200 then non200 = non200 + 1 end
+end
+
+function done(summary, latency, requests)
+  local p99 = latency:percentile(99) / 1000.0
+  io.write(string.format("RESULT requests=%d duration_s=%.2f req_per_s=%.0f events_per_s=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d\n",
+    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    batch * summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000.0, p99,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
