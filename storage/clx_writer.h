@@ -55,7 +55,8 @@ typedef struct clx_writer clx_writer_t;
 
 /*
  * Starts the writer thread over store s. max_queued_items bounds the events waiting for
- * the writer (back-pressure). Returns CLX_OK; *out is owned by the caller.
+ * the writer (back-pressure). Returns CLX_OK; *out is owned by the caller. CLX_EIO when the
+ * stored "seq" cannot be read or the thread cannot start, CLX_ECORRUPT when "seq" is malformed.
  */
 int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **out);
 /*
@@ -64,7 +65,10 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
  * is stored, so the caller answers "retry" (503 / UNAVAILABLE).
  */
 int clx_writer_submit(clx_writer_t *w, clx_write_req_t *req);
-/* Stops accepting, writes everything already queued, joins the thread, frees. NULL is a no-op. */
+/*
+ * Stops accepting, writes everything already queued, joins the thread, frees. NULL is a no-op.
+ * Never from a done() callback (it runs on the thread being joined).
+ */
 void clx_writer_destroy(clx_writer_t *w);
 
 /* Counters for /metrics and benchmarks (approximate, lock-free reads). */
@@ -84,7 +88,8 @@ size_t clx_event_key(char *buf, const char *workspace, uint64_t seq);
 
 /*
  * Looks up the stored event of (workspace, request_id): CLX_OK with *val (malloc'd
- * StoredEvent bytes, caller frees) and *seq; CLX_ENOTFOUND; CLX_EIO.
+ * StoredEvent bytes, caller frees) and *seq; CLX_ENOTFOUND; CLX_EIO; CLX_ECORRUPT when the
+ * dedup record is malformed or points at a missing event.
  */
 int clx_store_find_event(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
                          char **val, size_t *vlen, uint64_t *seq);

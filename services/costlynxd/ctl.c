@@ -86,8 +86,12 @@ static void url_escape(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
-/* Sends one request; prints the body; returns the HTTP status or -1 when unreachable. */
-static int http(const char *url, const char *token, const char *method, const char *path, const char *body)
+/*
+ * Sends one request; prints the body; returns the HTTP status or -1 when unreachable.
+ * When empty_fails is set, a 200 answer with an empty "events" list counts as 404.
+ */
+static int http(const char *url, const char *token, const char *method, const char *path, const char *body,
+                int empty_fails)
 {
     char host[256], port[16] = "80";
     const char *p = url;
@@ -150,6 +154,10 @@ static int http(const char *url, const char *token, const char *method, const ch
     char *sep = strstr(resp, "\r\n\r\n");
     if (sep != NULL)
         printf("%s\n", sep + 4);
+    if (empty_fails && status == 200 && sep != NULL && strstr(sep, "\"events\":[]") != NULL) {
+        fprintf(stderr, "costlynxd ctl: no stored event has that requestId\n");
+        status = 404;
+    }
     free(resp);
     return status;
 }
@@ -251,6 +259,8 @@ int clx_ctl_main(int argc, char **argv)
     }
     size_t bl = strlen(body);
     snprintf(body + bl, sizeof(body) - bl, "}");
-    int status = http(url, token, method, path, strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0 ? NULL : body);
+    int status = http(url, token, method, path,
+                      strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0 ? NULL : body,
+                      strcmp(cmd, "event") == 0);
     return status >= 200 && status < 300 ? 0 : 1;
 }

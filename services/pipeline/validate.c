@@ -110,6 +110,8 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
                 return fail(p, r->field, "missing_field", "%s is required", r->field);
             continue;
         }
+        if (r->required && strspn(v, " \t") == len)
+            return fail(p, r->field, "missing_field", "%s is required and must not be blank", r->field);
         if (len > r->max)
             return fail(p, r->field, "too_long", "%s is %zu bytes long; the limit is %zu", r->field, len, r->max);
         if (!clean_utf8((const unsigned char *)v, len))

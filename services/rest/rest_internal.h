@@ -37,6 +37,9 @@ struct clx_rest {
     atomic_int stopping;
     atomic_int loops_exit;
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
+    pthread_mutex_t start_mu;
+    pthread_cond_t start_cv;
+    size_t started; /* loops set up on their own threads */
 };
 
 /* One routed request. */

@@ -50,21 +50,75 @@ static void put_char(clx_jw_t *w, char c)
     w->buf[w->len++] = c;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at s[0..len) (no overlongs, no surrogates, at
+ * most U+10FFFF), or 0 when the bytes there are not one.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned int cp;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n > len)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/*
+ * Writes s as a JSON string. Callers' text is echoed in messages, sometimes cut short or not
+ * UTF-8 at all: every byte that does not start a well-formed sequence becomes U+FFFD, so
+ * the answer is always valid JSON.
+ */
 static void put_escaped(clx_jw_t *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
     reserve(w, len + 2);
     put_char(w, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < len;) {
+        unsigned char c = u[i];
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
             clx_jw_raw(w, esc, 2);
+            i++;
         } else if (c < 0x20) {
             char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             clx_jw_raw(w, esc, 6);
-        } else {
+            i++;
+        } else if (c < 0x80) {
             put_char(w, (char)c);
+            i++;
+        } else {
+            size_t n = utf8_seq(u + i, len - i);
+            if (n == 0) {
+                clx_jw_raw(w, "\\ufffd", 6);
+                i++;
+            } else {
+                clx_jw_raw(w, s + i, n);
+                i += n;
+            }
         }
     }
     put_char(w, '"');
@@ -195,6 +249,9 @@ struct reader {
     size_t index;
     size_t cap_notes;
     int overflow;
+#define TOP_UNKNOWN_MAX 16
+    const char *top_unknown[TOP_UNKNOWN_MAX];
+    size_t ntop_unknown;
 };
 
 static int envelope(struct reader *r, const char *field, const char *code, const char *fmt, ...)
@@ -471,6 +528,15 @@ static int cb_start_map(void *ctx)
     }
 }
 
+static int is_field(const char *k, size_t len)
+{
+    for (size_t i = 0; i < NFIELDS; i++)
+        if ((strlen(fields[i].json) == len && memcmp(fields[i].json, k, len) == 0) ||
+            (strlen(fields[i].proto) == len && memcmp(fields[i].proto, k, len) == 0))
+            return 1;
+    return 0;
+}
+
 static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     struct reader *r = ctx;
@@ -486,6 +552,13 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
             return envelope(r, "events", "invalid_body", "events appears twice");
         r->seen_events_key = 1;
         r->expect_events_array = 1;
+        return 1;
+    }
+    if (r->where == AT_TOP && !is_field(k, len)) {
+        /* an unknown top-level member: ignored (its value is skipped at AT_TOP); reported
+         * at the end when the body turns out to be a single event */
+        if (r->ntop_unknown < TOP_UNKNOWN_MAX)
+            r->top_unknown[r->ntop_unknown++] = clx_arena_strndup(r->arena, k, len > 64 ? 64 : len);
         return 1;
     }
     if (r->where == AT_TOP) {
@@ -614,6 +687,9 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
     memset(out, 0, sizeof(*out));
     struct reader r = {.arena = arena, .out = out, .where = AT_START};
     yajl_handle h = yajl_alloc(&callbacks, NULL, &r);
+    /* UTF-8 is checked per field by the pipeline, so one bad string rejects one event,
+     * not the whole batch */
+    yajl_config(h, yajl_dont_validate_strings, 1);
     yajl_status st = yajl_parse(h, (const unsigned char *)body, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(h);
@@ -643,8 +719,12 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
             rc = CLX_EINVAL;
         }
     } else if (!r.top_has_fields) {
-        envelope(&r, NULL, "invalid_body", "the body is an empty object: send one event, or {\"events\":[...]}");
+        envelope(&r, NULL, "invalid_body", "the body has no event fields: send one event, or {\"events\":[...]}");
         rc = CLX_EINVAL;
+    } else {
+        r.index = 0;
+        for (size_t i = 0; i < r.ntop_unknown; i++)
+            note(&r, 0, r.top_unknown[i], "unknown_field", "unknown field '%s' was ignored", r.top_unknown[i]);
     }
     yajl_free(h);
     return rc;

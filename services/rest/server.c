@@ -249,11 +249,34 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     h2o_accept(&t->accept, sock);
 }
 
+/*
+ * Everything h2o owns for a loop is created here, on the loop's own thread: h2o keeps
+ * per-thread buffer pools (h2o_socket_buffer_prototype is __thread), so a socket made on
+ * another thread would recycle its buffers into that thread's pool, racing with it.
+ */
+static void loop_setup(clx_rest_thread_t *t)
+{
+    clx_rest_t *srv = t->server;
+    h2o_context_init(&t->ctx, h2o_evloop_create(), &srv->globalconf);
+    t->accept.ctx = &t->ctx;
+    t->accept.hosts = srv->globalconf.hosts;
+    t->queue = h2o_multithread_create_queue(t->ctx.loop);
+    h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_ingest_done);
+    t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, on_accept);
+}
+
 static void *loop_main(void *arg)
 {
     clx_rest_thread_t *t = arg;
     clx_rest_t *srv = t->server;
     int closed = 0;
+    loop_setup(t);
+    pthread_mutex_lock(&srv->start_mu);
+    srv->started++;
+    pthread_cond_broadcast(&srv->start_cv);
+    pthread_mutex_unlock(&srv->start_mu);
     while (!atomic_load(&srv->loops_exit)) {
         h2o_evloop_run(t->ctx.loop, 50);
         if (!closed && atomic_load(&srv->stopping)) {
@@ -310,22 +333,20 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg
         srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                      : ((struct sockaddr_in *)&bound)->sin_port);
     }
+    pthread_mutex_init(&srv->start_mu, NULL);
+    pthread_cond_init(&srv->start_cv, NULL);
     for (size_t i = 0; i < srv->nthreads; i++) {
         clx_rest_thread_t *t = &srv->threads[i];
         t->server = srv;
         t->id = i;
         t->free_arenas = clx_xcalloc(MAX_FREE_ARENAS, sizeof(*t->free_arenas));
-        h2o_context_init(&t->ctx, h2o_evloop_create(), &srv->globalconf);
-        t->accept.ctx = &t->ctx;
-        t->accept.hosts = srv->globalconf.hosts;
-        t->queue = h2o_multithread_create_queue(t->ctx.loop);
-        h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_ingest_done);
-        t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
-        t->listener->data = t;
-        h2o_socket_read_start(t->listener, on_accept);
+        pthread_create(&t->tid, NULL, loop_main, t);
     }
-    for (size_t i = 0; i < srv->nthreads; i++)
-        pthread_create(&srv->threads[i].tid, NULL, loop_main, &srv->threads[i]);
+    /* answer nothing before every loop is accepting */
+    pthread_mutex_lock(&srv->start_mu);
+    while (srv->started < srv->nthreads)
+        pthread_cond_wait(&srv->start_cv, &srv->start_mu);
+    pthread_mutex_unlock(&srv->start_mu);
     clx_log(CLX_LOG_INFO, "rest", "listening on %s (port %d, %zu loops)", cfg->addr, srv->port, srv->nthreads);
     *out = srv;
     return CLX_OK;

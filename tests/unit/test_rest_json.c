@@ -140,6 +140,31 @@ static void test_writer_escapes(void **state)
     clx_arena_destroy(a);
 }
 
+/* regression: echoed caller text cut mid-character, or not UTF-8, made answers invalid JSON */
+static void test_writer_replaces_invalid_utf8(void **state)
+{
+    clx_arena_t *a = clx_arena_create(64);
+    clx_jw_t w;
+    clx_jw_init(&w, a, 8);
+    clx_jw_str(&w, NULL, "ok\xc3");              /* truncated 2-byte sequence */
+    clx_jw_str(&w, NULL, "\xed\xb2\x80|\xff|é"); /* a surrogate, a stray byte, then valid text */
+    const char *want = "\"ok\\ufffd\",\"\\ufffd\\ufffd\\ufffd|\\ufffd|é\"";
+    assert_int_equal(w.len, strlen(want));
+    assert_memory_equal(w.buf, want, w.len);
+    clx_arena_destroy(a);
+}
+
+/* regression: invalid UTF-8 in one event made the whole batch a 400 invalid_json */
+static void test_invalid_utf8_is_decoded_for_the_pipeline(void **state)
+{
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_body_t b;
+    assert_int_equal(decode("{\"events\":[{\"model\":\"ok\"},{\"model\":\"\xff\xfe\"}]}", a, &b), CLX_OK);
+    assert_int_equal(b.nevents, 2);
+    assert_memory_equal(b.events[1]->model, "\xff\xfe", 3); /* validate.c rejects this one event */
+    clx_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +173,8 @@ int main(void)
         cmocka_unit_test(test_envelope_errors),
         cmocka_unit_test(test_batch_limit),
         cmocka_unit_test(test_writer_escapes),
+        cmocka_unit_test(test_writer_replaces_invalid_utf8),
+        cmocka_unit_test(test_invalid_utf8_is_decoded_for_the_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

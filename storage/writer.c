@@ -1,0 +1,440 @@
+/*
+ * writer.c — the group-commit writer thread: takes the whole queue, decides dedup with one
+ * MultiGet plus an in-group hash set, writes one synced batch, then completes every request.
+ */
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "clx_writer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+#include "clx_mem.h"
+
+#define WRITER_META_SEQ "seq"
+
+struct clx_writer {
+    clx_store_t *s;
+    size_t max_queued;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    clx_write_req_t *head; /* FIFO, guarded by mu */
+    clx_write_req_t *tail;
+    size_t queued_items;
+    int stopping;
+    pthread_t thread;
+
+    atomic_uint_fast64_t groups;
+    atomic_uint_fast64_t requests;
+    atomic_uint_fast64_t items;
+    atomic_uint_fast64_t inserted;
+
+    /* below: the writer thread's alone; buffers grow and are reused across groups */
+    uint64_t last_seq;
+    clx_batch_t *batch;
+    size_t itemcap;
+    clx_write_item_t **gitems;
+    const char **keys;
+    size_t *klens;
+    size_t *koffs;
+    char **vals;
+    size_t *vlens;
+    size_t *ins; /* indices of the items inserted by the group */
+    char *keybuf;
+    size_t keycap;
+    char *evkey;
+    size_t evkeycap;
+    uint32_t *slots; /* in-group set: index + 1 of the first item with a key, 0 = empty */
+    size_t slotcap;
+};
+
+/* Returns buf grown to hold at least need bytes. Cannot fail (aborts on OOM). */
+static void *grow(void *buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return buf;
+    size_t n = *cap != 0 ? *cap : 256;
+    while (n < need)
+        n *= 2;
+    *cap = n;
+    return clx_xrealloc(buf, n);
+}
+
+/* Makes the per-item arrays hold n items. Cannot fail (aborts on OOM). */
+static void grow_items(clx_writer_t *w, size_t n)
+{
+    if (n <= w->itemcap)
+        return;
+    size_t cap = w->itemcap != 0 ? w->itemcap : 256;
+    while (cap < n)
+        cap *= 2;
+    w->gitems = clx_xrealloc(w->gitems, cap * sizeof(*w->gitems));
+    w->keys = clx_xrealloc(w->keys, cap * sizeof(*w->keys));
+    w->klens = clx_xrealloc(w->klens, cap * sizeof(*w->klens));
+    w->koffs = clx_xrealloc(w->koffs, cap * sizeof(*w->koffs));
+    w->vals = clx_xrealloc(w->vals, cap * sizeof(*w->vals));
+    w->vlens = clx_xrealloc(w->vlens, cap * sizeof(*w->vlens));
+    w->ins = clx_xrealloc(w->ins, cap * sizeof(*w->ins));
+    w->itemcap = cap;
+}
+
+/* Orders group indices by event key: workspace '\0' (the dedup key's head), then seq. */
+static int cmp_event_key(const void *a, const void *b, void *arg)
+{
+    const clx_writer_t *w = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    const clx_write_item_t *x = w->gitems[i], *y = w->gitems[j];
+    int c = strcmp(w->keys[i], w->keys[j]); /* stops at the workspace's NUL */
+
+    if (c != 0)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t key_hash(const char *k, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)k[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ^ (h >> 29);
+}
+
+/* Cannot fail. */
+size_t clx_event_key(char *buf, const char *workspace, uint64_t seq)
+{
+    size_t wl = strlen(workspace);
+
+    memcpy(buf, workspace, wl);
+    buf[wl] = '\0';
+    clx_be64_put((unsigned char *)buf + wl + 1, seq);
+    return wl + 9;
+}
+
+/*
+ * Decides and writes one group (the list starting at head), then completes each request.
+ * On a storage failure every request gets CLX_EIO and last_seq stays where it was.
+ */
+static void writer_group(clx_writer_t *w, clx_write_req_t *head)
+{
+    size_t n = 0, off = 0, ninserted = 0;
+    int rc;
+
+    for (clx_write_req_t *r = head; r != NULL; r = r->next_)
+        n += r->nitems;
+    grow_items(w, n);
+
+    /* dedup keys, workspace '\0' request_id, packed in one buffer */
+    size_t i = 0;
+    for (clx_write_req_t *r = head; r != NULL; r = r->next_) {
+        for (size_t j = 0; j < r->nitems; j++, i++) {
+            clx_write_item_t *it = &r->items[j];
+            size_t wl = strlen(it->workspace);
+            size_t kl = wl + 1 + it->request_id_len;
+            w->keybuf = grow(w->keybuf, &w->keycap, off + kl);
+            memcpy(w->keybuf + off, it->workspace, wl + 1);
+            memcpy(w->keybuf + off + wl + 1, it->request_id, it->request_id_len);
+            w->gitems[i] = it;
+            w->koffs[i] = off;
+            w->klens[i] = kl;
+            off += kl;
+        }
+    }
+    for (i = 0; i < n; i++)
+        w->keys[i] = w->keybuf + w->koffs[i];
+
+    rc = clx_store_multi_get(w->s, CLX_CF_DEDUP, n, w->keys, w->klens, w->vals, w->vlens);
+    if (rc != CLX_OK)
+        goto complete;
+
+    size_t nslots = 16;
+    while (nslots < 2 * n)
+        nslots *= 2;
+    w->slots = grow(w->slots, &w->slotcap, nslots * sizeof(*w->slots));
+    memset(w->slots, 0, nslots * sizeof(*w->slots));
+    size_t mask = nslots - 1;
+
+    uint64_t seq = w->last_seq;
+    clx_batch_clear(w->batch);
+    for (i = 0; i < n; i++) {
+        clx_write_item_t *it = w->gitems[i];
+        const char *key = w->keys[i];
+        size_t kl = w->klens[i];
+
+        if (w->vals[i] != NULL) { /* stored by an earlier group */
+            if (w->vlens[i] == CLX_DEDUP_VALUE_LEN) {
+                const unsigned char *v = (const unsigned char *)w->vals[i];
+                it->seq = clx_be64_get(v);
+                it->outcome = clx_be64_get(v + 8) == it->fingerprint ? CLX_WRITE_SKIPPED : CLX_WRITE_CONFLICT;
+            } else {
+                clx_log(CLX_LOG_ERROR, "store", "dedup record of %zu bytes for workspace %s; kept as is", w->vlens[i],
+                        it->workspace);
+                it->seq = 0;
+                it->outcome = CLX_WRITE_CONFLICT;
+            }
+            free(w->vals[i]);
+            continue;
+        }
+
+        size_t h = (size_t)key_hash(key, kl) & mask;
+        const clx_write_item_t *first = NULL;
+        while (w->slots[h] != 0) {
+            size_t j = w->slots[h] - 1;
+            if (w->klens[j] == kl && memcmp(w->keys[j], key, kl) == 0) {
+                first = w->gitems[j];
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+        if (first != NULL) { /* an earlier item of this group inserts the id */
+            it->seq = first->seq;
+            it->outcome = first->fingerprint == it->fingerprint ? CLX_WRITE_SKIPPED : CLX_WRITE_CONFLICT;
+            continue;
+        }
+        w->slots[h] = (uint32_t)(i + 1);
+
+        it->seq = ++seq;
+        it->outcome = CLX_WRITE_INSERTED;
+        w->ins[ninserted++] = i;
+    }
+
+    if (ninserted != 0) {
+        /*
+         * Events go in key order: each skiplist insert then starts where the previous one
+         * ended (RocksDB's splice) instead of at the top. Usually already sorted (one
+         * workspace per request). Dedup needs no order: its memtable is a hash.
+         */
+        size_t x = 1;
+        while (x < ninserted && cmp_event_key(&w->ins[x - 1], &w->ins[x], w) < 0)
+            x++;
+        if (x < ninserted)
+            qsort_r(w->ins, ninserted, sizeof(*w->ins), cmp_event_key, w);
+        for (x = 0; x < ninserted; x++) {
+            i = w->ins[x];
+            const clx_write_item_t *it = w->gitems[i];
+            size_t wl = w->klens[i] - 1 - it->request_id_len;
+            w->evkey = grow(w->evkey, &w->evkeycap, wl + 9);
+            memcpy(w->evkey, w->keys[i], wl + 1);
+            clx_be64_put((unsigned char *)w->evkey + wl + 1, it->seq);
+            clx_batch_put(w->batch, w->s, CLX_CF_EVENTS, w->evkey, wl + 9, it->value, it->value_len);
+        }
+        for (x = 0; x < ninserted; x++) {
+            i = w->ins[x];
+            const clx_write_item_t *it = w->gitems[i];
+            unsigned char dv[CLX_DEDUP_VALUE_LEN];
+            clx_be64_put(dv, it->seq);
+            clx_be64_put(dv + 8, it->fingerprint);
+            clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
+        }
+
+        unsigned char sv[8];
+        clx_be64_put(sv, seq);
+        clx_batch_meta_put(w->batch, w->s, WRITER_META_SEQ, sv, sizeof(sv));
+        rc = clx_store_write(w->s, w->batch, 1);
+        if (rc == CLX_OK) {
+            w->last_seq = seq;
+            atomic_fetch_add_explicit(&w->groups, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&w->inserted, ninserted, memory_order_relaxed);
+        }
+    }
+
+complete:
+    if (rc == CLX_OK)
+        atomic_fetch_add_explicit(&w->items, n, memory_order_relaxed);
+    else
+        rc = CLX_EIO;
+    size_t nreq = 0;
+    for (clx_write_req_t *r = head; r != NULL; r = r->next_)
+        nreq++;
+    atomic_fetch_add_explicit(&w->requests, nreq, memory_order_relaxed);
+    for (clx_write_req_t *r = head, *next; r != NULL; r = next) {
+        next = r->next_; /* done() may free or resubmit r */
+        r->next_ = NULL;
+        r->status = rc;
+        if (r->done != NULL)
+            r->done(r);
+    }
+}
+
+/* The writer thread: runs groups until stopping and the queue is drained. */
+static void *writer_main(void *arg)
+{
+    clx_writer_t *w = arg;
+
+    pthread_setname_np(pthread_self(), "clx-writer");
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
+        clx_write_req_t *group = w->head;
+        w->head = w->tail = NULL;
+        w->queued_items = 0;
+        pthread_mutex_unlock(&w->mu);
+        if (group == NULL)
+            break; /* stopping and drained */
+        writer_group(w, group);
+    }
+    return NULL;
+}
+
+/*
+ * Restores last_seq from metadata and starts the thread. CLX_EIO when the metadata cannot
+ * be read or the thread cannot start, CLX_ECORRUPT when "seq" is malformed; *out untouched.
+ */
+int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **out)
+{
+    int rc;
+    char *val = NULL;
+    size_t vlen = 0;
+    uint64_t last_seq = 0;
+    clx_writer_t *w = NULL;
+
+    rc = clx_store_meta_get(s, WRITER_META_SEQ, &val, &vlen);
+    if (rc == CLX_OK) {
+        if (vlen != 8) {
+            clx_log(CLX_LOG_ERROR, "store", "metadata seq has %zu bytes, expected 8", vlen);
+            rc = CLX_ECORRUPT;
+            goto fail;
+        }
+        last_seq = clx_be64_get((const unsigned char *)val);
+    } else if (rc != CLX_ENOTFOUND) {
+        goto fail;
+    }
+
+    w = clx_xcalloc(1, sizeof(*w));
+    w->s = s;
+    w->max_queued = max_queued_items;
+    w->last_seq = last_seq;
+    w->batch = clx_batch_create();
+    atomic_init(&w->groups, 0);
+    atomic_init(&w->requests, 0);
+    atomic_init(&w->items, 0);
+    atomic_init(&w->inserted, 0);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        clx_log(CLX_LOG_ERROR, "store", "cannot start the writer thread");
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        clx_batch_destroy(w->batch);
+        free(w);
+        w = NULL;
+        rc = CLX_EIO;
+        goto fail;
+    }
+    *out = w;
+    rc = CLX_OK;
+fail:
+    free(val);
+    return rc;
+}
+
+/* CLX_EBUSY when the queue is full, CLX_ESHUTDOWN once destroy began, CLX_EINVAL for NULL. */
+int clx_writer_submit(clx_writer_t *w, clx_write_req_t *req)
+{
+    int rc = CLX_OK;
+
+    if (req == NULL)
+        return CLX_EINVAL;
+    req->next_ = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        rc = CLX_ESHUTDOWN;
+    } else if (w->head != NULL && (req->nitems > w->max_queued || w->queued_items > w->max_queued - req->nitems)) {
+        rc = CLX_EBUSY; /* an empty queue takes anything, so no request starves */
+    } else {
+        if (w->head == NULL) {
+            w->head = req;
+            pthread_cond_signal(&w->cv); /* the writer only sleeps on an empty queue */
+        } else {
+            w->tail->next_ = req;
+        }
+        w->tail = req;
+        w->queued_items += req->nitems;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* Drains the queue, joins the thread, frees. NULL is a no-op. Never call it from done(). */
+void clx_writer_destroy(clx_writer_t *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    clx_batch_destroy(w->batch);
+    free(w->gitems);
+    free(w->keys);
+    free(w->klens);
+    free(w->koffs);
+    free(w->vals);
+    free(w->vlens);
+    free(w->ins);
+    free(w->keybuf);
+    free(w->evkey);
+    free(w->slots);
+    free(w);
+}
+
+/* Cannot fail. */
+void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out)
+{
+    out->groups = atomic_load_explicit(&w->groups, memory_order_relaxed);
+    out->requests = atomic_load_explicit(&w->requests, memory_order_relaxed);
+    out->items = atomic_load_explicit(&w->items, memory_order_relaxed);
+    out->inserted = atomic_load_explicit(&w->inserted, memory_order_relaxed);
+}
+
+/*
+ * Dedup record, then event. CLX_ENOTFOUND when the id was never stored, CLX_EIO on a
+ * storage error, CLX_ECORRUPT when the dedup record is malformed or its event is missing.
+ */
+int clx_store_find_event(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
+                         char **val, size_t *vlen, uint64_t *seq)
+{
+    int rc;
+    size_t wl = strlen(workspace);
+    char *key = clx_xmalloc(wl + 1 + (request_id_len > 8 ? request_id_len : 8));
+    char *dv = NULL;
+    size_t dlen = 0;
+
+    memcpy(key, workspace, wl + 1);
+    memcpy(key + wl + 1, request_id, request_id_len);
+    rc = clx_store_get(s, CLX_CF_DEDUP, key, wl + 1 + request_id_len, &dv, &dlen);
+    if (rc != CLX_OK)
+        goto done;
+    if (dlen != CLX_DEDUP_VALUE_LEN) {
+        clx_log(CLX_LOG_ERROR, "store", "dedup record of %zu bytes for workspace %s", dlen, workspace);
+        rc = CLX_ECORRUPT;
+        goto done;
+    }
+    uint64_t sq = clx_be64_get((const unsigned char *)dv);
+    clx_be64_put((unsigned char *)key + wl + 1, sq); /* key becomes the event key */
+    rc = clx_store_get(s, CLX_CF_EVENTS, key, wl + 9, val, vlen);
+    if (rc == CLX_ENOTFOUND) {
+        clx_log(CLX_LOG_ERROR, "store", "event %llu of workspace %s has a dedup record but no event",
+                (unsigned long long)sq, workspace);
+        rc = CLX_ECORRUPT;
+        goto done;
+    }
+    if (rc == CLX_OK && seq != NULL)
+        *seq = sq;
+done:
+    free(dv);
+    free(key);
+    return rc;
+}
