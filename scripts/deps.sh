@@ -8,14 +8,18 @@ PACKAGES=(
   build-essential cmake pkg-config
   libprotobuf-c-dev protobuf-c-compiler
   libh2o-evloop-dev librocksdb-dev libyajl-dev libssl-dev
-  # tests
-  libcmocka-dev curl python3
+  libgrpc-dev grpc-proto protobuf-compiler
+  # tests: cmocka, real HTTP and gRPC clients (Python grpcio, Node @grpc/grpc-js)
+  libcmocka-dev curl python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js may come from elsewhere than Debian (a newer build is often preinstalled): only
+# ask Debian for it when there is no node/npm at all
+{ command -v node >/dev/null && command -v npm >/dev/null; } || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""

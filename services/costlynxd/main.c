@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clx_error.h"
+#include "clx_grpc.h"
 #include "clx_log.h"
 #include "clx_pipeline.h"
 #include "clx_rest.h"
@@ -53,8 +54,10 @@ const clx_option_t clx_options[] = {
     {"data-dir", "COSTLYNX_DATA_DIR", "./data", "folder of the embedded RocksDB store", valid_nonempty},
     {"http-addr", "COSTLYNX_HTTP_ADDR", "127.0.0.1:8080", "REST listen address host:port (port 0: any free)",
      valid_addr},
-    {"grpc-addr", "COSTLYNX_GRPC_ADDR", "127.0.0.1:50051", "gRPC listen address host:port (reserved: the gRPC door "
-                                                           "is not built yet)", valid_addr},
+    {"grpc-addr", "COSTLYNX_GRPC_ADDR", "127.0.0.1:50051", "gRPC listen address host:port (port 0: any free)",
+     valid_addr},
+    {"grpc-max-message-bytes", "COSTLYNX_GRPC_MAX_MESSAGE_BYTES", "4194304",
+     "largest gRPC request message (RESOURCE_EXHAUSTED above)", valid_count},
     {"admin-token", "COSTLYNX_ADMIN_TOKEN", "", "admin token for /api/v1/admin (generated at first start when empty)",
      NULL},
     {"catalog", "COSTLYNX_CATALOG", "", "price catalog CSV (empty: the catalog built into the binary)", NULL},
@@ -165,6 +168,7 @@ static int serve(int argc, char **argv)
     clx_writer_t *writer = NULL;
     clx_pipeline_t *pipeline = NULL;
     clx_rest_t *rest = NULL;
+    clx_grpc_t *grpc = NULL;
     char *err = NULL;
 
     const char *dir = clx_config_get(values, "data-dir");
@@ -216,9 +220,22 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "costlynxd: cannot serve HTTP on %s: %s\n", rcfg.addr, err != NULL ? err : "unknown error");
         goto done;
     }
+    clx_grpc_config_t gcfg = {
+        .addr = clx_config_get(values, "grpc-addr"),
+        .threads = (size_t)threads,
+        .max_message = (size_t)atol(clx_config_get(values, "grpc-max-message-bytes")),
+        .pipeline = pipeline,
+    };
+    if (clx_grpc_start(&gcfg, &grpc, &err) != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot serve gRPC on %s: %s\n", gcfg.addr, err != NULL ? err : "unknown error");
+        clx_rest_stop(rest, 0);
+        goto done;
+    }
     /* the first lines on stdout are for people and scripts: where to send, how to log in */
     printf("costlynxd ready: http://%.*s:%d\n", (int)(strrchr(rcfg.addr, ':') - rcfg.addr), rcfg.addr,
            clx_rest_port(rest));
+    printf("costlynxd grpc ready: %.*s:%d\n", (int)(strrchr(gcfg.addr, ':') - gcfg.addr), gcfg.addr,
+           clx_grpc_port(grpc));
     if (generated != NULL) {
         printf("admin token (shown once; set COSTLYNX_ADMIN_TOKEN to choose your own): %s\n", generated);
         free(generated);
@@ -235,7 +252,10 @@ static int serve(int argc, char **argv)
         clx_log(CLX_LOG_INFO, "main", "signal %d: stopping (finishing in-flight requests)", sig);
         break;
     }
-    clx_rest_stop(rest, atoi(clx_config_get(values, "shutdown-grace-ms")));
+    /* both doors stop taking work and finish what they hold; the writer is still running */
+    int grace = atoi(clx_config_get(values, "shutdown-grace-ms"));
+    clx_grpc_stop(grpc, grace);
+    clx_rest_stop(rest, grace);
     clx_writer_stats_t st;
     clx_writer_stats(writer, &st);
     clx_log(CLX_LOG_INFO, "main", "writer: %llu synced writes for %llu requests, %llu events (%llu inserted)",
@@ -246,6 +266,7 @@ static int serve(int argc, char **argv)
 done:
     free(err);
     /* order matters: no door may call the pipeline once the writer is gone */
+    clx_grpc_destroy(grpc);
     clx_rest_destroy(rest);
     clx_writer_destroy(writer); /* writes everything still queued */
     clx_pipeline_destroy(pipeline);

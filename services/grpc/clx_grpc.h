@@ -1,0 +1,37 @@
+/*
+ * clx_grpc.h — the gRPC door: costlynx.v1.UsageIngestion (Ingest, IngestStream) on the
+ * grpc C core, plus grpc.health.v1.Health and server reflection (v1alpha and v1).
+ * It calls exactly the pipeline entry point the REST door calls.
+ */
+#ifndef CLX_GRPC_H
+#define CLX_GRPC_H
+
+#include <stddef.h>
+
+#include "clx_pipeline.h"
+
+typedef struct clx_grpc_config {
+    const char *addr;        /* "host:port"; port 0 picks a free one */
+    size_t threads;          /* completion queues, each polled by its own thread */
+    size_t max_message;      /* largest request message in bytes (RESOURCE_EXHAUSTED above) */
+    clx_pipeline_t *pipeline;
+} clx_grpc_config_t;
+
+typedef struct clx_grpc clx_grpc_t;
+
+/*
+ * Binds, starts the server and its queue threads. CLX_OK; CLX_EIO when the address cannot
+ * be bound (*errmsg, malloc'd, says so).
+ */
+int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg);
+/* The port actually bound. */
+int clx_grpc_port(clx_grpc_t *g);
+/*
+ * Graceful stop: new calls are answered UNAVAILABLE and health turns NOT_SERVING; calls in
+ * flight get up to grace_ms to finish, then are cancelled; queues drain; threads join.
+ */
+void clx_grpc_stop(clx_grpc_t *g, int grace_ms);
+/* Frees a stopped server. NULL is a no-op. */
+void clx_grpc_destroy(clx_grpc_t *g);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * grpc_internal.h — what the gRPC door's files share: the call object that travels as the
+ * completion-queue tag, queue threads, and the finish helpers.
+ */
+#ifndef CLX_GRPC_INTERNAL_H
+#define CLX_GRPC_INTERNAL_H
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "clx_grpc.h"
+
+enum clx_grpc_method {
+    M_INGEST = 0,
+    M_INGEST_STREAM,
+    M_HEALTH_CHECK,
+    M_HEALTH_WATCH,
+    M_REFLECTION_V1ALPHA,
+    M_REFLECTION_V1,
+    M_COUNT_
+};
+
+enum clx_grpc_state {
+    S_REQUESTED = 0, /* waiting for a client to call */
+    S_RECEIVING,     /* a RECV_MESSAGE is in flight */
+    S_SENDING,       /* a SEND_MESSAGE (streaming answer) is in flight */
+    S_WAITING,       /* Watch: waiting for the client to go away */
+    S_FINISHING,     /* status sent; the completion frees the call */
+};
+
+typedef struct clx_grpc_queue clx_grpc_queue_t;
+
+typedef struct clx_grpc_call {
+    clx_grpc_t *server;
+    clx_grpc_queue_t *queue;
+    enum clx_grpc_method method;
+    enum clx_grpc_state state;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload; /* the request (unary) or the last received message */
+    grpc_byte_buffer *out;     /* the message being sent */
+    grpc_slice details;
+    int details_set;
+    int sent_initial_md;
+    int cancelled;
+    clx_arena_t *arena;        /* the call's memory (a stream's summary lives here) */
+    /* ingestion */
+    clx_ingest_t ing;
+    clx_arena_t *batch_arena;  /* IngestStream: one message's memory, reset per message */
+    clx_key_info_t key;
+    Costlynx__V1__IngestResponse total; /* IngestStream: the running summary */
+    size_t cap_errors, cap_warnings;
+    uint32_t events_seen;
+    uint32_t messages_seen;
+} clx_grpc_call_t;
+
+struct clx_grpc_queue {
+    clx_grpc_t *server;
+    grpc_completion_queue *cq;
+    pthread_t tid;
+};
+
+struct clx_grpc {
+    clx_grpc_config_t cfg;
+    grpc_server *server;
+    void *methods[M_COUNT_];
+    clx_grpc_queue_t *queues;
+    size_t nqueues;
+    int port;
+    atomic_int stopping;
+    atomic_long calls; /* live call objects (requested slots included) */
+};
+
+/* Posts a fresh request slot for method on q (a new call object). */
+void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method method);
+/*
+ * Ends the call: initial metadata (if not sent yet), the optional message (ownership
+ * passes to the call), the status with details, and RECV_CLOSE. The completion frees it.
+ */
+void clx_grpc_finish(clx_grpc_call_t *c, grpc_status_code code, const char *details, grpc_byte_buffer *msg);
+/* Sends one message on a streaming call; state becomes S_SENDING. */
+void clx_grpc_send(clx_grpc_call_t *c, grpc_byte_buffer *msg);
+/* Starts receiving the next message; state becomes S_RECEIVING. */
+void clx_grpc_receive(clx_grpc_call_t *c);
+/* Copies the received message into arena memory; returns its length. */
+size_t clx_grpc_read_payload(grpc_byte_buffer *bb, clx_arena_t *arena, uint8_t **data);
+/* A byte buffer holding len bytes of data (copied). */
+grpc_byte_buffer *clx_grpc_buffer(const void *data, size_t len);
+/* The x-api-key metadata value, or NULL. */
+const grpc_slice *clx_grpc_metadata(const grpc_metadata_array *md, const char *key);
+
+/* ingest.c */
+void clx_grpc_ingest_start(clx_grpc_call_t *c);
+void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok);
+/* health.c */
+void clx_grpc_health_start(clx_grpc_call_t *c);
+void clx_grpc_health_event(clx_grpc_call_t *c, int ok);
+/* reflection.c */
+int clx_grpc_reflection_init(void);
+void clx_grpc_reflection_start(clx_grpc_call_t *c);
+void clx_grpc_reflection_event(clx_grpc_call_t *c, int ok);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * ingest.c — costlynx.v1.UsageIngestion on the gRPC door: Ingest (one IngestBatch) and
+ * IngestStream (many, one summary). Decoding and status codes here; everything else is
+ * the shared pipeline.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+#include "grpc_internal.h"
+
+#define STREAM_NOTES_MAX 1000 /* errors / warnings kept in a stream's summary (counts stay exact) */
+
+static grpc_byte_buffer *pack_response(const Costlynx__V1__IngestResponse *r, clx_arena_t *arena)
+{
+    size_t len = costlynx__v1__ingest_response__get_packed_size(r);
+    uint8_t *buf = clx_arena_alloc(arena, len ? len : 1);
+    costlynx__v1__ingest_response__pack(r, buf);
+    return clx_grpc_buffer(buf, len);
+}
+
+/* Authenticates from x-api-key; on failure answers UNAUTHENTICATED and returns 0. */
+static int authenticate(clx_grpc_call_t *c)
+{
+    const grpc_slice *key = clx_grpc_metadata(&c->md, "x-api-key");
+    if (key == NULL || GRPC_SLICE_LENGTH(*key) == 0) {
+        clx_grpc_finish(c, GRPC_STATUS_UNAUTHENTICATED, "the x-api-key metadata entry is missing", NULL);
+        return 0;
+    }
+    clx_ingest_init(&c->ing, c->arena, 0);
+    if (clx_pipeline_auth(c->server->cfg.pipeline, &c->ing, (const char *)GRPC_SLICE_START_PTR(*key),
+                          GRPC_SLICE_LENGTH(*key)) != CLX_OK) {
+        clx_grpc_finish(c, GRPC_STATUS_UNAUTHENTICATED, "unknown or revoked ingestion key", NULL);
+        return 0;
+    }
+    c->key = c->ing.key;
+    return 1;
+}
+
+/*
+ * Decodes one IngestBatch from the received payload into arena. NULL after answering
+ * INVALID_ARGUMENT (undecodable, or the wrong number of events for unary Ingest).
+ */
+static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena, int check_count)
+{
+    uint8_t *data;
+    size_t len = clx_grpc_read_payload(c->payload, arena, &data);
+    ProtobufCAllocator alloc;
+    clx_arena_allocator(arena, &alloc);
+    Costlynx__V1__IngestBatch *b = costlynx__v1__ingest_batch__unpack(&alloc, len, data);
+    char msg[200];
+    if (b == NULL) {
+        snprintf(msg, sizeof(msg), "message %u is not a valid costlynx.v1.IngestBatch; %u message(s) before it were processed",
+                 c->messages_seen + 1, c->messages_seen);
+        clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, check_count ? "the request is not a valid costlynx.v1.IngestBatch" : msg,
+                        NULL);
+        return NULL;
+    }
+    if (check_count && (b->n_events == 0 || b->n_events > CLX_MAX_BATCH)) {
+        snprintf(msg, sizeof(msg), "an IngestBatch holds 1 to %d events; this one has %zu: nothing was stored",
+                 CLX_MAX_BATCH, b->n_events);
+        clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, msg, NULL);
+        return NULL;
+    }
+    return b;
+}
+
+/* Runs events through the pipeline with completion on_done; answers UNAVAILABLE when refused. */
+static int run(clx_grpc_call_t *c, clx_arena_t *arena, Costlynx__V1__UsageEvent **events, size_t n,
+               void (*on_done)(clx_ingest_t *))
+{
+    clx_ingest_init(&c->ing, arena, n);
+    c->ing.key = c->key;
+    memcpy(c->ing.events, events, n * sizeof(*events));
+    c->ing.done = on_done;
+    c->ing.data = c;
+    return clx_pipeline_ingest(c->server->cfg.pipeline, &c->ing);
+}
+
+static void unavailable(clx_grpc_call_t *c, int status)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s: nothing was stored by this message; retry with the same request_id",
+             clx_strerror(status));
+    clx_grpc_finish(c, GRPC_STATUS_UNAVAILABLE, msg, NULL);
+}
+
+/* ---- Ingest ------------------------------------------------------------------------------- */
+
+/* Writer thread (or this thread when nothing needed writing): answer the call. */
+static void unary_done(clx_ingest_t *ing)
+{
+    clx_grpc_call_t *c = ing->data;
+    if (ing->status != CLX_OK) {
+        unavailable(c, ing->status);
+        return;
+    }
+    clx_grpc_finish(c, GRPC_STATUS_OK, "", pack_response(&ing->response, c->arena));
+}
+
+static void unary_start(clx_grpc_call_t *c)
+{
+    if (!authenticate(c))
+        return;
+    Costlynx__V1__IngestBatch *b = decode(c, c->arena, 1);
+    if (b == NULL)
+        return;
+    int rc = run(c, c->arena, b->events, b->n_events, unary_done);
+    if (rc == 1)
+        unary_done(&c->ing);
+    else if (rc < 0)
+        unavailable(c, rc);
+}
+
+/* ---- IngestStream --------------------------------------------------------------------------- */
+
+static void *grow(clx_arena_t *a, void *arr, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void **fresh = clx_arena_alloc(a, ncap * sizeof(void *));
+    if (n)
+        memcpy(fresh, arr, n * sizeof(void *));
+    *cap = ncap;
+    return fresh;
+}
+
+static char *dup(clx_arena_t *a, const char *s)
+{
+    return clx_arena_strndup(a, s, strlen(s));
+}
+
+/* Adds one message's result to the stream summary; indices count events over the stream. */
+static void merge(clx_grpc_call_t *c, const Costlynx__V1__IngestResponse *r, uint32_t offset)
+{
+    Costlynx__V1__IngestResponse *t = &c->total;
+    t->inserted += r->inserted;
+    t->skipped += r->skipped;
+    t->rejected += r->rejected;
+    for (size_t i = 0; i < r->n_errors && t->n_errors < STREAM_NOTES_MAX; i++) {
+        Costlynx__V1__EventError *e = clx_arena_alloc(c->arena, sizeof(*e));
+        costlynx__v1__event_error__init(e);
+        e->index = r->errors[i]->index + offset;
+        e->request_id = dup(c->arena, r->errors[i]->request_id);
+        e->field = dup(c->arena, r->errors[i]->field);
+        e->code = dup(c->arena, r->errors[i]->code);
+        e->message = dup(c->arena, r->errors[i]->message);
+        t->errors = grow(c->arena, t->errors, t->n_errors, &c->cap_errors);
+        t->errors[t->n_errors++] = e;
+    }
+    for (size_t i = 0; i < r->n_warnings && t->n_warnings < STREAM_NOTES_MAX; i++) {
+        Costlynx__V1__Warning *w = clx_arena_alloc(c->arena, sizeof(*w));
+        costlynx__v1__warning__init(w);
+        w->index = r->warnings[i]->index + offset;
+        w->request_id = dup(c->arena, r->warnings[i]->request_id);
+        w->code = dup(c->arena, r->warnings[i]->code);
+        w->message = dup(c->arena, r->warnings[i]->message);
+        t->warnings = grow(c->arena, t->warnings, t->n_warnings, &c->cap_warnings);
+        t->warnings[t->n_warnings++] = w;
+    }
+}
+
+static void stream_done(clx_ingest_t *ing)
+{
+    clx_grpc_call_t *c = ing->data;
+    if (ing->status != CLX_OK) {
+        unavailable(c, ing->status);
+        return;
+    }
+    merge(c, &ing->response, c->events_seen);
+    c->events_seen += (uint32_t)ing->nevents;
+    clx_grpc_receive(c);
+}
+
+/* Too many events in one stream message: each is reported, the stream goes on. */
+static void reject_all(clx_grpc_call_t *c, Costlynx__V1__IngestBatch *b)
+{
+    Costlynx__V1__IngestResponse r = COSTLYNX__V1__INGEST_RESPONSE__INIT;
+    Costlynx__V1__EventError **errs = clx_arena_alloc(c->batch_arena, b->n_events * sizeof(*errs));
+    char msg[120];
+    snprintf(msg, sizeof(msg), "a message holds at most %d events; this one has %zu: none of them was stored",
+             CLX_MAX_BATCH, b->n_events);
+    for (size_t i = 0; i < b->n_events; i++) {
+        errs[i] = clx_arena_alloc(c->batch_arena, sizeof(**errs));
+        costlynx__v1__event_error__init(errs[i]);
+        errs[i]->index = (uint32_t)i;
+        errs[i]->request_id = b->events[i]->request_id;
+        errs[i]->field = "events";
+        errs[i]->code = "too_many_events";
+        errs[i]->message = msg;
+    }
+    r.rejected = (uint32_t)b->n_events;
+    r.n_errors = b->n_events;
+    r.errors = errs;
+    merge(c, &r, c->events_seen);
+    c->events_seen += (uint32_t)b->n_events;
+}
+
+static void stream_message(clx_grpc_call_t *c)
+{
+    if (c->payload == NULL) { /* the client half-closed: answer the summary */
+        c->total.ok = 1;
+        clx_grpc_finish(c, GRPC_STATUS_OK, "", pack_response(&c->total, c->arena));
+        return;
+    }
+    if (c->batch_arena == NULL)
+        c->batch_arena = clx_arena_create(32 * 1024);
+    clx_arena_reset(c->batch_arena);
+    Costlynx__V1__IngestBatch *b = decode(c, c->batch_arena, 0);
+    if (b == NULL)
+        return;
+    c->messages_seen++;
+    if (b->n_events > CLX_MAX_BATCH || b->n_events == 0) {
+        reject_all(c, b);
+        clx_grpc_receive(c);
+        return;
+    }
+    int rc = run(c, c->batch_arena, b->events, b->n_events, stream_done);
+    if (rc == 1)
+        stream_done(&c->ing);
+    else if (rc < 0)
+        unavailable(c, rc);
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+void clx_grpc_ingest_start(clx_grpc_call_t *c)
+{
+    if (c->method == M_INGEST) {
+        unary_start(c);
+        return;
+    }
+    if (!authenticate(c))
+        return;
+    costlynx__v1__ingest_response__init(&c->total);
+    clx_grpc_receive(c);
+}
+
+void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok)
+{
+    if (c->state != S_RECEIVING)
+        return;
+    if (!ok) { /* the call was cancelled or broke: nothing to answer */
+        clx_grpc_finish(c, GRPC_STATUS_CANCELLED, "cancelled", NULL);
+        return;
+    }
+    stream_message(c);
+}

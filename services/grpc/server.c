@@ -1,0 +1,328 @@
+/*
+ * server.c — the gRPC door's plumbing on the grpc C core: registered methods, one
+ * completion queue per thread with several request slots posted, and ordered shutdown.
+ */
+#include "grpc_internal.h"
+
+#include <grpc/grpc_security.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+
+#define SLOTS_PER_METHOD 8 /* outstanding request_registered_call per method and queue */
+
+static const struct {
+    const char *path;
+    grpc_server_register_method_payload_handling payload;
+} method_table[M_COUNT_] = {
+    [M_INGEST] = {"/costlynx.v1.UsageIngestion/Ingest", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_INGEST_STREAM] = {"/costlynx.v1.UsageIngestion/IngestStream", GRPC_SRM_PAYLOAD_NONE},
+    [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_REFLECTION_V1ALPHA] = {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                              GRPC_SRM_PAYLOAD_NONE},
+    [M_REFLECTION_V1] = {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GRPC_SRM_PAYLOAD_NONE},
+};
+
+/* ---- helpers shared by the method files ------------------------------------------------- */
+
+grpc_byte_buffer *clx_grpc_buffer(const void *data, size_t len)
+{
+    grpc_slice s = grpc_slice_from_copied_buffer(data, len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+size_t clx_grpc_read_payload(grpc_byte_buffer *bb, clx_arena_t *arena, uint8_t **data)
+{
+    grpc_byte_buffer_reader reader;
+    if (bb == NULL || !grpc_byte_buffer_reader_init(&reader, bb)) {
+        *data = clx_arena_alloc(arena, 1);
+        return 0;
+    }
+    grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    size_t len = GRPC_SLICE_LENGTH(all);
+    *data = clx_arena_alloc(arena, len ? len : 1);
+    memcpy(*data, GRPC_SLICE_START_PTR(all), len);
+    grpc_slice_unref(all);
+    return len;
+}
+
+const grpc_slice *clx_grpc_metadata(const grpc_metadata_array *md, const char *key)
+{
+    for (size_t i = 0; i < md->count; i++)
+        if (grpc_slice_str_cmp(md->metadata[i].key, key) == 0)
+            return &md->metadata[i].value;
+    return NULL;
+}
+
+static void start_batch(clx_grpc_call_t *c, grpc_op *ops, size_t n)
+{
+    grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
+    if (err != GRPC_CALL_OK) /* a programming error: the op sequence is ours */
+        clx_log(CLX_LOG_ERROR, "grpc", "start_batch failed (%d) in state %d", (int)err, (int)c->state);
+}
+
+void clx_grpc_finish(clx_grpc_call_t *c, grpc_status_code code, const char *details, grpc_byte_buffer *msg)
+{
+    grpc_op ops[4];
+    size_t n = 0;
+    memset(ops, 0, sizeof(ops));
+    if (!c->sent_initial_md) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n++].data.send_initial_metadata.count = 0;
+        c->sent_initial_md = 1;
+    }
+    if (msg != NULL) {
+        c->out = msg;
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = msg;
+    }
+    c->details = grpc_slice_from_copied_string(details != NULL ? details : "");
+    c->details_set = 1;
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+    ops[n].data.send_status_from_server.status = code;
+    ops[n++].data.send_status_from_server.status_details = &c->details;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+    c->state = S_FINISHING;
+    start_batch(c, ops, n);
+}
+
+void clx_grpc_send(clx_grpc_call_t *c, grpc_byte_buffer *msg)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof(ops));
+    if (!c->sent_initial_md) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n++].data.send_initial_metadata.count = 0;
+        c->sent_initial_md = 1;
+    }
+    if (c->out != NULL)
+        grpc_byte_buffer_destroy(c->out);
+    c->out = msg;
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = msg;
+    c->state = S_SENDING;
+    start_batch(c, ops, n);
+}
+
+void clx_grpc_receive(clx_grpc_call_t *c)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    if (c->payload != NULL) {
+        grpc_byte_buffer_destroy(c->payload);
+        c->payload = NULL;
+    }
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->payload;
+    c->state = S_RECEIVING;
+    start_batch(c, &op, 1);
+}
+
+/* ---- call lifecycle ----------------------------------------------------------------------- */
+
+static void call_free(clx_grpc_call_t *c)
+{
+    if (c->call != NULL)
+        grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->md);
+    if (c->payload != NULL)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->out != NULL)
+        grpc_byte_buffer_destroy(c->out);
+    if (c->details_set)
+        grpc_slice_unref(c->details);
+    clx_arena_destroy(c->batch_arena);
+    clx_arena_destroy(c->arena);
+    atomic_fetch_sub(&c->server->calls, 1);
+    free(c);
+}
+
+void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method method)
+{
+    clx_grpc_call_t *c = clx_xcalloc(1, sizeof(*c));
+    c->server = g;
+    c->queue = q;
+    c->method = method;
+    c->state = S_REQUESTED;
+    grpc_metadata_array_init(&c->md);
+    atomic_fetch_add(&g->calls, 1);
+    grpc_call_error err = grpc_server_request_registered_call(
+        g->server, g->methods[method], &c->call, &c->deadline, &c->md,
+        method_table[method].payload == GRPC_SRM_PAYLOAD_NONE ? NULL : &c->payload, q->cq, q->cq, c);
+    if (err != GRPC_CALL_OK) {
+        clx_log(CLX_LOG_ERROR, "grpc", "request_registered_call failed (%d)", (int)err);
+        call_free(c);
+    }
+}
+
+/* One completion for call c. */
+static void on_event(clx_grpc_call_t *c, int ok)
+{
+    if (c->state == S_REQUESTED) {
+        if (!ok) { /* the server is shutting down: the slot is returned unused */
+            call_free(c);
+            return;
+        }
+        if (!atomic_load(&c->server->stopping))
+            clx_grpc_request(c->server, c->queue, c->method); /* keep the slot count */
+        c->arena = clx_arena_create(4096);
+        if (atomic_load(&c->server->stopping) && c->method != M_HEALTH_CHECK && c->method != M_HEALTH_WATCH) {
+            clx_grpc_finish(c, GRPC_STATUS_UNAVAILABLE, "costlynxd is shutting down; retry with the same request_id",
+                            NULL);
+            return;
+        }
+    } else if (c->state == S_FINISHING) {
+        call_free(c);
+        return;
+    }
+    switch (c->method) {
+    case M_INGEST:
+    case M_INGEST_STREAM:
+        if (c->state == S_REQUESTED)
+            clx_grpc_ingest_start(c);
+        else
+            clx_grpc_ingest_event(c, ok);
+        break;
+    case M_HEALTH_CHECK:
+    case M_HEALTH_WATCH:
+        if (c->state == S_REQUESTED)
+            clx_grpc_health_start(c);
+        else
+            clx_grpc_health_event(c, ok);
+        break;
+    default:
+        if (c->state == S_REQUESTED)
+            clx_grpc_reflection_start(c);
+        else
+            clx_grpc_reflection_event(c, ok);
+        break;
+    }
+}
+
+static void *queue_main(void *arg)
+{
+    clx_grpc_queue_t *q = arg;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(q->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type == GRPC_OP_COMPLETE && ev.tag != NULL)
+            on_event(ev.tag, ev.success);
+    }
+    return NULL;
+}
+
+/* ---- start / stop ------------------------------------------------------------------------- */
+
+int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg)
+{
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    grpc_init();
+    if (clx_grpc_reflection_init() != CLX_OK)
+        clx_log(CLX_LOG_WARN, "grpc", "reflection descriptors unreadable: reflection answers NOT_FOUND");
+    clx_grpc_t *g = clx_xcalloc(1, sizeof(*g));
+    g->cfg = *cfg;
+    g->nqueues = cfg->threads ? cfg->threads : 1;
+
+    grpc_arg args[2];
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = (int)(cfg->max_message ? cfg->max_message : 4u << 20);
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[1].value.integer = 64 << 20;
+    grpc_channel_args chargs = {2, args};
+    g->server = grpc_server_create(&chargs, NULL);
+    for (int m = 0; m < M_COUNT_; m++)
+        g->methods[m] = grpc_server_register_method(g->server, method_table[m].path, NULL, method_table[m].payload, 0);
+    g->queues = clx_xcalloc(g->nqueues, sizeof(*g->queues));
+    for (size_t i = 0; i < g->nqueues; i++) {
+        g->queues[i].server = g;
+        g->queues[i].cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(g->server, g->queues[i].cq, NULL);
+    }
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    g->port = grpc_server_add_http2_port(g->server, cfg->addr, creds);
+    grpc_server_credentials_release(creds);
+    if (g->port == 0) {
+        if (errmsg != NULL) {
+            char buf[300];
+            snprintf(buf, sizeof(buf), "cannot listen on %s (in use, or not host:port)", cfg->addr);
+            *errmsg = clx_xstrdup(buf);
+        }
+        grpc_server_destroy(g->server);
+        for (size_t i = 0; i < g->nqueues; i++) {
+            grpc_completion_queue_shutdown(g->queues[i].cq);
+            while (grpc_completion_queue_next(g->queues[i].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+                   GRPC_QUEUE_SHUTDOWN)
+                ;
+            grpc_completion_queue_destroy(g->queues[i].cq);
+        }
+        free(g->queues);
+        free(g);
+        grpc_shutdown();
+        return CLX_EIO;
+    }
+    grpc_server_start(g->server);
+    for (size_t i = 0; i < g->nqueues; i++) {
+        for (int m = 0; m < M_COUNT_; m++)
+            for (int k = 0; k < (m <= M_INGEST_STREAM ? SLOTS_PER_METHOD : 2); k++)
+                clx_grpc_request(g, &g->queues[i], (enum clx_grpc_method)m);
+        pthread_create(&g->queues[i].tid, NULL, queue_main, &g->queues[i]);
+    }
+    clx_log(CLX_LOG_INFO, "grpc", "listening on %s (port %d, %zu queues)", cfg->addr, g->port, g->nqueues);
+    *out = g;
+    return CLX_OK;
+}
+
+int clx_grpc_port(clx_grpc_t *g)
+{
+    return g->port;
+}
+
+void clx_grpc_stop(clx_grpc_t *g, int grace_ms)
+{
+    if (g == NULL)
+        return;
+    atomic_store(&g->stopping, 1);
+    /* shutdown_and_notify stops new calls; its tag arrives once every call has ended */
+    grpc_completion_queue *done = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_server_shutdown_and_notify(g->server, done, g);
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_pluck(done, g, deadline, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        clx_log(CLX_LOG_WARN, "grpc", "calls still open after %d ms: cancelling them", grace_ms);
+        grpc_server_cancel_all_calls(g->server);
+        grpc_completion_queue_pluck(done, g, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    }
+    grpc_completion_queue_shutdown(done);
+    grpc_completion_queue_destroy(done);
+    for (size_t i = 0; i < g->nqueues; i++)
+        grpc_completion_queue_shutdown(g->queues[i].cq);
+    for (size_t i = 0; i < g->nqueues; i++)
+        pthread_join(g->queues[i].tid, NULL);
+}
+
+void clx_grpc_destroy(clx_grpc_t *g)
+{
+    if (g == NULL)
+        return;
+    grpc_server_destroy(g->server);
+    for (size_t i = 0; i < g->nqueues; i++)
+        grpc_completion_queue_destroy(g->queues[i].cq);
+    free(g->queues);
+    free(g);
+    grpc_shutdown();
+}
