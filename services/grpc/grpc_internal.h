@@ -52,8 +52,7 @@ typedef struct clx_grpc_call {
     clx_ingest_t ing;
     clx_arena_t *batch_arena;  /* IngestStream: one message's memory, reset per message */
     clx_key_info_t key;
-    Costlynx__V1__IngestResponse total; /* IngestStream: the running summary */
-    size_t cap_errors, cap_warnings;
+    clx_ingest_summary_t summary; /* IngestStream: the running summary */
     uint32_t events_seen;
     uint32_t messages_seen;
 } clx_grpc_call_t;

@@ -115,53 +115,6 @@ static void unary_start(clx_grpc_call_t *c)
 
 /* ---- IngestStream --------------------------------------------------------------------------- */
 
-static void *grow(clx_arena_t *a, void *arr, size_t n, size_t *cap)
-{
-    if (n < *cap)
-        return arr;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void **fresh = clx_arena_alloc(a, ncap * sizeof(void *));
-    if (n)
-        memcpy(fresh, arr, n * sizeof(void *));
-    *cap = ncap;
-    return fresh;
-}
-
-static char *dup(clx_arena_t *a, const char *s)
-{
-    return clx_arena_strndup(a, s, strlen(s));
-}
-
-/* Adds one message's result to the stream summary; indices count events over the stream. */
-static void merge(clx_grpc_call_t *c, const Costlynx__V1__IngestResponse *r, uint32_t offset)
-{
-    Costlynx__V1__IngestResponse *t = &c->total;
-    t->inserted += r->inserted;
-    t->skipped += r->skipped;
-    t->rejected += r->rejected;
-    for (size_t i = 0; i < r->n_errors && t->n_errors < STREAM_NOTES_MAX; i++) {
-        Costlynx__V1__EventError *e = clx_arena_alloc(c->arena, sizeof(*e));
-        costlynx__v1__event_error__init(e);
-        e->index = r->errors[i]->index + offset;
-        e->request_id = dup(c->arena, r->errors[i]->request_id);
-        e->field = dup(c->arena, r->errors[i]->field);
-        e->code = dup(c->arena, r->errors[i]->code);
-        e->message = dup(c->arena, r->errors[i]->message);
-        t->errors = grow(c->arena, t->errors, t->n_errors, &c->cap_errors);
-        t->errors[t->n_errors++] = e;
-    }
-    for (size_t i = 0; i < r->n_warnings && t->n_warnings < STREAM_NOTES_MAX; i++) {
-        Costlynx__V1__Warning *w = clx_arena_alloc(c->arena, sizeof(*w));
-        costlynx__v1__warning__init(w);
-        w->index = r->warnings[i]->index + offset;
-        w->request_id = dup(c->arena, r->warnings[i]->request_id);
-        w->code = dup(c->arena, r->warnings[i]->code);
-        w->message = dup(c->arena, r->warnings[i]->message);
-        t->warnings = grow(c->arena, t->warnings, t->n_warnings, &c->cap_warnings);
-        t->warnings[t->n_warnings++] = w;
-    }
-}
-
 static void stream_done(clx_ingest_t *ing)
 {
     clx_grpc_call_t *c = ing->data;
@@ -169,7 +122,7 @@ static void stream_done(clx_ingest_t *ing)
         unavailable(c, ing->status);
         return;
     }
-    merge(c, &ing->response, c->events_seen);
+    clx_ingest_summary_add(&c->summary, c->arena, &ing->response, c->events_seen);
     c->events_seen += (uint32_t)ing->nevents;
     clx_grpc_receive(c);
 }
@@ -194,15 +147,14 @@ static void reject_all(clx_grpc_call_t *c, Costlynx__V1__IngestBatch *b)
     r.rejected = (uint32_t)b->n_events;
     r.n_errors = b->n_events;
     r.errors = errs;
-    merge(c, &r, c->events_seen);
+    clx_ingest_summary_add(&c->summary, c->arena, &r, c->events_seen);
     c->events_seen += (uint32_t)b->n_events;
 }
 
 static void stream_message(clx_grpc_call_t *c)
 {
     if (c->payload == NULL) { /* the client half-closed: answer the summary */
-        c->total.ok = 1;
-        clx_grpc_finish(c, GRPC_STATUS_OK, "", pack_response(&c->total, c->arena));
+        clx_grpc_finish(c, GRPC_STATUS_OK, "", pack_response(&c->summary.response, c->arena));
         return;
     }
     if (c->batch_arena == NULL)
@@ -234,7 +186,7 @@ void clx_grpc_ingest_start(clx_grpc_call_t *c)
     }
     if (!authenticate(c))
         return;
-    costlynx__v1__ingest_response__init(&c->total);
+    clx_ingest_summary_init(&c->summary, STREAM_NOTES_MAX);
     clx_grpc_receive(c);
 }
 

@@ -86,6 +86,21 @@ void clx_ingest_warn(clx_ingest_t *ing, size_t index, const char *code, const ch
  */
 int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing);
 
+/*
+ * A running summary over several requests (IngestStream): counts, and the errors and
+ * warnings with indices counted over all events summed so far.
+ */
+typedef struct clx_ingest_summary {
+    Costlynx__V1__IngestResponse response;
+    size_t cap_errors, cap_warnings;
+    size_t max_notes; /* errors and warnings kept (each); the counts stay exact */
+} clx_ingest_summary_t;
+
+void clx_ingest_summary_init(clx_ingest_summary_t *s, size_t max_notes);
+/* Adds src with its indices shifted by offset; strings are copied into arena. */
+void clx_ingest_summary_add(clx_ingest_summary_t *s, clx_arena_t *arena, const Costlynx__V1__IngestResponse *src,
+                            uint32_t offset);
+
 /* Pipeline stages, exposed for unit tests and for the doors' shared wording. */
 
 /* Validation result for one event: field is NULL when the event is valid. */

@@ -295,3 +295,48 @@ int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
     int rc = clx_writer_submit(p->writer, &priv->wreq);
     return rc == CLX_OK ? 0 : rc;
 }
+
+void clx_ingest_summary_init(clx_ingest_summary_t *s, size_t max_notes)
+{
+    memset(s, 0, sizeof(*s));
+    costlynx__v1__ingest_response__init(&s->response);
+    s->response.ok = 1;
+    s->max_notes = max_notes;
+}
+
+static char *copy(clx_arena_t *a, const char *s)
+{
+    return clx_arena_strndup(a, s, strlen(s));
+}
+
+void clx_ingest_summary_add(clx_ingest_summary_t *s, clx_arena_t *arena, const Costlynx__V1__IngestResponse *src,
+                            uint32_t offset)
+{
+    Costlynx__V1__IngestResponse *t = &s->response;
+    t->inserted += src->inserted;
+    t->skipped += src->skipped;
+    t->rejected += src->rejected;
+    for (size_t i = 0; i < src->n_errors && t->n_errors < s->max_notes; i++) {
+        const Costlynx__V1__EventError *from = src->errors[i];
+        Costlynx__V1__EventError *e = clx_arena_alloc(arena, sizeof(*e));
+        costlynx__v1__event_error__init(e);
+        e->index = from->index + offset;
+        e->request_id = copy(arena, from->request_id);
+        e->field = copy(arena, from->field);
+        e->code = copy(arena, from->code);
+        e->message = copy(arena, from->message);
+        t->errors = grow(arena, t->errors, t->n_errors, &s->cap_errors);
+        t->errors[t->n_errors++] = e;
+    }
+    for (size_t i = 0; i < src->n_warnings && t->n_warnings < s->max_notes; i++) {
+        const Costlynx__V1__Warning *from = src->warnings[i];
+        Costlynx__V1__Warning *w = clx_arena_alloc(arena, sizeof(*w));
+        costlynx__v1__warning__init(w);
+        w->index = from->index + offset;
+        w->request_id = copy(arena, from->request_id);
+        w->code = copy(arena, from->code);
+        w->message = copy(arena, from->message);
+        t->warnings = grow(arena, t->warnings, t->n_warnings, &s->cap_warnings);
+        t->warnings[t->n_warnings++] = w;
+    }
+}

@@ -9,6 +9,7 @@
 
 #include "clx_error.h"
 #include "clx_pipeline.h"
+#include "clx_utf8.h"
 
 struct string_rule {
     const char *field; /* proto3 JSON spelling, as callers write it */
@@ -43,41 +44,13 @@ static const struct token_rule token_rules[] = {
 /* True when s[0..len) is well-formed UTF-8 without NUL or other C0 controls but tab. */
 static int clean_utf8(const unsigned char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if (c < 0x20 && c != '\t')
-                return 0;
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned int cp;
-        if ((c & 0xE0) == 0xC0) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
+    for (size_t i = 0; i < len;) {
+        if (s[i] < 0x20 && s[i] != '\t')
             return 0;
-        }
-        if (i + n >= len) /* truncated sequence */
+        size_t n = clx_utf8_seq(s + i, len - i);
+        if (n == 0)
             return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* overlong forms, surrogates and values past U+10FFFF */
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += n + 1;
+        i += n;
     }
     return 1;
 }

@@ -12,6 +12,7 @@
 
 #include "clx_error.h"
 #include "clx_money.h"
+#include "clx_utf8.h"
 
 /* ==== writer ================================================================================ */
 
@@ -51,42 +52,6 @@ static void put_char(clx_jw_t *w, char c)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at s[0..len) (no overlongs, no surrogates, at
- * most U+10FFFF), or 0 when the bytes there are not one.
- */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned int cp;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n > len)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-/*
  * Writes s as a JSON string. Callers' text is echoed in messages, sometimes cut short or not
  * UTF-8 at all: every byte that does not start a well-formed sequence becomes U+FFFD, so
  * the answer is always valid JSON.
@@ -111,7 +76,7 @@ static void put_escaped(clx_jw_t *w, const char *s, size_t len)
             put_char(w, (char)c);
             i++;
         } else {
-            size_t n = utf8_seq(u + i, len - i);
+            size_t n = clx_utf8_seq(u + i, len - i);
             if (n == 0) {
                 clx_jw_raw(w, "\\ufffd", 6);
                 i++;

@@ -317,6 +317,39 @@ static void test_unknown_key(void **state)
     clx_arena_destroy(a);
 }
 
+static void test_summary_shifts_indices_and_caps_notes(void **state)
+{
+    clx_arena_t *a = clx_arena_create(1024);
+    Costlynx__V1__EventError e = COSTLYNX__V1__EVENT_ERROR__INIT, *ep = &e;
+    Costlynx__V1__Warning w = COSTLYNX__V1__WARNING__INIT, *wp = &w;
+    e.index = 2;
+    e.field = "inputTokens";
+    e.code = "invalid_value";
+    w.index = 1;
+    w.code = "unpriced_model";
+    Costlynx__V1__IngestResponse r = COSTLYNX__V1__INGEST_RESPONSE__INIT;
+    r.inserted = 7;
+    r.skipped = 2;
+    r.rejected = 1;
+    r.n_errors = 1;
+    r.errors = &ep;
+    r.n_warnings = 1;
+    r.warnings = &wp;
+    clx_ingest_summary_t s;
+    clx_ingest_summary_init(&s, 2);
+    for (uint32_t k = 0; k < 3; k++)
+        clx_ingest_summary_add(&s, a, &r, k * 10);
+    assert_int_equal(s.response.inserted, 21);
+    assert_int_equal(s.response.skipped, 6);
+    assert_int_equal(s.response.rejected, 3);   /* exact even past the cap */
+    assert_int_equal(s.response.n_errors, 2);   /* capped */
+    assert_int_equal(s.response.errors[1]->index, 12);
+    assert_string_equal(s.response.errors[1]->field, "inputTokens");
+    assert_int_equal(s.response.warnings[1]->index, 11);
+    assert_true(s.response.ok);
+    clx_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_conflict_and_workspace_isolation),
         cmocka_unit_test(test_batch_mixed_and_repeated_ids),
         cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_summary_shifts_indices_and_caps_notes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
