@@ -164,7 +164,6 @@ static int serve(int argc, char **argv)
     int status = 1;
     clx_store_t *store = NULL;
     clx_settings_t *settings = NULL;
-    clx_catalog_t *catalog = NULL;
     clx_writer_t *writer = NULL;
     clx_pipeline_t *pipeline = NULL;
     clx_rest_t *rest = NULL;
@@ -190,18 +189,17 @@ static int serve(int argc, char **argv)
         goto done;
     }
     const char *catalog_path = clx_config_get(values, "catalog");
-    int rc = catalog_path[0] != '\0' ? clx_catalog_load(catalog_path, &catalog, &err)
-                                     : clx_catalog_load_buffer(clx_builtin_catalog, clx_builtin_catalog_len, &catalog,
-                                                               &err);
+    clx_catalog_source_t source = {catalog_path, clx_builtin_catalog, clx_builtin_catalog_len};
+    clx_writer_create(store, (size_t)atol(clx_config_get(values, "max-queued-events")), &writer);
+    int rc = clx_pipeline_create(settings, writer, &source, &pipeline, &err);
     if (rc != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot load the price catalog %s: %s\n",
                 catalog_path[0] ? catalog_path : "(built in)", err != NULL ? err : clx_strerror(rc));
         goto done;
     }
+    const clx_catalog_t *catalog = clx_pipeline_catalog(pipeline);
     clx_log(CLX_LOG_INFO, "pricing", "catalog %s: %zu prices (%s)", catalog_path[0] ? catalog_path : "built in",
             clx_catalog_count(catalog), clx_catalog_version(catalog));
-    clx_writer_create(store, (size_t)atol(clx_config_get(values, "max-queued-events")), &writer);
-    pipeline = clx_pipeline_create(settings, writer, catalog);
 
     long threads = atol(clx_config_get(values, "http-threads"));
     if (threads <= 0)
@@ -246,7 +244,11 @@ static int serve(int argc, char **argv)
         int sig = 0;
         sigwait(&sigs, &sig);
         if (sig == SIGHUP) {
-            clx_log(CLX_LOG_INFO, "main", "SIGHUP: catalog reload is not supported yet; ignoring");
+            char *reload_err = NULL;
+            if (clx_pipeline_reload_catalog(pipeline, &reload_err) != CLX_OK)
+                clx_log(CLX_LOG_ERROR, "pricing", "SIGHUP: catalog not reloaded, the running one stays: %s",
+                        reload_err != NULL ? reload_err : "unknown error");
+            free(reload_err);
             continue;
         }
         clx_log(CLX_LOG_INFO, "main", "signal %d: stopping (finishing in-flight requests)", sig);
@@ -270,7 +272,6 @@ done:
     clx_rest_destroy(rest);
     clx_writer_destroy(writer); /* writes everything still queued */
     clx_pipeline_destroy(pipeline);
-    clx_catalog_destroy(catalog);
     clx_settings_destroy(settings);
     clx_store_close(store);
     if (status == 0)

@@ -49,14 +49,32 @@ struct clx_ingest {
     clx_ingest_priv_t *priv_; /* pipeline-private, in the arena */
 };
 
+/* Where the price catalog comes from: a CSV file, or a buffer (the one built in). */
+typedef struct clx_catalog_source {
+    const char *path; /* when not NULL/empty */
+    const char *data;
+    size_t len;
+} clx_catalog_source_t;
+
 /*
- * Creates the pipeline over its collaborators (all must outlive it). The catalog may be
- * replaced later with clx_pipeline_set_catalog.
+ * Creates the pipeline over its collaborators (all must outlive it) and loads the catalog
+ * from source. CLX_OK; otherwise the catalog's error (CLX_ENOTFOUND, CLX_EINVAL with
+ * *errmsg naming the line, CLX_EIO) and *out is NULL.
  */
-clx_pipeline_t *clx_pipeline_create(clx_settings_t *settings, clx_writer_t *writer, clx_catalog_t *catalog);
+int clx_pipeline_create(clx_settings_t *settings, clx_writer_t *writer, const clx_catalog_source_t *source,
+                        clx_pipeline_t **out, char **errmsg);
+/* Frees the pipeline and every catalog it has used. NULL is a no-op. */
 void clx_pipeline_destroy(clx_pipeline_t *p);
-/* The catalog in use (never NULL once set). */
+/*
+ * The catalog in use. It stays valid until the pipeline is destroyed, even after a reload
+ * (replaced catalogs are retired, not freed: requests may still be pricing with them).
+ */
 const clx_catalog_t *clx_pipeline_catalog(clx_pipeline_t *p);
+/*
+ * Loads the catalog source again and swaps it in atomically for new requests; stored costs
+ * never change. On failure the running catalog stays and *errmsg says why.
+ */
+int clx_pipeline_reload_catalog(clx_pipeline_t *p, char **errmsg);
 
 /*
  * Prepares ing for n events in arena (ing->events gets n NULL slots the door fills).

@@ -2,7 +2,9 @@
  * pipeline.c — the ingestion entry point both doors call: runs validate → attribute →
  * price → fingerprint over a request's events and hands the survivors to the writer.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,11 @@
 struct clx_pipeline {
     clx_settings_t *settings;
     clx_writer_t *writer;
-    clx_catalog_t *catalog;
+    clx_catalog_source_t source;
+    _Atomic(clx_catalog_t *) catalog;
+    pthread_mutex_t reload_mu;
+    clx_catalog_t **retired; /* earlier catalogs: in-flight requests may still hold them */
+    size_t nretired;
 };
 
 struct note {
@@ -37,23 +43,65 @@ struct clx_ingest_priv {
     size_t *item_slot; /* items[i] is event item_slot[i] */
 };
 
-clx_pipeline_t *clx_pipeline_create(clx_settings_t *settings, clx_writer_t *writer, clx_catalog_t *catalog)
+static int load_catalog(const clx_catalog_source_t *src, clx_catalog_t **out, char **errmsg)
 {
+    if (src->path != NULL && src->path[0] != '\0')
+        return clx_catalog_load(src->path, out, errmsg);
+    return clx_catalog_load_buffer(src->data, src->len, out, errmsg);
+}
+
+int clx_pipeline_create(clx_settings_t *settings, clx_writer_t *writer, const clx_catalog_source_t *source,
+                        clx_pipeline_t **out, char **errmsg)
+{
+    clx_catalog_t *catalog = NULL;
+    *out = NULL;
+    int rc = load_catalog(source, &catalog, errmsg);
+    if (rc != CLX_OK)
+        return rc;
     clx_pipeline_t *p = clx_xcalloc(1, sizeof(*p));
     p->settings = settings;
     p->writer = writer;
-    p->catalog = catalog;
-    return p;
+    p->source.path = source->path != NULL ? clx_xstrdup(source->path) : NULL;
+    p->source.data = source->data;
+    p->source.len = source->len;
+    atomic_init(&p->catalog, catalog);
+    pthread_mutex_init(&p->reload_mu, NULL);
+    *out = p;
+    return CLX_OK;
 }
 
 void clx_pipeline_destroy(clx_pipeline_t *p)
 {
+    if (p == NULL)
+        return;
+    clx_catalog_destroy(atomic_load(&p->catalog));
+    for (size_t i = 0; i < p->nretired; i++)
+        clx_catalog_destroy(p->retired[i]);
+    free(p->retired);
+    free((char *)p->source.path);
+    pthread_mutex_destroy(&p->reload_mu);
     free(p);
 }
 
 const clx_catalog_t *clx_pipeline_catalog(clx_pipeline_t *p)
 {
-    return p->catalog;
+    return atomic_load(&p->catalog);
+}
+
+int clx_pipeline_reload_catalog(clx_pipeline_t *p, char **errmsg)
+{
+    clx_catalog_t *fresh = NULL;
+    int rc = load_catalog(&p->source, &fresh, errmsg);
+    if (rc != CLX_OK)
+        return rc;
+    pthread_mutex_lock(&p->reload_mu);
+    clx_catalog_t *old = atomic_exchange(&p->catalog, fresh);
+    p->retired = clx_xrealloc(p->retired, (p->nretired + 1) * sizeof(*p->retired));
+    p->retired[p->nretired++] = old;
+    pthread_mutex_unlock(&p->reload_mu);
+    clx_log(CLX_LOG_INFO, "pricing", "catalog reloaded: %zu prices (%s)", clx_catalog_count(fresh),
+            clx_catalog_version(fresh));
+    return CLX_OK;
 }
 
 void clx_ingest_init(clx_ingest_t *ing, clx_arena_t *arena, size_t n)
@@ -233,6 +281,7 @@ int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
     int64_t now = clx_now_ms();
     size_t nready = 0;
 
+    const clx_catalog_t *catalog = atomic_load(&p->catalog); /* one catalog for the whole request */
     clx_settings_read_begin(p->settings);
     for (size_t i = 0; i < ing->nevents; i++) {
         struct clx_ingest_slot *slot = &priv->slots[i];
@@ -256,7 +305,7 @@ int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
         rec->received_at_ms = now;
         if (clx_attribute_event(p->settings, ing, i, ev, rec) != CLX_OK)
             continue;
-        clx_price_event(p->catalog, ing, i, ev, rec, now);
+        clx_price_event(catalog, ing, i, ev, rec, now);
         rec->fingerprint = fingerprint(rec, ev);
         slot->state = SLOT_READY;
         nready++;

@@ -545,6 +545,7 @@ static const struct admin_route routes[] = {
     {"POST", "workspaces/{}/keys", keys_create},
     {"DELETE", "workspaces/{}/keys/{}", key_revoke},
     {"GET", "workspaces/{}/usage/events", usage_events},
+    {"POST", "pricing/reload", clx_rest_pricing_reload},
 };
 
 /* Matches path against pattern, capturing {} segments into call->params. */

@@ -71,6 +71,9 @@ void clx_rest_arena_put(clx_rest_thread_t *t, clx_arena_t *a);
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
 void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/* pricing.c */
+int clx_rest_pricing_models(clx_rest_call_t *call);
+int clx_rest_pricing_reload(clx_rest_call_t *call, clx_jw_t *w);
 /* admin.c: settings API and read-back, Bearer admin token */
 int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len);
 
