@@ -15,7 +15,6 @@ struct fixture {
     char *dir;
     clx_store_t *store;
     clx_settings_t *settings;
-    clx_catalog_t *catalog;
     clx_writer_t *writer;
     clx_pipeline_t *pipeline;
     char key_plain[CLX_KEY_SECRET_LEN + 1];
@@ -42,9 +41,9 @@ static int setup(void **state)
     f->dir = clx_test_tmpdir();
     assert_int_equal(clx_store_open(f->dir, &f->store, &err), CLX_OK);
     assert_int_equal(clx_settings_open(f->store, &f->settings), CLX_OK);
-    assert_int_equal(clx_catalog_load(CLX_CATALOG_PATH, &f->catalog, &err), CLX_OK);
     assert_int_equal(clx_writer_create(f->store, 10000, &f->writer), CLX_OK);
-    f->pipeline = clx_pipeline_create(f->settings, f->writer, f->catalog);
+    clx_catalog_source_t src = {CLX_CATALOG_PATH, NULL, 0};
+    assert_int_equal(clx_pipeline_create(f->settings, f->writer, &src, &f->pipeline, &err), CLX_OK);
     clx_settings_problem_t p;
     assert_int_equal(clx_settings_create_project(f->settings, "default", "support", NULL, NULL, &p), CLX_OK);
     assert_int_equal(clx_settings_create_key(f->settings, "default", "plain", NULL, NULL, NULL, NULL, f->key_plain, &p),
@@ -67,7 +66,6 @@ static int teardown(void **state)
     struct fixture *f = *state;
     clx_writer_destroy(f->writer);
     clx_pipeline_destroy(f->pipeline);
-    clx_catalog_destroy(f->catalog);
     clx_settings_destroy(f->settings);
     clx_store_close(f->store);
     clx_test_rmdir(f->dir);
