@@ -7,6 +7,7 @@
  *       common/clx_log.c common/clx_mem.c common/clx_error.c -lrocksdb -lprotobuf-c -lpthread \
  *       -o /tmp/writer_bench
  *   /tmp/writer_bench [threads=8] [seconds=10] [inflight_per_thread=1] [dir_parent=/tmp]
+ * KEEP=1 in the environment keeps the store directory (to read RocksDB's LOG).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 
 typedef struct slot {
     clx_write_req_t req;
+    double submitted;
     clx_write_item_t items[ITEMS_PER_REQ];
     char ids[ITEMS_PER_REQ][40];
     char vals[ITEMS_PER_REQ][VALUE_LEN];
@@ -45,6 +48,9 @@ typedef struct worker {
 
 static atomic_int stop_flag;
 static atomic_uint_fast64_t done_events;
+/* request latency histogram (written by the writer thread only): bucket i = [2^i, 2^(i+1)) us */
+static uint64_t lat_hist[32];
+static double lat_max;
 
 static double now_s(void)
 {
@@ -53,9 +59,19 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double now_s(void);
+
 static void on_done(clx_write_req_t *req)
 {
     worker_t *wk = req->data;
+    slot_t *sl = (slot_t *)((char *)req - offsetof(slot_t, req));
+    double lat = now_s() - sl->submitted;
+    int b = 0;
+    for (double us = lat * 1e6; us >= 2 && b < 31; us /= 2)
+        b++;
+    lat_hist[b]++;
+    if (lat > lat_max)
+        lat_max = lat;
     if (req->status == CLX_OK)
         atomic_fetch_add_explicit(&done_events, req->nitems, memory_order_relaxed);
     else
@@ -77,8 +93,8 @@ static void *run(void *p)
         next = (next + 1) % wk->inflight;
         for (int i = 0; i < ITEMS_PER_REQ; i++, n++) {
             clx_write_item_t *it = &s->items[i];
-            int l = snprintf(s->ids[i], sizeof(s->ids[i]), "req-%08x-%02d-%012llx", (unsigned)(n * 2654435761u),
-                             wk->t, (unsigned long long)n);
+            int l = snprintf(s->ids[i], sizeof(s->ids[i]), "req-%08x-%02d-%012llx", (unsigned)(n * 2654435761u), wk->t,
+                             (unsigned long long)n);
             memset(s->vals[i], 'a' + (int)(n % 26), VALUE_LEN);
             memcpy(s->vals[i], s->ids[i], (size_t)l);
             it->workspace = wss[n % 4];
@@ -89,6 +105,7 @@ static void *run(void *p)
             it->fingerprint = n * 0x9E3779B97F4A7C15ull + (uint64_t)wk->t;
         }
         s->req = (clx_write_req_t){.items = s->items, .nitems = ITEMS_PER_REQ, .done = on_done, .data = wk};
+        s->submitted = now_s();
         int rc;
         while ((rc = clx_writer_submit(wk->w, &s->req)) == CLX_EBUSY) {
             wk->busy++;
@@ -105,8 +122,11 @@ static void *run(void *p)
     return NULL;
 }
 
-/* On-CPU nanoseconds of this process's thread named name (from schedstat), 0 if not found. */
-static uint64_t thread_cpu_ns(const char *name)
+/*
+ * On-CPU nanoseconds of this process's thread named name (from schedstat), 0 if not found;
+ * *runq gets the time it waited for a CPU while runnable.
+ */
+static uint64_t thread_cpu_ns(const char *name, uint64_t *runq)
 {
     DIR *d = opendir("/proc/self/task");
     struct dirent *e;
@@ -126,9 +146,11 @@ static uint64_t thread_cpu_ns(const char *name)
         snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
         f = fopen(path, "r");
         if (f != NULL) {
-            unsigned long long v = 0;
-            if (fscanf(f, "%llu", &v) == 1)
+            unsigned long long v = 0, q = 0;
+            if (fscanf(f, "%llu %llu", &v, &q) == 2) {
                 ns = v;
+                *runq = q;
+            }
             fclose(f);
         }
     }
@@ -183,7 +205,8 @@ int main(int argc, char **argv)
         busy += wk[t].busy;
     }
     double el = now_s() - t0;
-    uint64_t wcpu = thread_cpu_ns("clx-writer");
+    uint64_t wrunq = 0;
+    uint64_t wcpu = thread_cpu_ns("clx-writer", &wrunq);
 
     clx_writer_stats_t st;
     clx_writer_stats(w, &st);
@@ -195,8 +218,26 @@ int main(int argc, char **argv)
     printf("groups=%llu (%.1f requests/group, %.0f fsyncs/s), inserted=%llu, ebusy=%llu\n",
            (unsigned long long)st.groups, st.groups ? (double)st.requests / (double)st.groups : 0.0,
            (double)st.groups / el, (unsigned long long)st.inserted, (unsigned long long)busy);
-    printf("writer thread on CPU %.2fs of %.2fs (%.0f%%), %.2f us CPU/event\n", (double)wcpu / 1e9, el,
-           100.0 * (double)wcpu / 1e9 / el, ev ? (double)wcpu / 1e3 / (double)ev : 0.0);
+    printf("writer thread on CPU %.2fs of %.2fs (%.0f%%), %.2f us CPU/event, waited %.2fs for a CPU\n",
+           (double)wcpu / 1e9, el, 100.0 * (double)wcpu / 1e9 / el, ev ? (double)wcpu / 1e3 / (double)ev : 0.0,
+           (double)wrunq / 1e9);
+
+    uint64_t total = 0, acc = 0;
+    for (int b = 0; b < 32; b++)
+        total += lat_hist[b];
+    printf("request latency:");
+    for (int b = 0, p50 = 0, p99 = 0; b < 32; b++) {
+        acc += lat_hist[b];
+        if (!p50 && acc * 2 >= total) {
+            printf(" p50 < %u us", 2u << b);
+            p50 = 1;
+        }
+        if (!p99 && acc * 100 >= total * 99) {
+            printf(", p99 < %u us", 2u << b);
+            p99 = 1;
+        }
+    }
+    printf(", max %.1f ms\n", lat_max * 1e3);
 
     clx_writer_destroy(w);
     clx_store_close(s);
@@ -205,6 +246,9 @@ int main(int argc, char **argv)
         free(wk[t].slots);
     }
     free(wk);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (getenv("KEEP") == NULL)
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    else
+        printf("store kept in %s\n", dir);
     return 0;
 }

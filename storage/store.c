@@ -19,7 +19,8 @@
 #define STORE_SMALL_WRITE_BUFFER (16u << 20)
 #define STORE_BLOCK_CACHE (64u << 20)
 #define STORE_MAX_TOTAL_WAL (512ull << 20)
-#define STORE_DEDUP_BUCKETS (1u << 20) /* ~ entries in a 64 MB dedup memtable */
+#define STORE_DEDUP_WRITE_BUFFER (16u << 20)
+#define STORE_DEDUP_BUCKETS (1u << 18) /* ~ entries in a 16 MB dedup memtable */
 
 static const char *const cf_names[CLX_CF_COUNT_] = {
     [CLX_CF_EVENTS] = "events",
@@ -140,13 +141,15 @@ int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
     dbopts = db_options(cache);
     other = rocksdb_options_create();
     ours[CLX_CF_EVENTS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
-    ours[CLX_CF_DEDUP] = cf_options(cache, 1, STORE_WRITE_BUFFER);
+    ours[CLX_CF_DEDUP] = cf_options(cache, 1, STORE_DEDUP_WRITE_BUFFER);
     /*
      * dedup keys are random (client request ids) and only ever point-read. Inserting them
      * into a skiplist memtable cost the writer thread ~5 us per event in cache misses; a
      * hash memtable keyed by the whole key (noop "prefix") makes it O(1) and moves the
-     * sorting to the background flush. The price: an ordered iterator over dedup copies
-     * and sorts its memtable first, fine for tools and tests, not for a hot path.
+     * sorting to the background flush. The memtable is small so that sort stays short
+     * (a 64 MB one kept the only flush thread busy for seconds, stalling events flushes).
+     * The price: an ordered iterator over dedup copies and sorts its memtable first,
+     * fine for tools and tests, not for a hot path.
      */
     rocksdb_options_set_prefix_extractor(ours[CLX_CF_DEDUP], rocksdb_slicetransform_create_noop());
     rocksdb_options_set_hash_link_list_rep(ours[CLX_CF_DEDUP], STORE_DEDUP_BUCKETS);
