@@ -20,7 +20,8 @@ enum clx_grpc_method {
     M_HEALTH_WATCH,
     M_REFLECTION_V1ALPHA,
     M_REFLECTION_V1,
-    M_COUNT_
+    M_COUNT_,
+    M_UNKNOWN = M_COUNT_ /* any other method: answered UNIMPLEMENTED */
 };
 
 enum clx_grpc_state {
@@ -41,6 +42,7 @@ typedef struct clx_grpc_call {
     grpc_call *call;
     gpr_timespec deadline;
     grpc_metadata_array md;
+    grpc_call_details details_in; /* M_UNKNOWN: the method the client asked for */
     grpc_byte_buffer *payload; /* the request (unary) or the last received message */
     grpc_byte_buffer *out;     /* the message being sent */
     grpc_slice details;

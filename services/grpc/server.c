@@ -136,6 +136,8 @@ static void call_free(clx_grpc_call_t *c)
     if (c->call != NULL)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
+    if (c->method == M_UNKNOWN)
+        grpc_call_details_destroy(&c->details_in);
     if (c->payload != NULL)
         grpc_byte_buffer_destroy(c->payload);
     if (c->out != NULL)
@@ -157,6 +159,15 @@ void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method m
     c->state = S_REQUESTED;
     grpc_metadata_array_init(&c->md);
     atomic_fetch_add(&g->calls, 1);
+    if (method == M_UNKNOWN) {
+        grpc_call_details_init(&c->details_in);
+        grpc_call_error err = grpc_server_request_call(g->server, &c->call, &c->details_in, &c->md, q->cq, q->cq, c);
+        if (err != GRPC_CALL_OK) {
+            clx_log(CLX_LOG_ERROR, "grpc", "request_call failed (%d)", (int)err);
+            call_free(c);
+        }
+        return;
+    }
     grpc_call_error err = grpc_server_request_registered_call(
         g->server, g->methods[method], &c->call, &c->deadline, &c->md,
         method_table[method].payload == GRPC_SRM_PAYLOAD_NONE ? NULL : &c->payload, q->cq, q->cq, c);
@@ -187,6 +198,13 @@ static void on_event(clx_grpc_call_t *c, int ok)
         return;
     }
     switch (c->method) {
+    case M_UNKNOWN: {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "unknown method %.*s", (int)GRPC_SLICE_LENGTH(c->details_in.method),
+                 (const char *)GRPC_SLICE_START_PTR(c->details_in.method));
+        clx_grpc_finish(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
+        break;
+    }
     case M_INGEST:
     case M_INGEST_STREAM:
         if (c->state == S_REQUESTED)
@@ -236,14 +254,18 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg
     g->cfg = *cfg;
     g->nqueues = cfg->threads ? cfg->threads : 1;
 
-    grpc_arg args[2];
+    grpc_arg args[3];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = (int)(cfg->max_message ? cfg->max_message : 4u << 20);
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
     args[1].value.integer = 64 << 20;
-    grpc_channel_args chargs = {2, args};
+    /* a second costlynxd on the same port must fail to start, not take half the calls */
+    args[2].type = GRPC_ARG_INTEGER;
+    args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+    args[2].value.integer = 0;
+    grpc_channel_args chargs = {3, args};
     g->server = grpc_server_create(&chargs, NULL);
     for (int m = 0; m < M_COUNT_; m++)
         g->methods[m] = grpc_server_register_method(g->server, method_table[m].path, NULL, method_table[m].payload, 0);
@@ -277,7 +299,7 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg
     }
     grpc_server_start(g->server);
     for (size_t i = 0; i < g->nqueues; i++) {
-        for (int m = 0; m < M_COUNT_; m++)
+        for (int m = 0; m <= M_UNKNOWN; m++)
             for (int k = 0; k < (m <= M_INGEST_STREAM ? SLOTS_PER_METHOD : 2); k++)
                 clx_grpc_request(g, &g->queues[i], (enum clx_grpc_method)m);
         pthread_create(&g->queues[i].tid, NULL, queue_main, &g->queues[i]);

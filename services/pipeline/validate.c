@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clx_error.h"
+#include "clx_money.h"
 #include "clx_pipeline.h"
 #include "clx_utf8.h"
 
@@ -112,11 +113,14 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
         /* NaN fails both comparisons, so it is rejected here too */
         if (!(ev->estimated_cost_usd >= 0.0 && ev->estimated_cost_usd <= 9.0e9))
             return fail(p, "estimatedCostUsd", "invalid_value",
-                        "estimatedCostUsd must be a non-negative number of US dollars below 9e9");
+                        "estimatedCostUsd must be a non-negative number of US dollars below 9e9, got %g",
+                        ev->estimated_cost_usd);
         break;
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS:
-        if (ev->estimated_cost_nanos < 0)
-            return fail(p, "estimatedCostNanos", "invalid_value", "estimatedCostNanos must not be negative");
+        if (ev->estimated_cost_nanos < 0 || ev->estimated_cost_nanos > 9000000000LL * CLX_NANOS_PER_USD)
+            return fail(p, "estimatedCostNanos", "invalid_value",
+                        "estimatedCostNanos must be from 0 to 9e18 (9e9 US dollars), got %lld",
+                        (long long)ev->estimated_cost_nanos);
         break;
     default:
         break;

@@ -26,6 +26,8 @@ SOURCE_DIR = os.environ.get("CLX_SOURCE_DIR") or os.path.abspath(os.path.join(HE
 BINARY = os.environ.get("COSTLYNXD") or os.path.join(SOURCE_DIR, "build", "costlynxd")
 
 READY_RE = re.compile(rb"^costlynxd ready: (http://127\.0\.0\.1:(\d+))\r?\n", re.M)
+# printed (any line of stdout) when the gRPC door listens: "costlynxd grpc ready: 127.0.0.1:PORT"
+GRPC_READY_RE = re.compile(rb"^costlynxd grpc ready: (?:grpc://|http://)?(127\.0\.0\.1:(\d+))\r?\n", re.M)
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 20.0
@@ -85,7 +87,7 @@ def parse(raw):
 class Server:
     """One costlynxd process over a data folder that survives restart()."""
 
-    def __init__(self, admin_token=None, threads=2, extra_args=(), env=None):
+    def __init__(self, admin_token=None, threads=2, extra_args=(), env=None, grpc=False):
         self.tmp = tempfile.mkdtemp(prefix="clx-bb-")
         self.data_dir = os.path.join(self.tmp, "data")
         self.admin_token = admin_token or ("adm-" + secrets.token_hex(12))
@@ -95,6 +97,11 @@ class Server:
         self.proc = None
         self.url = None
         self.port = None
+        # grpc=True: also start the gRPC door on a free loopback port (--grpc-addr 127.0.0.1:0);
+        # grpc_addr ("127.0.0.1:PORT") and grpc_port are then read from its ready line.
+        self.grpc = bool(grpc)
+        self.grpc_addr = None
+        self.grpc_port = None
         self.starts = 0
         self._local = threading.local()
         self.start()
@@ -112,16 +119,25 @@ class Server:
             env.pop(k, None)
         args = [BINARY, "--data-dir", self.data_dir, "--http-addr", "127.0.0.1:0",
                 "--admin-token", self.admin_token, "--http-threads", str(self.threads)] + self.extra_args
+        # always a free gRPC port: the default 127.0.0.1:50051 would collide between
+        # servers started side by side (and a busy port refuses to start)
+        env.pop("COSTLYNX_GRPC_ADDR", None)
+        args += ["--grpc-addr", "127.0.0.1:0"]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         _live.add(self)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             with open(self.stdout_path, "rb") as f:
-                m = READY_RE.search(f.read())
-            if m:
+                out = f.read()
+            m = READY_RE.search(out)
+            g = GRPC_READY_RE.search(out) if self.grpc else None
+            if m and (g or not self.grpc):
                 self.url = m.group(1).decode()
                 self.port = int(m.group(2))
+                if g:
+                    self.grpc_addr = g.group(1).decode()
+                    self.grpc_port = int(g.group(2))
                 break
             if self.proc.poll() is not None:
                 _live.discard(self)
@@ -129,10 +145,15 @@ class Server:
                                      % (self.proc.returncode, self.stderr()))
             if time.monotonic() > deadline:
                 self.kill9()
+                if m:  # HTTP is up, the gRPC ready line never came
+                    raise AssertionError("costlynxd printed no 'costlynxd grpc ready:' line within %.0fs; "
+                                         "stdout:\n%s\nstderr:\n%s" % (START_TIMEOUT, out.decode("utf-8", "replace"),
+                                                                       self.stderr()))
                 raise AssertionError("costlynxd not ready after %.0fs; stderr:\n%s" % (START_TIMEOUT, self.stderr()))
             time.sleep(0.02)
-        first = self.stdout().splitlines()[0] if self.stdout() else b""
-        assert first.startswith(b"costlynxd ready: "), "the ready line is not the first stdout line: %r" % first
+        if not self.grpc:  # with the gRPC door, its ready line may come first
+            first = self.stdout().splitlines()[0] if self.stdout() else b""
+            assert first.startswith(b"costlynxd ready: "), "the ready line is not the first stdout line: %r" % first
         self._local = threading.local()
         return self
 
