@@ -45,6 +45,11 @@ KEY=$(curl -fs -X POST -H "Authorization: Bearer $TOKEN" $URL/api/v1/admin/works
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, grpc_load -c$CONC -d${DUR}s batch=$BATCH, load generator on the same machine"
 RC=0
+# the ceiling, same run: the same 100-event messages answered without work (an unknown key is
+# refused before anything is decoded), so every call here ends UNAUTHENTICATED by design
+echo -n "ceiling (transport only): "
+"$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "not-a-key" --mode unary --batch "$BATCH" \
+  --concurrency "$CONC" --seconds "$DUR" --run-id "c$RANDOM$$" | grep '^RESULT' || true
 "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode unary --batch "$BATCH" \
   --concurrency "$CONC" --seconds "$DUR" --run-id "u$RANDOM$$" || RC=1
 "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode stream --batch "$BATCH" \
