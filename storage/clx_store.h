@@ -61,6 +61,13 @@ void clx_batch_put(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key,
 void clx_batch_delete(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key, size_t klen);
 /* Puts metadata entry name (see clx_store_meta_get) into b, so it commits with the rest. */
 void clx_batch_meta_put(clx_batch_t *b, clx_store_t *s, const char *name, const void *val, size_t vlen);
+/*
+ * Merges a rollup delta into the rollups family: the stored record becomes the field-wise
+ * combination (sums, first = min, last = max) — see clx_rollup_t. val is a packed
+ * clx_rollup_t (CLX_ROLLUP_LEN bytes).
+ */
+void clx_batch_merge_rollup(clx_batch_t *b, clx_store_t *s, const void *key, size_t klen, const void *val,
+                            size_t vlen);
 /* Number of operations in the batch. */
 size_t clx_batch_count(clx_batch_t *b);
 
@@ -98,6 +105,30 @@ int clx_iter_status(clx_iter_t *it);
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen);
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen);
+
+/*
+ * One rollup record: counters over the events that share a rollup key. Stored as 8 int64
+ * little-endian values; merged by the store's merge operator, so concurrent groups and
+ * restarts never lose an increment, and the rollup is written in the same batch as the
+ * events it counts (rollups and stored costs always agree to the unit).
+ */
+typedef struct clx_rollup {
+    int64_t events;
+    int64_t input_tokens;
+    int64_t output_tokens;
+    int64_t cached_tokens;
+    int64_t cache_write_tokens;
+    int64_t cost_nanos;
+    int64_t first_ms; /* min */
+    int64_t last_ms;  /* max */
+} clx_rollup_t;
+#define CLX_ROLLUP_LEN 64
+
+void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN]);
+/* CLX_OK, or CLX_ECORRUPT when len is not CLX_ROLLUP_LEN. */
+int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r);
+/* a += b, field-wise (sums; first = min; last = max). */
+void clx_rollup_add(clx_rollup_t *a, const clx_rollup_t *b);
 
 /* Big-endian helpers for composing keys. */
 static inline void clx_be64_put(unsigned char *p, uint64_t v)

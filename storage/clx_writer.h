@@ -26,6 +26,13 @@ typedef enum clx_write_outcome {
     CLX_WRITE_CONFLICT = 3, /* same requestId stored before, different fingerprint; not stored */
 } clx_write_outcome_t;
 
+/* A rollup the event adds to when it is inserted (key owned by the submitter). */
+typedef struct clx_rollup_ref {
+    const char *key;
+    size_t klen;
+    clx_rollup_t delta;
+} clx_rollup_ref_t;
+
 /* One event to store. Inputs are owned by the submitter and must stay valid until done. */
 typedef struct clx_write_item {
     const char *workspace; /* NUL-terminated, no '\0' inside */
@@ -34,6 +41,10 @@ typedef struct clx_write_item {
     const void *value; /* serialized StoredEvent */
     size_t value_len;
     uint64_t fingerprint;
+    /* rollups to merge in the same batch when (and only when) the event is inserted; the
+     * writer adds up a group's deltas per key first, so a busy group writes few merges */
+    const clx_rollup_ref_t *rollups;
+    size_t nrollups;
     /* set by the writer before done() */
     clx_write_outcome_t outcome;
     uint64_t seq; /* event sequence number (key in CF_EVENTS) when inserted; else the stored one's */

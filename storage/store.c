@@ -87,6 +87,109 @@ static rocksdb_options_t *cf_options(rocksdb_cache_t *cache, int bloom, size_t w
 }
 
 /* DB-wide options (also used for "default"). Cannot fail. */
+/* ---- rollups: a merge operator adding clx_rollup_t records --------------------------------- */
+
+void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN])
+{
+    const int64_t v[8] = {r->events,      r->input_tokens, r->output_tokens, r->cached_tokens,
+                          r->cache_write_tokens, r->cost_nanos,   r->first_ms,      r->last_ms};
+    for (int i = 0; i < 8; i++) {
+        uint64_t u = (uint64_t)v[i];
+        for (int k = 0; k < 8; k++, u >>= 8)
+            out[i * 8 + k] = (unsigned char)u;
+    }
+}
+
+int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r)
+{
+    if (len != CLX_ROLLUP_LEN)
+        return CLX_ECORRUPT;
+    const unsigned char *p = data;
+    int64_t v[8];
+    for (int i = 0; i < 8; i++) {
+        uint64_t u = 0;
+        for (int k = 7; k >= 0; k--)
+            u = (u << 8) | p[i * 8 + k];
+        v[i] = (int64_t)u;
+    }
+    r->events = v[0];
+    r->input_tokens = v[1];
+    r->output_tokens = v[2];
+    r->cached_tokens = v[3];
+    r->cache_write_tokens = v[4];
+    r->cost_nanos = v[5];
+    r->first_ms = v[6];
+    r->last_ms = v[7];
+    return CLX_OK;
+}
+
+void clx_rollup_add(clx_rollup_t *a, const clx_rollup_t *b)
+{
+    a->events += b->events;
+    a->input_tokens += b->input_tokens;
+    a->output_tokens += b->output_tokens;
+    a->cached_tokens += b->cached_tokens;
+    a->cache_write_tokens += b->cache_write_tokens;
+    a->cost_nanos += b->cost_nanos;
+    if (b->first_ms != 0 && (a->first_ms == 0 || b->first_ms < a->first_ms))
+        a->first_ms = b->first_ms;
+    if (b->last_ms > a->last_ms)
+        a->last_ms = b->last_ms;
+}
+
+/* Combines operands into one record; a malformed operand fails the merge (RocksDB reports corruption). */
+static char *rollup_combine(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
+                            unsigned char *success, size_t *outlen)
+{
+    clx_rollup_t acc = {0}, x;
+    *success = 0;
+    if (existing != NULL) {
+        if (clx_rollup_unpack(existing, elen, &acc) != CLX_OK)
+            return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (clx_rollup_unpack(ops[i], oplens[i], &x) != CLX_OK)
+            return NULL;
+        clx_rollup_add(&acc, &x);
+    }
+    char *out = malloc(CLX_ROLLUP_LEN); /* RocksDB frees it with free() via delete_value */
+    if (out == NULL)
+        return NULL;
+    clx_rollup_pack(&acc, (unsigned char *)out);
+    *outlen = CLX_ROLLUP_LEN;
+    *success = 1;
+    return out;
+}
+
+static char *rollup_full_merge(void *state, const char *key, size_t klen, const char *existing, size_t elen,
+                               const char *const *ops, const size_t *oplens, int n, unsigned char *success,
+                               size_t *outlen)
+{
+    return rollup_combine(existing, elen, ops, oplens, n, success, outlen);
+}
+
+static char *rollup_partial_merge(void *state, const char *key, size_t klen, const char *const *ops,
+                                  const size_t *oplens, int n, unsigned char *success, size_t *outlen)
+{
+    return rollup_combine(NULL, 0, ops, oplens, n, success, outlen);
+}
+
+static void rollup_delete_value(void *state, const char *value, size_t len)
+{
+    free((void *)value);
+}
+
+/* RocksDB calls the destructor unconditionally: ours has no state to free. */
+static void rollup_destroy(void *state)
+{
+    (void)state;
+}
+
+static const char *rollup_name(void *state)
+{
+    return "clx.rollup.v1";
+}
+
 static rocksdb_options_t *db_options(rocksdb_cache_t *cache)
 {
     rocksdb_options_t *o = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER);
@@ -154,7 +257,10 @@ int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
     rocksdb_options_set_prefix_extractor(ours[CLX_CF_DEDUP], rocksdb_slicetransform_create_noop());
     rocksdb_options_set_hash_link_list_rep(ours[CLX_CF_DEDUP], STORE_DEDUP_BUCKETS);
     ours[CLX_CF_SETTINGS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
-    ours[CLX_CF_ROLLUPS] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER);
+    ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
+    rocksdb_options_set_merge_operator(
+        ours[CLX_CF_ROLLUPS], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge, rollup_partial_merge,
+                                                           rollup_delete_value, rollup_name));
 
     /* a fresh directory has no CURRENT file and nothing to list */
     size_t dlen = strlen(dir);
@@ -375,6 +481,12 @@ void clx_batch_put(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key,
                    size_t vlen)
 {
     rocksdb_writebatch_put_cf(b->wb, s->cf[cf], key, klen, val, vlen);
+}
+
+void clx_batch_merge_rollup(clx_batch_t *b, clx_store_t *s, const void *key, size_t klen, const void *val,
+                            size_t vlen)
+{
+    rocksdb_writebatch_merge_cf(b->wb, s->cf[CLX_CF_ROLLUPS], key, klen, val, vlen);
 }
 
 /* Copies key into b. Cannot fail. */

@@ -50,6 +50,8 @@ struct clx_writer {
     size_t evkeycap;
     uint32_t *slots; /* in-group set: index + 1 of the first item with a key, 0 = empty */
     size_t slotcap;
+    const clx_rollup_ref_t **rolls; /* the inserted items' rollups, sorted to add up equal keys */
+    size_t rollcap;
 };
 
 /* Returns buf grown to hold at least need bytes. Cannot fail (aborts on OOM). */
@@ -122,6 +124,42 @@ size_t clx_event_key(char *buf, const char *workspace, uint64_t seq)
  * Decides and writes one group (the list starting at head), then completes each request.
  * On a storage failure every request gets CLX_EIO and last_seq stays where it was.
  */
+static int cmp_rollup(const void *a, const void *b)
+{
+    const clx_rollup_ref_t *x = *(const clx_rollup_ref_t *const *)a, *y = *(const clx_rollup_ref_t *const *)b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(x->key, y->key, n);
+    return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* Merges the inserted items' rollups into the batch: one merge per distinct key. */
+static void add_rollups(clx_writer_t *w, size_t ninserted)
+{
+    size_t n = 0;
+    for (size_t x = 0; x < ninserted; x++)
+        n += w->gitems[w->ins[x]]->nrollups;
+    if (n == 0)
+        return;
+    w->rolls = grow(w->rolls, &w->rollcap, n * sizeof(*w->rolls));
+    n = 0;
+    for (size_t x = 0; x < ninserted; x++) {
+        const clx_write_item_t *it = w->gitems[w->ins[x]];
+        for (size_t k = 0; k < it->nrollups; k++)
+            w->rolls[n++] = &it->rollups[k];
+    }
+    qsort(w->rolls, n, sizeof(*w->rolls), cmp_rollup);
+    for (size_t i = 0; i < n;) {
+        clx_rollup_t sum = w->rolls[i]->delta;
+        size_t j = i + 1;
+        while (j < n && cmp_rollup(&w->rolls[i], &w->rolls[j]) == 0)
+            clx_rollup_add(&sum, &w->rolls[j++]->delta);
+        unsigned char packed[CLX_ROLLUP_LEN];
+        clx_rollup_pack(&sum, packed);
+        clx_batch_merge_rollup(w->batch, w->s, w->rolls[i]->key, w->rolls[i]->klen, packed, sizeof(packed));
+        i = j;
+    }
+}
+
 static void writer_group(clx_writer_t *w, clx_write_req_t *head)
 {
     size_t n = 0, off = 0, ninserted = 0;
@@ -233,6 +271,8 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             clx_be64_put(dv + 8, it->fingerprint);
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
+
+        add_rollups(w, ninserted);
 
         unsigned char sv[8];
         clx_be64_put(sv, seq);
@@ -387,6 +427,7 @@ void clx_writer_destroy(clx_writer_t *w)
     free(w->keybuf);
     free(w->evkey);
     free(w->slots);
+    free(w->rolls);
     free(w);
 }
 

@@ -12,6 +12,7 @@
 #include "clx_error.h"
 #include "clx_log.h"
 #include "clx_map.h"
+#include "clx_rollup.h"
 #include "pipeline_internal.h"
 
 struct clx_pipeline {
@@ -274,6 +275,42 @@ static void on_written(clx_write_req_t *wreq)
     ing->done(ing);
 }
 
+/* The hour and day rollups the event adds to once stored (merged by the writer). */
+static void attach_rollups(clx_ingest_t *ing, const Costlynx__Store__V1__StoredEvent *rec, clx_write_item_t *it)
+{
+    clx_rollup_dims_t d = {
+        .project = rec->project_as_sent,
+        .environment = rec->environment_as_sent,
+        .feature = rec->feature,
+        .provider = rec->provider,
+        .model = rec->model,
+        .flags = rec->flags,
+    };
+    clx_rollup_ref_t *refs = clx_arena_alloc(ing->arena, 2 * sizeof(*refs));
+    size_t size = clx_rollup_key_size(ing->key.workspace, &d);
+    clx_rollup_t delta = {
+        .events = 1,
+        .input_tokens = rec->input_tokens,
+        .output_tokens = rec->output_tokens,
+        .cached_tokens = rec->cached_tokens,
+        .cache_write_tokens = rec->cache_write_tokens,
+        .cost_nanos = rec->cost_nanos,
+        .first_ms = rec->received_at_ms,
+        .last_ms = rec->received_at_ms,
+    };
+    static const char granularity[2] = {CLX_ROLLUP_HOUR, CLX_ROLLUP_DAY};
+    static const int64_t width[2] = {CLX_MS_PER_HOUR, CLX_MS_PER_DAY};
+    for (int g = 0; g < 2; g++) {
+        char *key = clx_arena_alloc(ing->arena, size);
+        refs[g].klen = clx_rollup_key_encode(key, granularity[g], ing->key.workspace,
+                                             (uint32_t)(rec->received_at_ms / width[g]), &d);
+        refs[g].key = key;
+        refs[g].delta = delta;
+    }
+    it->rollups = refs;
+    it->nrollups = 2;
+}
+
 int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
 {
     clx_ingest_priv_t *priv = ing->priv_;
@@ -329,6 +366,7 @@ int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
         it->value = buf;
         it->value_len = len;
         it->fingerprint = slot->rec.fingerprint;
+        attach_rollups(ing, &slot->rec, it);
         priv->item_slot[k++] = i;
     }
     priv->wreq.items = priv->items;

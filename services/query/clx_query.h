@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "clx_mem.h"
+#include "clx_rollup.h"
 #include "clx_store.h"
 #include "costlynx/store/v1/records.pb-c.h"
 
@@ -26,5 +27,42 @@ int clx_query_event(clx_store_t *store, const char *workspace, const char *reque
 typedef int (*clx_event_fn)(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev);
 int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t before_seq, size_t limit,
                           clx_arena_t *arena, clx_event_fn fn, void *arg, uint64_t *next_seq);
+
+/* ---- aggregates from the rollups (never a scan of events) -------------------------------- */
+
+enum {
+    CLX_DIM_PROJECT = 1,
+    CLX_DIM_ENVIRONMENT = 2,
+    CLX_DIM_FEATURE = 4,
+    CLX_DIM_PROVIDER = 8,
+    CLX_DIM_MODEL = 16,
+    CLX_DIM_DAY = 32,
+    CLX_DIM_HOUR = 64,
+};
+#define CLX_NDIMS 5 /* project, environment, feature, provider, model */
+
+typedef struct clx_usage_query {
+    const char *workspace;
+    int64_t from_ms, to_ms;           /* [from, to); whole UTC days unless grouped by hour */
+    unsigned group_by;                /* CLX_DIM_* bits; 0: one total row */
+    const char *filter[CLX_NDIMS];    /* equality filters; NULL = any; "" = unattributed */
+    uint32_t require_flags;           /* only events carrying all these EventFlag bits */
+    int as_sent;                      /* project/environment as the events named them */
+} clx_usage_query_t;
+
+typedef struct clx_usage_row {
+    const char *dims[CLX_NDIMS]; /* NULL where not grouped; "" = none / unattributed */
+    int64_t bucket_ms;           /* start of the hour or day when grouped by time */
+    clx_rollup_t sum;
+} clx_usage_row_t;
+
+/*
+ * Adds up the rollups matching q into rows (in arena), ordered by time when grouped by
+ * time, else by cost then events, descending; *total sums every matching row. Uses hour
+ * rollups when grouping by hour or when the range is not whole days, day rollups
+ * otherwise. CLX_OK, CLX_EIO, or CLX_ECORRUPT for an unreadable rollup.
+ */
+int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
+                    size_t *nrows, clx_rollup_t *total);
 
 #endif

@@ -31,7 +31,7 @@ static int method_is(h2o_req_t *req, const char *m)
     return h2o_memis(req->method.base, req->method.len, m, strlen(m));
 }
 
-static void iso_time(int64_t ms, char *buf, size_t len)
+void clx_rest_iso_time(int64_t ms, char *buf, size_t len)
 {
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
@@ -47,7 +47,7 @@ static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
         clx_jw_null(w, key);
         return;
     }
-    iso_time(ms, buf, sizeof(buf));
+    clx_rest_iso_time(ms, buf, sizeof(buf));
     clx_jw_str(w, key, buf);
 }
 
@@ -422,7 +422,7 @@ static int key_revoke(clx_rest_call_t *call, clx_jw_t *w)
 
 /* ---- usage read-back ------------------------------------------------------------------------ */
 
-static void render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev)
+void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev)
 {
     char cost[32];
     clx_jw_obj_open(w, NULL);
@@ -472,7 +472,7 @@ static void render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev
 
 static int list_event_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev)
 {
-    render_event(arg, ev);
+    clx_rest_render_event(arg, ev);
     return 0;
 }
 
@@ -506,7 +506,7 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         Costlynx__Store__V1__StoredEvent *ev;
         int rc = clx_query_event(call->srv->cfg.store, ws, rid, strlen(rid), arena, &ev);
         if (rc == CLX_OK)
-            render_event(w, ev);
+            clx_rest_render_event(w, ev);
         else if (rc != CLX_ENOTFOUND)
             return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "the event could not be read");
         clx_jw_arr_end(w);
@@ -545,6 +545,9 @@ static const struct admin_route routes[] = {
     {"POST", "workspaces/{}/keys", keys_create},
     {"DELETE", "workspaces/{}/keys/{}", key_revoke},
     {"GET", "workspaces/{}/usage/events", usage_events},
+    {"GET", "workspaces/{}/usage/overview", clx_rest_usage_overview},
+    {"GET", "workspaces/{}/usage/costs", clx_rest_usage_costs},
+    {"GET", "workspaces/{}/usage/warnings", clx_rest_usage_warnings},
     {"POST", "pricing/reload", clx_rest_pricing_reload},
 };
 

@@ -71,6 +71,14 @@ void clx_rest_arena_put(clx_rest_thread_t *t, clx_arena_t *a);
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
 void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/* admin.c helpers shared with usage.c */
+struct Costlynx__Store__V1__StoredEvent;
+void clx_rest_render_event(clx_jw_t *w, const struct Costlynx__Store__V1__StoredEvent *ev);
+void clx_rest_iso_time(int64_t ms, char *buf, size_t len);
+/* usage.c: dashboard reads from the rollups */
+int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w);
 /* pricing.c */
 int clx_rest_pricing_models(clx_rest_call_t *call);
 int clx_rest_pricing_reload(clx_rest_call_t *call, clx_jw_t *w);

@@ -1,0 +1,159 @@
+/*
+ * usage.c — dashboard aggregates (overview totals and series, costs by any dimension,
+ * warnings) computed from the rollups maintained at write time.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clx_error.h"
+#include "clx_map.h"
+#include "clx_query.h"
+#include "costlynx/store/v1/records.pb-c.h"
+
+#define F_UNKNOWN_PROJECT COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT
+#define F_UNKNOWN_ENVIRONMENT COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_ENVIRONMENT
+
+struct acc {
+    clx_usage_row_t *rows;
+    size_t n, cap;
+    clx_map_t *index; /* group key -> row index + 1 */
+};
+
+static int by_time(const void *a, const void *b)
+{
+    const clx_usage_row_t *x = a, *y = b;
+    return (x->bucket_ms > y->bucket_ms) - (x->bucket_ms < y->bucket_ms);
+}
+
+static int by_cost(const void *a, const void *b)
+{
+    const clx_usage_row_t *x = a, *y = b;
+    if (x->sum.cost_nanos != y->sum.cost_nanos)
+        return x->sum.cost_nanos < y->sum.cost_nanos ? 1 : -1;
+    if (x->sum.events != y->sum.events)
+        return x->sum.events < y->sum.events ? 1 : -1;
+    for (int i = 0; i < CLX_NDIMS; i++) {
+        if (x->dims[i] == NULL || y->dims[i] == NULL)
+            continue;
+        int c = strcmp(x->dims[i], y->dims[i]);
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
+                    size_t *nrows, clx_rollup_t *total)
+{
+    int hourly = (q->group_by & CLX_DIM_HOUR) || q->from_ms % CLX_MS_PER_DAY != 0 || q->to_ms % CLX_MS_PER_DAY != 0;
+    int64_t width = hourly ? CLX_MS_PER_HOUR : CLX_MS_PER_DAY;
+    char g = hourly ? CLX_ROLLUP_HOUR : CLX_ROLLUP_DAY;
+    int64_t from = q->from_ms > 0 ? q->from_ms / width : 0;
+    int64_t to = (q->to_ms + width - 1) / width; /* exclusive */
+    memset(total, 0, sizeof(*total));
+    *rows = NULL;
+    *nrows = 0;
+    if (to <= from)
+        return CLX_OK;
+
+    size_t wl = strlen(q->workspace);
+    char *prefix = clx_arena_alloc(arena, wl + 8);
+    size_t plen = clx_rollup_key_prefix(prefix, g, q->workspace, 0, 0);
+    char *start = clx_arena_alloc(arena, wl + 8);
+    size_t slen = clx_rollup_key_prefix(start, g, q->workspace, (uint32_t)from, 1);
+
+    struct acc acc = {.index = clx_map_create()};
+    int rc = CLX_OK;
+    char *scratch = NULL;
+    size_t scratch_cap = 0;
+    clx_iter_t *it = clx_iter_create(store, CLX_CF_ROLLUPS, prefix, plen);
+    for (clx_iter_seek(it, start, slen); clx_iter_valid(it); clx_iter_next(it)) {
+        size_t klen, vlen;
+        const char *key = clx_iter_key(it, &klen);
+        if (klen + 1 > scratch_cap) {
+            scratch_cap = klen + 256;
+            scratch = clx_arena_alloc(arena, scratch_cap);
+        }
+        uint32_t bucket;
+        clx_rollup_dims_t d;
+        if (clx_rollup_key_decode(key, klen, plen, scratch, &bucket, &d) != 0) {
+            rc = CLX_ECORRUPT;
+            break;
+        }
+        if ((int64_t)bucket >= to)
+            break;
+        if ((d.flags & q->require_flags) != q->require_flags)
+            continue;
+        const char *dims[CLX_NDIMS] = {d.project, d.environment, d.feature, d.provider, d.model};
+        if (!q->as_sent) { /* what the event is charged to */
+            if (d.flags & F_UNKNOWN_PROJECT)
+                dims[0] = "";
+            if (d.flags & (F_UNKNOWN_PROJECT | F_UNKNOWN_ENVIRONMENT))
+                dims[1] = "";
+        }
+        int skip = 0;
+        for (int i = 0; i < CLX_NDIMS && !skip; i++)
+            skip = q->filter[i] != NULL && strcmp(q->filter[i], dims[i]) != 0;
+        if (skip)
+            continue;
+        clx_rollup_t r;
+        const char *val = clx_iter_value(it, &vlen);
+        if (clx_rollup_unpack(val, vlen, &r) != CLX_OK) {
+            rc = CLX_ECORRUPT;
+            break;
+        }
+        clx_rollup_add(total, &r);
+
+        /* the group this rollup belongs to */
+        char gk[1400];
+        size_t gl = 0;
+        int64_t bucket_ms = 0;
+        if (q->group_by & (CLX_DIM_HOUR | CLX_DIM_DAY)) {
+            int64_t gw = (q->group_by & CLX_DIM_HOUR) ? CLX_MS_PER_HOUR : CLX_MS_PER_DAY;
+            bucket_ms = (int64_t)bucket * width / gw * gw;
+            memcpy(gk, &bucket_ms, sizeof(bucket_ms));
+            gl = sizeof(bucket_ms);
+        }
+        for (int i = 0; i < CLX_NDIMS; i++) {
+            if (!(q->group_by & (1u << i)))
+                continue;
+            size_t l = strlen(dims[i]);
+            if (gl + l + 1 > sizeof(gk))
+                l = sizeof(gk) - gl - 1;
+            memcpy(gk + gl, dims[i], l);
+            gl += l;
+            gk[gl++] = '\0';
+        }
+        size_t idx = (size_t)(uintptr_t)clx_map_get(acc.index, gk, gl);
+        if (idx == 0) {
+            if (acc.n == acc.cap) {
+                size_t cap = acc.cap ? acc.cap * 2 : 64;
+                clx_usage_row_t *fresh = clx_arena_alloc(arena, cap * sizeof(*fresh));
+                if (acc.n)
+                    memcpy(fresh, acc.rows, acc.n * sizeof(*fresh));
+                acc.rows = fresh;
+                acc.cap = cap;
+            }
+            clx_usage_row_t *row = &acc.rows[acc.n++];
+            memset(row, 0, sizeof(*row));
+            row->bucket_ms = bucket_ms;
+            for (int i = 0; i < CLX_NDIMS; i++)
+                if (q->group_by & (1u << i))
+                    row->dims[i] = clx_arena_strndup(arena, dims[i], strlen(dims[i]));
+            idx = acc.n;
+            clx_map_put(acc.index, gk, gl, (void *)(uintptr_t)idx);
+        }
+        clx_rollup_add(&acc.rows[idx - 1].sum, &r);
+    }
+    if (rc == CLX_OK)
+        rc = clx_iter_status(it);
+    clx_iter_destroy(it);
+    clx_map_destroy(acc.index);
+    if (rc != CLX_OK)
+        return rc;
+    if (acc.n > 1)
+        qsort(acc.rows, acc.n, sizeof(*acc.rows), (q->group_by & (CLX_DIM_HOUR | CLX_DIM_DAY)) ? by_time : by_cost);
+    *rows = acc.rows;
+    *nrows = acc.n;
+    return CLX_OK;
+}

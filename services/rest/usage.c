@@ -1,0 +1,284 @@
+/*
+ * usage.c — the dashboard's reads over REST: overview (totals, series, recent events),
+ * costs grouped by any dimension, and warnings; all answered from write-time rollups.
+ */
+#define _GNU_SOURCE /* strptime, timegm */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clx_error.h"
+#include "clx_log.h"
+#include "clx_money.h"
+#include "clx_query.h"
+#include "rest_internal.h"
+
+static const char *const dim_names[CLX_NDIMS] = {"project", "environment", "feature", "provider", "model"};
+
+/*
+ * Parses a time parameter: "YYYY-MM-DD" (UTC midnight), "YYYY-MM-DDTHH:MM:SSZ", or Unix
+ * milliseconds. Returns 0 or -1.
+ */
+static int parse_time(const char *s, int64_t *ms)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    char *end;
+    if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s)) {
+        *ms = strtoll(s, &end, 10);
+        return 0;
+    }
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end == NULL)
+        return -1;
+    if (*end == 'T') {
+        end = strptime(end + 1, "%H:%M:%S", &tm);
+        if (end == NULL || strcmp(end, "Z") != 0)
+            return -1;
+    } else if (*end != '\0') {
+        return -1;
+    }
+    *ms = (int64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+/* Reads from/to (defaults: the last 30 whole UTC days up to the end of today). 0, or -1 after a 400. */
+static int time_range(clx_rest_call_t *call, int64_t *from, int64_t *to)
+{
+    int64_t today = clx_now_ms() / CLX_MS_PER_DAY * CLX_MS_PER_DAY;
+    *to = today + CLX_MS_PER_DAY;
+    *from = *to - 30 * CLX_MS_PER_DAY;
+    const char *names[2] = {"from", "to"};
+    int64_t *slots[2] = {from, to};
+    for (int i = 0; i < 2; i++) {
+        char *v = clx_rest_query(call->req, names[i]);
+        if (v != NULL && parse_time(v, slots[i]) != 0) {
+            clx_rest_send_error(call->req, 400, "invalid_value", names[i],
+                                "%s must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix milliseconds", names[i]);
+            return -1;
+        }
+    }
+    if (*to <= *from) {
+        clx_rest_send_error(call->req, 400, "invalid_value", "to", "to must be after from");
+        return -1;
+    }
+    return 0;
+}
+
+static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
+{
+    char buf[40];
+    clx_rest_iso_time(ms, buf, sizeof(buf));
+    clx_jw_str(w, key, buf);
+}
+
+static void jw_sum(clx_jw_t *w, const clx_rollup_t *r)
+{
+    char cost[32];
+    clx_jw_int(w, "events", r->events);
+    clx_jw_int(w, "inputTokens", r->input_tokens);
+    clx_jw_int(w, "outputTokens", r->output_tokens);
+    clx_jw_int(w, "cachedTokens", r->cached_tokens);
+    clx_jw_int(w, "cacheWriteTokens", r->cache_write_tokens);
+    clx_money_format_usd(r->cost_nanos, cost);
+    clx_jw_str(w, "costUsd", cost);
+}
+
+static int workspace_ok(clx_rest_call_t *call, const char *ws)
+{
+    if (clx_settings_get_workspace(call->srv->cfg.settings, ws, NULL) == CLX_OK)
+        return 1;
+    clx_rest_send_error(call->req, 404, "not_found", "workspace", "workspace '%s' does not exist", ws);
+    return 0;
+}
+
+static int run_query(clx_rest_call_t *call, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
+                     size_t *n, clx_rollup_t *total)
+{
+    int rc = clx_query_usage(call->srv->cfg.store, q, arena, rows, n, total);
+    if (rc != CLX_OK) {
+        clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "usage could not be read: %s",
+                            clx_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void jw_head(clx_jw_t *w, const char *ws, int64_t from, int64_t to)
+{
+    clx_jw_obj_begin(w);
+    clx_jw_str(w, "workspace", ws);
+    jw_time(w, "from", from);
+    jw_time(w, "to", to);
+}
+
+/* ---- overview ------------------------------------------------------------------------------ */
+
+static int recent_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev)
+{
+    clx_rest_render_event(arg, ev);
+    return 0;
+}
+
+int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    int64_t from, to;
+    if (!workspace_ok(call, ws) || time_range(call, &from, &to) != 0)
+        return 0;
+    char *bucket = clx_rest_query(call->req, "bucket");
+    int hourly = bucket != NULL ? strcmp(bucket, "hour") == 0 : to - from <= 2 * CLX_MS_PER_DAY;
+    if (bucket != NULL && !hourly && strcmp(bucket, "day") != 0)
+        return clx_rest_send_error(call->req, 400, "invalid_value", "bucket", "bucket must be hour or day");
+    clx_usage_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to,
+                           .group_by = hourly ? CLX_DIM_HOUR : CLX_DIM_DAY};
+    clx_usage_row_t *rows;
+    size_t n;
+    clx_rollup_t total;
+    if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
+        return 0;
+    jw_head(w, ws, from, to);
+    clx_jw_str(w, "bucket", hourly ? "hour" : "day");
+    clx_jw_obj_open(w, "totals");
+    jw_sum(w, &total);
+    clx_jw_obj_end(w);
+    clx_jw_arr_begin(w, "series");
+    for (size_t i = 0; i < n; i++) {
+        clx_jw_obj_open(w, NULL);
+        jw_time(w, "start", rows[i].bucket_ms);
+        jw_sum(w, &rows[i].sum);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_arr_begin(w, "recent");
+    uint64_t next;
+    if (clx_query_list_events(call->srv->cfg.store, ws, 0, 10, w->arena, recent_cb, w, &next) != CLX_OK)
+        return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "recent events could not be read");
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return clx_rest_send_json(call->req, 200, w->buf, w->len);
+}
+
+/* ---- costs --------------------------------------------------------------------------------- */
+
+int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    int64_t from, to;
+    if (!workspace_ok(call, ws) || time_range(call, &from, &to) != 0)
+        return 0;
+    clx_usage_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to};
+    char *group = clx_rest_query(call->req, "groupBy");
+    if (group == NULL)
+        group = "project";
+    for (char *tok = group, *comma; *tok != '\0'; tok = comma != NULL ? comma + 1 : tok + strlen(tok)) {
+        comma = strchr(tok, ',');
+        size_t len = comma != NULL ? (size_t)(comma - tok) : strlen(tok);
+        unsigned bit = 0;
+        for (int i = 0; i < CLX_NDIMS; i++)
+            if (strlen(dim_names[i]) == len && strncmp(tok, dim_names[i], len) == 0)
+                bit = 1u << i;
+        if (len == 3 && strncmp(tok, "day", 3) == 0)
+            bit = CLX_DIM_DAY;
+        if (len == 4 && strncmp(tok, "hour", 4) == 0)
+            bit = CLX_DIM_HOUR;
+        if (bit == 0 && len > 0)
+            return clx_rest_send_error(call->req, 400, "invalid_value", "groupBy",
+                                       "groupBy takes project, environment, feature, provider, model, day or hour; "
+                                       "got '%.*s'",
+                                       (int)(len > 40 ? 40 : len), tok);
+        q.group_by |= bit;
+    }
+    for (int i = 0; i < CLX_NDIMS; i++)
+        q.filter[i] = clx_rest_query(call->req, dim_names[i]);
+    clx_usage_row_t *rows;
+    size_t n;
+    clx_rollup_t total;
+    if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
+        return 0;
+    jw_head(w, ws, from, to);
+    clx_jw_arr_begin(w, "groupBy");
+    for (int i = 0; i < CLX_NDIMS; i++)
+        if (q.group_by & (1u << i))
+            clx_jw_str(w, NULL, dim_names[i]);
+    if (q.group_by & CLX_DIM_DAY)
+        clx_jw_str(w, NULL, "day");
+    if (q.group_by & CLX_DIM_HOUR)
+        clx_jw_str(w, NULL, "hour");
+    clx_jw_arr_end(w);
+    clx_jw_obj_open(w, "total");
+    jw_sum(w, &total);
+    clx_jw_obj_end(w);
+    clx_jw_arr_begin(w, "rows");
+    for (size_t i = 0; i < n; i++) {
+        clx_jw_obj_open(w, NULL);
+        for (int k = 0; k < CLX_NDIMS; k++) {
+            if (rows[i].dims[k] == NULL)
+                continue;
+            if (rows[i].dims[k][0] == '\0')
+                clx_jw_null(w, dim_names[k]); /* unattributed */
+            else
+                clx_jw_str(w, dim_names[k], rows[i].dims[k]);
+        }
+        if (q.group_by & (CLX_DIM_DAY | CLX_DIM_HOUR))
+            jw_time(w, (q.group_by & CLX_DIM_HOUR) ? "hour" : "day", rows[i].bucket_ms);
+        jw_sum(w, &rows[i].sum);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return clx_rest_send_json(call->req, 200, w->buf, w->len);
+}
+
+/* ---- warnings ------------------------------------------------------------------------------- */
+
+/* One warnings section: rows of a flag, grouped by dims, with counts and first/last seen. */
+static int section(clx_rest_call_t *call, clx_jw_t *w, const char *name, const char *ws, int64_t from, int64_t to,
+                   uint32_t flag, unsigned group_by)
+{
+    clx_usage_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to, .group_by = group_by,
+                           .require_flags = flag, .as_sent = 1};
+    clx_usage_row_t *rows;
+    size_t n;
+    clx_rollup_t total;
+    if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
+        return -1;
+    clx_jw_obj_open(w, name);
+    clx_jw_int(w, "events", total.events);
+    clx_jw_arr_begin(w, "items");
+    for (size_t i = 0; i < n; i++) {
+        clx_jw_obj_open(w, NULL);
+        for (int k = 0; k < CLX_NDIMS; k++)
+            if (rows[i].dims[k] != NULL)
+                clx_jw_str(w, dim_names[k], rows[i].dims[k]);
+        clx_jw_int(w, "events", rows[i].sum.events);
+        jw_time(w, "firstSeen", rows[i].sum.first_ms);
+        jw_time(w, "lastSeen", rows[i].sum.last_ms);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return 0;
+}
+
+int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    int64_t from, to;
+    if (!workspace_ok(call, ws) || time_range(call, &from, &to) != 0)
+        return 0;
+    jw_head(w, ws, from, to);
+    if (section(call, w, "unpriced", ws, from, to, COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED,
+                CLX_DIM_PROVIDER | CLX_DIM_MODEL) != 0 ||
+        section(call, w, "unknownProjects", ws, from, to, COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT,
+                CLX_DIM_PROJECT) != 0 ||
+        section(call, w, "unknownEnvironments", ws, from, to,
+                COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_ENVIRONMENT,
+                CLX_DIM_PROJECT | CLX_DIM_ENVIRONMENT) != 0 ||
+        section(call, w, "unattributed", ws, from, to, COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_NO_ATTRIBUTION,
+                CLX_DIM_PROVIDER | CLX_DIM_MODEL) != 0)
+        return 0;
+    clx_jw_obj_end(w);
+    return clx_rest_send_json(call->req, 200, w->buf, w->len);
+}
