@@ -551,6 +551,12 @@ static const struct admin_route routes[] = {
     {"POST", "pricing/reload", clx_rest_pricing_reload},
 };
 
+void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        fn(arg, routes[i].method, routes[i].pattern);
+}
+
 /* Matches path against pattern, capturing {} segments into call->params. */
 static int match(const char *pattern, const char *path, size_t len, clx_rest_call_t *call)
 {

@@ -79,6 +79,13 @@ void clx_rest_iso_time(int64_t ms, char *buf, size_t len);
 int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w);
+/* static.c: compiled-in files (GET/HEAD); -1 when there is none for path */
+int clx_rest_static(h2o_req_t *req, h2o_iovec_t path);
+/* GET /api/v1/routes: every route the server registers (for the OpenAPI check) */
+int clx_rest_routes(clx_rest_call_t *call);
+/* admin.c: its route table, for clx_rest_routes */
+typedef void (*clx_route_visit_fn)(void *arg, const char *method, const char *pattern);
+void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg);
 /* pricing.c */
 int clx_rest_pricing_models(clx_rest_call_t *call);
 int clx_rest_pricing_reload(clx_rest_call_t *call, clx_jw_t *w);

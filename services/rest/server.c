@@ -184,9 +184,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     if (path_is(path, "/api/v1/pricing/models"))
         return clx_rest_pricing_models(&call);
+    if (path_is(path, "/api/v1/routes"))
+        return clx_rest_routes(&call);
     static const char admin[] = "/api/v1/admin/";
     if (path.len >= sizeof(admin) - 1 && memcmp(path.base, admin, sizeof(admin) - 1) == 0)
         return clx_rest_admin_route(&call, path.base + sizeof(admin) - 1, path.len - (sizeof(admin) - 1));
+    if (path.len < 5 || memcmp(path.base, "/api/", 5) != 0) { /* the dashboard and /openapi.json */
+        if (clx_rest_static(req, path) == 0)
+            return 0;
+    }
     return clx_rest_send_error(req, 404, "not_found", NULL, "no route for %.*s", (int)(path.len > 200 ? 200 : path.len),
                                path.base);
 }
