@@ -231,6 +231,33 @@ int64_t clx_money_pico_to_nanos(__int128 pico)
     return (int64_t)q;
 }
 
+int64_t clx_money_pico_pct_to_nanos(__int128 pico, int pct)
+{
+    __int128 a, b, q;
+
+    if (pct < 0)
+        pct = 0;
+    if (pct > 100)
+        pct = 100;
+    /*
+     * pico = a x 100,000 + b with 0 <= b < 100,000 (floor division), so
+     * floor((pico x pct + 50,000) / 100,000) = a x pct + floor((b x pct + 50,000) / 100,000)
+     * and no intermediate value can overflow, whatever pico is.
+     */
+    a = pico / 100000;
+    b = pico % 100000;
+    if (b < 0) {
+        a--;
+        b += 100000;
+    }
+    q = a * pct + (b * pct + 50000) / 100000;
+    if (q > INT64_MAX)
+        return INT64_MAX;
+    if (q < INT64_MIN)
+        return INT64_MIN;
+    return (int64_t)q;
+}
+
 int64_t clx_money_cost_nanos(int64_t tokens, int64_t pico_per_token)
 {
     return clx_money_pico_to_nanos((__int128)tokens * pico_per_token);

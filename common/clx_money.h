@@ -42,4 +42,13 @@ int64_t clx_money_cost_nanos(int64_t tokens, int64_t pico_per_token);
 /* A pico-dollar amount rounded half up to nano-dollars; saturates to the int64 range. */
 int64_t clx_money_pico_to_nanos(__int128 pico);
 
+/*
+ * pct percent of a pico-dollar amount (pico x pct / 100), rounded half up to nano-dollars
+ * in one step: floor((pico x pct + 50,000) / 100,000). Nothing is rounded before the
+ * percentage is taken, so 50% of an odd pico amount stays exact (1001 pico -> 500.5 pico
+ * -> 1 nano; 999 pico -> 499.5 pico -> 0 nanos). pct is clamped to 0..100; saturates to
+ * the int64 range.
+ */
+int64_t clx_money_pico_pct_to_nanos(__int128 pico, int pct);
+
 #endif

@@ -9,8 +9,16 @@
 #ifndef CLX_PRICING_H
 #define CLX_PRICING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Long-context tier: when an event's input_tokens (all prompt tokens, cached and
+ * cache-write included) exceed this, ALL tokens of the event are billed at the entry's
+ * *_above_200k prices (Anthropic 1M-context Sonnet 4/4.5, Gemini 2.5 Pro, Gemini 3 Pro).
+ */
+#define CLX_PRICING_TIER_TOKENS 200000
 
 typedef struct clx_price {
     const char *id;       /* stable entry id, e.g. "openai/gpt-4o-mini@2024-07-18" */
@@ -23,6 +31,12 @@ typedef struct clx_price {
     int64_t cache_write_pico;         /* per cache-write token; -1 = input price */
     const char *source;               /* URL of the provider's price page */
     const char *checked;              /* date the price was checked, YYYY-MM-DD */
+    /* long-context tier (input_tokens > CLX_PRICING_TIER_TOKENS); -1 = no tier */
+    int64_t input_above_200k_pico;        /* -1: the entry has no tier (then all four are -1) */
+    int64_t output_above_200k_pico;       /* set whenever input_above_200k_pico is */
+    int64_t cached_input_above_200k_pico; /* -1 = the tier input price */
+    int64_t cache_write_above_200k_pico;  /* -1 = the tier input price */
+    int32_t batch_discount_pct;           /* 0-100 off the whole event for batch events; 0 = none */
 } clx_price_t;
 
 typedef struct clx_catalog clx_catalog_t;
@@ -78,12 +92,17 @@ typedef struct clx_usage {
     int64_t output_tokens;
     int64_t cached_tokens;      /* part of input billed at the cached price */
     int64_t cache_write_tokens; /* part of input billed at the cache-write price */
+    bool batch;                 /* sent through a provider's batch API (discounted) */
 } clx_usage_t;
 
 /*
  * Cost in nano-dollars: (input - cached - cache_write) x input + cached x cached_input +
- * cache_write x cache_write + output x output, summed exactly in pico-dollars and rounded
- * half up once. Callers validate cached + cache_write <= input first.
+ * cache_write x cache_write + output x output, summed exactly in pico-dollars. When the
+ * entry has a long-context tier and input_tokens > CLX_PRICING_TIER_TOKENS, all four
+ * prices are the tier prices. When u->batch is set and the entry has a batch discount,
+ * the sum is multiplied by (100 - batch_discount_pct) / 100. The result is rounded half
+ * up to nanos once, at the end (clx_money_pico_pct_to_nanos). Callers validate
+ * cached + cache_write <= input first.
  */
 int64_t clx_price_cost_nanos(const clx_price_t *p, const clx_usage_t *u);
 

@@ -18,10 +18,17 @@
 #include "clx_mem.h"
 #include "clx_money.h"
 
-#define CLX_CATALOG_HEADER                                                                                             \
+/* Schema 1: the 11 base columns. */
+#define CLX_CATALOG_HEADER_V1                                                                                          \
     "id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"                   \
     "cache_write_per_mtok,source,checked"
-#define CLX_CATALOG_FIELDS 11
+/* Schema 2: the base columns, then the long-context tier and the batch discount. */
+#define CLX_CATALOG_HEADER                                                                                             \
+    CLX_CATALOG_HEADER_V1 ",input_above_200k_per_mtok,output_above_200k_per_mtok,cached_input_above_200k_per_mtok,"    \
+                          "cache_write_above_200k_per_mtok,batch_discount_pct"
+#define CLX_CATALOG_BASE_FIELDS 11
+/* Under the schema-2 header a row has the 11 base fields or all 16 (11 = new columns empty). */
+#define CLX_CATALOG_FIELDS 16
 #define CLX_CATALOG_MAX_BYTES (64u << 20)
 #define CLX_PROVIDER_MAX 64
 
@@ -352,22 +359,43 @@ const clx_price_t *clx_catalog_lookup(const clx_catalog_t *c, const char *provid
 
 /* ---- cost --------------------------------------------------------------------------- */
 
-/* 0 for NULL arguments; uncached input below zero (bad counts) is treated as zero. */
+/*
+ * 0 for NULL arguments; uncached input below zero (bad counts) is treated as zero. The
+ * tier test uses input_tokens as sent (cached and cache-write included), which is how
+ * Anthropic (input + cache reads + cache writes) and Google (promptTokenCount) count a
+ * request's size against the 200k threshold.
+ */
 int64_t clx_price_cost_nanos(const clx_price_t *p, const clx_usage_t *u)
 {
-    __int128 cached_price, write_price, uncached, sum;
+    int64_t in_price, out_price, cached_price, write_price;
+    __int128 uncached, sum;
 
     if (p == NULL || u == NULL)
         return 0;
-    cached_price = p->cached_input_pico >= 0 ? p->cached_input_pico : p->input_pico;
-    write_price = p->cache_write_pico >= 0 ? p->cache_write_pico : p->input_pico;
+    in_price = p->input_pico;
+    out_price = p->output_pico;
+    cached_price = p->cached_input_pico;
+    write_price = p->cache_write_pico;
+    if (p->input_above_200k_pico >= 0 && u->input_tokens > CLX_PRICING_TIER_TOKENS) {
+        /* the whole request moves to the tier, not just the tokens above the threshold */
+        in_price = p->input_above_200k_pico;
+        out_price = p->output_above_200k_pico >= 0 ? p->output_above_200k_pico : p->output_pico;
+        cached_price = p->cached_input_above_200k_pico;
+        write_price = p->cache_write_above_200k_pico;
+    }
+    if (cached_price < 0)
+        cached_price = in_price;
+    if (write_price < 0)
+        write_price = in_price;
     uncached = (__int128)u->input_tokens - u->cached_tokens - u->cache_write_tokens;
     if (uncached < 0)
         uncached = 0;
-    sum = uncached * p->input_pico;
+    sum = uncached * in_price;
     sum += (__int128)u->cached_tokens * cached_price;
     sum += (__int128)u->cache_write_tokens * write_price;
-    sum += (__int128)u->output_tokens * p->output_pico;
+    sum += (__int128)u->output_tokens * out_price;
+    if (u->batch && p->batch_discount_pct > 0)
+        return clx_money_pico_pct_to_nanos(sum, 100 - p->batch_discount_pct);
     return clx_money_pico_to_nanos(sum);
 }
 
@@ -467,6 +495,69 @@ static int parse_entry(char **f, size_t line, clx_price_t *e, char **errmsg)
     e->model = f[2];
     e->source = f[9];
     e->checked = f[10];
+    return CLX_OK;
+}
+
+/* Parses "0".."100" (digits only, no sign, no leading zeros) into *pct. */
+static bool parse_pct(const char *s, int32_t *pct)
+{
+    size_t n = strlen(s), i;
+    int32_t v = 0;
+
+    if (n == 0 || n > 3 || (n > 1 && s[0] == '0'))
+        return false;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > 100)
+        return false;
+    *pct = v;
+    return true;
+}
+
+/*
+ * Validates the schema-2 columns of one entry (f[11..15]; NULL f = an 11-field row, all
+ * empty) and fills e's tier prices and batch discount; on failure sets errmsg. A tier has
+ * both input and output prices; its cached / cache-write price is given exactly when the
+ * entry's base cached / cache-write price is (so a tier never silently bills cache reads
+ * at the full tier input price).
+ */
+static int parse_extended(char **f, size_t line, clx_price_t *e, char **errmsg)
+{
+    static const char *const names[4] = {"input_above_200k_per_mtok", "output_above_200k_per_mtok",
+                                         "cached_input_above_200k_per_mtok", "cache_write_above_200k_per_mtok"};
+    int64_t *prices[4] = {&e->input_above_200k_pico, &e->output_above_200k_pico, &e->cached_input_above_200k_pico,
+                          &e->cache_write_above_200k_pico};
+    size_t i;
+
+    e->batch_discount_pct = 0;
+    for (i = 0; i < 4; i++)
+        *prices[i] = -1;
+    if (f == NULL)
+        return CLX_OK;
+    for (i = 0; i < 4; i++)
+        if (!parse_price(f[11 + i], true, prices[i]))
+            return line_error(errmsg, line, "bad %s \"%.40s\" (want USD per Mtok, at most 6 decimals)", names[i],
+                              f[11 + i]);
+    if ((e->input_above_200k_pico < 0) != (e->output_above_200k_pico < 0))
+        return line_error(errmsg, line,
+                          "input_above_200k_per_mtok and output_above_200k_per_mtok must be both set or "
+                          "both empty");
+    if (e->input_above_200k_pico < 0) {
+        if (e->cached_input_above_200k_pico >= 0 || e->cache_write_above_200k_pico >= 0)
+            return line_error(errmsg, line, "cached/cache-write tier price without input_above_200k_per_mtok");
+    } else {
+        if ((e->cached_input_above_200k_pico >= 0) != (e->cached_input_pico >= 0))
+            return line_error(errmsg, line,
+                              "cached_input_above_200k_per_mtok must be set exactly when cached_input_per_mtok is");
+        if ((e->cache_write_above_200k_pico >= 0) != (e->cache_write_pico >= 0))
+            return line_error(errmsg, line,
+                              "cache_write_above_200k_per_mtok must be set exactly when cache_write_per_mtok is");
+    }
+    if (f[15][0] != '\0' && !parse_pct(f[15], &e->batch_discount_pct))
+        return line_error(errmsg, line, "bad batch_discount_pct \"%.16s\" (want an integer 0-100, or empty)", f[15]);
     return CLX_OK;
 }
 
@@ -624,7 +715,7 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
 {
     char *p = c->text, *end = c->text + len;
     size_t line = 0, cap = 64;
-    bool have_header = false;
+    size_t max_fields = 0; /* set by the header: 11 (schema 1) or 16 (schema 2) */
 
     c->entries = clx_xmalloc(cap * sizeof(*c->entries));
     c->aliases = clx_xmalloc(cap * sizeof(*c->aliases));
@@ -647,18 +738,25 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
             p = eol + 1;
             continue;
         }
-        if (!have_header) {
-            if (strcmp(p, CLX_CATALOG_HEADER) != 0)
-                return line_error(errmsg, line, "header must be \"%s\"", CLX_CATALOG_HEADER);
-            have_header = true;
+        if (max_fields == 0) {
+            if (strcmp(p, CLX_CATALOG_HEADER) == 0)
+                max_fields = CLX_CATALOG_FIELDS;
+            else if (strcmp(p, CLX_CATALOG_HEADER_V1) == 0)
+                max_fields = CLX_CATALOG_BASE_FIELDS;
+            else
+                return line_error(errmsg, line, "header must be \"%s\" (or its first 11 columns)", CLX_CATALOG_HEADER);
             p = eol + 1;
             continue;
         }
         if (line > UINT32_MAX || c->count >= UINT32_MAX / 4)
             return line_error(errmsg, line, "too many lines");
         nf = split_fields(p, f, CLX_CATALOG_FIELDS);
-        if (nf != CLX_CATALOG_FIELDS)
-            return line_error(errmsg, line, "expected %d comma-separated fields, found %zu", CLX_CATALOG_FIELDS, nf);
+        if (max_fields == CLX_CATALOG_BASE_FIELDS && nf != CLX_CATALOG_BASE_FIELDS)
+            return line_error(errmsg, line, "expected %d comma-separated fields, found %zu", CLX_CATALOG_BASE_FIELDS,
+                              nf);
+        if (nf != CLX_CATALOG_BASE_FIELDS && nf != CLX_CATALOG_FIELDS)
+            return line_error(errmsg, line, "expected %d or %d comma-separated fields, found %zu",
+                              CLX_CATALOG_BASE_FIELDS, CLX_CATALOG_FIELDS, nf);
         for (i = 0; i < nf; i++)
             if (strpbrk(f[i], "\"") != NULL || (f[i][0] == ' ' || f[i][0] == '\t'))
                 return line_error(errmsg, line, "field %zu has quotes or leading blanks", i + 1);
@@ -673,6 +771,9 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
         rc = parse_entry(f, line, e, errmsg);
         if (rc != CLX_OK)
             return rc;
+        rc = parse_extended(nf == CLX_CATALOG_FIELDS ? f : NULL, line, e, errmsg);
+        if (rc != CLX_OK)
+            return rc;
         rc = check_aliases(f[3], e->model, line, errmsg);
         if (rc != CLX_OK)
             return rc;
@@ -681,7 +782,7 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
         c->count++;
         p = eol + 1;
     }
-    if (!have_header)
+    if (max_fields == 0)
         return line_error(errmsg, line + 1, "missing header \"%s\"", CLX_CATALOG_HEADER);
     return CLX_OK;
 }

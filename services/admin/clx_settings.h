@@ -54,6 +54,27 @@ typedef struct clx_apikey {
     int64_t revoked_at_ms; /* 0 while active */
 } clx_apikey_t;
 
+/* A workspace's own price for (provider, model), e.g. negotiated pricing. */
+typedef struct clx_price_override {
+    char workspace[CLX_SLUG_MAX + 1];
+    char provider[CLX_SLUG_MAX + 1]; /* normalised */
+    char model[257];                 /* lowercase */
+    int64_t input_pico, output_pico; /* USD 10^-12 per token */
+    int64_t cached_input_pico;       /* -1: the input price */
+    int64_t cache_write_pico;        /* -1: the input price */
+    int64_t created_at_ms;
+    char *note;
+    char id[420]; /* the price id stored with events: "override:<ws>/<provider>/<model>@<date>" */
+} clx_price_override_t;
+
+/* Azure OpenAI: a deployment name priced as a catalog model. */
+typedef struct clx_deployment {
+    char workspace[CLX_SLUG_MAX + 1];
+    char deployment[257]; /* lowercase */
+    char model[257];
+    int64_t created_at_ms;
+} clx_deployment_t;
+
 /* What the ingest path needs about the key that authenticated a request (a copy). */
 typedef struct clx_key_info {
     char key_id[CLX_KEY_ID_LEN + 1];
@@ -141,6 +162,29 @@ int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name,
 int clx_settings_revoke_key(clx_settings_t *s, const char *ws, const char *id);
 
 /*
+ * Pricing overrides and deployment mappings. set replaces an existing one (later events use
+ * the new price; stored costs never change). CLX_OK, CLX_EINVAL (problem), CLX_ENOTFOUND
+ * (workspace), CLX_EIO. delete: CLX_OK or CLX_ENOTFOUND.
+ */
+typedef struct clx_override_input {
+    const char *workspace, *provider, *model; /* provider and model are normalised here */
+    const char *input, *output;               /* USD per million tokens, decimal text, required */
+    const char *cached_input, *cache_write;   /* optional (NULL: the input price) */
+    const char *note;
+} clx_override_input_t;
+int clx_settings_set_override(clx_settings_t *s, const clx_override_input_t *in, clx_price_override_t *out,
+                              clx_settings_problem_t *problem);
+int clx_settings_delete_override(clx_settings_t *s, const char *ws, const char *provider, const char *model);
+int clx_settings_set_deployment(clx_settings_t *s, const char *ws, const char *deployment, const char *model,
+                                clx_deployment_t *out, clx_settings_problem_t *problem);
+int clx_settings_delete_deployment(clx_settings_t *s, const char *ws, const char *deployment);
+/* Inside a read section: the override for (ws, provider, model lowercase), or NULL. */
+const clx_price_override_t *clx_settings_override_locked(clx_settings_t *s, const char *ws, const char *provider,
+                                                         const char *model);
+/* Inside a read section: the model a deployment is priced as, or NULL. */
+const char *clx_settings_deployment_locked(clx_settings_t *s, const char *ws, const char *deployment);
+
+/*
  * Listing: calls fn once per record (in slug / creation order) under the shared lock; fn
  * must not call back into the settings. CLX_OK, or CLX_ENOTFOUND for an unknown ws or
  * project.
@@ -154,5 +198,9 @@ int clx_settings_list_projects(clx_settings_t *s, const char *ws, clx_project_fn
 int clx_settings_list_environments(clx_settings_t *s, const char *ws, const char *project, clx_env_fn fn,
                                    void *arg);
 int clx_settings_list_keys(clx_settings_t *s, const char *ws, clx_key_fn fn, void *arg);
+typedef void (*clx_override_fn)(void *arg, const clx_price_override_t *o);
+typedef void (*clx_deployment_fn)(void *arg, const clx_deployment_t *d);
+int clx_settings_list_overrides(clx_settings_t *s, const char *ws, clx_override_fn fn, void *arg);
+int clx_settings_list_deployments(clx_settings_t *s, const char *ws, clx_deployment_fn fn, void *arg);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -17,6 +18,8 @@
 #include "clx_log.h"
 #include "clx_map.h"
 #include "clx_mem.h"
+#include "clx_money.h"
+#include "clx_pricing.h"
 #include "costlynx/store/v1/records.pb-c.h"
 
 #define ADMIN_TOKEN_KEY "admin/token"
@@ -39,12 +42,14 @@ static void vec_push(struct vec *v, void *p)
 struct clx_settings {
     clx_store_t *store;
     pthread_rwlock_t lock;
-    struct vec workspaces, projects, environments, keys;
+    struct vec workspaces, projects, environments, keys, overrides, deployments;
     clx_map_t *ws_by_slug;   /* slug -> clx_workspace_t* */
     clx_map_t *proj_by_slug; /* ws '\0' project -> clx_project_t* */
     clx_map_t *env_by_slug;  /* ws '\0' project '\0' env -> clx_environment_t* */
     clx_map_t *key_by_hash;  /* sha256(secret) -> clx_apikey_t* */
     clx_map_t *key_by_id;    /* ws '\0' id -> clx_apikey_t* */
+    clx_map_t *override_by_name;   /* ws '\0' provider '\0' model -> clx_price_override_t* */
+    clx_map_t *deployment_by_name; /* ws '\0' deployment -> clx_deployment_t* */
     unsigned char admin_sha256[32];
     int admin_set;
 };
@@ -84,7 +89,7 @@ static size_t compose(char *buf, const char *a, const char *b, const char *c)
     return n;
 }
 
-#define MAPKEY_MAX (3 * (CLX_SLUG_MAX + 1))
+#define MAPKEY_MAX (3 * (CLX_SLUG_MAX + 1) + 260)
 
 static void copy_slug(char *dst, const char *src)
 {
@@ -231,6 +236,32 @@ static void index_key(clx_settings_t *s, clx_apikey_t *k)
         clx_map_put(s->key_by_hash, k->secret_sha256, 32, k);
 }
 
+static void override_id(clx_price_override_t *o)
+{
+    char day[16];
+    time_t t = (time_t)(o->created_at_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    snprintf(o->id, sizeof(o->id), "override:%s/%s/%s@%s", o->workspace, o->provider, o->model, day);
+}
+
+/* Replaces (or adds) an override in the indexes; the replaced one is kept until destroy. */
+static void index_override(clx_settings_t *s, clx_price_override_t *o)
+{
+    char k[MAPKEY_MAX];
+    override_id(o);
+    vec_push(&s->overrides, o);
+    clx_map_put(s->override_by_name, k, compose(k, o->workspace, o->provider, o->model), o);
+}
+
+static void index_deployment(clx_settings_t *s, clx_deployment_t *d)
+{
+    char k[MAPKEY_MAX];
+    vec_push(&s->deployments, d);
+    clx_map_put(s->deployment_by_name, k, compose(k, d->workspace, d->deployment, NULL), d);
+}
+
 static int load_record(clx_settings_t *s, const char *key, size_t klen, const char *val, size_t vlen)
 {
     const uint8_t *v = (const uint8_t *)val;
@@ -287,6 +318,33 @@ static int load_record(clx_settings_t *s, const char *key, size_t klen, const ch
         k->revoked_at_ms = m->revoked_at_ms;
         costlynx__store__v1__api_key__free_unpacked(m, NULL);
         index_key(s, k);
+    } else if (klen > 4 && memcmp(key, "ovr/", 4) == 0) {
+        Costlynx__Store__V1__PriceOverride *m = costlynx__store__v1__price_override__unpack(NULL, vlen, v);
+        if (m == NULL)
+            return CLX_ECORRUPT;
+        clx_price_override_t *o = clx_xcalloc(1, sizeof(*o));
+        copy_slug(o->workspace, m->workspace);
+        copy_slug(o->provider, m->provider);
+        snprintf(o->model, sizeof(o->model), "%s", m->model);
+        o->input_pico = m->input_pico;
+        o->output_pico = m->output_pico;
+        o->cached_input_pico = m->cached_input_pico;
+        o->cache_write_pico = m->cache_write_pico;
+        o->created_at_ms = m->created_at_ms;
+        o->note = clx_xstrdup(m->note);
+        costlynx__store__v1__price_override__free_unpacked(m, NULL);
+        index_override(s, o);
+    } else if (klen > 4 && memcmp(key, "dep/", 4) == 0) {
+        Costlynx__Store__V1__DeploymentMapping *m = costlynx__store__v1__deployment_mapping__unpack(NULL, vlen, v);
+        if (m == NULL)
+            return CLX_ECORRUPT;
+        clx_deployment_t *d = clx_xcalloc(1, sizeof(*d));
+        copy_slug(d->workspace, m->workspace);
+        snprintf(d->deployment, sizeof(d->deployment), "%s", m->deployment);
+        snprintf(d->model, sizeof(d->model), "%s", m->model);
+        d->created_at_ms = m->created_at_ms;
+        costlynx__store__v1__deployment_mapping__free_unpacked(m, NULL);
+        index_deployment(s, d);
     } else if (klen == strlen(ADMIN_TOKEN_KEY) && memcmp(key, ADMIN_TOKEN_KEY, klen) == 0) {
         if (vlen != 32)
             return CLX_ECORRUPT;
@@ -308,6 +366,8 @@ int clx_settings_open(clx_store_t *store, clx_settings_t **out)
     s->env_by_slug = clx_map_create();
     s->key_by_hash = clx_map_create();
     s->key_by_id = clx_map_create();
+    s->override_by_name = clx_map_create();
+    s->deployment_by_name = clx_map_create();
 
     clx_iter_t *it = clx_iter_create(store, CLX_CF_SETTINGS, NULL, 0);
     for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it)) {
@@ -360,6 +420,17 @@ void clx_settings_destroy(clx_settings_t *s)
         free(k->name);
         free(k);
     }
+    for (size_t i = 0; i < s->overrides.n; i++) {
+        clx_price_override_t *o = s->overrides.items[i];
+        free(o->note);
+        free(o);
+    }
+    for (size_t i = 0; i < s->deployments.n; i++)
+        free(s->deployments.items[i]);
+    free(s->overrides.items);
+    free(s->deployments.items);
+    clx_map_destroy(s->override_by_name);
+    clx_map_destroy(s->deployment_by_name);
     free(s->workspaces.items);
     free(s->projects.items);
     free(s->environments.items);
@@ -839,6 +910,226 @@ int clx_settings_list_keys(clx_settings_t *s, const char *ws, clx_key_fn fn, voi
             fn(arg, k);
     }
 done:
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+/* ---- pricing overrides and deployment mappings ---------------------------------------------- */
+
+static int check_name_part(const char *v, size_t max, const char *field, clx_settings_problem_t *problem)
+{
+    size_t len = v != NULL ? strlen(v) : 0;
+    if (len == 0)
+        return bad(problem, field, "%s is required", field);
+    if (len > max)
+        return bad(problem, field, "%s is too long", field);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x20)
+            return bad(problem, field, "%s must be text without control characters", field);
+    return CLX_OK;
+}
+
+static int parse_price(const char *text, const char *field, int required, int64_t *pico,
+                       clx_settings_problem_t *problem)
+{
+    if (text == NULL || text[0] == '\0') {
+        if (required)
+            return bad(problem, field, "%s is required (US dollars per million tokens)", field);
+        *pico = -1;
+        return CLX_OK;
+    }
+    if (clx_money_parse_per_mtok(text, strlen(text), pico) != CLX_OK)
+        return bad(problem, field, "%s must be a non-negative decimal number of US dollars per million tokens", field);
+    return CLX_OK;
+}
+
+int clx_settings_set_override(clx_settings_t *s, const clx_override_input_t *req, clx_price_override_t *out,
+                              clx_settings_problem_t *problem)
+{
+    int rc;
+    clx_price_override_t parsed = {0}, *in = &parsed;
+    if ((rc = check_name_part(req->provider, CLX_SLUG_MAX, "provider", problem)) != CLX_OK ||
+        (rc = check_name_part(req->model, 256, "model", problem)) != CLX_OK)
+        return rc;
+    if (strlen(req->workspace) > CLX_SLUG_MAX)
+        return missing(problem, "workspace", "workspace '%s' does not exist", req->workspace);
+    if ((rc = parse_price(req->input, "inputPerMtok", 1, &in->input_pico, problem)) != CLX_OK ||
+        (rc = parse_price(req->output, "outputPerMtok", 1, &in->output_pico, problem)) != CLX_OK ||
+        (rc = parse_price(req->cached_input, "cachedInputPerMtok", 0, &in->cached_input_pico, problem)) != CLX_OK ||
+        (rc = parse_price(req->cache_write, "cacheWritePerMtok", 0, &in->cache_write_pico, problem)) != CLX_OK)
+        return rc;
+    char pbuf[CLX_SLUG_MAX + 1], mbuf[257];
+    copy_slug(in->workspace, req->workspace);
+    copy_slug(in->provider, clx_pricing_normalize_provider(req->provider, strlen(req->provider), pbuf));
+    clx_pricing_normalize_model(req->model, strlen(req->model), mbuf);
+    snprintf(in->model, sizeof(in->model), "%s", mbuf);
+    in->note = (char *)(req->note != NULL ? req->note : "");
+    pthread_rwlock_wrlock(&s->lock);
+    if (clx_map_get(s->ws_by_slug, in->workspace, strlen(in->workspace)) == NULL) {
+        rc = missing(problem, "workspace", "workspace '%s' does not exist", in->workspace);
+        goto done;
+    }
+    clx_price_override_t *o = clx_xcalloc(1, sizeof(*o));
+    *o = *in;
+    o->note = clx_xstrdup(in->note != NULL ? in->note : "");
+    o->created_at_ms = clx_now_ms();
+    Costlynx__Store__V1__PriceOverride m = COSTLYNX__STORE__V1__PRICE_OVERRIDE__INIT;
+    m.workspace = o->workspace;
+    m.provider = o->provider;
+    m.model = o->model;
+    m.input_pico = o->input_pico;
+    m.output_pico = o->output_pico;
+    m.cached_input_pico = o->cached_input_pico;
+    m.cache_write_pico = o->cache_write_pico;
+    m.created_at_ms = o->created_at_ms;
+    m.note = o->note;
+    char key[MAPKEY_MAX + 16];
+    snprintf(key, sizeof(key), "ovr/%s/%s/%s", o->workspace, o->provider, o->model);
+    clx_batch_t *b = clx_batch_create();
+    put_message(s, b, key, &m.base);
+    if ((rc = commit(s, b)) != CLX_OK) {
+        free(o->note);
+        free(o);
+        goto done;
+    }
+    index_override(s, o);
+    if (out != NULL)
+        *out = *o;
+done:
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+int clx_settings_delete_override(clx_settings_t *s, const char *ws, const char *provider, const char *model)
+{
+    char k[MAPKEY_MAX], key[MAPKEY_MAX + 16];
+    int rc = CLX_OK;
+    if (strlen(ws) > CLX_SLUG_MAX || strlen(provider) > CLX_SLUG_MAX || strlen(model) > 256)
+        return CLX_ENOTFOUND;
+    pthread_rwlock_wrlock(&s->lock);
+    size_t kl = compose(k, ws, provider, model);
+    if (clx_map_get(s->override_by_name, k, kl) == NULL) {
+        rc = CLX_ENOTFOUND;
+        goto done;
+    }
+    snprintf(key, sizeof(key), "ovr/%s/%s/%s", ws, provider, model);
+    if ((rc = clx_store_delete(s->store, CLX_CF_SETTINGS, key, strlen(key))) == CLX_OK)
+        clx_map_remove(s->override_by_name, k, kl); /* the record itself stays until destroy */
+done:
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+int clx_settings_set_deployment(clx_settings_t *s, const char *ws, const char *deployment, const char *model,
+                                clx_deployment_t *out, clx_settings_problem_t *problem)
+{
+    int rc;
+    if ((rc = check_name_part(deployment, 256, "deployment", problem)) != CLX_OK ||
+        (rc = check_name_part(model, 256, "model", problem)) != CLX_OK)
+        return rc;
+    if (strlen(ws) > CLX_SLUG_MAX)
+        return missing(problem, "workspace", "workspace '%s' does not exist", ws);
+    pthread_rwlock_wrlock(&s->lock);
+    if (clx_map_get(s->ws_by_slug, ws, strlen(ws)) == NULL) {
+        rc = missing(problem, "workspace", "workspace '%s' does not exist", ws);
+        goto done;
+    }
+    clx_deployment_t *d = clx_xcalloc(1, sizeof(*d));
+    copy_slug(d->workspace, ws);
+    snprintf(d->deployment, sizeof(d->deployment), "%s", deployment);
+    for (char *c = d->deployment; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+    snprintf(d->model, sizeof(d->model), "%s", model);
+    d->created_at_ms = clx_now_ms();
+    Costlynx__Store__V1__DeploymentMapping m = COSTLYNX__STORE__V1__DEPLOYMENT_MAPPING__INIT;
+    m.workspace = d->workspace;
+    m.deployment = d->deployment;
+    m.model = d->model;
+    m.created_at_ms = d->created_at_ms;
+    char key[MAPKEY_MAX + 16];
+    snprintf(key, sizeof(key), "dep/%s/%s", ws, d->deployment);
+    clx_batch_t *b = clx_batch_create();
+    put_message(s, b, key, &m.base);
+    if ((rc = commit(s, b)) != CLX_OK) {
+        free(d);
+        goto done;
+    }
+    index_deployment(s, d);
+    if (out != NULL)
+        *out = *d;
+done:
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+int clx_settings_delete_deployment(clx_settings_t *s, const char *ws, const char *deployment)
+{
+    char k[MAPKEY_MAX], key[MAPKEY_MAX + 16];
+    int rc = CLX_OK;
+    if (strlen(ws) > CLX_SLUG_MAX || strlen(deployment) > 256)
+        return CLX_ENOTFOUND;
+    pthread_rwlock_wrlock(&s->lock);
+    size_t kl = compose(k, ws, deployment, NULL);
+    if (clx_map_get(s->deployment_by_name, k, kl) == NULL) {
+        rc = CLX_ENOTFOUND;
+        goto done;
+    }
+    snprintf(key, sizeof(key), "dep/%s/%s", ws, deployment);
+    if ((rc = clx_store_delete(s->store, CLX_CF_SETTINGS, key, strlen(key))) == CLX_OK)
+        clx_map_remove(s->deployment_by_name, k, kl);
+done:
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+const clx_price_override_t *clx_settings_override_locked(clx_settings_t *s, const char *ws, const char *provider,
+                                                         const char *model)
+{
+    char k[MAPKEY_MAX];
+    if (s->override_by_name == NULL || clx_map_size(s->override_by_name) == 0)
+        return NULL;
+    if (strlen(ws) > CLX_SLUG_MAX || strlen(provider) > CLX_SLUG_MAX || strlen(model) > 256)
+        return NULL;
+    return clx_map_get(s->override_by_name, k, compose(k, ws, provider, model));
+}
+
+const char *clx_settings_deployment_locked(clx_settings_t *s, const char *ws, const char *deployment)
+{
+    char k[MAPKEY_MAX];
+    if (clx_map_size(s->deployment_by_name) == 0 || strlen(ws) > CLX_SLUG_MAX || strlen(deployment) > 256)
+        return NULL;
+    const clx_deployment_t *d = clx_map_get(s->deployment_by_name, k, compose(k, ws, deployment, NULL));
+    return d != NULL ? d->model : NULL;
+}
+
+int clx_settings_list_overrides(clx_settings_t *s, const char *ws, clx_override_fn fn, void *arg)
+{
+    char k[MAPKEY_MAX];
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = clx_map_get(s->ws_by_slug, ws, strlen(ws)) != NULL ? CLX_OK : CLX_ENOTFOUND;
+    for (size_t i = 0; rc == CLX_OK && i < s->overrides.n; i++) {
+        const clx_price_override_t *o = s->overrides.items[i];
+        /* only the current one of each name (replaced and deleted ones stay in the vector) */
+        if (strcmp(o->workspace, ws) == 0 &&
+            clx_map_get(s->override_by_name, k, compose(k, o->workspace, o->provider, o->model)) == o)
+            fn(arg, o);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+int clx_settings_list_deployments(clx_settings_t *s, const char *ws, clx_deployment_fn fn, void *arg)
+{
+    char k[MAPKEY_MAX];
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = clx_map_get(s->ws_by_slug, ws, strlen(ws)) != NULL ? CLX_OK : CLX_ENOTFOUND;
+    for (size_t i = 0; rc == CLX_OK && i < s->deployments.n; i++) {
+        const clx_deployment_t *d = s->deployments.items[i];
+        if (strcmp(d->workspace, ws) == 0 &&
+            clx_map_get(s->deployment_by_name, k, compose(k, d->workspace, d->deployment, NULL)) == d)
+            fn(arg, d);
+    }
     pthread_rwlock_unlock(&s->lock);
     return rc;
 }

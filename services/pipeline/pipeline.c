@@ -210,7 +210,11 @@ static uint64_t fingerprint(const Costlynx__Store__V1__StoredEvent *rec, const C
         h = clx_fnv1a64(h, strs[i], strlen(strs[i]) + 1); /* the NUL separates fields */
     int64_t nums[] = {ev->input_tokens, ev->output_tokens, ev->cached_tokens, ev->cache_write_tokens,
                       rec->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER ? rec->cost_nanos : -1};
-    return clx_fnv1a64(h, nums, sizeof(nums));
+    h = clx_fnv1a64(h, nums, sizeof(nums));
+    /* fields added later only enter the hash when set, so stored fingerprints stay valid */
+    if (ev->batch)
+        h = clx_fnv1a64(h, "batch", 5);
+    return h;
 }
 
 static int by_index(const void *a, const void *b)
@@ -338,11 +342,12 @@ int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
         rec->cached_tokens = ev->cached_tokens;
         rec->cache_write_tokens = ev->cache_write_tokens;
         rec->feature = ev->feature != NULL ? ev->feature : (char *)"";
+        rec->batch = ev->batch;
         rec->key_id = ing->key.key_id;
         rec->received_at_ms = now;
         if (clx_attribute_event(p->settings, ing, i, ev, rec) != CLX_OK)
             continue;
-        clx_price_event(catalog, ing, i, ev, rec, now);
+        clx_price_event(catalog, p->settings, ing, i, ev, rec, now);
         rec->fingerprint = fingerprint(rec, ev);
         slot->state = SLOT_READY;
         nready++;

@@ -22,8 +22,9 @@ struct clx_ingest_slot {
 int clx_attribute_event(clx_settings_t *settings, clx_ingest_t *ing, size_t index,
                         const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec);
 
-/* price.c: normalises provider/model and fills the cost fields of rec. */
-void clx_price_event(const clx_catalog_t *catalog, clx_ingest_t *ing, size_t index,
+/* price.c: normalises provider/model and fills the cost fields of rec; inside a settings
+ * read section (workspace overrides and deployment mappings come first). */
+void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx_ingest_t *ing, size_t index,
                      const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms);
 
 /* Warnings added by stages that only hold for an event that ends up stored. */

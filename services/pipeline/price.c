@@ -7,7 +7,7 @@
 #include "clx_money.h"
 #include "pipeline_internal.h"
 
-void clx_price_event(const clx_catalog_t *catalog, clx_ingest_t *ing, size_t index,
+void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx_ingest_t *ing, size_t index,
                      const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms)
 {
     size_t plen = strlen(ev->provider), mlen = strlen(ev->model);
@@ -34,7 +34,47 @@ void clx_price_event(const clx_catalog_t *catalog, clx_ingest_t *ing, size_t ind
         break;
     }
 
-    const clx_price_t *price = clx_catalog_lookup(catalog, rec->provider, ev->model, mlen, at_ms);
+    /*
+     * The workspace's own terms first: an override for the model (as sent, then normalised),
+     * then, for Azure, the deployment name mapped to a catalog model; then the list price.
+     */
+    const char *ws = ing->key.workspace;
+    char *lower = clx_arena_alloc(ing->arena, mlen + 1);
+    for (size_t i = 0; i <= mlen; i++)
+        lower[i] = (char)((ev->model[i] >= 'A' && ev->model[i] <= 'Z') ? ev->model[i] + 32 : ev->model[i]);
+    const char *model = ev->model;
+    size_t model_len = mlen;
+    const char *mapped = clx_settings_deployment_locked(settings, ws, lower);
+    if (mapped != NULL) {
+        model = mapped;
+        model_len = strlen(mapped);
+        rec->model_normalized = (char *)mapped;
+    }
+    const clx_price_override_t *o = clx_settings_override_locked(settings, ws, rec->provider, mapped ? mapped : lower);
+    if (o == NULL)
+        o = clx_settings_override_locked(settings, ws, rec->provider, rec->model_normalized);
+    clx_price_t own;
+    const clx_price_t *price;
+    if (o != NULL) {
+        own = (clx_price_t){
+            .id = o->id,
+            .provider = o->provider,
+            .model = o->model,
+            .effective_from_ms = o->created_at_ms,
+            .input_pico = o->input_pico,
+            .output_pico = o->output_pico,
+            .cached_input_pico = o->cached_input_pico,
+            .cache_write_pico = o->cache_write_pico,
+            /* a workspace's own price is one flat price: no long-context tier */
+            .input_above_200k_pico = -1,
+            .output_above_200k_pico = -1,
+            .cached_input_above_200k_pico = -1,
+            .cache_write_above_200k_pico = -1,
+        };
+        price = &own;
+    } else {
+        price = clx_catalog_lookup(catalog, rec->provider, model, model_len, at_ms);
+    }
     if (price == NULL) {
         rec->cost_nanos = 0;
         rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_NONE;
@@ -50,8 +90,9 @@ void clx_price_event(const clx_catalog_t *catalog, clx_ingest_t *ing, size_t ind
         .output_tokens = ev->output_tokens,
         .cached_tokens = ev->cached_tokens,
         .cache_write_tokens = ev->cache_write_tokens,
+        .batch = ev->batch,
     };
-    rec->price_id = (char *)price->id;
+    rec->price_id = clx_arena_strndup(ing->arena, price->id, strlen(price->id));
     rec->cost_nanos = clx_price_cost_nanos(price, &usage);
     rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG;
 }

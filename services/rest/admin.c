@@ -446,6 +446,7 @@ void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *
     clx_jw_int(w, "outputTokens", ev->output_tokens);
     clx_jw_int(w, "cachedTokens", ev->cached_tokens);
     clx_jw_int(w, "cacheWriteTokens", ev->cache_write_tokens);
+    clx_jw_bool(w, "batch", ev->batch);
     jw_opt(w, "project", ev->project);
     jw_opt(w, "environment", ev->environment);
     jw_opt(w, "projectAsSent", ev->project_as_sent);
@@ -529,6 +530,177 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
     return send_w(call, 200, w);
 }
 
+/* ---- pricing overrides and Azure deployment mappings ----------------------------------------- */
+
+static void jw_pico(clx_jw_t *w, const char *key, int64_t pico)
+{
+    char buf[32];
+    if (pico < 0) {
+        clx_jw_null(w, key);
+        return;
+    }
+    clx_money_format_per_mtok(pico, buf);
+    clx_jw_str(w, key, buf);
+}
+
+static void render_override(clx_jw_t *w, const clx_price_override_t *o)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "id", o->id);
+    clx_jw_str(w, "provider", o->provider);
+    clx_jw_str(w, "model", o->model);
+    jw_pico(w, "inputPerMtok", o->input_pico);
+    jw_pico(w, "outputPerMtok", o->output_pico);
+    jw_pico(w, "cachedInputPerMtok", o->cached_input_pico);
+    jw_pico(w, "cacheWritePerMtok", o->cache_write_pico);
+    clx_jw_str(w, "note", o->note);
+    jw_time(w, "createdAt", o->created_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void override_cb(void *arg, const clx_price_override_t *o)
+{
+    render_override(arg, o);
+}
+
+static void render_deployment(clx_jw_t *w, const clx_deployment_t *d)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "deployment", d->deployment);
+    clx_jw_str(w, "model", d->model);
+    jw_time(w, "createdAt", d->created_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void deployment_cb(void *arg, const clx_deployment_t *d)
+{
+    render_deployment(arg, d);
+}
+
+/* A price member: a JSON number or a decimal string, as text; NULL when absent. */
+static int member_price(clx_rest_call_t *call, yajl_val obj, const char *name, const char **out)
+{
+    *out = NULL;
+    const char *path[] = {name, NULL};
+    yajl_val v = yajl_tree_get(obj, path, yajl_t_any);
+    if (v == NULL || YAJL_IS_NULL(v))
+        return CLX_OK;
+    if (YAJL_IS_NUMBER(v)) {
+        *out = YAJL_GET_NUMBER(v);
+        return CLX_OK;
+    }
+    if (YAJL_IS_STRING(v)) {
+        *out = YAJL_GET_STRING(v);
+        return CLX_OK;
+    }
+    clx_rest_send_error(call->req, 400, "invalid_type", name, "%s must be a number (US dollars per million tokens)",
+                        name);
+    return CLX_EINVAL;
+}
+
+static int overrides_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "overrides");
+    if (clx_settings_list_overrides(call->srv->cfg.settings, ws, override_cb, w) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int overrides_set(clx_rest_call_t *call, clx_jw_t *w)
+{
+    clx_override_input_t in = {.workspace = clx_rest_param(call, 0)};
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    if (member_str(call, body, "provider", &in.provider) == CLX_OK && member_str(call, body, "model", &in.model) == CLX_OK &&
+        member_price(call, body, "inputPerMtok", &in.input) == CLX_OK &&
+        member_price(call, body, "outputPerMtok", &in.output) == CLX_OK &&
+        member_price(call, body, "cachedInputPerMtok", &in.cached_input) == CLX_OK &&
+        member_price(call, body, "cacheWritePerMtok", &in.cache_write) == CLX_OK &&
+        member_str(call, body, "note", &in.note) == CLX_OK) {
+        clx_price_override_t o;
+        clx_settings_problem_t problem = {0};
+        int rc = clx_settings_set_override(call->srv->cfg.settings, &in, &o, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            render_override(w, &o);
+            send_w(call, 201, w);
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+static int overrides_delete(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    char *provider = clx_rest_query(call->req, "provider"), *model = clx_rest_query(call->req, "model");
+    if (provider == NULL || model == NULL)
+        return clx_rest_send_error(call->req, 400, "missing_field", provider == NULL ? "provider" : "model",
+                                   "name the override with ?provider=…&model=…");
+    if (clx_settings_delete_override(call->srv->cfg.settings, ws, provider, model) != CLX_OK)
+        return clx_rest_send_error(call->req, 404, "not_found", "model", "no override for %s model '%s'", provider,
+                                   model);
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", 1);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int deployments_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "deployments");
+    if (clx_settings_list_deployments(call->srv->cfg.settings, ws, deployment_cb, w) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int deployments_set(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    const char *deployment, *model;
+    if (member_str(call, body, "deployment", &deployment) == CLX_OK && member_str(call, body, "model", &model) == CLX_OK) {
+        clx_deployment_t d;
+        clx_settings_problem_t problem = {0};
+        int rc = clx_settings_set_deployment(call->srv->cfg.settings, ws, deployment, model, &d, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            render_deployment(w, &d);
+            send_w(call, 201, w);
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+static int deployments_delete(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    char *deployment = clx_rest_query(call->req, "deployment");
+    if (deployment == NULL)
+        return clx_rest_send_error(call->req, 400, "missing_field", "deployment", "name it with ?deployment=…");
+    if (clx_settings_delete_deployment(call->srv->cfg.settings, ws, deployment) != CLX_OK)
+        return clx_rest_send_error(call->req, 404, "not_found", "deployment", "no mapping for deployment '%s'",
+                                   deployment);
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", 1);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
 /* ---- the table ------------------------------------------------------------------------------- */
 
 static const struct admin_route routes[] = {
@@ -548,6 +720,12 @@ static const struct admin_route routes[] = {
     {"GET", "workspaces/{}/usage/overview", clx_rest_usage_overview},
     {"GET", "workspaces/{}/usage/costs", clx_rest_usage_costs},
     {"GET", "workspaces/{}/usage/warnings", clx_rest_usage_warnings},
+    {"GET", "workspaces/{}/pricing/overrides", overrides_list},
+    {"POST", "workspaces/{}/pricing/overrides", overrides_set},
+    {"DELETE", "workspaces/{}/pricing/overrides", overrides_delete},
+    {"GET", "workspaces/{}/pricing/deployments", deployments_list},
+    {"POST", "workspaces/{}/pricing/deployments", deployments_set},
+    {"DELETE", "workspaces/{}/pricing/deployments", deployments_delete},
     {"POST", "pricing/reload", clx_rest_pricing_reload},
 };
 

@@ -84,6 +84,15 @@ int clx_rest_pricing_models(clx_rest_call_t *call)
         jw_price(&w, "outputPerMtok", p->output_pico);
         jw_price(&w, "cachedInputPerMtok", p->cached_input_pico);
         jw_price(&w, "cacheWritePerMtok", p->cache_write_pico);
+        if (p->input_above_200k_pico >= 0) { /* the whole request at these prices above 200k input tokens */
+            clx_jw_obj_open(&w, "above200kTokens");
+            jw_price(&w, "inputPerMtok", p->input_above_200k_pico);
+            jw_price(&w, "outputPerMtok", p->output_above_200k_pico);
+            jw_price(&w, "cachedInputPerMtok", p->cached_input_above_200k_pico);
+            jw_price(&w, "cacheWritePerMtok", p->cache_write_above_200k_pico);
+            clx_jw_obj_end(&w);
+        }
+        clx_jw_int(&w, "batchDiscountPct", p->batch_discount_pct);
         clx_jw_str(&w, "source", p->source);
         clx_jw_str(&w, "checked", p->checked);
         clx_jw_obj_end(&w);

@@ -164,7 +164,7 @@ void clx_jw_null(clx_jw_t *w, const char *key)
 
 /* ==== ingest reader ========================================================================= */
 
-enum field_kind { F_STRING, F_TOKENS, F_COST_USD, F_COST_NANOS };
+enum field_kind { F_STRING, F_TOKENS, F_COST_USD, F_COST_NANOS, F_BOOL };
 
 struct field_def {
     const char *json;  /* lowerCamel (what callers write) */
@@ -188,6 +188,7 @@ static const struct field_def fields[] = {
     {"feature", "feature", F_STRING, EV(feature)},
     {"estimatedCostUsd", "estimated_cost_usd", F_COST_USD, 0},
     {"estimatedCostNanos", "estimated_cost_nanos", F_COST_NANOS, 0},
+    {"batch", "batch", F_BOOL, EV(batch)},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -275,6 +276,8 @@ static const char *type_name(enum field_kind k)
         return "a string";
     case F_TOKENS:
         return "a whole number";
+    case F_BOOL:
+        return "true or false";
     default:
         return "a number";
     }
@@ -401,7 +404,9 @@ static int scalar(struct reader *r, const char *what, const char *s, size_t len,
     case AT_EVENT:
         if (!event_value_begin(r))
             return 1;
-        if (r->field->kind == F_STRING) {
+        if (r->field->kind == F_BOOL) {
+            wrong_type(r, what);
+        } else if (r->field->kind == F_STRING) {
             if (!is_string)
                 wrong_type(r, what);
             else if (memchr(s, '\0', len) != NULL)
@@ -436,6 +441,12 @@ static int scalar(struct reader *r, const char *what, const char *s, size_t len,
 
 static int cb_boolean(void *ctx, int b)
 {
+    struct reader *r = ctx;
+    if (!r->skip && r->where == AT_EVENT && r->field != NULL && r->field->kind == F_BOOL) {
+        *(protobuf_c_boolean *)((char *)r->ev + r->field->offset) = b != 0;
+        r->field = NULL;
+        return 1;
+    }
     return scalar(ctx, "a boolean", b ? "true" : "false", b ? 4 : 5, 0, 0);
 }
 

@@ -71,8 +71,64 @@ class PricingTest(unittest.TestCase):
         before = self.srv.get_event("before-change")  # history is not rewritten
         self.assertEqual((before["costUsd"], before["priceId"]), ("3", "openai/house-model@2025-01-01"))
 
+    def test_workspace_override_and_azure_deployment(self):
+        srv = self.srv
+        status, js, raw = srv.admin("POST", "workspaces/default/pricing/overrides",
+                                    {"provider": "OpenAI", "model": "gpt-4o-2024-08-06", "inputPerMtok": "1.25",
+                                     "outputPerMtok": 5, "note": "negotiated"})
+        self.assertEqual(status, 201, raw)
+        self.assertEqual((js["provider"], js["model"], js["inputPerMtok"], js["outputPerMtok"]),
+                         ("openai", "gpt-4o", "1.25", "5"))
+        oid = js["id"]
+        # the dated name normalises to gpt-4o: the override applies, not the list price ($2.50 / $10)
+        srv.ingest(self.key, clx.event("ovr-1", provider="openai", model="gpt-4o-2024-08-06",
+                                       inputTokens=1000000, outputTokens=1000000))
+        ev = srv.get_event("ovr-1")
+        self.assertEqual((ev["costUsd"], ev["priceId"]), ("6.25", oid))
+        # another workspace keeps the list price
+        srv.create_workspace("other")
+        other_key = srv.create_key(ws="other", name="other")
+        srv.ingest(other_key, clx.event("ovr-1", provider="openai", model="gpt-4o", inputTokens=1000000,
+                                        outputTokens=1000000))
+        self.assertEqual(srv.get_event("ovr-1", ws="other")["costUsd"], "12.5")
+        # removing the override: new events use the list price again, stored costs stay
+        status, _, _ = srv.admin("DELETE", "workspaces/default/pricing/overrides?provider=openai&model=gpt-4o")
+        self.assertEqual(status, 200)
+        srv.ingest(self.key, clx.event("ovr-2", provider="openai", model="gpt-4o", inputTokens=1000000,
+                                       outputTokens=0))
+        self.assertEqual(srv.get_event("ovr-2")["costUsd"], "2.5")
+        self.assertEqual(srv.get_event("ovr-1")["costUsd"], "6.25")
+        # bad input names the field
+        status, js, _ = srv.admin("POST", "workspaces/default/pricing/overrides",
+                                  {"provider": "openai", "model": "x", "inputPerMtok": "-1", "outputPerMtok": "1"})
+        self.assertEqual((status, js["error"]["field"]), (400, "inputPerMtok"))
+
+        # Azure: a deployment name priced as a catalog model
+        srv.ingest(self.key, clx.event("az-1", provider="azure_openai", model="prod-chat", inputTokens=1000000))
+        self.assertIsNone(srv.get_event("az-1")["costUsd"])  # unknown deployment: unpriced
+        status, js, raw = srv.admin("POST", "workspaces/default/pricing/deployments",
+                                    {"deployment": "Prod-Chat", "model": "gpt-4o-mini"})
+        self.assertEqual(status, 201, raw)
+        srv.ingest(self.key, clx.event("az-2", provider="azure_openai", model="Prod-Chat", inputTokens=1000000,
+                                       outputTokens=0))
+        ev = srv.get_event("az-2")
+        self.assertEqual((ev["provider"], ev["model"], ev["costUsd"]), ("azure", "Prod-Chat", "0.15"))
+        status, js, _ = srv.admin("GET", "workspaces/default/pricing/deployments")
+        self.assertEqual([(d["deployment"], d["model"]) for d in js["deployments"]], [("prod-chat", "gpt-4o-mini")])
+
+    def test_batch_api_discount(self):
+        # gpt-4o-mini through the Batch API: half the list price, exactly
+        self.srv.ingest(self.key, clx.event("batch-1", provider="openai", model="gpt-4o-mini", inputTokens=1000001,
+                                            outputTokens=0, batch=True))
+        ev = self.srv.get_event("batch-1")
+        # 1,000,001 x $0.15/Mtok = $0.15000015, halved = $0.075000075
+        self.assertEqual((ev["costUsd"], ev["batch"]), ("0.075000075", True))
+        status, js, _ = self.srv.ingest(self.key, clx.event("batch-2", batch="yes"))
+        self.assertEqual((status, js["error"]["field"], js["error"]["code"]), (400, "batch", "invalid_type"))
+
     def test_broken_catalog_keeps_the_running_one(self):
-        good = open(self.catalog).read()
+        with open(self.catalog) as f:
+            good = f.read()
         try:
             with open(self.catalog, "a") as f:
                 f.write("not,a,valid,row\n")

@@ -160,7 +160,7 @@ class IngestTest(GrpcCase):
             "requestId": "g-insert-1", "provider": "openai", "providerAsSent": "openai",
             "model": "gpt-4o-mini", "modelNormalized": "gpt-4o-mini", "priceId": "openai/gpt-4o-mini@2024-07-18",
             "costUsd": "0.0003195", "costSource": "catalog", "inputTokens": 850, "outputTokens": 320,
-            "cachedTokens": 0, "cacheWriteTokens": 0, "project": "app", "environment": "prod",
+            "cachedTokens": 0, "cacheWriteTokens": 0, "batch": False, "project": "app", "environment": "prod",
             "projectAsSent": "app", "environmentAsSent": "prod", "feature": "ticket-classifier",
             "keyId": self.key_id, "flags": []})
 

@@ -381,6 +381,42 @@ static void test_pico_to_nanos(void **state)
     assert_int_equal(clx_money_pico_to_nanos(-(__int128)INT64_MAX * INT64_MAX), INT64_MIN);
 }
 
+/* A percentage of an exact pico sum, rounded once: the batch discount. */
+static void test_pico_pct_to_nanos(void **state)
+{
+    (void)state;
+    assert_int_equal(clx_money_pico_pct_to_nanos(319500000, 100), 319500);
+    assert_int_equal(clx_money_pico_pct_to_nanos(319500000, 50), 159750);
+    assert_int_equal(clx_money_pico_pct_to_nanos(12345, 0), 0);
+    /* 50% of an odd pico amount: 1001 -> 500.5 pico -> 1 nano; 999 -> 499.5 pico -> 0 */
+    assert_int_equal(clx_money_pico_pct_to_nanos(1001, 50), 1);
+    assert_int_equal(clx_money_pico_pct_to_nanos(999, 50), 0);
+    /* rounding first and halving after would give 1 for 999 pico (1 nano / 2 -> 0.5 -> 1) */
+    assert_int_equal(clx_money_pico_pct_to_nanos(1000, 50), 1);  /* exactly 0.5 nano: half up */
+    assert_int_equal(clx_money_pico_pct_to_nanos(18750, 50), 9); /* 9.375 nanos (19 / 2 would be 10) */
+    assert_int_equal(clx_money_pico_pct_to_nanos(3, 50), 0);
+    assert_int_equal(clx_money_pico_pct_to_nanos(2999, 50), 1); /* 1.4995 */
+    assert_int_equal(clx_money_pico_pct_to_nanos(3000, 50), 2); /* 1.5 */
+    assert_int_equal(clx_money_pico_pct_to_nanos(1000, 25), 0); /* 0.25 */
+    assert_int_equal(clx_money_pico_pct_to_nanos(2000, 25), 1); /* 0.5 */
+    assert_int_equal(clx_money_pico_pct_to_nanos(3333, 30), 1); /* 0.9999 */
+    /* same as pico_to_nanos at 100%, negatives included */
+    assert_int_equal(clx_money_pico_pct_to_nanos(-500, 100), 0);
+    assert_int_equal(clx_money_pico_pct_to_nanos(-501, 100), -1);
+    assert_int_equal(clx_money_pico_pct_to_nanos(-999, 50), 0);   /* -0.4995 -> 0 */
+    assert_int_equal(clx_money_pico_pct_to_nanos(-1000, 50), 0);  /* -0.5 -> 0 (half up) */
+    assert_int_equal(clx_money_pico_pct_to_nanos(-1001, 50), -1); /* -0.5005 -> -1 */
+    /* pct outside 0..100 is clamped */
+    assert_int_equal(clx_money_pico_pct_to_nanos(1000000, 150), 1000);
+    assert_int_equal(clx_money_pico_pct_to_nanos(1000000, -5), 0);
+    /* no overflow, saturation */
+    assert_int_equal(clx_money_pico_pct_to_nanos((__int128)INT64_MAX * 1000, 50), INT64_MAX / 2 + 1);
+    assert_int_equal(clx_money_pico_pct_to_nanos((__int128)INT64_MAX * INT64_MAX, 100), INT64_MAX);
+    assert_int_equal(clx_money_pico_pct_to_nanos((__int128)INT64_MAX * INT64_MAX * 2, 50), INT64_MAX);
+    assert_int_equal(clx_money_pico_pct_to_nanos(-(__int128)INT64_MAX * INT64_MAX * 2, 50), INT64_MIN);
+    assert_int_equal(clx_money_pico_pct_to_nanos((__int128)INT64_MAX * INT64_MAX * 2, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,7 +425,7 @@ int main(void)
         cmocka_unit_test(test_parse_usd_length),  cmocka_unit_test(test_parse_per_mtok),
         cmocka_unit_test(test_format_usd),        cmocka_unit_test(test_format_per_mtok),
         cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_cost_nanos),
-        cmocka_unit_test(test_pico_to_nanos),
+        cmocka_unit_test(test_pico_to_nanos),     cmocka_unit_test(test_pico_pct_to_nanos),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,11 @@
 #define HEADER                                                                                                         \
     "id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"                   \
     "cache_write_per_mtok,source,checked\n"
+/* schema 2: the 11 base columns, then the long-context tier and the batch discount */
+#define HEADER2                                                                                                        \
+    "id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"                   \
+    "cache_write_per_mtok,source,checked,input_above_200k_per_mtok,output_above_200k_per_mtok,"                        \
+    "cached_input_above_200k_per_mtok,cache_write_above_200k_per_mtok,batch_discount_pct\n"
 #define SRC "https://example.com/pricing"
 
 static clx_catalog_t *g_cat; /* the shipped catalog, loaded once */
@@ -92,12 +97,44 @@ static bool is_date(const char *s)
            d >= 1 && d <= 31;
 }
 
+static bool batch_provider(const char *provider)
+{
+    return strcmp(provider, "openai") == 0 || strcmp(provider, "anthropic") == 0 || strcmp(provider, "google") == 0 ||
+           strcmp(provider, "azure") == 0;
+}
+
+/* A tier is plausible: dearer than the base, complete, cache prices where the base has them. */
+static void check_tier_and_batch(const clx_price_t *e)
+{
+    if (e->input_above_200k_pico < 0) {
+        assert_int_equal(e->input_above_200k_pico, -1);
+        assert_int_equal(e->output_above_200k_pico, -1);
+        assert_int_equal(e->cached_input_above_200k_pico, -1);
+        assert_int_equal(e->cache_write_above_200k_pico, -1);
+    } else {
+        if (e->input_above_200k_pico <= e->input_pico || e->output_above_200k_pico <= e->output_pico)
+            fail_msg("%s: tier not above the base price", e->id);
+        /* every tier the providers publish is 2x input and 1.5x output */
+        assert_int_equal(e->input_above_200k_pico, 2 * e->input_pico);
+        assert_int_equal(e->output_above_200k_pico * 2, 3 * e->output_pico);
+        assert_int_equal(e->cached_input_above_200k_pico < 0, e->cached_input_pico < 0);
+        assert_int_equal(e->cache_write_above_200k_pico < 0, e->cache_write_pico < 0);
+        if (e->cached_input_pico >= 0)
+            assert_int_equal(e->cached_input_above_200k_pico, 2 * e->cached_input_pico);
+        if (e->cache_write_pico >= 0)
+            assert_int_equal(e->cache_write_above_200k_pico, 2 * e->cache_write_pico);
+    }
+    /* 50% where the provider's batch API discounts 50%, nothing elsewhere */
+    if (e->batch_discount_pct != 0 && !(e->batch_discount_pct == 50 && batch_provider(e->provider)))
+        fail_msg("%s: batch discount %d%%", e->id, (int)e->batch_discount_pct);
+}
+
 static void test_catalog_entries_valid(void **state)
 {
     size_t n = clx_catalog_count(g_cat), i;
 
     (void)state;
-    assert_true(n >= 60);
+    assert_true(n >= 100);
     assert_non_null(clx_catalog_version(g_cat));
     assert_true(strncmp(clx_catalog_version(g_cat), "fnv1a64:", 8) == 0);
     assert_int_equal(strlen(clx_catalog_version(g_cat)), 8 + 16);
@@ -124,6 +161,7 @@ static void test_catalog_entries_valid(void **state)
             assert_true(e->cached_input_pico <= e->input_pico);
         if (e->cache_write_pico >= 0)
             assert_true(e->cache_write_pico >= e->input_pico);
+        check_tier_and_batch(e);
     }
     assert_null(clx_catalog_entry(g_cat, n));
     assert_null(clx_catalog_aliases(g_cat, n));
@@ -174,6 +212,28 @@ static void test_catalog_required_prices(void **state)
         {"xai", "grok-3", 3000000, 15000000, 750000, -1},
         {"bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0", 800000, 4000000, 80000, 1000000},
         {"azure", "gpt-4o-mini", 150000, 600000, 75000, -1},
+        {"openai", "gpt-4o-2024-05-13", 5000000, 15000000, -1, -1},
+        {"openai", "chatgpt-4o-latest", 5000000, 15000000, -1, -1},
+        {"openai", "o1-pro", 150000000, 600000000, -1, -1},
+        {"openai", "o3-pro", 20000000, 80000000, -1, -1},
+        {"openai", "gpt-4.5-preview", 75000000, 150000000, 37500000, -1},
+        {"openai", "gpt-5-pro", 15000000, 120000000, -1, -1},
+        {"openai", "gpt-5.1", 1250000, 10000000, 125000, -1},
+        {"openai", "gpt-5.1-codex-mini", 250000, 2000000, 25000, -1},
+        {"openai", "gpt-5.2", 1750000, 14000000, 175000, -1},
+        {"openai", "gpt-5.2-pro", 21000000, 168000000, -1, -1},
+        {"anthropic", "claude-3-sonnet", 3000000, 15000000, -1, -1},
+        {"anthropic", "claude-opus-4-5", 5000000, 25000000, 500000, 6250000},
+        {"google", "gemini-3-pro-preview", 2000000, 12000000, 200000, -1},
+        {"deepseek", "deepseek-reasoner", 280000, 420000, 28000, -1},
+        {"mistral", "mistral-large-2407", 2000000, 6000000, -1, -1},
+        {"cohere", "command-r-plus-08-2024", 2500000, 10000000, -1, -1},
+        {"bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", 3000000, 15000000, 300000, 3750000},
+        {"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3300000, 16500000, 330000, 4125000},
+        {"bedrock", "us.anthropic.claude-haiku-4-5-20251001-v1:0", 1100000, 5500000, 110000, 1375000},
+        {"bedrock", "us.deepseek.r1-v1:0", 1350000, 5400000, -1, -1},
+        {"azure", "gpt-5", 1250000, 10000000, 125000, -1},
+        {"azure", "o1", 15000000, 60000000, 7500000, -1},
     };
     size_t i;
 
@@ -190,6 +250,60 @@ static void test_catalog_required_prices(void **state)
             fail_msg("%s: %lld/%lld/%lld/%lld", p->id, (long long)p->input_pico, (long long)p->output_pico,
                      (long long)p->cached_input_pico, (long long)p->cache_write_pico);
     }
+}
+
+typedef struct want_tier {
+    const char *provider;
+    const char *model;
+    int64_t in, out, cached, write; /* *_above_200k, pico per token; -1 = none */
+    int batch_pct;
+} want_tier_t;
+
+/* Long-context tiers and batch discounts of the shipped catalog. */
+static void test_catalog_tiers_and_batch(void **state)
+{
+    static const want_tier_t want[] = {
+        {"anthropic", "claude-sonnet-4", 6000000, 22500000, 600000, 7500000, 50},
+        {"anthropic", "claude-sonnet-4-5", 6000000, 22500000, 600000, 7500000, 50},
+        {"google", "gemini-2.5-pro", 2500000, 15000000, 250000, -1, 50},
+        {"google", "gemini-3-pro-preview", 4000000, 18000000, 400000, -1, 50},
+        {"bedrock", "anthropic.claude-sonnet-4-20250514-v1:0", 6000000, 22500000, 600000, 7500000, 0},
+        {"bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", 6000000, 22500000, 600000, 7500000, 0},
+        {"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 6600000, 24750000, 660000, 8250000, 0},
+        /* no tier */
+        {"anthropic", "claude-opus-4-5", -1, -1, -1, -1, 50},
+        {"anthropic", "claude-3-sonnet", -1, -1, -1, -1, 0}, /* never in the Message Batches API */
+        {"google", "gemini-2.5-flash", -1, -1, -1, -1, 50},
+        {"google", "gemini-1.5-pro", -1, -1, -1, -1, 0}, /* its tier starts at 128k: not modelled */
+        {"openai", "gpt-4.1", -1, -1, -1, -1, 50},
+        {"openai", "gpt-5", -1, -1, -1, -1, 50},
+        {"openai", "chatgpt-4o-latest", -1, -1, -1, -1, 0},
+        {"azure", "gpt-4o-mini", -1, -1, -1, -1, 50},
+        {"azure", "gpt-35-turbo", -1, -1, -1, -1, 0},
+        {"mistral", "mistral-large-2411", -1, -1, -1, -1, 0},
+        {"deepseek", "deepseek-chat", -1, -1, -1, -1, 0},
+        {"bedrock", "anthropic.claude-3-5-sonnet-20241022-v2:0", -1, -1, -1, -1, 0},
+        {"xai", "grok-3", -1, -1, -1, -1, 0},
+    };
+    size_t i, n = clx_catalog_count(g_cat), tiers = 0;
+
+    (void)state;
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const clx_price_t *p = lookup(want[i].provider, want[i].model, NOW);
+
+        if (p == NULL)
+            fail_msg("%s/%s missing", want[i].provider, want[i].model);
+        assert_string_equal(p->model, want[i].model);
+        if (p->input_above_200k_pico != want[i].in || p->output_above_200k_pico != want[i].out ||
+            p->cached_input_above_200k_pico != want[i].cached || p->cache_write_above_200k_pico != want[i].write ||
+            p->batch_discount_pct != want[i].batch_pct)
+            fail_msg("%s: tier %lld/%lld/%lld/%lld batch %d", p->id, (long long)p->input_above_200k_pico,
+                     (long long)p->output_above_200k_pico, (long long)p->cached_input_above_200k_pico,
+                     (long long)p->cache_write_above_200k_pico, (int)p->batch_discount_pct);
+    }
+    for (i = 0; i < n; i++)
+        tiers += clx_catalog_entry(g_cat, i)->input_above_200k_pico >= 0;
+    assert_int_equal(tiers, 7); /* exactly the seven above */
 }
 
 /* Every model name and alias finds its own entry at its effective date: no ambiguity. */
@@ -277,9 +391,21 @@ static void test_lookup_names(void **state)
     /* azure: its own entry when it has one, otherwise openai's */
     assert_model("azure", "gpt-4o-mini", "azure", "gpt-4o-mini");
     assert_model("azure_openai", "gpt-4o", "azure", "gpt-4o");
-    assert_model("azure", "gpt-4.1-nano", "openai", "gpt-4.1-nano");
-    assert_model("azure", "gpt-5-2025-08-07", "openai", "gpt-5");
-    assert_model("Azure_OpenAI", "o4-mini", "openai", "o4-mini");
+    assert_model("azure", "gpt-4.1-nano", "azure", "gpt-4.1-nano");
+    assert_model("azure", "gpt-5-2025-08-07", "azure", "gpt-5");
+    assert_model("Azure_OpenAI", "o4-mini", "azure", "o4-mini");
+    assert_model("azure", "o3", "openai", "o3");
+    assert_model("azure", "gpt-5.1-2025-11-13", "openai", "gpt-5.1");
+    assert_model("Azure_OpenAI", "o3-pro", "openai", "o3-pro");
+    assert_model("openai", "gpt-5-chat-latest", "openai", "gpt-5");
+    assert_model("openai", "gpt-5.2-2025-12-11", "openai", "gpt-5.2");
+    assert_model("anthropic", "claude-3-sonnet-20240229", "anthropic", "claude-3-sonnet");
+    assert_model("anthropic", "claude-sonnet-4-5-20250929", "anthropic", "claude-sonnet-4-5");
+    assert_model("gemini", "models/gemini-3-pro-preview", "google", "gemini-3-pro-preview");
+    assert_model("bedrock", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock",
+                 "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    assert_model("bedrock", "global.anthropic.claude-sonnet-4-20250514-v1:0", "bedrock",
+                 "anthropic.claude-sonnet-4-20250514-v1:0");
 }
 
 static void test_lookup_misses(void **state)
@@ -339,31 +465,33 @@ static void test_costs_by_provider(void **state)
 {
     static const cost_case_t cases[] = {
         /* 850 x 0.15e-6 + 320 x 0.60e-6 = 0.0003195 */
-        {"openai", "gpt-4o-mini", {850, 320, 0, 0}, 319500},
+        {"openai", "gpt-4o-mini", {850, 320, 0, 0, false}, 319500},
         /* 6000 x 2.5e-6 + 4000 cached x 1.25e-6 + 500 x 10e-6 = 0.015 + 0.005 + 0.005 */
-        {"openai", "gpt-4o-2024-08-06", {10000, 500, 4000, 0}, 25000000},
+        {"openai", "gpt-4o-2024-08-06", {10000, 500, 4000, 0, false}, 25000000},
         /* 500 x 0.8e-6 + 1000 x 0.08e-6 + 500 written x 1e-6 + 100 x 4e-6 = 0.0004+0.00008+0.0005+0.0004 */
-        {"anthropic", "claude-3-5-haiku", {2000, 100, 1000, 500}, 1380000},
+        {"anthropic", "claude-3-5-haiku", {2000, 100, 1000, 500, false}, 1380000},
         /* 234 x 3e-6 + 1000 x 0.3e-6 + 56 x 15e-6 = 0.000702 + 0.0003 + 0.00084 */
-        {"anthropic", "claude-3-7-sonnet-20250219", {1234, 56, 1000, 0}, 1842000},
+        {"anthropic", "claude-3-7-sonnet-20250219", {1234, 56, 1000, 0, false}, 1842000},
         /* 1000 x 0.1e-6 + 1 x 0.025e-6 + 3 x 0.4e-6 = 0.0001 + 0.000000025 + 0.0000012 */
-        {"google", "gemini-2.0-flash", {1001, 3, 1, 0}, 101225},
+        {"google", "gemini-2.0-flash", {1001, 3, 1, 0, false}, 101225},
         /* 1 cached token x 0.01875e-6 = 18.75 nanos -> 19 */
-        {"gemini", "gemini-2.0-flash-lite", {1, 0, 1, 0}, 19},
+        {"gemini", "gemini-2.0-flash-lite", {1, 0, 1, 0, false}, 19},
         /* no cached price: 1500 x 2e-6 + 700 x 6e-6, cached tokens at the input price */
-        {"mistral", "mistral-large-2411", {1500, 700, 500, 0}, 7200000},
+        {"mistral", "mistral-large-2411", {1500, 700, 500, 0, false}, 7200000},
         /* 400k x 0.28e-6 + 600k x 0.028e-6 + 200k x 0.42e-6 = 0.112 + 0.0168 + 0.084 */
-        {"deepseek", "deepseek-chat", {1000000, 200000, 600000, 0}, 212800000},
+        {"deepseek", "deepseek-chat", {1000000, 200000, 600000, 0, false}, 212800000},
         /* 3 x 0.0375e-6 = 112.5 nanos -> 113 */
-        {"cohere", "command-r7b-12-2024", {3, 0, 0, 0}, 113},
+        {"cohere", "command-r7b-12-2024", {3, 0, 0, 0, false}, 113},
         /* 10 x 3e-6 + 10 x 15e-6 */
-        {"xai", "grok-3", {10, 10, 0, 0}, 180000},
+        {"xai", "grok-3", {10, 10, 0, 0, false}, 180000},
         /* 50 x 0.08e-6 + 50 written x 1e-6 + 10 x 4e-6 */
-        {"bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0", {100, 10, 50, 50}, 94000},
+        {"bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0", {100, 10, 50, 50, false}, 94000},
         /* azure's own gpt-4o-mini row (global standard) */
-        {"azure", "gpt-4o-mini", {850, 320, 0, 0}, 319500},
-        /* azure falls back to openai gpt-4.1-nano: 1M x 0.1e-6 + 1M x 0.4e-6 */
-        {"azure", "gpt-4.1-nano", {1000000, 1000000, 0, 0}, 500000000},
+        {"azure", "gpt-4o-mini", {850, 320, 0, 0, false}, 319500},
+        /* azure's own gpt-4.1-nano row (= openai's price): 1M x 0.1e-6 + 1M x 0.4e-6 */
+        {"azure", "gpt-4.1-nano", {1000000, 1000000, 0, 0, false}, 500000000},
+        /* azure falls back to openai o3 (after the 2025-06-10 cut): 1M x 2e-6 + 1M x 8e-6 */
+        {"azure", "o3", {1000000, 1000000, 0, 0, false}, 10000000000LL},
     };
     size_t i;
 
@@ -381,6 +509,273 @@ static void test_costs_by_provider(void **state)
     }
 }
 
+/* ---- token semantics per provider, tiers, batch -------------------------------------- */
+
+static void assert_cost(const char *provider, const char *model, int64_t at, clx_usage_t u, int64_t want)
+{
+    const clx_price_t *p = lookup(provider, model, at);
+    int64_t got;
+
+    if (p == NULL)
+        fail_msg("%s/%s: no price", provider, model);
+    got = clx_price_cost_nanos(p, &u);
+    if (got != want)
+        fail_msg("%s/%s (%s)%s: cost %lld nanos, want %lld", provider, model, p->id, u.batch ? " batch" : "",
+                 (long long)got, (long long)want);
+}
+
+/*
+ * How each provider's usage maps onto clx_usage_t, checked to the nano against sums done
+ * by hand in USD.
+ */
+static void test_token_semantics(void **state)
+{
+    (void)state;
+    /*
+     * OpenAI: usage.prompt_tokens = 10,000 of which prompt_tokens_details.cached_tokens =
+     * 6,000; completion_tokens = 500. input = 10,000, cached = 6,000 (a part of input).
+     * gpt-4.1: 4,000 x $2/M + 6,000 x $0.50/M + 500 x $8/M = 0.008 + 0.003 + 0.004 = $0.015
+     */
+    assert_cost("openai", "gpt-4.1-2025-04-14", NOW, (clx_usage_t){10000, 500, 6000, 0, false}, 15000000);
+    /*
+     * Anthropic: usage.input_tokens = 120 (uncached only), cache_read_input_tokens = 2,000,
+     * cache_creation_input_tokens = 500, output_tokens = 300. The caller sends input =
+     * 120 + 2,000 + 500 = 2,620, cached = 2,000, cache_write = 500.
+     * claude-sonnet-4-5: 120 x $3/M + 2,000 x $0.30/M + 500 x $3.75/M + 300 x $15/M
+     *   = 0.00036 + 0.0006 + 0.001875 + 0.0045 = $0.007335
+     */
+    assert_cost("anthropic", "claude-sonnet-4-5-20250929", NOW, (clx_usage_t){2620, 300, 2000, 500, false}, 7335000);
+    /* claude-3-5-haiku, 5 tokens each way: 5 x 0.8 + 5 x 0.08 + 5 x 1.00 + 7 x 4 (USD/M) = 37.4 micro */
+    assert_cost("anthropic", "claude-3-5-haiku-20241022", NOW, (clx_usage_t){15, 7, 5, 5, false}, 37400);
+    /*
+     * Gemini: usageMetadata.promptTokenCount = 5,000 includes cachedContentTokenCount =
+     * 4,000; candidatesTokenCount (+ thoughtsTokenCount) = 250. input = 5,000, cached = 4,000.
+     * gemini-2.5-flash: 1,000 x $0.30/M + 4,000 x $0.03/M + 250 x $2.50/M
+     *   = 0.0003 + 0.00012 + 0.000625 = $0.001045
+     */
+    assert_cost("gemini", "models/gemini-2.5-flash", NOW, (clx_usage_t){5000, 250, 4000, 0, false}, 1045000);
+    /*
+     * Azure: OpenAI's usage shape. No azure row for o3, so openai's o3 prices apply, with
+     * openai's history: 6,000 x $2/M + 4,000 x $0.50/M + 1,000 x $8/M = $0.022 now, and
+     * 6,000 x $10/M + 4,000 x $2.50/M + 1,000 x $40/M = $0.11 before the 2025-06-10 cut.
+     */
+    assert_cost("azure_openai", "o3-2025-04-16", NOW, (clx_usage_t){10000, 1000, 4000, 0, false}, 22000000);
+    assert_cost("azure", "o3-2025-04-16", DAY(2025, 5, 1), (clx_usage_t){10000, 1000, 4000, 0, false}, 110000000);
+    /* azure's own row: gpt-5-mini 9,000 x $0.25/M + 1,000 x $0.025/M + 2,000 x $2/M */
+    assert_cost("azure", "gpt-5-mini", NOW, (clx_usage_t){10000, 2000, 1000, 0, false}, 6275000);
+    /*
+     * DeepSeek (OpenAI shape; prompt_cache_hit_tokens part of prompt_tokens), price of
+     * 2025-03-01: 600k x $0.27/M + 400k x $0.07/M + 100k x $1.10/M = 0.162 + 0.028 + 0.11
+     */
+    assert_cost("deepseek", "deepseek-chat", DAY(2025, 3, 1), (clx_usage_t){1000000, 100000, 400000, 0, false},
+                300000000);
+    /* and today: 600k x $0.28/M + 400k x $0.028/M + 100k x $0.42/M = 0.168 + 0.0112 + 0.042 */
+    assert_cost("deepseek", "deepseek-chat", NOW, (clx_usage_t){1000000, 100000, 400000, 0, false}, 221200000);
+}
+
+/* More than 200,000 input tokens: the whole request at the tier prices. */
+static void test_long_context_tier(void **state)
+{
+    (void)state;
+    /*
+     * gemini-2.5-pro, prompt 201,000 (50,000 cached), output 2,000, all at the >200k prices:
+     * 151,000 x $2.50/M + 50,000 x $0.25/M + 2,000 x $15/M = 0.3775 + 0.0125 + 0.03 = $0.42
+     */
+    assert_cost("google", "gemini-2.5-pro", NOW, (clx_usage_t){201000, 2000, 50000, 0, false}, 420000000);
+    /* 200,000 is not above: 150,000 x 1.25 + 50,000 x 0.125 + 2,000 x 10 (USD/M) = $0.21375 */
+    assert_cost("google", "gemini-2.5-pro", NOW, (clx_usage_t){200000, 2000, 50000, 0, false}, 213750000);
+    assert_cost("google", "gemini-2.5-pro", NOW, (clx_usage_t){200000, 0, 0, 0, false}, 250000000);
+    assert_cost("google", "gemini-2.5-pro", NOW, (clx_usage_t){200001, 0, 0, 0, false}, 500002500);
+    /* output never moves a request into the tier */
+    assert_cost("google", "gemini-2.5-pro", NOW, (clx_usage_t){1000, 300000, 0, 0, false}, 3001250000LL);
+    /*
+     * claude-sonnet-4-5 with the 1M context: input = 150,000 + 40,000 cache reads + 11,000
+     * cache writes = 201,000 > 200k, output 1,000:
+     * 150,000 x $6/M + 40,000 x $0.60/M + 11,000 x $7.50/M + 1,000 x $22.50/M
+     *   = 0.9 + 0.024 + 0.0825 + 0.0225 = $1.029
+     */
+    assert_cost("anthropic", "claude-sonnet-4-5", NOW, (clx_usage_t){201000, 1000, 40000, 11000, false}, 1029000000);
+    /* the same request below the threshold (199,000 in): 0.444 + 0.012 + 0.04125 + 0.015 */
+    assert_cost("anthropic", "claude-sonnet-4-5", NOW, (clx_usage_t){199000, 1000, 40000, 11000, false}, 512250000);
+    /* claude-sonnet-4 by its dated id: 250,000 x $6/M */
+    assert_cost("anthropic", "claude-sonnet-4-20250514", NOW, (clx_usage_t){250000, 0, 0, 0, false}, 1500000000);
+    /* bedrock geographic profile, +10%: 200,000 x $6.60/M + 100,000 x $0.66/M + 1,000 x $24.75/M */
+    assert_cost("bedrock", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0", NOW,
+                (clx_usage_t){300000, 1000, 100000, 0, false}, 1410750000);
+    /* gemini-3-pro-preview: 300,000 x $4/M + 10,000 x $18/M */
+    assert_cost("google", "gemini-3-pro-preview", NOW, (clx_usage_t){300000, 10000, 0, 0, false}, 1380000000);
+    /* no tier: list prices whatever the size (gpt-4.1: 500,000 x $2/M + 1,000 x $8/M; opus 4.5) */
+    assert_cost("openai", "gpt-4.1", NOW, (clx_usage_t){500000, 1000, 0, 0, false}, 1008000000);
+    assert_cost("anthropic", "claude-opus-4-5", NOW, (clx_usage_t){300000, 0, 0, 0, false}, 1500000000);
+    assert_cost("google", "gemini-1.5-pro", NOW, (clx_usage_t){300000, 0, 0, 0, false}, 375000000);
+}
+
+/* Batch: (100 - pct)% of the exact pico sum, rounded once. */
+static void test_batch_discount(void **state)
+{
+    const char *csv = HEADER2 "t/one@2025-01-01,t,one,,2025-01-01,0.000001,0.000001,,," SRC ",2026-07-24,,,,,50\n"
+                              "t/q@2025-01-01,t,q,,2025-01-01,0.000001,0.000001,,," SRC ",2026-07-24,,,,,25\n"
+                              "t/none@2025-01-01,t,none,,2025-01-01,0.000001,0.000001,,," SRC ",2026-07-24\n";
+    clx_catalog_t *c = load_ok(csv);
+    const clx_price_t *one = clx_catalog_lookup(c, "t", "one", 3, NOW);
+    const clx_price_t *q = clx_catalog_lookup(c, "t", "q", 1, NOW);
+    const clx_price_t *none = clx_catalog_lookup(c, "t", "none", 4, NOW);
+    clx_usage_t u;
+
+    (void)state;
+    assert_non_null(one);
+    assert_non_null(q);
+    assert_non_null(none);
+    assert_int_equal(one->batch_discount_pct, 50);
+    assert_int_equal(none->batch_discount_pct, 0);
+    /* 1 pico per token. 999 tokens: 999 pico -> 1 nano; batch 499.5 pico -> 0 (not 1/2 -> 1) */
+    u = (clx_usage_t){999, 0, 0, 0, false};
+    assert_int_equal(clx_price_cost_nanos(one, &u), 1);
+    u.batch = true;
+    assert_int_equal(clx_price_cost_nanos(one, &u), 0);
+    /* 1001 pico: batch 500.5 pico -> 1 nano; 1000 pico: batch exactly 0.5 nano -> 1 (half up) */
+    u = (clx_usage_t){600, 401, 0, 0, true};
+    assert_int_equal(clx_price_cost_nanos(one, &u), 1);
+    u = (clx_usage_t){500, 500, 0, 0, true};
+    assert_int_equal(clx_price_cost_nanos(one, &u), 1);
+    u = (clx_usage_t){2999, 0, 0, 0, true}; /* 1499.5 pico */
+    assert_int_equal(clx_price_cost_nanos(one, &u), 1);
+    /* 25% off: 2,000 pico -> 1,500 pico -> 2 nanos; 1,999 -> 1,499.25 -> 1 */
+    u = (clx_usage_t){2000, 0, 0, 0, true};
+    assert_int_equal(clx_price_cost_nanos(q, &u), 2);
+    u.input_tokens = 1999;
+    assert_int_equal(clx_price_cost_nanos(q, &u), 1);
+    /* no discount on the entry: the flag changes nothing */
+    u = (clx_usage_t){999, 0, 0, 0, true};
+    assert_int_equal(clx_price_cost_nanos(none, &u), 1);
+    clx_catalog_destroy(c);
+
+    /* gemini-2.0-flash-lite, 1 cached token: 18,750 pico = 19 nanos; batch 9,375 pico = 9 (not 19/2 -> 10) */
+    assert_cost("google", "gemini-2.0-flash-lite", NOW, (clx_usage_t){1, 0, 1, 0, false}, 19);
+    assert_cost("google", "gemini-2.0-flash-lite", NOW, (clx_usage_t){1, 0, 1, 0, true}, 9);
+    /* gpt-5-nano, 3 cached tokens: 15,000 pico; batch 7,500 pico = 7.5 -> 8 nanos */
+    assert_cost("openai", "gpt-5-nano", NOW, (clx_usage_t){3, 0, 3, 0, true}, 8);
+    /* OpenAI gpt-4.1 batch: half of $0.015 */
+    assert_cost("openai", "gpt-4.1", NOW, (clx_usage_t){10000, 500, 6000, 0, true}, 7500000);
+    /* Anthropic batch stacks with cache prices: half of 0.0004 + 0.00008 + 0.0005 + 0.0004 */
+    assert_cost("anthropic", "claude-3-5-haiku", NOW, (clx_usage_t){2000, 100, 1000, 500, true}, 690000);
+    /* tier and batch together: half of $1.029 */
+    assert_cost("anthropic", "claude-sonnet-4-5", NOW, (clx_usage_t){201000, 1000, 40000, 11000, true}, 514500000);
+    /* gemini-2.5-pro tier + batch: half of $0.42 */
+    assert_cost("gemini", "gemini-2.5-pro", NOW, (clx_usage_t){201000, 2000, 50000, 0, true}, 210000000);
+    /* azure: its own row (Global Batch) and the openai fallback both take 50% off */
+    assert_cost("azure", "gpt-4o-mini", NOW, (clx_usage_t){850, 320, 0, 0, true}, 159750);
+    assert_cost("azure", "o3", NOW, (clx_usage_t){10000, 1000, 4000, 0, true}, 11000000);
+    /* providers without a 50% batch discount in the catalog: list price */
+    assert_cost("mistral", "mistral-large-2411", NOW, (clx_usage_t){1500, 700, 0, 0, true}, 7200000);
+    assert_cost("deepseek", "deepseek-chat", NOW, (clx_usage_t){1000000, 200000, 600000, 0, true}, 212800000);
+    assert_cost("bedrock", "us.amazon.nova-micro-v1:0", NOW, (clx_usage_t){1000, 1000, 0, 0, true}, 175000);
+    assert_cost("openai", "chatgpt-4o-latest", NOW, (clx_usage_t){1000, 1000, 0, 0, true}, 20000000);
+}
+
+/* Schema 2: tier and batch columns, 11- or 16-field rows, strict validation. */
+static void test_schema2_buffers(void **state)
+{
+    const char *csv = HEADER2 "t/a@2025-01-01,t,a,,2025-01-01,1,2,0.10,1.25," SRC ",2026-07-24,2,3,0.20,2.50,50\n"
+                              "t/b@2025-01-01,t,b,,2025-01-01,1,2,,," SRC ",2026-07-24\n"
+                              "t/c@2025-01-01,t,c,,2025-01-01,1,2,,," SRC ",2026-07-24,,,,,\n"
+                              "t/d@2025-01-01,t,d,,2025-01-01,1,2,,," SRC ",2026-07-24,2,3,,,0\n"
+                              "t/e@2025-01-01,t,e,,2025-01-01,1,2,,," SRC ",2026-07-24,,,,,100\n";
+    clx_catalog_t *c = load_ok(csv);
+    const clx_price_t *a = clx_catalog_lookup(c, "t", "a", 1, NOW);
+    const clx_price_t *b = clx_catalog_lookup(c, "t", "b", 1, NOW);
+    const clx_price_t *cc = clx_catalog_lookup(c, "t", "c", 1, NOW);
+    const clx_price_t *d = clx_catalog_lookup(c, "t", "d", 1, NOW);
+    const clx_price_t *e = clx_catalog_lookup(c, "t", "e", 1, NOW);
+    clx_usage_t u;
+
+    (void)state;
+    assert_int_equal(clx_catalog_count(c), 5);
+    assert_int_equal(a->input_above_200k_pico, 2000000);
+    assert_int_equal(a->output_above_200k_pico, 3000000);
+    assert_int_equal(a->cached_input_above_200k_pico, 200000);
+    assert_int_equal(a->cache_write_above_200k_pico, 2500000);
+    assert_int_equal(a->batch_discount_pct, 50);
+    assert_string_equal(a->checked, "2026-07-24"); /* the base fields are unchanged */
+    assert_string_equal(a->source, SRC);
+    assert_int_equal(b->input_above_200k_pico, -1);
+    assert_int_equal(b->output_above_200k_pico, -1);
+    assert_int_equal(b->cached_input_above_200k_pico, -1);
+    assert_int_equal(b->cache_write_above_200k_pico, -1);
+    assert_int_equal(b->batch_discount_pct, 0);
+    assert_string_equal(b->checked, "2026-07-24");
+    assert_int_equal(cc->input_above_200k_pico, -1);
+    assert_int_equal(cc->batch_discount_pct, 0);
+    assert_int_equal(d->batch_discount_pct, 0);
+    assert_int_equal(e->batch_discount_pct, 100);
+    /* tier with cache prices: 100k plain x 2 + 50k read x 0.2 + 50,001 written x 2.5 + 10 out x 3 */
+    u = (clx_usage_t){200001, 10, 50000, 50001, false};
+    assert_int_equal(clx_price_cost_nanos(a, &u), 200000000 + 10000000 + 125002500 + 30000);
+    /* a tier without cache prices bills cache reads at the tier input price (base has none) */
+    u = (clx_usage_t){300000, 0, 100000, 0, false};
+    assert_int_equal(clx_price_cost_nanos(d, &u), 600000000);
+    u.batch = true;
+    assert_int_equal(clx_price_cost_nanos(d, &u), 600000000); /* 0% */
+    assert_int_equal(clx_price_cost_nanos(e, &u), 0);         /* 100% */
+    u = (clx_usage_t){300000, 0, 100000, 0, false};
+    assert_int_equal(clx_price_cost_nanos(b, &u), 300000000); /* no tier */
+    clx_catalog_destroy(c);
+}
+
+#define ROW2(tail) "t/a@2025-01-01,t,a,,2025-01-01,1,2,0.10,1.25," SRC ",2026-07-24," tail "\n"
+#define ROW2N(tail) "t/a@2025-01-01,t,a,,2025-01-01,1,2,,," SRC ",2026-07-24," tail "\n"
+
+static void test_schema2_errors(void **state)
+{
+    static const struct {
+        const char *csv;
+        const char *want;
+    } cases[] = {
+        {HEADER2 ROW2("2,3,0.20,2.50"), "line 2: expected 11 or 16 comma-separated fields, found 15"},
+        {HEADER2 ROW2("2,3,0.20,2.50,50,"), "line 2: expected 11 or 16 comma-separated fields, found 17"},
+        {HEADER2 "t/a@2025-01-01,t,a,,2025-01-01,1,2,,," SRC ",2026-07-24,\n",
+         "line 2: expected 11 or 16 comma-separated fields, found 12"},
+        {HEADER ROW2("2,3,0.20,2.50,50"), "line 2: expected 11 comma-separated fields, found 16"},
+        {"id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"
+         "cache_write_per_mtok,source,checked,input_above_200k_per_mtok\n",
+         "line 1: header must be"},
+        {HEADER2 ROW2("2,,0.20,2.50,"),
+         "line 2: input_above_200k_per_mtok and output_above_200k_per_mtok must be both"},
+        {HEADER2 ROW2(",3,,,"), "line 2: input_above_200k_per_mtok and output_above_200k_per_mtok must be both"},
+        {HEADER2 ROW2N(",,0.20,,"), "line 2: cached/cache-write tier price without input_above_200k_per_mtok"},
+        {HEADER2 ROW2N(",,,2.50,"), "line 2: cached/cache-write tier price without input_above_200k_per_mtok"},
+        {HEADER2 ROW2("2,3,,2.50,"), "line 2: cached_input_above_200k_per_mtok must be set exactly when"},
+        {HEADER2 ROW2N("2,3,0.20,,"), "line 2: cached_input_above_200k_per_mtok must be set exactly when"},
+        {HEADER2 ROW2("2,3,0.20,,"), "line 2: cache_write_above_200k_per_mtok must be set exactly when"},
+        {HEADER2 ROW2("2.0000001,3,0.20,2.50,"), "line 2: bad input_above_200k_per_mtok"},
+        {HEADER2 ROW2("2,-3,0.20,2.50,"), "line 2: bad output_above_200k_per_mtok"},
+        {HEADER2 ROW2("2,3,x,2.50,"), "line 2: bad cached_input_above_200k_per_mtok"},
+        {HEADER2 ROW2("2,3,0.20,1e-9,"), "line 2: bad cache_write_above_200k_per_mtok"},
+        {HEADER2 ROW2(",,,,101"), "line 2: bad batch_discount_pct \"101\""},
+        {HEADER2 ROW2(",,,,50%"), "line 2: bad batch_discount_pct"},
+        {HEADER2 ROW2(",,,,-5"), "line 2: bad batch_discount_pct"},
+        {HEADER2 ROW2(",,,,05"), "line 2: bad batch_discount_pct"},
+        {HEADER2 ROW2(",,,,5.5"), "line 2: bad batch_discount_pct"},
+        {HEADER2 ROW2(",,,,1000"), "line 2: bad batch_discount_pct"},
+        {HEADER2 ROW2(",,,, 5"), "line 2: field 16 has quotes or leading blanks"},
+        {HEADER2 "# ok\n" ROW2N(",,,,50") ROW2N(",,,,5x"), "line 4: bad batch_discount_pct"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clx_catalog_t *c = (clx_catalog_t *)&c;
+        char *err = NULL;
+        int rc = clx_catalog_load_buffer(cases[i].csv, strlen(cases[i].csv), &c, &err);
+
+        if (rc != CLX_EINVAL || err == NULL || strstr(err, cases[i].want) != err)
+            fail_msg("case %zu: rc %d err \"%s\", want CLX_EINVAL and \"%s...\"", i, rc, err != NULL ? err : "(null)",
+                     cases[i].want);
+        assert_null(c);
+        free(err);
+    }
+}
+
 static void test_cost_rounding_and_limits(void **state)
 {
     const char *csv = HEADER "p/a@2025-01-01,p,a,,2025-01-01,0.0005,0.0005,,,"
@@ -389,10 +784,10 @@ static void test_cost_rounding_and_limits(void **state)
     clx_catalog_t *c = load_ok(csv);
     const clx_price_t *a = clx_catalog_lookup(c, "p", "a", 1, NOW);
     const clx_price_t *big = clx_catalog_lookup(c, "p", "big", 3, NOW);
-    clx_usage_t u1 = {1, 1, 0, 0};
-    clx_usage_t zero = {0, 0, 0, 0};
-    clx_usage_t huge = {INT64_MAX, INT64_MAX, 0, 0};
-    clx_usage_t bad = {1, 0, 5, 5}; /* more cached than input: uncached counts as 0 */
+    clx_usage_t u1 = {1, 1, 0, 0, false};
+    clx_usage_t zero = {0, 0, 0, 0, false};
+    clx_usage_t huge = {INT64_MAX, INT64_MAX, 0, 0, false};
+    clx_usage_t bad = {1, 0, 5, 5, false}; /* more cached than input: uncached counts as 0 */
 
     (void)state;
     assert_non_null(a);
@@ -405,7 +800,7 @@ static void test_cost_rounding_and_limits(void **state)
     assert_int_equal(clx_price_cost_nanos(a, &zero), 0);
     assert_int_equal(clx_price_cost_nanos(big, &huge), INT64_MAX);
     /* a free cache read: cached part costs nothing */
-    clx_usage_t cached = {10, 0, 10, 0};
+    clx_usage_t cached = {10, 0, 10, 0, false};
     assert_int_equal(clx_price_cost_nanos(big, &cached), 0);
     assert_int_equal(clx_price_cost_nanos(a, &bad), 5); /* 10 x 500 pico at the input price */
     assert_int_equal(clx_price_cost_nanos(NULL, &u1), 0);
@@ -447,7 +842,7 @@ static void test_history_buffer(void **state)
     assert_string_equal(p->id, "acme/m1@2025-06-01");
     /* cost before and after the change */
     {
-        clx_usage_t u = {1000000, 1000000, 0, 0};
+        clx_usage_t u = {1000000, 1000000, 0, 0, false};
 
         assert_int_equal(clx_price_cost_nanos(clx_catalog_lookup(c, "acme", "m1", 2, DAY(2025, 3, 1)), &u),
                          3000000000LL);
@@ -727,7 +1122,13 @@ int main(void)
         cmocka_unit_test(test_lookup_names),
         cmocka_unit_test(test_lookup_misses),
         cmocka_unit_test(test_catalog_history),
+        cmocka_unit_test(test_catalog_tiers_and_batch),
         cmocka_unit_test(test_costs_by_provider),
+        cmocka_unit_test(test_token_semantics),
+        cmocka_unit_test(test_long_context_tier),
+        cmocka_unit_test(test_batch_discount),
+        cmocka_unit_test(test_schema2_buffers),
+        cmocka_unit_test(test_schema2_errors),
         cmocka_unit_test(test_cost_rounding_and_limits),
         cmocka_unit_test(test_history_buffer),
         cmocka_unit_test(test_malformed_buffers),
