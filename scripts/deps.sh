@@ -11,6 +11,8 @@ PACKAGES=(
   libgrpc-dev grpc-proto protobuf-compiler
   # tests: cmocka, real HTTP and gRPC clients (Python grpcio, Node @grpc/grpc-js)
   libcmocka-dev curl python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
+  # deployment tests: chart rendering checks, helm's archive
+  python3-yaml unzip
 )
 
 missing=()

@@ -102,6 +102,9 @@ const char *clx_iter_value(clx_iter_t *it, size_t *vlen);
 /* CLX_OK, or CLX_EIO when iteration stopped on a storage error. */
 int clx_iter_status(clx_iter_t *it);
 
+/* Flushes and compacts one column family (maintenance, benchmarks). CLX_OK or CLX_EIO. */
+int clx_store_compact(clx_store_t *s, clx_cf_t cf);
+
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen);
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen);

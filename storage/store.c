@@ -691,3 +691,16 @@ int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t
         return store_fail("meta put", err);
     return CLX_OK;
 }
+
+int clx_store_compact(clx_store_t *s, clx_cf_t cf)
+{
+    char *err = NULL;
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flush_cf(s->db, fo, s->cf[cf], &err);
+    rocksdb_flushoptions_destroy(fo);
+    if (err != NULL)
+        return store_fail("flush", err);
+    rocksdb_compact_range_cf(s->db, s->cf[cf], NULL, 0, NULL, 0);
+    return CLX_OK;
+}
