@@ -13,6 +13,8 @@ PACKAGES=(
   libcmocka-dev curl python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   # deployment tests: chart rendering checks, helm's archive
   python3-yaml unzip
+  # dashboard tests: Debian's Chromium, driven by playwright-core
+  chromium
 )
 
 missing=()

@@ -1,0 +1,290 @@
+// The dashboard in a real browser (Debian's Chromium driven by playwright-core) against the real
+// costlynxd: sign in, Overview, Costs, Warnings, Settings (create a key, use its secret to ingest).
+// Screenshots of each page (1280×800) go to docs/screenshots/. Run: ./run.sh (or `node --test`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { startServer, SOURCE_DIR } from "./server.mjs";
+
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const SHOTS = process.env.CLX_SCREENSHOT_DIR || path.join(SOURCE_DIR, "docs", "screenshots");
+const UNPRICED_MODEL = "mystery-model-x1";
+const RUN = Date.now().toString(36);
+
+let srv;
+let context;
+let page;
+let profileDir;
+let key; // an ingestion key made through the REST API (default project customer-support, prod)
+const pageErrors = [];
+
+const ev = (id, fields) => ({ provider: "openai", model: "gpt-4.1", inputTokens: 1000, outputTokens: 200, requestId: `${RUN}-${id}`, ...fields });
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM)`);
+  srv = await startServer();
+
+  // --- data, prepared through the REST API ---
+  const A = "/api/v1/admin/workspaces/default";
+  for (const [slug, name] of [["customer-support", "Customer support"], ["document-processing", "Document processing"]]) {
+    const r = await srv.call("POST", `${A}/projects`, { body: { slug, name } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const k = await srv.call("POST", `${A}/keys`, { body: { name: "support-prod", defaultProject: "customer-support", defaultEnvironment: "prod" } });
+  assert.equal(k.status, 201, JSON.stringify(k.body));
+  key = k.body.key;
+  // exact caller costs, so the page's amounts are known to the digit:
+  //   customer-support · chat 1.5 (+ one unpriced event), document-processing · contract-analysis 0.25,
+  //   customer-support · ticket-classifier 0.0123 + 0.0002, (unattributed) · chat 0.006 → total 1.7685
+  const events = [
+    ev("1", { project: "customer-support", environment: "prod", feature: "ticket-classifier", estimatedCostUsd: 0.0123 }),
+    ev("2", { project: "customer-support", environment: "prod", feature: "chat", estimatedCostUsd: 1.5 }),
+    ev("3", { project: "document-processing", environment: "prod", feature: "contract-analysis", estimatedCostUsd: 0.25 }),
+    ev("4", { project: "nope-unknown", feature: "chat", estimatedCostUsd: 0.006 }),
+    ev("5", { model: UNPRICED_MODEL, project: "customer-support", environment: "prod", feature: "chat" }),
+    // the newest: what Overview must show with its attribution
+    ev("6", { model: "gpt-4o-mini", inputTokens: 850, outputTokens: 320, project: "customer-support", environment: "staging", feature: "ticket-classifier", estimatedCostUsd: 0.0002 }),
+  ];
+  for (const e of events) { // one by one, so "newest first" is well defined
+    const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: e });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.inserted, 1, JSON.stringify(r.body));
+  }
+
+  // --- the browser: a fresh profile each run ---
+  profileDir = mkdtempSync(path.join(tmpdir(), "clx-chromium-"));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+    timezoneId: "UTC",
+    locale: "en-US",
+  });
+  context.setDefaultTimeout(10000);
+  page = context.pages()[0] || (await context.newPage());
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  if (srv) await srv.stop();
+});
+
+async function shot(name) {
+  await page.mouse.move(0, 799); // no hover effects in the picture
+  await page.evaluate(() => {
+    const a = document.activeElement;
+    if (a && a.setSelectionRange && a.type === "text") a.setSelectionRange(0, 0);
+    if (a) a.blur();
+    for (const t of document.querySelectorAll(".toast")) t.remove();
+  });
+  await page.screenshot({ path: path.join(SHOTS, name + ".png") });
+}
+
+const row = (table, ...texts) => {
+  let r = table.locator("tbody tr");
+  for (const t of texts) r = r.filter({ has: page.getByRole("cell", { name: t, exact: true }) });
+  return r;
+};
+
+test("sign-in refuses a wrong token and accepts the admin token", async () => {
+  await page.goto(srv.url + "/");
+  await page.getByLabel("Admin token").fill("not-the-token");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await assertVisibleText(page.getByRole("alert"), /not accepted/);
+  await page.getByLabel("Admin token").fill(srv.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Overview", level: 1 }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("costlynx.adminToken")), srv.token);
+  assert.equal(await page.getByLabel("Workspace").inputValue(), "default");
+  pageErrors.length = 0; // Chromium logs the expected 401 of the wrong token
+});
+
+test("Overview shows totals and the newest event with its attribution", async () => {
+  const table = page.getByRole("table", { name: "Latest events" });
+  await table.waitFor();
+  const newest = table.locator("tbody tr").first();
+  // each cell's first line (a second line holds details such as "320 out" or "caller")
+  const cells = (await newest.locator("td").allInnerTexts()).map((c) => c.split("\n")[0].trim());
+  assert.match(await newest.innerText(), /gpt-4o-mini\s+openai/, "model with its provider");
+  for (const text of ["gpt-4o-mini", "customer-support", "staging", "ticket-classifier", "850 / 320", "$0.0002"]) {
+    assert.ok(cells.includes(text), `newest event row lacks "${text}": ${JSON.stringify(cells)}`);
+  }
+  // the unknown slug is shown as unattributed, the unpriced event flagged
+  assert.match(await table.innerText(), /\(unattributed\)/);
+  assert.match(await table.innerText(), /unpriced/);
+  assert.equal((await page.locator('[data-stat="spend"]').innerText()).trim(), "$1.77");
+  assert.equal((await page.locator('[data-stat="events"]').innerText()).trim(), "6");
+  assert.ok(await page.getByRole("img", { name: /per (hour|day)/ }).count() === 1, "the time-series chart is drawn");
+  await shot("overview");
+});
+
+test("Costs shows spend by project and feature with exact amounts", async () => {
+  await page.getByRole("link", { name: "Costs" }).click();
+  const table = page.getByRole("table", { name: "Spend breakdown" });
+  await table.waitFor();
+  const expect = [
+    [["customer-support", "chat"], "$1.50"],
+    [["document-processing", "contract-analysis"], "$0.25"],
+    [["customer-support", "ticket-classifier"], "$0.0125"],
+    [["(unattributed)", "chat"], "$0.006"],
+  ];
+  for (const [keys, amount] of expect) {
+    const r = row(table, ...keys);
+    assert.equal(await r.count(), 1, `one row for ${keys.join(" · ")}`);
+    assert.equal(await r.getByRole("cell", { name: amount, exact: true }).count(), 1, `${keys.join(" · ")} costs ${amount}: ${await r.innerText()}`);
+  }
+  assert.equal(await table.locator("tbody tr").count(), 4);
+  assert.match(await table.locator("tfoot").innerText(), /\$1\.77/);
+  assert.equal((await page.locator('[data-stat="total-cost"]').innerText()).trim(), "$1.77");
+  assert.equal(await page.getByRole("img", { name: /Spend by project and feature/ }).count(), 1, "bar chart");
+  await shot("costs");
+
+  // group by project only: customer-support = 1.5 + 0.0123 + 0.0002 = 1.5125
+  await page.getByRole("checkbox", { name: "Feature" }).uncheck();
+  await page.waitForFunction(() => location.hash.includes("groupBy=project") && !location.hash.includes("feature"));
+  await row(table, "customer-support").getByRole("cell", { name: "$1.51", exact: true }).waitFor();
+  // filter: the unattributed project only
+  await page.getByRole("form", { name: "Filters" }).getByLabel("Project").selectOption({ label: "(unattributed)" });
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await page.waitForFunction(() => /[?&]project=(&|$)/.test(location.hash));
+  await table.locator("tbody tr").first().waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Spend breakdown"] tbody tr').length === 1);
+  assert.match(await table.innerText(), /\(unattributed\)[\s\S]*\$0\.006/);
+  await page.getByRole("button", { name: "Clear", exact: true }).click();
+});
+
+test("Warnings lists the unpriced model with the fix", async () => {
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  const table = page.getByRole("table", { name: "Unpriced models" });
+  await table.waitFor();
+  const r = row(table, "openai");
+  assert.match(await r.innerText(), new RegExp(UNPRICED_MODEL));
+  assert.equal(await r.getByRole("cell", { name: "1", exact: true }).count(), 1, "one event");
+  assert.match(await page.locator("main").innerText(), /estimatedCostUsd/);
+  assert.match(await page.getByRole("table", { name: "Unknown projects" }).innerText(), /nope-unknown/);
+  await shot("warnings");
+});
+
+test("Settings creates a key whose secret, shown once, ingests", async () => {
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("heading", { name: "Ingestion keys" }).waitFor();
+
+  // a project through the form; an invalid slug first shows the rules
+  await page.getByLabel("Project slug").fill("Web Created");
+  await assertVisibleText(page.getByRole("alert").filter({ hasText: "slug" }), /lowercase/);
+  await page.getByLabel("Project slug").fill("web-created");
+  await page.getByLabel("Project name").fill("Web created");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await row(page.getByRole("table", { name: "Projects" }), "web-created").waitFor();
+
+  // the key
+  await page.getByLabel("Key name").fill("browser-test");
+  await page.getByLabel("Default project").selectOption("customer-support");
+  await page.getByLabel("Default environment").selectOption("dev");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secretBox = page.getByLabel("Ingestion key secret");
+  await secretBox.waitFor();
+  const secret = await secretBox.inputValue();
+  assert.match(secret, /^clx_\S{16,}$/);
+  assert.match(await page.getByRole("region", { name: "New key secret" }).innerText(), /not be shown again/);
+  const keys = page.getByRole("table", { name: "Ingestion keys" });
+  const keyRow = row(keys, "browser-test");
+  await keyRow.waitFor();
+  assert.match(await keyRow.innerText(), new RegExp(secret.slice(0, 8).replace(/[^\w]/g, "\\$&") + "…"));
+  assert.ok(!(await keys.innerText()).includes(secret), "the list shows the prefix only");
+  await shot("settings");
+
+  // the secret from the page ingests (default project/environment from the key)
+  const rid = `${RUN}-from-settings`;
+  const r = await srv.call("POST", "/api/v1/usage/ingest", { key: secret, body: { provider: "openai", model: "gpt-4o-mini", inputTokens: 10, outputTokens: 5, requestId: rid } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.inserted, 1);
+  const back = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
+  assert.equal(back.body.events[0].project, "customer-support");
+  assert.equal(back.body.events[0].environment, "dev");
+
+  // hidden for good after leaving the page
+  await page.getByRole("button", { name: /I have stored it/ }).click();
+  assert.equal(await page.getByLabel("Ingestion key secret").count(), 0);
+
+  // revoke (with confirmation): the key then gets 401
+  await keyRow.getByRole("button", { name: "Revoke key browser-test" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke key" }).click();
+  await keyRow.getByText("revoked", { exact: true }).waitFor();
+  const denied = await srv.call("POST", "/api/v1/usage/ingest", { key: secret, body: { provider: "openai", model: "gpt-4o-mini", requestId: rid + "-2" } });
+  assert.equal(denied.status, 401);
+
+  // strict mode switch
+  const sw = page.getByRole("switch", { name: "Strict mode" });
+  await sw.check();
+  await waitFor(async () => (await srv.call("GET", "/api/v1/admin/workspaces/default")).body.strictMode === true, "strict mode on");
+  await sw.uncheck();
+  await waitFor(async () => (await srv.call("GET", "/api/v1/admin/workspaces/default")).body.strictMode === false, "strict mode off");
+});
+
+test("Settings → Pricing: coverage search, and a workspace price for the unpriced model", async () => {
+  // from the warning straight to pricing, with the model filled in
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  await page.getByRole("link", { name: `Check pricing for ${UNPRICED_MODEL}` }).click();
+  const search = page.getByLabel("Search models");
+  assert.equal(await search.inputValue(), UNPRICED_MODEL);
+  const coverage = page.getByRole("status").filter({ hasText: /catalog|priced/ });
+  await assertVisibleText(coverage, /No catalog price/);
+  await search.fill("gpt-4o-mini");
+  await assertVisibleText(coverage, /is in the catalog/);
+  assert.ok(await page.getByRole("table", { name: "Pricing catalog" }).locator("tbody tr").count() >= 1);
+
+  await search.fill(UNPRICED_MODEL);
+  await page.getByRole("button", { name: `Add a workspace price for “${UNPRICED_MODEL}”` }).click();
+  assert.equal(await page.getByLabel("Price model").inputValue(), UNPRICED_MODEL);
+  assert.equal(await page.getByLabel("Price provider").inputValue(), "openai");
+  await page.getByLabel("Input $/Mtok", { exact: true }).fill("2");
+  await page.getByLabel("Output $/Mtok", { exact: true }).fill("10");
+  await page.getByRole("button", { name: "Save price" }).click();
+  await row(page.getByRole("table", { name: "Workspace prices" }), UNPRICED_MODEL).waitFor();
+  await assertVisibleText(coverage, /priced by this workspace's override/);
+
+  // new events with that model now have a cost: 1000 × $2/M + 200 × $10/M = $0.004
+  const rid = `${RUN}-override`;
+  const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: ev("override", { model: UNPRICED_MODEL, requestId: rid }) });
+  assert.equal(r.body.inserted, 1, JSON.stringify(r.body));
+  assert.equal(r.body.warnings, undefined, "no unpriced_model warning any more");
+  const back = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
+  assert.equal(back.body.events[0].costUsd, "0.004");
+  assert.match(back.body.events[0].priceId, /^override:/);
+});
+
+test("no script errors in the page", () => {
+  assert.deepEqual(pageErrors, []);
+});
+
+async function assertVisibleText(locator, re) {
+  await locator.first().waitFor();
+  const deadline = Date.now() + 5000;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await locator.first().innerText();
+    if (re.test(text)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(text, re);
+}
+
+async function waitFor(fn, what, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail("timed out waiting for " + what);
+}

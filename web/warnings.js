@@ -1,0 +1,107 @@
+// Warnings: events without a cost figure, unknown project / environment slugs, unattributed events.
+import { h, replace } from "./dom.js";
+import * as api from "./api.js";
+import { formatInt, formatTime } from "./format.js";
+import { rangeQuery } from "./state.js";
+import { pageHeader, card, statCard, rangeControl, rangeSubtitle, emptyState, badge, toast } from "./ui.js";
+
+export async function render(ctx) {
+  const { main, workspace } = ctx;
+  const w = await api.get(api.wsPath(workspace, "/usage/warnings"), rangeQuery());
+  if (!ctx.isCurrent()) return;
+  const total = w.unpriced.events + w.unknownProjects.events + w.unknownEnvironments.events + w.unattributed.events;
+  ctx.setWarningCount(total);
+
+  const header = pageHeader("Warnings", rangeSubtitle("What needs attention"), rangeControl(() => ctx.rerender()));
+  const stats = h("div", { class: "stats stats-4" },
+    statCard("Unpriced events", formatInt(w.unpriced.events), `${w.unpriced.items.length} model${w.unpriced.items.length === 1 ? "" : "s"}`, { kind: w.unpriced.events ? "warn" : "ok", id: "unpriced" }),
+    statCard("Unknown projects", formatInt(w.unknownProjects.events), `${w.unknownProjects.items.length} slug${w.unknownProjects.items.length === 1 ? "" : "s"}`, { kind: w.unknownProjects.events ? "warn" : "ok", id: "unknown-projects" }),
+    statCard("Unknown environments", formatInt(w.unknownEnvironments.events), `${w.unknownEnvironments.items.length} slug${w.unknownEnvironments.items.length === 1 ? "" : "s"}`, { kind: w.unknownEnvironments.events ? "warn" : "ok", id: "unknown-environments" }),
+    statCard("Unattributed events", formatInt(w.unattributed.events), "no project", { kind: w.unattributed.events ? "warn" : "ok", id: "unattributed" }));
+
+  if (!total) {
+    replace(main, header, stats, card(null, {}, emptyState("All clear",
+      h("p", {}, "Every event in this range has a cost figure and a known project and environment."))));
+    return;
+  }
+
+  const seen = (it) => [h("td", { class: "nowrap" }, formatTime(it.firstSeen)), h("td", { class: "nowrap" }, formatTime(it.lastSeen))];
+  const seenHead = () => [h("th", { scope: "col" }, "First seen"), h("th", { scope: "col" }, "Last seen")];
+
+  const unpriced = card("Events without a cost figure", {
+    sub: "No catalog price for these models and the events carried no estimatedCostUsd, so they were stored with no cost and count as $0 in Costs.",
+  },
+  w.unpriced.items.length
+    ? [
+      h("div", { class: "callout callout-warn" },
+        h("strong", {}, "How to fix: "),
+        "add ", h("code", {}, "estimatedCostUsd"), " (the caller's cost) to these events, or add a catalog price for the model — a ",
+        h("a", { href: "#/settings/pricing" }, "workspace price"), " in Settings → Pricing, or a line in the ", h("code", {}, "--catalog"),
+        " CSV, then reload. New events get priced; stored events keep their missing cost."),
+      tableOf("Unpriced models", [h("th", { scope: "col" }, "Provider"), h("th", { scope: "col" }, "Model"), h("th", { scope: "col", class: "num" }, "Events"), ...seenHead(), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions"))],
+        w.unpriced.items.map((it) => h("tr", {},
+          h("td", {}, it.provider), h("td", { class: "mono" }, it.model, " ", badge("unpriced", "warn")), h("td", { class: "num" }, formatInt(it.events)), ...seen(it),
+          h("td", { class: "actions" }, h("a", { class: "btn btn-small", href: `#/settings/pricing?q=${encodeURIComponent(it.model)}&provider=${encodeURIComponent(it.provider)}`, "aria-label": `Check pricing for ${it.model}` }, "Check pricing"))))),
+    ]
+    : okLine("Every event has a cost figure."));
+
+  const unknownProjects = card("Unknown project slugs", {
+    sub: "Events named a project that does not exist in this workspace; they were stored without project attribution.",
+  },
+  w.unknownProjects.items.length
+    ? [
+      h("div", { class: "callout" }, "Fix the slug in the event payload, or create the project in Settings → Configure so that new events are attributed. ",
+        "Events already stored stay unattributed. Strict mode rejects unknown slugs instead."),
+      tableOf("Unknown projects", [h("th", { scope: "col" }, "Project as sent"), h("th", { scope: "col", class: "num" }, "Events"), ...seenHead(), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions"))],
+        w.unknownProjects.items.map((it) => h("tr", {},
+          h("td", { class: "mono" }, it.project), h("td", { class: "num" }, formatInt(it.events)), ...seen(it),
+          h("td", { class: "actions" }, createProjectButton(ctx, it.project))))),
+    ]
+    : okLine("Every project slug was known."));
+
+  const unknownEnvs = card("Unknown environment slugs", {
+    sub: "The project exists but not this environment; the events were stored without environment attribution.",
+  },
+  w.unknownEnvironments.items.length
+    ? tableOf("Unknown environments", [h("th", { scope: "col" }, "Project"), h("th", { scope: "col" }, "Environment as sent"), h("th", { scope: "col", class: "num" }, "Events"), ...seenHead()],
+      w.unknownEnvironments.items.map((it) => h("tr", {},
+        h("td", { class: "mono" }, it.project || "—"), h("td", { class: "mono" }, it.environment), h("td", { class: "num" }, formatInt(it.events)), ...seen(it))))
+    : okLine("Every environment slug was known."));
+
+  const unattributed = card("Unattributed events", {
+    sub: "Events without a project: none was given (or it was unknown) and the ingestion key has no default project. Set a default project on the key, or send project in every event.",
+  },
+  w.unattributed.items.length
+    ? tableOf("Unattributed events by model", [h("th", { scope: "col" }, "Provider"), h("th", { scope: "col" }, "Model"), h("th", { scope: "col", class: "num" }, "Events"), ...seenHead()],
+      w.unattributed.items.map((it) => h("tr", {},
+        h("td", {}, it.provider), h("td", { class: "mono" }, it.model), h("td", { class: "num" }, formatInt(it.events)), ...seen(it))))
+    : okLine("Every event has a project."));
+
+  replace(main, header, stats, unpriced, unknownProjects, unknownEnvs, unattributed);
+}
+
+function okLine(text) {
+  return h("p", { class: "ok-line" }, badge("ok", "ok"), " ", text);
+}
+
+function tableOf(label, head, rows) {
+  return h("div", { class: "table-wrap" }, h("table", { class: "table", "aria-label": label }, h("thead", {}, h("tr", {}, head)), h("tbody", {}, rows)));
+}
+
+function createProjectButton(ctx, slug) {
+  const valid = /^[a-z0-9][a-z0-9_-]{0,63}$/.test(slug);
+  if (!valid) return h("span", { class: "muted", title: "Not a valid slug: fix it in the event payload" }, "invalid slug");
+  const b = h("button", { class: "btn btn-small", type: "button", "aria-label": `Create project ${slug}` }, "Create project");
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await api.post(api.wsPath(ctx.workspace, "/projects"), { slug, name: slug });
+      toast(`Project ${slug} created — new events naming it will be attributed.`);
+      b.textContent = "Created";
+    } catch (err) {
+      b.disabled = false;
+      toast(err.message, "error");
+    }
+  });
+  return b;
+}
