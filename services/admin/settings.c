@@ -5,6 +5,7 @@
 #include "clx_settings.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,15 @@ struct clx_settings {
     clx_map_t *deployment_by_name; /* ws '\0' deployment -> clx_deployment_t* */
     unsigned char admin_sha256[32];
     int admin_set;
+    atomic_uint_fast64_t generation; /* bumped by every change: invalidates the key caches */
 };
+
+/* Takes the write lock for a change; cached key lookups made before it are void. */
+static void write_lock(clx_settings_t *s)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    atomic_fetch_add(&s->generation, 1);
+}
 
 static const char *const default_envs[] = {"prod", "staging", "dev"};
 
@@ -479,11 +488,31 @@ int clx_settings_admin_check(clx_settings_t *s, const char *token, size_t len)
 
 /* ---- ingest-path lookups --------------------------------------------------------------- */
 
+/*
+ * The last key each thread authenticated: a busy backend sends the same key over and over,
+ * and this skips the SHA-256 and the lock. Valid while the settings' generation is unchanged
+ * (any key, workspace or project change bumps it).
+ */
+struct key_cache {
+    const clx_settings_t *settings;
+    uint64_t generation;
+    size_t len;
+    char secret[CLX_KEY_SECRET_LEN + 20];
+    clx_key_info_t info;
+};
+static __thread struct key_cache key_cache;
+
 int clx_settings_auth_key(clx_settings_t *s, const char *secret, size_t len, clx_key_info_t *out)
 {
     unsigned char h[32];
     if (secret == NULL || len == 0 || len > 256)
         return CLX_EUNAUTH;
+    struct key_cache *kc = &key_cache;
+    uint64_t gen = atomic_load(&s->generation);
+    if (kc->settings == s && kc->generation == gen && kc->len == len && CRYPTO_memcmp(kc->secret, secret, len) == 0) {
+        *out = kc->info;
+        return CLX_OK;
+    }
     sha256(secret, len, h);
     int rc = CLX_EUNAUTH;
     pthread_rwlock_rdlock(&s->lock);
@@ -497,6 +526,13 @@ int clx_settings_auth_key(clx_settings_t *s, const char *secret, size_t len, clx
         memcpy(out->locked_environment, k->locked_environment, sizeof(out->locked_environment));
         out->strict_mode = w != NULL && w->strict_mode;
         rc = CLX_OK;
+        if (len <= sizeof(kc->secret)) {
+            kc->settings = s;
+            kc->generation = gen;
+            kc->len = len;
+            memcpy(kc->secret, secret, len);
+            kc->info = *out;
+        }
     }
     pthread_rwlock_unlock(&s->lock);
     return rc;
@@ -578,7 +614,7 @@ int clx_settings_create_workspace(clx_settings_t *s, const char *slug, const cha
     int rc;
     if ((rc = check_slug(slug, "slug", problem)) != CLX_OK || (rc = check_name(name, problem)) != CLX_OK)
         return rc;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (clx_map_get(s->ws_by_slug, slug, strlen(slug)) != NULL) {
         bad(problem, "slug", "workspace '%s' already exists", slug);
         rc = CLX_EEXIST;
@@ -616,7 +652,7 @@ int clx_settings_get_workspace(clx_settings_t *s, const char *slug, clx_workspac
 int clx_settings_set_strict_mode(clx_settings_t *s, const char *ws, int strict, clx_workspace_t *out)
 {
     int rc = CLX_OK;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     clx_workspace_t *w = clx_map_get(s->ws_by_slug, ws, strlen(ws));
     if (w == NULL) {
         rc = CLX_ENOTFOUND;
@@ -643,7 +679,7 @@ int clx_settings_create_project(clx_settings_t *s, const char *ws, const char *s
     char k[MAPKEY_MAX];
     if ((rc = check_slug(slug, "slug", problem)) != CLX_OK || (rc = check_name(name, problem)) != CLX_OK)
         return rc;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (clx_map_get(s->ws_by_slug, ws, strlen(ws)) == NULL) {
         rc = missing(problem, "workspace", "workspace '%s' does not exist", ws);
         goto done;
@@ -710,7 +746,7 @@ int clx_settings_create_environment(clx_settings_t *s, const char *ws, const cha
         return rc;
     if (strlen(ws) > CLX_SLUG_MAX || strlen(project) > CLX_SLUG_MAX)
         return missing(problem, "project", "project '%s' does not exist", project);
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (clx_map_get(s->proj_by_slug, k, compose(k, ws, project, NULL)) == NULL) {
         rc = missing(problem, "project", "project '%s' does not exist", project);
         goto done;
@@ -773,7 +809,7 @@ int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name,
     if (strlen(ws) > CLX_SLUG_MAX)
         return missing(problem, "workspace", "workspace '%s' does not exist", ws);
 
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (clx_map_get(s->ws_by_slug, ws, strlen(ws)) == NULL) {
         rc = missing(problem, "workspace", "workspace '%s' does not exist", ws);
         goto done;
@@ -824,7 +860,7 @@ int clx_settings_revoke_key(clx_settings_t *s, const char *ws, const char *id)
     char k[MAPKEY_MAX];
     if (strlen(ws) > CLX_SLUG_MAX || strlen(id) > CLX_SLUG_MAX)
         return CLX_ENOTFOUND;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     clx_apikey_t *key = clx_map_get(s->key_by_id, k, compose(k, ws, id, NULL));
     if (key == NULL) {
         rc = CLX_ENOTFOUND;
@@ -964,7 +1000,7 @@ int clx_settings_set_override(clx_settings_t *s, const clx_override_input_t *req
     clx_pricing_normalize_model(req->model, strlen(req->model), mbuf);
     snprintf(in->model, sizeof(in->model), "%s", mbuf);
     in->note = (char *)(req->note != NULL ? req->note : "");
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (clx_map_get(s->ws_by_slug, in->workspace, strlen(in->workspace)) == NULL) {
         rc = missing(problem, "workspace", "workspace '%s' does not exist", in->workspace);
         goto done;
@@ -1006,7 +1042,7 @@ int clx_settings_delete_override(clx_settings_t *s, const char *ws, const char *
     int rc = CLX_OK;
     if (strlen(ws) > CLX_SLUG_MAX || strlen(provider) > CLX_SLUG_MAX || strlen(model) > 256)
         return CLX_ENOTFOUND;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     size_t kl = compose(k, ws, provider, model);
     if (clx_map_get(s->override_by_name, k, kl) == NULL) {
         rc = CLX_ENOTFOUND;
@@ -1029,7 +1065,7 @@ int clx_settings_set_deployment(clx_settings_t *s, const char *ws, const char *d
         return rc;
     if (strlen(ws) > CLX_SLUG_MAX)
         return missing(problem, "workspace", "workspace '%s' does not exist", ws);
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     if (clx_map_get(s->ws_by_slug, ws, strlen(ws)) == NULL) {
         rc = missing(problem, "workspace", "workspace '%s' does not exist", ws);
         goto done;
@@ -1069,7 +1105,7 @@ int clx_settings_delete_deployment(clx_settings_t *s, const char *ws, const char
     int rc = CLX_OK;
     if (strlen(ws) > CLX_SLUG_MAX || strlen(deployment) > 256)
         return CLX_ENOTFOUND;
-    pthread_rwlock_wrlock(&s->lock);
+    write_lock(s);
     size_t kl = compose(k, ws, deployment, NULL);
     if (clx_map_get(s->deployment_by_name, k, kl) == NULL) {
         rc = CLX_ENOTFOUND;

@@ -127,11 +127,39 @@ static void test_lifecycle_and_reopen(void **state)
     clx_test_rmdir(dir);
 }
 
+/* The per-thread key cache must never outlive a revocation or a change of defaults. */
+static void test_key_cache_follows_changes(void **state)
+{
+    char *dir = clx_test_tmpdir();
+    clx_store_t *store;
+    clx_settings_t *s;
+    char *err = NULL;
+    clx_settings_problem_t p;
+    char secret[CLX_KEY_SECRET_LEN + 1];
+    clx_apikey_t key;
+    clx_key_info_t info;
+    assert_int_equal(clx_store_open(dir, &store, &err), CLX_OK);
+    assert_int_equal(clx_settings_open(store, &s), CLX_OK);
+    assert_int_equal(clx_settings_create_key(s, "default", "k", NULL, NULL, NULL, &key, secret, &p), CLX_OK);
+    for (int i = 0; i < 3; i++) /* the second and third come from the cache */
+        assert_int_equal(clx_settings_auth_key(s, secret, strlen(secret), &info), CLX_OK);
+    assert_int_equal(info.strict_mode, 0);
+    assert_int_equal(clx_settings_set_strict_mode(s, "default", 1, NULL), CLX_OK);
+    assert_int_equal(clx_settings_auth_key(s, secret, strlen(secret), &info), CLX_OK);
+    assert_int_equal(info.strict_mode, 1); /* not the cached copy */
+    assert_int_equal(clx_settings_revoke_key(s, "default", key.id), CLX_OK);
+    assert_int_equal(clx_settings_auth_key(s, secret, strlen(secret), &info), CLX_EUNAUTH);
+    clx_settings_destroy(s);
+    clx_store_close(store);
+    clx_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slugs),
         cmocka_unit_test(test_lifecycle_and_reopen),
+        cmocka_unit_test(test_key_cache_follows_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
