@@ -137,7 +137,7 @@ static int run_queries(clx_store_t *store, const char *when, int64_t cost_sum)
     enum { RUNS = 21 };
     uint64_t ns[RUNS];
     size_t nrows = 0;
-    clx_rollup_t total;
+    clx_usage_row_t total;
     for (int i = 0; i < RUNS; i++) {
         clx_arena_t *arena = clx_arena_create(1 << 20);
         clx_usage_row_t *rows;
@@ -150,10 +150,10 @@ static int run_queries(clx_store_t *store, const char *when, int64_t cost_sum)
         clx_arena_destroy(arena);
     }
     qsort(ns, RUNS, sizeof(ns[0]), cmp_u64);
-    int exact = total.events == total_events && total.cost_nanos == cost_sum;
+    int exact = total.sum.events == total_events && total.sum.cost_nanos == cost_sum;
     printf("RESULT costs_query when=%s group_by=project,feature range_days=30 rows=%zu events=%lld p50_ms=%.1f "
            "max_ms=%.1f exact=%s\n",
-           when, nrows, (long long)total.events, ns[RUNS / 2] / 1e6, ns[RUNS - 1] / 1e6, exact ? "yes" : "NO");
+           when, nrows, (long long)total.sum.events, ns[RUNS / 2] / 1e6, ns[RUNS - 1] / 1e6, exact ? "yes" : "NO");
     return exact;
 }
 

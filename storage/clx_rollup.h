@@ -16,6 +16,9 @@
 
 #define CLX_ROLLUP_HOUR 'h'
 #define CLX_ROLLUP_DAY 'd'
+/* per day: events refused by a key's environment lock; dims: project = key id,
+ * environment = the one the event named, feature = the locked one */
+#define CLX_ROLLUP_LOCK 'x'
 #define CLX_MS_PER_HOUR 3600000LL
 #define CLX_MS_PER_DAY 86400000LL
 

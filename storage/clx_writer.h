@@ -56,6 +56,10 @@ typedef void (*clx_write_done_cb)(clx_write_req_t *req);
 struct clx_write_req {
     clx_write_item_t *items;
     size_t nitems;
+    /* counters merged whatever the items' outcomes (e.g. rejections worth reporting); a
+     * request may carry these and no items */
+    const clx_rollup_ref_t *extra_rollups;
+    size_t nextra_rollups;
     clx_write_done_cb done; /* called once, on the writer thread */
     void *data;             /* the submitter's */
     int status;             /* set before done(): CLX_OK, or CLX_EIO / CLX_ESHUTDOWN (nothing stored) */

@@ -132,14 +132,19 @@ static int cmp_rollup(const void *a, const void *b)
     return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-/* Merges the inserted items' rollups into the batch: one merge per distinct key. */
-static void add_rollups(clx_writer_t *w, size_t ninserted)
+/*
+ * Merges the inserted items' rollups, and every request's extra rollups, into the batch:
+ * one merge per distinct key. Returns how many merges it added.
+ */
+static size_t add_rollups(clx_writer_t *w, clx_write_req_t *head, size_t ninserted)
 {
     size_t n = 0;
     for (size_t x = 0; x < ninserted; x++)
         n += w->gitems[w->ins[x]]->nrollups;
+    for (clx_write_req_t *r = head; r != NULL; r = r->next_)
+        n += r->nextra_rollups;
     if (n == 0)
-        return;
+        return 0;
     w->rolls = grow(w->rolls, &w->rollcap, n * sizeof(*w->rolls));
     n = 0;
     for (size_t x = 0; x < ninserted; x++) {
@@ -147,6 +152,10 @@ static void add_rollups(clx_writer_t *w, size_t ninserted)
         for (size_t k = 0; k < it->nrollups; k++)
             w->rolls[n++] = &it->rollups[k];
     }
+    for (clx_write_req_t *r = head; r != NULL; r = r->next_)
+        for (size_t k = 0; k < r->nextra_rollups; k++)
+            w->rolls[n++] = &r->extra_rollups[k];
+    size_t merges = 0;
     qsort(w->rolls, n, sizeof(*w->rolls), cmp_rollup);
     for (size_t i = 0; i < n;) {
         clx_rollup_t sum = w->rolls[i]->delta;
@@ -156,8 +165,10 @@ static void add_rollups(clx_writer_t *w, size_t ninserted)
         unsigned char packed[CLX_ROLLUP_LEN];
         clx_rollup_pack(&sum, packed);
         clx_batch_merge_rollup(w->batch, w->s, w->rolls[i]->key, w->rolls[i]->klen, packed, sizeof(packed));
+        merges++;
         i = j;
     }
+    return merges;
 }
 
 static void writer_group(clx_writer_t *w, clx_write_req_t *head)
@@ -188,7 +199,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
     for (i = 0; i < n; i++)
         w->keys[i] = w->keybuf + w->koffs[i];
 
-    rc = clx_store_multi_get(w->s, CLX_CF_DEDUP, n, w->keys, w->klens, w->vals, w->vlens);
+    rc = n != 0 ? clx_store_multi_get(w->s, CLX_CF_DEDUP, n, w->keys, w->klens, w->vals, w->vlens) : CLX_OK;
     if (rc != CLX_OK)
         goto complete;
 
@@ -243,7 +254,10 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
         w->ins[ninserted++] = i;
     }
 
-    if (ninserted != 0) {
+    size_t nextras = 0;
+    for (clx_write_req_t *r = head; r != NULL; r = r->next_)
+        nextras += r->nextra_rollups;
+    if (ninserted != 0 || nextras != 0) {
         /*
          * Events go in key order: each skiplist insert then starts where the previous one
          * ended (RocksDB's splice) instead of at the top. Usually already sorted (one
@@ -272,7 +286,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
 
-        add_rollups(w, ninserted);
+        add_rollups(w, head, ninserted);
 
         unsigned char sv[8];
         clx_be64_put(sv, seq);

@@ -77,7 +77,17 @@ export async function render(ctx) {
         h("td", {}, it.provider), h("td", { class: "mono" }, it.model), h("td", { class: "num" }, formatInt(it.events)), ...seen(it))))
     : okLine("Every event has a project."));
 
-  replace(main, header, stats, unpriced, unknownProjects, unknownEnvs, unattributed);
+  const lockedItems = (w.lockedEnvironment && w.lockedEnvironment.items) || [];
+  const locked = card("Keys used against a locked environment", {
+    sub: "These events were refused (environment_not_allowed): the ingestion key is locked to another environment. Use the environment's own key, or fix the environment the caller sends.",
+  },
+  lockedItems.length
+    ? tableOf("Refused by an environment lock", [h("th", { scope: "col" }, "Key id"), h("th", { scope: "col" }, "Environment sent"), h("th", { scope: "col" }, "Locked to"), h("th", { scope: "col", class: "num" }, "Events"), ...seenHead()],
+      lockedItems.map((it) => h("tr", {},
+        h("td", { class: "mono" }, it.keyId), h("td", { class: "mono" }, it.environment || "—"), h("td", { class: "mono" }, it.lockedTo), h("td", { class: "num" }, formatInt(it.events)), ...seen(it))))
+    : okLine("No event was refused by an environment lock."));
+
+  replace(main, header, stats, unpriced, unknownProjects, unknownEnvs, unattributed, locked);
 }
 
 function okLine(text) {

@@ -32,7 +32,13 @@ struct note {
     Costlynx__V1__Warning w;
 };
 
+struct lock_note { /* an event refused by a key's environment lock, counted for the warnings view */
+    const char *env;
+};
+
 struct clx_ingest_priv {
+    struct lock_note **locks;
+    size_t nlocks, cap_locks;
     clx_pipeline_t *pipeline;
     struct clx_ingest_slot *slots;
     Costlynx__V1__EventError **errors;
@@ -162,6 +168,13 @@ void clx_ingest_reject(clx_ingest_t *ing, size_t index, const char *field, const
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     e->message = clx_arena_strndup(ing->arena, msg, strlen(msg));
+    if (strcmp(code, "environment_not_allowed") == 0 && index < ing->nevents && ing->events[index] != NULL) {
+        priv->locks = grow(ing->arena, priv->locks, priv->nlocks, &priv->cap_locks);
+        struct lock_note *ln = clx_arena_alloc(ing->arena, sizeof(*ln));
+        const char *env = ing->events[index]->environment;
+        ln->env = env != NULL ? env : "";
+        priv->locks[priv->nlocks++] = ln;
+    }
     priv->errors = grow(ing->arena, priv->errors, priv->nerrors, &priv->cap_errors);
     priv->errors[priv->nerrors++] = e;
 }
@@ -374,13 +387,29 @@ int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
         attach_rollups(ing, &slot->rec, it);
         priv->item_slot[k++] = i;
     }
+    /* refusals by a key's environment lock are counted in the rollups (the warnings view) */
+    if (priv->nlocks > 0) {
+        clx_rollup_ref_t *extra = clx_arena_alloc(ing->arena, priv->nlocks * sizeof(*extra));
+        for (size_t i = 0; i < priv->nlocks; i++) {
+            const struct lock_note *ln = priv->locks[i];
+            clx_rollup_dims_t d = {.project = ing->key.key_id, .environment = ln->env,
+                                   .feature = ing->key.locked_environment, .provider = "", .model = ""};
+            char *key = clx_arena_alloc(ing->arena, clx_rollup_key_size(ing->key.workspace, &d));
+            extra[i].klen = clx_rollup_key_encode(key, CLX_ROLLUP_LOCK, ing->key.workspace,
+                                                  (uint32_t)(now / CLX_MS_PER_DAY), &d);
+            extra[i].key = key;
+            extra[i].delta = (clx_rollup_t){.events = 1, .first_ms = now, .last_ms = now};
+        }
+        priv->wreq.extra_rollups = extra;
+        priv->wreq.nextra_rollups = priv->nlocks;
+    }
     priv->wreq.items = priv->items;
     priv->wreq.nitems = nready;
     priv->wreq.data = ing;
     priv->wreq.done = on_written;
     ing->status = CLX_OK;
 
-    if (nready == 0) {
+    if (nready == 0 && priv->wreq.nextra_rollups == 0) {
         finish(ing);
         return 1;
     }

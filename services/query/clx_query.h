@@ -48,12 +48,14 @@ typedef struct clx_usage_query {
     const char *filter[CLX_NDIMS];    /* equality filters; NULL = any; "" = unattributed */
     uint32_t require_flags;           /* only events carrying all these EventFlag bits */
     int as_sent;                      /* project/environment as the events named them */
+    int lock_refusals;                /* read the CLX_ROLLUP_LOCK counters instead (day buckets) */
 } clx_usage_query_t;
 
 typedef struct clx_usage_row {
     const char *dims[CLX_NDIMS]; /* NULL where not grouped; "" = none / unattributed */
     int64_t bucket_ms;           /* start of the hour or day when grouped by time */
     clx_rollup_t sum;
+    int64_t unpriced_events;     /* events in sum that have no cost figure */
 } clx_usage_row_t;
 
 /*
@@ -63,6 +65,6 @@ typedef struct clx_usage_row {
  * otherwise. CLX_OK, CLX_EIO, or CLX_ECORRUPT for an unreadable rollup.
  */
 int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
-                    size_t *nrows, clx_rollup_t *total);
+                    size_t *nrows, clx_usage_row_t *total);
 
 #endif

@@ -43,11 +43,12 @@ static int by_cost(const void *a, const void *b)
 }
 
 int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
-                    size_t *nrows, clx_rollup_t *total)
+                    size_t *nrows, clx_usage_row_t *total)
 {
-    int hourly = (q->group_by & CLX_DIM_HOUR) || q->from_ms % CLX_MS_PER_DAY != 0 || q->to_ms % CLX_MS_PER_DAY != 0;
+    int hourly = !q->lock_refusals && ((q->group_by & CLX_DIM_HOUR) || q->from_ms % CLX_MS_PER_DAY != 0 ||
+                                       q->to_ms % CLX_MS_PER_DAY != 0);
     int64_t width = hourly ? CLX_MS_PER_HOUR : CLX_MS_PER_DAY;
-    char g = hourly ? CLX_ROLLUP_HOUR : CLX_ROLLUP_DAY;
+    char g = q->lock_refusals ? CLX_ROLLUP_LOCK : hourly ? CLX_ROLLUP_HOUR : CLX_ROLLUP_DAY;
     int64_t from = q->from_ms > 0 ? q->from_ms / width : 0;
     int64_t to = (q->to_ms + width - 1) / width; /* exclusive */
     memset(total, 0, sizeof(*total));
@@ -85,7 +86,7 @@ int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t 
         if ((d.flags & q->require_flags) != q->require_flags)
             continue;
         const char *dims[CLX_NDIMS] = {d.project, d.environment, d.feature, d.provider, d.model};
-        if (!q->as_sent) { /* what the event is charged to */
+        if (!q->as_sent && !q->lock_refusals) { /* what the event is charged to */
             if (d.flags & F_UNKNOWN_PROJECT)
                 dims[0] = "";
             if (d.flags & (F_UNKNOWN_PROJECT | F_UNKNOWN_ENVIRONMENT))
@@ -102,7 +103,9 @@ int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t 
             rc = CLX_ECORRUPT;
             break;
         }
-        clx_rollup_add(total, &r);
+        int64_t unpriced = (d.flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED) ? r.events : 0;
+        clx_rollup_add(&total->sum, &r);
+        total->unpriced_events += unpriced;
 
         /* the group this rollup belongs to */
         char gk[1400];
@@ -144,6 +147,7 @@ int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t 
             clx_map_put(acc.index, gk, gl, (void *)(uintptr_t)idx);
         }
         clx_rollup_add(&acc.rows[idx - 1].sum, &r);
+        acc.rows[idx - 1].unpriced_events += unpriced;
     }
     if (rc == CLX_OK)
         rc = clx_iter_status(it);

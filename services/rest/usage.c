@@ -73,8 +73,9 @@ static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
     clx_jw_str(w, key, buf);
 }
 
-static void jw_sum(clx_jw_t *w, const clx_rollup_t *r)
+static void jw_sum(clx_jw_t *w, const clx_usage_row_t *row)
 {
+    const clx_rollup_t *r = &row->sum;
     char cost[32];
     clx_jw_int(w, "events", r->events);
     clx_jw_int(w, "inputTokens", r->input_tokens);
@@ -83,6 +84,7 @@ static void jw_sum(clx_jw_t *w, const clx_rollup_t *r)
     clx_jw_int(w, "cacheWriteTokens", r->cache_write_tokens);
     clx_money_format_usd(r->cost_nanos, cost);
     clx_jw_str(w, "costUsd", cost);
+    clx_jw_int(w, "unpricedEvents", row->unpriced_events); /* in events, not in costUsd */
 }
 
 static int workspace_ok(clx_rest_call_t *call, const char *ws)
@@ -94,7 +96,7 @@ static int workspace_ok(clx_rest_call_t *call, const char *ws)
 }
 
 static int run_query(clx_rest_call_t *call, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
-                     size_t *n, clx_rollup_t *total)
+                     size_t *n, clx_usage_row_t *total)
 {
     int rc = clx_query_usage(call->srv->cfg.store, q, arena, rows, n, total);
     if (rc != CLX_OK) {
@@ -135,7 +137,7 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
                            .group_by = hourly ? CLX_DIM_HOUR : CLX_DIM_DAY};
     clx_usage_row_t *rows;
     size_t n;
-    clx_rollup_t total;
+    clx_usage_row_t total;
     if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
         return 0;
     jw_head(w, ws, from, to);
@@ -147,7 +149,7 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
     for (size_t i = 0; i < n; i++) {
         clx_jw_obj_open(w, NULL);
         jw_time(w, "start", rows[i].bucket_ms);
-        jw_sum(w, &rows[i].sum);
+        jw_sum(w, &rows[i]);
         clx_jw_obj_end(w);
     }
     clx_jw_arr_end(w);
@@ -194,7 +196,7 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
         q.filter[i] = clx_rest_query(call->req, dim_names[i]);
     clx_usage_row_t *rows;
     size_t n;
-    clx_rollup_t total;
+    clx_usage_row_t total;
     if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
         return 0;
     jw_head(w, ws, from, to);
@@ -223,7 +225,7 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
         }
         if (q.group_by & (CLX_DIM_DAY | CLX_DIM_HOUR))
             jw_time(w, (q.group_by & CLX_DIM_HOUR) ? "hour" : "day", rows[i].bucket_ms);
-        jw_sum(w, &rows[i].sum);
+        jw_sum(w, &rows[i]);
         clx_jw_obj_end(w);
     }
     clx_jw_arr_end(w);
@@ -241,17 +243,45 @@ static int section(clx_rest_call_t *call, clx_jw_t *w, const char *name, const c
                            .require_flags = flag, .as_sent = 1};
     clx_usage_row_t *rows;
     size_t n;
-    clx_rollup_t total;
+    clx_usage_row_t total;
     if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
         return -1;
     clx_jw_obj_open(w, name);
-    clx_jw_int(w, "events", total.events);
+    clx_jw_int(w, "events", total.sum.events);
     clx_jw_arr_begin(w, "items");
     for (size_t i = 0; i < n; i++) {
         clx_jw_obj_open(w, NULL);
         for (int k = 0; k < CLX_NDIMS; k++)
             if (rows[i].dims[k] != NULL)
                 clx_jw_str(w, dim_names[k], rows[i].dims[k]);
+        clx_jw_int(w, "events", rows[i].sum.events);
+        jw_time(w, "firstSeen", rows[i].sum.first_ms);
+        jw_time(w, "lastSeen", rows[i].sum.last_ms);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return 0;
+}
+
+/* Events refused because a key is locked to another environment, per key. */
+static int lock_section(clx_rest_call_t *call, clx_jw_t *w, const char *ws, int64_t from, int64_t to)
+{
+    clx_usage_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to, .lock_refusals = 1,
+                           .group_by = CLX_DIM_PROJECT | CLX_DIM_ENVIRONMENT | CLX_DIM_FEATURE};
+    clx_usage_row_t *rows;
+    size_t n;
+    clx_usage_row_t total;
+    if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
+        return -1;
+    clx_jw_obj_open(w, "lockedEnvironment");
+    clx_jw_int(w, "events", total.sum.events);
+    clx_jw_arr_begin(w, "items");
+    for (size_t i = 0; i < n; i++) {
+        clx_jw_obj_open(w, NULL);
+        clx_jw_str(w, "keyId", rows[i].dims[0]);
+        clx_jw_str(w, "environment", rows[i].dims[1]);
+        clx_jw_str(w, "lockedTo", rows[i].dims[2]);
         clx_jw_int(w, "events", rows[i].sum.events);
         jw_time(w, "firstSeen", rows[i].sum.first_ms);
         jw_time(w, "lastSeen", rows[i].sum.last_ms);
@@ -277,7 +307,8 @@ int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w)
                 COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_ENVIRONMENT,
                 CLX_DIM_PROJECT | CLX_DIM_ENVIRONMENT) != 0 ||
         section(call, w, "unattributed", ws, from, to, COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_NO_ATTRIBUTION,
-                CLX_DIM_PROVIDER | CLX_DIM_MODEL) != 0)
+                CLX_DIM_PROVIDER | CLX_DIM_MODEL) != 0 ||
+        lock_section(call, w, ws, from, to) != 0)
         return 0;
     clx_jw_obj_end(w);
     return clx_rest_send_json(call->req, 200, w->buf, w->len);

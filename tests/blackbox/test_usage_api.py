@@ -45,6 +45,12 @@ class UsageApiTest(unittest.TestCase):
         # a repeat must not count twice
         status, js, raw = cls.srv.ingest(cls.key, body)
         assert js["skipped"] == len(EVENTS), raw
+        # a key locked to prod, used for staging twice: refused, and reported in the warnings
+        locked = cls.srv.create_key_full(name="prod-only", default_project="support", environment="prod")
+        cls.locked_id = locked["id"]
+        for rid in ("lock-1", "lock-2"):
+            status, js, raw = cls.srv.ingest(locked["key"], clx.event(rid, environment="staging"))
+            assert status == 400 and js["error"]["code"] == "environment_not_allowed", raw
 
     @classmethod
     def tearDownClass(cls):
@@ -91,6 +97,10 @@ class UsageApiTest(unittest.TestCase):
             (None, "chat"): (2, COST["u6"] + COST["u8"]),  # unknown project + none: unattributed
         })
         self.assertEqual(Decimal(js["total"]["costUsd"]), sum(COST.values()))
+        unpriced = {(r["project"], r["feature"]): r["unpricedEvents"] for r in js["rows"]}
+        self.assertEqual(unpriced[("docs", "chat")], 1)  # mystery-model: counted in events, not in cost
+        self.assertEqual(unpriced[("support", "chat")], 0)
+        self.assertEqual(js["total"]["unpricedEvents"], 1)
         # ordered by cost, descending
         costs = [Decimal(r["costUsd"]) for r in js["rows"]]
         self.assertEqual(costs, sorted(costs, reverse=True))
@@ -132,6 +142,8 @@ class UsageApiTest(unittest.TestCase):
         self.assertEqual([(i["project"], i["environment"]) for i in js["unknownEnvironments"]["items"]],
                          [("docs", "canary")])
         self.assertEqual(js["unattributed"]["events"], 2)  # ghost (unknown) + none
+        self.assertEqual([(i["keyId"], i["environment"], i["lockedTo"], i["events"])
+                          for i in js["lockedEnvironment"]["items"]], [(self.locked_id, "staging", "prod", 2)])
 
     def test_rollups_survive_restart(self):
         before = self.get("costs", groupBy="project")
