@@ -19,14 +19,26 @@
 int clx_query_event(clx_store_t *store, const char *workspace, const char *request_id, size_t rid_len,
                     clx_arena_t *arena, Costlynx__Store__V1__StoredEvent **out);
 
+/* Which events a listing returns; zero / NULL members match everything. */
+typedef struct clx_event_filter {
+    int64_t from_ms, to_ms; /* received in [from, to); 0 = open */
+    const char *project, *environment, *feature, *provider, *model; /* attributed values; "" = none */
+} clx_event_filter_t;
+
+#define CLX_LIST_SCAN_MAX 100000 /* events examined per page before a cursor is returned */
+
 /*
- * Calls fn for up to limit events of workspace, newest first, starting below the sequence
- * number before_seq (0: from the newest). *next_seq receives the cursor for the next page
- * (0 when there is none). fn returns non-zero to stop early. CLX_OK or CLX_EIO.
+ * Calls fn for up to limit events of workspace matching filter (NULL: all), newest first,
+ * starting below the sequence number before_seq (0: from the newest). Events are stored
+ * in arrival order, so the scan stops at the first one received before filter->from_ms.
+ * *next_seq receives the cursor for the next page (0 when there is none; also set when
+ * CLX_LIST_SCAN_MAX events were examined without filling the page). fn returns non-zero
+ * to stop early; the event it gets is valid only during the call. CLX_OK or CLX_EIO.
  */
 typedef int (*clx_event_fn)(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev);
 int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t before_seq, size_t limit,
-                          clx_arena_t *arena, clx_event_fn fn, void *arg, uint64_t *next_seq);
+                          const clx_event_filter_t *filter, clx_arena_t *arena, clx_event_fn fn, void *arg,
+                          uint64_t *next_seq);
 
 /* ---- aggregates from the rollups (never a scan of events) -------------------------------- */
 

@@ -26,16 +26,36 @@ int clx_query_event(clx_store_t *store, const char *workspace, const char *reque
     return *out != NULL ? CLX_OK : CLX_ECORRUPT;
 }
 
+static int field_matches(const char *want, const char *have)
+{
+    return want == NULL || strcmp(want, have != NULL ? have : "") == 0;
+}
+
+static int matches(const clx_event_filter_t *f, const Costlynx__Store__V1__StoredEvent *ev)
+{
+    if (f == NULL)
+        return 1;
+    if (f->to_ms != 0 && ev->received_at_ms >= f->to_ms)
+        return 0;
+    return field_matches(f->project, ev->project) && field_matches(f->environment, ev->environment) &&
+           field_matches(f->feature, ev->feature) && field_matches(f->provider, ev->provider) &&
+           field_matches(f->model, ev->model);
+}
+
 int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t before_seq, size_t limit,
-                          clx_arena_t *arena, clx_event_fn fn, void *arg, uint64_t *next_seq)
+                          const clx_event_filter_t *filter, clx_arena_t *arena, clx_event_fn fn, void *arg,
+                          uint64_t *next_seq)
 {
     size_t wl = strlen(workspace);
     char *prefix = clx_arena_alloc(arena, wl + 1);
     memcpy(prefix, workspace, wl);
     prefix[wl] = '\0';
     char *target = clx_arena_alloc(arena, wl + 9);
+    /* each event is unpacked into scratch memory reused for the next: a filtered scan may
+     * examine many events, and fn copies what it keeps */
+    clx_arena_t *scratch = clx_arena_create(8192);
     ProtobufCAllocator alloc;
-    clx_arena_allocator(arena, &alloc);
+    clx_arena_allocator(scratch, &alloc);
 
     *next_seq = 0;
     clx_iter_t *it = clx_iter_create(store, CLX_CF_EVENTS, prefix, wl + 1);
@@ -44,27 +64,34 @@ int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t be
     } else {
         clx_iter_seek_for_prev(it, target, clx_event_key(target, workspace, before_seq - 1));
     }
-    size_t n = 0;
+    size_t n = 0, scanned = 0;
     for (; clx_iter_valid(it); clx_iter_prev(it)) {
         size_t klen, vlen;
         const char *k = clx_iter_key(it, &klen);
         if (klen != wl + 9)
             continue;
         uint64_t seq = clx_be64_get((const unsigned char *)k + wl + 1);
-        if (n == limit) {
+        if (n == limit || scanned == CLX_LIST_SCAN_MAX) {
             *next_seq = seq + 1;
             break;
         }
+        scanned++;
+        clx_arena_reset(scratch);
         const char *v = clx_iter_value(it, &vlen);
         Costlynx__Store__V1__StoredEvent *ev =
             costlynx__store__v1__stored_event__unpack(&alloc, vlen, (const uint8_t *)v);
         if (ev == NULL)
             continue; /* unreadable record: skipped here, reported by the store check */
+        if (filter != NULL && filter->from_ms != 0 && ev->received_at_ms < filter->from_ms)
+            break; /* arrival order: everything older is out of range */
+        if (!matches(filter, ev))
+            continue;
         n++;
         if (fn(arg, seq, ev) != 0)
             break;
     }
     int rc = clx_iter_status(it);
     clx_iter_destroy(it);
+    clx_arena_destroy(scratch);
     return rc;
 }

@@ -514,7 +514,11 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         clx_jw_null(w, "nextCursor");
     } else {
         uint64_t next = 0;
-        int rc = clx_query_list_events(call->srv->cfg.store, ws, cursor, (size_t)limit, arena, list_event_cb, w, &next);
+        clx_event_filter_t filter = {0};
+        if (clx_rest_event_filter(call, &filter) != 0)
+            return 0;
+        int rc = clx_query_list_events(call->srv->cfg.store, ws, cursor, (size_t)limit, &filter, arena, list_event_cb,
+                                       w, &next);
         if (rc != CLX_OK)
             return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "events could not be read");
         clx_jw_arr_end(w);

@@ -79,6 +79,10 @@ void clx_rest_iso_time(int64_t ms, char *buf, size_t len);
 int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w);
+/* Reads from/to/project/environment/feature/provider/model query parameters into f; 0, or
+ * -1 after answering 400. Absent from/to leave the range open. */
+struct clx_event_filter;
+int clx_rest_event_filter(clx_rest_call_t *call, struct clx_event_filter *f);
 /* static.c: compiled-in files (GET/HEAD); -1 when there is none for path */
 int clx_rest_static(h2o_req_t *req, h2o_iovec_t path);
 /* GET /api/v1/routes: every route the server registers (for the OpenAPI check) */

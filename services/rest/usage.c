@@ -115,6 +115,25 @@ static void jw_head(clx_jw_t *w, const char *ws, int64_t from, int64_t to)
     jw_time(w, "to", to);
 }
 
+int clx_rest_event_filter(clx_rest_call_t *call, clx_event_filter_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    const char *names[2] = {"from", "to"};
+    int64_t *slots[2] = {&f->from_ms, &f->to_ms};
+    for (int i = 0; i < 2; i++) {
+        char *v = clx_rest_query(call->req, names[i]);
+        if (v != NULL && parse_time(v, slots[i]) != 0) {
+            clx_rest_send_error(call->req, 400, "invalid_value", names[i],
+                                "%s must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix milliseconds", names[i]);
+            return -1;
+        }
+    }
+    const char **dims[CLX_NDIMS] = {&f->project, &f->environment, &f->feature, &f->provider, &f->model};
+    for (int i = 0; i < CLX_NDIMS; i++)
+        *dims[i] = clx_rest_query(call->req, dim_names[i]);
+    return 0;
+}
+
 /* ---- overview ------------------------------------------------------------------------------ */
 
 static int recent_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev)
@@ -155,7 +174,8 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_arr_end(w);
     clx_jw_arr_begin(w, "recent");
     uint64_t next;
-    if (clx_query_list_events(call->srv->cfg.store, ws, 0, 10, w->arena, recent_cb, w, &next) != CLX_OK)
+    clx_event_filter_t range = {.from_ms = from, .to_ms = to};
+    if (clx_query_list_events(call->srv->cfg.store, ws, 0, 10, &range, w->arena, recent_cb, w, &next) != CLX_OK)
         return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "recent events could not be read");
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);

@@ -132,6 +132,17 @@ class UsageApiTest(unittest.TestCase):
         status, js, _ = self.srv.admin("GET", "workspaces/default/usage/overview", token="wrong")
         self.assertEqual(status, 401)
 
+    def test_event_listing_filters(self):
+        ids = lambda js: [e["requestId"] for e in js["events"]]
+        self.assertEqual(ids(self.get("events", project="support", feature="chat")), ["u3", "u1"])
+        self.assertEqual(ids(self.get("events", provider="google")), ["u7"])
+        self.assertEqual(ids(self.get("events", project="docs", environment="prod", model="gpt-4.1")), ["u4"])
+        self.assertEqual(ids(self.get("events", **{"from": "2020-01-01", "to": "2020-01-02"})), [])
+        page = self.get("events", limit=3)
+        self.assertEqual(ids(page), ["u8", "u7", "u6"])
+        self.assertEqual(ids(self.get("events", limit=3, cursor=page["nextCursor"])), ["u5", "u4", "u3"])
+        self.assertEqual(self.get("overview", **{"from": "2020-01-01", "to": "2020-01-02"})["recent"], [])
+
     def test_warnings(self):
         js = self.get("warnings")
         self.assertEqual(js["unpriced"]["events"], 1)
