@@ -536,16 +536,6 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
 
 /* ---- pricing overrides and Azure deployment mappings ----------------------------------------- */
 
-static void jw_pico(clx_jw_t *w, const char *key, int64_t pico)
-{
-    char buf[32];
-    if (pico < 0) {
-        clx_jw_null(w, key);
-        return;
-    }
-    clx_money_format_per_mtok(pico, buf);
-    clx_jw_str(w, key, buf);
-}
 
 static void render_override(clx_jw_t *w, const clx_price_override_t *o)
 {
@@ -553,10 +543,10 @@ static void render_override(clx_jw_t *w, const clx_price_override_t *o)
     clx_jw_str(w, "id", o->id);
     clx_jw_str(w, "provider", o->provider);
     clx_jw_str(w, "model", o->model);
-    jw_pico(w, "inputPerMtok", o->input_pico);
-    jw_pico(w, "outputPerMtok", o->output_pico);
-    jw_pico(w, "cachedInputPerMtok", o->cached_input_pico);
-    jw_pico(w, "cacheWritePerMtok", o->cache_write_pico);
+    clx_jw_price(w, "inputPerMtok", o->input_pico);
+    clx_jw_price(w, "outputPerMtok", o->output_pico);
+    clx_jw_price(w, "cachedInputPerMtok", o->cached_input_pico);
+    clx_jw_price(w, "cacheWritePerMtok", o->cache_write_pico);
     clx_jw_str(w, "note", o->note);
     jw_time(w, "createdAt", o->created_at_ms);
     clx_jw_obj_end(w);

@@ -12,16 +12,6 @@
 #include "clx_money.h"
 #include "rest_internal.h"
 
-static void jw_price(clx_jw_t *w, const char *key, int64_t pico)
-{
-    char buf[32];
-    if (pico < 0) {
-        clx_jw_null(w, key);
-        return;
-    }
-    clx_money_format_per_mtok(pico, buf);
-    clx_jw_str(w, key, buf);
-}
 
 static void jw_date(clx_jw_t *w, const char *key, int64_t ms)
 {
@@ -80,16 +70,16 @@ int clx_rest_pricing_models(clx_rest_call_t *call)
         }
         clx_jw_arr_end(&w);
         jw_date(&w, "effectiveFrom", p->effective_from_ms);
-        jw_price(&w, "inputPerMtok", p->input_pico);
-        jw_price(&w, "outputPerMtok", p->output_pico);
-        jw_price(&w, "cachedInputPerMtok", p->cached_input_pico);
-        jw_price(&w, "cacheWritePerMtok", p->cache_write_pico);
+        clx_jw_price(&w, "inputPerMtok", p->input_pico);
+        clx_jw_price(&w, "outputPerMtok", p->output_pico);
+        clx_jw_price(&w, "cachedInputPerMtok", p->cached_input_pico);
+        clx_jw_price(&w, "cacheWritePerMtok", p->cache_write_pico);
         if (p->input_above_200k_pico >= 0) { /* the whole request at these prices above 200k input tokens */
             clx_jw_obj_open(&w, "above200kTokens");
-            jw_price(&w, "inputPerMtok", p->input_above_200k_pico);
-            jw_price(&w, "outputPerMtok", p->output_above_200k_pico);
-            jw_price(&w, "cachedInputPerMtok", p->cached_input_above_200k_pico);
-            jw_price(&w, "cacheWritePerMtok", p->cache_write_above_200k_pico);
+            clx_jw_price(&w, "inputPerMtok", p->input_above_200k_pico);
+            clx_jw_price(&w, "outputPerMtok", p->output_above_200k_pico);
+            clx_jw_price(&w, "cachedInputPerMtok", p->cached_input_above_200k_pico);
+            clx_jw_price(&w, "cacheWritePerMtok", p->cache_write_above_200k_pico);
             clx_jw_obj_end(&w);
         }
         clx_jw_int(&w, "batchDiscountPct", p->batch_discount_pct);

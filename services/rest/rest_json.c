@@ -156,6 +156,17 @@ void clx_jw_bool(clx_jw_t *w, const char *key, int val)
     clx_jw_raw(w, val ? "true" : "false", val ? 4 : 5);
 }
 
+void clx_jw_price(clx_jw_t *w, const char *key, int64_t pico_per_token)
+{
+    char buf[32];
+    if (pico_per_token < 0) {
+        clx_jw_null(w, key);
+        return;
+    }
+    clx_money_format_per_mtok(pico_per_token, buf);
+    clx_jw_str(w, key, buf);
+}
+
 void clx_jw_null(clx_jw_t *w, const char *key)
 {
     clx_jw_key(w, key);

@@ -32,6 +32,9 @@ void clx_jw_strn(clx_jw_t *w, const char *key, const char *val, size_t len);
 void clx_jw_int(clx_jw_t *w, const char *key, int64_t val);
 void clx_jw_bool(clx_jw_t *w, const char *key, int val);
 void clx_jw_null(clx_jw_t *w, const char *key);
+/* A price in pico-dollars per token, written as US dollars per million tokens ("2.5");
+ * null for a negative (absent) price. */
+void clx_jw_price(clx_jw_t *w, const char *key, int64_t pico_per_token);
 /* Begins an object as a member/element. */
 void clx_jw_obj_open(clx_jw_t *w, const char *key);
 

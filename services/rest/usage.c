@@ -43,12 +43,9 @@ static int parse_time(const char *s, int64_t *ms)
     return 0;
 }
 
-/* Reads from/to (defaults: the last 30 whole UTC days up to the end of today). 0, or -1 after a 400. */
-static int time_range(clx_rest_call_t *call, int64_t *from, int64_t *to)
+/* Reads the from/to parameters that are present into *from / *to. 0, or -1 after a 400. */
+static int read_times(clx_rest_call_t *call, int64_t *from, int64_t *to)
 {
-    int64_t today = clx_now_ms() / CLX_MS_PER_DAY * CLX_MS_PER_DAY;
-    *to = today + CLX_MS_PER_DAY;
-    *from = *to - 30 * CLX_MS_PER_DAY;
     const char *names[2] = {"from", "to"};
     int64_t *slots[2] = {from, to};
     for (int i = 0; i < 2; i++) {
@@ -59,6 +56,17 @@ static int time_range(clx_rest_call_t *call, int64_t *from, int64_t *to)
             return -1;
         }
     }
+    return 0;
+}
+
+/* Reads from/to (defaults: the last 30 whole UTC days up to the end of today). 0, or -1 after a 400. */
+static int time_range(clx_rest_call_t *call, int64_t *from, int64_t *to)
+{
+    int64_t today = clx_now_ms() / CLX_MS_PER_DAY * CLX_MS_PER_DAY;
+    *to = today + CLX_MS_PER_DAY;
+    *from = *to - 30 * CLX_MS_PER_DAY;
+    if (read_times(call, from, to) != 0)
+        return -1;
     if (*to <= *from) {
         clx_rest_send_error(call->req, 400, "invalid_value", "to", "to must be after from");
         return -1;
@@ -118,16 +126,8 @@ static void jw_head(clx_jw_t *w, const char *ws, int64_t from, int64_t to)
 int clx_rest_event_filter(clx_rest_call_t *call, clx_event_filter_t *f)
 {
     memset(f, 0, sizeof(*f));
-    const char *names[2] = {"from", "to"};
-    int64_t *slots[2] = {&f->from_ms, &f->to_ms};
-    for (int i = 0; i < 2; i++) {
-        char *v = clx_rest_query(call->req, names[i]);
-        if (v != NULL && parse_time(v, slots[i]) != 0) {
-            clx_rest_send_error(call->req, 400, "invalid_value", names[i],
-                                "%s must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix milliseconds", names[i]);
-            return -1;
-        }
-    }
+    if (read_times(call, &f->from_ms, &f->to_ms) != 0)
+        return -1;
     const char **dims[CLX_NDIMS] = {&f->project, &f->environment, &f->feature, &f->provider, &f->model};
     for (int i = 0; i < CLX_NDIMS; i++)
         *dims[i] = clx_rest_query(call->req, dim_names[i]);
