@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clx_error.h"
 #include "clx_log.h"
@@ -52,7 +53,46 @@ struct clx_writer {
     size_t slotcap;
     const clx_rollup_ref_t **rolls; /* the inserted items' rollups, sorted to add up equal keys */
     size_t rollcap;
+
+    /* rollup upkeep: merge operands pile up under a burst of writes until compaction folds
+     * them, and every dashboard query pays for the unfolded ones; a maintenance thread
+     * compacts the rollups family soon after a burst */
+    atomic_uint_fast64_t rollup_merges;
+    pthread_t maint;
+    int maint_started;
+    pthread_mutex_t maint_mu;
+    pthread_cond_t maint_cv;
+    int maint_stop;
 };
+
+#define MAINT_INTERVAL_MS 10000
+#define MAINT_MERGES 100000 /* merges since the last compaction that warrant another */
+
+static void *maint_main(void *arg)
+{
+    clx_writer_t *w = arg;
+    uint64_t compacted_at = 0;
+    pthread_setname_np(pthread_self(), "clx-maint");
+    pthread_mutex_lock(&w->maint_mu);
+    while (!w->maint_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += MAINT_INTERVAL_MS / 1000;
+        pthread_cond_timedwait(&w->maint_cv, &w->maint_mu, &until);
+        if (w->maint_stop)
+            break;
+        uint64_t merges = atomic_load(&w->rollup_merges);
+        if (merges - compacted_at < MAINT_MERGES)
+            continue;
+        pthread_mutex_unlock(&w->maint_mu);
+        if (clx_store_compact(w->s, CLX_CF_ROLLUPS) != CLX_OK)
+            clx_log(CLX_LOG_WARN, "store", "rollups compaction failed; queries stay correct, only slower");
+        compacted_at = merges;
+        pthread_mutex_lock(&w->maint_mu);
+    }
+    pthread_mutex_unlock(&w->maint_mu);
+    return NULL;
+}
 
 /* Returns buf grown to hold at least need bytes. Cannot fail (aborts on OOM). */
 static void *grow(void *buf, size_t *cap, size_t need)
@@ -286,7 +326,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
 
-        add_rollups(w, head, ninserted);
+        atomic_fetch_add_explicit(&w->rollup_merges, add_rollups(w, head, ninserted), memory_order_relaxed);
 
         unsigned char sv[8];
         clx_be64_put(sv, seq);
@@ -373,6 +413,9 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
     atomic_init(&w->inserted, 0);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    pthread_mutex_init(&w->maint_mu, NULL);
+    pthread_cond_init(&w->maint_cv, NULL);
+    atomic_init(&w->rollup_merges, 0);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         clx_log(CLX_LOG_ERROR, "store", "cannot start the writer thread");
         pthread_cond_destroy(&w->cv);
@@ -383,6 +426,7 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
         rc = CLX_EIO;
         goto fail;
     }
+    w->maint_started = pthread_create(&w->maint, NULL, maint_main, w) == 0;
     *out = w;
     rc = CLX_OK;
 fail:
@@ -427,6 +471,15 @@ void clx_writer_destroy(clx_writer_t *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    if (w->maint_started) {
+        pthread_mutex_lock(&w->maint_mu);
+        w->maint_stop = 1;
+        pthread_cond_broadcast(&w->maint_cv);
+        pthread_mutex_unlock(&w->maint_mu);
+        pthread_join(w->maint, NULL);
+    }
+    pthread_mutex_destroy(&w->maint_mu);
+    pthread_cond_destroy(&w->maint_cv);
 
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);

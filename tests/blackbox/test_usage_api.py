@@ -1,12 +1,18 @@
-"""The dashboard's query API over the real binary: after a known set of events, overview,
-costs by each dimension and warnings return exactly the expected numbers, and the
-rollups agree to the nano-dollar with the stored events."""
+"""The dashboard's query API over the real binary: after a known set of events — half sent
+over REST, half over gRPC — overview, costs by each dimension and warnings return exactly
+the expected numbers, and the rollups agree to the nano-dollar with the stored events."""
 import datetime
+import os
+import sys
 import unittest
 import urllib.parse
 from decimal import Decimal
 
 import clx
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "grpc"))
+import grpc  # noqa: E402  (Debian's python3-grpcio)
+import grpc_stubs  # noqa: E402
 
 # (requestId, provider, model, in, out, cached, project, environment, feature)
 EVENTS = [
@@ -31,18 +37,30 @@ COST = {
 class UsageApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = clx.Server()
+        cls.srv = clx.Server(grpc=True)
         cls.srv.create_project("support")
         cls.srv.create_project("docs")
         cls.key = cls.srv.create_key(name="usage")
+        half = len(EVENTS) // 2
         body = {"events": []}
         for rid, prov, model, i, o, c, proj, env, feat in EVENTS:
             ev = clx.event(rid, provider=prov, model=model, inputTokens=i, outputTokens=o, cachedTokens=c,
                            project=proj, environment=env, feature=feat)
             body["events"].append(ev)
-        status, js, raw = cls.srv.ingest(cls.key, body)
-        assert status == 200 and js["inserted"] == len(EVENTS), raw
-        # a repeat must not count twice
+        rest_part = {"events": body["events"][:half]}
+        status, js, raw = cls.srv.ingest(cls.key, rest_part)
+        assert status == 200 and js["inserted"] == half, raw
+        # the other half over gRPC, through stubs generated from our proto
+        stubs = grpc_stubs.load()
+        pb = stubs.usage_pb2
+        events = [pb.UsageEvent(provider=prov, model=model, input_tokens=i, output_tokens=o, cached_tokens=c,
+                                request_id=rid, project=proj or "", environment=env or "", feature=feat)
+                  for rid, prov, model, i, o, c, proj, env, feat in EVENTS[half:]]
+        with grpc.insecure_channel(cls.srv.grpc_addr) as ch:
+            stub = stubs.usage_pb2_grpc.UsageIngestionStub(ch)
+            r = stub.Ingest(pb.IngestBatch(events=events), metadata=[("x-api-key", cls.key)], timeout=10)
+        assert r.inserted == len(EVENTS) - half, r
+        # a repeat of everything, through REST, must not count twice
         status, js, raw = cls.srv.ingest(cls.key, body)
         assert js["skipped"] == len(EVENTS), raw
         # a key locked to prod, used for staging twice: refused, and reported in the warnings
