@@ -162,7 +162,7 @@ function recentCard(recent, ctx) {
       more.disabled = false;
     }
   });
-  return card("Latest events", { sub: "Newest first across all time — attribution as stored (slugs that did not match are shown as sent)." },
+  return card("Latest events", { sub: "The 10 newest events of the range — attribution as stored (slugs that did not match are shown as sent)." },
     recent.length ? host : emptyState("No events yet"),
     recent.length >= 10 ? h("div", { class: "card-foot" }, more, status) : null);
 }
