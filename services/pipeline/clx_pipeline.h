@@ -119,6 +119,16 @@ void clx_ingest_summary_init(clx_ingest_summary_t *s, size_t max_notes);
 void clx_ingest_summary_add(clx_ingest_summary_t *s, clx_arena_t *arena, const Costlynx__V1__IngestResponse *src,
                             uint32_t offset);
 
+/* Counters since start, for /metrics (read without locks; each value is exact on its own). */
+typedef struct clx_pipeline_metrics {
+    uint64_t requests;          /* ingest requests that reached the pipeline */
+    uint64_t refused;           /* requests answered "retry later" (queue full, shutting down) */
+    uint64_t failed;            /* requests whose storage write failed */
+    uint64_t inserted, skipped, rejected, warnings; /* events / warnings in answers */
+    clx_writer_stats_t writer;
+} clx_pipeline_metrics_t;
+void clx_pipeline_metrics(clx_pipeline_t *p, clx_pipeline_metrics_t *out);
+
 /* Pipeline stages, exposed for unit tests and for the doors' shared wording. */
 
 /* Validation result for one event: field is NULL when the event is valid. */

@@ -21,6 +21,7 @@ struct clx_pipeline {
     clx_catalog_source_t source;
     _Atomic(clx_catalog_t *) catalog;
     pthread_mutex_t reload_mu;
+    atomic_uint_fast64_t m_requests, m_refused, m_failed, m_inserted, m_skipped, m_rejected, m_warnings;
     clx_catalog_t **retired; /* earlier catalogs: in-flight requests may still hold them */
     size_t nretired;
 };
@@ -283,13 +284,39 @@ static void finish(clx_ingest_t *ing)
     }
 }
 
+static void count(clx_pipeline_t *p, const clx_ingest_t *ing)
+{
+    if (ing->status != CLX_OK) {
+        atomic_fetch_add_explicit(&p->m_failed, 1, memory_order_relaxed);
+        return;
+    }
+    const Costlynx__V1__IngestResponse *r = &ing->response;
+    atomic_fetch_add_explicit(&p->m_inserted, r->inserted, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->m_skipped, r->skipped, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->m_rejected, r->rejected, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->m_warnings, r->n_warnings, memory_order_relaxed);
+}
+
 static void on_written(clx_write_req_t *wreq)
 {
     clx_ingest_t *ing = wreq->data;
     ing->status = wreq->status;
     if (wreq->status == CLX_OK)
         finish(ing);
+    count(ing->priv_->pipeline, ing);
     ing->done(ing);
+}
+
+void clx_pipeline_metrics(clx_pipeline_t *p, clx_pipeline_metrics_t *out)
+{
+    out->requests = atomic_load(&p->m_requests);
+    out->refused = atomic_load(&p->m_refused);
+    out->failed = atomic_load(&p->m_failed);
+    out->inserted = atomic_load(&p->m_inserted);
+    out->skipped = atomic_load(&p->m_skipped);
+    out->rejected = atomic_load(&p->m_rejected);
+    out->warnings = atomic_load(&p->m_warnings);
+    clx_writer_stats(p->writer, &out->writer);
 }
 
 /* The hour and day rollups the event adds to once stored (merged by the writer). */
@@ -409,11 +436,15 @@ int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
     priv->wreq.done = on_written;
     ing->status = CLX_OK;
 
+    atomic_fetch_add_explicit(&p->m_requests, 1, memory_order_relaxed);
     if (nready == 0 && priv->wreq.nextra_rollups == 0) {
         finish(ing);
+        count(p, ing);
         return 1;
     }
     int rc = clx_writer_submit(p->writer, &priv->wreq);
+    if (rc != CLX_OK)
+        atomic_fetch_add_explicit(&p->m_refused, 1, memory_order_relaxed);
     return rc == CLX_OK ? 0 : rc;
 }
 

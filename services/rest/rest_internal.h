@@ -87,6 +87,8 @@ int clx_rest_event_filter(clx_rest_call_t *call, struct clx_event_filter *f);
 int clx_rest_static(h2o_req_t *req, h2o_iovec_t path);
 /* GET /api/v1/routes: every route the server registers (for the OpenAPI check) */
 int clx_rest_routes(clx_rest_call_t *call);
+/* GET /metrics (Prometheus text) */
+int clx_rest_metrics(clx_rest_call_t *call);
 /* admin.c: its route table, for clx_rest_routes */
 typedef void (*clx_route_visit_fn)(void *arg, const char *method, const char *pattern);
 void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg);

@@ -186,6 +186,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return clx_rest_pricing_models(&call);
     if (path_is(path, "/api/v1/routes"))
         return clx_rest_routes(&call);
+    if (path_is(path, "/metrics"))
+        return clx_rest_metrics(&call);
     static const char admin[] = "/api/v1/admin/";
     if (path.len >= sizeof(admin) - 1 && memcmp(path.base, admin, sizeof(admin) - 1) == 0)
         return clx_rest_admin_route(&call, path.base + sizeof(admin) - 1, path.len - (sizeof(admin) - 1));

@@ -56,11 +56,67 @@ static void add_route(void *arg, const char *method, const char *pattern)
     add_plain(arg, method, path);
 }
 
+/* GET /metrics: Prometheus text exposition of the pipeline's and the writer's counters. */
+int clx_rest_metrics(clx_rest_call_t *call)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    clx_pipeline_metrics_t m;
+    clx_pipeline_metrics(call->srv->cfg.pipeline, &m);
+    const clx_catalog_t *c = clx_pipeline_catalog(call->srv->cfg.pipeline);
+    char buf[4096];
+    int n = snprintf(
+        buf, sizeof(buf),
+        "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (both doors).\n"
+        "# TYPE costlynx_ingest_requests_total counter\n"
+        "costlynx_ingest_requests_total %llu\n"
+        "# HELP costlynx_ingest_refused_total Requests answered retry-later (writer queue full, shutting down).\n"
+        "# TYPE costlynx_ingest_refused_total counter\n"
+        "costlynx_ingest_refused_total %llu\n"
+        "# HELP costlynx_ingest_failed_total Requests whose storage write failed (answered 503 / UNAVAILABLE).\n"
+        "# TYPE costlynx_ingest_failed_total counter\n"
+        "costlynx_ingest_failed_total %llu\n"
+        "# HELP costlynx_events_total Events by outcome.\n"
+        "# TYPE costlynx_events_total counter\n"
+        "costlynx_events_total{outcome=\"inserted\"} %llu\n"
+        "costlynx_events_total{outcome=\"skipped\"} %llu\n"
+        "costlynx_events_total{outcome=\"rejected\"} %llu\n"
+        "# HELP costlynx_warnings_total Warnings returned to callers.\n"
+        "# TYPE costlynx_warnings_total counter\n"
+        "costlynx_warnings_total %llu\n"
+        "# HELP costlynx_writer_synced_writes_total Synced RocksDB writes (group commits).\n"
+        "# TYPE costlynx_writer_synced_writes_total counter\n"
+        "costlynx_writer_synced_writes_total %llu\n"
+        "# HELP costlynx_writer_requests_total Requests completed by the writer.\n"
+        "# TYPE costlynx_writer_requests_total counter\n"
+        "costlynx_writer_requests_total %llu\n"
+        "# HELP costlynx_http_inflight_ingest Ingest requests waiting for their durable write.\n"
+        "# TYPE costlynx_http_inflight_ingest gauge\n"
+        "costlynx_http_inflight_ingest %ld\n"
+        "# HELP costlynx_catalog_prices Price entries in the running catalog.\n"
+        "# TYPE costlynx_catalog_prices gauge\n"
+        "costlynx_catalog_prices{version=\"%s\"} %zu\n",
+        (unsigned long long)m.requests, (unsigned long long)m.refused, (unsigned long long)m.failed,
+        (unsigned long long)m.inserted, (unsigned long long)m.skipped, (unsigned long long)m.rejected,
+        (unsigned long long)m.warnings, (unsigned long long)m.writer.groups, (unsigned long long)m.writer.requests,
+        (long)atomic_load(&call->srv->inflight), clx_catalog_version(c), clx_catalog_count(c));
+    h2o_req_t *req = call->req;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+    h2o_iovec_t body = h2o_strdup(&req->pool, buf, (size_t)n);
+    req->res.content_length = body.len;
+    h2o_start_response(req, &generator);
+    h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+    return 0;
+}
+
 int clx_rest_routes(clx_rest_call_t *call)
 {
     static const char *const top[][2] = {
         {"GET", "/healthz"},          {"GET", "/readyz"},      {"POST", "/api/v1/usage/ingest"},
         {"GET", "/api/v1/pricing/models"}, {"GET", "/api/v1/routes"}, {"GET", "/openapi.json"},
+        {"GET", "/metrics"},
     };
     clx_arena_t *arena = clx_rest_arena_get(call->thread);
     clx_jw_t w;
