@@ -10,7 +10,7 @@ FROM debian:12 AS build
 WORKDIR /src
 # dependencies first: this layer is rebuilt only when deps.sh changes
 COPY scripts/deps.sh scripts/deps.sh
-RUN ./scripts/deps.sh && rm -rf /var/lib/apt/lists/*
+RUN ./scripts/deps.sh build && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN TARGET=costlynxd ./scripts/build.sh \
  && mkdir -p /out \

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency of costlynx from Debian 12's packages.
 # Idempotent: does nothing (and needs no network) when everything is already installed.
+# `scripts/deps.sh build` installs only what building costlynxd needs (the container image).
 set -euo pipefail
 
-PACKAGES=(
-  # build
+BUILD_PACKAGES=(
   build-essential cmake pkg-config
   libprotobuf-c-dev protobuf-c-compiler
   libh2o-evloop-dev librocksdb-dev libyajl-dev libssl-dev
   libgrpc-dev grpc-proto protobuf-compiler
+)
+TEST_PACKAGES=(
   # tests: cmocka, real HTTP and gRPC clients (Python grpcio, Node @grpc/grpc-js)
   libcmocka-dev curl python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   # deployment tests: chart rendering checks, helm's archive
@@ -16,6 +18,11 @@ PACKAGES=(
   # dashboard tests: Debian's Chromium, driven by playwright-core
   chromium
 )
+if [ "${1:-all}" = build ]; then
+  PACKAGES=("${BUILD_PACKAGES[@]}")
+else
+  PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,7 +30,9 @@ for p in "${PACKAGES[@]}"; do
 done
 # Node.js may come from elsewhere than Debian (a newer build is often preinstalled): only
 # ask Debian for it when there is no node/npm at all
-{ command -v node >/dev/null && command -v npm >/dev/null; } || missing+=(nodejs npm)
+if [ "${1:-all}" != build ]; then
+  { command -v node >/dev/null && command -v npm >/dev/null; } || missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
