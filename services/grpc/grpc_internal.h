@@ -57,6 +57,10 @@ typedef struct clx_grpc_call {
     clx_ingest_summary_t summary; /* IngestStream: the running summary */
     uint32_t events_seen;
     uint32_t messages_seen;
+    /* Watch calls stay open until the client leaves: listed so shutdown can end them */
+    struct clx_grpc_call *watch_prev, *watch_next;
+    int watching;
+    int active; /* counted in clx_grpc_t.active */
 } clx_grpc_call_t;
 
 struct clx_grpc_queue {
@@ -73,8 +77,15 @@ struct clx_grpc {
     size_t nqueues;
     int port;
     atomic_int stopping;
-    atomic_long calls; /* live call objects (requested slots included) */
+    atomic_long calls;  /* live call objects (requested slots included) */
+    atomic_long active; /* calls a client has made that are not finished */
+    pthread_mutex_t watch_mu;
+    clx_grpc_call_t *watches; /* open health Watch calls */
 };
+
+/* Lists / unlists an open Watch call (health.c; call_free unlists). */
+void clx_grpc_watch_add(clx_grpc_call_t *c);
+void clx_grpc_watch_remove(clx_grpc_call_t *c);
 
 /* Posts a fresh request slot for method on q (a new call object). */
 void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method method);

@@ -54,6 +54,7 @@ void clx_grpc_health_event(clx_grpc_call_t *c, int ok)
         op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
         op.data.recv_close_on_server.cancelled = &c->cancelled;
         c->state = S_FINISHING;
+        clx_grpc_watch_add(c);
         grpc_call_start_batch(c->call, &op, 1, c, NULL);
         return;
     }

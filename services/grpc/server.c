@@ -131,8 +131,38 @@ void clx_grpc_receive(clx_grpc_call_t *c)
 
 /* ---- call lifecycle ----------------------------------------------------------------------- */
 
+void clx_grpc_watch_add(clx_grpc_call_t *c)
+{
+    clx_grpc_t *g = c->server;
+    pthread_mutex_lock(&g->watch_mu);
+    c->watch_prev = NULL;
+    c->watch_next = g->watches;
+    if (g->watches != NULL)
+        g->watches->watch_prev = c;
+    g->watches = c;
+    c->watching = 1;
+    pthread_mutex_unlock(&g->watch_mu);
+}
+
+void clx_grpc_watch_remove(clx_grpc_call_t *c)
+{
+    clx_grpc_t *g = c->server;
+    pthread_mutex_lock(&g->watch_mu);
+    if (c->watching) {
+        if (c->watch_prev != NULL)
+            c->watch_prev->watch_next = c->watch_next;
+        else
+            g->watches = c->watch_next;
+        if (c->watch_next != NULL)
+            c->watch_next->watch_prev = c->watch_prev;
+        c->watching = 0;
+    }
+    pthread_mutex_unlock(&g->watch_mu);
+}
+
 static void call_free(clx_grpc_call_t *c)
 {
+    clx_grpc_watch_remove(c);
     if (c->call != NULL)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
@@ -146,6 +176,8 @@ static void call_free(clx_grpc_call_t *c)
         grpc_slice_unref(c->details);
     clx_arena_destroy(c->batch_arena);
     clx_arena_destroy(c->arena);
+    if (c->active)
+        atomic_fetch_sub(&c->server->active, 1);
     atomic_fetch_sub(&c->server->calls, 1);
     free(c);
 }
@@ -185,6 +217,8 @@ static void on_event(clx_grpc_call_t *c, int ok)
             call_free(c);
             return;
         }
+        c->active = 1;
+        atomic_fetch_add(&c->server->active, 1);
         if (!atomic_load(&c->server->stopping))
             clx_grpc_request(c->server, c->queue, c->method); /* keep the slot count */
         c->arena = clx_arena_create(4096);
@@ -253,6 +287,7 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg
     clx_grpc_t *g = clx_xcalloc(1, sizeof(*g));
     g->cfg = *cfg;
     g->nqueues = cfg->threads ? cfg->threads : 1;
+    pthread_mutex_init(&g->watch_mu, NULL);
 
     grpc_arg args[3];
     args[0].type = GRPC_ARG_INTEGER;
@@ -319,15 +354,33 @@ void clx_grpc_stop(clx_grpc_t *g, int grace_ms)
     if (g == NULL)
         return;
     atomic_store(&g->stopping, 1);
-    /* shutdown_and_notify stops new calls; its tag arrives once every call has ended */
+    /* health Watch streams never end by themselves: end them now (clients reconnect elsewhere) */
+    pthread_mutex_lock(&g->watch_mu);
+    for (clx_grpc_call_t *c = g->watches; c != NULL; c = c->watch_next)
+        grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE, "costlynxd is shutting down", NULL);
+    pthread_mutex_unlock(&g->watch_mu);
+    /*
+     * shutdown_and_notify stops new calls; its tag arrives once every call has ended AND every
+     * client connection has closed. Clients keep idle channels open, so: wait for the calls
+     * in flight (up to the grace period), then cancel what is left, which closes the
+     * connections too.
+     */
     grpc_completion_queue *done = grpc_completion_queue_create_for_pluck(NULL);
     grpc_server_shutdown_and_notify(g->server, done, g);
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(grace_ms, GPR_TIMESPAN));
-    grpc_event ev = grpc_completion_queue_pluck(done, g, deadline, NULL);
-    if (ev.type == GRPC_QUEUE_TIMEOUT) {
-        clx_log(CLX_LOG_WARN, "grpc", "calls still open after %d ms: cancelling them", grace_ms);
-        grpc_server_cancel_all_calls(g->server);
-        grpc_completion_queue_pluck(done, g, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    uint64_t start = clx_mono_ns();
+    for (;;) {
+        gpr_timespec tick = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(10, GPR_TIMESPAN));
+        grpc_event ev = grpc_completion_queue_pluck(done, g, tick, NULL);
+        if (ev.type == GRPC_OP_COMPLETE)
+            break;
+        int expired = clx_mono_ns() - start > (uint64_t)grace_ms * 1000000u;
+        if (atomic_load(&g->active) == 0 || expired) {
+            if (expired && atomic_load(&g->active) != 0)
+                clx_log(CLX_LOG_WARN, "grpc", "calls still open after %d ms: cancelling them", grace_ms);
+            grpc_server_cancel_all_calls(g->server);
+            grpc_completion_queue_pluck(done, g, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+            break;
+        }
     }
     grpc_completion_queue_shutdown(done);
     grpc_completion_queue_destroy(done);
@@ -345,6 +398,7 @@ void clx_grpc_destroy(clx_grpc_t *g)
     for (size_t i = 0; i < g->nqueues; i++)
         grpc_completion_queue_destroy(g->queues[i].cq);
     free(g->queues);
+    pthread_mutex_destroy(&g->watch_mu);
     free(g);
     grpc_shutdown();
 }
