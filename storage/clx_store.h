@@ -4,7 +4,7 @@
  * The only module that includes rocksdb/c.h. Column families:
  *   CLX_CF_EVENTS    key: workspace '\0' seq (8 bytes big-endian)  value: StoredEvent (protobuf)
  *   CLX_CF_DEDUP     key: workspace '\0' requestId                  value: clx_dedup_value
- *                    (tuned for point reads: iterating it is correct but sorts its memtable first)
+ *                    (tuned for point reads: whole-key bloom filters)
  *   CLX_CF_SETTINGS  key: "<kind>/<id...>" (see services/admin)     value: protobuf records
  *   CLX_CF_ROLLUPS   reserved for aggregates
  * "default" exists too (RocksDB requires it) and holds store metadata.

@@ -564,7 +564,7 @@ static void expect_prefix_keys(clx_store_t *s, clx_cf_t cf, const char *p, size_
     clx_iter_destroy(it);
 }
 
-/* dedup has a hash memtable and a prefix extractor: ordered iteration must still work. */
+/* dedup is tuned for point reads (bloom filters): ordered iteration must still work. */
 static void test_iterator_dedup_cf(void **state)
 {
     fixture_t *f = *state;
