@@ -209,6 +209,19 @@ void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method m
     }
 }
 
+/* What each registered method does when a call arrives, and on its later completions. */
+static const struct method_handlers {
+    void (*start)(clx_grpc_call_t *c);
+    void (*event)(clx_grpc_call_t *c, int ok);
+} handlers[M_COUNT_] = {
+    [M_INGEST] = {clx_grpc_ingest_start, clx_grpc_ingest_event},
+    [M_INGEST_STREAM] = {clx_grpc_ingest_start, clx_grpc_ingest_event},
+    [M_HEALTH_CHECK] = {clx_grpc_health_start, clx_grpc_health_event},
+    [M_HEALTH_WATCH] = {clx_grpc_health_start, clx_grpc_health_event},
+    [M_REFLECTION_V1ALPHA] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
+    [M_REFLECTION_V1] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
+};
+
 /* One completion for call c. */
 static void on_event(clx_grpc_call_t *c, int ok)
 {
@@ -239,26 +252,14 @@ static void on_event(clx_grpc_call_t *c, int ok)
         clx_grpc_finish(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
         break;
     }
-    case M_INGEST:
-    case M_INGEST_STREAM:
+    default: {
+        const struct method_handlers *h = &handlers[c->method];
         if (c->state == S_REQUESTED)
-            clx_grpc_ingest_start(c);
+            h->start(c);
         else
-            clx_grpc_ingest_event(c, ok);
+            h->event(c, ok);
         break;
-    case M_HEALTH_CHECK:
-    case M_HEALTH_WATCH:
-        if (c->state == S_REQUESTED)
-            clx_grpc_health_start(c);
-        else
-            clx_grpc_health_event(c, ok);
-        break;
-    default:
-        if (c->state == S_REQUESTED)
-            clx_grpc_reflection_start(c);
-        else
-            clx_grpc_reflection_event(c, ok);
-        break;
+    }
     }
 }
 

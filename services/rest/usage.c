@@ -103,6 +103,15 @@ static int workspace_ok(clx_rest_call_t *call, const char *ws)
     return 0;
 }
 
+/* Every usage route starts alike: the workspace exists and the range parses. 0, or -1 answered. */
+static int begin(clx_rest_call_t *call, char **ws, int64_t *from, int64_t *to)
+{
+    *ws = clx_rest_param(call, 0);
+    if (!workspace_ok(call, *ws) || time_range(call, from, to) != 0)
+        return -1;
+    return 0;
+}
+
 static int run_query(clx_rest_call_t *call, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
                      size_t *n, clx_usage_row_t *total)
 {
@@ -144,9 +153,9 @@ static int recent_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredE
 
 int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
 {
-    char *ws = clx_rest_param(call, 0);
+    char *ws;
     int64_t from, to;
-    if (!workspace_ok(call, ws) || time_range(call, &from, &to) != 0)
+    if (begin(call, &ws, &from, &to) != 0)
         return 0;
     char *bucket = clx_rest_query(call->req, "bucket");
     int hourly = bucket != NULL ? strcmp(bucket, "hour") == 0 : to - from <= 2 * CLX_MS_PER_DAY;
@@ -186,9 +195,9 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
 
 int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
 {
-    char *ws = clx_rest_param(call, 0);
+    char *ws;
     int64_t from, to;
-    if (!workspace_ok(call, ws) || time_range(call, &from, &to) != 0)
+    if (begin(call, &ws, &from, &to) != 0)
         return 0;
     clx_usage_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to};
     char *group = clx_rest_query(call->req, "groupBy");
@@ -314,9 +323,9 @@ static int lock_section(clx_rest_call_t *call, clx_jw_t *w, const char *ws, int6
 
 int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w)
 {
-    char *ws = clx_rest_param(call, 0);
+    char *ws;
     int64_t from, to;
-    if (!workspace_ok(call, ws) || time_range(call, &from, &to) != 0)
+    if (begin(call, &ws, &from, &to) != 0)
         return 0;
     jw_head(w, ws, from, to);
     if (section(call, w, "unpriced", ws, from, to, COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED,

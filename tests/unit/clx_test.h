@@ -5,12 +5,17 @@
 #ifndef CLX_TEST_H
 #define CLX_TEST_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw, mkdtemp */
+#endif
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +29,24 @@ static inline char *clx_test_tmpdir(void)
     return dir;
 }
 
+static inline int clx_test_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes dir and everything below it (no shell, no symlink following). */
+static inline void clx_test_rm_tree(const char *dir)
+{
+    if (nftw(dir, clx_test_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static inline void clx_test_rmdir(char *dir)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    clx_test_rm_tree(dir);
     free(dir);
 }
 

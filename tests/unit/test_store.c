@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "clx_test.h"
+
 #include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -27,18 +29,7 @@ typedef struct fixture {
     clx_store_t *s;
 } fixture_t;
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int setup(void **state)
 {
@@ -62,7 +53,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
 
     clx_store_close(f->s);
-    rm_tree(f->dir);
+    clx_test_rm_tree(f->dir);
     free(f);
     return 0;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "clx_test.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -38,13 +40,6 @@ typedef struct fixture {
     int killing;
 } fixture_t;
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -76,7 +71,7 @@ static int teardown(void **state)
     sem_destroy(&f->h.entered);
     sem_destroy(&f->h.release);
     clx_store_close(f->s);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    clx_test_rm_tree(f->dir);
     free(f);
     return 0;
 }
