@@ -1,6 +1,7 @@
 /*
  * clx_utf8.h — UTF-8 well-formedness, shared by validation (reject) and JSON output
- * (replace): no overlong forms, no surrogates, nothing past U+10FFFF.
+ * (replace): no overlong forms, no surrogates, nothing past U+10FFFF. Also the one rule
+ * for caller text that names things (ids, labels): clx_text_check.
  */
 #ifndef CLX_UTF8_H
 #define CLX_UTF8_H
@@ -42,6 +43,37 @@ static inline size_t clx_utf8_seq(const unsigned char *s, size_t len)
         (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
     return n;
+}
+
+/* What clx_text_check found wrong with a piece of caller text. */
+typedef enum clx_text_verdict {
+    CLX_TEXT_OK = 0,
+    CLX_TEXT_NUL,      /* a U+0000 (C strings would silently cut the text there) */
+    CLX_TEXT_CONTROL,  /* a control character: U+0001-U+001F but tab, U+007F (DEL), U+0080-U+009F */
+    CLX_TEXT_BAD_UTF8, /* not well-formed UTF-8 (stray, truncated or overlong bytes, surrogates) */
+} clx_text_verdict_t;
+
+/*
+ * The one definition of valid id / label text, for every door: well-formed UTF-8 with no
+ * NUL and no control character other than tab. len is the text's true length (a door
+ * that saw the bytes on the wire passes that, so an embedded NUL is seen).
+ */
+static inline clx_text_verdict_t clx_text_check(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c == 0)
+            return CLX_TEXT_NUL;
+        if ((c < 0x20 && c != '\t') || c == 0x7F)
+            return CLX_TEXT_CONTROL;
+        size_t n = clx_utf8_seq(s + i, len - i);
+        if (n == 0)
+            return CLX_TEXT_BAD_UTF8;
+        if (n == 2 && c == 0xC2 && s[i + 1] < 0xA0) /* U+0080-U+009F, the C1 controls */
+            return CLX_TEXT_CONTROL;
+        i += n;
+    }
+    return CLX_TEXT_OK;
 }
 
 #endif

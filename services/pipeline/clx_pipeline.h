@@ -140,5 +140,12 @@ typedef struct clx_problem {
 
 /* validate.c: required fields, lengths, UTF-8, token ranges and token semantics. */
 int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *problem);
+/*
+ * The text rule for one id / label field (clx_text_check: UTF-8, no NUL, no control but
+ * tab): CLX_OK, or CLX_EINVAL with problem naming field, code "invalid_value". s holds len
+ * bytes and may hold a NUL: a door that knows a string's true length checks it here before
+ * the string becomes a C string, so every door words the refusal alike.
+ */
+int clx_validate_text(const char *field, const char *s, size_t len, clx_problem_t *problem);
 
 #endif

@@ -2,6 +2,7 @@
  * validate.c — the first pipeline stage: is this event well-formed on its own?
  * One table of string fields and one of token fields; no lookups, no I/O.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,20 +43,6 @@ static const struct token_rule token_rules[] = {
     {"cacheWriteTokens", EV_OFF(cache_write_tokens)},
 };
 
-/* True when s[0..len) is well-formed UTF-8 without NUL or other C0 controls but tab. */
-static int clean_utf8(const unsigned char *s, size_t len)
-{
-    for (size_t i = 0; i < len;) {
-        if (s[i] < 0x20 && s[i] != '\t')
-            return 0;
-        size_t n = clx_utf8_seq(s + i, len - i);
-        if (n == 0)
-            return 0;
-        i += n;
-    }
-    return 1;
-}
-
 static int fail(clx_problem_t *p, const char *field, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -68,6 +55,18 @@ static int fail(clx_problem_t *p, const char *field, const char *code, const cha
     vsnprintf(p->message, sizeof(p->message), fmt, ap);
     va_end(ap);
     return CLX_EINVAL;
+}
+
+int clx_validate_text(const char *field, const char *s, size_t len, clx_problem_t *p)
+{
+    switch (clx_text_check((const unsigned char *)s, len)) {
+    case CLX_TEXT_OK:
+        return CLX_OK;
+    case CLX_TEXT_NUL:
+        return fail(p, field, "invalid_value", "%s must not contain NUL characters", field);
+    default:
+        return fail(p, field, "invalid_value", "%s must be UTF-8 text without control characters", field);
+    }
 }
 
 int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
@@ -88,8 +87,8 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
             return fail(p, r->field, "missing_field", "%s is required and must not be blank", r->field);
         if (len > r->max)
             return fail(p, r->field, "too_long", "%s is %zu bytes long; the limit is %zu", r->field, len, r->max);
-        if (!clean_utf8((const unsigned char *)v, len))
-            return fail(p, r->field, "invalid_value", "%s must be UTF-8 text without control characters", r->field);
+        if (clx_validate_text(r->field, v, len, p) != CLX_OK)
+            return CLX_EINVAL;
     }
     for (size_t i = 0; i < sizeof(token_rules) / sizeof(token_rules[0]); i++) {
         const struct token_rule *r = &token_rules[i];
@@ -110,8 +109,9 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
                     (long long)(ev->cached_tokens + ev->cache_write_tokens), (long long)ev->input_tokens);
     switch (ev->estimated_cost_case) {
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
-        /* NaN fails both comparisons, so it is rejected here too */
-        if (!(ev->estimated_cost_usd >= 0.0 && ev->estimated_cost_usd <= 9.0e9))
+        /* NaN fails both comparisons, so it is rejected here too; -0 is refused like every
+         * other signed zero (REST's "-0" included), so "non-negative" means one thing */
+        if (!(ev->estimated_cost_usd >= 0.0 && ev->estimated_cost_usd <= 9.0e9) || signbit(ev->estimated_cost_usd))
             return fail(p, "estimatedCostUsd", "invalid_value",
                         "estimatedCostUsd must be a non-negative number of US dollars below 9e9, got %g",
                         ev->estimated_cost_usd);

@@ -2,6 +2,7 @@
  * rest_json.c — JSON writer, and a yajl event-driven reader that turns an ingest body
  * straight into UsageEvents: no DOM, numbers kept as text so money stays exact.
  */
+#define _GNU_SOURCE /* memmem */
 #include "rest_json.h"
 
 #include <stdarg.h>
@@ -212,6 +213,10 @@ enum where {
 };
 
 struct reader {
+    yajl_handle h;
+    const char *body; /* the raw text, for what yajl's decoded strings hide (escapes) */
+    size_t body_len;
+    int has_u_escape; /* the body holds a \u escape somewhere: strings need the raw check */
     clx_arena_t *arena;
     clx_ingest_body_t *out;
     enum where where;
@@ -300,6 +305,15 @@ static void wrong_type(struct reader *r, const char *got)
          got);
 }
 
+/* The length of the prefix of s[0..len) made only of bytes in set. */
+static size_t strspn_n(const char *s, size_t len, const char *set)
+{
+    size_t i = 0;
+    while (i < len && s[i] != '\0' && strchr(set, s[i]) != NULL)
+        i++;
+    return i;
+}
+
 /* Parses optionally negative decimal integer text: 0 ok, -1 bad syntax, -2 outside int64. */
 static int parse_int(const char *s, size_t len, int64_t *out)
 {
@@ -332,7 +346,9 @@ static void set_integer(struct reader *r, const char *s, size_t len, int64_t *ds
 {
     int64_t v;
     int rc = parse_int(s, len, &v);
-    if (rc == -1)
+    if (rc == 0 && v == 0 && s[0] == '-')
+        note(r, 1, r->field->json, "invalid_value", "%s must not be negative, got '-0'", r->field->json);
+    else if (rc == -1)
         note(r, 1, r->field->json, "invalid_value", "%s must be a whole number, got '%.*s'", r->field->json,
              (int)(len > 40 ? 40 : len), s);
     else if (rc == -2)
@@ -381,6 +397,116 @@ static int event_value_begin(struct reader *r)
     return r->field != NULL;
 }
 
+/*
+ * Claims the next slot of events[] for an element that is not an event object: it is
+ * reported by index (invalid_type) and counts towards the batch limit like any element.
+ * 0 (cancels the parse) past the limit.
+ */
+static int non_object_element(struct reader *r, const char *what)
+{
+    if (r->index >= CLX_MAX_BATCH) {
+        r->overflow = 1;
+        return envelope(r, "events", "too_many_events", "a batch holds at most %d events", CLX_MAX_BATCH);
+    }
+    r->ev = new_event(r);
+    r->out->events[r->index] = r->ev;
+    if (what != NULL)
+        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object, got %s", r->index, what);
+    else
+        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object", r->index);
+    r->out->nevents = ++r->index;
+    return 1;
+}
+
+static int hex4(const char *s, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *v = *v << 4 | (unsigned)d;
+    }
+    return 0;
+}
+
+/*
+ * The first lone surrogate escape in the raw text of a JSON string (between its quotes),
+ * or 0. yajl decodes "\ud800" to '?' and "\ud800\u0041" to an unrelated character, so a
+ * surrogate escape not followed by its other half would store text other than what was
+ * sent; a lone low half becomes bytes that are not UTF-8. Both are refused alike.
+ */
+static unsigned lone_surrogate(const char *raw, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (raw[i] != '\\')
+            continue;
+        unsigned v, w;
+        if (raw[i + 1] != 'u' || i + 6 > len || hex4(raw + i + 2, &v) != 0) {
+            i++; /* a one-character escape, skipped whole */
+            continue;
+        }
+        if (v >= 0xDC00 && v <= 0xDFFF)
+            return v;
+        if (v >= 0xD800 && v <= 0xDBFF) {
+            if (i + 12 > len || raw[i + 6] != '\\' || raw[i + 7] != 'u' || hex4(raw + i + 8, &w) != 0 || w < 0xDC00 ||
+                w > 0xDFFF)
+                return v;
+            i += 6; /* the pair: skip its first half here, the loop's i++ and the next round the second */
+        }
+        i += 5;
+    }
+    return 0;
+}
+
+/*
+ * The raw text of the string token yajl has just delivered: it ends right before
+ * yajl_get_bytes_consumed() (the closing quote), and starts after the last quote before
+ * it that is not escaped. Sets *raw / *len; 0, or -1 when the token cannot be found.
+ */
+static int raw_string(const struct reader *r, const char **raw, size_t *len)
+{
+    size_t end = yajl_get_bytes_consumed(r->h);
+    if (end == 0 || end > r->body_len || r->body[end - 1] != '"')
+        return -1;
+    for (size_t i = end - 1; i-- > 0;) {
+        if (r->body[i] != '"')
+            continue;
+        size_t bs = 0;
+        while (bs < i && r->body[i - 1 - bs] == '\\')
+            bs++;
+        if (bs % 2 == 0) {
+            *raw = r->body + i + 1;
+            *len = end - 1 - (i + 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Stores a string field's value, or notes why it cannot be stored as sent. */
+static void set_string(struct reader *r, const char *s, size_t len)
+{
+    const char *raw;
+    size_t rawlen;
+    if (r->has_u_escape && raw_string(r, &raw, &rawlen) == 0) {
+        unsigned cp = lone_surrogate(raw, rawlen);
+        if (cp != 0) {
+            note(r, 1, r->field->json, "invalid_value",
+                 "%s must be UTF-8 text: the escape \\u%04x is half of a surrogate pair, not a character",
+                 r->field->json, cp);
+            return;
+        }
+    }
+    clx_problem_t p;
+    if (memchr(s, '\0', len) != NULL && clx_validate_text(r->field->json, s, len, &p) != CLX_OK) {
+        note(r, 1, p.field, p.code, "%s", p.message);
+        return;
+    }
+    *(char **)((char *)r->ev + r->field->offset) = clx_arena_strndup(r->arena, s, len);
+}
+
 static int cb_null(void *ctx)
 {
     struct reader *r = ctx;
@@ -396,11 +522,7 @@ static int cb_null(void *ctx)
             return envelope(r, "events", "invalid_body", "events must be an array of event objects");
         return 1;
     case AT_EVENTS:
-        r->ev = new_event(r);
-        r->out->events[r->index] = r->ev;
-        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object", r->index);
-        r->out->nevents = ++r->index;
-        return 1;
+        return non_object_element(r, NULL);
     default:
         return envelope(r, NULL, "invalid_body",
                         "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
@@ -420,10 +542,8 @@ static int scalar(struct reader *r, const char *what, const char *s, size_t len,
         } else if (r->field->kind == F_STRING) {
             if (!is_string)
                 wrong_type(r, what);
-            else if (memchr(s, '\0', len) != NULL)
-                note(r, 1, r->field->json, "invalid_value", "%s must not contain NUL characters", r->field->json);
             else
-                *(char **)((char *)r->ev + r->field->offset) = clx_arena_strndup(r->arena, s, len);
+                set_string(r, s, len);
         } else if (is_number || (is_string && len > 0)) {
             if (r->field->kind == F_TOKENS)
                 set_tokens(r, s, len);
@@ -439,11 +559,7 @@ static int scalar(struct reader *r, const char *what, const char *s, size_t len,
             return envelope(r, "events", "invalid_body", "events must be an array of event objects");
         return 1;
     case AT_EVENTS:
-        r->ev = new_event(r);
-        r->out->events[r->index] = r->ev;
-        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object, got %s", r->index, what);
-        r->out->nevents = ++r->index;
-        return 1;
+        return non_object_element(r, what);
     default:
         return envelope(r, NULL, "invalid_body",
                         "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
@@ -626,12 +742,8 @@ static int cb_start_array(void *ctx)
         r->skip = 1;
         return 1;
     case AT_EVENTS:
-        r->ev = new_event(r);
-        r->out->events[r->index] = r->ev;
-        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object, got an array", r->index);
-        r->out->nevents = ++r->index;
         r->skip = 1;
-        return 1;
+        return non_object_element(r, "an array");
     default:
         return envelope(r, NULL, "invalid_body",
                         "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
@@ -674,8 +786,14 @@ static const yajl_callbacks callbacks = {
 int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx_ingest_body_t *out)
 {
     memset(out, 0, sizeof(*out));
-    struct reader r = {.arena = arena, .out = out, .where = AT_START};
+    struct reader r = {.arena = arena, .out = out, .where = AT_START, .body = body, .body_len = len};
+    if (strspn_n(body, len, " \t\r\n") == len) {
+        envelope(&r, NULL, "invalid_json", "the body is empty");
+        return CLX_EINVAL;
+    }
+    r.has_u_escape = memmem(body, len, "\\u", 2) != NULL;
     yajl_handle h = yajl_alloc(&callbacks, NULL, &r);
+    r.h = h;
     /* UTF-8 is checked per field by the pipeline, so one bad string rejects one event,
      * not the whole batch */
     yajl_config(h, yajl_dont_validate_strings, 1);
@@ -690,8 +808,11 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
                      "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
     } else if (st != yajl_status_ok) {
         unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-        size_t at = yajl_get_bytes_consumed(h);
-        envelope(&r, NULL, "invalid_json", "the body is not valid JSON: %s (near byte %zu)", (const char *)msg, at);
+        size_t at = yajl_get_bytes_consumed(h), n = strlen((const char *)msg);
+        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            n--; /* yajl ends its message with a newline */
+        envelope(&r, NULL, "invalid_json", "the body is not valid JSON: %.*s (near byte %zu)", (int)n, (const char *)msg,
+                 at);
         yajl_free_error(h, msg);
         rc = CLX_EINVAL;
     } else if (r.where == AT_START) {

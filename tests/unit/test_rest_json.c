@@ -165,6 +165,165 @@ static void test_invalid_utf8_is_decoded_for_the_pipeline(void **state)
     clx_arena_destroy(a);
 }
 
+/* regression (issue 16, remote crash): non-object elements past 100 wrote past events[] */
+static void test_batch_limit_counts_non_objects(void **state)
+{
+    static const char *const elems[] = {"null", "42", "\"s\"", "[1,[2]]", "true", "{}"};
+    for (size_t e = 0; e < sizeof(elems) / sizeof(elems[0]); e++) {
+        for (int n = 100; n <= 102; n++) {
+            size_t cap = 64 + (size_t)n * 80;
+            char *body = malloc(cap);
+            strcpy(body, "{\"events\":[");
+            for (int i = 0; i < n; i++)
+                sprintf(body + strlen(body), "%s%s", i ? "," : "", elems[e]);
+            strcat(body, "]}");
+            clx_arena_t *a = clx_arena_create(4096);
+            clx_ingest_body_t b;
+            int rc = decode(body, a, &b);
+            if (n == 100) {
+                assert_int_equal(rc, CLX_OK);
+                assert_int_equal(b.nevents, 100);
+            } else {
+                if (rc != CLX_EINVAL || b.code == NULL || strcmp(b.code, "too_many_events") != 0)
+                    fail_msg("%d x %s: rc=%d code=%s", n, elems[e], rc, b.code ? b.code : "-");
+                assert_string_equal(b.field, "events");
+            }
+            assert_true(b.nevents <= CLX_MAX_BATCH);
+            clx_arena_destroy(a);
+            free(body);
+        }
+    }
+    /* 100 valid objects, then one more element of each kind */
+    for (size_t e = 0; e < sizeof(elems) / sizeof(elems[0]); e++) {
+        char *body = malloc(100 * 64 + 64);
+        strcpy(body, "{\"events\":[");
+        for (int i = 0; i < 100; i++)
+            sprintf(body + strlen(body), "%s{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"r%d\"}", i ? "," : "", i);
+        sprintf(body + strlen(body), ",%s]}", elems[e]);
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        assert_int_equal(decode(body, a, &b), CLX_EINVAL);
+        assert_string_equal(b.code, "too_many_events");
+        clx_arena_destroy(a);
+        free(body);
+    }
+}
+
+/* The note of the only event of body (an error), or fails. */
+static const clx_decode_note_t *only_error(const char *body, clx_arena_t *a, clx_ingest_body_t *b)
+{
+    assert_int_equal(clx_rest_decode_ingest(body, strlen(body), a, b), CLX_OK);
+    if (b->nnotes != 1 || !b->notes[0].is_error)
+        fail_msg("%s: want one error note, got %zu", body, b->nnotes);
+    return &b->notes[0];
+}
+
+/* regression (issue 16): yajl turned "\ud800" into '?' (another id stored); a lone low half
+ * was refused later as bad UTF-8. Both halves are now refused alike, naming the field. */
+static void test_lone_surrogate_escapes_are_refused(void **state)
+{
+    static const char *const ids[] = {
+        "a\\ud800",       "a\\ud800x",       "a\\uD800\\u0041", "\\udbff",          "a\\udc00",
+        "a\\uDFFFb",      "\\udc00\\ud800",  "a\\ud800\\ud800", "x\\\\\\ud800",     "\\ud83d\\ud83d\\ude00",
+    };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"%s\"}", ids[i]);
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        const clx_decode_note_t *n = only_error(body, a, &b);
+        assert_string_equal(n->field, "requestId");
+        assert_string_equal(n->code, "invalid_value");
+        assert_non_null(strstr(n->message, "surrogate"));
+        assert_null(b.events[0]->request_id == NULL ? NULL : (b.events[0]->request_id[0] ? "set" : NULL));
+        clx_arena_destroy(a);
+    }
+    /* a proper pair, an escaped backslash before 'u', and plain escapes are kept as sent */
+    static const struct {
+        const char *json, *want;
+    } ok[] = {
+        {"\\ud83d\\ude00", "\xf0\x9f\x98\x80"},
+        {"x\\\\ud800", "x\\ud800"},
+        {"\\u00e9\\n\\\"", "\xc3\xa9\n\""},
+        {"e\\u0301", "e\xcc\x81"},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"%s\"}", ok[i].json);
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        assert_int_equal(decode(body, a, &b), CLX_OK);
+        assert_int_equal(b.nnotes, 0);
+        assert_string_equal(b.events[0]->request_id, ok[i].want);
+        clx_arena_destroy(a);
+    }
+    /* the same in a batch: one event refused, its neighbours kept; other string fields too */
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_body_t b;
+    assert_int_equal(decode("{\"events\":[{\"requestId\":\"ok\"},{\"requestId\":\"b\",\"feature\":\"f\\ud800\"},"
+                            "{\"requestId\":\"c\",\"project\":\"\\udfff\"}]}",
+                            a, &b),
+                     CLX_OK);
+    assert_int_equal(b.nnotes, 2);
+    assert_int_equal(b.notes[0].index, 1);
+    assert_string_equal(b.notes[0].field, "feature");
+    assert_int_equal(b.notes[1].index, 2);
+    assert_string_equal(b.notes[1].field, "project");
+    clx_arena_destroy(a);
+}
+
+/* regression (issue 16): "-0" was accepted for tokens and nanos but not for dollars */
+static void test_negative_zero_is_refused_everywhere(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"r\",\"inputTokens\":-0}",
+        "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"r\",\"outputTokens\":\"-0\"}",
+        "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"r\",\"estimatedCostNanos\":-0}",
+        "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"r\",\"estimatedCostUsd\":-0}",
+        "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"r\",\"estimatedCostUsd\":-0.0}",
+    };
+    static const char *const fields[] = {"inputTokens", "outputTokens", "estimatedCostNanos", "estimatedCostUsd",
+                                         "estimatedCostUsd"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        const clx_decode_note_t *n = only_error(bodies[i], a, &b);
+        assert_string_equal(n->field, fields[i]);
+        assert_string_equal(n->code, "invalid_value");
+        clx_arena_destroy(a);
+    }
+}
+
+/* regression (issue 16): an empty body was "premature EOF\n (near byte 1)" */
+static void test_empty_body_says_so(void **state)
+{
+    static const char *const bodies[] = {"", " ", "\r\n\t "};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        assert_int_equal(decode(bodies[i], a, &b), CLX_EINVAL);
+        assert_string_equal(b.code, "invalid_json");
+        assert_string_equal(b.message, "the body is empty");
+        clx_arena_destroy(a);
+    }
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_body_t b;
+    assert_int_equal(decode("{\"a\":", a, &b), CLX_EINVAL);
+    assert_null(strchr(b.message, '\n'));
+    clx_arena_destroy(a);
+}
+
+/* NUL inside a string is refused with the shared wording, never cut */
+static void test_nul_in_strings(void **state)
+{
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_body_t b;
+    const clx_decode_note_t *n = only_error("{\"provider\":\"p\",\"model\":\"m\\u0000x\",\"requestId\":\"r\"}", a, &b);
+    assert_string_equal(n->field, "model");
+    assert_string_equal(n->message, "model must not contain NUL characters");
+    clx_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +334,11 @@ int main(void)
         cmocka_unit_test(test_writer_escapes),
         cmocka_unit_test(test_writer_replaces_invalid_utf8),
         cmocka_unit_test(test_invalid_utf8_is_decoded_for_the_pipeline),
+        cmocka_unit_test(test_batch_limit_counts_non_objects),
+        cmocka_unit_test(test_lone_surrogate_escapes_are_refused),
+        cmocka_unit_test(test_negative_zero_is_refused_everywhere),
+        cmocka_unit_test(test_empty_body_says_so),
+        cmocka_unit_test(test_nul_in_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

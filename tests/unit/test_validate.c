@@ -55,8 +55,21 @@ static void negative_nanos(Costlynx__V1__UsageEvent *ev)
     ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
     ev->estimated_cost_nanos = -5;
 }
+/* regression (issue 16): DEL passed the "no control characters" rule; -0.0 passed as >= 0 */
+static void del_char(Costlynx__V1__UsageEvent *ev) { ev->request_id = "req\x7f"; }
+static void c1_control(Costlynx__V1__UsageEvent *ev) { ev->model = "gpt\xc2\x85"; }
+static void lone_surrogate_bytes(Costlynx__V1__UsageEvent *ev) { ev->request_id = "a\xed\xa0\x80"; }
+static void negative_zero_cost(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
+    ev->estimated_cost_usd = -0.0;
+}
 
 static const struct row rows[] = {
+    {"DEL in requestId", del_char, "requestId", "invalid_value"},
+    {"C1 control in model", c1_control, "model", "invalid_value"},
+    {"surrogate bytes in requestId", lone_surrogate_bytes, "requestId", "invalid_value"},
+    {"-0.0 estimatedCostUsd", negative_zero_cost, "estimatedCostUsd", "invalid_value"},
     {"missing requestId", no_request_id, "requestId", "missing_field"},
     {"missing provider", no_provider, "provider", "missing_field"},
     {"missing model", no_model, "model", "missing_field"},
@@ -111,11 +124,25 @@ static void test_table(void **state)
     }
 }
 
+/* the shared text rule: the true length is checked, so a NUL inside is seen */
+static void test_text_rule(void **state)
+{
+    clx_problem_t p;
+    assert_int_equal(clx_validate_text("requestId", "a\0x", 3, &p), CLX_EINVAL);
+    assert_string_equal(p.field, "requestId");
+    assert_string_equal(p.code, "invalid_value");
+    assert_string_equal(p.message, "requestId must not contain NUL characters");
+    assert_int_equal(clx_validate_text("feature", "tab\tok \xc2\xa0 \xe2\x82\xac", 13, &p), CLX_OK);
+    assert_int_equal(clx_validate_text("feature", "\x7f", 1, &p), CLX_EINVAL);
+    assert_int_equal(clx_validate_text("feature", "\xc2\x9f", 2, &p), CLX_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_event_passes),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_text_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
