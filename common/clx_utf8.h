@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "clx_mem.h"
+
 /*
  * Length (1-4) of the well-formed UTF-8 sequence at s[0..len), or 0 when the bytes there
  * are not one (a stray continuation byte, a truncated or overlong sequence, a surrogate).
@@ -75,5 +77,12 @@ static inline clx_text_verdict_t clx_text_check(const unsigned char *s, size_t l
     }
     return CLX_TEXT_OK;
 }
+
+/*
+ * s itself when it is well-formed UTF-8, else a copy in arena with every byte that does not
+ * start a well-formed sequence replaced by U+FFFD: for caller text echoed in answers, which
+ * strict clients (proto3 parsers) refuse to read otherwise. Never NULL for a non-NULL s.
+ */
+const char *clx_utf8_sanitize(clx_arena_t *arena, const char *s);
 
 #endif

@@ -53,6 +53,8 @@ typedef struct clx_grpc_call {
     /* ingestion */
     clx_ingest_t ing;
     clx_arena_t *batch_arena;  /* IngestStream: one message's memory, reset per message */
+    const uint8_t *wire;       /* the message being ingested, as received (in its arena) */
+    size_t wire_len;
     clx_key_info_t key;
     clx_ingest_summary_t summary; /* IngestStream: the running summary */
     uint32_t events_seen;

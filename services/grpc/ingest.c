@@ -8,16 +8,161 @@
 
 #include "clx_error.h"
 #include "clx_log.h"
+#include "clx_utf8.h"
 #include "grpc_internal.h"
 
 #define STREAM_NOTES_MAX 1000 /* errors / warnings kept in a stream's summary (counts stay exact) */
 
-static grpc_byte_buffer *pack_response(const Costlynx__V1__IngestResponse *r, clx_arena_t *arena)
+/*
+ * Packs an answer. Every string in it that echoes caller text (request_id, messages quoting
+ * a model or an id) is made valid UTF-8 first (bad bytes become U+FFFD): a proto3 client
+ * refuses a whole message holding one invalid string, and would never learn that its other
+ * events were stored.
+ */
+static grpc_byte_buffer *pack_response(Costlynx__V1__IngestResponse *r, clx_arena_t *arena)
 {
+    for (size_t i = 0; i < r->n_errors; i++) {
+        Costlynx__V1__EventError *e = r->errors[i];
+        e->request_id = (char *)clx_utf8_sanitize(arena, e->request_id);
+        e->field = (char *)clx_utf8_sanitize(arena, e->field);
+        e->message = (char *)clx_utf8_sanitize(arena, e->message);
+    }
+    for (size_t i = 0; i < r->n_warnings; i++) {
+        Costlynx__V1__Warning *w = r->warnings[i];
+        w->request_id = (char *)clx_utf8_sanitize(arena, w->request_id);
+        w->message = (char *)clx_utf8_sanitize(arena, w->message);
+    }
     size_t len = costlynx__v1__ingest_response__get_packed_size(r);
     uint8_t *buf = clx_arena_alloc(arena, len ? len : 1);
     costlynx__v1__ingest_response__pack(r, buf);
     return clx_grpc_buffer(buf, len);
+}
+
+/* ---- strings as sent: what protobuf-c's C strings cannot show ------------------------------ */
+
+/*
+ * protobuf-c hands string fields over as C strings, so "a\0x" and "a\0y" would both arrive
+ * as "a" — two ids colliding as one. The wire bytes of every UsageEvent string field are
+ * therefore checked here, with their true length, by the shared text rule; an event with a
+ * NUL in one is refused by the door (the same answer REST gives), never cut.
+ */
+struct wire_field {
+    uint32_t number;
+    const char *json; /* proto3 JSON name, as errors name fields */
+};
+
+static const struct wire_field wire_strings[] = {
+    {6, "requestId"}, {1, "provider"}, {2, "model"}, {7, "project"}, {8, "environment"}, {9, "feature"},
+};
+#define NWIRE (sizeof(wire_strings) / sizeof(wire_strings[0]))
+
+/* Reads a varint at *p (< end): 0, or -1 when malformed. */
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7F) << shift;
+        if ((b & 0x80) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* Skips a field's value of wire type wt: 0, or -1 when it cannot be skipped. */
+static int skip_value(const uint8_t **p, const uint8_t *end, unsigned wt)
+{
+    uint64_t v;
+    switch (wt) {
+    case 0:
+        return varint(p, end, &v);
+    case 1:
+        if (end - *p < 8)
+            return -1;
+        *p += 8;
+        return 0;
+    case 2:
+        if (varint(p, end, &v) != 0 || v > (uint64_t)(end - *p))
+            return -1;
+        *p += v;
+        return 0;
+    case 5:
+        if (end - *p < 4)
+            return -1;
+        *p += 4;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/*
+ * The refusal for one encoded UsageEvent: problem->field set when one of its string fields
+ * (the last occurrence of each, as protobuf keeps) holds a NUL. The message was already
+ * decoded by protobuf-c, so malformed bytes here only end the scan.
+ */
+static void scan_event(const uint8_t *p, const uint8_t *end, clx_problem_t *problem)
+{
+    const uint8_t *val[NWIRE] = {0};
+    size_t len[NWIRE] = {0};
+    problem->field = NULL;
+    while (p < end) {
+        uint64_t tag;
+        if (varint(&p, end, &tag) != 0)
+            return;
+        unsigned wt = (unsigned)(tag & 7);
+        size_t k = NWIRE;
+        if (wt == 2)
+            for (k = 0; k < NWIRE && wire_strings[k].number != (tag >> 3); k++)
+                ;
+        if (k < NWIRE) {
+            uint64_t n;
+            if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+                return;
+            val[k] = p;
+            len[k] = (size_t)n;
+            p += n;
+        } else if (skip_value(&p, end, wt) != 0) {
+            return;
+        }
+    }
+    for (size_t k = 0; k < NWIRE; k++)
+        if (val[k] != NULL && memchr(val[k], '\0', len[k]) != NULL &&
+            clx_validate_text(wire_strings[k].json, (const char *)val[k], len[k], problem) != CLX_OK)
+            return;
+}
+
+/*
+ * Refuses every event of the encoded IngestBatch data[0..len) (n events, in order) whose
+ * strings cannot be stored as sent. A refused requestId is not echoed (its C string would
+ * be a different id).
+ */
+static void refuse_cut_strings(clx_ingest_t *ing, const uint8_t *data, size_t len)
+{
+    const uint8_t *p = data, *end = data + len;
+    size_t index = 0;
+    while (p < end && index < ing->nevents) {
+        uint64_t tag;
+        if (varint(&p, end, &tag) != 0)
+            return;
+        if (tag != ((1u << 3) | 2)) { /* not an events entry */
+            if (skip_value(&p, end, (unsigned)(tag & 7)) != 0)
+                return;
+            continue;
+        }
+        uint64_t n;
+        if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+            return;
+        clx_problem_t problem;
+        scan_event(p, p + n, &problem);
+        if (problem.field != NULL) {
+            if (strcmp(problem.field, "requestId") == 0)
+                ing->events[index]->request_id = (char *)"";
+            clx_ingest_reject(ing, index, problem.field, problem.code, "%s", problem.message);
+        }
+        p += n;
+        index++;
+    }
 }
 
 /* Authenticates from x-api-key; on failure answers UNAUTHENTICATED and returns 0. */
@@ -39,13 +184,16 @@ static int authenticate(clx_grpc_call_t *c)
 }
 
 /*
- * Decodes one IngestBatch from the received payload into arena. NULL after answering
- * INVALID_ARGUMENT (undecodable, or the wrong number of events for unary Ingest).
+ * Decodes one IngestBatch from the received payload into arena (its bytes stay there, in
+ * c->wire, for refuse_cut_strings). NULL after answering INVALID_ARGUMENT (undecodable, or
+ * the wrong number of events for unary Ingest).
  */
 static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena, int check_count)
 {
     uint8_t *data;
     size_t len = clx_grpc_read_payload(c->payload, arena, &data);
+    c->wire = data;
+    c->wire_len = len;
     ProtobufCAllocator alloc;
     clx_arena_allocator(arena, &alloc);
     Costlynx__V1__IngestBatch *b = costlynx__v1__ingest_batch__unpack(&alloc, len, data);
@@ -73,6 +221,7 @@ static int run(clx_grpc_call_t *c, clx_arena_t *arena, Costlynx__V1__UsageEvent 
     clx_ingest_init(&c->ing, arena, n);
     c->ing.key = c->key;
     memcpy(c->ing.events, events, n * sizeof(*events));
+    refuse_cut_strings(&c->ing, c->wire, c->wire_len);
     c->ing.done = on_done;
     c->ing.data = c;
     return clx_pipeline_ingest(c->server->cfg.pipeline, &c->ing);
