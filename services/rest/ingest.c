@@ -160,8 +160,12 @@ int clx_rest_ingest(clx_rest_call_t *call)
         goto done;
     }
     if (req->entity.len > srv->cfg.max_body) {
-        clx_rest_send_error(req, 413, "payload_too_large", NULL, "the body is %zu bytes; the limit is %zu",
-                            req->entity.len, srv->cfg.max_body);
+        if (req->version >= 0x200) /* an HTTP/2 body is cut just past the limit (framing.c) */
+            clx_rest_send_error(req, 413, "payload_too_large", NULL, "the body is larger than the limit of %zu bytes",
+                                srv->cfg.max_body);
+        else
+            clx_rest_send_error(req, 413, "payload_too_large", NULL, "the body is %zu bytes; the limit is %zu",
+                                req->entity.len, srv->cfg.max_body);
         goto done;
     }
     clx_ingest_body_t *body = clx_arena_alloc(arena, sizeof(*body));

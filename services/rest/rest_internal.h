@@ -68,6 +68,15 @@ char *clx_rest_param(clx_rest_call_t *call, size_t i);
 clx_arena_t *clx_rest_arena_get(clx_rest_thread_t *t);
 void clx_rest_arena_put(clx_rest_thread_t *t, clx_arena_t *a);
 
+/* framing.c: below the routes */
+#define CLX_H2_OVERSHOOT (64 * 1024) /* h2o's hard body limit above --max-body-bytes (> one h2 frame) */
+/* Refuses (400 JSON, connection closed) an HTTP/1.1 request with ambiguous framing: 1 if so. */
+int clx_rest_framing_refused(h2o_req_t *req);
+/* Installs the JSON error filter and the body limits on the host (at start). */
+void clx_rest_framing_config(clx_rest_t *srv, h2o_hostconf_t *host);
+/* Takes an accepted connection: HTTP/2 prior knowledge or HTTP/1.1, by its first bytes. */
+void clx_rest_accept(clx_rest_thread_t *t, h2o_socket_t *sock);
+
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
 void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);

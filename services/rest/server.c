@@ -82,7 +82,8 @@ static int hexval(char c)
     return -1;
 }
 
-static char *decode_component(h2o_mem_pool_t *pool, const char *s, size_t len)
+/* Percent-decodes s once; '+' is a space only in query components (form encoding). */
+static char *decode_component(h2o_mem_pool_t *pool, const char *s, size_t len, int plus_is_space)
 {
     char *out = h2o_mem_alloc_pool(pool, len + 1);
     size_t n = 0;
@@ -90,7 +91,7 @@ static char *decode_component(h2o_mem_pool_t *pool, const char *s, size_t len)
         if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             out[n++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
-        } else if (s[i] == '+') {
+        } else if (s[i] == '+' && plus_is_space) {
             out[n++] = ' ';
         } else {
             out[n++] = s[i];
@@ -112,8 +113,8 @@ char *clx_rest_query(h2o_req_t *req, const char *name)
         const char *eq = memchr(q, '=', (size_t)(stop - q));
         const char *kend = eq != NULL ? eq : stop;
         if ((size_t)(kend - q) == nl && memcmp(q, name, nl) == 0)
-            return eq != NULL ? decode_component(&req->pool, eq + 1, (size_t)(stop - eq - 1))
-                              : decode_component(&req->pool, "", 0);
+            return eq != NULL ? decode_component(&req->pool, eq + 1, (size_t)(stop - eq - 1), 1)
+                              : decode_component(&req->pool, "", 0, 1);
         q = stop + 1;
     }
     return NULL;
@@ -121,7 +122,8 @@ char *clx_rest_query(h2o_req_t *req, const char *name)
 
 char *clx_rest_param(clx_rest_call_t *call, size_t i)
 {
-    return decode_component(&call->req->pool, call->params[i].base, call->params[i].len);
+    /* params are segments of the raw path (see on_req): decoded here, once */
+    return decode_component(&call->req->pool, call->params[i].base, call->params[i].len, 0);
 }
 
 clx_arena_t *clx_rest_arena_get(clx_rest_thread_t *t)
@@ -162,11 +164,30 @@ static int path_is(h2o_iovec_t path, const char *lit)
     return path.len == n && memcmp(path.base, lit, n) == 0;
 }
 
+/*
+ * The offset of the first "%00" in the request target, or SIZE_MAX: decoded, it would be a
+ * NUL, and C strings cut there ("acme%00x" naming the workspace "acme").
+ */
+static size_t encoded_nul_at(h2o_iovec_t target)
+{
+    for (size_t i = 0; i + 2 < target.len; i++)
+        if (target.base[i] == '%' && target.base[i + 1] == '0' && target.base[i + 2] == '0')
+            return i;
+    return SIZE_MAX;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct route_handler *h = (struct route_handler *)self;
     clx_rest_call_t call = {.req = req, .srv = h->srv, .thread = thread_of(h->srv, req->conn->ctx)};
     h2o_iovec_t path = req->path_normalized;
+
+    if (clx_rest_framing_refused(req))
+        return 0;
+    size_t nul = encoded_nul_at(req->path);
+    if (nul != SIZE_MAX)
+        return clx_rest_send_error(req, 400, "invalid_value", nul > req->query_at ? "query" : "path",
+                                   "the request target must not contain %%00 (a NUL character)");
 
     if (path_is(path, "/healthz"))
         return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true}"));
@@ -189,8 +210,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (path_is(path, "/metrics"))
         return clx_rest_metrics(&call);
     static const char admin[] = "/api/v1/admin/";
-    if (path.len >= sizeof(admin) - 1 && memcmp(path.base, admin, sizeof(admin) - 1) == 0)
-        return clx_rest_admin_route(&call, path.base + sizeof(admin) - 1, path.len - (sizeof(admin) - 1));
+    if (path.len >= sizeof(admin) - 1 && memcmp(path.base, admin, sizeof(admin) - 1) == 0) {
+        /* routed on the raw path, so each segment is percent-decoded exactly once (h2o's
+         * normalised path is decoded already: "%2500" would become a NUL the second time) */
+        h2o_iovec_t raw = h2o_iovec_init(req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len);
+        if (raw.len < sizeof(admin) - 1 || memcmp(raw.base, admin, sizeof(admin) - 1) != 0)
+            return clx_rest_send_error(req, 404, "not_found", NULL, "no route for %.*s",
+                                       (int)(raw.len > 200 ? 200 : raw.len), raw.base);
+        return clx_rest_admin_route(&call, raw.base + sizeof(admin) - 1, raw.len - (sizeof(admin) - 1));
+    }
     if (path.len < 5 || memcmp(path.base, "/api/", 5) != 0) { /* the dashboard and /openapi.json */
         if (clx_rest_static(req, path) == 0)
             return 0;
@@ -256,7 +284,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
     if (sock == NULL)
         return;
-    h2o_accept(&t->accept, sock);
+    clx_rest_accept(t, sock);
 }
 
 /*
@@ -321,13 +349,12 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg
         srv->threads[i].fd = -1;
 
     h2o_config_init(&srv->globalconf);
-    /* our own 413 (JSON) happens at cfg->max_body; h2o's plain one only far above it */
-    srv->globalconf.max_request_entity_size = cfg->max_body * 8;
     h2o_hostconf_t *host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
     struct route_handler *h = (struct route_handler *)h2o_create_handler(pathconf, sizeof(*h));
     h->super.on_req = on_req;
     h->srv = srv;
+    clx_rest_framing_config(srv, host);
 
     /* one listening socket; every loop accepts from its own dup of it */
     if ((srv->threads[0].fd = open_listener(&ss, sl, errmsg)) < 0) {
