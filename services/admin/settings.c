@@ -3,6 +3,7 @@
  * secret generation and hashing for ingestion keys and the admin token.
  */
 #include "clx_settings.h"
+#include "clx_utf8.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -959,9 +960,8 @@ static int check_name_part(const char *v, size_t max, const char *field, clx_set
         return bad(problem, field, "%s is required", field);
     if (len > max)
         return bad(problem, field, "%s is too long", field);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)v[i] < 0x20)
-            return bad(problem, field, "%s must be text without control characters", field);
+    if (clx_text_check((const unsigned char *)v, len) != CLX_TEXT_OK) /* the shared rule: DEL too */
+        return bad(problem, field, "%s must be text without control characters", field);
     return CLX_OK;
 }
 

@@ -200,6 +200,15 @@ int clx_ctl_main(int argc, char **argv)
         fprintf(stderr, "costlynxd ctl: set COSTLYNX_ADMIN_TOKEN or pass --token\n");
         return 2;
     }
+    char token_copy[512];
+    for (int i = 0; i < argc; i++) {
+        if (token == argv[i] && strlen(token) < sizeof(token_copy)) {
+            /* out of ps and /proc/PID/cmdline as soon as possible; the environment is better */
+            snprintf(token_copy, sizeof(token_copy), "%s", token);
+            memset(argv[i], 'x', strlen(argv[i]));
+            token = token_copy;
+        }
+    }
     char wse[200], a1[800], a2[200], path[1400], body[2048] = "{";
     url_escape(wse, sizeof(wse), ws);
     const char *cmd = pos[0], *method = "GET";

@@ -142,6 +142,29 @@ const char *clx_config_get(const char **values, const char *name)
 
 /* ---- serve ----------------------------------------------------------------------------------- */
 
+/*
+ * A secret given on the command line is readable by every local user in /proc/PID/cmdline
+ * and `ps`: the value is copied and the argument's bytes are overwritten at once (which
+ * leaves a window between exec and here), and a warning says to use the environment.
+ * Returns the copy (to free), or NULL when value is not inside argv.
+ */
+static char *scrub_secret_arg(int argc, char **argv, const char *value, const char *flag, const char *env)
+{
+    for (int a = 0; a < argc; a++) {
+        size_t len = strlen(argv[a]);
+        if (value >= argv[a] && value < argv[a] + len + 1 && value[0] != '\0') {
+            char *copy = clx_xstrdup(value);
+            memset((char *)value, 'x', strlen(value));
+            clx_log(CLX_LOG_WARN, "main",
+                    "%s on the command line can be read by other users of this machine (ps, /proc) until it is "
+                    "scrubbed; set %s in the environment instead",
+                    flag, env);
+            return copy;
+        }
+    }
+    return NULL;
+}
+
 static int serve(int argc, char **argv)
 {
     const char *values[32];
@@ -151,6 +174,8 @@ static int serve(int argc, char **argv)
                       : strcmp(level, "warn") == 0  ? CLX_LOG_WARN
                       : strcmp(level, "debug") == 0 ? CLX_LOG_DEBUG
                                                     : CLX_LOG_INFO);
+    char *admin_token = scrub_secret_arg(argc, argv, clx_config_get(values, "admin-token"), "--admin-token",
+                                         "COSTLYNX_ADMIN_TOKEN");
 
     /* signals are taken by sigwait below, so every thread started from here blocks them */
     sigset_t sigs;
@@ -184,7 +209,14 @@ static int serve(int argc, char **argv)
         goto done;
     }
     char *generated = NULL;
-    if (clx_settings_admin_init(settings, clx_config_get(values, "admin-token"), &generated) != CLX_OK) {
+    int admin_rc = clx_settings_admin_init(settings, admin_token != NULL ? admin_token : clx_config_get(values, "admin-token"),
+                                           &generated);
+    if (admin_token != NULL) {
+        memset(admin_token, 0, strlen(admin_token));
+        free(admin_token);
+        admin_token = NULL;
+    }
+    if (admin_rc != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot store the admin token\n");
         goto done;
     }
@@ -266,6 +298,10 @@ static int serve(int argc, char **argv)
     status = 0;
 
 done:
+    if (admin_token != NULL) {
+        memset(admin_token, 0, strlen(admin_token));
+        free(admin_token);
+    }
     free(err);
     /* order matters: no door may call the pipeline once the writer is gone */
     clx_grpc_destroy(grpc);

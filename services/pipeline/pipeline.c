@@ -269,11 +269,13 @@ static void finish(clx_ingest_t *ing)
                             request_id_of(ing, idx));
     }
     r->rejected = (uint32_t)priv->nerrors;
-    qsort(priv->errors, priv->nerrors, sizeof(*priv->errors), error_by_index);
+    if (priv->nerrors > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(priv->errors, priv->nerrors, sizeof(*priv->errors), error_by_index);
     r->n_errors = priv->nerrors;
     r->errors = priv->errors;
 
-    qsort(priv->notes, priv->nnotes, sizeof(*priv->notes), by_index);
+    if (priv->nnotes > 1)
+        qsort(priv->notes, priv->nnotes, sizeof(*priv->notes), by_index);
     r->warnings = clx_arena_alloc(ing->arena, (priv->nnotes ? priv->nnotes : 1) * sizeof(*r->warnings));
     r->n_warnings = 0;
     for (size_t i = 0; i < priv->nnotes; i++) {

@@ -59,7 +59,11 @@ static void jw_opt(clx_jw_t *w, const char *key, const char *v)
         clx_jw_str(w, key, v);
 }
 
-/* Parses the request body as a JSON object: NULL after answering 400/415 itself. */
+/*
+ * Parses the request body as a JSON object: NULL after answering 400/413 itself. An empty
+ * (or blank) body is {}. Every string in it must pass the shared text rule (no NUL — yajl's
+ * C strings would cut "acme\u0000x" to "acme" — no controls, no lone surrogate escapes).
+ */
 static yajl_val body_object(clx_rest_call_t *call)
 {
     h2o_req_t *req = call->req;
@@ -68,17 +72,32 @@ static yajl_val body_object(clx_rest_call_t *call)
         clx_rest_send_error(req, 413, "payload_too_large", NULL, "settings bodies are limited to 64 KiB");
         return NULL;
     }
-    char *text = h2o_mem_alloc_pool(&req->pool, req->entity.len + 1);
-    memcpy(text, req->entity.base, req->entity.len);
-    text[req->entity.len] = '\0';
-    yajl_val v = yajl_tree_parse(req->entity.len ? text : "{}", err, sizeof(err));
+    size_t len = req->entity.len;
+    while (len > 0 && strchr(" \t\r\n", req->entity.base[len - 1]) != NULL && req->entity.base[len - 1] != '\0')
+        len--;
+    if (memchr(req->entity.base, '\0', len) != NULL) {
+        clx_rest_send_error(req, 400, "invalid_json", NULL, "the body is not valid JSON: it holds a NUL byte");
+        return NULL;
+    }
+    char *text = h2o_mem_alloc_pool(&req->pool, len + 1);
+    memcpy(text, req->entity.base, len);
+    text[len] = '\0';
+    yajl_val v = yajl_tree_parse(strspn(text, " \t\r\n") < len ? text : "{}", err, sizeof(err));
     if (v == NULL) {
+        err[strcspn(err, "\n")] = '\0'; /* yajl adds lines pointing at the error: the first says it */
         clx_rest_send_error(req, 400, "invalid_json", NULL, "the body is not valid JSON: %s", err);
         return NULL;
     }
     if (!YAJL_IS_OBJECT(v)) {
         yajl_tree_free(v);
         clx_rest_send_error(req, 400, "invalid_body", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    clx_problem_t problem;
+    char field[80];
+    if (clx_rest_json_check_text(text, len, &problem, field, sizeof(field)) != CLX_OK) {
+        yajl_tree_free(v);
+        clx_rest_send_error(req, 400, problem.code, problem.field, "%s", problem.message);
         return NULL;
     }
     return v;
@@ -490,14 +509,16 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
     if (limit_s != NULL) {
         char *end;
         limit = strtol(limit_s, &end, 10);
-        if (*limit_s == '\0' || *end != '\0' || limit < 1 || limit > 1000)
+        if (*limit_s == '\0' || *end != '\0' || strspn(limit_s, "0123456789") != strlen(limit_s) || limit < 1 ||
+            limit > 1000)
             return clx_rest_send_error(call->req, 400, "invalid_value", "limit", "limit must be 1 to 1000");
     }
     unsigned long long cursor = 0;
     if (cursor_s != NULL) {
         char *end;
         cursor = strtoull(cursor_s, &end, 10);
-        if (*cursor_s == '\0' || *end != '\0')
+        /* digits only: strtoull takes "-1" (as 2^64-1) and " 5" */
+        if (*cursor_s == '\0' || *end != '\0' || strspn(cursor_s, "0123456789") != strlen(cursor_s))
             return clx_rest_send_error(call->req, 400, "invalid_value", "cursor", "cursor must be a number");
     }
     clx_arena_t *arena = w->arena;

@@ -839,3 +839,87 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
     yajl_free(h);
     return rc;
 }
+
+/* ==== text check of a settings body ============================================================ */
+
+struct text_check {
+    yajl_handle h;
+    const char *body;
+    size_t body_len;
+    int has_u_escape;
+    int depth;
+    char member[65]; /* the top-level member being read */
+    clx_problem_t *problem;
+};
+
+static int tc_depth_in(void *ctx)
+{
+    ((struct text_check *)ctx)->depth++;
+    return 1;
+}
+
+static int tc_depth_out(void *ctx)
+{
+    ((struct text_check *)ctx)->depth--;
+    return 1;
+}
+
+static int tc_key(void *ctx, const unsigned char *key, size_t len)
+{
+    struct text_check *t = ctx;
+    if (t->depth == 1) {
+        size_t n = len < sizeof(t->member) - 1 ? len : sizeof(t->member) - 1;
+        memcpy(t->member, key, n);
+        t->member[n] = '\0';
+    }
+    return 1;
+}
+
+static int tc_string(void *ctx, const unsigned char *s, size_t len)
+{
+    struct text_check *t = ctx;
+    const char *field = t->depth >= 1 && t->member[0] != '\0' ? t->member : "body";
+    const char *raw;
+    size_t rawlen;
+    /* the same reader state layout as the ingest reader's raw_string() needs */
+    struct reader r = {.h = t->h, .body = t->body, .body_len = t->body_len};
+    if (t->has_u_escape && raw_string(&r, &raw, &rawlen) == 0) {
+        unsigned cp = lone_surrogate(raw, rawlen);
+        if (cp != 0) {
+            t->problem->field = field;
+            t->problem->code = "invalid_value";
+            snprintf(t->problem->message, sizeof(t->problem->message),
+                     "%s must be UTF-8 text: the escape \\u%04x is half of a surrogate pair, not a character", field, cp);
+            return 0;
+        }
+    }
+    if (clx_validate_text(field, (const char *)s, len, t->problem) != CLX_OK)
+        return 0;
+    return 1;
+}
+
+int clx_rest_json_check_text(const char *body, size_t len, clx_problem_t *problem, char *field_buf, size_t field_cap)
+{
+    static const yajl_callbacks cbs = {
+        .yajl_string = tc_string,
+        .yajl_start_map = tc_depth_in,
+        .yajl_map_key = tc_key,
+        .yajl_end_map = tc_depth_out,
+        .yajl_start_array = tc_depth_in,
+        .yajl_end_array = tc_depth_out,
+    };
+    struct text_check t = {.body = body, .body_len = len, .problem = problem};
+    problem->field = NULL;
+    t.has_u_escape = memmem(body, len, "\\u", 2) != NULL;
+    t.h = yajl_alloc(&cbs, NULL, &t);
+    yajl_config(t.h, yajl_dont_validate_strings, 1); /* bad bytes are the text rule's to name */
+    yajl_status st = yajl_parse(t.h, (const unsigned char *)body, len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(t.h);
+    yajl_free(t.h);
+    if (st != yajl_status_client_canceled || problem->field == NULL)
+        return CLX_OK; /* clean text (or not JSON at all: the caller's parser says so) */
+    snprintf(field_buf, field_cap, "%s", problem->field);
+    problem->field = field_buf;
+    return CLX_EINVAL;
+}

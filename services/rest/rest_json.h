@@ -69,4 +69,12 @@ typedef struct clx_ingest_body {
  */
 int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx_ingest_body_t *out);
 
+/*
+ * Checks every string of a JSON body (a settings request) by the shared text rule
+ * (clx_validate_text), and refuses lone surrogate escapes yajl would alter: CLX_OK, or
+ * CLX_EINVAL with problem naming the top-level member that holds the bad string (its name
+ * copied into field_buf). A body that is not JSON is CLX_OK here: its parser reports that.
+ */
+int clx_rest_json_check_text(const char *body, size_t len, clx_problem_t *problem, char *field_buf, size_t field_cap);
+
 #endif
