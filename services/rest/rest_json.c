@@ -228,6 +228,7 @@ struct reader {
     const char *unknown_key;
     size_t skip;             /* > 0: inside a value being skipped, its nesting depth */
     Costlynx__V1__UsageEvent *ev;
+    unsigned seen_fields; /* bit i: fields[i] already given in the current event */
     size_t index;
     size_t cap_notes;
     int overflow;
@@ -596,6 +597,7 @@ static int begin_event(struct reader *r)
     r->ev = new_event(r);
     r->out->events[r->index] = r->ev;
     r->out->nevents = r->index + 1;
+    r->seen_fields = 0;
     r->where = AT_EVENT;
     r->field = NULL;
     r->unknown_key = NULL;
@@ -674,6 +676,7 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
             r->ev = new_event(r);
             r->out->events[0] = r->ev;
             r->out->nevents = 1;
+            r->seen_fields = 0;
         }
         r->where = AT_EVENT;
     }
@@ -683,6 +686,15 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
         if ((strlen(fields[i].json) == len && memcmp(fields[i].json, k, len) == 0) ||
             (strlen(fields[i].proto) == len && memcmp(fields[i].proto, k, len) == 0)) {
             r->field = &fields[i];
+            if (r->seen_fields & (1u << i)) {
+                /* parsers disagree on which of two values counts (a proxy may read the first,
+                 * we would keep the last): the event is refused rather than guessed */
+                note(r, 1, fields[i].json, "invalid_value", "%s appears more than once in the event",
+                     fields[i].json);
+                r->field = NULL;
+                r->unknown_key = NULL;
+            }
+            r->seen_fields |= 1u << i;
             return 1;
         }
     }
@@ -849,6 +861,8 @@ struct text_check {
     int has_u_escape;
     int depth;
     char member[65]; /* the top-level member being read */
+    char seen[32][65]; /* top-level members so far: a second one is refused */
+    size_t nseen;
     clx_problem_t *problem;
 };
 
@@ -871,6 +885,17 @@ static int tc_key(void *ctx, const unsigned char *key, size_t len)
         size_t n = len < sizeof(t->member) - 1 ? len : sizeof(t->member) - 1;
         memcpy(t->member, key, n);
         t->member[n] = '\0';
+        for (size_t i = 0; i < t->nseen; i++) {
+            if (strcmp(t->seen[i], t->member) == 0) {
+                t->problem->field = t->member;
+                t->problem->code = "invalid_value";
+                snprintf(t->problem->message, sizeof(t->problem->message), "%s appears more than once in the body",
+                         t->member);
+                return 0;
+            }
+        }
+        if (t->nseen < sizeof(t->seen) / sizeof(t->seen[0]))
+            memcpy(t->seen[t->nseen++], t->member, n + 1);
     }
     return 1;
 }

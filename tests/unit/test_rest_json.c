@@ -324,6 +324,24 @@ static void test_nul_in_strings(void **state)
     clx_arena_destroy(a);
 }
 
+/* two values for one field: refused, never one of them guessed (camelCase and snake_case too) */
+static void test_duplicate_fields_are_refused(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"a\",\"requestId\":\"b\"}",
+        "{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"a\",\"request_id\":\"b\"}",
+        "{\"events\":[{\"provider\":\"p\",\"model\":\"m\",\"requestId\":\"a\",\"request_id\":{\"x\":1}}]}",
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        clx_arena_t *a = clx_arena_create(4096);
+        clx_ingest_body_t b;
+        const clx_decode_note_t *n = only_error(bodies[i], a, &b);
+        assert_string_equal(n->field, "requestId");
+        assert_string_equal(n->code, "invalid_value");
+        clx_arena_destroy(a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_negative_zero_is_refused_everywhere),
         cmocka_unit_test(test_empty_body_says_so),
         cmocka_unit_test(test_nul_in_strings),
+        cmocka_unit_test(test_duplicate_fields_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
