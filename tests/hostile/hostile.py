@@ -198,9 +198,9 @@ class H2:
             sid = self.conn.get_next_available_stream_id()
             hdrs = [(":method", method), (":path", path), (":scheme", "http"), (":authority", "127.0.0.1")]
             hdrs += list(headers)
-            self.conn.send_headers(sid, hdrs, end_stream=body is None)
+            self.conn.send_headers(sid, hdrs, end_stream=not body)
             streams[sid] = {"body_out": body or b"", "off": 0, "status": None, "headers": {}, "body": b"",
-                            "reset": None, "done": body is None and False}
+                            "reset": None}
         self.sock.sendall(self.conn.data_to_send())
         pending = set(streams)
         while pending:
