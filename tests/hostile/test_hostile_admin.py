@@ -119,6 +119,17 @@ class HostileAdminTest(unittest.TestCase):
         self.canaries.add("between")
         hostile.assert_alive(self, self.srv)
 
+    def test_30_admin_token_not_left_in_the_process_list(self):
+        # regression (issue 16): --admin-token stayed readable in /proc/PID/cmdline (and ps)
+        with open("/proc/%d/cmdline" % self.srv.proc.pid, "rb") as f:
+            cmdline = f.read()
+        self.assertIn(b"--admin-token", cmdline)
+        self.assertNotIn(self.srv.admin_token.encode(), cmdline)
+        self.assertIn("set COSTLYNX_ADMIN_TOKEN in the environment instead", self.srv.stderr())
+        self.assertNotIn(self.srv.admin_token, self.srv.stderr())
+        st, _, raw = self.get("workspaces/acme")  # the token still works
+        self.assertEqual(st, 200, raw)
+
     def test_99_canaries_after(self):
         for _ in range(3):
             self.canaries.add("after")
