@@ -7,7 +7,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   build-essential cmake pkg-config
   libprotobuf-c-dev protobuf-c-compiler
-  libh2o-evloop-dev librocksdb-dev libyajl-dev libssl-dev
+  libh2o-evloop-dev librocksdb-dev libyajl-dev libssl-dev zlib1g-dev
   libgrpc-dev grpc-proto protobuf-compiler
 )
 TEST_PACKAGES=(

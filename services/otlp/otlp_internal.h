@@ -1,0 +1,17 @@
+/*
+ * otlp_internal.h — what the OTLP module's files share: the error helper and the JSON reader.
+ */
+#ifndef CLX_OTLP_INTERNAL_H
+#define CLX_OTLP_INTERNAL_H
+
+#include "clx_otlp.h"
+
+/* Fills err (code, printf-style message) and returns rc. err may be NULL. */
+int clx_otlp_fail(clx_otlp_error_t *err, int rc, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* otlp_json.c: OTLP/JSON -> request; the contract of clx_otlp_decode for CLX_OTLP_JSON. */
+int clx_otlp_json_decode(const char *body, size_t len, const clx_otlp_limits_t *lim, clx_arena_t *arena,
+                         clx_otlp_request_t **out, clx_otlp_error_t *err);
+
+#endif
