@@ -5,7 +5,6 @@
  */
 #include "otlp_internal.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +118,8 @@ const char *clx_otlp_attr_key(size_t i)
 static int key_cmp(const char *key, size_t len, const char *def)
 {
     size_t dl = strlen(def);
+    if (len == 0) /* protobuf-c leaves an empty key's data NULL: no memcmp on it */
+        return dl == 0 ? 0 : -1;
     int c = memcmp(key, def, len < dl ? len : dl);
     if (c != 0)
         return c;
@@ -334,8 +335,10 @@ static int get_tokens(struct mapper *m, const struct found *f, const char *rid, 
         *out = v->int_value;
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
-        /* 2^63 is exact as a double: below it the conversion cannot overflow */
-        if (!(v->double_value == floor(v->double_value) && fabs(v->double_value) < 9223372036854775808.0)) {
+        /* within (-2^63, 2^63) the conversion cannot overflow (and NaN fails the range test);
+         * a whole number survives the round trip through int64 */
+        if (!(v->double_value > -9223372036854775808.0 && v->double_value < 9223372036854775808.0) ||
+            (double)(int64_t)v->double_value != v->double_value) {
             reject(m, rid, f->key, "invalid_value", "%s must be a whole number of tokens, got %g", f->key,
                    v->double_value);
             return -1;
@@ -381,6 +384,8 @@ static int get_string(struct mapper *m, const struct found *f, const char *rid, 
     }
     const char *s = (const char *)v->string_value.data;
     size_t len = v->string_value.len;
+    if (len == 0) /* data may be NULL */
+        return 0;
     if (len > m->lim->max_value_len) {
         reject(m, rid, f->key, "too_long", "%s is longer than %zu bytes (%zu)", f->key, m->lim->max_value_len, len);
         return -1;
