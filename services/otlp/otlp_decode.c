@@ -5,6 +5,7 @@
 #include "otlp_internal.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -84,6 +85,8 @@ int clx_otlp_gunzip(const void *in, size_t len, size_t max_out, clx_arena_t *are
     int rc = CLX_OK;
     /* Output is capped at max_out + 1 bytes: reaching the extra byte proves "too big" without
      * inflating any further. The first guess fits typical OTLP ratios; it grows by doubling. */
+    if (max_out > SIZE_MAX / 4)
+        max_out = SIZE_MAX / 4; /* keeps max_out + 1 and the doubling below from wrapping */
     size_t limit = max_out + 1;
     size_t cap = len < limit / 8 ? len * 8 + 4096 : limit;
     size_t used = 0, in_left = len;
