@@ -135,8 +135,12 @@ static void describe(clx_anomaly_t *a, const clx_anomaly_params_t *p)
         why = a->events_ratio >= 0.5 * a->ratio ? "; more calls than usual"
                                                  : "; calls as usual, each dearer (model or prompt change?)";
     }
-    snprintf(a->reason, sizeof(a->reason), "spend %s in the hour vs usual %s (%.1fx, score %.1f)%s", obs, base,
-             a->ratio, a->score, why);
+    if (a->baseline_nanos == 0)
+        snprintf(a->reason, sizeof(a->reason), "spend %s in the hour where there usually is none (score %.1f)%s", obs,
+                 a->score, why);
+    else
+        snprintf(a->reason, sizeof(a->reason), "spend %s in the hour vs usual %s (%.1fx, score %.1f)%s", obs, base,
+                 a->ratio, a->score, why);
 }
 
 int clx_anomaly_check(const clx_series_t *s, size_t slot, const clx_anomaly_params_t *p, clx_anomaly_t *out)
