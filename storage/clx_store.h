@@ -7,6 +7,7 @@
  *                    (tuned for point reads: whole-key bloom filters)
  *   CLX_CF_SETTINGS  key: "<kind>/<id...>" (see services/admin)     value: protobuf records
  *   CLX_CF_ROLLUPS   reserved for aggregates
+ *   CLX_CF_OUTBOX    alert deliveries (keys and values: services/governance/clx_outbox.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
  * All functions are safe to call from any thread once the store is open.
@@ -22,6 +23,7 @@ typedef enum clx_cf {
     CLX_CF_DEDUP,
     CLX_CF_SETTINGS,
     CLX_CF_ROLLUPS,
+    CLX_CF_OUTBOX,
     CLX_CF_COUNT_
 } clx_cf_t;
 

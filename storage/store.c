@@ -26,6 +26,7 @@ static const char *const cf_names[CLX_CF_COUNT_] = {
     [CLX_CF_DEDUP] = "dedup",
     [CLX_CF_SETTINGS] = "settings",
     [CLX_CF_ROLLUPS] = "rollups",
+    [CLX_CF_OUTBOX] = "outbox",
 };
 
 struct clx_store {
@@ -255,6 +256,7 @@ int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
     rocksdb_options_set_memtable_prefix_bloom_size_ratio(ours[CLX_CF_DEDUP], 0.1);
     ours[CLX_CF_SETTINGS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
+    ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     rocksdb_options_set_merge_operator(
         ours[CLX_CF_ROLLUPS], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge, rollup_partial_merge,
                                                            rollup_delete_value, rollup_name));
