@@ -3,7 +3,9 @@
 # Stage "build" compiles with the same scripts (and so the same CMake) as CI on Debian 12.
 # Stage "runtime" is Debian 12 with only the shared libraries costlynxd links against; the
 # list is checked against `ldd build/costlynxd` + `dpkg -S` by tests/deploy/test_runtime_packages.py
-# (libc6, libgcc-s1 and libstdc++6 come with the base image: apt depends on them).
+# (libc6, libgcc-s1 and libstdc++6 come with the base image: apt depends on them). libcurl4 and
+# the libraries under it send alert webhooks; tzdata gives budgets their IANA time zones (read
+# from /usr/share/zoneinfo by services/governance/tz.c).
 # Deployment guide: docs/deploy.md.
 
 FROM debian:12 AS build
@@ -23,20 +25,44 @@ RUN set -eux; \
     apt-get update; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libabsl20220623 \
+      libbrotli1 \
       libbz2-1.0 \
       libc-ares2 \
+      libcom-err2 \
+      libcurl4 \
+      libffi8 \
       libgflags2.2 \
+      libgmp10 \
+      libgnutls30 \
       libgrpc29 \
+      libgssapi-krb5-2 \
       libh2o-evloop0.13 \
+      libhogweed6 \
+      libidn2-0 \
+      libk5crypto3 \
+      libkeyutils1 \
+      libkrb5-3 \
+      libkrb5support0 \
+      libldap-2.5-0 \
       liblz4-1 \
+      libnettle8 \
+      libnghttp2-14 \
+      libp11-kit0 \
       libprotobuf-c1 \
+      libpsl5 \
       libre2-9 \
       librocksdb7.8 \
+      librtmp1 \
+      libsasl2-2 \
       libsnappy1v5 \
+      libssh2-1 \
       libssl3 \
+      libtasn1-6 \
+      libunistring2 \
       libwslay1 \
       libyajl2 \
       libzstd1 \
+      tzdata \
       zlib1g \
     ; \
     rm -rf /var/lib/apt/lists/*; \
@@ -62,8 +88,8 @@ EXPOSE 8080 50051
 # SIGTERM: stop accepting, finish in-flight requests, write everything queued, exit 0 (give
 # the container at least COSTLYNX_SHUTDOWN_GRACE_MS + a few seconds: docker stop -t 20).
 STOPSIGNAL SIGTERM
-# No curl in the image (it would add libcurl and a dozen libraries): bash, which every Debian
-# image has, sends GET /readyz over /dev/tcp to the port of COSTLYNX_HTTP_ADDR and wants a 200.
+# No curl program in the image (only the library, for webhooks): bash, which every Debian image
+# has, sends GET /readyz over /dev/tcp to the port of COSTLYNX_HTTP_ADDR and wants a 200.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["/bin/bash", "-c", "a=${COSTLYNX_HTTP_ADDR:-127.0.0.1:8080}; h=${a%:*}; h=${h#[}; h=${h%]}; case $h in ''|0.0.0.0|::) h=127.0.0.1;; esac; exec 3<>/dev/tcp/$h/${a##*:} && printf 'GET /readyz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && IFS= read -r -t 2 line <&3 && [[ $line == HTTP/1.?' 200'* ]]"]
 ENTRYPOINT ["/usr/local/bin/costlynxd"]

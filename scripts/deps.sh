@@ -9,6 +9,8 @@ BUILD_PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler
   libh2o-evloop-dev librocksdb-dev libyajl-dev libssl-dev zlib1g-dev
   libgrpc-dev grpc-proto protobuf-compiler
+  # alert webhooks (libcurl); budget periods read IANA zones from tzdata
+  libcurl4-openssl-dev tzdata
 )
 TEST_PACKAGES=(
   # tests: cmocka, real HTTP and gRPC clients (Python grpcio, Node @grpc/grpc-js)

@@ -13,6 +13,7 @@
 
 #include "clx_error.h"
 #include "clx_grpc.h"
+#include "clx_http.h"
 #include "clx_log.h"
 #include "clx_pipeline.h"
 #include "clx_rest.h"
@@ -185,6 +186,7 @@ static int serve(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    clx_http_global_init(); /* alert delivery's libcurl, before any thread starts */
 
     int status = 1;
     clx_store_t *store = NULL;

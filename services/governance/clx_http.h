@@ -75,6 +75,13 @@ typedef struct clx_url_target {
  */
 int clx_url_check(const char *url, unsigned allow, clx_url_target_t *out, char *err, size_t errlen);
 
+/*
+ * Initialises libcurl for the process, once (later calls do nothing). Call it from main()
+ * before starting threads: libcurl's global setup is not thread-safe on every build.
+ * clx_http_post also calls it, for programs (tests) that did not.
+ */
+void clx_http_global_init(void);
+
 /* One POST. Header lines are "Name: value". Timeouts in ms (0 = the defaults: 5 s, 15 s). */
 typedef struct clx_http_post {
     const char *url;

@@ -273,6 +273,11 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+void clx_http_global_init(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+}
+
 typedef struct send_ctx {
     const clx_url_target_t *target;
     int refused; /* curl tried another address than the checked one */
@@ -329,7 +334,7 @@ int clx_http_post(const clx_http_post_t *req, clx_http_result_t *res)
     rc = clx_url_check(req->url, req->allow, &target, res->error, sizeof(res->error));
     if (rc != CLX_OK)
         return rc;
-    pthread_once(&curl_once, curl_init_once);
+    clx_http_global_init();
     h = curl_easy_init();
     if (h == NULL) {
         snprintf(res->error, sizeof(res->error), "cannot create an HTTP client");
