@@ -4,8 +4,8 @@
 # Stage "runtime" is Debian 12 with only the shared libraries costlynxd links against; the
 # list is checked against `ldd build/costlynxd` + `dpkg -S` by tests/deploy/test_runtime_packages.py
 # (libc6, libgcc-s1 and libstdc++6 come with the base image: apt depends on them). libcurl4 and
-# the libraries under it send alert webhooks; tzdata gives budgets their IANA time zones (read
-# from /usr/share/zoneinfo by services/governance/tz.c).
+# the libraries under it send alert webhooks (ca-certificates: to https targets); tzdata gives
+# budgets their IANA time zones (read from /usr/share/zoneinfo by services/governance/tz.c).
 # Deployment guide: docs/deploy.md.
 
 FROM debian:12 AS build
@@ -24,6 +24,7 @@ FROM debian:12 AS runtime
 RUN set -eux; \
     apt-get update; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      ca-certificates \
       libabsl20220623 \
       libbrotli1 \
       libbz2-1.0 \
