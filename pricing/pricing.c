@@ -26,9 +26,18 @@
 #define CLX_CATALOG_HEADER                                                                                             \
     CLX_CATALOG_HEADER_V1 ",input_above_200k_per_mtok,output_above_200k_per_mtok,cached_input_above_200k_per_mtok,"    \
                           "cache_write_above_200k_per_mtok,batch_discount_pct"
+/* Schema 3: schema 2, then 1-hour cache writes, service tiers, audio, reasoning, per-call fees. */
+#define CLX_CATALOG_HEADER_V3                                                                                          \
+    CLX_CATALOG_HEADER ",cache_write_1h_per_mtok,cache_write_1h_above_200k_per_mtok,priority_input_per_mtok,"          \
+                       "priority_output_per_mtok,priority_cached_input_per_mtok,flex_input_per_mtok,"                \
+                       "flex_output_per_mtok,flex_cached_input_per_mtok,audio_input_per_mtok,"                       \
+                       "cached_audio_input_per_mtok,audio_output_per_mtok,reasoning_output_per_mtok,"                \
+                       "web_search_per_1k_calls"
 #define CLX_CATALOG_BASE_FIELDS 11
 /* Under the schema-2 header a row has the 11 base fields or all 16 (11 = new columns empty). */
 #define CLX_CATALOG_FIELDS 16
+/* Under the schema-3 header a row has 11, 16 or all 29 fields (fewer = later columns empty). */
+#define CLX_CATALOG_FIELDS_V3 29
 #define CLX_CATALOG_MAX_BYTES (64u << 20)
 #define CLX_PROVIDER_MAX 64
 
@@ -46,7 +55,8 @@ typedef struct cat_key {
 struct clx_catalog {
     char *text; /* owned copy of the CSV; fields NUL-terminated in place */
     clx_price_t *entries;
-    const char **aliases; /* per entry, the raw aliases field */
+    clx_price_ext_t *exts; /* per entry, its schema-3 columns (entries[i].ext points here when set) */
+    const char **aliases;  /* per entry, the raw aliases field */
     uint32_t *lines;      /* per entry, its 1-based line number */
     size_t count;
     cat_key_t *keys;
@@ -90,7 +100,7 @@ static uint64_t key_hash(const char *provider, size_t plen, const char *name, si
 static int line_error(char **errmsg, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int line_error(char **errmsg, size_t line, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[1024]; /* room for the schema-3 header in "header must be ..." */
     char *out;
     va_list ap;
     int n;
@@ -357,48 +367,6 @@ const clx_price_t *clx_catalog_lookup(const clx_catalog_t *c, const char *provid
     return p;
 }
 
-/* ---- cost --------------------------------------------------------------------------- */
-
-/*
- * 0 for NULL arguments; uncached input below zero (bad counts) is treated as zero. The
- * tier test uses input_tokens as sent (cached and cache-write included), which is how
- * Anthropic (input + cache reads + cache writes) and Google (promptTokenCount) count a
- * request's size against the 200k threshold.
- */
-int64_t clx_price_cost_nanos(const clx_price_t *p, const clx_usage_t *u)
-{
-    int64_t in_price, out_price, cached_price, write_price;
-    __int128 uncached, sum;
-
-    if (p == NULL || u == NULL)
-        return 0;
-    in_price = p->input_pico;
-    out_price = p->output_pico;
-    cached_price = p->cached_input_pico;
-    write_price = p->cache_write_pico;
-    if (p->input_above_200k_pico >= 0 && u->input_tokens > CLX_PRICING_TIER_TOKENS) {
-        /* the whole request moves to the tier, not just the tokens above the threshold */
-        in_price = p->input_above_200k_pico;
-        out_price = p->output_above_200k_pico >= 0 ? p->output_above_200k_pico : p->output_pico;
-        cached_price = p->cached_input_above_200k_pico;
-        write_price = p->cache_write_above_200k_pico;
-    }
-    if (cached_price < 0)
-        cached_price = in_price;
-    if (write_price < 0)
-        write_price = in_price;
-    uncached = (__int128)u->input_tokens - u->cached_tokens - u->cache_write_tokens;
-    if (uncached < 0)
-        uncached = 0;
-    sum = uncached * in_price;
-    sum += (__int128)u->cached_tokens * cached_price;
-    sum += (__int128)u->cache_write_tokens * write_price;
-    sum += (__int128)u->output_tokens * out_price;
-    if (u->batch && p->batch_discount_pct > 0)
-        return clx_money_pico_pct_to_nanos(sum, 100 - p->batch_discount_pct);
-    return clx_money_pico_to_nanos(sum);
-}
-
 /* ---- loading ------------------------------------------------------------------------ */
 
 /* A (provider, name) occurrence while building the index. */
@@ -561,6 +529,155 @@ static int parse_extended(char **f, size_t line, clx_price_t *e, char **errmsg)
     return CLX_OK;
 }
 
+/* ---- schema 3 ----------------------------------------------------------------------- */
+
+/* How a schema-3 column's decimal text becomes pico-dollars. */
+enum ext_unit {
+    EXT_PER_MTOK,     /* USD per million tokens -> pico per token (x 10^6) */
+    EXT_PER_1K_CALLS, /* USD per 1,000 calls -> pico per call (x 10^9) */
+};
+
+typedef struct ext_column {
+    const char *name;
+    size_t offset; /* of the int64_t in clx_price_ext_t */
+    enum ext_unit unit;
+} ext_column_t;
+
+#define EXT_OFF(m) offsetof(clx_price_ext_t, m)
+
+/* The schema-3 columns in header order: column i is field CLX_CATALOG_FIELDS + i. */
+static const ext_column_t ext_columns[] = {
+    {"cache_write_1h_per_mtok", EXT_OFF(cache_write_1h_pico), EXT_PER_MTOK},
+    {"cache_write_1h_above_200k_per_mtok", EXT_OFF(cache_write_1h_above_200k_pico), EXT_PER_MTOK},
+    {"priority_input_per_mtok", EXT_OFF(priority.input_pico), EXT_PER_MTOK},
+    {"priority_output_per_mtok", EXT_OFF(priority.output_pico), EXT_PER_MTOK},
+    {"priority_cached_input_per_mtok", EXT_OFF(priority.cached_input_pico), EXT_PER_MTOK},
+    {"flex_input_per_mtok", EXT_OFF(flex.input_pico), EXT_PER_MTOK},
+    {"flex_output_per_mtok", EXT_OFF(flex.output_pico), EXT_PER_MTOK},
+    {"flex_cached_input_per_mtok", EXT_OFF(flex.cached_input_pico), EXT_PER_MTOK},
+    {"audio_input_per_mtok", EXT_OFF(audio_input_pico), EXT_PER_MTOK},
+    {"cached_audio_input_per_mtok", EXT_OFF(cached_audio_input_pico), EXT_PER_MTOK},
+    {"audio_output_per_mtok", EXT_OFF(audio_output_pico), EXT_PER_MTOK},
+    {"reasoning_output_per_mtok", EXT_OFF(reasoning_output_pico), EXT_PER_MTOK},
+    {"web_search_per_1k_calls", EXT_OFF(web_search_call_pico), EXT_PER_1K_CALLS},
+};
+#define EXT_COLUMNS (sizeof(ext_columns) / sizeof(ext_columns[0]))
+_Static_assert(EXT_COLUMNS == CLX_CATALOG_FIELDS_V3 - CLX_CATALOG_FIELDS, "one table row per schema-3 column");
+
+static int64_t *ext_at(clx_price_ext_t *x, size_t i)
+{
+    return (int64_t *)(void *)((char *)x + ext_columns[i].offset);
+}
+
+/* True when any schema-3 column of x is set. */
+static bool ext_used(clx_price_ext_t *x)
+{
+    size_t i;
+
+    for (i = 0; i < EXT_COLUMNS; i++)
+        if (*ext_at(x, i) >= 0)
+            return true;
+    return false;
+}
+
+/*
+ * A price whose tier (long-context or service) has no column for it. These combinations
+ * are not published by any provider we price, and the loader refuses them so the cost of
+ * such an event is never a guess: an audio token in the >200k tier, or a cache write at
+ * priority, would otherwise fall back to a rate nobody published.
+ */
+typedef struct ext_exclusive {
+    const char *name;
+    bool set;
+} ext_exclusive_t;
+
+/* Checks one service tier (priority or flex) of an entry; on failure sets errmsg. */
+static int check_service_tier(const clx_price_t *e, const clx_price_ext_t *x, const clx_tier_price_t *t,
+                              const char *tier, size_t line, char **errmsg)
+{
+    const ext_exclusive_t excl[] = {
+        {"cache_write_per_mtok", e->cache_write_pico >= 0},
+        {"input_above_200k_per_mtok (a long-context tier)", e->input_above_200k_pico >= 0},
+        {"audio_input_per_mtok", x->audio_input_pico >= 0},
+        {"cached_audio_input_per_mtok", x->cached_audio_input_pico >= 0},
+        {"audio_output_per_mtok", x->audio_output_pico >= 0},
+        {"reasoning_output_per_mtok", x->reasoning_output_pico >= 0},
+    };
+    size_t i;
+
+    if ((t->input_pico < 0) != (t->output_pico < 0))
+        return line_error(errmsg, line, "%s_input_per_mtok and %s_output_per_mtok must be both set or both empty",
+                          tier, tier);
+    if (t->input_pico < 0) {
+        if (t->cached_input_pico >= 0)
+            return line_error(errmsg, line, "%s_cached_input_per_mtok without %s_input_per_mtok", tier, tier);
+        return CLX_OK;
+    }
+    if ((t->cached_input_pico >= 0) != (e->cached_input_pico >= 0))
+        return line_error(errmsg, line, "%s_cached_input_per_mtok must be set exactly when cached_input_per_mtok is",
+                          tier);
+    for (i = 0; i < sizeof(excl) / sizeof(excl[0]); i++)
+        if (excl[i].set)
+            return line_error(errmsg, line, "a %s tier cannot be combined with %s (no %s price for it)", tier,
+                              excl[i].name, tier);
+    return CLX_OK;
+}
+
+/*
+ * Parses and checks the schema-3 columns of one entry into *x (f NULL: a shorter row, all
+ * empty = -1); on failure sets errmsg. (e->ext is pointed at x once loading is done and the
+ * arrays stop moving.) Rules: a
+ * 1-hour cache-write price needs the 5-minute one and, on a row with a long-context tier,
+ * its own tier price; cached audio needs audio input; a service tier has input and output
+ * (and cached exactly when the base row has cached); no audio or reasoning price on a row
+ * with a long-context tier; no service tier together with cache-write, long-context, audio
+ * or reasoning prices (see ext_exclusive_t).
+ */
+static int parse_schema3(char **f, size_t line, const clx_price_t *e, clx_price_ext_t *x, char **errmsg)
+{
+    bool tier200k = e->input_above_200k_pico >= 0;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < EXT_COLUMNS; i++) {
+        const char *v = f != NULL ? f[CLX_CATALOG_FIELDS + i] : "";
+        int64_t *out = ext_at(x, i);
+
+        if (!parse_price(v, true, out) || (ext_columns[i].unit == EXT_PER_1K_CALLS && *out > INT64_MAX / 1000))
+            return line_error(errmsg, line, "bad %s \"%.40s\" (want USD per %s, at most 6 decimals)",
+                              ext_columns[i].name, v,
+                              ext_columns[i].unit == EXT_PER_MTOK ? "Mtok" : "1,000 calls");
+        if (ext_columns[i].unit == EXT_PER_1K_CALLS && *out >= 0)
+            *out *= 1000; /* USD/1k calls x 10^6 (as parsed) x 10^3 = pico per call */
+    }
+    if (x->cache_write_1h_pico >= 0 && e->cache_write_pico < 0)
+        return line_error(errmsg, line, "cache_write_1h_per_mtok needs cache_write_per_mtok (the 5-minute price)");
+    if ((x->cache_write_1h_above_200k_pico >= 0) != (tier200k && x->cache_write_1h_pico >= 0))
+        return line_error(errmsg, line,
+                          "cache_write_1h_above_200k_per_mtok must be set exactly when input_above_200k_per_mtok "
+                          "and cache_write_1h_per_mtok are");
+    if (x->cached_audio_input_pico >= 0 && x->audio_input_pico < 0)
+        return line_error(errmsg, line, "cached_audio_input_per_mtok needs audio_input_per_mtok");
+    if (tier200k) {
+        const ext_exclusive_t excl[] = {
+            {"audio_input_per_mtok", x->audio_input_pico >= 0},
+            {"cached_audio_input_per_mtok", x->cached_audio_input_pico >= 0},
+            {"audio_output_per_mtok", x->audio_output_pico >= 0},
+            {"reasoning_output_per_mtok", x->reasoning_output_pico >= 0},
+        };
+
+        for (i = 0; i < sizeof(excl) / sizeof(excl[0]); i++)
+            if (excl[i].set)
+                return line_error(errmsg, line,
+                                  "%s cannot be combined with a long-context tier (no >200k price for it)",
+                                  excl[i].name);
+    }
+    rc = check_service_tier(e, x, &x->priority, "priority", line, errmsg);
+    if (rc == CLX_OK)
+        rc = check_service_tier(e, x, &x->flex, "flex", line, errmsg);
+    return rc;
+}
+
 /* Checks the '|'-separated aliases of one entry; on failure sets errmsg. */
 static int check_aliases(const char *aliases, const char *model, size_t line, char **errmsg)
 {
@@ -715,15 +832,16 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
 {
     char *p = c->text, *end = c->text + len;
     size_t line = 0, cap = 64;
-    size_t max_fields = 0; /* set by the header: 11 (schema 1) or 16 (schema 2) */
+    size_t max_fields = 0; /* set by the header: 11 (schema 1), 16 (schema 2) or 29 (schema 3) */
 
     c->entries = clx_xmalloc(cap * sizeof(*c->entries));
+    c->exts = clx_xmalloc(cap * sizeof(*c->exts));
     c->aliases = clx_xmalloc(cap * sizeof(*c->aliases));
     c->lines = clx_xmalloc(cap * sizeof(*c->lines));
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *eol = nl != NULL ? nl : end;
-        char *f[CLX_CATALOG_FIELDS];
+        char *f[CLX_CATALOG_FIELDS_V3];
         size_t nf, i;
         clx_price_t *e;
         int rc;
@@ -739,30 +857,37 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
             continue;
         }
         if (max_fields == 0) {
-            if (strcmp(p, CLX_CATALOG_HEADER) == 0)
+            if (strcmp(p, CLX_CATALOG_HEADER_V3) == 0)
+                max_fields = CLX_CATALOG_FIELDS_V3;
+            else if (strcmp(p, CLX_CATALOG_HEADER) == 0)
                 max_fields = CLX_CATALOG_FIELDS;
             else if (strcmp(p, CLX_CATALOG_HEADER_V1) == 0)
                 max_fields = CLX_CATALOG_BASE_FIELDS;
             else
-                return line_error(errmsg, line, "header must be \"%s\" (or its first 11 columns)", CLX_CATALOG_HEADER);
+                return line_error(errmsg, line, "header must be \"%s\" (or its first 11 or 16 columns)",
+                                  CLX_CATALOG_HEADER_V3);
             p = eol + 1;
             continue;
         }
         if (line > UINT32_MAX || c->count >= UINT32_MAX / 4)
             return line_error(errmsg, line, "too many lines");
-        nf = split_fields(p, f, CLX_CATALOG_FIELDS);
+        nf = split_fields(p, f, CLX_CATALOG_FIELDS_V3);
         if (max_fields == CLX_CATALOG_BASE_FIELDS && nf != CLX_CATALOG_BASE_FIELDS)
             return line_error(errmsg, line, "expected %d comma-separated fields, found %zu", CLX_CATALOG_BASE_FIELDS,
                               nf);
-        if (nf != CLX_CATALOG_BASE_FIELDS && nf != CLX_CATALOG_FIELDS)
+        if (max_fields == CLX_CATALOG_FIELDS && nf != CLX_CATALOG_BASE_FIELDS && nf != CLX_CATALOG_FIELDS)
             return line_error(errmsg, line, "expected %d or %d comma-separated fields, found %zu",
                               CLX_CATALOG_BASE_FIELDS, CLX_CATALOG_FIELDS, nf);
+        if (nf != CLX_CATALOG_BASE_FIELDS && nf != CLX_CATALOG_FIELDS && nf != CLX_CATALOG_FIELDS_V3)
+            return line_error(errmsg, line, "expected %d, %d or %d comma-separated fields, found %zu",
+                              CLX_CATALOG_BASE_FIELDS, CLX_CATALOG_FIELDS, CLX_CATALOG_FIELDS_V3, nf);
         for (i = 0; i < nf; i++)
             if (strpbrk(f[i], "\"") != NULL || (f[i][0] == ' ' || f[i][0] == '\t'))
                 return line_error(errmsg, line, "field %zu has quotes or leading blanks", i + 1);
         if (c->count == cap) {
             cap *= 2;
             c->entries = clx_xrealloc(c->entries, cap * sizeof(*c->entries));
+            c->exts = clx_xrealloc(c->exts, cap * sizeof(*c->exts));
             c->aliases = clx_xrealloc(c->aliases, cap * sizeof(*c->aliases));
             c->lines = clx_xrealloc(c->lines, cap * sizeof(*c->lines));
         }
@@ -771,7 +896,10 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
         rc = parse_entry(f, line, e, errmsg);
         if (rc != CLX_OK)
             return rc;
-        rc = parse_extended(nf == CLX_CATALOG_FIELDS ? f : NULL, line, e, errmsg);
+        rc = parse_extended(nf >= CLX_CATALOG_FIELDS ? f : NULL, line, e, errmsg);
+        if (rc != CLX_OK)
+            return rc;
+        rc = parse_schema3(nf == CLX_CATALOG_FIELDS_V3 ? f : NULL, line, e, &c->exts[c->count], errmsg);
         if (rc != CLX_OK)
             return rc;
         rc = check_aliases(f[3], e->model, line, errmsg);
@@ -783,7 +911,9 @@ static int parse_text(clx_catalog_t *c, size_t len, char **errmsg)
         p = eol + 1;
     }
     if (max_fields == 0)
-        return line_error(errmsg, line + 1, "missing header \"%s\"", CLX_CATALOG_HEADER);
+        return line_error(errmsg, line + 1, "missing header \"%s\"", CLX_CATALOG_HEADER_V3);
+    for (size_t i = 0; i < c->count; i++) /* the arrays no longer move */
+        c->entries[i].ext = ext_used(&c->exts[i]) ? &c->exts[i] : NULL;
     return CLX_OK;
 }
 
@@ -888,6 +1018,7 @@ void clx_catalog_destroy(clx_catalog_t *c)
     free(c->lines);
     free(c->aliases);
     free(c->entries);
+    free(c->exts);
     free(c->text);
     free(c);
 }
