@@ -31,6 +31,16 @@
     "id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"                   \
     "cache_write_per_mtok,source,checked,input_above_200k_per_mtok,output_above_200k_per_mtok,"                        \
     "cached_input_above_200k_per_mtok,cache_write_above_200k_per_mtok,batch_discount_pct\n"
+/* schema 3: schema 2, then 1-hour cache writes, priority and flex tiers, audio, reasoning, per-call fees */
+#define HEADER3_COLS                                                                                                   \
+    ",cache_write_1h_per_mtok,cache_write_1h_above_200k_per_mtok,priority_input_per_mtok,priority_output_per_mtok,"    \
+    "priority_cached_input_per_mtok,flex_input_per_mtok,flex_output_per_mtok,flex_cached_input_per_mtok,"             \
+    "audio_input_per_mtok,cached_audio_input_per_mtok,audio_output_per_mtok,reasoning_output_per_mtok,"               \
+    "web_search_per_1k_calls"
+#define HEADER3                                                                                                        \
+    "id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"                   \
+    "cache_write_per_mtok,source,checked,input_above_200k_per_mtok,output_above_200k_per_mtok,"                        \
+    "cached_input_above_200k_per_mtok,cache_write_above_200k_per_mtok,batch_discount_pct" HEADER3_COLS "\n"
 #define SRC "https://example.com/pricing"
 
 static clx_catalog_t *g_cat; /* the shipped catalog, loaded once */
@@ -135,6 +145,81 @@ static void check_tier_and_batch(const clx_price_t *e)
         fail_msg("%s: batch discount %d%%", e->id, (int)e->batch_discount_pct);
 }
 
+static bool is_claude(const clx_price_t *e)
+{
+    return strcmp(e->provider, "anthropic") == 0 ||
+           (strcmp(e->provider, "bedrock") == 0 && strstr(e->model, "anthropic.claude") != NULL);
+}
+
+/* A service tier is complete and plausible: priority dearer than standard, flex exactly half. */
+static void check_service_tier(const clx_price_t *e, const clx_tier_price_t *t, bool priority)
+{
+    if (t->input_pico < 0) {
+        assert_int_equal(t->output_pico, -1);
+        assert_int_equal(t->cached_input_pico, -1);
+        return;
+    }
+    if (strcmp(e->provider, "openai") != 0)
+        fail_msg("%s: service tier outside openai", e->id);
+    assert_int_equal(t->cached_input_pico < 0, e->cached_input_pico < 0);
+    if (priority) {
+        if (t->input_pico <= e->input_pico || t->output_pico <= e->output_pico ||
+            (e->cached_input_pico >= 0 && t->cached_input_pico <= e->cached_input_pico))
+            fail_msg("%s: priority not above standard", e->id);
+    } else { /* OpenAI prices flex at the Batch API price: half of standard */
+        assert_int_equal(2 * t->input_pico, e->input_pico);
+        assert_int_equal(2 * t->output_pico, e->output_pico);
+        if (e->cached_input_pico >= 0)
+            assert_int_equal(2 * t->cached_input_pico, e->cached_input_pico);
+    }
+}
+
+/* The schema-3 columns of a shipped row: complete where they must be, plausible everywhere. */
+static void check_schema3(const clx_price_t *e)
+{
+    const clx_price_ext_t *x = e->ext;
+
+    /*
+     * every Anthropic row with prompt caching has the 1-hour price, 2x input (Anthropic's rule);
+     * on Bedrock only the 4.5 models have it (test_catalog_schema3_prices)
+     */
+    if (strcmp(e->provider, "anthropic") == 0 && e->cache_write_pico >= 0 &&
+        (x == NULL || x->cache_write_1h_pico < 0))
+        fail_msg("%s: Claude model without a 1-hour cache-write price", e->id);
+    if (x == NULL)
+        return;
+    if (x->cache_write_1h_pico >= 0) {
+        if (!is_claude(e))
+            fail_msg("%s: 1-hour cache writes outside Claude", e->id);
+        assert_int_equal(x->cache_write_1h_pico, 2 * e->input_pico);
+        assert_true(x->cache_write_1h_pico > e->cache_write_pico);
+        if (e->input_above_200k_pico >= 0)
+            assert_int_equal(x->cache_write_1h_above_200k_pico, 2 * e->input_above_200k_pico);
+        else
+            assert_int_equal(x->cache_write_1h_above_200k_pico, -1);
+    } else {
+        assert_int_equal(x->cache_write_1h_above_200k_pico, -1);
+    }
+    check_service_tier(e, &x->priority, true);
+    check_service_tier(e, &x->flex, false);
+    /* audio costs more than text where it is priced apart; cached audio less than audio */
+    if (x->audio_input_pico >= 0)
+        assert_true(x->audio_input_pico > e->input_pico);
+    if (x->cached_audio_input_pico >= 0)
+        assert_true(x->cached_audio_input_pico < x->audio_input_pico);
+    if (x->audio_output_pico >= 0) {
+        assert_true(x->audio_output_pico > e->output_pico);
+        assert_true(x->audio_input_pico >= 0);
+    }
+    /* no shipped model bills reasoning apart from output today */
+    assert_int_equal(x->reasoning_output_pico, -1);
+    /* web search: USD 10 per 1,000 calls (Anthropic, OpenAI web_search) */
+    if (x->web_search_call_pico >= 0) {
+        assert_int_equal(x->web_search_call_pico, 10000000000LL);
+        assert_true(strcmp(e->provider, "anthropic") == 0 || strcmp(e->provider, "openai") == 0);
+    }
+}
+
 static void test_catalog_entries_valid(void **state)
 {
     size_t n = clx_catalog_count(g_cat), i;
@@ -168,6 +253,7 @@ static void test_catalog_entries_valid(void **state)
         if (e->cache_write_pico >= 0)
             assert_true(e->cache_write_pico >= e->input_pico);
         check_tier_and_batch(e);
+        check_schema3(e);
     }
     assert_null(clx_catalog_entry(g_cat, n));
     assert_null(clx_catalog_aliases(g_cat, n));
@@ -782,6 +868,264 @@ static void test_schema2_errors(void **state)
     }
 }
 
+/* ---- schema 3 ----------------------------------------------------------------------- */
+
+typedef struct want_ext {
+    const char *provider;
+    const char *model;
+    int64_t write1h, write1h_200k;      /* pico per token; -1 = none */
+    int64_t pri_in, pri_out, pri_cached; /* priority tier */
+    int64_t flex_in, flex_out, flex_cached;
+    int64_t audio_in, cached_audio, audio_out;
+    int64_t web_search; /* pico per call */
+} want_ext_t;
+
+#define NO -1
+#define NO3 NO, NO, NO
+#define WS 10000000000LL /* USD 10 per 1,000 calls */
+
+/* The schema-3 prices the shipped catalog must carry (README: sources per column). */
+static void test_catalog_schema3_prices(void **state)
+{
+    static const want_ext_t want[] = {
+        /* Anthropic: 1-hour cache writes = 2x input; web search USD 10 / 1,000 */
+        {"anthropic", "claude-3-haiku", 500000, NO, NO3, NO3, NO3, NO},
+        {"anthropic", "claude-3-opus", 30000000, NO, NO3, NO3, NO3, NO},
+        {"anthropic", "claude-3-5-sonnet", 6000000, NO, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-3-5-haiku", 1600000, NO, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-3-7-sonnet", 6000000, NO, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-sonnet-4", 6000000, 12000000, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-opus-4", 30000000, NO, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-opus-4-1", 30000000, NO, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-sonnet-4-5", 6000000, 12000000, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-haiku-4-5", 2000000, NO, NO3, NO3, NO3, WS},
+        {"anthropic", "claude-opus-4-5", 10000000, NO, NO3, NO3, NO3, WS},
+        {"bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", 6000000, 12000000, NO3, NO3, NO3, NO},
+        {"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 6600000, 13200000, NO3, NO3, NO3, NO},
+        {"bedrock", "us.anthropic.claude-haiku-4-5-20251001-v1:0", 2200000, NO, NO3, NO3, NO3, NO},
+        {"bedrock", "global.anthropic.claude-opus-4-5-20251101-v1:0", 10000000, NO, NO3, NO3, NO3, NO},
+        {"bedrock", "us.anthropic.claude-opus-4-5-20251101-v1:0", 11000000, NO, NO3, NO3, NO3, NO},
+        {"bedrock", "anthropic.claude-sonnet-4-20250514-v1:0", NO, NO, NO3, NO3, NO3, NO},
+        /* OpenAI priority (openai.com/api-priority-processing) and flex (= Batch API prices) */
+        {"openai", "gpt-4.1", NO, NO, 3500000, 14000000, 875000, NO3, NO3, WS},
+        {"openai", "gpt-4.1-mini", NO, NO, 700000, 2800000, 175000, NO3, NO3, WS},
+        {"openai", "gpt-4.1-nano", NO, NO, 200000, 800000, 50000, NO3, NO3, NO},
+        {"openai", "gpt-4o", NO, NO, 4250000, 17000000, 2125000, NO3, NO3, WS},
+        {"openai", "gpt-4o-2024-05-13", NO, NO, 8750000, 26250000, NO, NO3, NO3, NO},
+        {"openai", "gpt-4o-mini", NO, NO, 250000, 1000000, 125000, NO3, NO3, WS},
+        {"openai", "o3", NO, NO, 3500000, 14000000, 875000, 1000000, 4000000, 250000, NO3, WS},
+        {"openai", "o4-mini", NO, NO, 2000000, 8000000, 500000, 550000, 2200000, 137500, NO3, WS},
+        {"openai", "gpt-5", NO, NO, 2500000, 20000000, 250000, 625000, 5000000, 62500, NO3, WS},
+        {"openai", "gpt-5-mini", NO, NO, 450000, 3600000, 45000, 125000, 1000000, 12500, NO3, WS},
+        {"openai", "gpt-5-nano", NO, NO, NO3, 25000, 200000, 2500, NO3, WS},
+        {"openai", "gpt-5-codex", NO, NO, 2500000, 20000000, 250000, NO3, NO3, WS},
+        {"openai", "gpt-5.1", NO, NO, 2500000, 20000000, 250000, NO3, NO3, WS},
+        {"openai", "gpt-5.1-codex", NO, NO, 2500000, 20000000, 250000, NO3, NO3, WS},
+        {"openai", "gpt-5.2", NO, NO, 3500000, 28000000, 350000, NO3, NO3, WS},
+        {"openai", "o1", NO, NO, NO3, NO3, NO3, NO},
+        /* OpenAI audio and realtime models */
+        {"openai", "gpt-4o-audio-preview-2024-10-01", NO, NO, NO3, NO3, 100000000, NO, 200000000, NO},
+        {"openai", "gpt-4o-audio-preview", NO, NO, NO3, NO3, 40000000, NO, 80000000, NO},
+        {"openai", "gpt-4o-mini-audio-preview", NO, NO, NO3, NO3, 10000000, NO, 20000000, NO},
+        {"openai", "gpt-4o-realtime-preview-2024-10-01", NO, NO, NO3, NO3, 100000000, 20000000, 200000000, NO},
+        {"openai", "gpt-4o-realtime-preview", NO, NO, NO3, NO3, 40000000, 2500000, 80000000, NO},
+        {"openai", "gpt-4o-mini-realtime-preview", NO, NO, NO3, NO3, 10000000, 300000, 20000000, NO},
+        {"openai", "gpt-realtime", NO, NO, NO3, NO3, 32000000, 400000, 64000000, NO},
+        {"openai", "gpt-realtime-mini", NO, NO, NO3, NO3, 10000000, 300000, 20000000, NO},
+        {"openai", "gpt-audio", NO, NO, NO3, NO3, 32000000, NO, 64000000, NO},
+        {"openai", "gpt-audio-mini", NO, NO, NO3, NO3, 10000000, NO, 20000000, NO},
+        /* Gemini audio input where it differs from text */
+        {"google", "gemini-2.0-flash", NO, NO, NO3, NO3, 700000, NO, NO, NO},
+        {"google", "gemini-2.5-flash", NO, NO, NO3, NO3, 1000000, NO, NO, NO},
+        {"google", "gemini-2.5-flash-lite", NO, NO, NO3, NO3, 300000, NO, NO, NO},
+        {"google", "gemini-2.5-pro", NO, NO, NO3, NO3, NO3, NO},
+        {"azure", "gpt-4o-mini", NO, NO, NO3, NO3, NO3, NO},
+    };
+    static const clx_price_ext_t none = {-1, -1, {-1, -1, -1}, {-1, -1, -1}, -1, -1, -1, -1, -1};
+    size_t i, n = clx_catalog_count(g_cat), priority = 0, flex = 0, write1h = 0, audio = 0, fees = 0;
+
+    (void)state;
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const want_ext_t *w = &want[i];
+        const clx_price_t *p = lookup(w->provider, w->model, NOW);
+        const clx_price_ext_t *x;
+        clx_price_ext_t got;
+
+        if (p == NULL)
+            fail_msg("%s/%s missing", w->provider, w->model);
+        assert_string_equal(p->model, w->model);
+        x = p->ext != NULL ? p->ext : &none;
+        got = *x;
+        if (got.cache_write_1h_pico != w->write1h || got.cache_write_1h_above_200k_pico != w->write1h_200k ||
+            got.priority.input_pico != w->pri_in || got.priority.output_pico != w->pri_out ||
+            got.priority.cached_input_pico != w->pri_cached || got.flex.input_pico != w->flex_in ||
+            got.flex.output_pico != w->flex_out || got.flex.cached_input_pico != w->flex_cached ||
+            got.audio_input_pico != w->audio_in || got.cached_audio_input_pico != w->cached_audio ||
+            got.audio_output_pico != w->audio_out || got.web_search_call_pico != w->web_search ||
+            got.reasoning_output_pico != -1)
+            fail_msg("%s: 1h %lld/%lld priority %lld/%lld/%lld flex %lld/%lld/%lld audio %lld/%lld/%lld fee %lld",
+                     p->id, (long long)got.cache_write_1h_pico, (long long)got.cache_write_1h_above_200k_pico,
+                     (long long)got.priority.input_pico, (long long)got.priority.output_pico,
+                     (long long)got.priority.cached_input_pico, (long long)got.flex.input_pico,
+                     (long long)got.flex.output_pico, (long long)got.flex.cached_input_pico,
+                     (long long)got.audio_input_pico, (long long)got.cached_audio_input_pico,
+                     (long long)got.audio_output_pico, (long long)got.web_search_call_pico);
+    }
+    for (i = 0; i < n; i++) {
+        const clx_price_ext_t *x = clx_catalog_entry(g_cat, i)->ext;
+
+        if (x == NULL)
+            continue;
+        priority += x->priority.input_pico >= 0;
+        flex += x->flex.input_pico >= 0;
+        write1h += x->cache_write_1h_pico >= 0;
+        audio += x->audio_input_pico >= 0;
+        fees += x->web_search_call_pico >= 0;
+    }
+    assert_int_equal(priority, 14);
+    assert_int_equal(flex, 5);
+    assert_int_equal(write1h, 11 + 6); /* Anthropic + Bedrock 4.5 rows */
+    assert_int_equal(audio, 10 + 3);   /* OpenAI audio / realtime + Gemini */
+    assert_int_equal(fees, 9 + 19);    /* Anthropic + OpenAI */
+}
+
+/* Schema 3 loads 11-, 16- and 29-field rows; schema 1 and 2 files never carry ext. */
+static void test_schema3_buffers(void **state)
+{
+    const char *csv = HEADER3
+        "t/a@2025-01-01,t,a,,2025-01-01,3,15,0.30,3.75," SRC ",2026-07-24,6,22.50,0.60,7.50,50,6,12,,,,,,,,,,,10\n"
+        "t/b@2025-01-01,t,b,,2025-01-01,2,8,0.50,," SRC ",2026-07-24,,,,,50,,,3.50,14,0.875,1,4,0.25,,,,,0.000001\n"
+        "t/c@2025-01-01,t,c,,2025-01-01,4,16,0.40,," SRC ",2026-07-24,,,,,,,,,,,,,,32,0.40,64,,\n"
+        "t/d@2025-01-01,t,d,,2025-01-01,1,2,,," SRC ",2026-07-24\n"
+        "t/e@2025-01-01,t,e,,2025-01-01,1,2,,," SRC ",2026-07-24,,,,,\n"
+        "t/f@2025-01-01,t,f,,2025-01-01,1,2,,," SRC ",2026-07-24,,,,,,,,,,,,,,,,,,\n"
+        "t/g@2025-01-01,t,g,,2025-01-01,0.15,0.60,,," SRC ",2026-07-24,,,,,,,,,,,,,,,,,3.50,0\n";
+    const char *v2 = HEADER2 "t/a@2025-01-01,t,a,,2025-01-01,3,15,0.30,3.75," SRC ",2026-07-24,6,22.50,0.60,7.50,50\n";
+    const char *v1 = HEADER "t/a@2025-01-01,t,a,,2025-01-01,3,15,0.30,3.75," SRC ",2026-07-24\n";
+    clx_catalog_t *c = load_ok(csv);
+    const clx_price_t *a = clx_catalog_lookup(c, "t", "a", 1, NOW), *b = clx_catalog_lookup(c, "t", "b", 1, NOW);
+    const clx_price_t *cc = clx_catalog_lookup(c, "t", "c", 1, NOW), *g = clx_catalog_lookup(c, "t", "g", 1, NOW);
+    size_t i;
+
+    (void)state;
+    assert_int_equal(clx_catalog_count(c), 7);
+    assert_non_null(a->ext);
+    assert_int_equal(a->input_above_200k_pico, 6000000); /* the schema-2 columns are read as before */
+    assert_int_equal(a->batch_discount_pct, 50);
+    assert_int_equal(a->ext->cache_write_1h_pico, 6000000);
+    assert_int_equal(a->ext->cache_write_1h_above_200k_pico, 12000000);
+    assert_int_equal(a->ext->web_search_call_pico, 10000000000LL); /* USD 10 / 1,000 = 1 cent per call */
+    assert_int_equal(a->ext->priority.input_pico, -1);
+    assert_int_equal(a->ext->audio_input_pico, -1);
+    assert_int_equal(b->ext->priority.input_pico, 3500000);
+    assert_int_equal(b->ext->priority.output_pico, 14000000);
+    assert_int_equal(b->ext->priority.cached_input_pico, 875000);
+    assert_int_equal(b->ext->flex.input_pico, 1000000);
+    assert_int_equal(b->ext->flex.output_pico, 4000000);
+    assert_int_equal(b->ext->flex.cached_input_pico, 250000);
+    assert_int_equal(b->ext->web_search_call_pico, 1000); /* USD 0.000001 / 1,000 calls = 1 nano per call */
+    assert_int_equal(cc->ext->audio_input_pico, 32000000);
+    assert_int_equal(cc->ext->cached_audio_input_pico, 400000);
+    assert_int_equal(cc->ext->audio_output_pico, 64000000);
+    assert_int_equal(cc->ext->web_search_call_pico, -1);
+    assert_int_equal(g->ext->reasoning_output_pico, 3500000);
+    assert_int_equal(g->ext->web_search_call_pico, 0); /* a free tool is a price, not a missing one */
+    for (i = 0; i < 3; i++) /* d, e, f: 11, 16 and 29 fields with nothing set */
+        assert_null(clx_catalog_lookup(c, "t", (const char[]){(char)('d' + i), 0}, 1, NOW)->ext);
+    clx_catalog_destroy(c);
+    c = load_ok(v2);
+    assert_null(clx_catalog_entry(c, 0)->ext);
+    assert_int_equal(clx_catalog_entry(c, 0)->cache_write_above_200k_pico, 7500000);
+    clx_catalog_destroy(c);
+    c = load_ok(v1);
+    assert_null(clx_catalog_entry(c, 0)->ext);
+    clx_catalog_destroy(c);
+}
+
+/* base row: cached and cache-write prices; N: base row without them */
+#define ROW3(tail) "t/a@2025-01-01,t,a,,2025-01-01,1,2,0.10,1.25," SRC ",2026-07-24," tail "\n"
+#define ROW3N(tail) "t/a@2025-01-01,t,a,,2025-01-01,1,2,0.10,," SRC ",2026-07-24," tail "\n"
+/* the 13 schema-3 fields after ",,,,," (no long-context tier, no batch) */
+#define E13(s) ",,,,," s
+
+static void test_schema3_errors(void **state)
+{
+    static const struct {
+        const char *csv;
+        const char *want;
+    } cases[] = {
+        {HEADER3 ROW3(",,,,,,,,,,,,,,,,"), "line 2: expected 11, 16 or 29 comma-separated fields, found 28"},
+        {HEADER3 ROW3(",,,,,,,,,,,,,,,,,,"), "line 2: expected 11, 16 or 29 comma-separated fields, found 30"},
+        {HEADER2 ROW3(",,,,,,,,,,,,,,,,,"), "line 2: expected 11 or 16 comma-separated fields, found 29"},
+        {HEADER ROW3(",,,,,,,,,,,,,,,,,"), "line 2: expected 11 comma-separated fields, found 29"},
+        {"id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"
+         "cache_write_per_mtok,source,checked,input_above_200k_per_mtok,output_above_200k_per_mtok,"
+         "cached_input_above_200k_per_mtok,cache_write_above_200k_per_mtok,batch_discount_pct,"
+         "cache_write_1h_per_mtok\n",
+         "line 1: header must be \"id,provider,model,"},
+        {HEADER3 ROW3(E13("2.0000001,,,,,,,,,,,,")), "line 2: bad cache_write_1h_per_mtok \"2.0000001\""},
+        {HEADER3 ROW3(E13(",,x,2,,,,,,,,,")), "line 2: bad priority_input_per_mtok"},
+        {HEADER3 ROW3N(E13(",,,,,,,,-1,,,,")), "line 2: bad audio_input_per_mtok"},
+        {HEADER3 ROW3N(E13(",,,,,,,,,,,3.5.1,")), "line 2: bad reasoning_output_per_mtok"},
+        {HEADER3 ROW3N(E13(",,,,,,,,,,,,10%")), "line 2: bad web_search_per_1k_calls \"10%\" (want USD per 1,000 calls"},
+        {HEADER3 ROW3N(E13(",,,,,,,,,,,,0.0000001")), "line 2: bad web_search_per_1k_calls"},
+        {HEADER3 ROW3N(E13("2,,,,,,,,,,,,")), "line 2: cache_write_1h_per_mtok needs cache_write_per_mtok"},
+        {HEADER3 ROW3(E13(",2,,,,,,,,,,,")),
+         "line 2: cache_write_1h_above_200k_per_mtok must be set exactly when input_above_200k_per_mtok and"},
+        {HEADER3 ROW3("2,3,0.20,2.50,,2,,,,,,,,,,,,"),
+         "line 2: cache_write_1h_above_200k_per_mtok must be set exactly when"},
+        {HEADER3 ROW3N(E13(",,1,,,,,,,,,,")),
+         "line 2: priority_input_per_mtok and priority_output_per_mtok must be both set or both empty"},
+        {HEADER3 ROW3N(E13(",,,,,,3,,,,,,")),
+         "line 2: flex_input_per_mtok and flex_output_per_mtok must be both set or both empty"},
+        {HEADER3 ROW3N(E13(",,,,0.2,,,,,,,,")), "line 2: priority_cached_input_per_mtok without priority_input"},
+        {HEADER3 ROW3N(E13(",,2,4,,,,,,,,,")),
+         "line 2: priority_cached_input_per_mtok must be set exactly when cached_input_per_mtok is"},
+        {HEADER3 "t/a@2025-01-01,t,a,,2025-01-01,1,2,,," SRC ",2026-07-24," E13(",,,,,0.5,1,0.05,,,,,") "\n",
+         "line 2: flex_cached_input_per_mtok must be set exactly when cached_input_per_mtok is"},
+        {HEADER3 ROW3(E13(",,2,4,0.2,,,,,,,,")),
+         "line 2: a priority tier cannot be combined with cache_write_per_mtok (no priority price for it)"},
+        {HEADER3 ROW3N("2,3,0.20,,,,,,,,0.5,1,0.05,,,,,"),
+         "line 2: a flex tier cannot be combined with input_above_200k_per_mtok"},
+        {HEADER3 ROW3N(E13(",,2,4,0.2,,,,40,,,,")),
+         "line 2: a priority tier cannot be combined with audio_input_per_mtok"},
+        {HEADER3 ROW3N(E13(",,,,,0.5,1,0.05,,,,3,")),
+         "line 2: a flex tier cannot be combined with reasoning_output_per_mtok"},
+        {HEADER3 ROW3N(E13(",,,,,,,,,2,,,")), "line 2: cached_audio_input_per_mtok needs audio_input_per_mtok"},
+        {HEADER3 ROW3N("2,3,0.20,,,,,,,,,,,40,,,,"),
+         "line 2: audio_input_per_mtok cannot be combined with a long-context tier"},
+        {HEADER3 ROW3N("2,3,0.20,,,,,,,,,,,,,80,,"),
+         "line 2: audio_output_per_mtok cannot be combined with a long-context tier"},
+        {HEADER3 ROW3N("2,3,0.20,,,,,,,,,,,,,,3,"),
+         "line 2: reasoning_output_per_mtok cannot be combined with a long-context tier"},
+        {HEADER3 "# ok\n" ROW3N(E13(",,,,,,,,,,,,10")) ROW3N(E13(",,,,,,,,,,,,ten")),
+         "line 4: bad web_search_per_1k_calls"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        clx_catalog_t *c = (clx_catalog_t *)&c;
+        char *err = NULL;
+        int rc = clx_catalog_load_buffer(cases[i].csv, strlen(cases[i].csv), &c, &err);
+
+        if (rc != CLX_EINVAL || err == NULL || strstr(err, cases[i].want) != err)
+            fail_msg("case %zu: rc %d err \"%s\", want CLX_EINVAL and \"%s...\"", i, rc, err != NULL ? err : "(null)",
+                     cases[i].want);
+        assert_null(c);
+        free(err);
+    }
+    /* the header message names the whole schema-3 header */
+    {
+        clx_catalog_t *c = NULL;
+        char *err = NULL;
+
+        assert_int_equal(clx_catalog_load_buffer("id,provider\n", 12, &c, &err), CLX_EINVAL);
+        assert_non_null(strstr(err, "reasoning_output_per_mtok,web_search_per_1k_calls\" (or its first 11 or 16 columns)"));
+        free(err);
+    }
+}
+
 static void test_cost_rounding_and_limits(void **state)
 {
     const char *csv = HEADER "p/a@2025-01-01,p,a,,2025-01-01,0.0005,0.0005,,,"
@@ -1135,6 +1479,9 @@ int main(void)
         cmocka_unit_test(test_batch_discount),
         cmocka_unit_test(test_schema2_buffers),
         cmocka_unit_test(test_schema2_errors),
+        cmocka_unit_test(test_catalog_schema3_prices),
+        cmocka_unit_test(test_schema3_buffers),
+        cmocka_unit_test(test_schema3_errors),
         cmocka_unit_test(test_cost_rounding_and_limits),
         cmocka_unit_test(test_history_buffer),
         cmocka_unit_test(test_malformed_buffers),
