@@ -16,7 +16,8 @@
 /*
  * Long-context tier: when an event's input_tokens (all prompt tokens, cached and
  * cache-write included) exceed this, ALL tokens of the event are billed at the entry's
- * *_above_200k prices (Anthropic 1M-context Sonnet 4/4.5, Gemini 2.5 Pro, Gemini 3 Pro).
+ * *_above_200k prices (Anthropic 1M-context Sonnet 4/4.5, Gemini 2.5 Pro, Gemini 3 Pro),
+ * 1-hour cache writes at cache_write_1h_above_200k.
  */
 #define CLX_PRICING_TIER_TOKENS 200000
 
@@ -78,7 +79,8 @@ typedef struct clx_catalog clx_catalog_t;
 #define CLX_PRICING_MODEL_MAX 256
 
 /*
- * Loads the catalog CSV at path. CLX_OK; CLX_ENOTFOUND when the file is missing;
+ * Loads the catalog CSV at path (schema 1, 2 or 3: pricing/catalog/README.md; older
+ * schemas load unchanged, their entries have ext == NULL). CLX_OK; CLX_ENOTFOUND when the file is missing;
  * CLX_EINVAL when a line is malformed — then *errmsg (malloc'd, caller frees) names the
  * line and the problem. Nothing is half-loaded.
  */

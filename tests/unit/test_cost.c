@@ -472,6 +472,37 @@ static void test_web_search_fees(void **state)
     assert_int_equal(b.flags, CLX_COST_FEE_UNPRICED);
 }
 
+/* The worked examples of docs/usage-fields.md, as a caller would fill the fields. */
+static void test_usage_fields_doc_examples(void **state)
+{
+    (void)state;
+    /* Chat Completions, gpt-4o-audio-preview: costUsd 0.0655 */
+    assert_cost("openai", "gpt-4o-audio-preview-2024-12-17",
+                (clx_usage_t){.input_tokens = 1000, .audio_input_tokens = 800, .output_tokens = 500,
+                              .audio_output_tokens = 400},
+                65500000);
+    /* Responses API, gpt-5 priority with one web_search_call: 0.07275 */
+    assert_cost("openai", "gpt-5-2025-08-07",
+                (clx_usage_t){.input_tokens = 10000, .cached_tokens = 1000, .output_tokens = 2000,
+                              .reasoning_tokens = 1500, .service_tier = CLX_TIER_PRIORITY, .web_search_calls = 1},
+                72750000);
+    /* Realtime, gpt-realtime-mini: 0.05312 */
+    assert_cost("openai", "gpt-realtime-mini-2025-10-06",
+                (clx_usage_t){.input_tokens = 10000, .cached_tokens = 6000, .audio_input_tokens = 7000,
+                              .cached_audio_tokens = 4000, .output_tokens = 1500, .audio_output_tokens = 1000},
+                53120000);
+    /* Anthropic, claude-sonnet-4-5 with 1-hour writes and 3 searches: 0.043335 */
+    assert_cost("anthropic", "claude-sonnet-4-5-20250929",
+                (clx_usage_t){.input_tokens = 120 + 2000 + 1500, .cached_tokens = 2000, .cache_write_tokens = 1500,
+                              .cache_write_1h_tokens = 1000, .output_tokens = 300, .web_search_calls = 3},
+                43335000);
+    /* Gemini 2.5 Flash with audio and thoughts: 0.003955 */
+    assert_cost("gemini", "gemini-2.5-flash",
+                (clx_usage_t){.input_tokens = 5000, .cached_tokens = 1000, .audio_input_tokens = 3000,
+                              .output_tokens = 250, .reasoning_tokens = 150},
+                3955000);
+}
+
 /* ---- the rounding of the parts -------------------------------------------------------- */
 
 static void test_breakdown_rounding(void **state)
@@ -748,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_audio_tokens),
         cmocka_unit_test(test_reasoning_rate),
         cmocka_unit_test(test_web_search_fees),
+        cmocka_unit_test(test_usage_fields_doc_examples),
         cmocka_unit_test(test_breakdown_rounding),
         cmocka_unit_test(test_breakdown_sums_exactly),
         cmocka_unit_test(test_saturation),
