@@ -183,9 +183,8 @@ int clx_usage_check(const clx_usage_t *u, const char **field, char *msg, size_t 
         for (j = 0; j < 4 && r->terms[j].sign != 0; j++)
             sum += (__int128)r->terms[j].sign * count_at(u, r->terms[j].offset);
         if (sum > whole)
-            return usage_fail(field, r->field, msg, msglen, "%s is too large for its total (%lld over): %s",
-                              r->field, (long long)(sum - whole > INT64_MAX ? INT64_MAX : (int64_t)(sum - whole)),
-                              r->why);
+            return usage_fail(field, r->field, msg, msglen, "%s is too large for its total (%lld over): %s", r->field,
+                              (long long)(sum - whole > INT64_MAX ? INT64_MAX : (int64_t)(sum - whole)), r->why);
     }
     if ((unsigned)u->service_tier >= CLX_TIER_COUNT)
         return usage_fail(field, "serviceTier", msg, msglen, "serviceTier %d is not a known tier",

@@ -25,8 +25,8 @@
     "cache_write_per_mtok,source,checked,input_above_200k_per_mtok,output_above_200k_per_mtok,"                        \
     "cached_input_above_200k_per_mtok,cache_write_above_200k_per_mtok,batch_discount_pct,cache_write_1h_per_mtok,"     \
     "cache_write_1h_above_200k_per_mtok,priority_input_per_mtok,priority_output_per_mtok,"                             \
-    "priority_cached_input_per_mtok,flex_input_per_mtok,flex_output_per_mtok,flex_cached_input_per_mtok,"             \
-    "audio_input_per_mtok,cached_audio_input_per_mtok,audio_output_per_mtok,reasoning_output_per_mtok,"               \
+    "priority_cached_input_per_mtok,flex_input_per_mtok,flex_output_per_mtok,flex_cached_input_per_mtok,"              \
+    "audio_input_per_mtok,cached_audio_input_per_mtok,audio_output_per_mtok,reasoning_output_per_mtok,"                \
     "web_search_per_1k_calls\n"
 
 static clx_catalog_t *g_cat; /* the shipped catalog */
@@ -151,10 +151,10 @@ static void test_anthropic_cache_write_ttls(void **state)
     assert_int_equal(b.flags, 0);
     assert_false(b.long_context);
     /* the same 1,500 writes all at 5 minutes: the pre-schema-3 price (0.001875 + 0.0016875 instead) */
-    assert_cost("anthropic", "claude-sonnet-4-5",
-                (clx_usage_t){.input_tokens = 3620, .output_tokens = 300, .cached_tokens = 2000,
-                              .cache_write_tokens = 1500},
-                120 * 3000 + 600000 + 1500 * 3750 + 4500000);
+    assert_cost(
+        "anthropic", "claude-sonnet-4-5",
+        (clx_usage_t){.input_tokens = 3620, .output_tokens = 300, .cached_tokens = 2000, .cache_write_tokens = 1500},
+        120 * 3000 + 600000 + 1500 * 3750 + 4500000);
     /* every write 1-hour: claude-haiku-4-5 10,000 x $2 = $0.02 (5-minute: $0.0125) */
     assert_cost("anthropic", "claude-haiku-4-5",
                 (clx_usage_t){.input_tokens = 10000, .cache_write_tokens = 10000, .cache_write_1h_tokens = 10000},
@@ -166,8 +166,7 @@ static void test_anthropic_cache_write_ttls(void **state)
                 (clx_usage_t){.input_tokens = 1000, .cache_write_tokens = 1000, .cache_write_1h_tokens = 1000},
                 1600000);
     assert_cost("anthropic", "claude-3-haiku-20240307",
-                (clx_usage_t){.input_tokens = 1000, .cache_write_tokens = 1000, .cache_write_1h_tokens = 1000},
-                500000);
+                (clx_usage_t){.input_tokens = 1000, .cache_write_tokens = 1000, .cache_write_1h_tokens = 1000}, 500000);
     assert_cost("anthropic", "claude-opus-4-1",
                 (clx_usage_t){.input_tokens = 1000, .cache_write_tokens = 1000, .cache_write_1h_tokens = 1000},
                 30000000);
@@ -240,48 +239,53 @@ static void test_openai_priority_and_flex(void **state)
      * 4,000 x $3.50 + 6,000 x $0.875 + 500 x $14 = 0.014 + 0.00525 + 0.007 = $0.02625
      * (standard: $0.015)
      */
-    b = assert_cost("openai", "gpt-4.1-2025-04-14",
-                    (clx_usage_t){.input_tokens = 10000,
-                                  .output_tokens = 500,
-                                  .cached_tokens = 6000,
-                                  .service_tier = CLX_TIER_PRIORITY},
-                    26250000);
+    b = assert_cost(
+        "openai", "gpt-4.1-2025-04-14",
+        (clx_usage_t){
+            .input_tokens = 10000, .output_tokens = 500, .cached_tokens = 6000, .service_tier = CLX_TIER_PRIORITY},
+        26250000);
     assert_int_equal(b.tier, CLX_TIER_PRIORITY);
     assert_int_equal(b.flags, 0);
     assert_part(&b, CLX_COST_CACHED_INPUT, 6000, 875000, 5250000);
     assert_cost("openai", "gpt-4.1", (clx_usage_t){.input_tokens = 10000, .output_tokens = 500, .cached_tokens = 6000},
                 15000000);
     /* gpt-4o priority $4.25 / $2.125 cached / $17; gpt-4o-mini $0.25 / $0.125 / $1.00 */
-    assert_cost("openai", "gpt-4o-2024-11-20",
-                (clx_usage_t){.input_tokens = 3000, .output_tokens = 100, .cached_tokens = 1000,
-                              .service_tier = CLX_TIER_PRIORITY},
-                2000 * 4250 + 1000 * 2125 + 100 * 17000);
-    assert_cost("openai", "gpt-4o-mini",
-                (clx_usage_t){.input_tokens = 3000, .output_tokens = 100, .cached_tokens = 1000,
-                              .service_tier = CLX_TIER_PRIORITY},
-                2000 * 250 + 1000 * 125 + 100 * 1000);
+    assert_cost(
+        "openai", "gpt-4o-2024-11-20",
+        (clx_usage_t){
+            .input_tokens = 3000, .output_tokens = 100, .cached_tokens = 1000, .service_tier = CLX_TIER_PRIORITY},
+        2000 * 4250 + 1000 * 2125 + 100 * 17000);
+    assert_cost(
+        "openai", "gpt-4o-mini",
+        (clx_usage_t){
+            .input_tokens = 3000, .output_tokens = 100, .cached_tokens = 1000, .service_tier = CLX_TIER_PRIORITY},
+        2000 * 250 + 1000 * 125 + 100 * 1000);
     /* gpt-4o-2024-05-13 has no cached price: its priority tier bills cached tokens at $8.75 */
-    assert_cost("openai", "gpt-4o-2024-05-13",
-                (clx_usage_t){.input_tokens = 1000, .output_tokens = 1000, .cached_tokens = 400,
-                              .service_tier = CLX_TIER_PRIORITY},
-                1000 * 8750 + 1000 * 26250);
+    assert_cost(
+        "openai", "gpt-4o-2024-05-13",
+        (clx_usage_t){
+            .input_tokens = 1000, .output_tokens = 1000, .cached_tokens = 400, .service_tier = CLX_TIER_PRIORITY},
+        1000 * 8750 + 1000 * 26250);
     /* gpt-5 priority: 9,000 x $2.50 + 1,000 x $0.25 + 2,000 x $20 = 0.0225 + 0.00025 + 0.04 */
-    assert_cost("openai", "gpt-5",
-                (clx_usage_t){.input_tokens = 10000, .output_tokens = 2000, .cached_tokens = 1000,
-                              .service_tier = CLX_TIER_PRIORITY},
-                62750000);
+    assert_cost(
+        "openai", "gpt-5",
+        (clx_usage_t){
+            .input_tokens = 10000, .output_tokens = 2000, .cached_tokens = 1000, .service_tier = CLX_TIER_PRIORITY},
+        62750000);
     /*
      * gpt-5 flex = half the standard price, caching on top:
      * 6,000 x $0.625 + 4,000 x $0.0625 + 2,000 x $5 = 0.00375 + 0.00025 + 0.01 = $0.014
      */
     b = assert_cost("openai", "gpt-5",
-                    (clx_usage_t){.input_tokens = 10000, .output_tokens = 2000, .cached_tokens = 4000,
-                                  .reasoning_tokens = 1500, .service_tier = CLX_TIER_FLEX},
+                    (clx_usage_t){.input_tokens = 10000,
+                                  .output_tokens = 2000,
+                                  .cached_tokens = 4000,
+                                  .reasoning_tokens = 1500,
+                                  .service_tier = CLX_TIER_FLEX},
                     14000000);
     assert_int_equal(b.tier, CLX_TIER_FLEX);
     assert_part(&b, CLX_COST_REASONING, 1500, 5000000, 7500000); /* reasoning at the (flex) output rate */
-    assert_cost("openai", "gpt-5",
-                (clx_usage_t){.input_tokens = 10000, .output_tokens = 2000, .cached_tokens = 4000},
+    assert_cost("openai", "gpt-5", (clx_usage_t){.input_tokens = 10000, .output_tokens = 2000, .cached_tokens = 4000},
                 28000000);
     /*
      * o4-mini flex cached $0.1375 per M (half of $0.275; OpenAI's page shows it rounded as $0.138):
@@ -311,12 +315,12 @@ static void test_tier_unpriced(void **state)
         clx_service_tier_t tier;
         int64_t want; /* 1,000 in + 1,000 out at the standard price */
     } cases[] = {
-        {"openai", "gpt-5-nano", CLX_TIER_PRIORITY, 450000},     /* no priority for nano */
-        {"openai", "gpt-4.1", CLX_TIER_FLEX, 10000000},         /* no flex for gpt-4.1 */
+        {"openai", "gpt-5-nano", CLX_TIER_PRIORITY, 450000}, /* no priority for nano */
+        {"openai", "gpt-4.1", CLX_TIER_FLEX, 10000000},      /* no flex for gpt-4.1 */
         {"openai", "o1-pro", CLX_TIER_FLEX, 750000000},
         {"anthropic", "claude-sonnet-4-5", CLX_TIER_PRIORITY, 18000000}, /* Priority Tier is a commitment */
         {"google", "gemini-2.5-pro", CLX_TIER_PRIORITY, 11250000},
-        {"mistral", "mistral-large-2411", CLX_TIER_BATCH, 8000000},     /* no batch price in the catalog */
+        {"mistral", "mistral-large-2411", CLX_TIER_BATCH, 8000000}, /* no batch price in the catalog */
         {"azure", "gpt-5", CLX_TIER_PRIORITY, 11250000},
     };
     size_t i;
@@ -337,10 +341,10 @@ static void test_tier_unpriced(void **state)
                          .flags,
                      CLX_COST_TIER_UNPRICED);
     /* the standard tier is never unpriced */
-    assert_int_equal(
-        assert_cost("mistral", "mistral-large-2411", (clx_usage_t){.input_tokens = 1000, .output_tokens = 1000}, 8000000)
-            .flags,
-        0);
+    assert_int_equal(assert_cost("mistral", "mistral-large-2411",
+                                 (clx_usage_t){.input_tokens = 1000, .output_tokens = 1000}, 8000000)
+                         .flags,
+                     0);
 }
 
 /* ---- audio ---------------------------------------------------------------------------- */
@@ -348,7 +352,8 @@ static void test_tier_unpriced(void **state)
 static void test_audio_tokens(void **state)
 {
     clx_cost_breakdown_t b;
-    clx_usage_t chat = {.input_tokens = 1000, .output_tokens = 500, .audio_input_tokens = 800, .audio_output_tokens = 400};
+    clx_usage_t chat = {
+        .input_tokens = 1000, .output_tokens = 500, .audio_input_tokens = 800, .audio_output_tokens = 400};
 
     (void)state;
     /*
@@ -389,8 +394,12 @@ static void test_audio_tokens(void **state)
     assert_part(&b, CLX_COST_AUDIO_INPUT, 3000, 10000000, 30000000);
     /* gpt-4o-realtime-preview-2024-10-01: cached audio $20, audio $100 / $200 */
     assert_cost("openai", "gpt-4o-realtime-preview-2024-10-01",
-                (clx_usage_t){.input_tokens = 1000, .output_tokens = 100, .cached_tokens = 500,
-                              .audio_input_tokens = 1000, .cached_audio_tokens = 500, .audio_output_tokens = 100},
+                (clx_usage_t){.input_tokens = 1000,
+                              .output_tokens = 100,
+                              .cached_tokens = 500,
+                              .audio_input_tokens = 1000,
+                              .cached_audio_tokens = 500,
+                              .audio_output_tokens = 100},
                 500 * 100000 + 500 * 20000 + 100 * 200000);
     /*
      * Gemini 2.5 Flash: promptTokenCount 5,000 (promptTokensDetails AUDIO 3,000),
@@ -398,8 +407,11 @@ static void test_audio_tokens(void **state)
      * 1,000 x $0.30 + 1,000 x $0.03 + 3,000 x $1.00 + 250 x $2.50 = 0.0003 + 0.00003 + 0.003 + 0.000625
      */
     b = assert_cost("gemini", "gemini-2.5-flash",
-                    (clx_usage_t){.input_tokens = 5000, .output_tokens = 250, .cached_tokens = 1000,
-                                  .audio_input_tokens = 3000, .reasoning_tokens = 150},
+                    (clx_usage_t){.input_tokens = 5000,
+                                  .output_tokens = 250,
+                                  .cached_tokens = 1000,
+                                  .audio_input_tokens = 3000,
+                                  .reasoning_tokens = 150},
                     3955000);
     assert_part(&b, CLX_COST_REASONING, 150, 2500000, 375000);
     /* Gemini 2.0 Flash audio $0.70; 2.5 Pro bills audio as text ($1.25) */
@@ -412,8 +424,8 @@ static void test_audio_tokens(void **state)
 static void test_reasoning_rate(void **state)
 {
     /* a model that bills thinking apart (as Gemini 2.5 Flash Preview did: $0.60 out, $3.50 thinking) */
-    const char *csv = HEADER3 "t/think@2025-01-01,t,think,,2025-01-01,0.15,0.60,,," SRC
-                              ",2026-07-24,,,,,50,,,,,,,,,,,,3.50,\n";
+    const char *csv =
+        HEADER3 "t/think@2025-01-01,t,think,,2025-01-01,0.15,0.60,,," SRC ",2026-07-24,,,,,50,,,,,,,,,,,,3.50,\n";
     clx_catalog_t *c = NULL;
     char *err = NULL;
     const clx_price_t *p;
@@ -430,12 +442,13 @@ static void test_reasoning_rate(void **state)
     assert_int_equal(b.total_nanos, 2780000);
     assert_part(&b, CLX_COST_REASONING, 700, 3500000, 2450000);
     /* in batch, half of it */
-    b = breakdown(p, (clx_usage_t){.input_tokens = 1000, .output_tokens = 1000, .reasoning_tokens = 700, .batch = true});
+    b = breakdown(p,
+                  (clx_usage_t){.input_tokens = 1000, .output_tokens = 1000, .reasoning_tokens = 700, .batch = true});
     assert_int_equal(b.total_nanos, 1390000);
     clx_catalog_destroy(c);
     /* everywhere else reasoning is output: o3 1,000 output of which 800 reasoning = 1,000 x $8 */
-    b = assert_cost("openai", "o3",
-                    (clx_usage_t){.input_tokens = 0, .output_tokens = 1000, .reasoning_tokens = 800}, 8000000);
+    b = assert_cost("openai", "o3", (clx_usage_t){.input_tokens = 0, .output_tokens = 1000, .reasoning_tokens = 800},
+                    8000000);
     assert_part(&b, CLX_COST_REASONING, 800, 8000000, 6400000);
     assert_part(&b, CLX_COST_OUTPUT, 200, 8000000, 1600000);
     assert_cost("openai", "o3", (clx_usage_t){.output_tokens = 1000}, 8000000);
@@ -449,14 +462,18 @@ static void test_web_search_fees(void **state)
 
     (void)state;
     /* Anthropic: $10 per 1,000 searches = 1 cent each; claude-sonnet-4-5 3 searches + 1,000 in */
-    b = assert_cost("anthropic", "claude-sonnet-4-5",
-                    (clx_usage_t){.input_tokens = 1000, .web_search_calls = 3}, 3000000 + 30000000);
+    b = assert_cost("anthropic", "claude-sonnet-4-5", (clx_usage_t){.input_tokens = 1000, .web_search_calls = 3},
+                    3000000 + 30000000);
     assert_part(&b, CLX_COST_WEB_SEARCH, 3, 10000000000LL, 30000000);
     assert_int_equal(b.flags, 0);
     /* batch halves the tokens, not the fee: claude-3-5-haiku half of $0.00138 + 2 x $0.01 */
     assert_cost("anthropic", "claude-3-5-haiku",
-                (clx_usage_t){.input_tokens = 2000, .output_tokens = 100, .cached_tokens = 1000,
-                              .cache_write_tokens = 500, .batch = true, .web_search_calls = 2},
+                (clx_usage_t){.input_tokens = 2000,
+                              .output_tokens = 100,
+                              .cached_tokens = 1000,
+                              .cache_write_tokens = 500,
+                              .batch = true,
+                              .web_search_calls = 2},
                 690000 + 20000000);
     /* OpenAI web_search tool: $10 per 1,000 calls; gpt-5 priority with 1 call */
     assert_cost("openai", "gpt-5",
@@ -478,28 +495,43 @@ static void test_usage_fields_doc_examples(void **state)
     (void)state;
     /* Chat Completions, gpt-4o-audio-preview: costUsd 0.0655 */
     assert_cost("openai", "gpt-4o-audio-preview-2024-12-17",
-                (clx_usage_t){.input_tokens = 1000, .audio_input_tokens = 800, .output_tokens = 500,
-                              .audio_output_tokens = 400},
+                (clx_usage_t){
+                    .input_tokens = 1000, .audio_input_tokens = 800, .output_tokens = 500, .audio_output_tokens = 400},
                 65500000);
     /* Responses API, gpt-5 priority with one web_search_call: 0.07275 */
     assert_cost("openai", "gpt-5-2025-08-07",
-                (clx_usage_t){.input_tokens = 10000, .cached_tokens = 1000, .output_tokens = 2000,
-                              .reasoning_tokens = 1500, .service_tier = CLX_TIER_PRIORITY, .web_search_calls = 1},
+                (clx_usage_t){.input_tokens = 10000,
+                              .cached_tokens = 1000,
+                              .output_tokens = 2000,
+                              .reasoning_tokens = 1500,
+                              .service_tier = CLX_TIER_PRIORITY,
+                              .web_search_calls = 1},
                 72750000);
     /* Realtime, gpt-realtime-mini: 0.05312 */
     assert_cost("openai", "gpt-realtime-mini-2025-10-06",
-                (clx_usage_t){.input_tokens = 10000, .cached_tokens = 6000, .audio_input_tokens = 7000,
-                              .cached_audio_tokens = 4000, .output_tokens = 1500, .audio_output_tokens = 1000},
+                (clx_usage_t){.input_tokens = 10000,
+                              .cached_tokens = 6000,
+                              .audio_input_tokens = 7000,
+                              .cached_audio_tokens = 4000,
+                              .output_tokens = 1500,
+                              .audio_output_tokens = 1000},
                 53120000);
     /* Anthropic, claude-sonnet-4-5 with 1-hour writes and 3 searches: 0.043335 */
     assert_cost("anthropic", "claude-sonnet-4-5-20250929",
-                (clx_usage_t){.input_tokens = 120 + 2000 + 1500, .cached_tokens = 2000, .cache_write_tokens = 1500,
-                              .cache_write_1h_tokens = 1000, .output_tokens = 300, .web_search_calls = 3},
+                (clx_usage_t){.input_tokens = 120 + 2000 + 1500,
+                              .cached_tokens = 2000,
+                              .cache_write_tokens = 1500,
+                              .cache_write_1h_tokens = 1000,
+                              .output_tokens = 300,
+                              .web_search_calls = 3},
                 43335000);
     /* Gemini 2.5 Flash with audio and thoughts: 0.003955 */
     assert_cost("gemini", "gemini-2.5-flash",
-                (clx_usage_t){.input_tokens = 5000, .cached_tokens = 1000, .audio_input_tokens = 3000,
-                              .output_tokens = 250, .reasoning_tokens = 150},
+                (clx_usage_t){.input_tokens = 5000,
+                              .cached_tokens = 1000,
+                              .audio_input_tokens = 3000,
+                              .output_tokens = 250,
+                              .reasoning_tokens = 150},
                 3955000);
 }
 
@@ -507,10 +539,10 @@ static void test_usage_fields_doc_examples(void **state)
 
 static void test_breakdown_rounding(void **state)
 {
-    const char *csv = HEADER3 "t/one@2025-01-01,t,one,,2025-01-01,0.000001,0.000001,,," SRC
-                              ",2026-07-24,,,,,50,,,,,,,,,,,,,\n"
-                              "t/tiny@2025-01-01,t,tiny,,2025-01-01,0.0004,0.0004,0.0004,0.0004," SRC
-                              ",2026-07-24,,,,,50,0.0004,,,,,,,,,,,,\n";
+    const char *csv =
+        HEADER3 "t/one@2025-01-01,t,one,,2025-01-01,0.000001,0.000001,,," SRC ",2026-07-24,,,,,50,,,,,,,,,,,,,\n"
+                "t/tiny@2025-01-01,t,tiny,,2025-01-01,0.0004,0.0004,0.0004,0.0004," SRC
+                ",2026-07-24,,,,,50,0.0004,,,,,,,,,,,,\n";
     clx_catalog_t *c = NULL;
     char *err = NULL;
     const clx_price_t *one, *tiny;
@@ -697,10 +729,16 @@ static void test_usage_check(void **state)
         {{.input_tokens = 10, .cached_tokens = 5, .audio_input_tokens = 2, .cached_audio_tokens = 3},
          "cachedAudioTokens"},
         /* 6 cached (3 audio) + 2 written leave 2 uncached, but 4 uncached audio claimed */
-        {{.input_tokens = 10, .cached_tokens = 6, .cache_write_tokens = 2, .audio_input_tokens = 7,
+        {{.input_tokens = 10,
+          .cached_tokens = 6,
+          .cache_write_tokens = 2,
+          .audio_input_tokens = 7,
           .cached_audio_tokens = 3},
          "audioInputTokens"},
-        {{.input_tokens = 10, .cached_tokens = 6, .cache_write_tokens = 2, .audio_input_tokens = 5,
+        {{.input_tokens = 10,
+          .cached_tokens = 6,
+          .cache_write_tokens = 2,
+          .audio_input_tokens = 5,
           .cached_audio_tokens = 3},
          NULL},
         {{.output_tokens = 5, .reasoning_tokens = 6}, "reasoningTokens"},
@@ -741,11 +779,16 @@ static void test_names(void **state)
         int rc;
         clx_service_tier_t tier;
     } cases[] = {
-        {"standard", CLX_OK, CLX_TIER_STANDARD}, {"default", CLX_OK, CLX_TIER_STANDARD},
-        {"auto", CLX_OK, CLX_TIER_STANDARD},     {"priority", CLX_OK, CLX_TIER_PRIORITY},
-        {"flex", CLX_OK, CLX_TIER_FLEX},         {"batch", CLX_OK, CLX_TIER_BATCH},
-        {"Priority", CLX_EINVAL, 0},             {"scale", CLX_EINVAL, 0},
-        {"", CLX_EINVAL, 0},                     {"flexx", CLX_EINVAL, 0},
+        {"standard", CLX_OK, CLX_TIER_STANDARD},
+        {"default", CLX_OK, CLX_TIER_STANDARD},
+        {"auto", CLX_OK, CLX_TIER_STANDARD},
+        {"priority", CLX_OK, CLX_TIER_PRIORITY},
+        {"flex", CLX_OK, CLX_TIER_FLEX},
+        {"batch", CLX_OK, CLX_TIER_BATCH},
+        {"Priority", CLX_EINVAL, 0},
+        {"scale", CLX_EINVAL, 0},
+        {"", CLX_EINVAL, 0},
+        {"flexx", CLX_EINVAL, 0},
     };
     clx_service_tier_t t;
     size_t i;
