@@ -16,6 +16,7 @@ TEST_PACKAGES=(
   # tests: cmocka, real HTTP and gRPC clients (Python grpcio, Node @grpc/grpc-js)
   libcmocka-dev curl python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
   # hostile-input suite: an HTTP/2 (prior knowledge) client that reports stream resets
+  # (also the revocation tests on h2c)
   python3-h2
   # deployment tests: chart rendering checks, helm's archive
   python3-yaml unzip

@@ -83,6 +83,7 @@ typedef struct clx_key_info {
     char default_environment[CLX_SLUG_MAX + 1];
     char locked_environment[CLX_SLUG_MAX + 1];
     int strict_mode;
+    uint64_t generation; /* the settings generation at which the key was found valid */
 } clx_key_info_t;
 
 /* Why an admin call refused its input: the field (JSON spelling) and a sentence. */
@@ -120,6 +121,15 @@ int clx_settings_admin_check(clx_settings_t *s, const char *token, size_t len);
  * unknown or revoked key.
  */
 int clx_settings_auth_key(clx_settings_t *s, const char *secret, size_t len, clx_key_info_t *out);
+
+/*
+ * Re-checks, for a long-lived caller (an open IngestStream), a key that authenticated earlier
+ * into *info. While no setting has changed since info->generation this is one atomic load:
+ * no hash, no lock. After any change (a revocation, but also a new project) the key is
+ * authenticated again and *info refreshed. CLX_OK, or CLX_EUNAUTH when the key is no longer
+ * valid (revoked since; *info is then left as it was).
+ */
+int clx_settings_recheck_key(clx_settings_t *s, const char *secret, size_t len, clx_key_info_t *info);
 
 /*
  * Shared-lock section for the ingest path's lookups below, so one request checks all its

@@ -526,6 +526,7 @@ int clx_settings_auth_key(clx_settings_t *s, const char *secret, size_t len, clx
         memcpy(out->default_environment, k->default_environment, sizeof(out->default_environment));
         memcpy(out->locked_environment, k->locked_environment, sizeof(out->locked_environment));
         out->strict_mode = w != NULL && w->strict_mode;
+        out->generation = gen;
         rc = CLX_OK;
         if (len <= sizeof(kc->secret)) {
             kc->settings = s;
@@ -536,6 +537,19 @@ int clx_settings_auth_key(clx_settings_t *s, const char *secret, size_t len, clx
         }
     }
     pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+int clx_settings_recheck_key(clx_settings_t *s, const char *secret, size_t len, clx_key_info_t *info)
+{
+    /* a change takes the write lock and bumps the generation before it touches any record, so
+     * an unchanged generation means the key found valid then is still valid now */
+    if (atomic_load(&s->generation) == info->generation)
+        return CLX_OK;
+    clx_key_info_t fresh;
+    int rc = clx_settings_auth_key(s, secret, len, &fresh);
+    if (rc == CLX_OK)
+        *info = fresh;
     return rc;
 }
 

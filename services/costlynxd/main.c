@@ -59,6 +59,12 @@ const clx_option_t clx_options[] = {
      valid_addr},
     {"grpc-max-message-bytes", "COSTLYNX_GRPC_MAX_MESSAGE_BYTES", "4194304",
      "largest gRPC request message (RESOURCE_EXHAUSTED above)", valid_count},
+    {"grpc-stream-idle-ms", "COSTLYNX_GRPC_STREAM_IDLE_MS", "60000",
+     "longest wait for an IngestStream's next message (DEADLINE_EXCEEDED after; 0: no limit)", valid_count},
+    {"grpc-stream-max-ms", "COSTLYNX_GRPC_STREAM_MAX_MS", "3600000",
+     "longest IngestStream (DEADLINE_EXCEEDED after; 0: no limit)", valid_count},
+    {"grpc-stream-max-messages", "COSTLYNX_GRPC_STREAM_MAX_MESSAGES", "0",
+     "most messages in one IngestStream (RESOURCE_EXHAUSTED after; 0: no limit)", valid_count},
     {"admin-token", "COSTLYNX_ADMIN_TOKEN", "", "admin token for /api/v1/admin (generated at first start when empty)",
      NULL},
     {"catalog", "COSTLYNX_CATALOG", "", "price catalog CSV (empty: the catalog built into the binary)", NULL},
@@ -256,6 +262,9 @@ static int serve(int argc, char **argv)
         .addr = clx_config_get(values, "grpc-addr"),
         .threads = (size_t)threads,
         .max_message = (size_t)atol(clx_config_get(values, "grpc-max-message-bytes")),
+        .stream_idle_ms = (unsigned)atol(clx_config_get(values, "grpc-stream-idle-ms")),
+        .stream_max_ms = (unsigned)atol(clx_config_get(values, "grpc-stream-max-ms")),
+        .stream_max_messages = (unsigned)atol(clx_config_get(values, "grpc-stream-max-messages")),
         .pipeline = pipeline,
     };
     if (clx_grpc_start(&gcfg, &grpc, &err) != CLX_OK) {

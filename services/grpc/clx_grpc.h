@@ -14,6 +14,11 @@ typedef struct clx_grpc_config {
     const char *addr;        /* "host:port"; port 0 picks a free one */
     size_t threads;          /* completion queues, each polled by its own thread */
     size_t max_message;      /* largest request message in bytes (RESOURCE_EXHAUSTED above) */
+    /* IngestStream bounds (0: none). Past them the stream ends with DEADLINE_EXCEEDED
+     * (idle, duration) or RESOURCE_EXHAUSTED (messages) and the summary so far (docs/grpc.md). */
+    unsigned stream_idle_ms;     /* longest wait for the next message */
+    unsigned stream_max_ms;      /* longest stream */
+    unsigned stream_max_messages;
     clx_pipeline_t *pipeline;
 } clx_grpc_config_t;
 

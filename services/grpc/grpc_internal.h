@@ -27,6 +27,7 @@ enum clx_grpc_method {
 enum clx_grpc_state {
     S_REQUESTED = 0, /* waiting for a client to call */
     S_RECEIVING,     /* a RECV_MESSAGE is in flight */
+    S_WORKING,       /* a received message (or the end of the stream) is being handled */
     S_SENDING,       /* a SEND_MESSAGE (streaming answer) is in flight */
     S_WAITING,       /* Watch: waiting for the client to go away */
     S_FINISHING,     /* status sent; the completion frees the call */
@@ -49,6 +50,15 @@ typedef struct clx_grpc_call {
     int details_set;
     int sent_initial_md;
     int cancelled;
+    grpc_metadata trailer; /* sent with the status when trailer_set */
+    int trailer_set;
+    /*
+     * Batches in flight: the call is freed when the last one completes in S_FINISHING. Two
+     * are in flight only when an IngestStream is ended (expiry scan) while it waits for a
+     * message. mu orders that scan against the threads that start and finish the receive.
+     */
+    atomic_int pending;
+    pthread_mutex_t mu;
     clx_arena_t *arena;        /* the call's memory (a stream's summary lives here) */
     /* ingestion */
     clx_ingest_t ing;
@@ -58,7 +68,12 @@ typedef struct clx_grpc_call {
     clx_key_info_t key;
     clx_ingest_summary_t summary; /* IngestStream: the running summary */
     uint32_t events_seen;
-    uint32_t messages_seen;
+    uint32_t messages_seen;    /* IngestStream: messages processed */
+    uint64_t started_ns;       /* IngestStream: when it was authenticated (clx_mono_ns) */
+    uint64_t waiting_since_ns; /* when the last RECV_MESSAGE was started */
+    /* open IngestStreams of one queue, for the expiry scan (touched by that queue's thread only) */
+    struct clx_grpc_call *stream_prev, *stream_next;
+    int in_streams;
     /* Watch calls stay open until the client leaves: listed so shutdown can end them */
     struct clx_grpc_call *watch_prev, *watch_next;
     int watching;
@@ -69,6 +84,8 @@ struct clx_grpc_queue {
     clx_grpc_t *server;
     grpc_completion_queue *cq;
     pthread_t tid;
+    clx_grpc_call_t *streams; /* open IngestStreams (queue thread only) */
+    uint64_t next_scan_ns;
 };
 
 struct clx_grpc {
@@ -89,6 +106,10 @@ struct clx_grpc {
 void clx_grpc_watch_add(clx_grpc_call_t *c);
 void clx_grpc_watch_remove(clx_grpc_call_t *c);
 
+/* Lists / unlists an open IngestStream on its queue (queue thread only; call_free unlists). */
+void clx_grpc_stream_add(clx_grpc_call_t *c);
+void clx_grpc_stream_remove(clx_grpc_call_t *c);
+
 /* Posts a fresh request slot for method on q (a new call object). */
 void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method method);
 /*
@@ -96,6 +117,10 @@ void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method m
  * passes to the call), the status with details, and RECV_CLOSE. The completion frees it.
  */
 void clx_grpc_finish(clx_grpc_call_t *c, grpc_status_code code, const char *details, grpc_byte_buffer *msg);
+/* One trailing metadata entry (key: a static string ending in "-bin" for bytes) for finish. */
+void clx_grpc_set_trailer(clx_grpc_call_t *c, const char *key, const void *value, size_t len);
+/* Starts a batch of ops on c (counted in c->pending); a failure to start is logged. */
+void clx_grpc_start_batch(clx_grpc_call_t *c, grpc_op *ops, size_t n);
 /* Sends one message on a streaming call; state becomes S_SENDING. */
 void clx_grpc_send(clx_grpc_call_t *c, grpc_byte_buffer *msg);
 /* Starts receiving the next message; state becomes S_RECEIVING. */
@@ -110,6 +135,8 @@ const grpc_slice *clx_grpc_metadata(const grpc_metadata_array *md, const char *k
 /* ingest.c */
 void clx_grpc_ingest_start(clx_grpc_call_t *c);
 void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok);
+/* Ends the open IngestStreams of q that waited or lasted past their limits (queue thread). */
+void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns);
 /* health.c */
 void clx_grpc_health_start(clx_grpc_call_t *c);
 void clx_grpc_health_event(clx_grpc_call_t *c, int ok);

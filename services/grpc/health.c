@@ -55,7 +55,7 @@ void clx_grpc_health_event(clx_grpc_call_t *c, int ok)
         op.data.recv_close_on_server.cancelled = &c->cancelled;
         c->state = S_FINISHING;
         clx_grpc_watch_add(c);
-        grpc_call_start_batch(c->call, &op, 1, c, NULL);
+        clx_grpc_start_batch(c, &op, 1);
         return;
     }
     clx_grpc_finish(c, GRPC_STATUS_CANCELLED, "cancelled", NULL);

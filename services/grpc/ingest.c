@@ -12,6 +12,13 @@
 #include "grpc_internal.h"
 
 #define STREAM_NOTES_MAX 1000 /* errors / warnings kept in a stream's summary (counts stay exact) */
+/*
+ * A stream ended early carries its summary so far in this trailer (a packed IngestResponse).
+ * Clients refuse trailers past about 8 KiB, so the counts are always whole and the error and
+ * warning lists are cut to fit SUMMARY_TRAILER_MAX bytes (base64 on the wire: a third more).
+ */
+#define SUMMARY_TRAILER "costlynx-summary-bin"
+#define SUMMARY_TRAILER_MAX 4096
 
 /*
  * Packs an answer. Every string in it that echoes caller text (request_id, messages quoting
@@ -188,6 +195,8 @@ static int authenticate(clx_grpc_call_t *c)
  * c->wire, for refuse_cut_strings). NULL after answering INVALID_ARGUMENT (undecodable, or
  * the wrong number of events for unary Ingest).
  */
+static void stream_end(clx_grpc_call_t *c, grpc_status_code code, const char *why);
+
 static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena, int check_count)
 {
     uint8_t *data;
@@ -199,10 +208,12 @@ static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena,
     Costlynx__V1__IngestBatch *b = costlynx__v1__ingest_batch__unpack(&alloc, len, data);
     char msg[200];
     if (b == NULL) {
-        snprintf(msg, sizeof(msg), "message %u is not a valid costlynx.v1.IngestBatch; %u message(s) before it were processed",
-                 c->messages_seen + 1, c->messages_seen);
-        clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, check_count ? "the request is not a valid costlynx.v1.IngestBatch" : msg,
-                        NULL);
+        if (check_count) {
+            clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "the request is not a valid costlynx.v1.IngestBatch", NULL);
+        } else {
+            snprintf(msg, sizeof(msg), "message %u is not a valid costlynx.v1.IngestBatch", c->messages_seen + 1);
+            stream_end(c, GRPC_STATUS_INVALID_ARGUMENT, msg);
+        }
         return NULL;
     }
     if (check_count && (b->n_events == 0 || b->n_events > CLX_MAX_BATCH)) {
@@ -264,15 +275,44 @@ static void unary_start(clx_grpc_call_t *c)
 
 /* ---- IngestStream --------------------------------------------------------------------------- */
 
+/*
+ * Ends a stream before the client closed it, with code and why (a sentence on what ended it);
+ * the details add what the stream stored so far, and the summary trailer carries it whole.
+ */
+static void stream_end(clx_grpc_call_t *c, grpc_status_code code, const char *why)
+{
+    Costlynx__V1__IngestResponse r = c->summary.response;
+    char msg[512];
+    snprintf(msg, sizeof(msg),
+             "%s; the %u message(s) before were processed (%u events: %u inserted, %u skipped, %u rejected; "
+             "the summary is in the " SUMMARY_TRAILER " trailer)",
+             why, c->messages_seen, c->events_seen, r.inserted, r.skipped, r.rejected);
+    size_t len;
+    while ((len = costlynx__v1__ingest_response__get_packed_size(&r)) > SUMMARY_TRAILER_MAX) {
+        if (r.n_errors >= r.n_warnings) /* keep the first notes: halve the longer list */
+            r.n_errors /= 2;
+        else
+            r.n_warnings /= 2;
+    }
+    uint8_t *buf = clx_arena_alloc(c->arena, len ? len : 1);
+    costlynx__v1__ingest_response__pack(&r, buf);
+    clx_grpc_set_trailer(c, SUMMARY_TRAILER, buf, len);
+    clx_grpc_finish(c, code, msg, NULL);
+}
+
 static void stream_done(clx_ingest_t *ing)
 {
     clx_grpc_call_t *c = ing->data;
     if (ing->status != CLX_OK) {
-        unavailable(c, ing->status);
+        char why[200];
+        snprintf(why, sizeof(why), "%s: nothing of message %u was stored; retry it with the same request_ids",
+                 clx_strerror(ing->status), c->messages_seen + 1);
+        stream_end(c, GRPC_STATUS_UNAVAILABLE, why);
         return;
     }
     clx_ingest_summary_add(&c->summary, c->arena, &ing->response, c->events_seen);
     c->events_seen += (uint32_t)ing->nevents;
+    c->messages_seen++;
     clx_grpc_receive(c);
 }
 
@@ -300,29 +340,93 @@ static void reject_all(clx_grpc_call_t *c, Costlynx__V1__IngestBatch *b)
     c->events_seen += (uint32_t)b->n_events;
 }
 
+/*
+ * Checks made when a stream message arrives, before anything of it is decoded or stored: the
+ * key is still valid (one atomic load while no setting changed), and the stream is within its
+ * limits. 1 to go on; 0 after ending the stream.
+ */
+static int stream_admit(clx_grpc_call_t *c)
+{
+    const clx_grpc_config_t *cfg = &c->server->cfg;
+    const grpc_slice *key = clx_grpc_metadata(&c->md, "x-api-key");
+    char why[200];
+    unsigned next = c->messages_seen + 1;
+    if (clx_pipeline_recheck(cfg->pipeline, &c->key, (const char *)GRPC_SLICE_START_PTR(*key),
+                             GRPC_SLICE_LENGTH(*key)) != CLX_OK) {
+        snprintf(why, sizeof(why), "the ingestion key was revoked; message %u was not stored", next);
+        stream_end(c, GRPC_STATUS_UNAUTHENTICATED, why);
+        return 0;
+    }
+    if (cfg->stream_max_messages != 0 && c->messages_seen >= cfg->stream_max_messages) {
+        snprintf(why, sizeof(why),
+                 "a stream holds at most %u messages (--grpc-stream-max-messages); message %u was not stored: "
+                 "send it and the rest on a new stream",
+                 cfg->stream_max_messages, next);
+        stream_end(c, GRPC_STATUS_RESOURCE_EXHAUSTED, why);
+        return 0;
+    }
+    if (cfg->stream_max_ms != 0 && clx_mono_ns() - c->started_ns > cfg->stream_max_ms * 1000000ull) {
+        snprintf(why, sizeof(why),
+                 "a stream lasts at most %u ms (--grpc-stream-max-ms); message %u was not stored: "
+                 "send it and the rest on a new stream",
+                 cfg->stream_max_ms, next);
+        stream_end(c, GRPC_STATUS_DEADLINE_EXCEEDED, why);
+        return 0;
+    }
+    return 1;
+}
+
 static void stream_message(clx_grpc_call_t *c)
 {
     if (c->payload == NULL) { /* the client half-closed: answer the summary */
         clx_grpc_finish(c, GRPC_STATUS_OK, "", pack_response(&c->summary.response, c->arena));
         return;
     }
+    if (!stream_admit(c))
+        return;
     if (c->batch_arena == NULL)
         c->batch_arena = clx_arena_create(32 * 1024);
     clx_arena_reset(c->batch_arena);
     Costlynx__V1__IngestBatch *b = decode(c, c->batch_arena, 0);
     if (b == NULL)
         return;
-    c->messages_seen++;
     if (b->n_events > CLX_MAX_BATCH || b->n_events == 0) {
         reject_all(c, b);
+        c->messages_seen++;
         clx_grpc_receive(c);
         return;
     }
     int rc = run(c, c->batch_arena, b->events, b->n_events, stream_done);
-    if (rc == 1)
+    if (rc == 1) {
         stream_done(&c->ing);
-    else if (rc < 0)
-        unavailable(c, rc);
+    } else if (rc < 0) {
+        c->ing.status = rc;
+        stream_done(&c->ing);
+    }
+}
+
+void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns)
+{
+    const clx_grpc_config_t *cfg = &q->server->cfg;
+    for (clx_grpc_call_t *c = q->streams, *next; c != NULL; c = next) {
+        next = c->stream_next;
+        char why[200] = "";
+        grpc_status_code code = GRPC_STATUS_DEADLINE_EXCEEDED;
+        pthread_mutex_lock(&c->mu);
+        if (c->state == S_RECEIVING) { /* only a stream waiting for its next message */
+            if (cfg->stream_idle_ms != 0 && now_ns - c->waiting_since_ns > cfg->stream_idle_ms * 1000000ull)
+                snprintf(why, sizeof(why), "no message for %u ms (--grpc-stream-idle-ms): the stream was ended",
+                         cfg->stream_idle_ms);
+            else if (cfg->stream_max_ms != 0 && now_ns - c->started_ns > cfg->stream_max_ms * 1000000ull)
+                snprintf(why, sizeof(why), "a stream lasts at most %u ms (--grpc-stream-max-ms): it was ended",
+                         cfg->stream_max_ms);
+            if (why[0] != '\0')
+                c->state = S_WORKING; /* claimed: its pending receive completes into S_FINISHING */
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (why[0] != '\0')
+            stream_end(c, code, why);
+    }
 }
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -336,12 +440,14 @@ void clx_grpc_ingest_start(clx_grpc_call_t *c)
     if (!authenticate(c))
         return;
     clx_ingest_summary_init(&c->summary, STREAM_NOTES_MAX);
+    c->started_ns = clx_mono_ns();
+    clx_grpc_stream_add(c);
     clx_grpc_receive(c);
 }
 
 void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok)
 {
-    if (c->state != S_RECEIVING)
+    if (c->state != S_WORKING)
         return;
     if (!ok) { /* the call was cancelled or broke: nothing to answer */
         clx_grpc_finish(c, GRPC_STATUS_CANCELLED, "cancelled", NULL);

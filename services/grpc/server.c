@@ -62,11 +62,24 @@ const grpc_slice *clx_grpc_metadata(const grpc_metadata_array *md, const char *k
     return NULL;
 }
 
-static void start_batch(clx_grpc_call_t *c, grpc_op *ops, size_t n)
+void clx_grpc_start_batch(clx_grpc_call_t *c, grpc_op *ops, size_t n)
 {
+    atomic_fetch_add(&c->pending, 1);
     grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
-    if (err != GRPC_CALL_OK) /* a programming error: the op sequence is ours */
+    if (err != GRPC_CALL_OK) { /* a programming error: the op sequence is ours */
+        atomic_fetch_sub(&c->pending, 1);
         clx_log(CLX_LOG_ERROR, "grpc", "start_batch failed (%d) in state %d", (int)err, (int)c->state);
+    }
+}
+
+void clx_grpc_set_trailer(clx_grpc_call_t *c, const char *key, const void *value, size_t len)
+{
+    if (c->trailer_set)
+        grpc_slice_unref(c->trailer.value);
+    memset(&c->trailer, 0, sizeof(c->trailer));
+    c->trailer.key = grpc_slice_from_static_string(key);
+    c->trailer.value = grpc_slice_from_copied_buffer(value, len);
+    c->trailer_set = 1;
 }
 
 void clx_grpc_finish(clx_grpc_call_t *c, grpc_status_code code, const char *details, grpc_byte_buffer *msg)
@@ -87,13 +100,16 @@ void clx_grpc_finish(clx_grpc_call_t *c, grpc_status_code code, const char *deta
     c->details = grpc_slice_from_copied_string(details != NULL ? details : "");
     c->details_set = 1;
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+    ops[n].data.send_status_from_server.trailing_metadata_count = c->trailer_set ? 1 : 0;
+    ops[n].data.send_status_from_server.trailing_metadata = c->trailer_set ? &c->trailer : NULL;
     ops[n].data.send_status_from_server.status = code;
     ops[n++].data.send_status_from_server.status_details = &c->details;
     ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+    pthread_mutex_lock(&c->mu); /* state changes under mu: the expiry scan reads it */
     c->state = S_FINISHING;
-    start_batch(c, ops, n);
+    clx_grpc_start_batch(c, ops, n);
+    pthread_mutex_unlock(&c->mu);
 }
 
 void clx_grpc_send(clx_grpc_call_t *c, grpc_byte_buffer *msg)
@@ -111,8 +127,10 @@ void clx_grpc_send(clx_grpc_call_t *c, grpc_byte_buffer *msg)
     c->out = msg;
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = msg;
+    pthread_mutex_lock(&c->mu);
     c->state = S_SENDING;
-    start_batch(c, ops, n);
+    clx_grpc_start_batch(c, ops, n);
+    pthread_mutex_unlock(&c->mu);
 }
 
 void clx_grpc_receive(clx_grpc_call_t *c)
@@ -125,8 +143,12 @@ void clx_grpc_receive(clx_grpc_call_t *c)
     }
     op.op = GRPC_OP_RECV_MESSAGE;
     op.data.recv_message.recv_message = &c->payload;
+    /* under mu: from here on the expiry scan may end the call (IngestStream) */
+    pthread_mutex_lock(&c->mu);
     c->state = S_RECEIVING;
-    start_batch(c, &op, 1);
+    c->waiting_since_ns = clx_mono_ns();
+    clx_grpc_start_batch(c, &op, 1);
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* ---- call lifecycle ----------------------------------------------------------------------- */
@@ -160,9 +182,34 @@ void clx_grpc_watch_remove(clx_grpc_call_t *c)
     pthread_mutex_unlock(&g->watch_mu);
 }
 
+void clx_grpc_stream_add(clx_grpc_call_t *c)
+{
+    clx_grpc_queue_t *q = c->queue;
+    c->stream_prev = NULL;
+    c->stream_next = q->streams;
+    if (q->streams != NULL)
+        q->streams->stream_prev = c;
+    q->streams = c;
+    c->in_streams = 1;
+}
+
+void clx_grpc_stream_remove(clx_grpc_call_t *c)
+{
+    if (!c->in_streams)
+        return;
+    if (c->stream_prev != NULL)
+        c->stream_prev->stream_next = c->stream_next;
+    else
+        c->queue->streams = c->stream_next;
+    if (c->stream_next != NULL)
+        c->stream_next->stream_prev = c->stream_prev;
+    c->in_streams = 0;
+}
+
 static void call_free(clx_grpc_call_t *c)
 {
     clx_grpc_watch_remove(c);
+    clx_grpc_stream_remove(c);
     if (c->call != NULL)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
@@ -174,6 +221,9 @@ static void call_free(clx_grpc_call_t *c)
         grpc_byte_buffer_destroy(c->out);
     if (c->details_set)
         grpc_slice_unref(c->details);
+    if (c->trailer_set)
+        grpc_slice_unref(c->trailer.value);
+    pthread_mutex_destroy(&c->mu);
     clx_arena_destroy(c->batch_arena);
     clx_arena_destroy(c->arena);
     if (c->active)
@@ -189,6 +239,7 @@ void clx_grpc_request(clx_grpc_t *g, clx_grpc_queue_t *q, enum clx_grpc_method m
     c->queue = q;
     c->method = method;
     c->state = S_REQUESTED;
+    pthread_mutex_init(&c->mu, NULL);
     grpc_metadata_array_init(&c->md);
     atomic_fetch_add(&g->calls, 1);
     if (method == M_UNKNOWN) {
@@ -240,9 +291,18 @@ static void on_event(clx_grpc_call_t *c, int ok)
                             NULL);
             return;
         }
-    } else if (c->state == S_FINISHING) {
-        call_free(c);
-        return;
+    } else {
+        pthread_mutex_lock(&c->mu);
+        int left = atomic_fetch_sub(&c->pending, 1) - 1;
+        enum clx_grpc_state st = c->state;
+        if (st == S_RECEIVING)
+            c->state = S_WORKING; /* the expiry scan leaves a call alone while its message is handled */
+        pthread_mutex_unlock(&c->mu);
+        if (st == S_FINISHING) {
+            if (left == 0) /* an ended stream's pending receive completes too */
+                call_free(c);
+            return;
+        }
     }
     switch (c->method) {
     case M_UNKNOWN: {
@@ -263,15 +323,31 @@ static void on_event(clx_grpc_call_t *c, int ok)
     }
 }
 
+#define EXPIRY_SCAN_MS 100 /* how often a queue with open streams looks for expired ones */
+
 static void *queue_main(void *arg)
 {
     clx_grpc_queue_t *q = arg;
+    const clx_grpc_config_t *cfg = &q->server->cfg;
+    int limits = cfg->stream_idle_ms != 0 || cfg->stream_max_ms != 0;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(q->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        /* with open streams and limits to enforce, wake at least every EXPIRY_SCAN_MS */
+        gpr_timespec until = limits && q->streams != NULL
+                                 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                                gpr_time_from_millis(EXPIRY_SCAN_MS, GPR_TIMESPAN))
+                                 : gpr_inf_future(GPR_CLOCK_REALTIME);
+        grpc_event ev = grpc_completion_queue_next(q->cq, until, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE && ev.tag != NULL)
             on_event(ev.tag, ev.success);
+        if (limits && q->streams != NULL) {
+            uint64_t now = clx_mono_ns();
+            if (now >= q->next_scan_ns) {
+                clx_grpc_ingest_expire(q, now);
+                q->next_scan_ns = now + EXPIRY_SCAN_MS * 1000000ull;
+            }
+        }
     }
     return NULL;
 }

@@ -83,6 +83,13 @@ void clx_ingest_init(clx_ingest_t *ing, clx_arena_t *arena, size_t n);
 
 /* Authenticates the ingestion key into ing->key: CLX_OK or CLX_EUNAUTH. */
 int clx_pipeline_auth(clx_pipeline_t *p, clx_ingest_t *ing, const char *api_key, size_t len);
+/*
+ * For a door that keeps a request open over many messages (IngestStream): re-checks before
+ * each message that the key in *key (from clx_pipeline_auth) is still valid. Costs one atomic
+ * load while the settings are unchanged. CLX_OK (*key may be refreshed) or CLX_EUNAUTH
+ * (revoked since).
+ */
+int clx_pipeline_recheck(clx_pipeline_t *p, clx_key_info_t *key, const char *api_key, size_t len);
 
 /*
  * Marks event index as rejected by the door (it could not be decoded): field in proto3

@@ -129,6 +129,11 @@ int clx_pipeline_auth(clx_pipeline_t *p, clx_ingest_t *ing, const char *api_key,
     return clx_settings_auth_key(p->settings, api_key, len, &ing->key);
 }
 
+int clx_pipeline_recheck(clx_pipeline_t *p, clx_key_info_t *key, const char *api_key, size_t len)
+{
+    return clx_settings_recheck_key(p->settings, api_key, len, key);
+}
+
 /* Grows an arena-backed pointer array. */
 static void *grow(clx_arena_t *a, void *arr, size_t n, size_t *cap)
 {

@@ -154,12 +154,52 @@ static void test_key_cache_follows_changes(void **state)
     clx_test_rmdir(dir);
 }
 
+/* An open stream's re-check: free while nothing changed, a real check after any change. */
+static void test_recheck_key(void **state)
+{
+    char *dir = clx_test_tmpdir();
+    clx_store_t *store;
+    clx_settings_t *s;
+    char *err = NULL;
+    clx_settings_problem_t p;
+    char secret[CLX_KEY_SECRET_LEN + 1], other[CLX_KEY_SECRET_LEN + 1];
+    clx_apikey_t key, okey;
+    clx_key_info_t info;
+    assert_int_equal(clx_store_open(dir, &store, &err), CLX_OK);
+    assert_int_equal(clx_settings_open(store, &s), CLX_OK);
+    assert_int_equal(clx_settings_create_key(s, "default", "k", NULL, NULL, NULL, &key, secret, &p), CLX_OK);
+    assert_int_equal(clx_settings_create_key(s, "default", "o", NULL, NULL, NULL, &okey, other, &p), CLX_OK);
+    assert_int_equal(clx_settings_auth_key(s, secret, strlen(secret), &info), CLX_OK);
+    uint64_t gen = info.generation;
+    assert_int_equal(clx_settings_recheck_key(s, secret, strlen(secret), &info), CLX_OK);
+    /* unchanged generation: the secret is not even looked at (no hash, no lock) */
+    assert_int_equal(clx_settings_recheck_key(s, "x", 1, &info), CLX_OK);
+    assert_true(info.generation == gen);
+    /* another key's revocation changes the generation: a real check, still valid, refreshed */
+    assert_int_equal(clx_settings_revoke_key(s, "default", okey.id), CLX_OK);
+    assert_int_equal(clx_settings_recheck_key(s, secret, strlen(secret), &info), CLX_OK);
+    assert_true(info.generation > gen);
+    assert_string_equal(info.key_id, key.id);
+    /* a change of the workspace reaches the stream's copy */
+    assert_int_equal(clx_settings_set_strict_mode(s, "default", 1, NULL), CLX_OK);
+    assert_int_equal(clx_settings_recheck_key(s, secret, strlen(secret), &info), CLX_OK);
+    assert_int_equal(info.strict_mode, 1);
+    /* its own revocation: refused from the next check on */
+    assert_int_equal(clx_settings_revoke_key(s, "default", key.id), CLX_OK);
+    assert_int_equal(clx_settings_recheck_key(s, secret, strlen(secret), &info), CLX_EUNAUTH);
+    assert_int_equal(clx_settings_recheck_key(s, secret, strlen(secret), &info), CLX_EUNAUTH);
+    clx_settings_destroy(s);
+    clx_store_close(store);
+    clx_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slugs),
         cmocka_unit_test(test_lifecycle_and_reopen),
         cmocka_unit_test(test_key_cache_follows_changes),
+        cmocka_unit_test(test_recheck_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
