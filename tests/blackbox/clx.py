@@ -5,6 +5,12 @@ Starts the REAL costlynxd binary ($COSTLYNXD, else $CLX_SOURCE_DIR/build/costlyn
 loopback port (--http-addr 127.0.0.1:0) with a temporary data folder and an admin token, and
 drives it with standard-library clients (http.client, and curl for HTTP/2).
 
+Sanitizers: the same tests run against an AddressSanitizer + UBSan build (ctest's asan/...
+tests, COSTLYNXD=build-asan/costlynxd). Every start sets ASAN_OPTIONS / UBSAN_OPTIONS /
+LSAN_OPTIONS (sanitizer_env(); values already in the environment win), and stop(), cleanup()
+and ctl() fail the test when the process printed any sanitizer report
+(check_sanitizer_output()), leaks at exit included.
+
 Standard library only: the suite runs under /usr/bin/python3 without pip.
 """
 import atexit
@@ -33,10 +39,41 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 20.0
 HTTP_TIMEOUT = 15.0
 
+# Any of these on a costlynxd stderr fails the test (ASan, LeakSanitizer, UBSan).
+SANITIZER_RE = re.compile(r"^.*(?:AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:).*$", re.M)
+LSAN_SUPPRESSIONS = os.path.join(SOURCE_DIR, "tests", "sanitizer", "lsan.supp")
+
+
+def sanitizer_env(env=None):
+    """env (default os.environ) plus the sanitizer options the suites run with.
+
+    halt_on_error: the first report stops the process (it cannot go unnoticed);
+    print_stacktrace: UBSan reports say where. Leak detection stays on, with the few
+    process-lifetime allocations of h2o suppressed (tests/sanitizer/lsan.supp says which and why).
+    Harmless for the release binary."""
+    out = dict(os.environ if env is None else env)
+    out.setdefault("ASAN_OPTIONS", "halt_on_error=1:detect_leaks=1:check_initialization_order=1")
+    out.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    out.setdefault("LSAN_OPTIONS", "suppressions=%s:print_suppressions=0" % LSAN_SUPPRESSIONS)
+    return out
+
+
+def check_sanitizer_output(text, what="costlynxd"):
+    """Raises AssertionError (with the report) when text holds a sanitizer report."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    m = SANITIZER_RE.search(text or "")
+    if m:
+        start = max(0, m.start() - 200)
+        raise AssertionError("%s printed a sanitizer report: %s\n--- report ---\n%s"
+                             % (what, m.group(0).strip(), text[start:start + 6000]))
+
+
 OK1 = b'{"ok":true,"inserted":1,"skipped":0}'
 SKIP1 = b'{"ok":true,"inserted":0,"skipped":1}'
 
 _live = set()  # servers still running, killed at interpreter exit if a test crashed
+_all = set()  # servers whose stderr has not been checked for sanitizer reports yet
 
 
 @atexit.register
@@ -45,6 +82,14 @@ def _kill_leftovers():
         try:
             s.proc.kill()
             s.proc.wait(5)
+        except Exception:
+            pass
+    for s in list(_all):  # a report from a server no test checked still fails the run
+        try:
+            check_sanitizer_output(s.stderr(), "costlynxd (%s)" % s.tmp)
+        except AssertionError as e:
+            print("\n" + str(e), flush=True)
+            os._exit(1)
         except Exception:
             pass
 
@@ -114,7 +159,7 @@ class Server:
         self._killed = False
         self.stdout_path = os.path.join(self.tmp, "stdout.%d.log" % self.starts)
         self.stderr_path = os.path.join(self.tmp, "stderr.%d.log" % self.starts)
-        env = dict(os.environ if self.env is None else self.env)
+        env = sanitizer_env(self.env)
         for k in ("COSTLYNX_DATA_DIR", "COSTLYNX_HTTP_ADDR", "COSTLYNX_ADMIN_TOKEN"):
             env.pop(k, None)
         args = [BINARY, "--data-dir", self.data_dir, "--http-addr", "127.0.0.1:0",
@@ -126,6 +171,7 @@ class Server:
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         _live.add(self)
+        _all.add(self)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             with open(self.stdout_path, "rb") as f:
@@ -180,6 +226,7 @@ class Server:
             _live.discard(self)
             raise AssertionError("costlynxd did not exit within %.0fs of SIGTERM" % STOP_TIMEOUT)
         _live.discard(self)
+        check_sanitizer_output(self.stderr(), "costlynxd")
         if rc != 0:
             raise AssertionError("costlynxd exited with %r after SIGTERM (want 0); stderr:\n%s" % (rc, self.stderr()))
         return rc
@@ -208,7 +255,10 @@ class Server:
                       % (self.tmp, self.proc.returncode, self.stderr()[-1500:]))
         finally:
             self.kill9()
+            report = self.stderr()
+            _all.discard(self)
             shutil.rmtree(self.tmp, ignore_errors=True)
+            check_sanitizer_output(report, "costlynxd")
 
     def stdout(self):
         out = b""
@@ -397,13 +447,14 @@ class Server:
 
     def ctl(self, *args, token=None, timeout=20):
         """Runs `costlynxd ctl --url URL --token T args...`: (exit code, stdout, stderr)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COSTLYNX_")}
+        env = sanitizer_env({k: v for k, v in os.environ.items() if not k.startswith("COSTLYNX_")})
         argv = [BINARY, "ctl", "--url", self.url]
         tok = self.admin_token if token is None else token
         if tok is not False:
             argv += ["--token", tok]
         p = subprocess.run(argv + list(args), capture_output=True, timeout=timeout, env=env,
                            stdin=subprocess.DEVNULL)
+        check_sanitizer_output(p.stderr, "costlynxd ctl")
         return p.returncode, p.stdout, p.stderr
 
 

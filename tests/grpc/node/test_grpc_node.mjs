@@ -20,6 +20,14 @@ const SOURCE_DIR = process.env.CLX_SOURCE_DIR || path.resolve(HERE, "..", "..", 
 const BINARY = process.env.COSTLYNXD || path.join(SOURCE_DIR, "build", "costlynxd");
 const PROTO_DIR = path.join(SOURCE_DIR, "proto");
 const START_TIMEOUT_MS = 15000;
+// The asan/grpc/node run points COSTLYNXD at an ASan + UBSan build: the same options as
+// tests/blackbox/clx.py (environment values win), and any sanitizer report fails the run.
+const SANITIZER_ENV = {
+  ASAN_OPTIONS: "halt_on_error=1:detect_leaks=1:check_initialization_order=1",
+  UBSAN_OPTIONS: "halt_on_error=1:print_stacktrace=1",
+  LSAN_OPTIONS: `suppressions=${path.join(SOURCE_DIR, "tests", "sanitizer", "lsan.supp")}:print_suppressions=0`,
+};
+const SANITIZER_RE = /^.*(?:AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:).*$/m;
 const DEADLINE_MS = 15000;
 
 const packageDefinition = protoLoader.loadSync("costlynx/v1/usage.proto", {
@@ -42,7 +50,8 @@ let keyId;
 
 function startServer() {
   srv.tmp = mkdtempSync(path.join(tmpdir(), "clx-grpc-node-"));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("COSTLYNX_")));
+  const env = { ...SANITIZER_ENV,
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("COSTLYNX_"))) };
   const args = ["--data-dir", path.join(srv.tmp, "data"), "--http-addr", "127.0.0.1:0",
     "--grpc-addr", "127.0.0.1:0", "--admin-token", srv.token, "--http-threads", "2"];
   srv.proc = spawn(BINARY, args, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -72,14 +81,22 @@ function startServer() {
 
 async function stopServer() {
   if (srv.proc && srv.proc.exitCode === null && srv.proc.signalCode === null) {
-    const exited = new Promise((resolve) => srv.proc.once("exit", (code, signal) => resolve({ code, signal })));
+    // "close": the process has exited and its stderr is read to the end (sanitizer reports come last)
+    const exited = new Promise((resolve) => srv.proc.once("close", (code, signal) => resolve({ code, signal })));
     srv.proc.kill("SIGTERM");
     const timer = setTimeout(() => srv.proc.kill("SIGKILL"), 20000);
     const { code, signal } = await exited;
     clearTimeout(timer);
+    assertNoSanitizerReport();
     assert.equal(code, 0, `costlynxd exit after SIGTERM: code ${code} signal ${signal}\nstderr:\n${srv.stderr.slice(-2000)}`);
   }
   if (srv.tmp) rmSync(srv.tmp, { recursive: true, force: true });
+  assertNoSanitizerReport(); // also when the process had already died
+}
+
+function assertNoSanitizerReport() {
+  const m = SANITIZER_RE.exec(srv.stderr);
+  if (m) assert.fail(`costlynxd printed a sanitizer report: ${m[0]}\n${srv.stderr.slice(Math.max(0, m.index - 200), m.index + 6000)}`);
 }
 
 async function admin(method, p, body) {
