@@ -18,6 +18,8 @@ TEST_PACKAGES=(
   # hostile-input suite: an HTTP/2 (prior knowledge) client that reports stream resets
   # (also the revocation tests on h2c)
   python3-h2
+  # fuzzing (tests/fuzz): clang with libFuzzer and its sanitizer runtimes
+  clang libclang-rt-14-dev
   # deployment tests: chart rendering checks, helm's archive
   python3-yaml unzip
   # dashboard tests: Debian's Chromium, driven by playwright-core

@@ -4,6 +4,7 @@
  */
 #include "clx_settings.h"
 #include "clx_utf8.h"
+#include "settings_internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -365,9 +366,8 @@ static int load_record(clx_settings_t *s, const char *key, size_t klen, const ch
     return CLX_OK;
 }
 
-int clx_settings_open(clx_store_t *store, clx_settings_t **out)
+clx_settings_t *clx_settings_create_detached(clx_store_t *store)
 {
-    int rc = CLX_OK;
     clx_settings_t *s = clx_xcalloc(1, sizeof(*s));
     s->store = store;
     pthread_rwlock_init(&s->lock, NULL);
@@ -378,6 +378,18 @@ int clx_settings_open(clx_store_t *store, clx_settings_t **out)
     s->key_by_id = clx_map_create();
     s->override_by_name = clx_map_create();
     s->deployment_by_name = clx_map_create();
+    return s;
+}
+
+int clx_settings_load_record(clx_settings_t *s, const char *key, size_t klen, const void *val, size_t vlen)
+{
+    return load_record(s, key, klen, val, vlen);
+}
+
+int clx_settings_open(clx_store_t *store, clx_settings_t **out)
+{
+    int rc = CLX_OK;
+    clx_settings_t *s = clx_settings_create_detached(store);
 
     clx_iter_t *it = clx_iter_create(store, CLX_CF_SETTINGS, NULL, 0);
     for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it)) {
