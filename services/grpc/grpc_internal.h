@@ -133,6 +133,12 @@ grpc_byte_buffer *clx_grpc_buffer(const void *data, size_t len);
 const grpc_slice *clx_grpc_metadata(const grpc_metadata_array *md, const char *key);
 
 /* ingest.c */
+/*
+ * Rejects (clx_ingest_reject) each event of ing whose string fields hold a NUL in the encoded
+ * IngestBatch data[0..len) that ing->events were unpacked from: protobuf-c's C strings would
+ * cut them. Also called by the fuzz harness tests/fuzz/fuzz_grpc_batch.c.
+ */
+void clx_grpc_refuse_cut_strings(clx_ingest_t *ing, const uint8_t *data, size_t len);
 void clx_grpc_ingest_start(clx_grpc_call_t *c);
 void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok);
 /* Ends the open IngestStreams of q that waited or lasted past their limits (queue thread). */

@@ -144,7 +144,7 @@ static void scan_event(const uint8_t *p, const uint8_t *end, clx_problem_t *prob
  * strings cannot be stored as sent. A refused requestId is not echoed (its C string would
  * be a different id).
  */
-static void refuse_cut_strings(clx_ingest_t *ing, const uint8_t *data, size_t len)
+void clx_grpc_refuse_cut_strings(clx_ingest_t *ing, const uint8_t *data, size_t len)
 {
     const uint8_t *p = data, *end = data + len;
     size_t index = 0;
@@ -192,7 +192,7 @@ static int authenticate(clx_grpc_call_t *c)
 
 /*
  * Decodes one IngestBatch from the received payload into arena (its bytes stay there, in
- * c->wire, for refuse_cut_strings). NULL after answering INVALID_ARGUMENT (undecodable, or
+ * c->wire, for clx_grpc_refuse_cut_strings). NULL after answering INVALID_ARGUMENT (undecodable, or
  * the wrong number of events for unary Ingest).
  */
 static void stream_end(clx_grpc_call_t *c, grpc_status_code code, const char *why);
@@ -232,7 +232,7 @@ static int run(clx_grpc_call_t *c, clx_arena_t *arena, Costlynx__V1__UsageEvent 
     clx_ingest_init(&c->ing, arena, n);
     c->ing.key = c->key;
     memcpy(c->ing.events, events, n * sizeof(*events));
-    refuse_cut_strings(&c->ing, c->wire, c->wire_len);
+    clx_grpc_refuse_cut_strings(&c->ing, c->wire, c->wire_len);
     c->ing.done = on_done;
     c->ing.data = c;
     return clx_pipeline_ingest(c->server->cfg.pipeline, &c->ing);

@@ -1,8 +1,9 @@
 /*
  * fuzz_grpc_batch.c — libFuzzer harness for the gRPC door's input path: the bytes are one
  * IngestBatch message as received. It is unpacked into a request arena through the arena
- * allocator (as services/grpc/ingest.c does), its size checked, and each event taken through
- * the pipeline's CPU stages in the order clx_pipeline_ingest runs them: validation
+ * allocator (as services/grpc/ingest.c does), its size checked, its string fields checked on
+ * the wire bytes (clx_grpc_refuse_cut_strings: NULs protobuf-c would cut), and each event
+ * taken through the pipeline's CPU stages in the order clx_pipeline_ingest runs them: validation
  * (clx_validate_event), attribution against real settings (a temp RocksDB made once), pricing
  * against the built-in catalog, and the packing of the record that would be stored.
  * Everything but the synced write.
@@ -19,6 +20,7 @@
 #include "clx_pricing.h"
 #include "clx_settings.h"
 #include "clx_store.h"
+#include "grpc_internal.h"
 #include "pipeline_internal.h"
 
 #define NKEYS 4
@@ -97,6 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     clx_ingest_init(&ing, arena, b->n_events);
     ing.key = keys[size % NKEYS];
     memcpy(ing.events, b->events, b->n_events * sizeof(*b->events));
+    clx_grpc_refuse_cut_strings(&ing, data, size);
+    /* the pipeline skips events the door refused; validating them too is a harmless superset
+     * (an event keeps its first error) */
     int64_t now = 1767225600000; /* fixed: the run must not depend on the clock */
     clx_settings_read_begin(settings);
     for (size_t i = 0; i < ing.nevents; i++) {
