@@ -33,10 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(err);
     static const clx_usage_t usages[] = {
-        {1000, 500, 0, 0, false},
-        {CLX_MAX_TOKENS, CLX_MAX_TOKENS, CLX_MAX_TOKENS / 2, CLX_MAX_TOKENS / 2, true},
-        {250000, 1, 100000, 100000, false},
-        {0, 0, 0, 0, true},
+        {.input_tokens = 1000, .output_tokens = 500},
+        {.input_tokens = CLX_MAX_TOKENS, .output_tokens = CLX_MAX_TOKENS, .cached_tokens = CLX_MAX_TOKENS / 2,
+         .cache_write_tokens = CLX_MAX_TOKENS / 2, .batch = true, .reasoning_tokens = CLX_MAX_TOKENS / 2,
+         .cache_write_1h_tokens = CLX_MAX_TOKENS / 4, .audio_input_tokens = CLX_MAX_TOKENS / 4,
+         .audio_output_tokens = CLX_MAX_TOKENS / 4, .cached_audio_tokens = CLX_MAX_TOKENS / 8},
+        {.input_tokens = 250000, .output_tokens = 1, .cached_tokens = 100000, .cache_write_tokens = 100000,
+         .cache_write_1h_tokens = 50000, .web_search_calls = 3},
+        {.batch = true},
     };
     (void)clx_catalog_version(c);
     for (size_t i = 0; i < clx_catalog_count(c); i++) {
@@ -53,8 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(upper + mlen, "-20250219", 10);
             (void)clx_catalog_lookup(c, p->provider, upper, mlen + 9, p->effective_from_ms);
         }
-        for (size_t u = 0; u < sizeof(usages) / sizeof(usages[0]); u++)
-            (void)clx_price_cost_nanos(found, &usages[u]);
+        for (size_t u = 0; u < sizeof(usages) / sizeof(usages[0]); u++) {
+            clx_cost_breakdown_t bd;
+            int64_t total = clx_price_cost_nanos(found, &usages[u]);
+            if (clx_price_cost_breakdown(found, &usages[u], &bd) != total || bd.total_nanos != total)
+                abort(); /* the breakdown must add up to the charged cost */
+        }
     }
     clx_catalog_destroy(c);
     return 0;
