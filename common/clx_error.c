@@ -26,7 +26,11 @@ static const struct err_row rows[] = {
     [10] = {"storage_unavailable", "storage write failed, retry later", 503, 14},
     [11] = {"internal", "stored data is unreadable", 500, 13},
     [12] = {"method_not_allowed", "method not allowed", 405, 12},
+    /* the same public code as CLX_EIO: callers retry both alike; the message says why */
+    [13] = {"storage_unavailable", "disk full: the data folder's free space is below its reserve", 503, 14},
 };
+
+_Static_assert(sizeof(rows) / sizeof(rows[0]) == -CLX_ERR_MIN_, "one row per clx_err_t");
 
 static const struct err_row *row_of(int err)
 {

@@ -22,7 +22,9 @@ typedef enum clx_err {
     CLX_EIO = -10,       /* storage failed; nothing was acknowledged (503 / UNAVAILABLE) */
     CLX_ECORRUPT = -11,  /* stored data unreadable (500 / INTERNAL) */
     CLX_EMETHOD = -12,   /* HTTP method not allowed on the route (405 / UNIMPLEMENTED) */
-    CLX_ERR_MIN_ = -13
+    CLX_ENOSPC = -13,    /* the data folder's disk is below its free-space reserve; nothing was
+                            written, retry later (503 storage_unavailable / UNAVAILABLE) */
+    CLX_ERR_MIN_ = -14
 } clx_err_t;
 
 /* Human-readable message for err ("unknown error" for codes outside the table). Static. */

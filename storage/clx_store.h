@@ -32,13 +32,61 @@ typedef struct clx_batch clx_batch_t;
 typedef struct clx_iter clx_iter_t;
 
 /*
- * Opens (creating when absent) the store in directory dir, with every column family above
- * and any others already present. On failure returns CLX_EIO and, when errmsg is not NULL,
- * sets *errmsg to a malloc'd description the caller frees.
+ * Disk space. RocksDB as Debian builds it (7.8.3, assertions on) aborts the process when a
+ * write-ahead-log append fails with ENOSPC — during a write, at open and at close — while a
+ * flush or compaction that runs out of space only sets a background error that clears itself
+ * once space returns (docs/deploy.md, "Full disk", has the measurements). So the store never
+ * lets a WAL append meet a full disk: every write first checks the free space of the data
+ * folder's filesystem (statvfs) and is refused with CLX_ENOSPC, having written nothing, when
+ * it would leave less than reserve_bytes (+ 1 MiB of WAL framing). The reserve also keeps
+ * room for the flushes and compactions already under way. Writes resume by themselves as
+ * soon as a later check finds the space.
+ *
+ * At open, replaying the WAL writes about as much as the WAL holds. When the free space
+ * cannot hold that plus the reserve, the store opens READ-ONLY instead of aborting: reads
+ * work (the WAL is replayed in memory), every write answers CLX_ENOSPC, and a watcher thread
+ * reopens the database read-write once the space is there (calls wait on a lock meanwhile).
+ * A store that does not exist yet is never created on a disk below the reserve.
  */
+typedef struct clx_store_config {
+    uint64_t reserve_bytes; /* free space every write must leave on the data folder's filesystem */
+    unsigned watch_ms;      /* how often a read-only store looks for space again (0: 1000) */
+} clx_store_config_t;
+
+/*
+ * Opens (creating when absent) the store in directory dir, with every column family above
+ * and any others already present; cfg may be NULL (no reserve beyond the WAL framing). On
+ * failure returns CLX_EIO, or CLX_ENOSPC when dir holds no store yet and its disk is below
+ * the reserve, and, when errmsg is not NULL, sets *errmsg to a malloc'd description the
+ * caller frees. Opening read-only for lack of space is a success (see clx_store_space).
+ */
+int clx_store_open_with(const char *dir, const clx_store_config_t *cfg, clx_store_t **out, char **errmsg);
+/* clx_store_open_with(dir, NULL, out, errmsg). */
 int clx_store_open(const char *dir, clx_store_t **out, char **errmsg);
-/* Flushes and closes. NULL is a no-op. No other call may be running or follow. */
+/*
+ * Stops the read-only watcher, flushes the memtables when the disk can take them (else the
+ * synced WAL keeps them for the next open) and closes. NULL is a no-op. No other call may be
+ * running or follow.
+ */
 void clx_store_close(clx_store_t *s);
+
+/* The store's disk state, measured now. */
+typedef struct clx_store_space {
+    int writable;           /* writes are accepted */
+    int read_only;          /* opened read-only because the disk was full at start */
+    uint64_t free_bytes;    /* available to this process on the data folder's filesystem */
+    uint64_t reserve_bytes; /* the configured reserve */
+    uint64_t need_bytes;    /* free space at which writes resume */
+} clx_store_space_t;
+
+/* Measures the free space (one statvfs) and fills *out. Cannot fail. */
+void clx_store_space(clx_store_t *s, clx_store_space_t *out);
+/*
+ * Writes why the store refuses writes ("disk full: ...", one line naming the free space,
+ * the reserve and what happens next) into buf (len bytes, NUL-terminated); "" when
+ * writable. Returns the length.
+ */
+size_t clx_store_space_reason(const clx_store_space_t *sp, char *buf, size_t len);
 
 /*
  * Point read. CLX_OK with *val (malloc'd, caller frees with free()) and *vlen;
@@ -75,11 +123,12 @@ size_t clx_batch_count(clx_batch_t *b);
 
 /*
  * Applies b atomically. With sync, returns only after the WAL is on disk (fsync).
- * CLX_OK or CLX_EIO (nothing of b is applied).
+ * CLX_OK; CLX_ENOSPC when the disk is below its reserve or the store is read-only, or
+ * CLX_EIO on a storage error — in both cases nothing of b is applied.
  */
 int clx_store_write(clx_store_t *s, clx_batch_t *b, int sync);
 
-/* Convenience: one synced put / delete. CLX_OK or CLX_EIO. */
+/* Convenience: one synced put / delete. CLX_OK, CLX_ENOSPC or CLX_EIO, as clx_store_write. */
 int clx_store_put(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen, const void *val, size_t vlen);
 int clx_store_delete(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen);
 
@@ -87,7 +136,8 @@ int clx_store_delete(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen);
  * Iterator over cf on a consistent snapshot, restricted to keys starting with prefix
  * (plen may be 0 for all keys). Positioning: seek (first key >= target), seek_for_prev
  * (last key <= target), first, last. key()/value() point into the iterator and are valid
- * until the next move.
+ * until the next move. An iterator holds the store's shared lock until it is destroyed:
+ * destroy it on the thread that created it, and soon.
  */
 clx_iter_t *clx_iter_create(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen);
 void clx_iter_destroy(clx_iter_t *it);
@@ -104,7 +154,10 @@ const char *clx_iter_value(clx_iter_t *it, size_t *vlen);
 /* CLX_OK, or CLX_EIO when iteration stopped on a storage error. */
 int clx_iter_status(clx_iter_t *it);
 
-/* Flushes and compacts one column family (maintenance, benchmarks). CLX_OK or CLX_EIO. */
+/*
+ * Flushes and compacts one column family (maintenance, benchmarks). CLX_OK, CLX_EIO, or
+ * CLX_ENOSPC when the disk is below its reserve (nothing is started: compaction needs room).
+ */
 int clx_store_compact(clx_store_t *s, clx_cf_t cf);
 
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */

@@ -62,7 +62,8 @@ struct clx_write_req {
     size_t nextra_rollups;
     clx_write_done_cb done; /* called once, on the writer thread */
     void *data;             /* the submitter's */
-    int status;             /* set before done(): CLX_OK, or CLX_EIO / CLX_ESHUTDOWN (nothing stored) */
+    int status;             /* set before done(): CLX_OK, or CLX_EIO / CLX_ENOSPC (disk below its
+                               reserve) / CLX_ESHUTDOWN — then nothing of the group was stored */
     clx_write_req_t *next_; /* writer's queue link */
 };
 

@@ -1,12 +1,20 @@
 /*
- * store.c — the RocksDB store: opening with every column family, point reads, batches,
- * prefix-bounded iterators and metadata. The only file besides writer.c that sees rocksdb/c.h.
+ * store.c — the RocksDB store: opening with every column family, the free-space guard and
+ * read-only fallback, point reads, batches, prefix-bounded iterators and metadata.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "clx_store.h"
 
+#include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
@@ -20,6 +28,10 @@
 #define STORE_BLOCK_CACHE (64u << 20)
 #define STORE_MAX_TOTAL_WAL (512ull << 20)
 #define STORE_DEDUP_WRITE_BUFFER (16u << 20)
+/* room a WAL append takes beyond the batch itself: record headers, 32 KiB block padding, and
+ * the new file RocksDB starts when a memtable switches */
+#define STORE_WAL_SLACK (1ull << 20)
+#define STORE_WATCH_MS 1000
 
 static const char *const cf_names[CLX_CF_COUNT_] = {
     [CLX_CF_EVENTS] = "events",
@@ -30,6 +42,19 @@ static const char *const cf_names[CLX_CF_COUNT_] = {
 };
 
 struct clx_store {
+    char *dir;
+    uint64_t reserve;
+    unsigned watch_ms;
+    /*
+     * Shared by every call that touches the database or a family handle (iterators hold it
+     * for their lifetime); exclusive only while the watcher reopens a read-only store
+     * read-write. glibc's default rwlock prefers readers, so a thread that holds it shared
+     * may take it shared again.
+     */
+    pthread_rwlock_t lock;
+    atomic_int read_only; /* the database is open read-only: every write is CLX_ENOSPC */
+    atomic_int low;       /* the last look found the disk below the reserve (for logging once) */
+
     rocksdb_t *db;
     rocksdb_column_family_handle_t **handles; /* every family opened, ours and others */
     size_t nhandles;
@@ -38,6 +63,12 @@ struct clx_store {
     rocksdb_writeoptions_t *wsync;
     rocksdb_writeoptions_t *wnosync;
     rocksdb_readoptions_t *ropts;
+
+    pthread_t watcher; /* runs while the store is read-only */
+    int watcher_started;
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    int watch_stop;
 };
 
 struct clx_batch {
@@ -45,6 +76,7 @@ struct clx_batch {
 };
 
 struct clx_iter {
+    clx_store_t *store; /* its lock is held shared while the iterator lives */
     rocksdb_iterator_t *it;
     rocksdb_readoptions_t *ropts;
     char *prefix; /* plen bytes */
@@ -221,11 +253,175 @@ static void add_name(char ***names, size_t *n, size_t *cap, const char *name)
     (*names)[(*n)++] = clx_xstrdup(name);
 }
 
+/* ---- disk space -------------------------------------------------------------------------- */
+
+/* Bytes this process may still write on dir's filesystem; UINT64_MAX when statvfs fails
+ * (then RocksDB reports whatever is wrong itself). */
+static uint64_t free_bytes(const char *dir)
+{
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0)
+        return UINT64_MAX;
+    return (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+}
+
+/* Is name a write-ahead log ("<number>.log")? */
+static int is_wal(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".log") == 0 && strspn(name, "0123456789") == n - 4;
+}
+
+/* Is name a manifest ("MANIFEST-<number>")? */
+static int is_manifest(const char *name)
+{
+    return strncmp(name, "MANIFEST-", 9) == 0;
+}
+
+/* Total size of the files in dir whose names match. */
+static uint64_t files_bytes(const char *dir, int (*match)(const char *name))
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    size_t dlen = strlen(dir);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (!match(e->d_name))
+            continue;
+        char *path = clx_xmalloc(dlen + n + 2);
+        snprintf(path, dlen + n + 2, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0)
+            total += (uint64_t)st.st_size;
+        free(path);
+    }
+    closedir(d);
+    return total;
+}
+
+static uint64_t open_need(const char *dir);
+static uint64_t resume_margin(const clx_store_t *s);
+
+/* "12.5 MiB" style. Cannot fail. */
+static void human_bytes(uint64_t n, char *buf, size_t len)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    if (n < 1024) {
+        snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+        return;
+    }
+    double v = (double)n; /* for people to read only */
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
 /*
- * Opens dir with every existing column family plus ours. On failure closes what was
- * opened, returns CLX_EIO and hands the RocksDB message to *errmsg when asked.
+ * Records whether the disk had room at the last look and logs each change once: the first
+ * refusal, and the first write after space came back.
  */
-int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
+static void note_space(clx_store_t *s, int low, uint64_t avail)
+{
+    if (atomic_exchange(&s->low, low) == low)
+        return;
+    char fr[32], rs[32];
+    human_bytes(avail, fr, sizeof(fr));
+    human_bytes(s->reserve, rs, sizeof(rs));
+    if (low) {
+        char nd[32];
+        human_bytes(s->reserve + STORE_WAL_SLACK + resume_margin(s), nd, sizeof(nd));
+        clx_log(CLX_LOG_ERROR, "store",
+                "disk full: %s free in %s, too little to keep the %s reserve (--disk-reserve): ingest and settings "
+                "writes answer 503 storage_unavailable until %s are free; reads go on",
+                fr, s->dir, rs, nd);
+    }
+    else
+        clx_log(CLX_LOG_INFO, "store", "disk space is back: %s free in %s (reserve %s): writes resume", fr, s->dir, rs);
+}
+
+/* Once writes were refused, they resume only with this much more than the reserve free, so
+ * that the store does not flip between refusing and accepting around the boundary. */
+static uint64_t resume_margin(const clx_store_t *s)
+{
+    return s->reserve / 16 > (4ull << 20) ? s->reserve / 16 : (4ull << 20);
+}
+
+/* Free space a write of `bytes` needs now (the reserve, the WAL framing, the margin when low). */
+static uint64_t space_need(clx_store_t *s, uint64_t bytes)
+{
+    return s->reserve + STORE_WAL_SLACK + bytes + (atomic_load(&s->low) ? resume_margin(s) : 0);
+}
+
+/*
+ * The guard in front of every write of `bytes` bytes: CLX_OK when the disk keeps the reserve
+ * after it, else CLX_ENOSPC (and nothing may be written). Caller holds the lock shared.
+ */
+static int space_check(clx_store_t *s, uint64_t bytes)
+{
+    if (atomic_load(&s->read_only))
+        return CLX_ENOSPC;
+    uint64_t avail = free_bytes(s->dir);
+    int low = avail != UINT64_MAX && avail < space_need(s, bytes);
+    note_space(s, low, avail);
+    return low ? CLX_ENOSPC : CLX_OK;
+}
+
+void clx_store_space(clx_store_t *s, clx_store_space_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->read_only = atomic_load(&s->read_only);
+    out->reserve_bytes = s->reserve;
+    out->free_bytes = free_bytes(s->dir);
+    if (out->read_only) {
+        out->need_bytes = open_need(s->dir) + s->reserve;
+        return;
+    }
+    out->need_bytes = space_need(s, 0);
+    out->writable = out->free_bytes == UINT64_MAX || out->free_bytes >= out->need_bytes;
+    if (out->free_bytes != UINT64_MAX)
+        note_space(s, !out->writable, out->free_bytes);
+}
+
+size_t clx_store_space_reason(const clx_store_space_t *sp, char *buf, size_t len)
+{
+    char fr[32], rs[32], nd[32];
+    if (len == 0)
+        return 0;
+    if (sp->writable) {
+        buf[0] = '\0';
+        return 0;
+    }
+    human_bytes(sp->free_bytes, fr, sizeof(fr));
+    human_bytes(sp->reserve_bytes, rs, sizeof(rs));
+    human_bytes(sp->need_bytes, nd, sizeof(nd));
+    int n;
+    if (sp->read_only)
+        n = snprintf(buf, len,
+                     "disk full: the store was opened read-only (%s free); reads are served, ingest and settings "
+                     "writes answer 503 until %s are free (the %s reserve included), then it reopens read-write by "
+                     "itself",
+                     fr, nd, rs);
+    else
+        n = snprintf(buf, len,
+                     "disk full: %s free on the data folder's disk, too little to keep the %s reserve; reads are "
+                     "served, ingest and settings writes answer 503 until %s are free, then resume by themselves",
+                     fr, rs, nd);
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* ---- opening and closing ------------------------------------------------------------------- */
+
+/*
+ * Opens s->dir (read-only or read-write) with every existing column family plus ours into
+ * s->db / handles / cf / meta. On failure leaves s->db NULL, returns CLX_EIO and hands the
+ * RocksDB message to *errmsg when asked. Caller holds the lock exclusively (or owns s alone).
+ */
+static int db_open(clx_store_t *s, int read_only, char **errmsg)
 {
     int rc = CLX_EIO;
     char *err = NULL;
@@ -236,12 +432,24 @@ int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
     rocksdb_options_t **opts = NULL;
     rocksdb_options_t *dbopts = NULL, *other = NULL;
     rocksdb_options_t *ours[CLX_CF_COUNT_] = {0};
-    clx_store_t *s = clx_xcalloc(1, sizeof(*s));
     rocksdb_cache_t *cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE);
+    const char *dir = s->dir;
 
-    if (errmsg != NULL)
-        *errmsg = NULL;
     dbopts = db_options(cache);
+    /*
+     * Not in the C API: the WAL replay then writes no tables unless a recovered memtable
+     * fills up, so opening on a nearly full disk writes almost nothing (see open_need).
+     */
+    rocksdb_options_t *tuned = rocksdb_options_create();
+    rocksdb_get_options_from_string(dbopts, "avoid_flush_during_recovery=true", tuned, &err);
+    if (err != NULL) {
+        store_fail("avoid_flush_during_recovery", err);
+        err = NULL;
+        rocksdb_options_destroy(tuned);
+    } else {
+        rocksdb_options_destroy(dbopts);
+        dbopts = tuned;
+    }
     other = rocksdb_options_create();
     ours[CLX_CF_EVENTS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
     ours[CLX_CF_DEDUP] = cf_options(cache, 1, STORE_DEDUP_WRITE_BUFFER);
@@ -277,7 +485,7 @@ int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
             rc = store_fail("list column families", err);
             existing = NULL;
             nexisting = 0;
-            goto fail;
+            goto done;
         }
     }
     add_name(&names, &nnames, &cap, "default");
@@ -290,36 +498,34 @@ int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
     opts[0] = dbopts;
     for (size_t i = 1; i < nnames; i++)
         opts[i] = i <= CLX_CF_COUNT_ ? ours[i - 1] : other;
-    s->handles = clx_xcalloc(nnames, sizeof(*s->handles));
-    s->nhandles = nnames;
+    rocksdb_column_family_handle_t **handles = clx_xcalloc(nnames, sizeof(*handles));
 
     err = NULL;
-    s->db = rocksdb_open_column_families(dbopts, dir, (int)nnames, (const char *const *)names,
-                                         (const rocksdb_options_t *const *)opts, s->handles, &err);
+    rocksdb_t *db;
+    if (read_only)
+        /* a store written by an older costlynx may lack one of our families: read-only
+         * cannot create it, and that is reported as an error like any other */
+        db = rocksdb_open_for_read_only_column_families(dbopts, dir, (int)nnames, (const char *const *)names,
+                                                        (const rocksdb_options_t *const *)opts, handles, 0, &err);
+    else
+        db = rocksdb_open_column_families(dbopts, dir, (int)nnames, (const char *const *)names,
+                                          (const rocksdb_options_t *const *)opts, handles, &err);
     if (err != NULL) {
         if (errmsg != NULL)
             *errmsg = clx_xstrdup(err);
-        rc = store_fail("open", err);
-        s->db = NULL;
-        goto fail;
+        rc = store_fail(read_only ? "open read-only" : "open", err);
+        free(handles);
+        goto done;
     }
-    s->meta = s->handles[0];
+    s->db = db;
+    s->handles = handles;
+    s->nhandles = nnames;
+    s->meta = handles[0];
     for (int c = 0; c < CLX_CF_COUNT_; c++)
-        s->cf[c] = s->handles[c + 1];
-    s->wsync = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(s->wsync, 1);
-    s->wnosync = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(s->wnosync, 0);
-    s->ropts = rocksdb_readoptions_create();
-    *out = s;
-    s = NULL;
+        s->cf[c] = handles[c + 1];
+    atomic_store(&s->read_only, read_only);
     rc = CLX_OK;
-    goto done;
 
-fail:
-    if (s != NULL && s->db == NULL)
-        s->nhandles = 0; /* nothing was opened */
-    clx_store_close(s);
 done:
     if (existing != NULL)
         rocksdb_list_column_families_destroy(existing, nexisting);
@@ -335,49 +541,255 @@ done:
     return rc;
 }
 
+/* Bytes held by the memtables of every family: what a flush writes, at most. */
+static uint64_t memtable_bytes(clx_store_t *s)
+{
+    uint64_t total = 0, v;
+    for (size_t i = 0; i < s->nhandles; i++)
+        if (rocksdb_property_int_cf(s->db, s->handles[i], "rocksdb.cur-size-all-mem-tables", &v) == 0)
+            total += v;
+    return total;
+}
+
 /*
- * Syncs the WAL, flushes every memtable (the next open then replays no WAL), closes.
- * Failures are logged and closing goes on: the synced WAL still holds everything.
+ * Closes s->db. A read-write database is synced and, when the disk can take it, flushed
+ * first (the next open then replays no WAL); on a disk without room for the memtables the
+ * flush is skipped — the synced WAL holds everything — because a full disk during it could
+ * abort the process. Failures are logged and closing goes on. Caller holds the lock
+ * exclusively (or owns s alone).
  */
-void clx_store_close(clx_store_t *s)
+static void db_close(clx_store_t *s)
 {
     char *err = NULL;
 
-    if (s == NULL)
+    if (s->db == NULL)
         return;
-    if (s->db != NULL) {
+    if (!atomic_load(&s->read_only)) {
         rocksdb_flush_wal(s->db, 1, &err);
         if (err != NULL)
             store_fail("flush wal at close", err);
-        rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-        rocksdb_flushoptions_set_wait(fo, 1);
-        for (size_t i = 0; i < s->nhandles; i++) {
-            err = NULL;
-            rocksdb_flush_cf(s->db, fo, s->handles[i], &err);
-            if (err != NULL)
-                store_fail("flush at close", err);
+        uint64_t mem = memtable_bytes(s), avail = free_bytes(s->dir);
+        if (avail != UINT64_MAX && avail < mem + STORE_WAL_SLACK + (s->reserve / 2)) {
+            char fr[32], mb[32];
+            human_bytes(avail, fr, sizeof(fr));
+            human_bytes(mem, mb, sizeof(mb));
+            clx_log(CLX_LOG_WARN, "store",
+                    "disk nearly full (%s free): the memtables (%s) are not flushed at close; the synced "
+                    "write-ahead log keeps them for the next start",
+                    fr, mb);
+        } else {
+            rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+            rocksdb_flushoptions_set_wait(fo, 1);
+            for (size_t i = 0; i < s->nhandles; i++) {
+                err = NULL;
+                rocksdb_flush_cf(s->db, fo, s->handles[i], &err);
+                if (err != NULL)
+                    store_fail("flush at close", err);
+            }
+            rocksdb_flushoptions_destroy(fo);
         }
-        rocksdb_flushoptions_destroy(fo);
-        for (size_t i = 0; i < s->nhandles; i++)
-            rocksdb_column_family_handle_destroy(s->handles[i]);
-        rocksdb_close(s->db);
     }
+    for (size_t i = 0; i < s->nhandles; i++)
+        rocksdb_column_family_handle_destroy(s->handles[i]);
+    rocksdb_close(s->db);
+    free(s->handles);
+    s->handles = NULL;
+    s->nhandles = 0;
+    s->db = NULL;
+}
+
+/*
+ * Free space opening dir read-write may write into: a new MANIFEST (at most the current
+ * one), an OPTIONS file and a new WAL (in the slack), and the WAL replay. The store opens
+ * with avoid_flush_during_recovery, so the replay writes tables only when a recovered
+ * memtable fills up — impossible while the WAL is smaller than the smallest write buffer;
+ * beyond that, count the whole WAL.
+ */
+static uint64_t open_need(const char *dir)
+{
+    uint64_t wal = files_bytes(dir, is_wal);
+    return STORE_WAL_SLACK + files_bytes(dir, is_manifest) + (wal > STORE_SMALL_WRITE_BUFFER ? wal : 0);
+}
+
+/*
+ * Reopens a read-only store read-write. CLX_OK; otherwise the read-only database is opened
+ * again (reads go on) and the error returned. Takes the lock exclusively.
+ */
+static int upgrade(clx_store_t *s)
+{
+    char *err = NULL;
+    pthread_rwlock_wrlock(&s->lock);
+    db_close(s);
+    int rc = db_open(s, 0, &err);
+    if (rc != CLX_OK) {
+        clx_log(CLX_LOG_ERROR, "store", "cannot reopen %s read-write: %s; staying read-only", s->dir,
+                err != NULL ? err : "unknown error");
+        free(err);
+        err = NULL;
+        if (db_open(s, 1, &err) != CLX_OK) {
+            /* nothing is open any more and nothing can be served: let the supervisor restart us
+             * (every acknowledged write is in the synced WAL) */
+            clx_log(CLX_LOG_ERROR, "store", "cannot reopen %s read-only either: %s; exiting", s->dir,
+                    err != NULL ? err : "unknown error");
+            _exit(70);
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
+}
+
+/* The watcher: while the store is read-only, looks for space and reopens read-write. */
+static void *watch_main(void *arg)
+{
+    clx_store_t *s = arg;
+    pthread_setname_np(pthread_self(), "clx-space");
+    pthread_mutex_lock(&s->watch_mu);
+    while (!s->watch_stop && atomic_load(&s->read_only)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += s->watch_ms / 1000;
+        until.tv_nsec += (long)(s->watch_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &until);
+        if (s->watch_stop)
+            break;
+        /* reopen only when writes can go on too: a read-write store below the reserve would
+         * refuse them anyway, and staying read-only keeps the open itself away from the edge */
+        uint64_t avail = free_bytes(s->dir), need = open_need(s->dir) + s->reserve;
+        if (avail != UINT64_MAX && avail < need)
+            continue;
+        pthread_mutex_unlock(&s->watch_mu);
+        if (upgrade(s) == CLX_OK) {
+            char fr[32];
+            human_bytes(avail, fr, sizeof(fr));
+            clx_log(CLX_LOG_INFO, "store", "disk space is back (%s free): %s reopened read-write; writes resume", fr,
+                    s->dir);
+            atomic_store(&s->low, 0);
+        }
+        pthread_mutex_lock(&s->watch_mu);
+    }
+    pthread_mutex_unlock(&s->watch_mu);
+    return NULL;
+}
+
+int clx_store_open(const char *dir, clx_store_t **out, char **errmsg)
+{
+    return clx_store_open_with(dir, NULL, out, errmsg);
+}
+
+/*
+ * Decides read-write or read-only from the free space, opens, and starts the watcher when
+ * read-only. On failure frees everything, returns CLX_EIO or CLX_ENOSPC and hands a message
+ * to *errmsg when asked.
+ */
+int clx_store_open_with(const char *dir, const clx_store_config_t *cfg, clx_store_t **out, char **errmsg)
+{
+    int rc;
+    clx_store_t *s = clx_xcalloc(1, sizeof(*s));
+
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    s->dir = clx_xstrdup(dir);
+    s->reserve = cfg != NULL ? cfg->reserve_bytes : 0;
+    s->watch_ms = cfg != NULL && cfg->watch_ms != 0 ? cfg->watch_ms : STORE_WATCH_MS;
+    pthread_rwlock_init(&s->lock, NULL);
+    pthread_mutex_init(&s->watch_mu, NULL);
+    pthread_cond_init(&s->watch_cv, NULL);
+    atomic_init(&s->read_only, 0);
+    atomic_init(&s->low, 0);
+    s->wsync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wsync, 1);
+    s->wnosync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wnosync, 0);
+    s->ropts = rocksdb_readoptions_create();
+
+    size_t dlen = strlen(dir);
+    char *current = clx_xmalloc(dlen + sizeof("/CURRENT"));
+    snprintf(current, dlen + sizeof("/CURRENT"), "%s/CURRENT", dir);
+    int fresh = access(current, F_OK) != 0;
+    free(current);
+    uint64_t avail = free_bytes(dir);
+    uint64_t need = fresh ? s->reserve + STORE_WAL_SLACK : open_need(dir);
+    int read_only = avail != UINT64_MAX && avail < need;
+    char fr[32], nd[32], rs[32];
+    human_bytes(avail, fr, sizeof(fr));
+    human_bytes(need, nd, sizeof(nd));
+    human_bytes(s->reserve, rs, sizeof(rs));
+    if (read_only && fresh) {
+        if (errmsg != NULL) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "disk full: %s free, a new store needs at least %s (the %s reserve, "
+                     "--disk-reserve); free some space or lower the reserve", fr, nd, rs);
+            *errmsg = clx_xstrdup(msg);
+        }
+        rc = CLX_ENOSPC;
+        goto fail;
+    }
+    if ((rc = db_open(s, read_only, errmsg)) != CLX_OK)
+        goto fail;
+    if (read_only) {
+        atomic_store(&s->low, 1);
+        human_bytes(need + s->reserve, nd, sizeof(nd));
+        clx_log(CLX_LOG_ERROR, "store",
+                "disk full: %s free in %s, too little to open the store read-write safely: it is open READ-ONLY — "
+                "reads are served, ingest and settings writes answer 503 storage_unavailable; it reopens "
+                "read-write by itself once %s are free (the %s reserve included)",
+                fr, dir, nd, rs);
+        s->watcher_started = pthread_create(&s->watcher, NULL, watch_main, s) == 0;
+    }
+    *out = s;
+    return CLX_OK;
+
+fail:
+    clx_store_close(s);
+    return rc;
+}
+
+/* Stops the watcher, closes the database (see db_close), frees. NULL is a no-op. */
+void clx_store_close(clx_store_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->watcher_started) {
+        pthread_mutex_lock(&s->watch_mu);
+        s->watch_stop = 1;
+        pthread_cond_broadcast(&s->watch_cv);
+        pthread_mutex_unlock(&s->watch_mu);
+        pthread_join(s->watcher, NULL);
+    }
+    db_close(s);
     if (s->wsync != NULL)
         rocksdb_writeoptions_destroy(s->wsync);
     if (s->wnosync != NULL)
         rocksdb_writeoptions_destroy(s->wnosync);
     if (s->ropts != NULL)
         rocksdb_readoptions_destroy(s->ropts);
-    free(s->handles);
+    pthread_rwlock_destroy(&s->lock);
+    pthread_mutex_destroy(&s->watch_mu);
+    pthread_cond_destroy(&s->watch_cv);
+    free(s->dir);
     free(s);
 }
 
-/* Reads key from a family handle into a fresh buffer: CLX_OK, CLX_ENOTFOUND, CLX_EIO. */
-static int get_handle(clx_store_t *s, rocksdb_column_family_handle_t *h, const void *key, size_t klen, char **val,
-                      size_t *vlen)
+/* Family index CLX_CF_COUNT_ stands for "default" (metadata). */
+#define CF_META CLX_CF_COUNT_
+
+/* The handle of family cf (or CF_META). Caller holds the lock: handles change on reopen. */
+static rocksdb_column_family_handle_t *handle_of(clx_store_t *s, int cf)
+{
+    return cf == CF_META ? s->meta : s->cf[cf];
+}
+
+/* Reads key from a family into a fresh buffer: CLX_OK, CLX_ENOTFOUND, CLX_EIO. */
+static int get_cf(clx_store_t *s, int cf, const void *key, size_t klen, char **val, size_t *vlen)
 {
     char *err = NULL;
-    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, s->ropts, h, key, klen, &err);
+    pthread_rwlock_rdlock(&s->lock);
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, s->ropts, handle_of(s, cf), key, klen, &err);
+    pthread_rwlock_unlock(&s->lock);
 
     if (err != NULL)
         return store_fail("get", err);
@@ -398,7 +810,7 @@ static int get_handle(clx_store_t *s, rocksdb_column_family_handle_t *h, const v
 /* CLX_OK with a malloc'd copy, CLX_ENOTFOUND, or CLX_EIO (logged). */
 int clx_store_get(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen, char **val, size_t *vlen)
 {
-    return get_handle(s, s->cf[cf], key, klen, val, vlen);
+    return get_cf(s, (int)cf, key, klen, val, vlen);
 }
 
 /* One batched MultiGet; on any key's storage error frees everything and returns CLX_EIO. */
@@ -417,7 +829,9 @@ int clx_store_multi_get(clx_store_t *s, clx_cf_t cf, size_t n, const char *const
         ps = clx_xmalloc(n * sizeof(*ps));
         errs = clx_xmalloc(n * sizeof(*errs));
     }
+    pthread_rwlock_rdlock(&s->lock);
     rocksdb_batched_multi_get_cf(s->db, s->ropts, s->cf[cf], n, keys, klens, ps, errs, 0);
+    pthread_rwlock_unlock(&s->lock);
     for (size_t i = 0; i < n; i++) {
         if (errs[i] != NULL) {
             if (rc == CLX_OK)
@@ -475,29 +889,42 @@ void clx_batch_clear(clx_batch_t *b)
     rocksdb_writebatch_clear(b->wb);
 }
 
+/*
+ * The batch records a family by its id, read from the handle here: the lock keeps the handle
+ * alive meanwhile (ids are stable across a reopen, handles are not).
+ */
+
 /* Copies key and value into b. Cannot fail. */
 void clx_batch_put(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key, size_t klen, const void *val,
                    size_t vlen)
 {
+    pthread_rwlock_rdlock(&s->lock);
     rocksdb_writebatch_put_cf(b->wb, s->cf[cf], key, klen, val, vlen);
+    pthread_rwlock_unlock(&s->lock);
 }
 
 void clx_batch_merge_rollup(clx_batch_t *b, clx_store_t *s, const void *key, size_t klen, const void *val,
                             size_t vlen)
 {
+    pthread_rwlock_rdlock(&s->lock);
     rocksdb_writebatch_merge_cf(b->wb, s->cf[CLX_CF_ROLLUPS], key, klen, val, vlen);
+    pthread_rwlock_unlock(&s->lock);
 }
 
 /* Copies key into b. Cannot fail. */
 void clx_batch_delete(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key, size_t klen)
 {
+    pthread_rwlock_rdlock(&s->lock);
     rocksdb_writebatch_delete_cf(b->wb, s->cf[cf], key, klen);
+    pthread_rwlock_unlock(&s->lock);
 }
 
 /* Copies a metadata entry into b (default family). Cannot fail. */
 void clx_batch_meta_put(clx_batch_t *b, clx_store_t *s, const char *name, const void *val, size_t vlen)
 {
+    pthread_rwlock_rdlock(&s->lock);
     rocksdb_writebatch_put_cf(b->wb, s->meta, name, strlen(name), val, vlen);
+    pthread_rwlock_unlock(&s->lock);
 }
 
 /* Cannot fail. */
@@ -506,37 +933,59 @@ size_t clx_batch_count(clx_batch_t *b)
     return (size_t)rocksdb_writebatch_count(b->wb);
 }
 
-/* CLX_OK, or CLX_EIO (logged) when RocksDB refused the batch; then nothing is applied. */
+/*
+ * CLX_OK; CLX_ENOSPC (nothing written) when the disk would fall below the reserve; CLX_EIO
+ * (logged) when RocksDB refused the batch; then nothing is applied.
+ */
 int clx_store_write(clx_store_t *s, clx_batch_t *b, int sync)
 {
     char *err = NULL;
+    size_t size = 0;
 
-    rocksdb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &err);
+    rocksdb_writebatch_data(b->wb, &size); /* the WAL record's payload */
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = space_check(s, size);
+    if (rc == CLX_OK)
+        rocksdb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &err);
+    pthread_rwlock_unlock(&s->lock);
     if (err != NULL)
         return store_fail("write", err);
-    return CLX_OK;
+    return rc;
 }
 
-/* Synced single put: CLX_OK or CLX_EIO (logged). */
-int clx_store_put(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen, const void *val, size_t vlen)
+/* One synced put into family cf (or CF_META): CLX_OK, CLX_ENOSPC or CLX_EIO (logged). */
+static int put_cf(clx_store_t *s, int cf, const void *key, size_t klen, const void *val, size_t vlen)
 {
     char *err = NULL;
 
-    rocksdb_put_cf(s->db, s->wsync, s->cf[cf], key, klen, val, vlen, &err);
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = space_check(s, klen + vlen + 32);
+    if (rc == CLX_OK)
+        rocksdb_put_cf(s->db, s->wsync, handle_of(s, cf), key, klen, val, vlen, &err);
+    pthread_rwlock_unlock(&s->lock);
     if (err != NULL)
         return store_fail("put", err);
-    return CLX_OK;
+    return rc;
 }
 
-/* Synced single delete: CLX_OK or CLX_EIO (logged). Deleting an absent key is CLX_OK. */
+int clx_store_put(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    return put_cf(s, (int)cf, key, klen, val, vlen);
+}
+
+/* Synced single delete: CLX_OK, CLX_ENOSPC or CLX_EIO (logged). Deleting an absent key is CLX_OK. */
 int clx_store_delete(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen)
 {
     char *err = NULL;
 
-    rocksdb_delete_cf(s->db, s->wsync, s->cf[cf], key, klen, &err);
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = space_check(s, klen + 32);
+    if (rc == CLX_OK)
+        rocksdb_delete_cf(s->db, s->wsync, s->cf[cf], key, klen, &err);
+    pthread_rwlock_unlock(&s->lock);
     if (err != NULL)
         return store_fail("delete", err);
-    return CLX_OK;
+    return rc;
 }
 
 /*
@@ -577,6 +1026,8 @@ clx_iter_t *clx_iter_create(clx_store_t *s, clx_cf_t cf, const void *prefix, siz
         if (prefix_successor(it->prefix, plen, &it->upper, &it->ulen))
             rocksdb_readoptions_set_iterate_upper_bound(it->ropts, it->upper, it->ulen);
     }
+    pthread_rwlock_rdlock(&s->lock); /* released by clx_iter_destroy */
+    it->store = s;
     it->it = rocksdb_create_iterator_cf(s->db, it->ropts, s->cf[cf]);
     return it;
 }
@@ -587,6 +1038,7 @@ void clx_iter_destroy(clx_iter_t *it)
     if (it == NULL)
         return;
     rocksdb_iter_destroy(it->it);
+    pthread_rwlock_unlock(&it->store->lock);
     rocksdb_readoptions_destroy(it->ropts);
     free(it->prefix);
     free(it->upper);
@@ -677,29 +1129,30 @@ int clx_iter_status(clx_iter_t *it)
 /* CLX_OK with a malloc'd copy, CLX_ENOTFOUND, or CLX_EIO (logged). */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen)
 {
-    return get_handle(s, s->meta, name, strlen(name), val, vlen);
+    return get_cf(s, CF_META, name, strlen(name), val, vlen);
 }
 
-/* Synced put in the default family: CLX_OK or CLX_EIO (logged). */
+/* Synced put in the default family: CLX_OK, CLX_ENOSPC or CLX_EIO (logged). */
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen)
 {
-    char *err = NULL;
-
-    rocksdb_put_cf(s->db, s->wsync, s->meta, name, strlen(name), val, vlen, &err);
-    if (err != NULL)
-        return store_fail("meta put", err);
-    return CLX_OK;
+    return put_cf(s, CF_META, name, strlen(name), val, vlen);
 }
 
 int clx_store_compact(clx_store_t *s, clx_cf_t cf)
 {
     char *err = NULL;
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    rocksdb_flushoptions_set_wait(fo, 1);
-    rocksdb_flush_cf(s->db, fo, s->cf[cf], &err);
-    rocksdb_flushoptions_destroy(fo);
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = space_check(s, 0);
+    if (rc == CLX_OK) {
+        rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+        rocksdb_flushoptions_set_wait(fo, 1);
+        rocksdb_flush_cf(s->db, fo, s->cf[cf], &err);
+        rocksdb_flushoptions_destroy(fo);
+        if (err == NULL)
+            rocksdb_compact_range_cf(s->db, s->cf[cf], NULL, 0, NULL, 0);
+    }
+    pthread_rwlock_unlock(&s->lock);
     if (err != NULL)
         return store_fail("flush", err);
-    rocksdb_compact_range_cf(s->db, s->cf[cf], NULL, 0, NULL, 0);
-    return CLX_OK;
+    return rc;
 }

@@ -85,9 +85,11 @@ static void *maint_main(void *arg)
         if (merges - compacted_at < MAINT_MERGES)
             continue;
         pthread_mutex_unlock(&w->maint_mu);
-        if (clx_store_compact(w->s, CLX_CF_ROLLUPS) != CLX_OK)
+        int rc = clx_store_compact(w->s, CLX_CF_ROLLUPS);
+        if (rc != CLX_OK && rc != CLX_ENOSPC)
             clx_log(CLX_LOG_WARN, "store", "rollups compaction failed; queries stay correct, only slower");
-        compacted_at = merges;
+        if (rc != CLX_ENOSPC) /* no room to compact now: try again at the next tick */
+            compacted_at = merges;
         pthread_mutex_lock(&w->maint_mu);
     }
     pthread_mutex_unlock(&w->maint_mu);
@@ -342,7 +344,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
 complete:
     if (rc == CLX_OK)
         atomic_fetch_add_explicit(&w->items, n, memory_order_relaxed);
-    else
+    else if (rc != CLX_ENOSPC)
         rc = CLX_EIO;
     size_t nreq = 0;
     for (clx_write_req_t *r = head; r != NULL; r = r->next_)

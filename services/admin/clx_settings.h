@@ -145,7 +145,8 @@ int clx_settings_has_environment_locked(clx_settings_t *s, const char *ws, const
 /*
  * Admin operations. Each validates its input (CLX_EINVAL with *problem filled), checks
  * references (CLX_ENOTFOUND with *problem naming the missing one), refuses duplicates
- * (CLX_EEXIST), persists synced (CLX_EIO on a storage failure: nothing changed), and on
+ * (CLX_EEXIST), persists synced (CLX_EIO on a storage failure, CLX_ENOSPC when the disk is
+ * below its reserve: nothing changed either way), and on
  * CLX_OK copies the new record into *out when out is not NULL (pointer members of *out
  * are valid until the settings are destroyed).
  */
@@ -168,13 +169,13 @@ int clx_settings_create_environment(clx_settings_t *s, const char *ws, const cha
 int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name, const char *default_project,
                             const char *default_environment, const char *locked_environment, clx_apikey_t *out,
                             char *secret, clx_settings_problem_t *problem);
-/* Revokes key id of ws: later requests with it get 401. CLX_OK, CLX_ENOTFOUND, CLX_EIO. */
+/* Revokes key id of ws: later requests with it get 401. CLX_OK, CLX_ENOTFOUND, CLX_EIO, CLX_ENOSPC. */
 int clx_settings_revoke_key(clx_settings_t *s, const char *ws, const char *id);
 
 /*
  * Pricing overrides and deployment mappings. set replaces an existing one (later events use
  * the new price; stored costs never change). CLX_OK, CLX_EINVAL (problem), CLX_ENOTFOUND
- * (workspace), CLX_EIO. delete: CLX_OK or CLX_ENOTFOUND.
+ * (workspace), CLX_EIO, CLX_ENOSPC. delete: CLX_OK, CLX_ENOTFOUND, CLX_EIO or CLX_ENOSPC.
  */
 typedef struct clx_override_input {
     const char *workspace, *provider, *model; /* provider and model are normalised here */

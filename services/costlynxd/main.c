@@ -3,6 +3,7 @@
  * writer and the REST door, waits for SIGTERM/SIGINT and shuts down in order.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,41 @@ static int valid_nonempty(const char *v)
     return v[0] != '\0';
 }
 
+/*
+ * A byte size: digits, then optionally a unit — B, KiB/K/KB, MiB/M/MB, GiB/G/GB, TiB/T/TB
+ * (all powers of 1024). Returns 0 with *out set, or -1.
+ */
+static int parse_size(const char *v, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } units[] = {{"", 0},   {"B", 0},   {"K", 10},  {"KB", 10},  {"KiB", 10}, {"M", 20},  {"MB", 20},
+                 {"MiB", 20}, {"G", 30}, {"GB", 30}, {"GiB", 30}, {"T", 40},  {"TB", 40}, {"TiB", 40}};
+    char *end;
+    if (*v < '0' || *v > '9')
+        return -1;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) != 0)
+            continue;
+        if (n > (UINT64_MAX >> units[i].shift))
+            return -1;
+        *out = (uint64_t)n << units[i].shift;
+        return 0;
+    }
+    return -1;
+}
+
+static int valid_size(const char *v)
+{
+    uint64_t n;
+    return parse_size(v, &n) == 0;
+}
+
 static int valid_level(const char *v)
 {
     return strcmp(v, "error") == 0 || strcmp(v, "warn") == 0 || strcmp(v, "info") == 0 || strcmp(v, "debug") == 0;
@@ -75,6 +111,9 @@ const clx_option_t clx_options[] = {
     {"shutdown-grace-ms", "COSTLYNX_SHUTDOWN_GRACE_MS", "10000", "time to answer in-flight requests on SIGTERM",
      valid_count},
     {"log-level", "COSTLYNX_LOG_LEVEL", "info", "error, warn, info or debug", valid_level},
+    {"disk-reserve", "COSTLYNX_DISK_RESERVE", "1GiB",
+     "free space kept on the data folder's disk: ingest and settings writes answer 503 below it (e.g. 512MiB)",
+     valid_size},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -208,12 +247,23 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "costlynxd: cannot create data folder %s: %s\n", dir, strerror(errno));
         goto done;
     }
-    if (clx_store_open(dir, &store, &err) != CLX_OK) {
+    clx_store_config_t scfg = {0};
+    parse_size(clx_config_get(values, "disk-reserve"), &scfg.reserve_bytes);
+    if (clx_store_open_with(dir, &scfg, &store, &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot open the store in %s: %s\n", dir, err != NULL ? err : "unknown error");
         goto done;
     }
-    if (clx_settings_open(store, &settings) != CLX_OK) {
-        fprintf(stderr, "costlynxd: cannot load settings from %s\n", dir);
+    clx_store_space_t space;
+    clx_store_space(store, &space);
+    if (!space.writable) {
+        char why[400];
+        clx_store_space_reason(&space, why, sizeof(why));
+        /* on stderr for the person or supervisor that started us; /readyz says the same */
+        fprintf(stderr, "costlynxd: %s\n", why);
+    }
+    int src = clx_settings_open(store, &settings);
+    if (src != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot load settings from %s: %s\n", dir, clx_strerror(src));
         goto done;
     }
     char *generated = NULL;
@@ -225,7 +275,8 @@ static int serve(int argc, char **argv)
         admin_token = NULL;
     }
     if (admin_rc != CLX_OK) {
-        fprintf(stderr, "costlynxd: cannot store the admin token\n");
+        fprintf(stderr, "costlynxd: cannot store the generated admin token: %s%s\n", clx_strerror(admin_rc),
+                admin_rc == CLX_ENOSPC ? " (set COSTLYNX_ADMIN_TOKEN, which needs no write, or free some space)" : "");
         goto done;
     }
     const char *catalog_path = clx_config_get(values, "catalog");

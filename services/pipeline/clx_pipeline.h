@@ -43,7 +43,8 @@ struct clx_ingest {
     Costlynx__V1__UsageEvent **events;
     size_t nevents;
     Costlynx__V1__IngestResponse response; /* valid after completion */
-    int status;               /* after completion: CLX_OK, or CLX_EIO / CLX_ESHUTDOWN (nothing stored) */
+    int status;               /* after completion: CLX_OK, or CLX_EIO / CLX_ENOSPC / CLX_ESHUTDOWN
+                                 (nothing stored; answer "retry later") */
     void (*done)(clx_ingest_t *ing); /* async completion, called on the writer thread */
     void *data;               /* the door's */
     clx_ingest_priv_t *priv_; /* pipeline-private, in the arena */

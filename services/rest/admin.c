@@ -119,11 +119,20 @@ static int member_str(clx_rest_call_t *call, yajl_val obj, const char *name, con
     return CLX_OK;
 }
 
+/* A storage refusal (CLX_EIO, CLX_ENOSPC: disk full) as its 503; 0 when rc is something else. */
+static int storage_refusal(clx_rest_call_t *call, int rc, const char *what)
+{
+    if (rc != CLX_EIO && rc != CLX_ENOSPC)
+        return 0;
+    clx_rest_send_error(call->req, clx_err_http_status(rc), clx_err_name(rc), NULL, "%s: %s; nothing changed, retry",
+                        clx_strerror(rc), what);
+    return 1;
+}
+
 static int settings_error(clx_rest_call_t *call, int rc, const clx_settings_problem_t *p)
 {
-    if (rc == CLX_EIO)
-        return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL,
-                                   "the settings could not be saved; nothing changed, retry");
+    if (storage_refusal(call, rc, "the settings could not be saved"))
+        return 0;
     const char *code = rc == CLX_EEXIST ? "already_exists" : rc == CLX_ENOTFOUND ? "not_found" : "invalid_value";
     return clx_rest_send_error(call->req, clx_err_http_status(rc), code, p->field, "%s", p->message);
 }
@@ -429,8 +438,11 @@ static int key_revoke(clx_rest_call_t *call, clx_jw_t *w)
     int rc = clx_settings_revoke_key(call->srv->cfg.settings, ws, id);
     if (rc == CLX_ENOTFOUND)
         return clx_rest_send_error(call->req, 404, "not_found", "id", "no key '%s' in workspace '%s'", id, ws);
-    if (rc != CLX_OK)
-        return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "the key could not be revoked; retry");
+    if (rc != CLX_OK) {
+        if (!storage_refusal(call, rc, "the key could not be revoked"))
+            clx_rest_send_error(call->req, 500, clx_err_name(rc), NULL, "%s", clx_strerror(rc));
+        return 0;
+    }
     clx_jw_obj_begin(w);
     clx_jw_bool(w, "ok", 1);
     clx_jw_str(w, "id", id);
@@ -658,7 +670,10 @@ static int overrides_delete(clx_rest_call_t *call, clx_jw_t *w)
     if (provider == NULL || model == NULL)
         return clx_rest_send_error(call->req, 400, "missing_field", provider == NULL ? "provider" : "model",
                                    "name the override with ?provider=…&model=…");
-    if (clx_settings_delete_override(call->srv->cfg.settings, ws, provider, model) != CLX_OK)
+    int rc = clx_settings_delete_override(call->srv->cfg.settings, ws, provider, model);
+    if (storage_refusal(call, rc, "the override could not be deleted"))
+        return 0;
+    if (rc != CLX_OK)
         return clx_rest_send_error(call->req, 404, "not_found", "model", "no override for %s model '%s'", provider,
                                    model);
     clx_jw_obj_begin(w);
@@ -707,7 +722,10 @@ static int deployments_delete(clx_rest_call_t *call, clx_jw_t *w)
     char *deployment = clx_rest_query(call->req, "deployment");
     if (deployment == NULL)
         return clx_rest_send_error(call->req, 400, "missing_field", "deployment", "name it with ?deployment=…");
-    if (clx_settings_delete_deployment(call->srv->cfg.settings, ws, deployment) != CLX_OK)
+    int rc = clx_settings_delete_deployment(call->srv->cfg.settings, ws, deployment);
+    if (storage_refusal(call, rc, "the mapping could not be deleted"))
+        return 0;
+    if (rc != CLX_OK)
         return clx_rest_send_error(call->req, 404, "not_found", "deployment", "no mapping for deployment '%s'",
                                    deployment);
     clx_jw_obj_begin(w);

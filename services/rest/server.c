@@ -194,6 +194,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (path_is(path, "/readyz")) {
         if (atomic_load(&h->srv->stopping))
             return clx_rest_send_error(req, 503, "shutting_down", NULL, "shutting down");
+        clx_store_space_t space; /* ready = accepting writes: a full disk is not ready, reads still work */
+        clx_store_space(h->srv->cfg.store, &space);
+        if (!space.writable) {
+            char why[400];
+            clx_store_space_reason(&space, why, sizeof(why));
+            return clx_rest_send_error(req, 503, clx_err_name(CLX_ENOSPC), NULL, "%s", why);
+        }
         return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true,\"ready\":true}"));
     }
     if (path_is(path, "/api/v1/usage/ingest")) {

@@ -63,7 +63,7 @@ int clx_rest_metrics(clx_rest_call_t *call)
     clx_pipeline_metrics_t m;
     clx_pipeline_metrics(call->srv->cfg.pipeline, &m);
     const clx_catalog_t *c = clx_pipeline_catalog(call->srv->cfg.pipeline);
-    char buf[4096];
+    char buf[6144];
     int n = snprintf(
         buf, sizeof(buf),
         "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (both doors).\n"
@@ -99,6 +99,26 @@ int clx_rest_metrics(clx_rest_call_t *call)
         (unsigned long long)m.inserted, (unsigned long long)m.skipped, (unsigned long long)m.rejected,
         (unsigned long long)m.warnings, (unsigned long long)m.writer.groups, (unsigned long long)m.writer.requests,
         (long)atomic_load(&call->srv->inflight), clx_catalog_version(c), clx_catalog_count(c));
+    clx_store_space_t sp;
+    clx_store_space(call->srv->cfg.store, &sp);
+    if (n > 0 && (size_t)n < sizeof(buf))
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+                      "# HELP costlynx_store_free_bytes Free space on the data folder's disk.\n"
+                      "# TYPE costlynx_store_free_bytes gauge\n"
+                      "costlynx_store_free_bytes %llu\n"
+                      "# HELP costlynx_store_reserve_bytes Free space writes keep (--disk-reserve).\n"
+                      "# TYPE costlynx_store_reserve_bytes gauge\n"
+                      "costlynx_store_reserve_bytes %llu\n"
+                      "# HELP costlynx_store_writable 1 while the store accepts writes, 0 while the disk is full.\n"
+                      "# TYPE costlynx_store_writable gauge\n"
+                      "costlynx_store_writable %d\n"
+                      "# HELP costlynx_store_read_only 1 when the store was opened read-only for lack of space.\n"
+                      "# TYPE costlynx_store_read_only gauge\n"
+                      "costlynx_store_read_only %d\n",
+                      (unsigned long long)sp.free_bytes, (unsigned long long)sp.reserve_bytes, sp.writable,
+                      sp.read_only);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        n = (int)strlen(buf);
     h2o_req_t *req = call->req;
     req->res.status = 200;
     req->res.reason = "OK";

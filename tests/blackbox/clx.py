@@ -132,9 +132,11 @@ def parse(raw):
 class Server:
     """One costlynxd process over a data folder that survives restart()."""
 
-    def __init__(self, admin_token=None, threads=2, extra_args=(), env=None, grpc=False):
+    def __init__(self, admin_token=None, threads=2, extra_args=(), env=None, grpc=False, data_dir=None):
         self.tmp = tempfile.mkdtemp(prefix="clx-bb-")
-        self.data_dir = os.path.join(self.tmp, "data")
+        # data_dir: an existing store (a backup, a tmpfs) instead of a fresh folder under tmp;
+        # cleanup() leaves it in place
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.admin_token = admin_token or ("adm-" + secrets.token_hex(12))
         self.threads = threads
         self.extra_args = list(extra_args)

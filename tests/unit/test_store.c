@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Only to plant a column family costlynx does not know; the code under test hides RocksDB. */
@@ -605,6 +606,84 @@ static void test_iterator_snapshot(void **state)
     clx_iter_destroy(it);
 }
 
+/* A reserve larger than the disk's free space: every write is refused, nothing is written,
+ * reads go on, and the refusal says why. */
+static void test_reserve_refuses_writes(void **state)
+{
+    fixture_t *f = *state;
+    char *err = NULL;
+
+    assert_int_equal(clx_store_put(f->s, CLX_CF_EVENTS, "before", 6, "1", 1), CLX_OK);
+    clx_store_close(f->s);
+    f->s = NULL;
+    struct statvfs v;
+    assert_int_equal(statvfs(f->dir, &v), 0);
+    uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+    clx_store_config_t cfg = {.reserve_bytes = avail + (1ull << 40)};
+    assert_int_equal(clx_store_open_with(f->dir, &cfg, &f->s, &err), CLX_OK);
+    assert_null(err);
+
+    clx_store_space_t sp;
+    clx_store_space(f->s, &sp);
+    assert_false(sp.writable);
+    assert_false(sp.read_only); /* the WAL replay fits: open read-write, refuse writes */
+    assert_int_equal(sp.reserve_bytes, cfg.reserve_bytes);
+    char why[400];
+    assert_true(clx_store_space_reason(&sp, why, sizeof(why)) > 0);
+    assert_memory_equal(why, "disk full:", 10);
+
+    assert_int_equal(clx_store_put(f->s, CLX_CF_EVENTS, "after", 5, "2", 1), CLX_ENOSPC);
+    assert_int_equal(clx_store_delete(f->s, CLX_CF_EVENTS, "before", 6), CLX_ENOSPC);
+    assert_int_equal(clx_store_meta_put(f->s, "seq", "x", 1), CLX_ENOSPC);
+    clx_batch_t *b = clx_batch_create();
+    clx_batch_put(b, f->s, CLX_CF_DEDUP, "d", 1, "v", 1);
+    assert_int_equal(clx_store_write(f->s, b, 1), CLX_ENOSPC);
+    clx_batch_destroy(b);
+    assert_int_equal(clx_store_compact(f->s, CLX_CF_EVENTS), CLX_ENOSPC);
+
+    expect_val(f->s, CLX_CF_EVENTS, "before", 6, "1");
+    char *val = NULL;
+    size_t vlen = 0;
+    assert_int_equal(clx_store_get(f->s, CLX_CF_EVENTS, "after", 5, &val, &vlen), CLX_ENOTFOUND);
+    assert_int_equal(clx_store_get(f->s, CLX_CF_DEDUP, "d", 1, &val, &vlen), CLX_ENOTFOUND);
+    assert_string_equal(clx_strerror(CLX_ENOSPC), "disk full: the data folder's free space is below its reserve");
+    assert_string_equal(clx_err_name(CLX_ENOSPC), "storage_unavailable");
+    assert_int_equal(clx_err_http_status(CLX_ENOSPC), 503);
+    assert_int_equal(clx_err_grpc_status(CLX_ENOSPC), 14);
+
+    /* reopened without the reserve: writable again, and nothing refused was written */
+    clx_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(clx_store_open(f->dir, &f->s, &err), CLX_OK);
+    clx_store_space(f->s, &sp);
+    assert_true(sp.writable);
+    assert_int_equal(clx_store_space_reason(&sp, why, sizeof(why)), 0);
+    assert_string_equal(why, "");
+    assert_int_equal(clx_store_put(f->s, CLX_CF_EVENTS, "after", 5, "2", 1), CLX_OK);
+    expect_val(f->s, CLX_CF_EVENTS, "before", 6, "1");
+}
+
+/* A store that does not exist yet is not created on a disk below the reserve. */
+static void test_reserve_refuses_new_store(void **state)
+{
+    (void)state;
+    char *dir = clx_test_tmpdir();
+    struct statvfs v;
+    assert_int_equal(statvfs(dir, &v), 0);
+    clx_store_config_t cfg = {.reserve_bytes = (uint64_t)v.f_bavail * v.f_frsize + (1ull << 40)};
+    clx_store_t *s = NULL;
+    char *err = NULL;
+    assert_int_equal(clx_store_open_with(dir, &cfg, &s, &err), CLX_ENOSPC);
+    assert_null(s);
+    assert_non_null(err);
+    assert_memory_equal(err, "disk full:", 10);
+    free(err);
+    char current[128];
+    snprintf(current, sizeof(current), "%s/CURRENT", dir);
+    assert_int_not_equal(access(current, F_OK), 0);
+    clx_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +691,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_with_unknown_cf, setup, teardown),
         cmocka_unit_test(test_open_failure),
+        cmocka_unit_test_setup_teardown(test_reserve_refuses_writes, setup, teardown),
+        cmocka_unit_test(test_reserve_refuses_new_store),
         cmocka_unit_test_setup_teardown(test_multi_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iterator_prefix, setup, teardown),

@@ -437,6 +437,41 @@ static void test_reopen_continues_seq(void **state)
     free(v);
 }
 
+/* A disk below the reserve: the whole group is refused with CLX_ENOSPC, nothing is stored,
+ * the sequence does not move, and the same items go through once the reserve allows. */
+static void test_disk_full_refuses_group(void **state)
+{
+    fixture_t *f = *state;
+    char *err = NULL;
+    clx_write_item_t one[1] = {item("acme", "a", "va", 1)};
+    assert_int_equal(submit_wait(f->w, one, 1), CLX_OK);
+
+    clx_writer_destroy(f->w);
+    f->w = NULL;
+    clx_store_close(f->s);
+    f->s = NULL;
+    clx_store_config_t full = {.reserve_bytes = UINT64_MAX / 4};
+    assert_int_equal(clx_store_open_with(f->dir, &full, &f->s, &err), CLX_OK);
+    assert_int_equal(clx_writer_create(f->s, 1000, &f->w), CLX_OK);
+    clx_write_item_t two[2] = {item("acme", "b", "vb", 2), item("acme", "a", "va", 1)};
+    assert_int_equal(submit_wait(f->w, two, 2), CLX_ENOSPC);
+    assert_int_equal(count_cf(f->s, CLX_CF_EVENTS, NULL, 0), 1);
+    assert_int_equal(count_cf(f->s, CLX_CF_DEDUP, NULL, 0), 1);
+
+    clx_writer_destroy(f->w);
+    f->w = NULL;
+    clx_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(clx_store_open(f->dir, &f->s, NULL), CLX_OK);
+    assert_int_equal(clx_writer_create(f->s, 1000, &f->w), CLX_OK);
+    clx_write_item_t retry[2] = {item("acme", "b", "vb", 2), item("acme", "a", "va", 1)};
+    assert_int_equal(submit_wait(f->w, retry, 2), CLX_OK);
+    assert_int_equal(retry[0].outcome, CLX_WRITE_INSERTED);
+    assert_int_equal(retry[0].seq, 2); /* the refused group used no sequence number */
+    assert_int_equal(retry[1].outcome, CLX_WRITE_SKIPPED);
+    expect_stored(f->s, "acme", "b", "vb", 2);
+}
+
 /* --- back-pressure and shutdown ------------------------------------------------------------ */
 
 static void done_hold(clx_write_req_t *req)
@@ -590,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_continues_seq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full_refuses_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
     };
