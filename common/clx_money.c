@@ -165,13 +165,16 @@ int clx_money_parse_per_mtok(const char *s, size_t len, int64_t *pico_per_token)
     return dec_to_int(&d, 6, true, CLX_MONEY_MAX_PICO, pico_per_token);
 }
 
-/* Writes v / 10^decimals with trailing fraction zeros dropped. Cannot fail. */
-static size_t format_fixed(int64_t v, int decimals, char *buf)
+/*
+ * Writes v / 10^decimals with trailing fraction zeros dropped. Exact for every 128-bit value
+ * (the magnitude is taken unsigned, so the most negative one too). Cannot fail.
+ */
+static size_t format_fixed(clx_i128_t v, int decimals, char *buf)
 {
-    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    uint64_t unit = 1;
-    uint64_t ipart, fpart;
-    char tmp[24];
+    unsigned __int128 mag = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+    unsigned __int128 unit = 1;
+    unsigned __int128 ipart, fpart;
+    char tmp[CLX_I128_BUF];
     size_t n = 0, t = 0;
     int i;
 
@@ -207,6 +210,16 @@ static size_t format_fixed(int64_t v, int decimals, char *buf)
 size_t clx_money_format_usd(int64_t nanos, char *buf)
 {
     return format_fixed(nanos, 9, buf);
+}
+
+size_t clx_money_format_usd_wide(clx_i128_t nanos, char *buf)
+{
+    return format_fixed(nanos, 9, buf);
+}
+
+size_t clx_i128_format(clx_i128_t v, char *buf)
+{
+    return format_fixed(v, 0, buf);
 }
 
 size_t clx_money_format_per_mtok(int64_t pico_per_token, char *buf)

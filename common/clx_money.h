@@ -14,6 +14,19 @@
 #define CLX_NANOS_PER_USD 1000000000LL
 
 /*
+ * A 128-bit signed integer, for sums: a sum of int64 values over at most 2^64 terms (more
+ * events than sequence numbers exist) stays below 2^127, so no sum of stored values can
+ * overflow it — however many events anyone sends.
+ */
+typedef __int128 clx_i128_t;
+
+/* Bytes clx_i128_format and clx_money_format_usd_wide may write, NUL included. */
+#define CLX_I128_BUF 48
+
+/* Writes v in decimal ("-12", "0", up to 40 digits and a sign). buf >= CLX_I128_BUF. Returns the length. */
+size_t clx_i128_format(clx_i128_t v, char *buf);
+
+/*
  * Parses a non-negative decimal number in JSON syntax ("0.0017", "12", "1.5e-7", "2E3")
  * as US dollars into nano-dollars, rounding half up beyond the 9th decimal.
  * Returns CLX_OK, or CLX_EINVAL for a negative number, bad syntax, or a value over
@@ -32,6 +45,8 @@ int clx_money_parse_per_mtok(const char *s, size_t len, int64_t *pico_per_token)
  * zeros ("0.0017", "2", "0", "-0.5"). buf needs 32 bytes. Returns the length.
  */
 size_t clx_money_format_usd(int64_t nanos, char *buf);
+/* The same for a 128-bit amount of nano-dollars (a sum). buf >= CLX_I128_BUF. */
+size_t clx_money_format_usd_wide(clx_i128_t nanos, char *buf);
 
 /* Writes pico-dollars per token as dollars per million tokens ("2", "0.075"). buf >= 32. */
 size_t clx_money_format_per_mtok(int64_t pico_per_token, char *buf);

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_money.h" /* clx_i128_t */
+
 typedef enum clx_cf {
     CLX_CF_EVENTS = 0,
     CLX_CF_DEDUP,
@@ -165,27 +167,37 @@ int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vle
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen);
 
 /*
- * One rollup record: counters over the events that share a rollup key. Stored as 8 int64
- * little-endian values; merged by the store's merge operator, so concurrent groups and
- * restarts never lose an increment, and the rollup is written in the same batch as the
- * events it counts (rollups and stored costs always agree to the unit).
+ * One rollup record: counters over the events that share a rollup key; merged by the store's
+ * merge operator, so concurrent groups and restarts never lose an increment, and written in
+ * the same batch as the events it counts (rollups and stored costs always agree to the unit).
+ *
+ * Sums are 128-bit (clx_i128_t): every per-event value is an int64, and no store holds more
+ * than 2^64 events (sequence numbers are 64-bit), so a sum stays below 2^127 — exact for any
+ * accepted input, however many events are sent. first_ms / last_ms are times.
+ *
+ * On disk, version 2 (CLX_ROLLUP_LEN = 113 bytes): the byte 2, the six sums as 16-byte
+ * two's-complement little-endian, then first_ms and last_ms as 8-byte little-endian. Version 1
+ * (64 bytes: the eight fields as int64 little-endian), written by costlynx before the sums
+ * were widened, is read as well; merging rewrites it as version 2. The two differ in length.
  */
 typedef struct clx_rollup {
-    int64_t events;
-    int64_t input_tokens;
-    int64_t output_tokens;
-    int64_t cached_tokens;
-    int64_t cache_write_tokens;
-    int64_t cost_nanos;
+    clx_i128_t events;
+    clx_i128_t input_tokens;
+    clx_i128_t output_tokens;
+    clx_i128_t cached_tokens;
+    clx_i128_t cache_write_tokens;
+    clx_i128_t cost_nanos;
     int64_t first_ms; /* min */
     int64_t last_ms;  /* max */
 } clx_rollup_t;
-#define CLX_ROLLUP_LEN 64
+#define CLX_ROLLUP_LEN 113
+#define CLX_ROLLUP_V1_LEN 64
 
+/* Writes r as version 2 (CLX_ROLLUP_LEN bytes). Cannot fail. */
 void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN]);
-/* CLX_OK, or CLX_ECORRUPT when len is not CLX_ROLLUP_LEN. */
+/* Reads version 2 or 1: CLX_OK, or CLX_ECORRUPT for any other length or version. */
 int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r);
-/* a += b, field-wise (sums; first = min; last = max). */
+/* a += b, field-wise (sums; first = min; last = max). Cannot overflow (see above). */
 void clx_rollup_add(clx_rollup_t *a, const clx_rollup_t *b);
 
 /* Big-endian helpers for composing keys. */

@@ -121,54 +121,6 @@ static rocksdb_options_t *cf_options(rocksdb_cache_t *cache, int bloom, size_t w
 /* DB-wide options (also used for "default"). Cannot fail. */
 /* ---- rollups: a merge operator adding clx_rollup_t records --------------------------------- */
 
-void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN])
-{
-    const int64_t v[8] = {r->events,      r->input_tokens, r->output_tokens, r->cached_tokens,
-                          r->cache_write_tokens, r->cost_nanos,   r->first_ms,      r->last_ms};
-    for (int i = 0; i < 8; i++) {
-        uint64_t u = (uint64_t)v[i];
-        for (int k = 0; k < 8; k++, u >>= 8)
-            out[i * 8 + k] = (unsigned char)u;
-    }
-}
-
-int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r)
-{
-    if (len != CLX_ROLLUP_LEN)
-        return CLX_ECORRUPT;
-    const unsigned char *p = data;
-    int64_t v[8];
-    for (int i = 0; i < 8; i++) {
-        uint64_t u = 0;
-        for (int k = 7; k >= 0; k--)
-            u = (u << 8) | p[i * 8 + k];
-        v[i] = (int64_t)u;
-    }
-    r->events = v[0];
-    r->input_tokens = v[1];
-    r->output_tokens = v[2];
-    r->cached_tokens = v[3];
-    r->cache_write_tokens = v[4];
-    r->cost_nanos = v[5];
-    r->first_ms = v[6];
-    r->last_ms = v[7];
-    return CLX_OK;
-}
-
-void clx_rollup_add(clx_rollup_t *a, const clx_rollup_t *b)
-{
-    a->events += b->events;
-    a->input_tokens += b->input_tokens;
-    a->output_tokens += b->output_tokens;
-    a->cached_tokens += b->cached_tokens;
-    a->cache_write_tokens += b->cache_write_tokens;
-    a->cost_nanos += b->cost_nanos;
-    if (b->first_ms != 0 && (a->first_ms == 0 || b->first_ms < a->first_ms))
-        a->first_ms = b->first_ms;
-    if (b->last_ms > a->last_ms)
-        a->last_ms = b->last_ms;
-}
-
 /* Combines operands into one record; a malformed operand fails the merge (RocksDB reports corruption). */
 static char *rollup_combine(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
                             unsigned char *success, size_t *outlen)
@@ -217,6 +169,8 @@ static void rollup_destroy(void *state)
     (void)state;
 }
 
+/* The name is kept although records are now version 2: RocksDB records it in the OPTIONS
+ * file and table properties of existing stores, and the operator reads both versions. */
 static const char *rollup_name(void *state)
 {
     return "clx.rollup.v1";

@@ -21,7 +21,20 @@
 #include "costlynx/v1/usage.pb-c.h"
 
 #define CLX_MAX_BATCH 100
-#define CLX_MAX_TOKENS 1000000000000LL /* 10^12 per field per event */
+/*
+ * Per-event limits no real bill reaches, chosen so that every stored value fits an int64
+ * with room to spare (sums are 128-bit, see clx_rollup_t):
+ * - tokens, per field per event: 10^9 — a hundred times the largest context window offered
+ *   today (10M tokens), and above a whole provider batch job reported as one event;
+ * - a caller's cost (estimatedCostUsd / estimatedCostNanos): $1,000,000 per event (10^15
+ *   nano-dollars) — no single call costs that;
+ * - a catalog cost needs no limit of its own: at most 2 x 10^9 tokens are priced (input, of
+ *   which cached and cache-write are parts, plus output) at most $1,000,000 per million
+ *   tokens (the price parser's limit), so at most 2 x 10^18 nano-dollars, below 2^63.
+ */
+#define CLX_MAX_TOKENS 1000000000LL                  /* 10^9 per field per event */
+#define CLX_MAX_COST_USD 1000000LL                   /* per event, caller's cost */
+#define CLX_MAX_COST_NANOS (CLX_MAX_COST_USD * 1000000000LL)
 #define CLX_MAX_REQUEST_ID 256
 #define CLX_MAX_PROVIDER 64
 #define CLX_MAX_MODEL 256

@@ -26,7 +26,7 @@ void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx
         rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER;
         return;
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
-        /* the one place a binary double enters: validated to [0, 9e9], rounded once */
+        /* the one place a binary double enters: validated to [0, CLX_MAX_COST_USD], rounded once */
         rec->cost_nanos = (int64_t)(ev->estimated_cost_usd * 1e9 + 0.5);
         rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER;
         return;

@@ -110,16 +110,19 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
     switch (ev->estimated_cost_case) {
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
         /* NaN fails both comparisons, so it is rejected here too; -0 is refused like every
-         * other signed zero (REST's "-0" included), so "non-negative" means one thing */
-        if (!(ev->estimated_cost_usd >= 0.0 && ev->estimated_cost_usd <= 9.0e9) || signbit(ev->estimated_cost_usd))
+         * other signed zero (REST's "-0" included), so "non-negative" means one thing; the
+         * bound is exact in a double, and price.c rounds to nanos below it */
+        if (!(ev->estimated_cost_usd >= 0.0 && ev->estimated_cost_usd <= (double)CLX_MAX_COST_USD) ||
+            signbit(ev->estimated_cost_usd))
             return fail(p, "estimatedCostUsd", "invalid_value",
-                        "estimatedCostUsd must be a non-negative number of US dollars below 9e9, got %g",
-                        ev->estimated_cost_usd);
+                        "estimatedCostUsd must be from 0 to %lld US dollars (the per-event limit), got %g",
+                        (long long)CLX_MAX_COST_USD, ev->estimated_cost_usd);
         break;
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS:
-        if (ev->estimated_cost_nanos < 0 || ev->estimated_cost_nanos > 9000000000LL * CLX_NANOS_PER_USD)
+        if (ev->estimated_cost_nanos < 0 || ev->estimated_cost_nanos > CLX_MAX_COST_NANOS)
             return fail(p, "estimatedCostNanos", "invalid_value",
-                        "estimatedCostNanos must be from 0 to 9e18 (9e9 US dollars), got %lld",
+                        "estimatedCostNanos must be from 0 to %lld (%lld US dollars, the per-event limit), got %lld",
+                        (long long)CLX_MAX_COST_NANOS, (long long)CLX_MAX_COST_USD,
                         (long long)ev->estimated_cost_nanos);
         break;
     default:

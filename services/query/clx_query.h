@@ -67,12 +67,13 @@ typedef struct clx_usage_row {
     const char *dims[CLX_NDIMS]; /* NULL where not grouped; "" = none / unattributed */
     int64_t bucket_ms;           /* start of the hour or day when grouped by time */
     clx_rollup_t sum;
-    int64_t unpriced_events;     /* events in sum that have no cost figure */
+    clx_i128_t unpriced_events;  /* events in sum that have no cost figure */
 } clx_usage_row_t;
 
 /*
  * Adds up the rollups matching q into rows (in arena), ordered by time when grouped by
- * time, else by cost then events, descending; *total sums every matching row. Uses hour
+ * time, else by cost then events, descending; *total sums every matching row (128-bit sums:
+ * exact for any number of events, see clx_rollup_t). Uses hour
  * rollups when grouping by hour or when the range is not whole days, day rollups
  * otherwise. CLX_OK, CLX_EIO, or CLX_ECORRUPT for an unreadable rollup.
  */

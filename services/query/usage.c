@@ -103,7 +103,7 @@ int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t 
             rc = CLX_ECORRUPT;
             break;
         }
-        int64_t unpriced = (d.flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED) ? r.events : 0;
+        clx_i128_t unpriced = (d.flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED) ? r.events : 0;
         clx_rollup_add(&total->sum, &r);
         total->unpriced_events += unpriced;
 

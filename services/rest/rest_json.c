@@ -341,7 +341,7 @@ static int parse_int(const char *s, size_t len, int64_t *out)
 
 /*
  * Stores an integer field. Only what a UsageEvent cannot hold is refused here; ranges (no
- * negatives, at most 10^12 tokens) are the pipeline's, so both doors word them alike.
+ * negatives, at most CLX_MAX_TOKENS tokens) are the pipeline's, so both doors word them alike.
  */
 static void set_integer(struct reader *r, const char *s, size_t len, int64_t *dst)
 {
@@ -368,10 +368,10 @@ static void set_cost(struct reader *r, const char *s, size_t len)
 {
     if (r->field->kind == F_COST_USD) {
         int64_t nanos;
-        if (clx_money_parse_usd(s, len, &nanos) != CLX_OK) {
+        if (clx_money_parse_usd(s, len, &nanos) != CLX_OK || nanos > CLX_MAX_COST_NANOS) {
             note(r, 1, r->field->json, "invalid_value",
-                 "%s must be a non-negative number of US dollars below 9e9, got '%.*s'", r->field->json,
-                 (int)(len > 40 ? 40 : len), s);
+                 "%s must be from 0 to %lld US dollars (the per-event limit), got '%.*s'", r->field->json,
+                 (long long)CLX_MAX_COST_USD, (int)(len > 40 ? 40 : len), s);
             return;
         }
         /* the exact decimal goes in the exact oneof arm; the double arm is for gRPC callers */

@@ -81,18 +81,27 @@ static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
     clx_jw_str(w, key, buf);
 }
 
+/* A 128-bit sum as an exact JSON integer (JSON numbers have no size limit). */
+static void jw_i128(clx_jw_t *w, const char *key, clx_i128_t v)
+{
+    char num[CLX_I128_BUF];
+    size_t n = clx_i128_format(v, num);
+    clx_jw_key(w, key);
+    clx_jw_raw(w, num, n);
+}
+
 static void jw_sum(clx_jw_t *w, const clx_usage_row_t *row)
 {
     const clx_rollup_t *r = &row->sum;
-    char cost[32];
-    clx_jw_int(w, "events", r->events);
-    clx_jw_int(w, "inputTokens", r->input_tokens);
-    clx_jw_int(w, "outputTokens", r->output_tokens);
-    clx_jw_int(w, "cachedTokens", r->cached_tokens);
-    clx_jw_int(w, "cacheWriteTokens", r->cache_write_tokens);
-    clx_money_format_usd(r->cost_nanos, cost);
+    char cost[CLX_I128_BUF];
+    jw_i128(w, "events", r->events);
+    jw_i128(w, "inputTokens", r->input_tokens);
+    jw_i128(w, "outputTokens", r->output_tokens);
+    jw_i128(w, "cachedTokens", r->cached_tokens);
+    jw_i128(w, "cacheWriteTokens", r->cache_write_tokens);
+    clx_money_format_usd_wide(r->cost_nanos, cost); /* an exact decimal string */
     clx_jw_str(w, "costUsd", cost);
-    clx_jw_int(w, "unpricedEvents", row->unpriced_events); /* in events, not in costUsd */
+    jw_i128(w, "unpricedEvents", row->unpriced_events); /* in events, not in costUsd */
 }
 
 static int workspace_ok(clx_rest_call_t *call, const char *ws)
@@ -276,14 +285,14 @@ static int section(clx_rest_call_t *call, clx_jw_t *w, const char *name, const c
     if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
         return -1;
     clx_jw_obj_open(w, name);
-    clx_jw_int(w, "events", total.sum.events);
+    jw_i128(w, "events", total.sum.events);
     clx_jw_arr_begin(w, "items");
     for (size_t i = 0; i < n; i++) {
         clx_jw_obj_open(w, NULL);
         for (int k = 0; k < CLX_NDIMS; k++)
             if (rows[i].dims[k] != NULL)
                 clx_jw_str(w, dim_names[k], rows[i].dims[k]);
-        clx_jw_int(w, "events", rows[i].sum.events);
+        jw_i128(w, "events", rows[i].sum.events);
         jw_time(w, "firstSeen", rows[i].sum.first_ms);
         jw_time(w, "lastSeen", rows[i].sum.last_ms);
         clx_jw_obj_end(w);
@@ -304,14 +313,14 @@ static int lock_section(clx_rest_call_t *call, clx_jw_t *w, const char *ws, int6
     if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
         return -1;
     clx_jw_obj_open(w, "lockedEnvironment");
-    clx_jw_int(w, "events", total.sum.events);
+    jw_i128(w, "events", total.sum.events);
     clx_jw_arr_begin(w, "items");
     for (size_t i = 0; i < n; i++) {
         clx_jw_obj_open(w, NULL);
         clx_jw_str(w, "keyId", rows[i].dims[0]);
         clx_jw_str(w, "environment", rows[i].dims[1]);
         clx_jw_str(w, "lockedTo", rows[i].dims[2]);
-        clx_jw_int(w, "events", rows[i].sum.events);
+        jw_i128(w, "events", rows[i].sum.events);
         jw_time(w, "firstSeen", rows[i].sum.first_ms);
         jw_time(w, "lastSeen", rows[i].sum.last_ms);
         clx_jw_obj_end(w);

@@ -243,10 +243,13 @@ class ValidationTest(unittest.TestCase):
         self.assertEqual((st, raw), (200, OK1))
 
     def test_token_upper_bound(self):
-        st, h, raw = self.post(ev("tok-max", inputTokens=10 ** 12, outputTokens=10 ** 12))
+        # 10^9 per field per event (docs/api.md, "Limits per event")
+        st, h, raw = self.post(ev("tok-max", inputTokens=10 ** 9, outputTokens=10 ** 9))
         self.assertEqual(st, 200, raw)
-        st, h, raw = self.post(ev("tok-over", inputTokens=10 ** 12 + 1))
+        st, h, raw = self.post(ev("tok-over", inputTokens=10 ** 9 + 1))
         self.assert_error(st, raw, 400, "invalid_value", "inputTokens")
+        st, h, raw = self.post(ev("tok-over-out", outputTokens=10 ** 9 + 1))
+        self.assert_error(st, raw, 400, "invalid_value", "outputTokens")
         st, h, raw = self.post(ev("tok-huge", outputTokens=10 ** 30))
         self.assert_error(st, raw, 400, "invalid_value", "outputTokens")
 

@@ -275,6 +275,51 @@ static void test_format_usd(void **state)
     }
 }
 
+/* 128-bit sums render exactly, the extremes included. */
+static void test_format_wide(void **state)
+{
+    char buf[CLX_I128_BUF];
+    const clx_i128_t max = (clx_i128_t)(((unsigned __int128)1 << 127) - 1);
+    const clx_i128_t min = -max - 1;
+    static const struct {
+        int which; /* 0: integer, 1: dollars */
+        const char *want;
+    } fixed[] = {
+        {0, "170141183460469231731687303715884105727"},
+        {0, "-170141183460469231731687303715884105728"},
+        {1, "170141183460469231731687303715.884105727"},
+        {1, "-170141183460469231731687303715.884105728"},
+    };
+    clx_i128_t vals[] = {max, min, max, min};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        size_t n = fixed[i].which ? clx_money_format_usd_wide(vals[i], buf) : clx_i128_format(vals[i], buf);
+        assert_string_equal(buf, fixed[i].want);
+        assert_int_equal(n, strlen(fixed[i].want));
+        assert_true(n < CLX_I128_BUF);
+    }
+    assert_int_equal(clx_i128_format(0, buf), 1);
+    assert_string_equal(buf, "0");
+    /* the overflow of issue 16: two int64-max costs, and 10,000 events at the $1,000,000 limit */
+    clx_money_format_usd_wide((clx_i128_t)INT64_MAX * 2, buf);
+    assert_string_equal(buf, "18446744073.709551614");
+    clx_money_format_usd_wide((clx_i128_t)10000 * 1000000000000000LL, buf);
+    assert_string_equal(buf, "10000000000");
+    /* 2^64 events (more than a store can hold) at the limit, and 1 nano more */
+    clx_i128_t many = ((clx_i128_t)1 << 64) * 1000000000000000LL;
+    clx_money_format_usd_wide(many + 1, buf);
+    assert_string_equal(buf, "18446744073709551616000000.000000001");
+    clx_i128_format((clx_i128_t)INT64_MAX * 4 + 3, buf);
+    assert_string_equal(buf, "36893488147419103231");
+    /* the int64 formatter agrees with the wide one on every int64 */
+    char narrow[32];
+    int64_t some[] = {0, 1, -1, 999999999, 1000000000, INT64_MAX, INT64_MIN, 1234567890123456789LL};
+    for (size_t i = 0; i < sizeof(some) / sizeof(some[0]); i++) {
+        clx_money_format_usd(some[i], narrow);
+        clx_money_format_usd_wide(some[i], buf);
+        assert_string_equal(buf, narrow);
+    }
+}
+
 static void test_format_per_mtok(void **state)
 {
     static const format_case_t cases[] = {
@@ -424,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_parse_usd_rejects), cmocka_unit_test(test_parse_usd_long_strings),
         cmocka_unit_test(test_parse_usd_length),  cmocka_unit_test(test_parse_per_mtok),
         cmocka_unit_test(test_format_usd),        cmocka_unit_test(test_format_per_mtok),
+        cmocka_unit_test(test_format_wide),
         cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_cost_nanos),
         cmocka_unit_test(test_pico_to_nanos),     cmocka_unit_test(test_pico_pct_to_nanos),
     };

@@ -64,6 +64,34 @@ static void negative_zero_cost(Costlynx__V1__UsageEvent *ev)
     ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
     ev->estimated_cost_usd = -0.0;
 }
+static void huge_input(Costlynx__V1__UsageEvent *ev) { ev->input_tokens = CLX_MAX_TOKENS + 1; }
+static void max_int64_input(Costlynx__V1__UsageEvent *ev) { ev->input_tokens = INT64_MAX; }
+static void huge_cached(Costlynx__V1__UsageEvent *ev)
+{
+    ev->input_tokens = CLX_MAX_TOKENS;
+    ev->cached_tokens = CLX_MAX_TOKENS + 1;
+}
+static void huge_cache_write(Costlynx__V1__UsageEvent *ev) { ev->cache_write_tokens = INT64_MAX; }
+static void cost_over_limit(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
+    ev->estimated_cost_usd = 1000000.0001;
+}
+static void cost_infinite(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
+    ev->estimated_cost_usd = 1.0 / 0.0;
+}
+static void nanos_over_limit(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
+    ev->estimated_cost_nanos = CLX_MAX_COST_NANOS + 1;
+}
+static void nanos_int64_max(Costlynx__V1__UsageEvent *ev)
+{
+    ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
+    ev->estimated_cost_nanos = INT64_MAX;
+}
 
 static const struct row rows[] = {
     {"DEL in requestId", del_char, "requestId", "invalid_value"},
@@ -76,7 +104,7 @@ static const struct row rows[] = {
     {"model over 256 bytes", model_too_long, "model", "too_long"},
     {"requestId over 256 bytes", id_too_long, "requestId", "too_long"},
     {"negative inputTokens", negative_input, "inputTokens", "invalid_value"},
-    {"outputTokens over 10^12", huge_output, "outputTokens", "invalid_value"},
+    {"outputTokens over 10^9", huge_output, "outputTokens", "invalid_value"},
     {"cachedTokens > inputTokens", cached_over_input, "cachedTokens", "invalid_value"},
     {"cached + cache writes > inputTokens", writes_over_input, "cacheWriteTokens", "invalid_value"},
     {"truncated UTF-8", bad_utf8, "feature", "invalid_value"},
@@ -85,7 +113,42 @@ static const struct row rows[] = {
     {"negative estimatedCostUsd", negative_cost, "estimatedCostUsd", "invalid_value"},
     {"NaN estimatedCostUsd", nan_cost, "estimatedCostUsd", "invalid_value"},
     {"negative estimatedCostNanos", negative_nanos, "estimatedCostNanos", "invalid_value"},
+    {"inputTokens over 10^9", huge_input, "inputTokens", "invalid_value"},
+    {"inputTokens INT64_MAX", max_int64_input, "inputTokens", "invalid_value"},
+    {"cachedTokens over 10^9", huge_cached, "cachedTokens", "invalid_value"},
+    {"cacheWriteTokens INT64_MAX", huge_cache_write, "cacheWriteTokens", "invalid_value"},
+    {"estimatedCostUsd over $1,000,000", cost_over_limit, "estimatedCostUsd", "invalid_value"},
+    {"estimatedCostUsd infinite", cost_infinite, "estimatedCostUsd", "invalid_value"},
+    {"estimatedCostNanos over 10^15", nanos_over_limit, "estimatedCostNanos", "invalid_value"},
+    {"estimatedCostNanos INT64_MAX", nanos_int64_max, "estimatedCostNanos", "invalid_value"},
 };
+
+/* Every limit itself is accepted: the largest event a caller can send. */
+static void test_limits_are_inclusive(void **state)
+{
+    Costlynx__V1__UsageEvent ev;
+    clx_problem_t p;
+    valid_event(&ev);
+    ev.input_tokens = CLX_MAX_TOKENS;
+    ev.output_tokens = CLX_MAX_TOKENS;
+    ev.cached_tokens = CLX_MAX_TOKENS / 2;
+    ev.cache_write_tokens = CLX_MAX_TOKENS / 2;
+    ev.estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
+    ev.estimated_cost_usd = 1000000.0;
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_OK);
+    ev.estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
+    ev.estimated_cost_nanos = CLX_MAX_COST_NANOS;
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_OK);
+    assert_int_equal(CLX_MAX_COST_NANOS, 1000000000000000LL);
+    assert_int_equal(CLX_MAX_TOKENS, 1000000000LL);
+    /* the message names the limit */
+    nanos_over_limit(&ev);
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_EINVAL);
+    assert_non_null(strstr(p.message, "1000000000000000"));
+    cost_over_limit(&ev);
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_EINVAL);
+    assert_non_null(strstr(p.message, "1000000 US dollars"));
+}
 
 static void test_valid_event_passes(void **state)
 {
@@ -141,6 +204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_event_passes),
+        cmocka_unit_test(test_limits_are_inclusive),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_text_rule),
     };
