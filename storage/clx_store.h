@@ -53,6 +53,7 @@ typedef struct clx_iter clx_iter_t;
 typedef struct clx_store_config {
     uint64_t reserve_bytes; /* free space every write must leave on the data folder's filesystem */
     unsigned watch_ms;      /* how often a read-only store looks for space again (0: 1000) */
+    int read_only;          /* open read-only and stay so (to inspect a copy); never creates */
 } clx_store_config_t;
 
 /*
@@ -161,6 +162,22 @@ int clx_iter_status(clx_iter_t *it);
  * CLX_ENOSPC when the disk is below its reserve (nothing is started: compaction needs room).
  */
 int clx_store_compact(clx_store_t *s, clx_cf_t cf);
+
+/*
+ * Writes a consistent online copy of the store into dir, which must not exist (RocksDB's
+ * checkpoint: dir".tmp" meanwhile, renamed when complete). Tables are hard-linked when dir
+ * is on the store's filesystem, else copied; the memtables are flushed first when the disk
+ * keeps its reserve, else the write-ahead log is copied too. Every write acknowledged before
+ * the call is in the copy; writes may go on meanwhile. CLX_OK, or CLX_EIO with *errmsg
+ * (malloc'd) when errmsg is not NULL.
+ */
+int clx_store_checkpoint(clx_store_t *s, const char *dir, char **errmsg);
+/* Writes n for people ("512 bytes", "12.5 MiB") into buf (32 bytes are enough). */
+void clx_store_format_bytes(uint64_t n, char *buf, size_t len);
+/* The store's folder, as opened. */
+const char *clx_store_dir(const clx_store_t *s);
+/* Bytes of every file in the store's folder: what a copy on another filesystem needs. */
+uint64_t clx_store_disk_bytes(clx_store_t *s);
 
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen);

@@ -96,6 +96,9 @@ typedef struct clx_writer_stats {
 } clx_writer_stats_t;
 void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out);
 
+/* Metadata entry holding the last event sequence number written (8 bytes BE). */
+#define CLX_WRITER_META_SEQ "seq"
+
 /* Dedup value layout in CF_DEDUP: seq (8 bytes BE) then fingerprint (8 bytes BE). */
 #define CLX_DEDUP_VALUE_LEN 16
 

@@ -247,7 +247,7 @@ static uint64_t files_bytes(const char *dir, int (*match)(const char *name))
         char *path = clx_xmalloc(dlen + n + 2);
         snprintf(path, dlen + n + 2, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (stat(path, &st) == 0)
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
             total += (uint64_t)st.st_size;
         free(path);
     }
@@ -258,8 +258,7 @@ static uint64_t files_bytes(const char *dir, int (*match)(const char *name))
 static uint64_t open_need(const char *dir);
 static uint64_t resume_margin(const clx_store_t *s);
 
-/* "12.5 MiB" style. Cannot fail. */
-static void human_bytes(uint64_t n, char *buf, size_t len)
+void clx_store_format_bytes(uint64_t n, char *buf, size_t len)
 {
     static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
     if (n < 1024) {
@@ -284,11 +283,11 @@ static void note_space(clx_store_t *s, int low, uint64_t avail)
     if (atomic_exchange(&s->low, low) == low)
         return;
     char fr[32], rs[32];
-    human_bytes(avail, fr, sizeof(fr));
-    human_bytes(s->reserve, rs, sizeof(rs));
+    clx_store_format_bytes(avail, fr, sizeof(fr));
+    clx_store_format_bytes(s->reserve, rs, sizeof(rs));
     if (low) {
         char nd[32];
-        human_bytes(s->reserve + STORE_WAL_SLACK + resume_margin(s), nd, sizeof(nd));
+        clx_store_format_bytes(s->reserve + STORE_WAL_SLACK + resume_margin(s), nd, sizeof(nd));
         clx_log(CLX_LOG_ERROR, "store",
                 "disk full: %s free in %s, too little to keep the %s reserve (--disk-reserve): ingest and settings "
                 "writes answer 503 storage_unavailable until %s are free; reads go on",
@@ -350,9 +349,9 @@ size_t clx_store_space_reason(const clx_store_space_t *sp, char *buf, size_t len
         buf[0] = '\0';
         return 0;
     }
-    human_bytes(sp->free_bytes, fr, sizeof(fr));
-    human_bytes(sp->reserve_bytes, rs, sizeof(rs));
-    human_bytes(sp->need_bytes, nd, sizeof(nd));
+    clx_store_format_bytes(sp->free_bytes, fr, sizeof(fr));
+    clx_store_format_bytes(sp->reserve_bytes, rs, sizeof(rs));
+    clx_store_format_bytes(sp->need_bytes, nd, sizeof(nd));
     int n;
     if (sp->read_only)
         n = snprintf(buf, len,
@@ -525,8 +524,8 @@ static void db_close(clx_store_t *s)
         uint64_t mem = memtable_bytes(s), avail = free_bytes(s->dir);
         if (avail != UINT64_MAX && avail < mem + STORE_WAL_SLACK + (s->reserve / 2)) {
             char fr[32], mb[32];
-            human_bytes(avail, fr, sizeof(fr));
-            human_bytes(mem, mb, sizeof(mb));
+            clx_store_format_bytes(avail, fr, sizeof(fr));
+            clx_store_format_bytes(mem, mb, sizeof(mb));
             clx_log(CLX_LOG_WARN, "store",
                     "disk nearly full (%s free): the memtables (%s) are not flushed at close; the synced "
                     "write-ahead log keeps them for the next start",
@@ -618,7 +617,7 @@ static void *watch_main(void *arg)
         pthread_mutex_unlock(&s->watch_mu);
         if (upgrade(s) == CLX_OK) {
             char fr[32];
-            human_bytes(avail, fr, sizeof(fr));
+            clx_store_format_bytes(avail, fr, sizeof(fr));
             clx_log(CLX_LOG_INFO, "store", "disk space is back (%s free): %s reopened read-write; writes resume", fr,
                     s->dir);
             atomic_store(&s->low, 0);
@@ -665,13 +664,29 @@ int clx_store_open_with(const char *dir, const clx_store_config_t *cfg, clx_stor
     snprintf(current, dlen + sizeof("/CURRENT"), "%s/CURRENT", dir);
     int fresh = access(current, F_OK) != 0;
     free(current);
+    if (fresh && cfg != NULL && cfg->read_only) {
+        if (errmsg != NULL) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "%s holds no store (no CURRENT file)", dir);
+            *errmsg = clx_xstrdup(msg);
+        }
+        rc = CLX_EIO;
+        goto fail;
+    }
+    if (cfg != NULL && cfg->read_only) {
+        rc = db_open(s, 1, errmsg);
+        if (rc != CLX_OK)
+            goto fail;
+        *out = s;
+        return CLX_OK;
+    }
     uint64_t avail = free_bytes(dir);
     uint64_t need = fresh ? s->reserve + STORE_WAL_SLACK : open_need(dir);
     int read_only = avail != UINT64_MAX && avail < need;
     char fr[32], nd[32], rs[32];
-    human_bytes(avail, fr, sizeof(fr));
-    human_bytes(need, nd, sizeof(nd));
-    human_bytes(s->reserve, rs, sizeof(rs));
+    clx_store_format_bytes(avail, fr, sizeof(fr));
+    clx_store_format_bytes(need, nd, sizeof(nd));
+    clx_store_format_bytes(s->reserve, rs, sizeof(rs));
     if (read_only && fresh) {
         if (errmsg != NULL) {
             char msg[300];
@@ -686,7 +701,7 @@ int clx_store_open_with(const char *dir, const clx_store_config_t *cfg, clx_stor
         goto fail;
     if (read_only) {
         atomic_store(&s->low, 1);
-        human_bytes(need + s->reserve, nd, sizeof(nd));
+        clx_store_format_bytes(need + s->reserve, nd, sizeof(nd));
         clx_log(CLX_LOG_ERROR, "store",
                 "disk full: %s free in %s, too little to open the store read-write safely: it is open READ-ONLY — "
                 "reads are served, ingest and settings writes answer 503 storage_unavailable; it reopens "
@@ -1090,6 +1105,43 @@ int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vle
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen)
 {
     return put_cf(s, CF_META, name, strlen(name), val, vlen);
+}
+
+int clx_store_checkpoint(clx_store_t *s, const char *dir, char **errmsg)
+{
+    char *err = NULL;
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    pthread_rwlock_rdlock(&s->lock); /* no reopen underneath */
+    /* flushing writes tables into the store: only with room for them */
+    uint64_t flush_above = space_check(s, 0) == CLX_OK ? 0 : UINT64_MAX;
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &err);
+    if (err == NULL) {
+        rocksdb_checkpoint_create(cp, dir, flush_above, &err);
+        rocksdb_checkpoint_object_destroy(cp);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    if (err != NULL) {
+        if (errmsg != NULL)
+            *errmsg = clx_xstrdup(err);
+        return store_fail("checkpoint", err);
+    }
+    return CLX_OK;
+}
+
+const char *clx_store_dir(const clx_store_t *s)
+{
+    return s->dir;
+}
+
+static int any_file(const char *name)
+{
+    return name[0] != '.';
+}
+
+uint64_t clx_store_disk_bytes(clx_store_t *s)
+{
+    return files_bytes(s->dir, any_file);
 }
 
 int clx_store_compact(clx_store_t *s, clx_cf_t cf)

@@ -15,7 +15,6 @@
 #include "clx_log.h"
 #include "clx_mem.h"
 
-#define WRITER_META_SEQ "seq"
 
 struct clx_writer {
     clx_store_t *s;
@@ -332,7 +331,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
 
         unsigned char sv[8];
         clx_be64_put(sv, seq);
-        clx_batch_meta_put(w->batch, w->s, WRITER_META_SEQ, sv, sizeof(sv));
+        clx_batch_meta_put(w->batch, w->s, CLX_WRITER_META_SEQ, sv, sizeof(sv));
         rc = clx_store_write(w->s, w->batch, 1);
         if (rc == CLX_OK) {
             w->last_seq = seq;
@@ -392,7 +391,7 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
     uint64_t last_seq = 0;
     clx_writer_t *w = NULL;
 
-    rc = clx_store_meta_get(s, WRITER_META_SEQ, &val, &vlen);
+    rc = clx_store_meta_get(s, CLX_WRITER_META_SEQ, &val, &vlen);
     if (rc == CLX_OK) {
         if (vlen != 8) {
             clx_log(CLX_LOG_ERROR, "store", "metadata seq has %zu bytes, expected 8", vlen);

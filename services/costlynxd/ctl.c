@@ -2,12 +2,18 @@
  * ctl.c — "costlynxd ctl": a small command line for the settings API of a running server,
  * over a plain HTTP/1.1 connection (loopback or any reachable host).
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <yajl/yajl_tree.h>
 
 #include "clx_mem.h"
 #include "costlynxd.h"
@@ -31,7 +37,10 @@ static void help(FILE *f)
             "                                          create a key; prints the secret once\n"
             "  key-revoke <id>                         revoke a key\n"
             "  event <requestId>                       show the stored event of a requestId\n"
-            "  events [limit]                          newest stored events\n");
+            "  events [limit]                          newest stored events\n"
+            "  backup [DIR]                            make a backup in the server's --backup-dir; with DIR\n"
+            "                                          (new or empty, on this machine) also copy it there.\n"
+            "                                          Restore: costlynxd --data-dir DIR\n");
 }
 
 /* Appends s to buf as a JSON string literal. */
@@ -88,11 +97,14 @@ static void url_escape(char *out, size_t cap, const char *s)
 
 /*
  * Sends one request; prints the body; returns the HTTP status or -1 when unreachable.
- * When empty_fails is set, a 200 answer with an empty "events" list counts as 404.
+ * When empty_fails is set, a 200 answer with an empty "events" list counts as 404. When
+ * body_out is not NULL it receives a malloc'd copy of the answer's body (NULL if none).
  */
 static int http(const char *url, const char *token, const char *method, const char *path, const char *body,
-                int empty_fails)
+                int empty_fails, char **body_out)
 {
+    if (body_out != NULL)
+        *body_out = NULL;
     char host[256], port[16] = "80";
     const char *p = url;
     if (strncmp(p, "http://", 7) == 0)
@@ -154,12 +166,135 @@ static int http(const char *url, const char *token, const char *method, const ch
     char *sep = strstr(resp, "\r\n\r\n");
     if (sep != NULL)
         printf("%s\n", sep + 4);
+    if (sep != NULL && body_out != NULL)
+        *body_out = clx_xstrdup(sep + 4);
     if (empty_fails && status == 200 && sep != NULL && strstr(sep, "\"events\":[]") != NULL) {
         fprintf(stderr, "costlynxd ctl: no stored event has that requestId\n");
         status = 404;
     }
     free(resp);
     return status;
+}
+
+/* Copies one file, fsynced. 0, or -1 with errno set. */
+static int copy_file(const char *from, const char *to, off_t *size)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = -1, saved = 0;
+    char buf[1 << 16];
+    *size = 0;
+    if (in < 0 || (out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+        goto done;
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n < 0)
+            goto done;
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0)
+                goto done;
+            off += w;
+        }
+        *size += n;
+    }
+    if (fsync(out) != 0)
+        goto done;
+    rc = 0;
+done:
+    saved = errno;
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    errno = saved;
+    return rc;
+}
+
+/*
+ * Copies the backup folder src (flat: a checkpoint has no sub-folders) into dst, which must
+ * not exist or be empty. Returns 0, or 1 after printing why.
+ */
+static int copy_backup(const char *src, const char *dst, unsigned long long want_files)
+{
+    if (mkdir(dst, 0700) != 0) {
+        DIR *d = errno == EEXIST ? opendir(dst) : NULL;
+        int empty = d != NULL;
+        for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                empty = 0;
+        if (d != NULL)
+            closedir(d);
+        if (!empty) {
+            fprintf(stderr, "costlynxd ctl: %s must be a new or empty folder\n", dst);
+            return 1;
+        }
+    }
+    DIR *d = opendir(src);
+    if (d == NULL) {
+        fprintf(stderr,
+                "costlynxd ctl: the backup was made on the server at %s, which this machine cannot read (%s); "
+                "run ctl on the server's machine, or copy that folder yourself\n",
+                src, strerror(errno));
+        return 1;
+    }
+    unsigned long long files = 0, bytes = 0;
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char from[4096], to[4096];
+        struct stat st;
+        snprintf(from, sizeof(from), "%s/%s", src, e->d_name);
+        snprintf(to, sizeof(to), "%s/%s", dst, e->d_name);
+        if (stat(from, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        off_t size;
+        if (copy_file(from, to, &size) != 0) {
+            fprintf(stderr, "costlynxd ctl: cannot copy %s to %s: %s\n", from, to, strerror(errno));
+            rc = 1;
+            break;
+        }
+        files++;
+        bytes += (unsigned long long)size;
+    }
+    closedir(d);
+    if (rc == 0 && files != want_files) {
+        fprintf(stderr, "costlynxd ctl: copied %llu files, the backup has %llu\n", files, want_files);
+        rc = 1;
+    }
+    int dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd); /* the names too */
+        close(dfd);
+    }
+    if (rc == 0)
+        printf("copied %llu files (%llu bytes) to %s\nrestore: costlynxd --data-dir %s\n", files, bytes, dst, dst);
+    return rc;
+}
+
+/* "backup [DIR]": asks the server for a backup, then copies it into DIR when given. */
+static int ctl_backup(const char *url, const char *token, const char *dst)
+{
+    char *body = NULL;
+    int status = http(url, token, "POST", "/api/v1/admin/backup", "{}", 0, &body);
+    if (status != 201 || dst == NULL) {
+        free(body);
+        return status == 201 ? 0 : 1;
+    }
+    char err[128];
+    yajl_val js = body != NULL ? yajl_tree_parse(body, err, sizeof(err)) : NULL;
+    const char *pp[] = {"path", NULL}, *fp[] = {"files", NULL};
+    yajl_val path = js != NULL ? yajl_tree_get(js, pp, yajl_t_string) : NULL;
+    yajl_val files = js != NULL ? yajl_tree_get(js, fp, yajl_t_number) : NULL;
+    int rc = 1;
+    if (path == NULL || files == NULL || !YAJL_IS_INTEGER(files))
+        fprintf(stderr, "costlynxd ctl: the server's answer names no backup path\n");
+    else
+        rc = copy_backup(YAJL_GET_STRING(path), dst, (unsigned long long)YAJL_GET_INTEGER(files));
+    yajl_tree_free(js);
+    free(body);
+    return rc;
 }
 
 int clx_ctl_main(int argc, char **argv)
@@ -209,6 +344,8 @@ int clx_ctl_main(int argc, char **argv)
             token = token_copy;
         }
     }
+    if (strcmp(pos[0], "backup") == 0)
+        return ctl_backup(url, token, npos >= 2 ? pos[1] : NULL);
     char wse[200], a1[800], a2[200], path[1400], body[2048] = "{";
     url_escape(wse, sizeof(wse), ws);
     const char *cmd = pos[0], *method = "GET";
@@ -270,6 +407,6 @@ int clx_ctl_main(int argc, char **argv)
     snprintf(body + bl, sizeof(body) - bl, "}");
     int status = http(url, token, method, path,
                       strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0 ? NULL : body,
-                      strcmp(cmd, "event") == 0);
+                      strcmp(cmd, "event") == 0, NULL);
     return status >= 200 && status < 300 ? 0 : 1;
 }

@@ -3,6 +3,7 @@
  * writer and the REST door, waits for SIGTERM/SIGINT and shuts down in order.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
@@ -111,6 +112,10 @@ const clx_option_t clx_options[] = {
     {"shutdown-grace-ms", "COSTLYNX_SHUTDOWN_GRACE_MS", "10000", "time to answer in-flight requests on SIGTERM",
      valid_count},
     {"log-level", "COSTLYNX_LOG_LEVEL", "info", "error, warn, info or debug", valid_level},
+    {"backup-dir", "COSTLYNX_BACKUP_DIR", "",
+     "folder for POST /api/v1/admin/backup and 'ctl backup' (outside the data folder; empty: backups off)", NULL},
+    {"backup-keep", "COSTLYNX_BACKUP_KEEP", "0", "backups kept in --backup-dir, oldest deleted first (0: all)",
+     valid_count},
     {"disk-reserve", "COSTLYNX_DISK_RESERVE", "1GiB",
      "free space kept on the data folder's disk: ingest and settings writes answer 503 below it (e.g. 512MiB)",
      valid_size},
@@ -292,6 +297,25 @@ static int serve(int argc, char **argv)
     clx_log(CLX_LOG_INFO, "pricing", "catalog %s: %zu prices (%s)", catalog_path[0] ? catalog_path : "built in",
             clx_catalog_count(catalog), clx_catalog_version(catalog));
 
+    /* the backup folder: made now (so a mistake shows at start), absolute in answers, and never
+     * inside the data folder (RocksDB's folder is its own) */
+    char backup_dir[PATH_MAX] = "";
+    const char *bdir = clx_config_get(values, "backup-dir");
+    if (bdir[0] != '\0') {
+        char data_real[PATH_MAX];
+        size_t dl;
+        if ((mkdir(bdir, 0700) != 0 && errno != EEXIST) || realpath(bdir, backup_dir) == NULL) {
+            fprintf(stderr, "costlynxd: cannot use the backup folder %s (--backup-dir): %s\n", bdir, strerror(errno));
+            goto done;
+        }
+        if (realpath(dir, data_real) != NULL && (dl = strlen(data_real), strncmp(backup_dir, data_real, dl) == 0) &&
+            (backup_dir[dl] == '\0' || backup_dir[dl] == '/')) {
+            fprintf(stderr, "costlynxd: the backup folder %s (--backup-dir) must be outside the data folder %s\n",
+                    backup_dir, data_real);
+            goto done;
+        }
+    }
+
     long threads = atol(clx_config_get(values, "http-threads"));
     if (threads <= 0)
         threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
@@ -302,6 +326,8 @@ static int serve(int argc, char **argv)
         .pipeline = pipeline,
         .settings = settings,
         .store = store,
+        .backup_dir = backup_dir,
+        .backup_keep = (unsigned)atol(clx_config_get(values, "backup-keep")),
     };
     free(err);
     err = NULL;

@@ -8,6 +8,7 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "clx_backup.h"
 #include "clx_error.h"
 #include "clx_log.h"
 #include "clx_money.h"
@@ -734,6 +735,132 @@ static int deployments_delete(clx_rest_call_t *call, clx_jw_t *w)
     return send_w(call, 200, w);
 }
 
+/* ---- backups ---------------------------------------------------------------------------------- */
+
+/*
+ * A backup runs on a thread of its own (a checkpoint may take minutes; the loop goes on) and
+ * its answer comes back to the loop that took the request, like an ingest completion.
+ */
+struct backup_job {
+    h2o_multithread_message_t msg; /* first: the queue hands back this pointer */
+    clx_rest_thread_t *thread;
+    h2o_req_t *req;               /* NULL once the client has gone */
+    struct backup_job **backref;  /* in req->pool; cleared by the pool's dispose */
+    clx_store_t *store;
+    const char *dir;
+    unsigned keep;
+    int rc;
+    char *err;
+    clx_backup_info_t info;
+};
+
+static void backup_pool_dispose(void *p)
+{
+    struct backup_job **slot = p;
+    if (*slot != NULL)
+        (*slot)->req = NULL;
+}
+
+static void *backup_main(void *arg)
+{
+    struct backup_job *job = arg;
+    job->rc = clx_backup_create(job->store, job->dir, job->keep, &job->info, &job->err);
+    atomic_fetch_sub(&job->thread->server->backups, 1); /* done with the store: stopping may go on */
+    h2o_multithread_send_message(&job->thread->backup_receiver, &job->msg);
+    return NULL;
+}
+
+static void backup_respond(struct backup_job *job)
+{
+    if (job->rc != CLX_OK) {
+        clx_rest_send_error(job->req, clx_err_http_status(job->rc), clx_err_name(job->rc), NULL, "%s",
+                            job->err != NULL ? job->err : clx_strerror(job->rc));
+        return;
+    }
+    const clx_backup_info_t *b = &job->info;
+    clx_arena_t *arena = clx_rest_arena_get(job->thread);
+    clx_jw_t w;
+    clx_jw_init(&w, arena, 1024);
+    clx_jw_obj_begin(&w);
+    clx_jw_bool(&w, "ok", 1);
+    clx_jw_str(&w, "name", b->name);
+    clx_jw_str(&w, "path", b->path);
+    clx_jw_int(&w, "bytes", (int64_t)b->bytes);
+    clx_jw_int(&w, "files", (int64_t)b->files);
+    clx_jw_int(&w, "sequence", (int64_t)b->sequence);
+    jw_time(&w, "startedAt", b->started_ms);
+    jw_time(&w, "finishedAt", b->finished_ms);
+    clx_jw_arr_begin(&w, "deleted");
+    for (size_t i = 0; i < b->ndeleted; i++)
+        clx_jw_str(&w, NULL, b->deleted[i]);
+    clx_jw_arr_end(&w);
+    clx_jw_obj_end(&w);
+    clx_rest_send_json(job->req, 201, w.buf, w.len);
+    clx_rest_arena_put(job->thread, arena);
+}
+
+void clx_rest_on_backup_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        struct backup_job *job = (struct backup_job *)m;
+        if (job->req != NULL) {
+            *job->backref = NULL;
+            backup_respond(job);
+        }
+        free(job->err);
+        free(job);
+    }
+}
+
+/* POST /api/v1/admin/backup: a backup under --backup-dir, with a generated name. */
+static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
+{
+    clx_rest_t *srv = call->srv;
+    if (srv->cfg.backup_dir == NULL || srv->cfg.backup_dir[0] == '\0')
+        return clx_rest_send_error(call->req, 409, "backup_not_configured", NULL,
+                                   "backups are off: start costlynxd with --backup-dir (COSTLYNX_BACKUP_DIR) naming "
+                                   "the folder for them");
+    yajl_val body = body_object(call);
+    if (body == NULL)
+        return 0;
+    /* the caller chooses nothing: the folder is the operator's, the name is generated */
+    if (body->u.object.len > 0) {
+        clx_rest_send_error(call->req, 400, "invalid_body", body->u.object.keys[0],
+                            "a backup goes to the server's --backup-dir under a generated name; the body takes no "
+                            "fields (got '%.60s')",
+                            body->u.object.keys[0]);
+        yajl_tree_free(body);
+        return 0;
+    }
+    yajl_tree_free(body);
+    if (atomic_load(&srv->stopping))
+        return clx_rest_send_error(call->req, 503, "shutting_down", NULL, "shutting down; back up after the restart");
+    struct backup_job *job = clx_xcalloc(1, sizeof(*job));
+    job->thread = call->thread;
+    job->store = srv->cfg.store;
+    job->dir = srv->cfg.backup_dir;
+    job->keep = srv->cfg.backup_keep;
+    job->req = call->req;
+    job->backref = h2o_mem_alloc_shared(&call->req->pool, sizeof(*job->backref), backup_pool_dispose);
+    *job->backref = job;
+    atomic_fetch_add(&srv->backups, 1);
+    pthread_attr_t attr;
+    pthread_t tid;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int started = pthread_create(&tid, &attr, backup_main, job) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        atomic_fetch_sub(&srv->backups, 1);
+        *job->backref = NULL;
+        free(job);
+        return clx_rest_send_error(call->req, 503, "unavailable", NULL, "cannot start the backup thread; retry");
+    }
+    return 0; /* answered by clx_rest_on_backup_done */
+}
+
 /* ---- the table ------------------------------------------------------------------------------- */
 
 static const struct admin_route routes[] = {
@@ -760,6 +887,7 @@ static const struct admin_route routes[] = {
     {"POST", "workspaces/{}/pricing/deployments", deployments_set},
     {"DELETE", "workspaces/{}/pricing/deployments", deployments_delete},
     {"POST", "pricing/reload", clx_rest_pricing_reload},
+    {"POST", "backup", backup_create},
 };
 
 void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg)

@@ -18,6 +18,8 @@ typedef struct clx_rest_config {
     clx_pipeline_t *pipeline;
     clx_settings_t *settings;
     clx_store_t *store;
+    const char *backup_dir; /* POST /api/v1/admin/backup writes here; NULL or "": backups off */
+    unsigned backup_keep;   /* backups kept in backup_dir (0: all) */
 } clx_rest_config_t;
 
 typedef struct clx_rest clx_rest_t;
@@ -32,7 +34,8 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg
 int clx_rest_port(clx_rest_t *r);
 /*
  * Graceful stop: closes the listeners, answers 503 to new requests on open connections,
- * waits up to grace_ms for in-flight ingest requests to be answered, then stops the loops.
+ * waits up to grace_ms for in-flight ingest requests to be answered — and, past it, for a
+ * running backup to finish (a checkpoint cannot be cut short) — then stops the loops.
  */
 void clx_rest_stop(clx_rest_t *r, int grace_ms);
 /* Frees a stopped server. NULL is a no-op. */

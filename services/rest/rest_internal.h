@@ -24,6 +24,7 @@ struct clx_rest_thread {
     h2o_socket_t *listener;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t done_receiver; /* ingest completions from the writer */
+    h2o_multithread_receiver_t backup_receiver; /* backup completions (admin.c) */
     clx_arena_t **free_arenas;                 /* reusable request arenas (this thread only) */
     size_t nfree_arenas;
 };
@@ -37,6 +38,7 @@ struct clx_rest {
     atomic_int stopping;
     atomic_int loops_exit;
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
+    atomic_int backups;   /* backups running on their own thread (they use the store) */
     pthread_mutex_t start_mu;
     pthread_cond_t start_cv;
     size_t started; /* loops set up on their own threads */
@@ -104,6 +106,8 @@ void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg);
 /* pricing.c */
 int clx_rest_pricing_models(clx_rest_call_t *call);
 int clx_rest_pricing_reload(clx_rest_call_t *call, clx_jw_t *w);
+/* admin.c: a backup's completion, on the loop thread that took the request */
+void clx_rest_on_backup_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 /* admin.c: settings API and read-back, Bearer admin token */
 int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len);
 

@@ -307,6 +307,7 @@ static void loop_setup(clx_rest_thread_t *t)
     t->accept.hosts = srv->globalconf.hosts;
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
     h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_ingest_done);
+    h2o_multithread_register_receiver(t->queue, &t->backup_receiver, clx_rest_on_backup_done);
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;
     h2o_socket_read_start(t->listener, on_accept);
@@ -416,9 +417,15 @@ void clx_rest_stop(clx_rest_t *r, int grace_ms)
         return;
     atomic_store(&r->stopping, 1);
     for (int waited = 0; waited < grace_ms; waited += 10) {
-        if (atomic_load(&r->inflight) == 0 && waited >= 100)
+        if (atomic_load(&r->inflight) == 0 && atomic_load(&r->backups) == 0 && waited >= 100)
             break; /* >= 100 ms: every loop has seen 'stopping' and closed its listener */
         usleep(10 * 1000);
+    }
+    if (atomic_load(&r->backups) != 0) {
+        /* the store closes after us: a checkpoint still copying must finish first */
+        clx_log(CLX_LOG_WARN, "rest", "waiting for the running backup to finish before stopping");
+        while (atomic_load(&r->backups) != 0)
+            usleep(50 * 1000);
     }
     atomic_store(&r->loops_exit, 1);
     for (size_t i = 0; i < r->nthreads; i++)

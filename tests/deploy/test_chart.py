@@ -25,7 +25,7 @@ import deploylib
 ALL_ON = os.path.join(deploylib.HERE, "values-all-on.yaml")
 RELEASE, NAMESPACE = "rel", "costlynx-test"
 KNOWN_KINDS = {"StatefulSet", "Service", "ConfigMap", "Secret", "ServiceAccount", "PodDisruptionBudget",
-               "Ingress", "ServiceMonitor"}
+               "Ingress", "ServiceMonitor", "CronJob"}
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
@@ -185,6 +185,27 @@ def check_objects(tc, docs):
                 svc = named(docs, "Service", be["name"])
                 tc.assertIsNotNone(svc, "Ingress backend names no rendered Service")
                 tc.assertIn(be["port"]["name"], [p["name"] for p in svc["spec"]["ports"]])
+    for cj in by_kind(docs, "CronJob"):
+        tc.assertEqual(cj["apiVersion"], "batch/v1")
+        tc.assertEqual(len(cj["spec"]["schedule"].split()), 5, "a five-field cron schedule")
+        tc.assertEqual(cj["spec"]["concurrencyPolicy"], "Forbid")
+        jspec = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        tc.assertIn(jspec["restartPolicy"], ("Never", "OnFailure"))
+        tc.assertIs(jspec["automountServiceAccountToken"], False)
+        (c,) = jspec["containers"]
+        tc.assertEqual(c["image"], pod.c["image"], "the CronJob runs the same image (its costlynxd ctl)")
+        tc.assertEqual(jspec["securityContext"], spec["securityContext"])
+        tc.assertEqual(c["securityContext"], pod.c["securityContext"])
+        env = {e["name"]: e for e in c["env"]}
+        ref = env["COSTLYNX_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"]
+        pod_ref = [e for e in pod.c["env"] if e["name"] == "COSTLYNX_ADMIN_TOKEN"][0]["valueFrom"]["secretKeyRef"]
+        tc.assertEqual(ref, pod_ref, "the CronJob uses the pods' admin token")
+        # one target per replica, each through the governing (headless) Service on the HTTP port
+        targets = env["COSTLYNX_BACKUP_TARGETS"]["value"].split()
+        tc.assertEqual(len(targets), sts["spec"]["replicas"])
+        for i, url in enumerate(targets):
+            tc.assertEqual(url, "http://%s-%d.%s.%s.svc:%d" % (sts["metadata"]["name"], i, gov["metadata"]["name"],
+                                                                NAMESPACE, pod.ports["http"]))
     for sm in by_kind(docs, "ServiceMonitor"):
         sel = sm["spec"]["selector"]["matchLabels"]
         targets = [s for s in by_kind(docs, "Service") if sel.items() <= s["metadata"]["labels"].items()]
@@ -198,11 +219,18 @@ def check_pod_contract(tc, docs):
     admin token from the Secret, the security context, and time to shut down."""
     pod = Pod(docs)
     env = pod.static_env()
-    # the per-replica volume is mounted where COSTLYNX_DATA_DIR points
+    # the per-replica volume is mounted where COSTLYNX_DATA_DIR points; with backups, a second
+    # one where COSTLYNX_BACKUP_DIR points, and no backup folder without one
     claims = [get(t, "metadata.name") for t in pod.sts["spec"]["volumeClaimTemplates"]]
-    tc.assertEqual(len(claims), 1)
-    tc.assertEqual(pod.mount(claims[0])["mountPath"], env["COSTLYNX_DATA_DIR"])
-    tc.assertFalse(pod.mount(claims[0]).get("readOnly", False))
+    backups = env.get("COSTLYNX_BACKUP_DIR", "")
+    tc.assertEqual(claims, ["data", "backups"] if backups else ["data"])
+    tc.assertEqual(pod.mount("data")["mountPath"], env["COSTLYNX_DATA_DIR"])
+    tc.assertFalse(pod.mount("data").get("readOnly", False))
+    if backups:
+        tc.assertEqual(pod.mount("backups")["mountPath"], backups)
+        tc.assertFalse(pod.mount("backups").get("readOnly", False))
+        tc.assertFalse(backups.startswith(env["COSTLYNX_DATA_DIR"].rstrip("/") + "/"))
+    tc.assertEqual(bool(by_kind(docs, "CronJob")), bool(backups), "the backup CronJob comes with the backup volume")
     # container ports are the ports the binary listens on
     http_port = deploylib.addr_port(env["COSTLYNX_HTTP_ADDR"])
     grpc_port = deploylib.addr_port(env["COSTLYNX_GRPC_ADDR"])
@@ -277,6 +305,8 @@ class ChartTest(unittest.TestCase):
         self.assertEqual(pod.static_env()["COSTLYNX_DATA_DIR"], "/var/lib/costlynx")  # the image's VOLUME
         self.assertEqual(pod.ports, {"http": 8080, "grpc": 50051})  # the image's EXPOSE
         self.assertEqual(pod.static_env()["COSTLYNX_CATALOG"], "")
+        self.assertEqual(pod.static_env()["COSTLYNX_BACKUP_DIR"], "")  # backups off by default
+        self.assertEqual(pod.static_env()["COSTLYNX_DISK_RESERVE"], "1GiB")
         self.assertEqual(one(docs, "PodDisruptionBudget")["spec"], {
             "maxUnavailable": 1, "selector": pod.sts["spec"]["selector"]})
         token = pod.env()["COSTLYNX_ADMIN_TOKEN"]
@@ -302,6 +332,17 @@ class ChartTest(unittest.TestCase):
         self.assertTrue(cm["data"]["prices.csv"].startswith("# a two-line override catalog"))
         self.assertEqual(one(docs, "PodDisruptionBudget")["spec"]["minAvailable"], 1)
         self.assertEqual(one(docs, "ServiceMonitor")["spec"]["endpoints"][0]["port"], "http")
+        # backups: the volume, the variables, the CronJob
+        self.assertEqual(env["COSTLYNX_BACKUP_DIR"], "/data/costlynx-backups")
+        self.assertEqual(env["COSTLYNX_BACKUP_KEEP"], "3")
+        claim = [t for t in pod.sts["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == "backups"][0]
+        self.assertEqual(claim["spec"]["resources"]["requests"]["storage"], "50Gi")
+        self.assertEqual(claim["spec"]["storageClassName"], "cheap-hdd")
+        cj = one(docs, "CronJob")
+        self.assertEqual((cj["spec"]["schedule"], cj["spec"]["timeZone"]), ("*/30 * * * *", "Europe/Berlin"))
+        self.assertEqual(cj["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"], 1800)
+        self.assertEqual(cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["imagePullSecrets"],
+                         [{"name": "regcred"}])
 
     def test_existing_secret(self):
         docs = render("--set", "adminToken.existingSecret=my-token", "--set", "adminToken.secretKey=token")
@@ -325,7 +366,9 @@ class ChartTest(unittest.TestCase):
     def test_values_schema_rejects_mistakes(self):
         for bad in (["--set", "replicaCount=two"], ["--set", "config.typo=1"], ["--set", "config.logLevel=loud"],
                     ["--set", "config.httpPort=70000"], ["--set", "probes.type=tcp"],
-                    ["--set", "persistence.size=lots"], ["--set", "unknownTopLevel=1"]):
+                    ["--set", "persistence.size=lots"], ["--set", "unknownTopLevel=1"],
+                    ["--set", "backup.keep=-1"], ["--set", "backup.dir=relative/path"], ["--set", "backup.typo=1"],
+                    ["--set", "config.diskReserve=lots"]):
             failed, err = render_fails(*bad)
             self.assertTrue(failed, "rendered with %r" % bad)
             self.assertIn("schema", err, err)
@@ -334,7 +377,11 @@ class ChartTest(unittest.TestCase):
         for bad, msg in ((["--set", "terminationGracePeriodSeconds=10"], "terminationGracePeriodSeconds"),
                          (["--set", "catalog.enabled=true"], "catalog.csv"),
                          (["--set", "adminToken.value=a", "--set", "adminToken.existingSecret=b"], "not both"),
-                         (["--set", "config.grpcPort=8080"], "must differ")):
+                         (["--set", "config.grpcPort=8080"], "must differ"),
+                         (["--set", "backup.enabled=true", "--set", "backup.dir=/var/lib/costlynx/backups"],
+                          "backup.dir must be outside config.dataDir"),
+                         (["--set", "backup.enabled=true", "--set", "backup.dir=/var/lib/costlynx/"],
+                          "backup.dir must be outside config.dataDir")):
             failed, err = render_fails(*bad)
             self.assertTrue(failed, "rendered with %r" % bad)
             self.assertIn(msg, err)
@@ -429,10 +476,16 @@ class RenderedPodRunsTest(unittest.TestCase):
                 if env.get("COSTLYNX_CATALOG", "").startswith(mnt + "/"):
                     env["COSTLYNX_CATALOG"] = os.path.join(root, env["COSTLYNX_CATALOG"].lstrip("/"))
                 os.chmod(d, 0o755)
-            # a fresh volume: root-owned mount point, group fsGroup, setgid, with lost+found
+            # fresh volumes: root-owned mount point, group fsGroup, setgid, with lost+found
             data = os.path.join(root, env["COSTLYNX_DATA_DIR"].lstrip("/"))
-            os.makedirs(os.path.join(data, "lost+found"))
-            os.chmod(os.path.join(data, "lost+found"), 0o700)
+            volumes = [data]
+            backups = None
+            if env.get("COSTLYNX_BACKUP_DIR"):
+                backups = os.path.join(root, env["COSTLYNX_BACKUP_DIR"].lstrip("/"))
+                volumes.append(backups)
+            for vol in volumes:
+                os.makedirs(os.path.join(vol, "lost+found"))
+                os.chmod(os.path.join(vol, "lost+found"), 0o700)
             prefix = []
             if os.geteuid() == 0 and shutil.which("setpriv"):
                 # the user, group and fsGroup the kubelet would give the container; the volume's
@@ -442,15 +495,18 @@ class RenderedPodRunsTest(unittest.TestCase):
                 gid = csc.get("runAsGroup", psc.get("runAsGroup", uid))
                 fsg = psc.get("fsGroup")
                 self.assertIsNotNone(uid)
-                d = data
-                while d != root:  # the folders above the volume: traversable, as in the image
-                    os.chmod(d, 0o755)
-                    d = os.path.dirname(d)
-                os.chown(data, 0, fsg if fsg is not None else 0)
-                os.chmod(data, 0o2775 if fsg is not None else 0o755)
+                for vol in volumes:
+                    d = vol
+                    while d != root:  # the folders above the volume: traversable, as in the image
+                        os.chmod(d, 0o755)
+                        d = os.path.dirname(d)
+                    os.chown(vol, 0, fsg if fsg is not None else 0)
+                    os.chmod(vol, 0o2775 if fsg is not None else 0o755)
                 groups = ["--groups", str(fsg)] if fsg is not None else ["--clear-groups"]
                 prefix = ["setpriv", "--reuid", str(uid), "--regid", str(gid)] + groups
             env["COSTLYNX_DATA_DIR"] = data
+            if backups is not None:
+                env["COSTLYNX_BACKUP_DIR"] = backups
             # a copy of the binary where uid 10001 can run it (the build tree may be under /root)
             binary = os.path.join(root, "usr/local/bin/costlynxd")
             os.makedirs(os.path.dirname(binary))
@@ -479,12 +535,43 @@ class RenderedPodRunsTest(unittest.TestCase):
                 if prefix:
                     self.assertTrue(os.path.exists(os.path.join(data, "CURRENT")), os.listdir(data))
                     self.assertEqual(os.stat(os.path.join(data, "CURRENT")).st_uid, uid)
+                if backups is not None:
+                    self.run_backup_cronjob(docs, srv, backups, uid if prefix else None)
                 self.assertEqual(srv.stop(), 0, srv.stderr())
                 return srv.stderr()
             finally:
                 srv.cleanup()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+    def run_backup_cronjob(self, docs, srv, backups, uid):
+        """The CronJob's rendered command, with its targets pointed at this server, makes a backup
+        in the pod's backup volume."""
+        c = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(c["command"], ["/bin/sh", "-c"])
+        bindir = tempfile.mkdtemp(prefix="clx-cron-")
+        try:
+            os.symlink(os.path.abspath(deploylib.BINARY), os.path.join(bindir, "costlynxd"))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("COSTLYNX_")}
+            env.update(PATH=bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin"),
+                       COSTLYNX_ADMIN_TOKEN=srv.admin_token,
+                       COSTLYNX_BACKUP_TARGETS="http://127.0.0.1:%d" % srv.port)
+            p = subprocess.run(["/bin/sh", "-c", c["args"][0]], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            info = json.loads(p.stdout.splitlines()[1])
+            self.assertEqual(os.path.dirname(info["path"]), os.path.realpath(backups))
+            self.assertTrue(os.path.isfile(os.path.join(info["path"], "CURRENT")))
+            if uid is not None:
+                self.assertEqual(os.stat(os.path.join(info["path"], "CURRENT")).st_uid, uid)
+            # a target that does not answer fails the Job
+            env["COSTLYNX_BACKUP_TARGETS"] += " http://127.0.0.1:1"
+            p = subprocess.run(["/bin/sh", "-c", c["args"][0]], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn("backup of http://127.0.0.1:1 FAILED", p.stderr)
+        finally:
+            shutil.rmtree(bindir, ignore_errors=True)
 
     def test_default_pod(self):
         log = self.run_pod(render("--set", "adminToken.value=pod-test-token"))

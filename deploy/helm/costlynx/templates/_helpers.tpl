@@ -83,4 +83,18 @@ app.kubernetes.io/part-of: costlynx
 {{- if eq (int .Values.config.httpPort) (int .Values.config.grpcPort) }}
 {{- fail "config.httpPort and config.grpcPort must differ" }}
 {{- end }}
+{{- $data := trimSuffix "/" .Values.config.dataDir }}
+{{- if and .Values.backup.enabled (or (eq (trimSuffix "/" .Values.backup.dir) $data) (hasPrefix (printf "%s/" $data) .Values.backup.dir)) }}
+{{- fail "backup.dir must be outside config.dataDir (the data volume is RocksDB's folder alone)" }}
+{{- end }}
+{{- end }}
+
+{{/* Base URLs of every replica through the headless Service, space-separated (backup CronJob). */}}
+{{- define "costlynx.backupTargets" -}}
+{{- $full := include "costlynx.fullname" . }}
+{{- $urls := list }}
+{{- range $i := until (int .Values.replicaCount) }}
+{{- $urls = append $urls (printf "http://%s-%d.%s-headless.%s.svc:%d" $full $i $full $.Release.Namespace (int $.Values.config.httpPort)) }}
+{{- end }}
+{{- join " " $urls }}
 {{- end }}
