@@ -150,7 +150,7 @@ class HostileGrpcTest(unittest.TestCase):
         cases = [
             ("negative tokens", pb_varint(3, -1), "inputTokens"),
             ("int64 min tokens", pb_varint(4, -(1 << 63)), "outputTokens"),
-            ("10^12+1 tokens", pb_varint(3, 10 ** 12 + 1), "inputTokens"),
+            ("10^9+1 tokens", pb_varint(3, 10 ** 9 + 1), "inputTokens"),
             ("cached over input", pb_varint(5, 11), "cachedTokens"),
             ("-0.0 dollars (regression)", cost_usd(-0.0), "estimatedCostUsd"),
             ("NaN dollars", cost_usd(float("nan")), "estimatedCostUsd"),
