@@ -26,8 +26,8 @@ typedef struct clx_backup_info {
     char path[PATH_MAX];            /* backup folder + "/" + name */
     uint64_t bytes;                 /* size of its files (hard-linked tables included) */
     uint64_t files;
-    uint64_t sequence;   /* every event with a sequence number up to this one is in the backup */
-    int64_t started_ms;  /* when the copy began (Unix ms): everything acknowledged before is in */
+    uint64_t sequence;  /* every event with a sequence number up to this one is in the backup */
+    int64_t started_ms; /* when the copy began (Unix ms): everything acknowledged before is in */
     int64_t finished_ms;
     size_t ndeleted; /* older backups removed by the keep rule */
     char deleted[CLX_BACKUP_DELETED_MAX][CLX_BACKUP_NAME_MAX];

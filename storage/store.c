@@ -292,8 +292,7 @@ static void note_space(clx_store_t *s, int low, uint64_t avail)
                 "disk full: %s free in %s, too little to keep the %s reserve (--disk-reserve): ingest and settings "
                 "writes answer 503 storage_unavailable until %s are free; reads go on",
                 fr, s->dir, rs, nd);
-    }
-    else
+    } else
         clx_log(CLX_LOG_INFO, "store", "disk space is back: %s free in %s (reserve %s): writes resume", fr, s->dir, rs);
 }
 
@@ -690,8 +689,10 @@ int clx_store_open_with(const char *dir, const clx_store_config_t *cfg, clx_stor
     if (read_only && fresh) {
         if (errmsg != NULL) {
             char msg[300];
-            snprintf(msg, sizeof(msg), "disk full: %s free, a new store needs at least %s (the %s reserve, "
-                     "--disk-reserve); free some space or lower the reserve", fr, nd, rs);
+            snprintf(msg, sizeof(msg),
+                     "disk full: %s free, a new store needs at least %s (the %s reserve, "
+                     "--disk-reserve); free some space or lower the reserve",
+                     fr, nd, rs);
             *errmsg = clx_xstrdup(msg);
         }
         rc = CLX_ENOSPC;

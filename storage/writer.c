@@ -15,7 +15,6 @@
 #include "clx_log.h"
 #include "clx_mem.h"
 
-
 struct clx_writer {
     clx_store_t *s;
     size_t max_queued;

@@ -20,27 +20,26 @@
 
 static void help(FILE *f)
 {
-    fprintf(f,
-            "usage: costlynxd ctl [--url URL] [--token TOKEN] [--workspace WS] <command> [args]\n"
-            "  URL defaults to $COSTLYNX_URL, else http://$COSTLYNX_HTTP_ADDR (127.0.0.1:8080);\n"
-            "  TOKEN to $COSTLYNX_ADMIN_TOKEN; WS to \"default\".\n\n"
-            "commands:\n"
-            "  workspaces                              list workspaces\n"
-            "  workspace-create <slug> [name]          create a workspace\n"
-            "  strict on|off                           set strict mode of the workspace\n"
-            "  projects                                list projects\n"
-            "  project-create <slug> [name]            create a project (with prod, staging, dev)\n"
-            "  environments <project>                  list a project's environments\n"
-            "  environment-create <project> <slug>     add an environment\n"
-            "  keys                                    list ingestion keys (never their secrets)\n"
-            "  key-create <name> [--default-project P] [--default-environment E] [--environment LOCK]\n"
-            "                                          create a key; prints the secret once\n"
-            "  key-revoke <id>                         revoke a key\n"
-            "  event <requestId>                       show the stored event of a requestId\n"
-            "  events [limit]                          newest stored events\n"
-            "  backup [DIR]                            make a backup in the server's --backup-dir; with DIR\n"
-            "                                          (new or empty, on this machine) also copy it there.\n"
-            "                                          Restore: costlynxd --data-dir DIR\n");
+    fprintf(f, "usage: costlynxd ctl [--url URL] [--token TOKEN] [--workspace WS] <command> [args]\n"
+               "  URL defaults to $COSTLYNX_URL, else http://$COSTLYNX_HTTP_ADDR (127.0.0.1:8080);\n"
+               "  TOKEN to $COSTLYNX_ADMIN_TOKEN; WS to \"default\".\n\n"
+               "commands:\n"
+               "  workspaces                              list workspaces\n"
+               "  workspace-create <slug> [name]          create a workspace\n"
+               "  strict on|off                           set strict mode of the workspace\n"
+               "  projects                                list projects\n"
+               "  project-create <slug> [name]            create a project (with prod, staging, dev)\n"
+               "  environments <project>                  list a project's environments\n"
+               "  environment-create <project> <slug>     add an environment\n"
+               "  keys                                    list ingestion keys (never their secrets)\n"
+               "  key-create <name> [--default-project P] [--default-environment E] [--environment LOCK]\n"
+               "                                          create a key; prints the secret once\n"
+               "  key-revoke <id>                         revoke a key\n"
+               "  event <requestId>                       show the stored event of a requestId\n"
+               "  events [limit]                          newest stored events\n"
+               "  backup [DIR]                            make a backup in the server's --backup-dir; with DIR\n"
+               "                                          (new or empty, on this machine) also copy it there.\n"
+               "                                          Restore: costlynxd --data-dir DIR\n");
 }
 
 /* Appends s to buf as a JSON string literal. */
@@ -405,8 +404,8 @@ int clx_ctl_main(int argc, char **argv)
     }
     size_t bl = strlen(body);
     snprintf(body + bl, sizeof(body) - bl, "}");
-    int status = http(url, token, method, path,
-                      strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0 ? NULL : body,
-                      strcmp(cmd, "event") == 0, NULL);
+    int status =
+        http(url, token, method, path, strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0 ? NULL : body,
+             strcmp(cmd, "event") == 0, NULL);
     return status >= 200 && status < 300 ? 0 : 1;
 }

@@ -57,8 +57,8 @@ static int parse_size(const char *v, uint64_t *out)
     static const struct {
         const char *suffix;
         unsigned shift;
-    } units[] = {{"", 0},   {"B", 0},   {"K", 10},  {"KB", 10},  {"KiB", 10}, {"M", 20},  {"MB", 20},
-                 {"MiB", 20}, {"G", 30}, {"GB", 30}, {"GiB", 30}, {"T", 40},  {"TB", 40}, {"TiB", 40}};
+    } units[] = {{"", 0},     {"B", 0},  {"K", 10},  {"KB", 10},  {"KiB", 10}, {"M", 20},  {"MB", 20},
+                 {"MiB", 20}, {"G", 30}, {"GB", 30}, {"GiB", 30}, {"T", 40},   {"TB", 40}, {"TiB", 40}};
     char *end;
     if (*v < '0' || *v > '9')
         return -1;

@@ -32,8 +32,8 @@
  *   which cached and cache-write are parts, plus output) at most $1,000,000 per million
  *   tokens (the price parser's limit), so at most 2 x 10^18 nano-dollars, below 2^63.
  */
-#define CLX_MAX_TOKENS 1000000000LL                  /* 10^9 per field per event */
-#define CLX_MAX_COST_USD 1000000LL                   /* per event, caller's cost */
+#define CLX_MAX_TOKENS 1000000000LL /* 10^9 per field per event */
+#define CLX_MAX_COST_USD 1000000LL  /* per event, caller's cost */
 #define CLX_MAX_COST_NANOS (CLX_MAX_COST_USD * 1000000000LL)
 #define CLX_MAX_REQUEST_ID 256
 #define CLX_MAX_PROVIDER 64
@@ -56,8 +56,9 @@ struct clx_ingest {
     Costlynx__V1__UsageEvent **events;
     size_t nevents;
     Costlynx__V1__IngestResponse response; /* valid after completion */
-    int status;               /* after completion: CLX_OK, or CLX_EIO / CLX_ENOSPC / CLX_ESHUTDOWN
-                                 (nothing stored; answer "retry later") */
+    /* after completion: CLX_OK, or CLX_EIO / CLX_ENOSPC / CLX_ESHUTDOWN (nothing stored; answer
+     * "retry later") */
+    int status;
     void (*done)(clx_ingest_t *ing); /* async completion, called on the writer thread */
     void *data;               /* the door's */
     clx_ingest_priv_t *priv_; /* pipeline-private, in the arena */

@@ -67,7 +67,7 @@ typedef struct clx_usage_row {
     const char *dims[CLX_NDIMS]; /* NULL where not grouped; "" = none / unattributed */
     int64_t bucket_ms;           /* start of the hour or day when grouped by time */
     clx_rollup_t sum;
-    clx_i128_t unpriced_events;  /* events in sum that have no cost figure */
+    clx_i128_t unpriced_events; /* events in sum that have no cost figure */
 } clx_usage_row_t;
 
 /*

@@ -744,8 +744,8 @@ static int deployments_delete(clx_rest_call_t *call, clx_jw_t *w)
 struct backup_job {
     h2o_multithread_message_t msg; /* first: the queue hands back this pointer */
     clx_rest_thread_t *thread;
-    h2o_req_t *req;               /* NULL once the client has gone */
-    struct backup_job **backref;  /* in req->pool; cleared by the pool's dispose */
+    h2o_req_t *req;              /* NULL once the client has gone */
+    struct backup_job **backref; /* in req->pool; cleared by the pool's dispose */
     clx_store_t *store;
     const char *dir;
     unsigned keep;

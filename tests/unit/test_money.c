@@ -469,9 +469,9 @@ int main(void)
         cmocka_unit_test(test_parse_usd_rejects), cmocka_unit_test(test_parse_usd_long_strings),
         cmocka_unit_test(test_parse_usd_length),  cmocka_unit_test(test_parse_per_mtok),
         cmocka_unit_test(test_format_usd),        cmocka_unit_test(test_format_per_mtok),
-        cmocka_unit_test(test_format_wide),
-        cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_cost_nanos),
-        cmocka_unit_test(test_pico_to_nanos),     cmocka_unit_test(test_pico_pct_to_nanos),
+        cmocka_unit_test(test_format_wide),       cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_cost_nanos),        cmocka_unit_test(test_pico_to_nanos),
+        cmocka_unit_test(test_pico_pct_to_nanos),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

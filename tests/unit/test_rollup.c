@@ -97,8 +97,8 @@ static void test_store_mixes_versions(void **state)
     assert_int_equal(clx_store_open(dir, &s, NULL), CLX_OK);
 
     const int64_t hour = 1764633600000LL / CLX_MS_PER_HOUR; /* 2025-12-02T00:00Z */
-    clx_rollup_dims_t d = {.project = "p", .environment = "prod", .feature = "f", .provider = "openai",
-                           .model = "gpt-4o-mini"};
+    clx_rollup_dims_t d = {
+        .project = "p", .environment = "prod", .feature = "f", .provider = "openai", .model = "gpt-4o-mini"};
     char key[256];
     size_t klen = clx_rollup_key_encode(key, CLX_ROLLUP_HOUR, "ws", (uint32_t)hour, &d);
     int64_t at = hour * CLX_MS_PER_HOUR + 1000;
@@ -119,8 +119,8 @@ static void test_store_mixes_versions(void **state)
 
     /* version 2: three events at int64-max cost each */
     for (int i = 0; i < 3; i++) {
-        clx_rollup_t r = {.events = 1, .input_tokens = INT64_MAX, .cost_nanos = INT64_MAX, .first_ms = at,
-                          .last_ms = at + 10};
+        clx_rollup_t r = {
+            .events = 1, .input_tokens = INT64_MAX, .cost_nanos = INT64_MAX, .first_ms = at, .last_ms = at + 10};
         unsigned char packed[CLX_ROLLUP_LEN];
         clx_rollup_pack(&r, packed);
         clx_batch_clear(b);
@@ -140,8 +140,10 @@ static void test_store_mixes_versions(void **state)
             assert_int_equal(clx_store_open(dir, &s, NULL), CLX_OK);
         }
         clx_arena_t *arena = clx_arena_create(4096);
-        clx_usage_query_t q = {.workspace = "ws", .from_ms = hour * CLX_MS_PER_HOUR,
-                               .to_ms = (hour + 1) * CLX_MS_PER_HOUR, .group_by = CLX_DIM_FEATURE};
+        clx_usage_query_t q = {.workspace = "ws",
+                               .from_ms = hour * CLX_MS_PER_HOUR,
+                               .to_ms = (hour + 1) * CLX_MS_PER_HOUR,
+                               .group_by = CLX_DIM_FEATURE};
         clx_usage_row_t *rows;
         size_t n;
         clx_usage_row_t total;
