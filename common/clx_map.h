@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_hash.h" /* keys are hashed with clx_fnv1a64 */
+
 typedef struct clx_map clx_map_t;
 
 clx_map_t *clx_map_create(void);
@@ -21,17 +23,5 @@ void *clx_map_put(clx_map_t *m, const void *key, size_t klen, void *value);
 /* Removes key; returns its value or NULL. */
 void *clx_map_remove(clx_map_t *m, const void *key, size_t klen);
 size_t clx_map_size(const clx_map_t *m);
-
-/* FNV-1a 64-bit: fast, stable across versions (it is persisted in fingerprints). */
-static inline uint64_t clx_fnv1a64(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-#define CLX_FNV1A64_INIT 0xcbf29ce484222325ULL
 
 #endif

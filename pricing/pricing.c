@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "clx_error.h"
+#include "clx_hash.h"
 #include "clx_mem.h"
 #include "clx_money.h"
+#include "clx_text.h"
 
 /* Schema 1: the 11 base columns. */
 #define CLX_CATALOG_HEADER_V1                                                                                          \
@@ -69,31 +71,14 @@ struct clx_catalog {
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static char lower_ascii(char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-}
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static uint64_t key_hash(const char *provider, size_t plen, const char *name, size_t nlen)
 {
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = CLX_FNV1A64_INIT;
     const char sep = '\0';
 
-    h = fnv1a(h, provider, plen);
-    h = fnv1a(h, &sep, 1);
-    return fnv1a(h, name, nlen);
+    h = clx_fnv1a64(h, provider, plen);
+    h = clx_fnv1a64(h, &sep, 1);
+    return clx_fnv1a64(h, name, nlen);
 }
 
 /* Sets *errmsg (when errmsg is not NULL) to "line N: ..." and returns CLX_EINVAL. */
@@ -218,14 +203,12 @@ const char *clx_pricing_normalize_provider(const char *name, size_t len, char *b
 
         /* a mismatch stops at from's NUL at the latest, as name[j] is never NUL here */
         for (j = 0; j < len && name[j] != '\0'; j++)
-            if (lower_ascii(name[j]) != from[j])
+            if (clx_ascii_lower(name[j]) != from[j])
                 break;
         if (j == len && from[len] == '\0')
             return provider_table[i].to;
     }
-    for (j = 0; j < len; j++)
-        buf[j] = lower_ascii(name[j]);
-    buf[len] = '\0';
+    clx_ascii_lower_copy(buf, name, len);
     return buf;
 }
 
@@ -285,9 +268,7 @@ size_t clx_pricing_normalize_model(const char *model, size_t len, char *buf)
         }
     }
     n = len - start;
-    for (i = 0; i < n; i++)
-        buf[i] = lower_ascii(model[start + i]);
-    buf[n] = '\0';
+    clx_ascii_lower_copy(buf, model + start, n);
     if (n > llen + 7 && strncmp(buf, "claude-", 7) == 0 && memcmp(buf + n - llen, latest, llen) == 0)
         n -= llen;
     n = strip_date(buf, n);
@@ -350,7 +331,7 @@ const clx_price_t *clx_catalog_lookup(const clx_catalog_t *c, const char *provid
     char norm[CLX_PRICING_MODEL_MAX + 1];
     const char *prov;
     const clx_price_t *p;
-    size_t plen, nlen = SIZE_MAX, i;
+    size_t plen, nlen = SIZE_MAX;
 
     if (c == NULL || provider == NULL || model == NULL || model_len == 0 || model_len > CLX_PRICING_MODEL_MAX)
         return NULL;
@@ -358,9 +339,7 @@ const clx_price_t *clx_catalog_lookup(const clx_catalog_t *c, const char *provid
     if (plen == 0 || plen > CLX_PROVIDER_MAX)
         return NULL;
     prov = clx_pricing_normalize_provider(provider, plen, pbuf);
-    for (i = 0; i < model_len; i++)
-        lower[i] = lower_ascii(model[i]);
-    lower[model_len] = '\0';
+    clx_ascii_lower_copy(lower, model, model_len);
     p = find_name(c, prov, lower, model_len, model, norm, &nlen, at_ms);
     if (p == NULL && strcmp(prov, "azure") == 0)
         p = find_name(c, "openai", lower, model_len, model, norm, &nlen, at_ms);
@@ -938,7 +917,7 @@ int clx_catalog_load_buffer(const char *data, size_t len, clx_catalog_t **out, c
         memcpy(c->text, data, len);
     c->text[len] = '\0';
     snprintf(c->version, sizeof(c->version), "fnv1a64:%016llx",
-             (unsigned long long)fnv1a(14695981039346656037ULL, data, len));
+             (unsigned long long)clx_fnv1a64(CLX_FNV1A64_INIT, data, len));
     rc = parse_text(c, len, errmsg);
     if (rc != CLX_OK)
         goto fail;

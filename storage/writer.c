@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "clx_error.h"
+#include "clx_hash.h"
 #include "clx_log.h"
 #include "clx_mem.h"
 
@@ -137,15 +138,11 @@ static int cmp_event_key(const void *a, const void *b, void *arg)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* FNV-1a, 64 bits. */
+/* The in-group set's hash: FNV-1a with its high bits folded into the low ones the mask keeps. */
 static uint64_t key_hash(const char *k, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = clx_fnv1a64(CLX_FNV1A64_INIT, k, n);
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)k[i];
-        h *= 0x100000001b3ull;
-    }
     return h ^ (h >> 29);
 }
 
