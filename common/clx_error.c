@@ -1,5 +1,6 @@
 /*
- * clx_error.c — the error table: one row per clx_err_t, shared by the REST and gRPC doors.
+ * clx_error.c — the error tables: one row per clx_err_t (name, message, HTTP and gRPC
+ * status) and one name per clx_code_t, shared by every door.
  */
 #include "clx_error.h"
 
@@ -19,7 +20,7 @@ static const struct err_row rows[] = {
     [3] = {"already_exists", "already exists", 409, 6},
     [4] = {"unauthenticated", "missing, unknown or revoked credential", 401, 16},
     [5] = {"permission_denied", "not allowed", 403, 7},
-    [6] = {"too_large", "request too large", 413, 8},
+    [6] = {"payload_too_large", "request too large", 413, 8},
     [7] = {"unsupported_media_type", "unsupported content type", 415, 3},
     [8] = {"unavailable", "overloaded, retry later", 503, 14},
     [9] = {"shutting_down", "shutting down, retry later", 503, 14},
@@ -28,6 +29,8 @@ static const struct err_row rows[] = {
     [12] = {"method_not_allowed", "method not allowed", 405, 12},
     /* the same public code as CLX_EIO: callers retry both alike; the message says why */
     [13] = {"storage_unavailable", "disk full: the data folder's free space is below its reserve", 503, 14},
+    [14] = {"expectation_failed", "expectation not met", 417, 3},
+    [15] = {"deadline_exceeded", "time limit reached", 408, 4},
 };
 
 _Static_assert(sizeof(rows) / sizeof(rows[0]) == -CLX_ERR_MIN_, "one row per clx_err_t");
@@ -61,4 +64,33 @@ int clx_err_grpc_status(int err)
 {
     const struct err_row *r = row_of(err);
     return r != NULL ? r->grpc : 2; /* UNKNOWN */
+}
+
+static const char *const code_names[CLX_CODE_COUNT_] = {
+    [CLX_CODE_NONE] = "",
+    [CLX_CODE_MISSING_FIELD] = "missing_field",
+    [CLX_CODE_INVALID_TYPE] = "invalid_type",
+    [CLX_CODE_INVALID_VALUE] = "invalid_value",
+    [CLX_CODE_TOO_LONG] = "too_long",
+    [CLX_CODE_UNKNOWN_PROJECT] = "unknown_project",
+    [CLX_CODE_UNKNOWN_ENVIRONMENT] = "unknown_environment",
+    [CLX_CODE_ENVIRONMENT_NOT_ALLOWED] = "environment_not_allowed",
+    [CLX_CODE_TOO_MANY_EVENTS] = "too_many_events",
+    [CLX_CODE_UNPRICED_MODEL] = "unpriced_model",
+    [CLX_CODE_NO_ATTRIBUTION] = "no_attribution",
+    [CLX_CODE_UNKNOWN_FIELD] = "unknown_field",
+    [CLX_CODE_REQUEST_ID_CONFLICT] = "requestId_conflict",
+    [CLX_CODE_INVALID_JSON] = "invalid_json",
+    [CLX_CODE_INVALID_BODY] = "invalid_body",
+    [CLX_CODE_EMPTY_BATCH] = "empty_batch",
+    [CLX_CODE_CATALOG_INVALID] = "catalog_invalid",
+    [CLX_CODE_BACKUP_NOT_CONFIGURED] = "backup_not_configured",
+    [CLX_CODE_INVALID_REQUEST] = "invalid_request",
+};
+
+const char *clx_code_name(clx_code_t code)
+{
+    if ((int)code < 0 || code >= CLX_CODE_COUNT_ || code_names[code] == NULL)
+        return "";
+    return code_names[code];
 }

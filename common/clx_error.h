@@ -1,9 +1,15 @@
 /*
- * clx_error.h — the one error enum of costlynx and its mapping to protocols.
+ * clx_error.h — the one error vocabulary of costlynx and its mapping to protocols.
  *
  * Every function that can fail returns CLX_OK (0) or a negative clx_err_t. The table in
  * clx_error.c maps each code to a stable name, a message, an HTTP status and a gRPC
- * status code, so both doors answer the same fault the same way.
+ * status code, so both doors answer the same fault the same way: a door never writes a
+ * status number of its own for an error.
+ *
+ * Finer than clx_err_t are the problem codes (clx_code_t): the machine-readable "code" a
+ * caller reads in a whole-request error, a per-event error or a warning ("missing_field",
+ * "unpriced_model", "invalid_json"). Code decides with these enum values and never compares
+ * their names; the names exist only to be shown.
  */
 #ifndef CLX_ERROR_H
 #define CLX_ERROR_H
@@ -24,16 +30,47 @@ typedef enum clx_err {
     CLX_EMETHOD = -12,   /* HTTP method not allowed on the route (405 / UNIMPLEMENTED) */
     CLX_ENOSPC = -13,    /* the data folder's disk is below its free-space reserve; nothing was
                             written, retry later (503 storage_unavailable / UNAVAILABLE) */
-    CLX_ERR_MIN_ = -14
+    CLX_EEXPECT = -14,   /* an HTTP Expect the server does not meet (417 / INVALID_ARGUMENT) */
+    CLX_ETIMEDOUT = -15, /* a call or stream ran past its time limit (408 / DEADLINE_EXCEEDED) */
+    CLX_ERR_MIN_ = -16
 } clx_err_t;
 
 /* Human-readable message for err ("unknown error" for codes outside the table). Static. */
 const char *clx_strerror(int err);
-/* Stable snake_case name for err, e.g. "unauthenticated". Static. */
+/* Stable snake_case name for err, e.g. "unauthenticated"; callers see it as an error code. Static. */
 const char *clx_err_name(int err);
 /* HTTP status a REST answer uses for err (200 for CLX_OK). */
 int clx_err_http_status(int err);
 /* gRPC status code (grpc_status_code numbering) for err (0 for CLX_OK). */
 int clx_err_grpc_status(int err);
+
+typedef enum clx_code {
+    CLX_CODE_NONE = 0, /* no finer code: the clx_err_t's own name stands */
+    /* per-event errors (EventError.code); the strict-mode slug codes double as warnings */
+    CLX_CODE_MISSING_FIELD,
+    CLX_CODE_INVALID_TYPE,
+    CLX_CODE_INVALID_VALUE,
+    CLX_CODE_TOO_LONG,
+    CLX_CODE_UNKNOWN_PROJECT,
+    CLX_CODE_UNKNOWN_ENVIRONMENT,
+    CLX_CODE_ENVIRONMENT_NOT_ALLOWED,
+    CLX_CODE_TOO_MANY_EVENTS,
+    /* warnings (Warning.code) */
+    CLX_CODE_UNPRICED_MODEL,
+    CLX_CODE_NO_ATTRIBUTION,
+    CLX_CODE_UNKNOWN_FIELD,
+    CLX_CODE_REQUEST_ID_CONFLICT,
+    /* whole-request errors (error.code) */
+    CLX_CODE_INVALID_JSON,
+    CLX_CODE_INVALID_BODY,
+    CLX_CODE_EMPTY_BATCH,
+    CLX_CODE_CATALOG_INVALID,
+    CLX_CODE_BACKUP_NOT_CONFIGURED, /* with CLX_EEXIST: 409, the server's configuration conflicts */
+    CLX_CODE_INVALID_REQUEST, /* not valid HTTP (framing, headers) */
+    CLX_CODE_COUNT_
+} clx_code_t;
+
+/* The name callers see for code, e.g. "missing_field"; "" for CLX_CODE_NONE or out of range. Static. */
+const char *clx_code_name(clx_code_t code);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "clx_pipeline.h"
+#include "clx_ingest.h"
 
 typedef struct clx_grpc_config {
     const char *addr;        /* "host:port"; port 0 picks a free one */

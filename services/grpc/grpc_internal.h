@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "clx_error.h"
 #include "clx_grpc.h"
 
 enum clx_grpc_method {
@@ -61,11 +62,12 @@ typedef struct clx_grpc_call {
     pthread_mutex_t mu;
     clx_arena_t *arena;        /* the call's memory (a stream's summary lives here) */
     /* ingestion */
-    clx_ingest_t ing;
+    clx_ingest_session_t *session; /* the authenticated key, in arena */
+    clx_ingest_t *ing;             /* the request in flight */
+    size_t ing_events;             /* its number of events */
     clx_arena_t *batch_arena;  /* IngestStream: one message's memory, reset per message */
     const uint8_t *wire;       /* the message being ingested, as received (in its arena) */
     size_t wire_len;
-    clx_key_info_t key;
     clx_ingest_summary_t summary; /* IngestStream: the running summary */
     uint32_t events_seen;
     uint32_t messages_seen;    /* IngestStream: messages processed */
@@ -121,6 +123,10 @@ void clx_grpc_finish(clx_grpc_call_t *c, grpc_status_code code, const char *deta
 void clx_grpc_set_trailer(clx_grpc_call_t *c, const char *key, const void *value, size_t len);
 /* Starts a batch of ops on c (counted in c->pending); a failure to start is logged. */
 void clx_grpc_start_batch(clx_grpc_call_t *c, grpc_op *ops, size_t n);
+/* Ends a call the client cancelled or that broke (nobody reads the status). */
+void clx_grpc_end_cancelled(clx_grpc_call_t *c);
+/* Ends the call with the gRPC status of err (a clx_err_t, through the error table) and details. */
+void clx_grpc_fail(clx_grpc_call_t *c, int err, const char *details);
 /* Sends one message on a streaming call; state becomes S_SENDING. */
 void clx_grpc_send(clx_grpc_call_t *c, grpc_byte_buffer *msg);
 /* Starts receiving the next message; state becomes S_RECEIVING. */
@@ -135,10 +141,10 @@ const grpc_slice *clx_grpc_metadata(const grpc_metadata_array *md, const char *k
 /* ingest.c */
 /*
  * Rejects (clx_ingest_reject) each event of ing whose string fields hold a NUL in the encoded
- * IngestBatch data[0..len) that ing->events were unpacked from: protobuf-c's C strings would
- * cut them. Also called by the fuzz harness tests/fuzz/fuzz_grpc_batch.c.
+ * IngestBatch data[0..len) that b (ing's events) was unpacked from: protobuf-c's C strings
+ * would cut them. Also called by the fuzz harness tests/fuzz/fuzz_grpc_batch.c.
  */
-void clx_grpc_refuse_cut_strings(clx_ingest_t *ing, const uint8_t *data, size_t len);
+void clx_grpc_refuse_cut_strings(clx_ingest_t *ing, Costlynx__V1__IngestBatch *b, const uint8_t *data, size_t len);
 void clx_grpc_ingest_start(clx_grpc_call_t *c);
 void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok);
 /* Ends the open IngestStreams of q that waited or lasted past their limits (queue thread). */

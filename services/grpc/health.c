@@ -30,11 +30,11 @@ void clx_grpc_health_start(clx_grpc_call_t *c)
     clx_arena_allocator(c->arena, &alloc);
     Grpc__Health__V1__HealthCheckRequest *req = grpc__health__v1__health_check_request__unpack(&alloc, len, data);
     if (req == NULL) {
-        clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "not a grpc.health.v1.HealthCheckRequest", NULL);
+        clx_grpc_fail(c, CLX_EINVAL, "not a grpc.health.v1.HealthCheckRequest");
         return;
     }
     if (!known_service(req->service)) {
-        clx_grpc_finish(c, GRPC_STATUS_NOT_FOUND, "unknown service", NULL);
+        clx_grpc_fail(c, CLX_ENOTFOUND, "unknown service");
         return;
     }
     if (c->method == M_HEALTH_CHECK) {
@@ -58,5 +58,5 @@ void clx_grpc_health_event(clx_grpc_call_t *c, int ok)
         clx_grpc_start_batch(c, &op, 1);
         return;
     }
-    clx_grpc_finish(c, GRPC_STATUS_CANCELLED, "cancelled", NULL);
+    clx_grpc_end_cancelled(c);
 }

@@ -1,12 +1,13 @@
 /*
  * ingest.c — costlynx.v1.UsageIngestion on the gRPC door: Ingest (one IngestBatch) and
- * IngestStream (many, one summary). Decoding and status codes here; everything else is
- * the shared pipeline.
+ * IngestStream (many, one summary). Decoding, the stream's limits and status codes here;
+ * everything else is the door API (clx_ingest.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "clx_error.h"
+#include "clx_ingest.h"
 #include "clx_log.h"
 #include "clx_utf8.h"
 #include "grpc_internal.h"
@@ -144,11 +145,11 @@ static void scan_event(const uint8_t *p, const uint8_t *end, clx_problem_t *prob
  * strings cannot be stored as sent. A refused requestId is not echoed (its C string would
  * be a different id).
  */
-void clx_grpc_refuse_cut_strings(clx_ingest_t *ing, const uint8_t *data, size_t len)
+void clx_grpc_refuse_cut_strings(clx_ingest_t *ing, Costlynx__V1__IngestBatch *b, const uint8_t *data, size_t len)
 {
     const uint8_t *p = data, *end = data + len;
     size_t index = 0;
-    while (p < end && index < ing->nevents) {
+    while (p < end && index < b->n_events) {
         uint64_t tag;
         if (varint(&p, end, &tag) != 0)
             return;
@@ -164,29 +165,27 @@ void clx_grpc_refuse_cut_strings(clx_ingest_t *ing, const uint8_t *data, size_t 
         scan_event(p, p + n, &problem);
         if (problem.field != NULL) {
             if (strcmp(problem.field, "requestId") == 0)
-                ing->events[index]->request_id = (char *)"";
-            clx_ingest_reject(ing, index, problem.field, problem.code, "%s", problem.message);
+                b->events[index]->request_id = (char *)"";
+            clx_ingest_reject(ing, index, problem.field, problem.code_id, "%s", problem.message);
         }
         p += n;
         index++;
     }
 }
 
-/* Authenticates from x-api-key; on failure answers UNAUTHENTICATED and returns 0. */
+/* Opens the call's session from x-api-key; on failure answers UNAUTHENTICATED and returns 0. */
 static int authenticate(clx_grpc_call_t *c)
 {
     const grpc_slice *key = clx_grpc_metadata(&c->md, "x-api-key");
     if (key == NULL || GRPC_SLICE_LENGTH(*key) == 0) {
-        clx_grpc_finish(c, GRPC_STATUS_UNAUTHENTICATED, "the x-api-key metadata entry is missing", NULL);
+        clx_grpc_fail(c, CLX_EUNAUTH, "the x-api-key metadata entry is missing");
         return 0;
     }
-    clx_ingest_init(&c->ing, c->arena, 0);
-    if (clx_pipeline_auth(c->server->cfg.pipeline, &c->ing, (const char *)GRPC_SLICE_START_PTR(*key),
-                          GRPC_SLICE_LENGTH(*key)) != CLX_OK) {
-        clx_grpc_finish(c, GRPC_STATUS_UNAUTHENTICATED, "unknown or revoked ingestion key", NULL);
+    if (clx_ingest_authenticate(c->server->cfg.pipeline, (const char *)GRPC_SLICE_START_PTR(*key),
+                                GRPC_SLICE_LENGTH(*key), c->arena, &c->session) != CLX_OK) {
+        clx_grpc_fail(c, CLX_EUNAUTH, "unknown or revoked ingestion key");
         return 0;
     }
-    c->key = c->ing.key;
     return 1;
 }
 
@@ -195,7 +194,7 @@ static int authenticate(clx_grpc_call_t *c)
  * c->wire, for clx_grpc_refuse_cut_strings). NULL after answering INVALID_ARGUMENT (undecodable, or
  * the wrong number of events for unary Ingest).
  */
-static void stream_end(clx_grpc_call_t *c, grpc_status_code code, const char *why);
+static void stream_end(clx_grpc_call_t *c, int err, const char *why);
 
 static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena, int check_count)
 {
@@ -209,54 +208,53 @@ static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena,
     char msg[200];
     if (b == NULL) {
         if (check_count) {
-            clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "the request is not a valid costlynx.v1.IngestBatch", NULL);
+            clx_grpc_fail(c, CLX_EINVAL, "the request is not a valid costlynx.v1.IngestBatch");
         } else {
             snprintf(msg, sizeof(msg), "message %u is not a valid costlynx.v1.IngestBatch", c->messages_seen + 1);
-            stream_end(c, GRPC_STATUS_INVALID_ARGUMENT, msg);
+            stream_end(c, CLX_EINVAL, msg);
         }
         return NULL;
     }
     if (check_count && (b->n_events == 0 || b->n_events > CLX_MAX_BATCH)) {
         snprintf(msg, sizeof(msg), "an IngestBatch holds 1 to %d events; this one has %zu: nothing was stored",
                  CLX_MAX_BATCH, b->n_events);
-        clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, msg, NULL);
+        clx_grpc_fail(c, CLX_EINVAL, msg);
         return NULL;
     }
     return b;
 }
 
-/* Runs events through the pipeline with completion on_done; answers UNAVAILABLE when refused. */
-static int run(clx_grpc_call_t *c, clx_arena_t *arena, Costlynx__V1__UsageEvent **events, size_t n,
-               void (*on_done)(clx_ingest_t *))
+/*
+ * Starts a request of b's events under the call's session (the wire check refusing what
+ * protobuf-c's C strings would cut) and submits it: done() answers, now or from the writer.
+ * 0 when the session's key was revoked since the call began (nothing is started).
+ */
+static int run(clx_grpc_call_t *c, clx_arena_t *arena, Costlynx__V1__IngestBatch *b, clx_ingest_done_fn done)
 {
-    clx_ingest_init(&c->ing, arena, n);
-    c->ing.key = c->key;
-    memcpy(c->ing.events, events, n * sizeof(*events));
-    clx_grpc_refuse_cut_strings(&c->ing, c->wire, c->wire_len);
-    c->ing.done = on_done;
-    c->ing.data = c;
-    return clx_pipeline_ingest(c->server->cfg.pipeline, &c->ing);
-}
-
-static void unavailable(clx_grpc_call_t *c, int status)
-{
-    char msg[160];
-    snprintf(msg, sizeof(msg), "%s: nothing was stored by this message; retry with the same request_id",
-             clx_strerror(status));
-    clx_grpc_finish(c, GRPC_STATUS_UNAVAILABLE, msg, NULL);
+    if (clx_ingest_begin(c->session, arena, b->events, b->n_events, &c->ing) != CLX_OK)
+        return 0;
+    c->ing_events = b->n_events;
+    clx_grpc_refuse_cut_strings(c->ing, b, c->wire, c->wire_len);
+    if (clx_ingest_submit(c->ing, done, c))
+        done(c->ing, c);
+    return 1;
 }
 
 /* ---- Ingest ------------------------------------------------------------------------------- */
 
-/* Writer thread (or this thread when nothing needed writing): answer the call. */
-static void unary_done(clx_ingest_t *ing)
+/* Writer thread (or this thread when the answer was ready at once): answer the call. */
+static void unary_done(clx_ingest_t *ing, void *data)
 {
-    clx_grpc_call_t *c = ing->data;
-    if (ing->status != CLX_OK) {
-        unavailable(c, ing->status);
+    clx_grpc_call_t *c = data;
+    int status = clx_ingest_status(ing);
+    if (status != CLX_OK) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s: nothing was stored by this message; retry with the same request_id",
+                 clx_strerror(status));
+        clx_grpc_fail(c, status, msg);
         return;
     }
-    clx_grpc_finish(c, GRPC_STATUS_OK, "", pack_response(&ing->response, c->arena));
+    clx_grpc_finish(c, GRPC_STATUS_OK, "", pack_response(clx_ingest_response(ing), c->arena));
 }
 
 static void unary_start(clx_grpc_call_t *c)
@@ -264,13 +262,8 @@ static void unary_start(clx_grpc_call_t *c)
     if (!authenticate(c))
         return;
     Costlynx__V1__IngestBatch *b = decode(c, c->arena, 1);
-    if (b == NULL)
-        return;
-    int rc = run(c, c->arena, b->events, b->n_events, unary_done);
-    if (rc == 1)
-        unary_done(&c->ing);
-    else if (rc < 0)
-        unavailable(c, rc);
+    if (b != NULL && !run(c, c->arena, b, unary_done))
+        clx_grpc_fail(c, CLX_EUNAUTH, "unknown or revoked ingestion key");
 }
 
 /* ---- IngestStream --------------------------------------------------------------------------- */
@@ -279,7 +272,7 @@ static void unary_start(clx_grpc_call_t *c)
  * Ends a stream before the client closed it, with code and why (a sentence on what ended it);
  * the details add what the stream stored so far, and the summary trailer carries it whole.
  */
-static void stream_end(clx_grpc_call_t *c, grpc_status_code code, const char *why)
+static void stream_end(clx_grpc_call_t *c, int err, const char *why)
 {
     Costlynx__V1__IngestResponse r = c->summary.response;
     char msg[512];
@@ -297,47 +290,24 @@ static void stream_end(clx_grpc_call_t *c, grpc_status_code code, const char *wh
     uint8_t *buf = clx_arena_alloc(c->arena, len ? len : 1);
     costlynx__v1__ingest_response__pack(&r, buf);
     clx_grpc_set_trailer(c, SUMMARY_TRAILER, buf, len);
-    clx_grpc_finish(c, code, msg, NULL);
+    clx_grpc_fail(c, err, msg);
 }
 
-static void stream_done(clx_ingest_t *ing)
+static void stream_done(clx_ingest_t *ing, void *data)
 {
-    clx_grpc_call_t *c = ing->data;
-    if (ing->status != CLX_OK) {
+    clx_grpc_call_t *c = data;
+    int status = clx_ingest_status(ing);
+    if (status != CLX_OK) {
         char why[200];
         snprintf(why, sizeof(why), "%s: nothing of message %u was stored; retry it with the same request_ids",
-                 clx_strerror(ing->status), c->messages_seen + 1);
-        stream_end(c, GRPC_STATUS_UNAVAILABLE, why);
+                 clx_strerror(status), c->messages_seen + 1);
+        stream_end(c, status, why);
         return;
     }
-    clx_ingest_summary_add(&c->summary, c->arena, &ing->response, c->events_seen);
-    c->events_seen += (uint32_t)ing->nevents;
+    clx_ingest_summary_add(&c->summary, c->arena, clx_ingest_response(ing), c->events_seen);
+    c->events_seen += (uint32_t)c->ing_events;
     c->messages_seen++;
     clx_grpc_receive(c);
-}
-
-/* Too many events in one stream message: each is reported, the stream goes on. */
-static void reject_all(clx_grpc_call_t *c, Costlynx__V1__IngestBatch *b)
-{
-    Costlynx__V1__IngestResponse r = COSTLYNX__V1__INGEST_RESPONSE__INIT;
-    Costlynx__V1__EventError **errs = clx_arena_alloc(c->batch_arena, b->n_events * sizeof(*errs));
-    char msg[120];
-    snprintf(msg, sizeof(msg), "a message holds at most %d events; this one has %zu: none of them was stored",
-             CLX_MAX_BATCH, b->n_events);
-    for (size_t i = 0; i < b->n_events; i++) {
-        errs[i] = clx_arena_alloc(c->batch_arena, sizeof(**errs));
-        costlynx__v1__event_error__init(errs[i]);
-        errs[i]->index = (uint32_t)i;
-        errs[i]->request_id = b->events[i]->request_id;
-        errs[i]->field = "events";
-        errs[i]->code = "too_many_events";
-        errs[i]->message = msg;
-    }
-    r.rejected = (uint32_t)b->n_events;
-    r.n_errors = b->n_events;
-    r.errors = errs;
-    clx_ingest_summary_add(&c->summary, c->arena, &r, c->events_seen);
-    c->events_seen += (uint32_t)b->n_events;
 }
 
 /*
@@ -345,16 +315,21 @@ static void reject_all(clx_grpc_call_t *c, Costlynx__V1__IngestBatch *b)
  * key is still valid (one atomic load while no setting changed), and the stream is within its
  * limits. 1 to go on; 0 after ending the stream.
  */
+/* The session's key was revoked while the stream was open: the stream ends there. */
+static void revoked(clx_grpc_call_t *c)
+{
+    char why[200];
+    snprintf(why, sizeof(why), "the ingestion key was revoked; message %u was not stored", c->messages_seen + 1);
+    stream_end(c, CLX_EUNAUTH, why);
+}
+
 static int stream_admit(clx_grpc_call_t *c)
 {
     const clx_grpc_config_t *cfg = &c->server->cfg;
-    const grpc_slice *key = clx_grpc_metadata(&c->md, "x-api-key");
     char why[200];
     unsigned next = c->messages_seen + 1;
-    if (clx_pipeline_recheck(cfg->pipeline, &c->key, (const char *)GRPC_SLICE_START_PTR(*key),
-                             GRPC_SLICE_LENGTH(*key)) != CLX_OK) {
-        snprintf(why, sizeof(why), "the ingestion key was revoked; message %u was not stored", next);
-        stream_end(c, GRPC_STATUS_UNAUTHENTICATED, why);
+    if (clx_ingest_session_check(c->session) != CLX_OK) {
+        revoked(c);
         return 0;
     }
     if (cfg->stream_max_messages != 0 && c->messages_seen >= cfg->stream_max_messages) {
@@ -362,7 +337,7 @@ static int stream_admit(clx_grpc_call_t *c)
                  "a stream holds at most %u messages (--grpc-stream-max-messages); message %u was not stored: "
                  "send it and the rest on a new stream",
                  cfg->stream_max_messages, next);
-        stream_end(c, GRPC_STATUS_RESOURCE_EXHAUSTED, why);
+        stream_end(c, CLX_ETOOBIG, why);
         return 0;
     }
     if (cfg->stream_max_ms != 0 && clx_mono_ns() - c->started_ns > cfg->stream_max_ms * 1000000ull) {
@@ -370,7 +345,7 @@ static int stream_admit(clx_grpc_call_t *c)
                  "a stream lasts at most %u ms (--grpc-stream-max-ms); message %u was not stored: "
                  "send it and the rest on a new stream",
                  cfg->stream_max_ms, next);
-        stream_end(c, GRPC_STATUS_DEADLINE_EXCEEDED, why);
+        stream_end(c, CLX_ETIMEDOUT, why);
         return 0;
     }
     return 1;
@@ -390,19 +365,18 @@ static void stream_message(clx_grpc_call_t *c)
     Costlynx__V1__IngestBatch *b = decode(c, c->batch_arena, 0);
     if (b == NULL)
         return;
-    if (b->n_events > CLX_MAX_BATCH || b->n_events == 0) {
-        reject_all(c, b);
+    if (b->n_events > CLX_MAX_BATCH || b->n_events == 0) { /* each is reported, the stream goes on */
+        clx_ingest_summary_reject(&c->summary, c->arena, b->events, b->n_events, c->events_seen, "events",
+                                  CLX_CODE_TOO_MANY_EVENTS,
+                                  "a message holds at most %d events; this one has %zu: none of them was stored",
+                                  CLX_MAX_BATCH, b->n_events);
+        c->events_seen += (uint32_t)b->n_events;
         c->messages_seen++;
         clx_grpc_receive(c);
         return;
     }
-    int rc = run(c, c->batch_arena, b->events, b->n_events, stream_done);
-    if (rc == 1) {
-        stream_done(&c->ing);
-    } else if (rc < 0) {
-        c->ing.status = rc;
-        stream_done(&c->ing);
-    }
+    if (!run(c, c->batch_arena, b, stream_done))
+        revoked(c);
 }
 
 void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns)
@@ -411,7 +385,6 @@ void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns)
     for (clx_grpc_call_t *c = q->streams, *next; c != NULL; c = next) {
         next = c->stream_next;
         char why[200] = "";
-        grpc_status_code code = GRPC_STATUS_DEADLINE_EXCEEDED;
         pthread_mutex_lock(&c->mu);
         if (c->state == S_RECEIVING) { /* only a stream waiting for its next message */
             if (cfg->stream_idle_ms != 0 && now_ns - c->waiting_since_ns > cfg->stream_idle_ms * 1000000ull)
@@ -425,7 +398,7 @@ void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns)
         }
         pthread_mutex_unlock(&c->mu);
         if (why[0] != '\0')
-            stream_end(c, code, why);
+            stream_end(c, CLX_ETIMEDOUT, why);
     }
 }
 
@@ -450,7 +423,7 @@ void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok)
     if (c->state != S_WORKING)
         return;
     if (!ok) { /* the call was cancelled or broke: nothing to answer */
-        clx_grpc_finish(c, GRPC_STATUS_CANCELLED, "cancelled", NULL);
+        clx_grpc_end_cancelled(c);
         return;
     }
     stream_message(c);

@@ -242,7 +242,7 @@ void clx_grpc_reflection_start(clx_grpc_call_t *c)
 void clx_grpc_reflection_event(clx_grpc_call_t *c, int ok)
 {
     if (!ok) {
-        clx_grpc_finish(c, GRPC_STATUS_CANCELLED, "cancelled", NULL);
+        clx_grpc_end_cancelled(c);
         return;
     }
     if (c->state == S_SENDING) {
@@ -261,7 +261,7 @@ void clx_grpc_reflection_event(clx_grpc_call_t *c, int ok)
     Grpc__Reflection__V1alpha__ServerReflectionRequest *req =
         grpc__reflection__v1alpha__server_reflection_request__unpack(&alloc, len, data);
     if (req == NULL) {
-        clx_grpc_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "not a ServerReflectionRequest", NULL);
+        clx_grpc_fail(c, CLX_EINVAL, "not a ServerReflectionRequest");
         return;
     }
     clx_grpc_send(c, answer(c, req));

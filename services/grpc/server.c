@@ -112,6 +112,16 @@ void clx_grpc_finish(clx_grpc_call_t *c, grpc_status_code code, const char *deta
     pthread_mutex_unlock(&c->mu);
 }
 
+void clx_grpc_end_cancelled(clx_grpc_call_t *c)
+{
+    clx_grpc_finish(c, GRPC_STATUS_CANCELLED, "cancelled", NULL);
+}
+
+void clx_grpc_fail(clx_grpc_call_t *c, int err, const char *details)
+{
+    clx_grpc_finish(c, (grpc_status_code)clx_err_grpc_status(err), details, NULL);
+}
+
 void clx_grpc_send(clx_grpc_call_t *c, grpc_byte_buffer *msg)
 {
     grpc_op ops[2];
@@ -287,8 +297,7 @@ static void on_event(clx_grpc_call_t *c, int ok)
             clx_grpc_request(c->server, c->queue, c->method); /* keep the slot count */
         c->arena = clx_arena_create(4096);
         if (atomic_load(&c->server->stopping) && c->method != M_HEALTH_CHECK && c->method != M_HEALTH_WATCH) {
-            clx_grpc_finish(c, GRPC_STATUS_UNAVAILABLE, "costlynxd is shutting down; retry with the same request_id",
-                            NULL);
+            clx_grpc_fail(c, CLX_ESHUTDOWN, "costlynxd is shutting down; retry with the same request_id");
             return;
         }
     } else {
@@ -309,7 +318,7 @@ static void on_event(clx_grpc_call_t *c, int ok)
         char msg[300];
         snprintf(msg, sizeof(msg), "unknown method %.*s", (int)GRPC_SLICE_LENGTH(c->details_in.method),
                  (const char *)GRPC_SLICE_START_PTR(c->details_in.method));
-        clx_grpc_finish(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
+        clx_grpc_fail(c, CLX_EMETHOD, msg);
         break;
     }
     default: {
@@ -434,7 +443,8 @@ void clx_grpc_stop(clx_grpc_t *g, int grace_ms)
     /* health Watch streams never end by themselves: end them now (clients reconnect elsewhere) */
     pthread_mutex_lock(&g->watch_mu);
     for (clx_grpc_call_t *c = g->watches; c != NULL; c = c->watch_next)
-        grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE, "costlynxd is shutting down", NULL);
+        grpc_call_cancel_with_status(c->call, (grpc_status_code)clx_err_grpc_status(CLX_ESHUTDOWN),
+                                     "costlynxd is shutting down", NULL);
     pthread_mutex_unlock(&g->watch_mu);
     /*
      * shutdown_and_notify stops new calls; its tag arrives once every call has ended AND every

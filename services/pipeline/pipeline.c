@@ -1,9 +1,9 @@
 /*
- * pipeline.c — the ingestion entry point both doors call: runs validate → attribute →
- * price → fingerprint over a request's events and hands the survivors to the writer.
+ * pipeline.c — the orchestrator behind the door API: runs validate → attribute → price →
+ * fingerprint over a request's events, decides on the stages' verdicts, and hands the
+ * survivors (with their rollup deltas) to the writer; completes the request after the write.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 #include "clx_error.h"
 #include "clx_log.h"
-#include "clx_map.h"
+#include "clx_hash.h"
 #include "clx_rollup.h"
 #include "pipeline_internal.h"
 
@@ -24,31 +24,6 @@ struct clx_pipeline {
     atomic_uint_fast64_t m_requests, m_refused, m_failed, m_inserted, m_skipped, m_rejected, m_warnings;
     clx_catalog_t **retired; /* earlier catalogs: in-flight requests may still hold them */
     size_t nretired;
-};
-
-struct note {
-    size_t index;
-    size_t seq;      /* insertion order, for a stable sort */
-    int stored_only; /* dropped when the event is not stored (skipped or rejected) */
-    Costlynx__V1__Warning w;
-};
-
-struct lock_note { /* an event refused by a key's environment lock, counted for the warnings view */
-    const char *env;
-};
-
-struct clx_ingest_priv {
-    struct lock_note **locks;
-    size_t nlocks, cap_locks;
-    clx_pipeline_t *pipeline;
-    struct clx_ingest_slot *slots;
-    Costlynx__V1__EventError **errors;
-    size_t nerrors, cap_errors;
-    struct note **notes;
-    size_t nnotes, cap_notes;
-    clx_write_req_t wreq;
-    clx_write_item_t *items;
-    size_t *item_slot; /* items[i] is event item_slot[i] */
 };
 
 static int load_catalog(const clx_catalog_source_t *src, clx_catalog_t **out, char **errmsg)
@@ -112,112 +87,14 @@ int clx_pipeline_reload_catalog(clx_pipeline_t *p, char **errmsg)
     return CLX_OK;
 }
 
-void clx_ingest_init(clx_ingest_t *ing, clx_arena_t *arena, size_t n)
+int clx_pipeline_auth(clx_pipeline_t *p, const char *key, size_t len, clx_key_info_t *out)
 {
-    memset(ing, 0, sizeof(*ing));
-    ing->arena = arena;
-    ing->nevents = n;
-    ing->events = clx_arena_zalloc(arena, (n ? n : 1) * sizeof(*ing->events));
-    costlynx__v1__ingest_response__init(&ing->response);
-    clx_ingest_priv_t *priv = clx_arena_zalloc(arena, sizeof(*priv));
-    priv->slots = clx_arena_zalloc(arena, (n ? n : 1) * sizeof(*priv->slots));
-    ing->priv_ = priv;
+    return clx_settings_auth_key(p->settings, key, len, out);
 }
 
-int clx_pipeline_auth(clx_pipeline_t *p, clx_ingest_t *ing, const char *api_key, size_t len)
+int clx_pipeline_recheck(clx_pipeline_t *p, clx_ingest_session_t *s)
 {
-    return clx_settings_auth_key(p->settings, api_key, len, &ing->key);
-}
-
-int clx_pipeline_recheck(clx_pipeline_t *p, clx_key_info_t *key, const char *api_key, size_t len)
-{
-    return clx_settings_recheck_key(p->settings, api_key, len, key);
-}
-
-/* Grows an arena-backed pointer array. */
-static void *grow(clx_arena_t *a, void *arr, size_t n, size_t *cap)
-{
-    if (n < *cap)
-        return arr;
-    size_t ncap = *cap ? *cap * 2 : 4;
-    void **fresh = clx_arena_alloc(a, ncap * sizeof(void *));
-    if (n)
-        memcpy(fresh, arr, n * sizeof(void *));
-    *cap = ncap;
-    return fresh;
-}
-
-static const char *request_id_of(clx_ingest_t *ing, size_t index)
-{
-    if (index < ing->nevents && ing->events[index] != NULL && ing->events[index]->request_id != NULL)
-        return ing->events[index]->request_id;
-    return "";
-}
-
-void clx_ingest_reject(clx_ingest_t *ing, size_t index, const char *field, const char *code, const char *fmt, ...)
-{
-    clx_ingest_priv_t *priv = ing->priv_;
-    if (index < ing->nevents) {
-        if (priv->slots[index].state == SLOT_REJECTED)
-            return; /* one error per event: the first problem found */
-        priv->slots[index].state = SLOT_REJECTED;
-    }
-    Costlynx__V1__EventError *e = clx_arena_alloc(ing->arena, sizeof(*e));
-    costlynx__v1__event_error__init(e);
-    e->index = (uint32_t)index;
-    e->request_id = (char *)request_id_of(ing, index);
-    e->field = (char *)field;
-    e->code = (char *)code;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    e->message = clx_arena_strndup(ing->arena, msg, strlen(msg));
-    if (strcmp(code, "environment_not_allowed") == 0 && index < ing->nevents && ing->events[index] != NULL) {
-        priv->locks = grow(ing->arena, priv->locks, priv->nlocks, &priv->cap_locks);
-        struct lock_note *ln = clx_arena_alloc(ing->arena, sizeof(*ln));
-        const char *env = ing->events[index]->environment;
-        ln->env = env != NULL ? env : "";
-        priv->locks[priv->nlocks++] = ln;
-    }
-    priv->errors = grow(ing->arena, priv->errors, priv->nerrors, &priv->cap_errors);
-    priv->errors[priv->nerrors++] = e;
-}
-
-static void add_note(clx_ingest_t *ing, size_t index, int stored_only, const char *code, const char *fmt,
-                     va_list ap)
-{
-    clx_ingest_priv_t *priv = ing->priv_;
-    struct note *n = clx_arena_alloc(ing->arena, sizeof(*n));
-    n->index = index;
-    n->seq = priv->nnotes;
-    n->stored_only = stored_only;
-    costlynx__v1__warning__init(&n->w);
-    n->w.index = (uint32_t)index;
-    n->w.request_id = (char *)request_id_of(ing, index);
-    n->w.code = (char *)code;
-    char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    n->w.message = clx_arena_strndup(ing->arena, msg, strlen(msg));
-    priv->notes = grow(ing->arena, priv->notes, priv->nnotes, &priv->cap_notes);
-    priv->notes[priv->nnotes++] = n;
-}
-
-void clx_ingest_warn(clx_ingest_t *ing, size_t index, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add_note(ing, index, 0, code, fmt, ap);
-    va_end(ap);
-}
-
-void clx_ingest_warn_if_stored(clx_ingest_t *ing, size_t index, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add_note(ing, index, 1, code, fmt, ap);
-    va_end(ap);
+    return clx_settings_recheck_key(p->settings, s->secret, s->secret_len, &s->key);
 }
 
 /* Hash of what the caller sent, after key defaults: equal events have equal fingerprints. */
@@ -236,61 +113,6 @@ static uint64_t fingerprint(const Costlynx__Store__V1__StoredEvent *rec, const C
     return h;
 }
 
-static int by_index(const void *a, const void *b)
-{
-    const struct note *x = *(const struct note *const *)a, *y = *(const struct note *const *)b;
-    if (x->index != y->index)
-        return x->index < y->index ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int error_by_index(const void *a, const void *b)
-{
-    const Costlynx__V1__EventError *x = *(Costlynx__V1__EventError *const *)a;
-    const Costlynx__V1__EventError *y = *(Costlynx__V1__EventError *const *)b;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Builds ing->response from the slots' outcomes, errors and notes. */
-static void finish(clx_ingest_t *ing)
-{
-    clx_ingest_priv_t *priv = ing->priv_;
-    Costlynx__V1__IngestResponse *r = &ing->response;
-    r->ok = 1;
-    r->inserted = r->skipped = 0;
-    for (size_t i = 0; i < priv->wreq.nitems; i++) {
-        clx_write_item_t *it = &priv->items[i];
-        size_t idx = priv->item_slot[i];
-        if (it->outcome == CLX_WRITE_INSERTED) {
-            r->inserted++;
-            continue;
-        }
-        r->skipped++;
-        priv->slots[idx].state = SLOT_OPEN; /* not stored: its stored-only notes go */
-        if (it->outcome == CLX_WRITE_CONFLICT)
-            clx_ingest_warn(ing, idx, "requestId_conflict",
-                            "requestId '%s' was already stored with a different payload: this event was skipped, "
-                            "the stored one stands",
-                            request_id_of(ing, idx));
-    }
-    r->rejected = (uint32_t)priv->nerrors;
-    if (priv->nerrors > 1) /* qsort(NULL, 0, ...) is undefined */
-        qsort(priv->errors, priv->nerrors, sizeof(*priv->errors), error_by_index);
-    r->n_errors = priv->nerrors;
-    r->errors = priv->errors;
-
-    if (priv->nnotes > 1)
-        qsort(priv->notes, priv->nnotes, sizeof(*priv->notes), by_index);
-    r->warnings = clx_arena_alloc(ing->arena, (priv->nnotes ? priv->nnotes : 1) * sizeof(*r->warnings));
-    r->n_warnings = 0;
-    for (size_t i = 0; i < priv->nnotes; i++) {
-        struct note *n = priv->notes[i];
-        if (n->stored_only && (n->index >= ing->nevents || priv->slots[n->index].state != SLOT_READY))
-            continue;
-        r->warnings[r->n_warnings++] = &n->w;
-    }
-}
-
 static void count(clx_pipeline_t *p, const clx_ingest_t *ing)
 {
     if (ing->status != CLX_OK) {
@@ -304,18 +126,22 @@ static void count(clx_pipeline_t *p, const clx_ingest_t *ing)
     atomic_fetch_add_explicit(&p->m_warnings, r->n_warnings, memory_order_relaxed);
 }
 
+/* Writer thread: the group holding the request was written (or failed). */
 static void on_written(clx_write_req_t *wreq)
 {
     clx_ingest_t *ing = wreq->data;
     ing->status = wreq->status;
     if (wreq->status == CLX_OK)
-        finish(ing);
-    count(ing->priv_->pipeline, ing);
-    ing->done(ing);
+        clx_ingest_finish(ing);
+    count(ing->session->pipeline, ing);
+    ing->done(ing, ing->data);
 }
 
-void clx_pipeline_metrics(clx_pipeline_t *p, clx_pipeline_metrics_t *out)
+void clx_ingest_metrics(clx_pipeline_t *p, clx_ingest_metrics_t *out)
 {
+    clx_writer_stats_t w;
+    clx_writer_stats(p->writer, &w);
+    const clx_catalog_t *c = atomic_load(&p->catalog);
     out->requests = atomic_load(&p->m_requests);
     out->refused = atomic_load(&p->m_refused);
     out->failed = atomic_load(&p->m_failed);
@@ -323,11 +149,15 @@ void clx_pipeline_metrics(clx_pipeline_t *p, clx_pipeline_metrics_t *out)
     out->skipped = atomic_load(&p->m_skipped);
     out->rejected = atomic_load(&p->m_rejected);
     out->warnings = atomic_load(&p->m_warnings);
-    clx_writer_stats(p->writer, &out->writer);
+    out->synced_writes = w.groups;
+    out->writer_requests = w.requests;
+    out->catalog_version = clx_catalog_version(c);
+    out->catalog_prices = clx_catalog_count(c);
 }
 
 /* The hour and day rollups the event adds to once stored (merged by the writer). */
-static void attach_rollups(clx_ingest_t *ing, const Costlynx__Store__V1__StoredEvent *rec, clx_write_item_t *it)
+static void attach_rollups(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
+                           clx_write_item_t *it)
 {
     clx_rollup_dims_t d = {
         .project = rec->project_as_sent,
@@ -337,8 +167,8 @@ static void attach_rollups(clx_ingest_t *ing, const Costlynx__Store__V1__StoredE
         .model = rec->model,
         .flags = rec->flags,
     };
-    clx_rollup_ref_t *refs = clx_arena_alloc(ing->arena, 2 * sizeof(*refs));
-    size_t size = clx_rollup_key_size(ing->key.workspace, &d);
+    clx_rollup_ref_t *refs = clx_arena_alloc(arena, 2 * sizeof(*refs));
+    size_t size = clx_rollup_key_size(ws, &d);
     clx_rollup_t delta = {
         .events = 1,
         .input_tokens = rec->input_tokens,
@@ -352,9 +182,8 @@ static void attach_rollups(clx_ingest_t *ing, const Costlynx__Store__V1__StoredE
     static const char granularity[2] = {CLX_ROLLUP_HOUR, CLX_ROLLUP_DAY};
     static const int64_t width[2] = {CLX_MS_PER_HOUR, CLX_MS_PER_DAY};
     for (int g = 0; g < 2; g++) {
-        char *key = clx_arena_alloc(ing->arena, size);
-        refs[g].klen = clx_rollup_key_encode(key, granularity[g], ing->key.workspace,
-                                             (uint32_t)(rec->received_at_ms / width[g]), &d);
+        char *key = clx_arena_alloc(arena, size);
+        refs[g].klen = clx_rollup_key_encode(key, granularity[g], ws, (uint32_t)(rec->received_at_ms / width[g]), &d);
         refs[g].key = key;
         refs[g].delta = delta;
     }
@@ -362,140 +191,141 @@ static void attach_rollups(clx_ingest_t *ing, const Costlynx__Store__V1__StoredE
     it->nrollups = 2;
 }
 
-int clx_pipeline_ingest(clx_pipeline_t *p, clx_ingest_t *ing)
+/* Refusals by a key's environment lock, counted per key in the rollups (the warnings view). */
+static void attach_lock_refusals(clx_ingest_t *ing, int64_t now)
 {
-    clx_ingest_priv_t *priv = ing->priv_;
-    priv->pipeline = p;
-    int64_t now = clx_now_ms();
+    const clx_key_info_t *key = &ing->session->key;
+    clx_rollup_ref_t *extra = clx_arena_alloc(ing->arena, ing->nlocks * sizeof(*extra));
+    for (size_t i = 0; i < ing->nlocks; i++) {
+        clx_rollup_dims_t d = {.project = key->key_id,
+                               .environment = ing->locks[i],
+                               .feature = key->locked_environment,
+                               .provider = "",
+                               .model = ""};
+        char *k = clx_arena_alloc(ing->arena, clx_rollup_key_size(key->workspace, &d));
+        extra[i].klen = clx_rollup_key_encode(k, CLX_ROLLUP_LOCK, key->workspace, (uint32_t)(now / CLX_MS_PER_DAY), &d);
+        extra[i].key = k;
+        extra[i].delta = (clx_rollup_t){.events = 1, .first_ms = now, .last_ms = now};
+    }
+    ing->wreq.extra_rollups = extra;
+    ing->wreq.nextra_rollups = ing->nlocks;
+}
+
+/* Grows an arena-backed pointer array. */
+static void *grow(clx_arena_t *a, void *arr, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    void **fresh = clx_arena_alloc(a, ncap * sizeof(void *));
+    if (n)
+        memcpy(fresh, arr, n * sizeof(void *));
+    *cap = ncap;
+    return fresh;
+}
+
+/*
+ * Runs every stage over event i into its slot and acts on the verdicts. Returns 1 when the
+ * event is ready for the writer.
+ */
+static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_ingest_t *ing, size_t i, int64_t now)
+{
+    const clx_key_info_t *key = &ing->session->key;
+    struct clx_ingest_slot *slot = &ing->slots[i];
+    Costlynx__V1__UsageEvent *ev = ing->events[i];
+    clx_problem_t why;
+    if (clx_validate_event(ev, &why) != CLX_OK) {
+        clx_ingest_add_error(ing, i, &why);
+        return 0;
+    }
+    Costlynx__Store__V1__StoredEvent *rec = &slot->rec;
+    costlynx__store__v1__stored_event__init(rec);
+    rec->request_id = ev->request_id;
+    rec->input_tokens = ev->input_tokens;
+    rec->output_tokens = ev->output_tokens;
+    rec->cached_tokens = ev->cached_tokens;
+    rec->cache_write_tokens = ev->cache_write_tokens;
+    rec->feature = ev->feature != NULL ? ev->feature : (char *)"";
+    rec->batch = ev->batch;
+    rec->key_id = (char *)key->key_id;
+    rec->received_at_ms = now;
+    switch (clx_attribute_event(p->settings, key, ev, rec, &why)) {
+    case CLX_VERDICT_REJECT:
+        clx_ingest_add_error(ing, i, &why);
+        if (why.code_id == CLX_CODE_ENVIRONMENT_NOT_ALLOWED) {
+            ing->locks = grow(ing->arena, ing->locks, ing->nlocks, &ing->cap_locks);
+            ing->locks[ing->nlocks++] = ev->environment != NULL ? ev->environment : "";
+        }
+        return 0;
+    case CLX_VERDICT_WARN:
+        clx_ingest_add_stored_warning(ing, i, &why);
+        break;
+    case CLX_VERDICT_PASS:
+        break;
+    }
+    if (clx_price_event(catalog, p->settings, key->workspace, ing->arena, ev, rec, now, &why) == CLX_VERDICT_WARN)
+        clx_ingest_add_stored_warning(ing, i, &why);
+    rec->fingerprint = fingerprint(rec, ev);
+    slot->state = SLOT_READY;
+    return 1;
+}
+
+size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
+{
+    const char *ws = ing->session->key.workspace;
     size_t nready = 0;
 
     const clx_catalog_t *catalog = atomic_load(&p->catalog); /* one catalog for the whole request */
     clx_settings_read_begin(p->settings);
-    for (size_t i = 0; i < ing->nevents; i++) {
-        struct clx_ingest_slot *slot = &priv->slots[i];
-        Costlynx__V1__UsageEvent *ev = ing->events[i];
-        if (slot->state == SLOT_REJECTED || ev == NULL)
-            continue;
-        clx_problem_t problem;
-        if (clx_validate_event(ev, &problem) != CLX_OK) {
-            clx_ingest_reject(ing, i, problem.field, problem.code, "%s", problem.message);
-            continue;
-        }
-        Costlynx__Store__V1__StoredEvent *rec = &slot->rec;
-        costlynx__store__v1__stored_event__init(rec);
-        rec->request_id = ev->request_id;
-        rec->input_tokens = ev->input_tokens;
-        rec->output_tokens = ev->output_tokens;
-        rec->cached_tokens = ev->cached_tokens;
-        rec->cache_write_tokens = ev->cache_write_tokens;
-        rec->feature = ev->feature != NULL ? ev->feature : (char *)"";
-        rec->batch = ev->batch;
-        rec->key_id = ing->key.key_id;
-        rec->received_at_ms = now;
-        if (clx_attribute_event(p->settings, ing, i, ev, rec) != CLX_OK)
-            continue;
-        clx_price_event(catalog, p->settings, ing, i, ev, rec, now);
-        rec->fingerprint = fingerprint(rec, ev);
-        slot->state = SLOT_READY;
-        nready++;
-    }
+    for (size_t i = 0; i < ing->nevents; i++)
+        if (ing->slots[i].state != SLOT_REJECTED && ing->events[i] != NULL)
+            nready += (size_t)run_stages(p, catalog, ing, i, now);
     clx_settings_read_end(p->settings);
 
-    priv->items = clx_arena_zalloc(ing->arena, (nready ? nready : 1) * sizeof(*priv->items));
-    priv->item_slot = clx_arena_alloc(ing->arena, (nready ? nready : 1) * sizeof(*priv->item_slot));
+    ing->items = clx_arena_zalloc(ing->arena, (nready ? nready : 1) * sizeof(*ing->items));
+    ing->item_slot = clx_arena_alloc(ing->arena, (nready ? nready : 1) * sizeof(*ing->item_slot));
     size_t k = 0;
     for (size_t i = 0; i < ing->nevents; i++) {
-        struct clx_ingest_slot *slot = &priv->slots[i];
+        struct clx_ingest_slot *slot = &ing->slots[i];
         if (slot->state != SLOT_READY)
             continue;
         size_t len = costlynx__store__v1__stored_event__get_packed_size(&slot->rec);
         uint8_t *buf = clx_arena_alloc(ing->arena, len);
         costlynx__store__v1__stored_event__pack(&slot->rec, buf);
-        clx_write_item_t *it = &priv->items[k];
-        it->workspace = ing->key.workspace;
+        clx_write_item_t *it = &ing->items[k];
+        it->workspace = ws;
         it->request_id = slot->rec.request_id;
         it->request_id_len = strlen(slot->rec.request_id);
         it->value = buf;
         it->value_len = len;
         it->fingerprint = slot->rec.fingerprint;
-        attach_rollups(ing, &slot->rec, it);
-        priv->item_slot[k++] = i;
+        attach_rollups(ing->arena, ws, &slot->rec, it);
+        ing->item_slot[k++] = i;
     }
-    /* refusals by a key's environment lock are counted in the rollups (the warnings view) */
-    if (priv->nlocks > 0) {
-        clx_rollup_ref_t *extra = clx_arena_alloc(ing->arena, priv->nlocks * sizeof(*extra));
-        for (size_t i = 0; i < priv->nlocks; i++) {
-            const struct lock_note *ln = priv->locks[i];
-            clx_rollup_dims_t d = {.project = ing->key.key_id, .environment = ln->env,
-                                   .feature = ing->key.locked_environment, .provider = "", .model = ""};
-            char *key = clx_arena_alloc(ing->arena, clx_rollup_key_size(ing->key.workspace, &d));
-            extra[i].klen = clx_rollup_key_encode(key, CLX_ROLLUP_LOCK, ing->key.workspace,
-                                                  (uint32_t)(now / CLX_MS_PER_DAY), &d);
-            extra[i].key = key;
-            extra[i].delta = (clx_rollup_t){.events = 1, .first_ms = now, .last_ms = now};
-        }
-        priv->wreq.extra_rollups = extra;
-        priv->wreq.nextra_rollups = priv->nlocks;
-    }
-    priv->wreq.items = priv->items;
-    priv->wreq.nitems = nready;
-    priv->wreq.data = ing;
-    priv->wreq.done = on_written;
-    ing->status = CLX_OK;
+    if (ing->nlocks > 0)
+        attach_lock_refusals(ing, now);
+    ing->wreq.items = ing->items;
+    ing->wreq.nitems = nready;
+    ing->wreq.data = ing;
+    ing->wreq.done = on_written;
+    return nready;
+}
 
+int clx_pipeline_run(clx_pipeline_t *p, clx_ingest_t *ing)
+{
+    size_t nready = clx_pipeline_prepare(p, ing, clx_now_ms());
+    ing->status = CLX_OK;
     atomic_fetch_add_explicit(&p->m_requests, 1, memory_order_relaxed);
-    if (nready == 0 && priv->wreq.nextra_rollups == 0) {
-        finish(ing);
+    if (nready == 0 && ing->wreq.nextra_rollups == 0) {
+        clx_ingest_finish(ing);
         count(p, ing);
         return 1;
     }
-    int rc = clx_writer_submit(p->writer, &priv->wreq);
-    if (rc != CLX_OK)
+    int rc = clx_writer_submit(p->writer, &ing->wreq);
+    if (rc != CLX_OK) { /* queue full or shutting down: nothing stored, the caller retries */
         atomic_fetch_add_explicit(&p->m_refused, 1, memory_order_relaxed);
-    return rc == CLX_OK ? 0 : rc;
-}
-
-void clx_ingest_summary_init(clx_ingest_summary_t *s, size_t max_notes)
-{
-    memset(s, 0, sizeof(*s));
-    costlynx__v1__ingest_response__init(&s->response);
-    s->response.ok = 1;
-    s->max_notes = max_notes;
-}
-
-static char *copy(clx_arena_t *a, const char *s)
-{
-    return clx_arena_strndup(a, s, strlen(s));
-}
-
-void clx_ingest_summary_add(clx_ingest_summary_t *s, clx_arena_t *arena, const Costlynx__V1__IngestResponse *src,
-                            uint32_t offset)
-{
-    Costlynx__V1__IngestResponse *t = &s->response;
-    t->inserted += src->inserted;
-    t->skipped += src->skipped;
-    t->rejected += src->rejected;
-    for (size_t i = 0; i < src->n_errors && t->n_errors < s->max_notes; i++) {
-        const Costlynx__V1__EventError *from = src->errors[i];
-        Costlynx__V1__EventError *e = clx_arena_alloc(arena, sizeof(*e));
-        costlynx__v1__event_error__init(e);
-        e->index = from->index + offset;
-        e->request_id = copy(arena, from->request_id);
-        e->field = copy(arena, from->field);
-        e->code = copy(arena, from->code);
-        e->message = copy(arena, from->message);
-        t->errors = grow(arena, t->errors, t->n_errors, &s->cap_errors);
-        t->errors[t->n_errors++] = e;
+        ing->status = rc;
+        return 1;
     }
-    for (size_t i = 0; i < src->n_warnings && t->n_warnings < s->max_notes; i++) {
-        const Costlynx__V1__Warning *from = src->warnings[i];
-        Costlynx__V1__Warning *w = clx_arena_alloc(arena, sizeof(*w));
-        costlynx__v1__warning__init(w);
-        w->index = from->index + offset;
-        w->request_id = copy(arena, from->request_id);
-        w->code = copy(arena, from->code);
-        w->message = copy(arena, from->message);
-        t->warnings = grow(arena, t->warnings, t->n_warnings, &s->cap_warnings);
-        t->warnings[t->n_warnings++] = w;
-    }
+    return 0;
 }

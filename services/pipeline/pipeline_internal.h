@@ -1,14 +1,53 @@
 /*
- * pipeline_internal.h — what the stages of the pipeline share; not for doors.
+ * pipeline_internal.h — what the pipeline's files share: the request and session
+ * records behind the door API, and the stages' contract. Not for doors.
+ *
+ * A stage looks at one event and returns a verdict; it never reports or counts anything
+ * itself. The orchestrator (pipeline.c) decides what a verdict means for the request:
+ * an error in the answer, a warning that holds only once the event is stored, a lock
+ * refusal counted in the rollups.
  */
 #ifndef CLX_PIPELINE_INTERNAL_H
 #define CLX_PIPELINE_INTERNAL_H
 
 #include "clx_pipeline.h"
+#include "clx_settings.h"
+#include "clx_writer.h"
 #include "costlynx/store/v1/records.pb-c.h"
 
+typedef enum clx_verdict {
+    CLX_VERDICT_PASS = 0, /* the event goes on */
+    CLX_VERDICT_WARN,     /* the event goes on; *why is a warning that holds only if it is stored */
+    CLX_VERDICT_REJECT,   /* the event stops here; *why says why */
+} clx_verdict_t;
+
+/*
+ * attribute.c: the project and environment an event is charged to (key defaults, the key's
+ * environment lock, slugs of the key's workspace). Inside a settings read section.
+ */
+clx_verdict_t clx_attribute_event(clx_settings_t *settings, const clx_key_info_t *key,
+                                  const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec,
+                                  clx_problem_t *why);
+
+/*
+ * price.c: normalised provider and model, and the cost fields of rec (the caller's cost, else
+ * the workspace's terms, else the catalog at at_ms). Names live in arena. Inside a settings
+ * read section.
+ */
+clx_verdict_t clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, const char *workspace,
+                              clx_arena_t *arena, const Costlynx__V1__UsageEvent *ev,
+                              Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms, clx_problem_t *why);
+
+/* A session: the authenticated key, kept for the requests made under it. */
+struct clx_ingest_session {
+    clx_pipeline_t *pipeline;
+    clx_key_info_t key;
+    const char *secret; /* the key as sent (arena copy), to re-check it */
+    size_t secret_len;
+};
+
 enum slot_state {
-    SLOT_OPEN = 0,     /* decoded, not yet through the stages */
+    SLOT_OPEN = 0,     /* decoded, not yet through the stages (or not stored) */
     SLOT_REJECTED = 1, /* an error was reported; never written */
     SLOT_READY = 2,    /* passed every stage; handed to the writer */
 };
@@ -18,17 +57,47 @@ struct clx_ingest_slot {
     Costlynx__Store__V1__StoredEvent rec;
 };
 
-/* attribute.c: applies key defaults and slug checks; inside a settings read section. */
-int clx_attribute_event(clx_settings_t *settings, clx_ingest_t *ing, size_t index,
-                        const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec);
+struct clx_ingest_note; /* ingest.c */
 
-/* price.c: normalises provider/model and fills the cost fields of rec; inside a settings
- * read section (workspace overrides and deployment mappings come first). */
-void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx_ingest_t *ing, size_t index,
-                     const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms);
+/* One request (door API), in its arena. */
+struct clx_ingest {
+    clx_ingest_session_t *session;
+    clx_arena_t *arena;
+    Costlynx__V1__UsageEvent **events;
+    size_t nevents;
+    struct clx_ingest_slot *slots;
+    Costlynx__V1__EventError **errors;
+    size_t nerrors, cap_errors;
+    struct clx_ingest_note **notes;
+    size_t nnotes, cap_notes;
+    const char **locks; /* environments named by events the key's lock refused */
+    size_t nlocks, cap_locks;
+    clx_write_req_t wreq;
+    clx_write_item_t *items;
+    size_t *item_slot; /* items[i] is event item_slot[i] */
+    clx_ingest_done_fn done;
+    void *data;
+    int status;
+    Costlynx__V1__IngestResponse response;
+};
 
-/* Warnings added by stages that only hold for an event that ends up stored. */
-void clx_ingest_warn_if_stored(clx_ingest_t *ing, size_t index, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* ingest.c: the record of a rejection / a stored-only warning (the stages' verdicts). */
+void clx_ingest_add_error(clx_ingest_t *ing, size_t index, const clx_problem_t *why);
+void clx_ingest_add_stored_warning(clx_ingest_t *ing, size_t index, const clx_problem_t *why);
+/* ingest.c: builds ing->response from the slots' outcomes, errors and notes. */
+void clx_ingest_finish(clx_ingest_t *ing);
+
+/*
+ * pipeline.c: everything a request needs on the door's thread — the stages over every event
+ * (accepted at now), the packed records and their rollup deltas in ing's write request.
+ * Returns the number of events ready to write. Also driven alone by the gRPC fuzz harness.
+ */
+size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now);
+/* pipeline.c: clx_ingest_submit's work: prepare, then hand the write request to the writer. */
+int clx_pipeline_run(clx_pipeline_t *p, clx_ingest_t *ing);
+/* pipeline.c: the key behind a session is still valid (one atomic load while nothing changed). */
+int clx_pipeline_recheck(clx_pipeline_t *p, clx_ingest_session_t *s);
+/* pipeline.c: authenticates a key for a session. */
+int clx_pipeline_auth(clx_pipeline_t *p, const char *key, size_t len, clx_key_info_t *out);
 
 #endif

@@ -5,17 +5,20 @@
 #include <string.h>
 
 #include "clx_money.h"
+#include "clx_text.h"
 #include "pipeline_internal.h"
 
-void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx_ingest_t *ing, size_t index,
-                     const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms)
+/* PASS with the cost in rec, or WARN (stored unpriced, the warning in *why). */
+clx_verdict_t clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, const char *ws,
+                              clx_arena_t *arena, const Costlynx__V1__UsageEvent *ev,
+                              Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms, clx_problem_t *why)
 {
     size_t plen = strlen(ev->provider), mlen = strlen(ev->model);
-    char *pbuf = clx_arena_alloc(ing->arena, plen + 1);
+    char *pbuf = clx_arena_alloc(arena, plen + 1);
     rec->provider = (char *)clx_pricing_normalize_provider(ev->provider, plen, pbuf);
     rec->provider_as_sent = ev->provider;
     rec->model = ev->model;
-    char *mbuf = clx_arena_alloc(ing->arena, mlen + 1);
+    char *mbuf = clx_arena_alloc(arena, mlen + 1);
     clx_pricing_normalize_model(ev->model, mlen, mbuf);
     rec->model_normalized = mbuf;
     rec->price_id = (char *)"";
@@ -24,12 +27,12 @@ void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS:
         rec->cost_nanos = ev->estimated_cost_nanos;
         rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER;
-        return;
+        return CLX_VERDICT_PASS;
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
         /* the one place a binary double enters: validated to [0, CLX_MAX_COST_USD], rounded once */
         rec->cost_nanos = (int64_t)(ev->estimated_cost_usd * 1e9 + 0.5);
         rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER;
-        return;
+        return CLX_VERDICT_PASS;
     default:
         break;
     }
@@ -38,10 +41,8 @@ void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx
      * The workspace's own terms first: an override for the model (as sent, then normalised),
      * then, for Azure, the deployment name mapped to a catalog model; then the list price.
      */
-    const char *ws = ing->key.workspace;
-    char *lower = clx_arena_alloc(ing->arena, mlen + 1);
-    for (size_t i = 0; i <= mlen; i++)
-        lower[i] = (char)((ev->model[i] >= 'A' && ev->model[i] <= 'Z') ? ev->model[i] + 32 : ev->model[i]);
+    char *lower = clx_arena_alloc(arena, mlen + 1);
+    clx_ascii_lower_copy(lower, ev->model, mlen);
     const char *model = ev->model;
     size_t model_len = mlen;
     const char *mapped = clx_settings_deployment_locked(settings, ws, lower);
@@ -79,11 +80,10 @@ void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx
         rec->cost_nanos = 0;
         rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_NONE;
         rec->flags |= COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED;
-        clx_ingest_warn_if_stored(ing, index, "unpriced_model",
-                                  "no catalog price for %s model '%s' and no estimatedCostUsd: stored without a "
-                                  "cost figure",
-                                  rec->provider, ev->model);
-        return;
+        clx_problem_set(why, NULL, CLX_CODE_UNPRICED_MODEL,
+                        "no catalog price for %s model '%s' and no estimatedCostUsd: stored without a cost figure",
+                        rec->provider, ev->model);
+        return CLX_VERDICT_WARN;
     }
     clx_usage_t usage = {
         .input_tokens = ev->input_tokens,
@@ -92,7 +92,8 @@ void clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, clx
         .cache_write_tokens = ev->cache_write_tokens,
         .batch = ev->batch,
     };
-    rec->price_id = clx_arena_strndup(ing->arena, price->id, strlen(price->id));
+    rec->price_id = clx_arena_strndup(arena, price->id, strlen(price->id));
     rec->cost_nanos = clx_price_cost_nanos(price, &usage);
     rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG;
+    return CLX_VERDICT_PASS;
 }

@@ -10,8 +10,8 @@
 
 #include "clx_error.h"
 #include "clx_money.h"
-#include "clx_pipeline.h"
 #include "clx_utf8.h"
+#include "pipeline_internal.h"
 
 struct string_rule {
     const char *field; /* proto3 JSON spelling, as callers write it */
@@ -43,14 +43,12 @@ static const struct token_rule token_rules[] = {
     {"cacheWriteTokens", EV_OFF(cache_write_tokens)},
 };
 
-static int fail(clx_problem_t *p, const char *field, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(clx_problem_t *p, const char *field, const char *code, const char *fmt, ...)
+int clx_problem_set(clx_problem_t *p, const char *field, clx_code_t code, const char *fmt, ...)
 {
     va_list ap;
     p->field = field;
-    p->code = code;
+    p->code_id = code;
+    p->code = clx_code_name(code);
     va_start(ap, fmt);
     vsnprintf(p->message, sizeof(p->message), fmt, ap);
     va_end(ap);
@@ -63,15 +61,17 @@ int clx_validate_text(const char *field, const char *s, size_t len, clx_problem_
     case CLX_TEXT_OK:
         return CLX_OK;
     case CLX_TEXT_NUL:
-        return fail(p, field, "invalid_value", "%s must not contain NUL characters", field);
+        return clx_problem_set(p, field, CLX_CODE_INVALID_VALUE, "%s must not contain NUL characters", field);
     default:
-        return fail(p, field, "invalid_value", "%s must be UTF-8 text without control characters", field);
+        return clx_problem_set(p, field, CLX_CODE_INVALID_VALUE, "%s must be UTF-8 text without control characters",
+                               field);
     }
 }
 
 int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
 {
     p->field = NULL;
+    p->code_id = CLX_CODE_NONE;
     p->code = NULL;
     p->message[0] = '\0';
     for (size_t i = 0; i < sizeof(string_rules) / sizeof(string_rules[0]); i++) {
@@ -80,13 +80,15 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
         size_t len = v != NULL ? strlen(v) : 0;
         if (len == 0) {
             if (r->required)
-                return fail(p, r->field, "missing_field", "%s is required", r->field);
+                return clx_problem_set(p, r->field, CLX_CODE_MISSING_FIELD, "%s is required", r->field);
             continue;
         }
         if (r->required && strspn(v, " \t") == len)
-            return fail(p, r->field, "missing_field", "%s is required and must not be blank", r->field);
+            return clx_problem_set(p, r->field, CLX_CODE_MISSING_FIELD, "%s is required and must not be blank",
+                                   r->field);
         if (len > r->max)
-            return fail(p, r->field, "too_long", "%s is %zu bytes long; the limit is %zu", r->field, len, r->max);
+            return clx_problem_set(p, r->field, CLX_CODE_TOO_LONG, "%s is %zu bytes long; the limit is %zu", r->field,
+                                   len, r->max);
         if (clx_validate_text(r->field, v, len, p) != CLX_OK)
             return CLX_EINVAL;
     }
@@ -94,19 +96,22 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
         const struct token_rule *r = &token_rules[i];
         int64_t v = *(const int64_t *)((const char *)ev + r->offset);
         if (v < 0 || v > CLX_MAX_TOKENS)
-            return fail(p, r->field, "invalid_value", "%s must be an integer from 0 to %lld, got %lld", r->field,
-                        (long long)CLX_MAX_TOKENS, (long long)v);
+            return clx_problem_set(p, r->field, CLX_CODE_INVALID_VALUE,
+                                   "%s must be an integer from 0 to %lld, got %lld", r->field,
+                                   (long long)CLX_MAX_TOKENS, (long long)v);
     }
     if (ev->cached_tokens > ev->input_tokens)
-        return fail(p, "cachedTokens", "invalid_value",
-                    "cachedTokens (%lld) exceeds inputTokens (%lld): inputTokens counts all prompt tokens, cached "
-                    "ones included",
-                    (long long)ev->cached_tokens, (long long)ev->input_tokens);
+        return clx_problem_set(
+            p, "cachedTokens", CLX_CODE_INVALID_VALUE,
+            "cachedTokens (%lld) exceeds inputTokens (%lld): inputTokens counts all prompt tokens, cached "
+            "ones included",
+            (long long)ev->cached_tokens, (long long)ev->input_tokens);
     if (ev->cached_tokens + ev->cache_write_tokens > ev->input_tokens)
-        return fail(p, "cacheWriteTokens", "invalid_value",
-                    "cachedTokens + cacheWriteTokens (%lld) exceeds inputTokens (%lld): inputTokens counts all "
-                    "prompt tokens, cache reads and writes included",
-                    (long long)(ev->cached_tokens + ev->cache_write_tokens), (long long)ev->input_tokens);
+        return clx_problem_set(
+            p, "cacheWriteTokens", CLX_CODE_INVALID_VALUE,
+            "cachedTokens + cacheWriteTokens (%lld) exceeds inputTokens (%lld): inputTokens counts all "
+            "prompt tokens, cache reads and writes included",
+            (long long)(ev->cached_tokens + ev->cache_write_tokens), (long long)ev->input_tokens);
     switch (ev->estimated_cost_case) {
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
         /* NaN fails both comparisons, so it is rejected here too; -0 is refused like every
@@ -114,16 +119,16 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
          * bound is exact in a double, and price.c rounds to nanos below it */
         if (!(ev->estimated_cost_usd >= 0.0 && ev->estimated_cost_usd <= (double)CLX_MAX_COST_USD) ||
             signbit(ev->estimated_cost_usd))
-            return fail(p, "estimatedCostUsd", "invalid_value",
-                        "estimatedCostUsd must be from 0 to %lld US dollars (the per-event limit), got %g",
-                        (long long)CLX_MAX_COST_USD, ev->estimated_cost_usd);
+            return clx_problem_set(p, "estimatedCostUsd", CLX_CODE_INVALID_VALUE,
+                                   "estimatedCostUsd must be from 0 to %lld US dollars (the per-event limit), got %g",
+                                   (long long)CLX_MAX_COST_USD, ev->estimated_cost_usd);
         break;
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS:
         if (ev->estimated_cost_nanos < 0 || ev->estimated_cost_nanos > CLX_MAX_COST_NANOS)
-            return fail(p, "estimatedCostNanos", "invalid_value",
-                        "estimatedCostNanos must be from 0 to %lld (%lld US dollars, the per-event limit), got %lld",
-                        (long long)CLX_MAX_COST_NANOS, (long long)CLX_MAX_COST_USD,
-                        (long long)ev->estimated_cost_nanos);
+            return clx_problem_set(
+                p, "estimatedCostNanos", CLX_CODE_INVALID_VALUE,
+                "estimatedCostNanos must be from 0 to %lld (%lld US dollars, the per-event limit), got %lld",
+                (long long)CLX_MAX_COST_NANOS, (long long)CLX_MAX_COST_USD, (long long)ev->estimated_cost_nanos);
         break;
     default:
         break;

@@ -13,6 +13,7 @@
 #include "clx_log.h"
 #include "clx_money.h"
 #include "clx_query.h"
+#include "clx_settings.h"
 #include "rest_internal.h"
 
 #define ROUTE_SEGS_MAX 10
@@ -70,14 +71,14 @@ static yajl_val body_object(clx_rest_call_t *call)
     h2o_req_t *req = call->req;
     char err[160];
     if (req->entity.len > 64 * 1024) {
-        clx_rest_send_error(req, 413, "payload_too_large", NULL, "settings bodies are limited to 64 KiB");
+        clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL, "settings bodies are limited to 64 KiB");
         return NULL;
     }
     size_t len = req->entity.len;
     while (len > 0 && strchr(" \t\r\n", req->entity.base[len - 1]) != NULL && req->entity.base[len - 1] != '\0')
         len--;
     if (memchr(req->entity.base, '\0', len) != NULL) {
-        clx_rest_send_error(req, 400, "invalid_json", NULL, "the body is not valid JSON: it holds a NUL byte");
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_JSON, NULL, "the body is not valid JSON: it holds a NUL byte");
         return NULL;
     }
     char *text = h2o_mem_alloc_pool(&req->pool, len + 1);
@@ -86,19 +87,19 @@ static yajl_val body_object(clx_rest_call_t *call)
     yajl_val v = yajl_tree_parse(strspn(text, " \t\r\n") < len ? text : "{}", err, sizeof(err));
     if (v == NULL) {
         err[strcspn(err, "\n")] = '\0'; /* yajl adds lines pointing at the error: the first says it */
-        clx_rest_send_error(req, 400, "invalid_json", NULL, "the body is not valid JSON: %s", err);
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_JSON, NULL, "the body is not valid JSON: %s", err);
         return NULL;
     }
     if (!YAJL_IS_OBJECT(v)) {
         yajl_tree_free(v);
-        clx_rest_send_error(req, 400, "invalid_body", NULL, "the body must be a JSON object");
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_BODY, NULL, "the body must be a JSON object");
         return NULL;
     }
     clx_problem_t problem;
     char field[80];
     if (clx_rest_json_check_text(text, len, &problem, field, sizeof(field)) != CLX_OK) {
         yajl_tree_free(v);
-        clx_rest_send_error(req, 400, problem.code, problem.field, "%s", problem.message);
+        clx_rest_send_error(req, CLX_EINVAL, problem.code_id, problem.field, "%s", problem.message);
         return NULL;
     }
     return v;
@@ -113,7 +114,7 @@ static int member_str(clx_rest_call_t *call, yajl_val obj, const char *name, con
     if (v == NULL || YAJL_IS_NULL(v))
         return CLX_OK;
     if (!YAJL_IS_STRING(v)) {
-        clx_rest_send_error(call->req, 400, "invalid_type", name, "%s must be a string", name);
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, name, "%s must be a string", name);
         return CLX_EINVAL;
     }
     *out = YAJL_GET_STRING(v);
@@ -125,8 +126,7 @@ static int storage_refusal(clx_rest_call_t *call, int rc, const char *what)
 {
     if (rc != CLX_EIO && rc != CLX_ENOSPC)
         return 0;
-    clx_rest_send_error(call->req, clx_err_http_status(rc), clx_err_name(rc), NULL, "%s: %s; nothing changed, retry",
-                        clx_strerror(rc), what);
+    clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s: %s; nothing changed, retry", clx_strerror(rc), what);
     return 1;
 }
 
@@ -134,8 +134,9 @@ static int settings_error(clx_rest_call_t *call, int rc, const clx_settings_prob
 {
     if (storage_refusal(call, rc, "the settings could not be saved"))
         return 0;
-    const char *code = rc == CLX_EEXIST ? "already_exists" : rc == CLX_ENOTFOUND ? "not_found" : "invalid_value";
-    return clx_rest_send_error(call->req, clx_err_http_status(rc), code, p->field, "%s", p->message);
+    /* a duplicate or a missing reference is named by the error itself; anything else is the value's fault */
+    clx_code_t code = rc == CLX_EEXIST || rc == CLX_ENOTFOUND ? CLX_CODE_NONE : CLX_CODE_INVALID_VALUE;
+    return clx_rest_send_error(call->req, rc, code, p->field, "%s", p->message);
 }
 
 /* ---- renderers -------------------------------------------------------------------------------- */
@@ -208,7 +209,7 @@ static int send_w(clx_rest_call_t *call, int status, clx_jw_t *w)
 
 static int no_workspace(clx_rest_call_t *call, const char *ws)
 {
-    return clx_rest_send_error(call->req, 404, "not_found", "workspace", "workspace '%s' does not exist", ws);
+    return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "workspace", "workspace '%s' does not exist", ws);
 }
 
 /* ---- workspaces ---------------------------------------------------------------------------- */
@@ -266,7 +267,7 @@ static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
     const char *path[] = {"strictMode", NULL};
     yajl_val v = yajl_tree_get(body, path, yajl_t_any);
     if (v != NULL && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-        clx_rest_send_error(call->req, 400, "invalid_type", "strictMode", "strictMode must be true or false");
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "strictMode", "strictMode must be true or false");
         goto done;
     }
     if (v != NULL) {
@@ -334,7 +335,7 @@ static int project_get(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0), *slug = clx_rest_param(call, 1);
     clx_project_t p;
     if (clx_settings_get_project(call->srv->cfg.settings, ws, slug, &p) != CLX_OK)
-        return clx_rest_send_error(call->req, 404, "not_found", "project", "project '%s' does not exist in '%s'", slug,
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "project", "project '%s' does not exist in '%s'", slug,
                                    ws);
     clx_jw_obj_begin(w);
     clx_jw_str(w, "slug", p.slug);
@@ -354,7 +355,7 @@ static int environments_list(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_obj_begin(w);
     clx_jw_arr_begin(w, "environments");
     if (clx_settings_list_environments(call->srv->cfg.settings, ws, project, list_env_cb, w) != CLX_OK)
-        return clx_rest_send_error(call->req, 404, "not_found", "project", "project '%s' does not exist in '%s'",
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "project", "project '%s' does not exist in '%s'",
                                    project, ws);
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);
@@ -438,10 +439,10 @@ static int key_revoke(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
     int rc = clx_settings_revoke_key(call->srv->cfg.settings, ws, id);
     if (rc == CLX_ENOTFOUND)
-        return clx_rest_send_error(call->req, 404, "not_found", "id", "no key '%s' in workspace '%s'", id, ws);
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "no key '%s' in workspace '%s'", id, ws);
     if (rc != CLX_OK) {
         if (!storage_refusal(call, rc, "the key could not be revoked"))
-            clx_rest_send_error(call->req, 500, clx_err_name(rc), NULL, "%s", clx_strerror(rc));
+            clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s", clx_strerror(rc));
         return 0;
     }
     clx_jw_obj_begin(w);
@@ -524,7 +525,7 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         limit = strtol(limit_s, &end, 10);
         if (*limit_s == '\0' || *end != '\0' || strspn(limit_s, "0123456789") != strlen(limit_s) || limit < 1 ||
             limit > 1000)
-            return clx_rest_send_error(call->req, 400, "invalid_value", "limit", "limit must be 1 to 1000");
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "limit", "limit must be 1 to 1000");
     }
     unsigned long long cursor = 0;
     if (cursor_s != NULL) {
@@ -532,7 +533,7 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         cursor = strtoull(cursor_s, &end, 10);
         /* digits only: strtoull takes "-1" (as 2^64-1) and " 5" */
         if (*cursor_s == '\0' || *end != '\0' || strspn(cursor_s, "0123456789") != strlen(cursor_s))
-            return clx_rest_send_error(call->req, 400, "invalid_value", "cursor", "cursor must be a number");
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "cursor", "cursor must be a number");
     }
     clx_arena_t *arena = w->arena;
     clx_jw_obj_begin(w);
@@ -543,7 +544,7 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         if (rc == CLX_OK)
             clx_rest_render_event(w, ev);
         else if (rc != CLX_ENOTFOUND)
-            return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "the event could not be read");
+            return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "the event could not be read");
         clx_jw_arr_end(w);
         clx_jw_null(w, "nextCursor");
     } else {
@@ -554,7 +555,7 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         int rc = clx_query_list_events(call->srv->cfg.store, ws, cursor, (size_t)limit, &filter, arena, list_event_cb,
                                        w, &next);
         if (rc != CLX_OK)
-            return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "events could not be read");
+            return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "events could not be read");
         clx_jw_arr_end(w);
         if (next == 0) {
             clx_jw_null(w, "nextCursor");
@@ -621,7 +622,7 @@ static int member_price(clx_rest_call_t *call, yajl_val obj, const char *name, c
         *out = YAJL_GET_STRING(v);
         return CLX_OK;
     }
-    clx_rest_send_error(call->req, 400, "invalid_type", name, "%s must be a number (US dollars per million tokens)",
+    clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, name, "%s must be a number (US dollars per million tokens)",
                         name);
     return CLX_EINVAL;
 }
@@ -669,13 +670,13 @@ static int overrides_delete(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0);
     char *provider = clx_rest_query(call->req, "provider"), *model = clx_rest_query(call->req, "model");
     if (provider == NULL || model == NULL)
-        return clx_rest_send_error(call->req, 400, "missing_field", provider == NULL ? "provider" : "model",
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_MISSING_FIELD, provider == NULL ? "provider" : "model",
                                    "name the override with ?provider=…&model=…");
     int rc = clx_settings_delete_override(call->srv->cfg.settings, ws, provider, model);
     if (storage_refusal(call, rc, "the override could not be deleted"))
         return 0;
     if (rc != CLX_OK)
-        return clx_rest_send_error(call->req, 404, "not_found", "model", "no override for %s model '%s'", provider,
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "model", "no override for %s model '%s'", provider,
                                    model);
     clx_jw_obj_begin(w);
     clx_jw_bool(w, "ok", 1);
@@ -722,12 +723,12 @@ static int deployments_delete(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0);
     char *deployment = clx_rest_query(call->req, "deployment");
     if (deployment == NULL)
-        return clx_rest_send_error(call->req, 400, "missing_field", "deployment", "name it with ?deployment=…");
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_MISSING_FIELD, "deployment", "name it with ?deployment=…");
     int rc = clx_settings_delete_deployment(call->srv->cfg.settings, ws, deployment);
     if (storage_refusal(call, rc, "the mapping could not be deleted"))
         return 0;
     if (rc != CLX_OK)
-        return clx_rest_send_error(call->req, 404, "not_found", "deployment", "no mapping for deployment '%s'",
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "deployment", "no mapping for deployment '%s'",
                                    deployment);
     clx_jw_obj_begin(w);
     clx_jw_bool(w, "ok", 1);
@@ -773,7 +774,7 @@ static void *backup_main(void *arg)
 static void backup_respond(struct backup_job *job)
 {
     if (job->rc != CLX_OK) {
-        clx_rest_send_error(job->req, clx_err_http_status(job->rc), clx_err_name(job->rc), NULL, "%s",
+        clx_rest_send_error(job->req, job->rc, CLX_CODE_NONE, NULL, "%s",
                             job->err != NULL ? job->err : clx_strerror(job->rc));
         return;
     }
@@ -819,7 +820,7 @@ static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
 {
     clx_rest_t *srv = call->srv;
     if (srv->cfg.backup_dir == NULL || srv->cfg.backup_dir[0] == '\0')
-        return clx_rest_send_error(call->req, 409, "backup_not_configured", NULL,
+        return clx_rest_send_error(call->req, CLX_EEXIST, CLX_CODE_BACKUP_NOT_CONFIGURED, NULL,
                                    "backups are off: start costlynxd with --backup-dir (COSTLYNX_BACKUP_DIR) naming "
                                    "the folder for them");
     yajl_val body = body_object(call);
@@ -827,7 +828,7 @@ static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
         return 0;
     /* the caller chooses nothing: the folder is the operator's, the name is generated */
     if (body->u.object.len > 0) {
-        clx_rest_send_error(call->req, 400, "invalid_body", body->u.object.keys[0],
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_BODY, body->u.object.keys[0],
                             "a backup goes to the server's --backup-dir under a generated name; the body takes no "
                             "fields (got '%.60s')",
                             body->u.object.keys[0]);
@@ -836,7 +837,7 @@ static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
     }
     yajl_tree_free(body);
     if (atomic_load(&srv->stopping))
-        return clx_rest_send_error(call->req, 503, "shutting_down", NULL, "shutting down; back up after the restart");
+        return clx_rest_send_error(call->req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL, "shutting down; back up after the restart");
     struct backup_job *job = clx_xcalloc(1, sizeof(*job));
     job->thread = call->thread;
     job->store = srv->cfg.store;
@@ -856,7 +857,7 @@ static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
         atomic_fetch_sub(&srv->backups, 1);
         *job->backref = NULL;
         free(job);
-        return clx_rest_send_error(call->req, 503, "unavailable", NULL, "cannot start the backup thread; retry");
+        return clx_rest_send_error(call->req, CLX_EBUSY, CLX_CODE_NONE, NULL, "cannot start the backup thread; retry");
     }
     return 0; /* answered by clx_rest_on_backup_done */
 }
@@ -932,13 +933,12 @@ static int match(const char *pattern, const char *path, size_t len, clx_rest_cal
 int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len)
 {
     h2o_req_t *req = call->req;
-    h2o_iovec_t auth = clx_rest_header(req, "authorization");
-    static const char bearer[] = "Bearer ";
-    if (auth.base == NULL || auth.len <= sizeof(bearer) - 1 || strncasecmp(auth.base, bearer, sizeof(bearer) - 1) != 0)
-        return clx_rest_send_error(req, 401, "unauthenticated", "Authorization",
+    int auth = clx_rest_admin_auth(call);
+    if (auth == CLX_EINVAL)
+        return clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "Authorization",
                                    "send the admin token as 'Authorization: Bearer <token>'");
-    if (clx_settings_admin_check(call->srv->cfg.settings, auth.base + 7, auth.len - 7) != CLX_OK)
-        return clx_rest_send_error(req, 401, "unauthenticated", "Authorization", "the admin token is not valid");
+    if (auth != CLX_OK)
+        return clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "Authorization", "the admin token is not valid");
 
     int path_matched = 0;
     char allow[64] = "";
@@ -960,8 +960,8 @@ int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len)
     if (path_matched) {
         h2o_iovec_t a = h2o_strdup(&req->pool, allow, strlen(allow)); /* h2o keeps the pointer */
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, a.base, a.len);
-        return clx_rest_send_error(req, 405, "method_not_allowed", NULL, "allowed methods: %s", allow);
+        return clx_rest_send_error(req, CLX_EMETHOD, CLX_CODE_NONE, NULL, "allowed methods: %s", allow);
     }
-    return clx_rest_send_error(req, 404, "not_found", NULL, "no admin route for /api/v1/admin/%.*s",
+    return clx_rest_send_error(req, CLX_ENOTFOUND, CLX_CODE_NONE, NULL, "no admin route for /api/v1/admin/%.*s",
                                (int)(len > 200 ? 200 : len), path);
 }

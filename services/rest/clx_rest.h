@@ -7,9 +7,11 @@
 
 #include <stddef.h>
 
-#include "clx_pipeline.h"
-#include "clx_settings.h"
-#include "clx_store.h"
+#include "clx_ingest.h"
+
+/* The services the REST door calls, declared only (their headers are included where used). */
+typedef struct clx_settings clx_settings_t;
+typedef struct clx_store clx_store_t;
 
 typedef struct clx_rest_config {
     const char *addr;       /* "host:port"; port 0 picks a free one */

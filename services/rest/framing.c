@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clx_error.h"
 #include "clx_log.h"
 
 /* ==== HTTP/1.1: one framing or none ===================================================== */
@@ -55,7 +56,7 @@ int clx_rest_framing_refused(h2o_req_t *req)
     const char *why = cl && te ? "both Content-Length and Transfer-Encoding"
                       : cl > 1 ? "more than one Content-Length header"
                                : "more than one Transfer-Encoding header";
-    clx_rest_send_error(req, 400, "invalid_request", te && !cl ? "Transfer-Encoding" : "Content-Length",
+    clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_REQUEST, te && !cl ? "Transfer-Encoding" : "Content-Length",
                         "the request's length is ambiguous (%s): refused, and the connection is closed", why);
     return 1;
 }
@@ -94,11 +95,12 @@ static void json_error_send(h2o_ostream_t *self_, h2o_req_t *req, h2o_iovec_t *b
     while (tl > 0 && (text[tl - 1] == '\n' || text[tl - 1] == ' '))
         tl--;
     text[tl] = '\0';
-    const char *code = self->status == 413 ? "payload_too_large"
-                       : self->status == 404 ? "not_found"
-                       : self->status == 417 ? "expectation_failed"
-                       : self->status == 503 ? "unavailable"
-                                             : "invalid_request";
+    /* h2o's status named through the error table; anything else is a request h2o could not read */
+    static const int named[] = {CLX_ETOOBIG, CLX_ENOTFOUND, CLX_EEXPECT, CLX_EBUSY};
+    const char *code = clx_code_name(CLX_CODE_INVALID_REQUEST);
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+        if (clx_err_http_status(named[i]) == self->status)
+            code = clx_err_name(named[i]);
     clx_arena_t *a = clx_arena_create(512);
     clx_jw_t w;
     clx_jw_init(&w, a, 256);

@@ -1,5 +1,5 @@
 /*
- * ingest.c — POST /api/v1/usage/ingest: HTTP checks, JSON → UsageEvents, the pipeline,
+ * ingest.c — POST /api/v1/usage/ingest: HTTP checks, JSON → UsageEvents, the door API,
  * and the guide's exact answers. Completions come back from the writer through the
  * loop's multithread queue; a request whose client left meanwhile is just released.
  */
@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "clx_error.h"
-#include "clx_log.h"
+#include "clx_ingest.h"
 #include "rest_internal.h"
 
 struct pending {
@@ -18,7 +18,7 @@ struct pending {
     h2o_req_t *req;           /* NULL once the client has gone */
     struct pending **backref; /* in req->pool; cleared by the pool's dispose */
     clx_arena_t *arena;
-    clx_ingest_t ing;
+    clx_ingest_t *ing;
     int batch;
 };
 
@@ -29,19 +29,20 @@ static void on_pool_dispose(void *p)
         (*slot)->req = NULL;
 }
 
-/* Renders the pipeline's IngestResponse, and sends it. */
-static void respond(h2o_req_t *req, clx_ingest_t *ing, int batch)
+/* Renders the answer of the door API and sends it. */
+static void respond(h2o_req_t *req, clx_arena_t *arena, clx_ingest_t *ing, int batch)
 {
-    const Costlynx__V1__IngestResponse *r = &ing->response;
-    if (ing->status != CLX_OK) {
-        clx_rest_send_error(req, clx_err_http_status(ing->status), clx_err_name(ing->status), NULL,
-                            "%s: nothing was stored; retry with the same requestId", clx_strerror(ing->status));
+    int status = clx_ingest_status(ing);
+    if (status != CLX_OK) {
+        clx_rest_send_error(req, status, CLX_CODE_NONE, NULL, "%s: nothing was stored; retry with the same requestId",
+                            clx_strerror(status));
         return;
     }
+    const Costlynx__V1__IngestResponse *r = clx_ingest_response(ing);
     if (!batch && r->rejected > 0) {
         const Costlynx__V1__EventError *e = r->errors[0];
         clx_jw_t w;
-        clx_jw_init(&w, ing->arena, 512);
+        clx_jw_init(&w, arena, 512);
         clx_jw_obj_begin(&w);
         clx_jw_bool(&w, "ok", 0);
         clx_jw_obj_open(&w, "error");
@@ -52,11 +53,11 @@ static void respond(h2o_req_t *req, clx_ingest_t *ing, int batch)
             clx_jw_str(&w, "requestId", e->request_id);
         clx_jw_obj_end(&w);
         clx_jw_obj_end(&w);
-        clx_rest_send_json(req, 400, w.buf, w.len);
+        clx_rest_send_json(req, clx_err_http_status(CLX_EINVAL), w.buf, w.len);
         return;
     }
     clx_jw_t w;
-    clx_jw_init(&w, ing->arena, 256 + 200 * (r->n_errors + r->n_warnings));
+    clx_jw_init(&w, arena, 256 + 200 * (r->n_errors + r->n_warnings));
     /* the guide shows these bytes exactly: {"ok":true,"inserted":1,"skipped":0} */
     clx_jw_obj_begin(&w);
     clx_jw_bool(&w, "ok", 1);
@@ -94,15 +95,11 @@ static void respond(h2o_req_t *req, clx_ingest_t *ing, int batch)
     clx_rest_send_json(req, 200, w.buf, w.len);
 }
 
-static void release(struct pending *p)
-{
-    clx_rest_arena_put(p->thread, p->arena);
-}
-
 /* Writer thread: hand the finished request to the loop that owns its connection. */
-static void on_ingest_done(clx_ingest_t *ing)
+static void on_ingest_done(clx_ingest_t *ing, void *data)
 {
-    struct pending *p = ing->data;
+    struct pending *p = data;
+    (void)ing;
     h2o_multithread_send_message(&p->thread->done_receiver, &p->msg);
 }
 
@@ -115,10 +112,10 @@ void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_
         clx_rest_t *srv = p->thread->server;
         if (p->req != NULL) {
             *p->backref = NULL;
-            respond(p->req, &p->ing, p->batch);
+            respond(p->req, p->arena, p->ing, p->batch);
         }
         atomic_fetch_sub(&srv->inflight, 1);
-        release(p);
+        clx_rest_arena_put(p->thread, p->arena);
     }
 }
 
@@ -131,6 +128,18 @@ static int is_json(h2o_iovec_t ct)
     return ct.len == n || ct.base[n] == ';' || ct.base[n] == ' ';
 }
 
+/* Hands the decoder's findings to the door API. */
+static void add_notes(clx_ingest_t *ing, const clx_ingest_body_t *body)
+{
+    for (size_t i = 0; i < body->nnotes; i++) {
+        const clx_decode_note_t *n = &body->notes[i];
+        if (n->is_error)
+            clx_ingest_reject(ing, n->index, n->field, n->code_id, "%s", n->message);
+        else
+            clx_ingest_warn(ing, n->index, n->code_id, "%s", n->message);
+    }
+}
+
 int clx_rest_ingest(clx_rest_call_t *call)
 {
     h2o_req_t *req = call->req;
@@ -138,65 +147,48 @@ int clx_rest_ingest(clx_rest_call_t *call)
     clx_rest_thread_t *t = call->thread;
 
     if (atomic_load(&srv->stopping))
-        return clx_rest_send_error(req, 503, "shutting_down", NULL,
+        return clx_rest_send_error(req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL,
                                    "the server is shutting down; retry with the same requestId");
     h2o_iovec_t key = clx_rest_header(req, "x-api-key");
     if (key.base == NULL || key.len == 0)
-        return clx_rest_send_error(req, 401, "unauthenticated", "X-API-Key", "the X-API-Key header is missing");
+        return clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "the X-API-Key header is missing");
 
     clx_arena_t *arena = clx_rest_arena_get(t);
-    struct pending *p = clx_arena_zalloc(arena, sizeof(*p));
-    p->thread = t;
-    p->arena = arena;
-
-    clx_ingest_init(&p->ing, arena, 0);
-    if (clx_pipeline_auth(srv->cfg.pipeline, &p->ing, key.base, key.len) != CLX_OK) {
-        clx_rest_send_error(req, 401, "unauthenticated", "X-API-Key", "unknown or revoked ingestion key");
+    clx_ingest_session_t *session;
+    if (clx_ingest_authenticate(srv->cfg.pipeline, key.base, key.len, arena, &session) != CLX_OK) {
+        clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
         goto done;
     }
     if (!is_json(clx_rest_header(req, "content-type"))) {
-        clx_rest_send_error(req, 415, "unsupported_media_type", "Content-Type",
-                            "Content-Type must be application/json");
+        clx_rest_send_error(req, CLX_EMEDIA, CLX_CODE_NONE, "Content-Type", "Content-Type must be application/json");
         goto done;
     }
     if (req->entity.len > srv->cfg.max_body) {
         if (req->version >= 0x200) /* an HTTP/2 body is cut just past the limit (framing.c) */
-            clx_rest_send_error(req, 413, "payload_too_large", NULL, "the body is larger than the limit of %zu bytes",
-                                srv->cfg.max_body);
+            clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL,
+                                "the body is larger than the limit of %zu bytes", srv->cfg.max_body);
         else
-            clx_rest_send_error(req, 413, "payload_too_large", NULL, "the body is %zu bytes; the limit is %zu",
+            clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL, "the body is %zu bytes; the limit is %zu",
                                 req->entity.len, srv->cfg.max_body);
         goto done;
     }
     clx_ingest_body_t *body = clx_arena_alloc(arena, sizeof(*body));
     if (clx_rest_decode_ingest(req->entity.base, req->entity.len, arena, body) != CLX_OK) {
-        clx_rest_send_error(req, 400, body->code, body->field, "%s", body->message);
+        clx_rest_send_error(req, CLX_EINVAL, body->code_id, body->field, "%s", body->message);
         goto done;
     }
 
-    clx_key_info_t keyinfo = p->ing.key;
-    clx_ingest_init(&p->ing, arena, body->nevents);
-    p->ing.key = keyinfo;
-    memcpy(p->ing.events, body->events, body->nevents * sizeof(*body->events));
-    for (size_t i = 0; i < body->nnotes; i++) {
-        const clx_decode_note_t *n = &body->notes[i];
-        if (n->is_error)
-            clx_ingest_reject(&p->ing, n->index, n->field, n->code, "%s", n->message);
-        else
-            clx_ingest_warn(&p->ing, n->index, n->code, "%s", n->message);
-    }
+    struct pending *p = clx_arena_zalloc(arena, sizeof(*p));
+    p->thread = t;
+    p->arena = arena;
     p->batch = body->batch;
-    p->ing.done = on_ingest_done;
-    p->ing.data = p;
-
-    int rc = clx_pipeline_ingest(srv->cfg.pipeline, &p->ing);
-    if (rc == 1) {
-        respond(req, &p->ing, p->batch);
+    if (clx_ingest_begin(session, arena, body->events, body->nevents, &p->ing) != CLX_OK) {
+        clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
         goto done;
     }
-    if (rc < 0) {
-        clx_rest_send_error(req, 503, clx_err_name(rc), NULL, "%s: nothing was stored; retry with the same requestId",
-                            clx_strerror(rc));
+    add_notes(p->ing, body);
+    if (clx_ingest_submit(p->ing, on_ingest_done, p)) {
+        respond(req, arena, p->ing, p->batch);
         goto done;
     }
     /* pending: the writer answers through on_ingest_done */

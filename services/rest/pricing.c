@@ -10,6 +10,8 @@
 
 #include "clx_error.h"
 #include "clx_money.h"
+#include "clx_pipeline.h"
+#include "clx_settings.h"
 #include "rest_internal.h"
 
 
@@ -26,9 +28,7 @@ static void jw_date(clx_jw_t *w, const char *key, int64_t ms)
 /* Either credential works: an admin token, or an ingestion key checking its coverage. */
 static int authorized(clx_rest_call_t *call)
 {
-    h2o_iovec_t auth = clx_rest_header(call->req, "authorization");
-    if (auth.base != NULL && auth.len > 7 && strncasecmp(auth.base, "Bearer ", 7) == 0 &&
-        clx_settings_admin_check(call->srv->cfg.settings, auth.base + 7, auth.len - 7) == CLX_OK)
+    if (clx_rest_admin_auth(call) == CLX_OK)
         return 1;
     h2o_iovec_t key = clx_rest_header(call->req, "x-api-key");
     clx_key_info_t info;
@@ -39,9 +39,9 @@ int clx_rest_pricing_models(clx_rest_call_t *call)
 {
     h2o_req_t *req = call->req;
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
-        return clx_rest_send_error(req, 405, "method_not_allowed", NULL, "use GET");
+        return clx_rest_send_error(req, CLX_EMETHOD, CLX_CODE_NONE, NULL, "use GET");
     if (!authorized(call))
-        return clx_rest_send_error(req, 401, "unauthenticated", "Authorization",
+        return clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "Authorization",
                                    "send the admin token (Authorization: Bearer) or an ingestion key (X-API-Key)");
     char *provider = clx_rest_query(req, "provider");
     const clx_catalog_t *c = clx_pipeline_catalog(call->srv->cfg.pipeline);
@@ -99,7 +99,8 @@ int clx_rest_pricing_reload(clx_rest_call_t *call, clx_jw_t *w)
     char *err = NULL;
     int rc = clx_pipeline_reload_catalog(call->srv->cfg.pipeline, &err);
     if (rc != CLX_OK) {
-        clx_rest_send_error(call->req, rc == CLX_EIO ? 503 : 400, "catalog_invalid", NULL,
+        /* a file that cannot be read is worth retrying; a file that does not parse is not */
+        clx_rest_send_error(call->req, rc == CLX_EIO ? CLX_EIO : CLX_EINVAL, CLX_CODE_CATALOG_INVALID, NULL,
                             "the catalog was not reloaded and the running one stays: %s",
                             err != NULL ? err : clx_strerror(rc));
         free(err);

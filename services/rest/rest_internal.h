@@ -57,9 +57,18 @@ typedef int (*clx_route_fn)(clx_rest_call_t *call);
 
 /* Sends body (copied) as application/json with status. Returns 0 for h2o. */
 int clx_rest_send_json(h2o_req_t *req, int status, const char *body, size_t len);
-/* Sends {"ok":false,"error":{"code","field"?,"message"}} with status. field may be NULL. */
-int clx_rest_send_error(h2o_req_t *req, int status, const char *code, const char *field, const char *fmt, ...)
+/*
+ * Answers an error through the error table: the HTTP status of err (a clx_err_t), and
+ * {"ok":false,"error":{"code","field"?,"message"}} where code is clx_code_name(code), or
+ * err's own name for CLX_CODE_NONE. field may be NULL. A 503 carries Retry-After. Returns 0.
+ */
+int clx_rest_send_error(h2o_req_t *req, int err, clx_code_t code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/*
+ * The admin credential of the request ("Authorization: Bearer <admin token>"): CLX_OK;
+ * CLX_EINVAL when the header carries no Bearer token; CLX_EUNAUTH for a wrong token.
+ */
+int clx_rest_admin_auth(clx_rest_call_t *call);
 /* Header value by lowercase name, or {NULL,0}. */
 h2o_iovec_t clx_rest_header(h2o_req_t *req, const char *name);
 /* Query parameter value (percent-decoded into pool memory) or NULL. */

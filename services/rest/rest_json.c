@@ -237,24 +237,33 @@ struct reader {
     size_t ntop_unknown;
 };
 
-static int envelope(struct reader *r, const char *field, const char *code, const char *fmt, ...)
+static int envelope(struct reader *r, const char *field, clx_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int envelope(struct reader *r, const char *field, const char *code, const char *fmt, ...)
+static int envelope(struct reader *r, const char *field, clx_code_t code, const char *fmt, ...)
 {
     va_list ap;
     r->out->field = field;
-    r->out->code = code;
+    r->out->code_id = code;
+    r->out->code = clx_code_name(code);
     va_start(ap, fmt);
     vsnprintf(r->out->message, sizeof(r->out->message), fmt, ap);
     va_end(ap);
     return 0; /* cancels the parse */
 }
 
-static void note(struct reader *r, int is_error, const char *field, const char *code, const char *fmt, ...)
+/* The body is not the object the guide describes. */
+static int not_an_object(struct reader *r)
+{
+    return envelope(r, NULL, CLX_CODE_INVALID_BODY,
+                    "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to %d events",
+                    CLX_MAX_BATCH);
+}
+
+static void note(struct reader *r, int is_error, const char *field, clx_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-static void note(struct reader *r, int is_error, const char *field, const char *code, const char *fmt, ...)
+static void note(struct reader *r, int is_error, const char *field, clx_code_t code, const char *fmt, ...)
 {
     clx_ingest_body_t *o = r->out;
     if (o->nnotes == r->cap_notes) {
@@ -274,7 +283,8 @@ static void note(struct reader *r, int is_error, const char *field, const char *
     n->index = r->index;
     n->is_error = is_error;
     n->field = field;
-    n->code = code;
+    n->code_id = code;
+    n->code = clx_code_name(code);
     n->message = clx_arena_strndup(r->arena, msg, strlen(msg));
 }
 
@@ -302,7 +312,7 @@ static const char *type_name(enum field_kind k)
 
 static void wrong_type(struct reader *r, const char *got)
 {
-    note(r, 1, r->field->json, "invalid_type", "%s must be %s, got %s", r->field->json, type_name(r->field->kind),
+    note(r, 1, r->field->json, CLX_CODE_INVALID_TYPE, "%s must be %s, got %s", r->field->json, type_name(r->field->kind),
          got);
 }
 
@@ -348,12 +358,12 @@ static void set_integer(struct reader *r, const char *s, size_t len, int64_t *ds
     int64_t v;
     int rc = parse_int(s, len, &v);
     if (rc == 0 && v == 0 && s[0] == '-')
-        note(r, 1, r->field->json, "invalid_value", "%s must not be negative, got '-0'", r->field->json);
+        note(r, 1, r->field->json, CLX_CODE_INVALID_VALUE, "%s must not be negative, got '-0'", r->field->json);
     else if (rc == -1)
-        note(r, 1, r->field->json, "invalid_value", "%s must be a whole number, got '%.*s'", r->field->json,
+        note(r, 1, r->field->json, CLX_CODE_INVALID_VALUE, "%s must be a whole number, got '%.*s'", r->field->json,
              (int)(len > 40 ? 40 : len), s);
     else if (rc == -2)
-        note(r, 1, r->field->json, "invalid_value", "%s is out of range, got '%.*s'", r->field->json,
+        note(r, 1, r->field->json, CLX_CODE_INVALID_VALUE, "%s is out of range, got '%.*s'", r->field->json,
              (int)(len > 40 ? 40 : len), s);
     else
         *dst = v;
@@ -369,7 +379,7 @@ static void set_cost(struct reader *r, const char *s, size_t len)
     if (r->field->kind == F_COST_USD) {
         int64_t nanos;
         if (clx_money_parse_usd(s, len, &nanos) != CLX_OK || nanos > CLX_MAX_COST_NANOS) {
-            note(r, 1, r->field->json, "invalid_value",
+            note(r, 1, r->field->json, CLX_CODE_INVALID_VALUE,
                  "%s must be from 0 to %lld US dollars (the per-event limit), got '%.*s'", r->field->json,
                  (long long)CLX_MAX_COST_USD, (int)(len > 40 ? 40 : len), s);
             return;
@@ -392,7 +402,7 @@ static void set_cost(struct reader *r, const char *s, size_t len)
 static int event_value_begin(struct reader *r)
 {
     if (r->field == NULL && r->unknown_key != NULL) {
-        note(r, 0, r->unknown_key, "unknown_field", "unknown field '%s' was ignored", r->unknown_key);
+        note(r, 0, r->unknown_key, CLX_CODE_UNKNOWN_FIELD, "unknown field '%s' was ignored", r->unknown_key);
         r->unknown_key = NULL;
     }
     return r->field != NULL;
@@ -407,14 +417,14 @@ static int non_object_element(struct reader *r, const char *what)
 {
     if (r->index >= CLX_MAX_BATCH) {
         r->overflow = 1;
-        return envelope(r, "events", "too_many_events", "a batch holds at most %d events", CLX_MAX_BATCH);
+        return envelope(r, "events", CLX_CODE_TOO_MANY_EVENTS, "a batch holds at most %d events", CLX_MAX_BATCH);
     }
     r->ev = new_event(r);
     r->out->events[r->index] = r->ev;
     if (what != NULL)
-        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object, got %s", r->index, what);
+        note(r, 1, "events", CLX_CODE_INVALID_TYPE, "events[%zu] must be an event object, got %s", r->index, what);
     else
-        note(r, 1, "events", "invalid_type", "events[%zu] must be an event object", r->index);
+        note(r, 1, "events", CLX_CODE_INVALID_TYPE, "events[%zu] must be an event object", r->index);
     r->out->nevents = ++r->index;
     return 1;
 }
@@ -494,7 +504,7 @@ static void set_string(struct reader *r, const char *s, size_t len)
     if (r->has_u_escape && raw_string(r, &raw, &rawlen) == 0) {
         unsigned cp = lone_surrogate(raw, rawlen);
         if (cp != 0) {
-            note(r, 1, r->field->json, "invalid_value",
+            note(r, 1, r->field->json, CLX_CODE_INVALID_VALUE,
                  "%s must be UTF-8 text: the escape \\u%04x is half of a surrogate pair, not a character",
                  r->field->json, cp);
             return;
@@ -502,7 +512,7 @@ static void set_string(struct reader *r, const char *s, size_t len)
     }
     clx_problem_t p;
     if (memchr(s, '\0', len) != NULL && clx_validate_text(r->field->json, s, len, &p) != CLX_OK) {
-        note(r, 1, p.field, p.code, "%s", p.message);
+        note(r, 1, p.field, p.code_id, "%s", p.message);
         return;
     }
     *(char **)((char *)r->ev + r->field->offset) = clx_arena_strndup(r->arena, s, len);
@@ -520,13 +530,12 @@ static int cb_null(void *ctx)
         return 1;
     case AT_TOP:
         if (r->expect_events_array)
-            return envelope(r, "events", "invalid_body", "events must be an array of event objects");
+            return envelope(r, "events", CLX_CODE_INVALID_BODY, "events must be an array of event objects");
         return 1;
     case AT_EVENTS:
         return non_object_element(r, NULL);
     default:
-        return envelope(r, NULL, "invalid_body",
-                        "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+        return not_an_object(r);
     }
 }
 
@@ -557,13 +566,12 @@ static int scalar(struct reader *r, const char *what, const char *s, size_t len,
         return 1;
     case AT_TOP:
         if (r->expect_events_array)
-            return envelope(r, "events", "invalid_body", "events must be an array of event objects");
+            return envelope(r, "events", CLX_CODE_INVALID_BODY, "events must be an array of event objects");
         return 1;
     case AT_EVENTS:
         return non_object_element(r, what);
     default:
-        return envelope(r, NULL, "invalid_body",
-                        "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+        return not_an_object(r);
     }
 }
 
@@ -592,7 +600,7 @@ static int begin_event(struct reader *r)
 {
     if (r->index >= CLX_MAX_BATCH) {
         r->overflow = 1;
-        return envelope(r, "events", "too_many_events", "a batch holds at most %d events", CLX_MAX_BATCH);
+        return envelope(r, "events", CLX_CODE_TOO_MANY_EVENTS, "a batch holds at most %d events", CLX_MAX_BATCH);
     }
     r->ev = new_event(r);
     r->out->events[r->index] = r->ev;
@@ -617,7 +625,7 @@ static int cb_start_map(void *ctx)
         return 1;
     case AT_TOP:
         if (r->expect_events_array)
-            return envelope(r, "events", "invalid_body", "events must be an array of event objects");
+            return envelope(r, "events", CLX_CODE_INVALID_BODY, "events must be an array of event objects");
         r->skip = 1; /* an unknown top-level member's object */
         return 1;
     case AT_EVENTS:
@@ -651,12 +659,12 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
         return 1;
     const char *k = (const char *)key;
     if (r->where == AT_EVENT && !r->in_batch_event && len == 6 && memcmp(k, "events", 6) == 0)
-        return envelope(r, "events", "invalid_body",
+        return envelope(r, "events", CLX_CODE_INVALID_BODY,
                         "the body mixes a batch (\"events\") with event fields: send one event, or "
                         "{\"events\":[...]}");
     if (r->where == AT_TOP && len == 6 && memcmp(k, "events", 6) == 0) {
         if (r->seen_events_key)
-            return envelope(r, "events", "invalid_body", "events appears twice");
+            return envelope(r, "events", CLX_CODE_INVALID_BODY, "events appears twice");
         r->seen_events_key = 1;
         r->expect_events_array = 1;
         return 1;
@@ -689,7 +697,7 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
             if (r->seen_fields & (1u << i)) {
                 /* parsers disagree on which of two values counts (a proxy may read the first,
                  * we would keep the last): the event is refused rather than guessed */
-                note(r, 1, fields[i].json, "invalid_value", "%s appears more than once in the event",
+                note(r, 1, fields[i].json, CLX_CODE_INVALID_VALUE, "%s appears more than once in the event",
                      fields[i].json);
                 r->field = NULL;
                 r->unknown_key = NULL;
@@ -757,8 +765,7 @@ static int cb_start_array(void *ctx)
         r->skip = 1;
         return non_object_element(r, "an array");
     default:
-        return envelope(r, NULL, "invalid_body",
-                        "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+        return not_an_object(r);
     }
 }
 
@@ -800,7 +807,7 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
     memset(out, 0, sizeof(*out));
     struct reader r = {.arena = arena, .out = out, .where = AT_START, .body = body, .body_len = len};
     if (strspn_n(body, len, " \t\r\n") == len) {
-        envelope(&r, NULL, "invalid_json", "the body is empty");
+        envelope(&r, NULL, CLX_CODE_INVALID_JSON, "the body is empty");
         return CLX_EINVAL;
     }
     r.has_u_escape = memmem(body, len, "\\u", 2) != NULL;
@@ -816,37 +823,36 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
     if (st == yajl_status_client_canceled) {
         rc = CLX_EINVAL; /* out->code etc. set by envelope() */
         if (out->code == NULL)
-            envelope(&r, NULL, "invalid_body",
-                     "the body must be a JSON object: one event, or {\"events\":[...]} with 1 to 100 events");
+            not_an_object(&r);
     } else if (st != yajl_status_ok) {
         unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
         size_t at = yajl_get_bytes_consumed(h), n = strlen((const char *)msg);
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
             n--; /* yajl ends its message with a newline */
-        envelope(&r, NULL, "invalid_json", "the body is not valid JSON: %.*s (near byte %zu)", (int)n, (const char *)msg,
+        envelope(&r, NULL, CLX_CODE_INVALID_JSON, "the body is not valid JSON: %.*s (near byte %zu)", (int)n, (const char *)msg,
                  at);
         yajl_free_error(h, msg);
         rc = CLX_EINVAL;
     } else if (r.where == AT_START) {
-        envelope(&r, NULL, "invalid_json", "the body is empty");
+        envelope(&r, NULL, CLX_CODE_INVALID_JSON, "the body is empty");
         rc = CLX_EINVAL;
     } else if (r.seen_events_key && r.top_has_fields) {
-        envelope(&r, "events", "invalid_body",
+        envelope(&r, "events", CLX_CODE_INVALID_BODY,
                  "the body mixes a batch (\"events\") with event fields: send one event, or {\"events\":[...]}");
         rc = CLX_EINVAL;
     } else if (r.seen_events_key) {
         out->batch = 1;
         if (out->nevents == 0) {
-            envelope(&r, "events", "empty_batch", "events must hold 1 to %d events; it is empty", CLX_MAX_BATCH);
+            envelope(&r, "events", CLX_CODE_EMPTY_BATCH, "events must hold 1 to %d events; it is empty", CLX_MAX_BATCH);
             rc = CLX_EINVAL;
         }
     } else if (!r.top_has_fields) {
-        envelope(&r, NULL, "invalid_body", "the body has no event fields: send one event, or {\"events\":[...]}");
+        envelope(&r, NULL, CLX_CODE_INVALID_BODY, "the body has no event fields: send one event, or {\"events\":[...]}");
         rc = CLX_EINVAL;
     } else {
         r.index = 0;
         for (size_t i = 0; i < r.ntop_unknown; i++)
-            note(&r, 0, r.top_unknown[i], "unknown_field", "unknown field '%s' was ignored", r.top_unknown[i]);
+            note(&r, 0, r.top_unknown[i], CLX_CODE_UNKNOWN_FIELD, "unknown field '%s' was ignored", r.top_unknown[i]);
     }
     yajl_free(h);
     return rc;
@@ -887,10 +893,8 @@ static int tc_key(void *ctx, const unsigned char *key, size_t len)
         t->member[n] = '\0';
         for (size_t i = 0; i < t->nseen; i++) {
             if (strcmp(t->seen[i], t->member) == 0) {
-                t->problem->field = t->member;
-                t->problem->code = "invalid_value";
-                snprintf(t->problem->message, sizeof(t->problem->message), "%s appears more than once in the body",
-                         t->member);
+                clx_problem_set(t->problem, t->member, CLX_CODE_INVALID_VALUE, "%s appears more than once in the body",
+                                t->member);
                 return 0;
             }
         }
@@ -911,10 +915,9 @@ static int tc_string(void *ctx, const unsigned char *s, size_t len)
     if (t->has_u_escape && raw_string(&r, &raw, &rawlen) == 0) {
         unsigned cp = lone_surrogate(raw, rawlen);
         if (cp != 0) {
-            t->problem->field = field;
-            t->problem->code = "invalid_value";
-            snprintf(t->problem->message, sizeof(t->problem->message),
-                     "%s must be UTF-8 text: the escape \\u%04x is half of a surrogate pair, not a character", field, cp);
+            clx_problem_set(t->problem, field, CLX_CODE_INVALID_VALUE,
+                            "%s must be UTF-8 text: the escape \\u%04x is half of a surrogate pair, not a character",
+                            field, cp);
             return 0;
         }
     }

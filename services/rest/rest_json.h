@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_error.h"
+#include "clx_ingest.h"
 #include "clx_mem.h"
-#include "clx_pipeline.h"
 
 /* ---- writer: appends to an arena-backed growable buffer --------------------------------- */
 typedef struct clx_jw {
@@ -40,12 +41,13 @@ void clx_jw_obj_open(clx_jw_t *w, const char *key);
 
 /* ---- ingest body reader ------------------------------------------------------------------- */
 
-/* A problem with one event found while decoding (reported through the pipeline). */
+/* A problem with one event found while decoding (handed to the door API). */
 typedef struct clx_decode_note {
     size_t index;
     int is_error; /* 1: reject the event; 0: warning */
     const char *field;
-    const char *code;
+    clx_code_t code_id;
+    const char *code; /* clx_code_name(code_id), for messages and tests */
     char *message;
 } clx_decode_note_t;
 
@@ -55,9 +57,10 @@ typedef struct clx_ingest_body {
     size_t nevents;
     clx_decode_note_t *notes;
     size_t nnotes;
-    /* on failure of the whole body */
+    /* on failure of the whole body (answered 400) */
     const char *field;
-    const char *code;
+    clx_code_t code_id;
+    const char *code; /* clx_code_name(code_id) */
     char message[256];
 } clx_ingest_body_t;
 

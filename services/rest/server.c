@@ -18,6 +18,9 @@
 
 #include "clx_error.h"
 #include "clx_log.h"
+#include "clx_settings.h"
+#include "clx_store.h"
+#include "clx_text.h"
 
 #define MAX_FREE_ARENAS 64
 #define ARENA_FIRST_CHUNK (32 * 1024)
@@ -37,8 +40,9 @@ int clx_rest_send_json(h2o_req_t *req, int status, const char *body, size_t len)
     return 0;
 }
 
-int clx_rest_send_error(h2o_req_t *req, int status, const char *code, const char *field, const char *fmt, ...)
+int clx_rest_send_error(h2o_req_t *req, int err, clx_code_t code, const char *field, const char *fmt, ...)
 {
+    int status = clx_err_http_status(err);
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -50,7 +54,7 @@ int clx_rest_send_error(h2o_req_t *req, int status, const char *code, const char
     clx_jw_obj_begin(&w);
     clx_jw_bool(&w, "ok", 0);
     clx_jw_obj_open(&w, "error");
-    clx_jw_str(&w, "code", code);
+    clx_jw_str(&w, "code", code != CLX_CODE_NONE ? clx_code_name(code) : clx_err_name(err));
     if (field != NULL)
         clx_jw_str(&w, "field", field);
     clx_jw_str(&w, "message", msg);
@@ -69,6 +73,16 @@ h2o_iovec_t clx_rest_header(h2o_req_t *req, const char *name)
     if (i < 0)
         return h2o_iovec_init(NULL, 0);
     return req->headers.entries[i].value;
+}
+
+int clx_rest_admin_auth(clx_rest_call_t *call)
+{
+    h2o_iovec_t auth = clx_rest_header(call->req, "authorization");
+    const char *token;
+    size_t len;
+    if (!clx_bearer_token(auth.base, auth.len, &token, &len))
+        return CLX_EINVAL;
+    return clx_settings_admin_check(call->srv->cfg.settings, token, len);
 }
 
 static int hexval(char c)
@@ -186,27 +200,28 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     size_t nul = encoded_nul_at(req->path);
     if (nul != SIZE_MAX)
-        return clx_rest_send_error(req, 400, "invalid_value", nul > req->query_at ? "query" : "path",
+        return clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, nul > req->query_at ? "query" : "path",
                                    "the request target must not contain %%00 (a NUL character)");
 
     if (path_is(path, "/healthz"))
         return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true}"));
     if (path_is(path, "/readyz")) {
         if (atomic_load(&h->srv->stopping))
-            return clx_rest_send_error(req, 503, "shutting_down", NULL, "shutting down");
+            return clx_rest_send_error(req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL, "shutting down");
         clx_store_space_t space; /* ready = accepting writes: a full disk is not ready, reads still work */
         clx_store_space(h->srv->cfg.store, &space);
         if (!space.writable) {
             char why[400];
             clx_store_space_reason(&space, why, sizeof(why));
-            return clx_rest_send_error(req, 503, clx_err_name(CLX_ENOSPC), NULL, "%s", why);
+            return clx_rest_send_error(req, CLX_ENOSPC, CLX_CODE_NONE, NULL, "%s", why);
         }
         return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true,\"ready\":true}"));
     }
     if (path_is(path, "/api/v1/usage/ingest")) {
         if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
-            return clx_rest_send_error(req, 405, "method_not_allowed", NULL, "use POST for %s", "/api/v1/usage/ingest");
+            return clx_rest_send_error(req, CLX_EMETHOD, CLX_CODE_NONE, NULL, "use POST for %s",
+                                       "/api/v1/usage/ingest");
         }
         return clx_rest_ingest(&call);
     }
@@ -222,7 +237,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
          * normalised path is decoded already: "%2500" would become a NUL the second time) */
         h2o_iovec_t raw = h2o_iovec_init(req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len);
         if (raw.len < sizeof(admin) - 1 || memcmp(raw.base, admin, sizeof(admin) - 1) != 0)
-            return clx_rest_send_error(req, 404, "not_found", NULL, "no route for %.*s",
+            return clx_rest_send_error(req, CLX_ENOTFOUND, CLX_CODE_NONE, NULL, "no route for %.*s",
                                        (int)(raw.len > 200 ? 200 : raw.len), raw.base);
         return clx_rest_admin_route(&call, raw.base + sizeof(admin) - 1, raw.len - (sizeof(admin) - 1));
     }
@@ -230,8 +245,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         if (clx_rest_static(req, path) == 0)
             return 0;
     }
-    return clx_rest_send_error(req, 404, "not_found", NULL, "no route for %.*s", (int)(path.len > 200 ? 200 : path.len),
-                               path.base);
+    return clx_rest_send_error(req, CLX_ENOTFOUND, CLX_CODE_NONE, NULL, "no route for %.*s",
+                               (int)(path.len > 200 ? 200 : path.len), path.base);
 }
 
 /* ---- listeners and loops ------------------------------------------------------------------- */

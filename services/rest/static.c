@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "clx_assets.h"
+#include "clx_ingest.h"
+#include "clx_store.h"
 #include "rest_internal.h"
 
 static const clx_asset_t *find(const char *path, size_t len)
@@ -60,9 +62,8 @@ static void add_route(void *arg, const char *method, const char *pattern)
 int clx_rest_metrics(clx_rest_call_t *call)
 {
     static h2o_generator_t generator = {NULL, NULL};
-    clx_pipeline_metrics_t m;
-    clx_pipeline_metrics(call->srv->cfg.pipeline, &m);
-    const clx_catalog_t *c = clx_pipeline_catalog(call->srv->cfg.pipeline);
+    clx_ingest_metrics_t m;
+    clx_ingest_metrics(call->srv->cfg.pipeline, &m);
     char buf[6144];
     int n = snprintf(
         buf, sizeof(buf),
@@ -97,8 +98,8 @@ int clx_rest_metrics(clx_rest_call_t *call)
         "costlynx_catalog_prices{version=\"%s\"} %zu\n",
         (unsigned long long)m.requests, (unsigned long long)m.refused, (unsigned long long)m.failed,
         (unsigned long long)m.inserted, (unsigned long long)m.skipped, (unsigned long long)m.rejected,
-        (unsigned long long)m.warnings, (unsigned long long)m.writer.groups, (unsigned long long)m.writer.requests,
-        (long)atomic_load(&call->srv->inflight), clx_catalog_version(c), clx_catalog_count(c));
+        (unsigned long long)m.warnings, (unsigned long long)m.synced_writes, (unsigned long long)m.writer_requests,
+        (long)atomic_load(&call->srv->inflight), m.catalog_version, m.catalog_prices);
     clx_store_space_t sp;
     clx_store_space(call->srv->cfg.store, &sp);
     if (n > 0 && (size_t)n < sizeof(buf))

@@ -12,6 +12,7 @@
 #include "clx_log.h"
 #include "clx_money.h"
 #include "clx_query.h"
+#include "clx_settings.h"
 #include "rest_internal.h"
 
 static const char *const dim_names[CLX_NDIMS] = {"project", "environment", "feature", "provider", "model"};
@@ -51,7 +52,7 @@ static int read_times(clx_rest_call_t *call, int64_t *from, int64_t *to)
     for (int i = 0; i < 2; i++) {
         char *v = clx_rest_query(call->req, names[i]);
         if (v != NULL && parse_time(v, slots[i]) != 0) {
-            clx_rest_send_error(call->req, 400, "invalid_value", names[i],
+            clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, names[i],
                                 "%s must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix milliseconds", names[i]);
             return -1;
         }
@@ -68,7 +69,7 @@ static int time_range(clx_rest_call_t *call, int64_t *from, int64_t *to)
     if (read_times(call, from, to) != 0)
         return -1;
     if (*to <= *from) {
-        clx_rest_send_error(call->req, 400, "invalid_value", "to", "to must be after from");
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "to", "to must be after from");
         return -1;
     }
     return 0;
@@ -108,7 +109,7 @@ static int workspace_ok(clx_rest_call_t *call, const char *ws)
 {
     if (clx_settings_get_workspace(call->srv->cfg.settings, ws, NULL) == CLX_OK)
         return 1;
-    clx_rest_send_error(call->req, 404, "not_found", "workspace", "workspace '%s' does not exist", ws);
+    clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "workspace", "workspace '%s' does not exist", ws);
     return 0;
 }
 
@@ -126,7 +127,7 @@ static int run_query(clx_rest_call_t *call, const clx_usage_query_t *q, clx_aren
 {
     int rc = clx_query_usage(call->srv->cfg.store, q, arena, rows, n, total);
     if (rc != CLX_OK) {
-        clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "usage could not be read: %s",
+        clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "usage could not be read: %s",
                             clx_strerror(rc));
         return -1;
     }
@@ -169,7 +170,7 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
     char *bucket = clx_rest_query(call->req, "bucket");
     int hourly = bucket != NULL ? strcmp(bucket, "hour") == 0 : to - from <= 2 * CLX_MS_PER_DAY;
     if (bucket != NULL && !hourly && strcmp(bucket, "day") != 0)
-        return clx_rest_send_error(call->req, 400, "invalid_value", "bucket", "bucket must be hour or day");
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "bucket", "bucket must be hour or day");
     clx_usage_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to,
                            .group_by = hourly ? CLX_DIM_HOUR : CLX_DIM_DAY};
     clx_usage_row_t *rows;
@@ -194,7 +195,7 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
     uint64_t next;
     clx_event_filter_t range = {.from_ms = from, .to_ms = to};
     if (clx_query_list_events(call->srv->cfg.store, ws, 0, 10, &range, w->arena, recent_cb, w, &next) != CLX_OK)
-        return clx_rest_send_error(call->req, 503, "storage_unavailable", NULL, "recent events could not be read");
+        return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "recent events could not be read");
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);
     return clx_rest_send_json(call->req, 200, w->buf, w->len);
@@ -224,7 +225,7 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
         if (len == 4 && strncmp(tok, "hour", 4) == 0)
             bit = CLX_DIM_HOUR;
         if (bit == 0 && len > 0)
-            return clx_rest_send_error(call->req, 400, "invalid_value", "groupBy",
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
                                        "groupBy takes project, environment, feature, provider, model, day or hour; "
                                        "got '%.*s'",
                                        (int)(len > 40 ? 40 : len), tok);

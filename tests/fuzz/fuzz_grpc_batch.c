@@ -2,11 +2,11 @@
  * fuzz_grpc_batch.c — libFuzzer harness for the gRPC door's input path: the bytes are one
  * IngestBatch message as received. It is unpacked into a request arena through the arena
  * allocator (as services/grpc/ingest.c does), its size checked, its string fields checked on
- * the wire bytes (clx_grpc_refuse_cut_strings: NULs protobuf-c would cut), and each event
- * taken through the pipeline's CPU stages in the order clx_pipeline_ingest runs them: validation
- * (clx_validate_event), attribution against real settings (a temp RocksDB made once), pricing
- * against the built-in catalog, and the packing of the record that would be stored.
- * Everything but the synced write.
+ * the wire bytes (clx_grpc_refuse_cut_strings: NULs protobuf-c would cut), and the request
+ * taken through the door API and clx_pipeline_prepare, which runs every CPU stage as
+ * clx_ingest_submit does: validation, attribution against real settings (a temp RocksDB made
+ * once), pricing against the built-in catalog, the packing of the records that would be
+ * stored and their rollup deltas. Everything but the synced write (nothing is submitted).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,14 +20,16 @@
 #include "clx_pricing.h"
 #include "clx_settings.h"
 #include "clx_store.h"
+#include "clx_writer.h"
 #include "grpc_internal.h"
 #include "pipeline_internal.h"
 
 #define NKEYS 4
 
-static clx_catalog_t *catalog;
 static clx_settings_t *settings;
-static clx_key_info_t keys[NKEYS]; /* no defaults; project + environment defaults; locked; strict ws */
+static clx_pipeline_t *pipeline;
+static char secrets[NKEYS][CLX_KEY_SECRET_LEN + 1]; /* no defaults; project + environment defaults;
+                                                      locked; strict ws */
 
 static void die(const char *what)
 {
@@ -37,13 +39,10 @@ static void die(const char *what)
 
 static void make_key(int i, const char *ws, const char *proj, const char *env, const char *lock)
 {
-    char secret[CLX_KEY_SECRET_LEN + 1];
     clx_apikey_t k;
     clx_settings_problem_t p;
-    if (clx_settings_create_key(settings, ws, "fuzz", proj, env, lock, &k, secret, &p) != CLX_OK)
+    if (clx_settings_create_key(settings, ws, "fuzz", proj, env, lock, &k, secrets[i], &p) != CLX_OK)
         die(p.message);
-    if (clx_settings_auth_key(settings, secret, strlen(secret), &keys[i]) != CLX_OK)
-        die("auth");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -51,14 +50,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char *err = NULL;
     char dir[] = "/tmp/clx-fuzz-grpc-XXXXXX";
     clx_store_t *store = NULL;
+    clx_writer_t *writer = NULL;
     clx_settings_problem_t p;
     clx_log_set_level(CLX_LOG_ERROR);
-    if (clx_catalog_load(CLX_CATALOG_PATH, &catalog, &err) != CLX_OK)
-        die(err != NULL ? err : "catalog");
     if (mkdtemp(dir) == NULL || clx_store_open(dir, &store, &err) != CLX_OK)
         die("store");
     if (clx_settings_open(store, &settings) != CLX_OK)
         die("settings");
+    /* a real writer completes the pipeline; the harness never submits to it */
+    clx_catalog_source_t src = {CLX_CATALOG_PATH, NULL, 0};
+    if (clx_writer_create(store, 1000, &writer) != CLX_OK ||
+        clx_pipeline_create(settings, writer, &src, &pipeline, &err) != CLX_OK)
+        die(err != NULL ? err : "pipeline");
     if (clx_settings_create_project(settings, "default", "app", "App", NULL, &p) != CLX_OK ||
         clx_settings_create_workspace(settings, "strict", "Strict", NULL, &p) != CLX_OK ||
         clx_settings_create_project(settings, "strict", "app", "App", NULL, &p) != CLX_OK ||
@@ -95,42 +98,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)total;
         goto done;
     }
-    clx_ingest_t ing;
-    clx_ingest_init(&ing, arena, b->n_events);
-    ing.key = keys[size % NKEYS];
-    memcpy(ing.events, b->events, b->n_events * sizeof(*b->events));
-    clx_grpc_refuse_cut_strings(&ing, data, size);
-    /* the pipeline skips events the door refused; validating them too is a harmless superset
-     * (an event keeps its first error) */
-    int64_t now = 1767225600000; /* fixed: the run must not depend on the clock */
-    clx_settings_read_begin(settings);
-    for (size_t i = 0; i < ing.nevents; i++) {
-        const Costlynx__V1__UsageEvent *ev = ing.events[i];
-        clx_problem_t problem;
-        if (clx_validate_event(ev, &problem) != CLX_OK) {
-            clx_ingest_reject(&ing, i, problem.field, problem.code, "%s", problem.message);
-            continue;
-        }
-        Costlynx__Store__V1__StoredEvent *rec = clx_arena_zalloc(arena, sizeof(*rec));
-        costlynx__store__v1__stored_event__init(rec);
-        rec->request_id = ev->request_id;
-        rec->input_tokens = ev->input_tokens;
-        rec->output_tokens = ev->output_tokens;
-        rec->cached_tokens = ev->cached_tokens;
-        rec->cache_write_tokens = ev->cache_write_tokens;
-        rec->feature = ev->feature != NULL ? ev->feature : (char *)"";
-        rec->batch = ev->batch;
-        rec->key_id = ing.key.key_id;
-        rec->received_at_ms = now;
-        if (clx_attribute_event(settings, &ing, i, ev, rec) != CLX_OK)
-            continue;
-        clx_price_event(catalog, settings, &ing, i, ev, rec, now);
-        size_t len = costlynx__store__v1__stored_event__get_packed_size(rec);
-        uint8_t *buf = clx_arena_alloc(arena, len ? len : 1);
-        if (costlynx__store__v1__stored_event__pack(rec, buf) != len)
+    const char *key = secrets[size % NKEYS];
+    clx_ingest_session_t *session;
+    clx_ingest_t *ing;
+    if (clx_ingest_authenticate(pipeline, key, strlen(key), arena, &session) != CLX_OK ||
+        clx_ingest_begin(session, arena, b->events, b->n_events, &ing) != CLX_OK)
+        abort();
+    clx_grpc_refuse_cut_strings(ing, b, data, size);
+    /* fixed time: the run must not depend on the clock */
+    clx_pipeline_prepare(pipeline, ing, 1767225600000);
+    for (size_t i = 0; i < ing->wreq.nitems; i++)
+        if (ing->items[i].value_len == 0)
             abort();
-    }
-    clx_settings_read_end(settings);
 done:
     clx_arena_destroy(arena);
     return 0;

@@ -10,6 +10,8 @@
 #include "clx_error.h"
 #include "clx_pipeline.h"
 #include "clx_query.h"
+#include "clx_settings.h"
+#include "clx_writer.h"
 
 struct fixture {
     char *dir;
@@ -26,10 +28,11 @@ struct fixture {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 
-static void on_done(clx_ingest_t *ing)
+static void on_done(clx_ingest_t *ing, void *data)
 {
+    (void)ing;
     pthread_mutex_lock(&mu);
-    ing->data = (void *)1;
+    *(int *)data = 1;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
 }
@@ -88,30 +91,34 @@ static Costlynx__V1__UsageEvent *event(clx_arena_t *a, const char *provider, con
     return ev;
 }
 
-/* Runs one request to completion; returns the response (in ing's arena). */
-static Costlynx__V1__IngestResponse *run(struct fixture *f, clx_ingest_t *ing, const char *key)
+/* Runs one request of events to completion through the door API; returns the response (in a). */
+static Costlynx__V1__IngestResponse *run(struct fixture *f, clx_arena_t *a, const char *key,
+                                         Costlynx__V1__UsageEvent **events, size_t n,
+                                         void (*door_notes)(clx_ingest_t *ing))
 {
-    assert_int_equal(clx_pipeline_auth(f->pipeline, ing, key, strlen(key)), CLX_OK);
-    ing->done = on_done;
-    ing->data = NULL;
-    int rc = clx_pipeline_ingest(f->pipeline, ing);
-    assert_true(rc == 0 || rc == 1);
-    if (rc == 0) {
+    clx_ingest_session_t *s;
+    clx_ingest_t *ing;
+    int finished = 0;
+    assert_int_equal(clx_ingest_authenticate(f->pipeline, key, strlen(key), a, &s), CLX_OK);
+    assert_int_equal(clx_ingest_begin(s, a, events, n, &ing), CLX_OK);
+    if (door_notes != NULL)
+        door_notes(ing);
+    if (clx_ingest_submit(ing, on_done, &finished) == 0) {
         pthread_mutex_lock(&mu);
-        while (ing->data == NULL)
+        while (!finished)
             pthread_cond_wait(&cv, &mu);
         pthread_mutex_unlock(&mu);
     }
-    assert_int_equal(ing->status, CLX_OK);
-    return &ing->response;
+    assert_int_equal(clx_ingest_status(ing), CLX_OK);
+    return (Costlynx__V1__IngestResponse *)clx_ingest_response(ing);
 }
 
-static Costlynx__V1__IngestResponse *run1(struct fixture *f, clx_arena_t *a, clx_ingest_t *ing, const char *key,
+static Costlynx__V1__IngestResponse *run1(struct fixture *f, clx_arena_t *a, const char *key,
                                           Costlynx__V1__UsageEvent *ev)
 {
-    clx_ingest_init(ing, a, 1);
-    ing->events[0] = ev;
-    return run(f, ing, key);
+    Costlynx__V1__UsageEvent **events = clx_arena_alloc(a, sizeof(*events));
+    events[0] = ev;
+    return run(f, a, key, events, 1, NULL);
 }
 
 static Costlynx__Store__V1__StoredEvent *stored(struct fixture *f, clx_arena_t *a, const char *ws, const char *rid)
@@ -125,9 +132,8 @@ static void test_insert_then_skip_with_exact_cost(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
     Costlynx__V1__IngestResponse *r =
-        run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "r1", "support", "staging"));
+        run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "r1", "support", "staging"));
     assert_int_equal(r->inserted, 1);
     assert_int_equal(r->skipped, 0);
     assert_int_equal(r->n_warnings, 0);
@@ -139,7 +145,7 @@ static void test_insert_then_skip_with_exact_cost(void **state)
     assert_string_equal(s->environment, "staging");
     assert_string_equal(s->price_id, "openai/gpt-4o-mini@2024-07-18");
 
-    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "r1", "support", "staging"));
+    r = run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "r1", "support", "staging"));
     assert_int_equal(r->inserted, 0);
     assert_int_equal(r->skipped, 1);
     assert_int_equal(r->n_warnings, 0);
@@ -150,12 +156,11 @@ static void test_cached_tokens_billed_once(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
     Costlynx__V1__UsageEvent *ev = event(a, "openai", "gpt-4o-mini", "cached-1", "support", "prod");
     ev->input_tokens = 1000;
     ev->cached_tokens = 400;
     ev->output_tokens = 0;
-    run1(f, a, &ing, f->key_plain, ev);
+    run1(f, a, f->key_plain, ev);
     /* 600 uncached x $0.15 + 400 cached x $0.075 per Mtok = 90000 + 30000 nanos */
     assert_int_equal(stored(f, a, "default", "cached-1")->cost_nanos, 120000);
     clx_arena_destroy(a);
@@ -165,21 +170,20 @@ static void test_key_defaults_and_lock(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
     Costlynx__V1__IngestResponse *r =
-        run1(f, a, &ing, f->key_defaults, event(a, "openai", "gpt-4o-mini", "def-1", NULL, NULL));
+        run1(f, a, f->key_defaults, event(a, "openai", "gpt-4o-mini", "def-1", NULL, NULL));
     assert_int_equal(r->inserted, 1);
     Costlynx__Store__V1__StoredEvent *s = stored(f, a, "default", "def-1");
     assert_string_equal(s->project, "support");
     assert_string_equal(s->environment, "staging");
 
-    r = run1(f, a, &ing, f->key_locked, event(a, "openai", "gpt-4o-mini", "lock-1", NULL, "staging"));
+    r = run1(f, a, f->key_locked, event(a, "openai", "gpt-4o-mini", "lock-1", NULL, "staging"));
     assert_int_equal(r->rejected, 1);
     assert_string_equal(r->errors[0]->code, "environment_not_allowed");
     assert_string_equal(r->errors[0]->field, "environment");
     assert_null(stored(f, a, "default", "lock-1"));
 
-    r = run1(f, a, &ing, f->key_locked, event(a, "openai", "gpt-4o-mini", "lock-2", NULL, NULL));
+    r = run1(f, a, f->key_locked, event(a, "openai", "gpt-4o-mini", "lock-2", NULL, NULL));
     assert_int_equal(r->inserted, 1);
     assert_string_equal(stored(f, a, "default", "lock-2")->environment, "prod");
     clx_arena_destroy(a);
@@ -189,9 +193,8 @@ static void test_unknown_slugs_and_strict_mode(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
     Costlynx__V1__IngestResponse *r =
-        run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-1", "nope", "prod"));
+        run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-1", "nope", "prod"));
     assert_int_equal(r->inserted, 1);
     assert_int_equal(r->n_warnings, 1);
     assert_string_equal(r->warnings[0]->code, "unknown_project");
@@ -200,17 +203,17 @@ static void test_unknown_slugs_and_strict_mode(void **state)
     assert_string_equal(s->project_as_sent, "nope");
     assert_true(s->flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT);
 
-    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-2", "support", "canary"));
+    r = run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-2", "support", "canary"));
     assert_int_equal(r->n_warnings, 1);
     assert_string_equal(r->warnings[0]->code, "unknown_environment");
     assert_string_equal(stored(f, a, "default", "slug-2")->project, "support");
 
     assert_int_equal(clx_settings_set_strict_mode(f->settings, "default", 1, NULL), CLX_OK);
-    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-3", "nope", "prod"));
+    r = run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-3", "nope", "prod"));
     assert_int_equal(r->rejected, 1);
     assert_string_equal(r->errors[0]->code, "unknown_project");
     assert_null(stored(f, a, "default", "slug-3"));
-    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-4", "support", "prod"));
+    r = run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "slug-4", "support", "prod"));
     assert_int_equal(r->inserted, 1);
     assert_int_equal(clx_settings_set_strict_mode(f->settings, "default", 0, NULL), CLX_OK);
     clx_arena_destroy(a);
@@ -220,10 +223,9 @@ static void test_pricing_paths(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
     /* unpriced: stored, flagged, warned */
     Costlynx__V1__IngestResponse *r =
-        run1(f, a, &ing, f->key_plain, event(a, "openai", "my-finetune-xyz", "price-1", "support", "prod"));
+        run1(f, a, f->key_plain, event(a, "openai", "my-finetune-xyz", "price-1", "support", "prod"));
     assert_int_equal(r->inserted, 1);
     assert_int_equal(r->n_warnings, 1);
     assert_string_equal(r->warnings[0]->code, "unpriced_model");
@@ -231,7 +233,7 @@ static void test_pricing_paths(void **state)
     assert_int_equal(s->cost_source, COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_NONE);
     assert_true(s->flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED);
     /* a repeat of an unpriced event is skipped without repeating the warning */
-    r = run1(f, a, &ing, f->key_plain, event(a, "openai", "my-finetune-xyz", "price-1", "support", "prod"));
+    r = run1(f, a, f->key_plain, event(a, "openai", "my-finetune-xyz", "price-1", "support", "prod"));
     assert_int_equal(r->skipped, 1);
     assert_int_equal(r->n_warnings, 0);
 
@@ -239,20 +241,19 @@ static void test_pricing_paths(void **state)
     Costlynx__V1__UsageEvent *ev = event(a, "openai", "my-finetune-xyz", "price-2", "support", "prod");
     ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD;
     ev->estimated_cost_usd = 0.0123;
-    r = run1(f, a, &ing, f->key_plain, ev);
+    r = run1(f, a, f->key_plain, ev);
     assert_int_equal(r->n_warnings, 0);
     s = stored(f, a, "default", "price-2");
     assert_int_equal(s->cost_nanos, 12300000);
     assert_int_equal(s->cost_source, COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER);
 
     /* provider and model normalisation; the caller's names are kept */
-    run1(f, a, &ing, f->key_plain, event(a, "gemini", "gemini-2.0-flash", "price-3", "support", "prod"));
+    run1(f, a, f->key_plain, event(a, "gemini", "gemini-2.0-flash", "price-3", "support", "prod"));
     s = stored(f, a, "default", "price-3");
     assert_string_equal(s->provider, "google");
     assert_string_equal(s->provider_as_sent, "gemini");
     assert_true(s->cost_nanos > 0);
-    run1(f, a, &ing, f->key_plain,
-         event(a, "anthropic", "claude-3-7-sonnet-20250219", "price-4", "support", "prod"));
+    run1(f, a, f->key_plain, event(a, "anthropic", "claude-3-7-sonnet-20250219", "price-4", "support", "prod"));
     s = stored(f, a, "default", "price-4");
     assert_string_equal(s->model, "claude-3-7-sonnet-20250219");
     assert_string_equal(s->model_normalized, "claude-3-7-sonnet");
@@ -265,35 +266,38 @@ static void test_conflict_and_workspace_isolation(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
-    run1(f, a, &ing, f->key_plain, event(a, "openai", "gpt-4o-mini", "dup-1", "support", "prod"));
+    run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "dup-1", "support", "prod"));
     Costlynx__V1__UsageEvent *changed = event(a, "openai", "gpt-4o-mini", "dup-1", "support", "prod");
     changed->output_tokens = 999;
-    Costlynx__V1__IngestResponse *r = run1(f, a, &ing, f->key_plain, changed);
+    Costlynx__V1__IngestResponse *r = run1(f, a, f->key_plain, changed);
     assert_int_equal(r->skipped, 1);
     assert_int_equal(r->n_warnings, 1);
     assert_string_equal(r->warnings[0]->code, "requestId_conflict");
     assert_int_equal(stored(f, a, "default", "dup-1")->output_tokens, 320); /* the first one stands */
 
     /* another workspace has its own id space */
-    r = run1(f, a, &ing, f->key_other_ws, event(a, "openai", "gpt-4o-mini", "dup-1", NULL, NULL));
+    r = run1(f, a, f->key_other_ws, event(a, "openai", "gpt-4o-mini", "dup-1", NULL, NULL));
     assert_int_equal(r->inserted, 1);
     assert_non_null(stored(f, a, "acme", "dup-1"));
     clx_arena_destroy(a);
+}
+
+static void door_warning_on_3(clx_ingest_t *ing)
+{
+    clx_ingest_warn(ing, 3, CLX_CODE_UNKNOWN_FIELD, "door warning");
 }
 
 static void test_batch_mixed_and_repeated_ids(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
-    clx_ingest_init(&ing, a, 4);
-    ing.events[0] = event(a, "openai", "gpt-4o-mini", "b-1", "support", "prod");
-    ing.events[1] = event(a, "openai", "gpt-4o-mini", "", "support", "prod"); /* missing requestId */
-    ing.events[2] = event(a, "openai", "gpt-4o-mini", "b-1", "support", "prod"); /* same id, same batch */
-    ing.events[3] = event(a, "openai", "gpt-4o-mini", "b-3", "support", "prod");
-    clx_ingest_warn(&ing, 3, "unknown_field", "door warning");
-    Costlynx__V1__IngestResponse *r = run(f, &ing, f->key_plain);
+    Costlynx__V1__UsageEvent *events[4] = {
+        event(a, "openai", "gpt-4o-mini", "b-1", "support", "prod"),
+        event(a, "openai", "gpt-4o-mini", "", "support", "prod"),    /* missing requestId */
+        event(a, "openai", "gpt-4o-mini", "b-1", "support", "prod"), /* same id, same batch */
+        event(a, "openai", "gpt-4o-mini", "b-3", "support", "prod"),
+    };
+    Costlynx__V1__IngestResponse *r = run(f, a, f->key_plain, events, 4, door_warning_on_3);
     assert_int_equal(r->inserted, 2);
     assert_int_equal(r->skipped, 1);
     assert_int_equal(r->rejected, 1);
@@ -309,9 +313,8 @@ static void test_unknown_key(void **state)
 {
     struct fixture *f = *state;
     clx_arena_t *a = clx_arena_create(4096);
-    clx_ingest_t ing;
-    clx_ingest_init(&ing, a, 0);
-    assert_int_equal(clx_pipeline_auth(f->pipeline, &ing, "clx_nope", 8), CLX_EUNAUTH);
+    clx_ingest_session_t *s;
+    assert_int_equal(clx_ingest_authenticate(f->pipeline, "clx_nope", 8, a, &s), CLX_EUNAUTH);
     clx_arena_destroy(a);
 }
 
@@ -339,8 +342,8 @@ static void test_summary_shifts_indices_and_caps_notes(void **state)
         clx_ingest_summary_add(&s, a, &r, k * 10);
     assert_int_equal(s.response.inserted, 21);
     assert_int_equal(s.response.skipped, 6);
-    assert_int_equal(s.response.rejected, 3);   /* exact even past the cap */
-    assert_int_equal(s.response.n_errors, 2);   /* capped */
+    assert_int_equal(s.response.rejected, 3); /* exact even past the cap */
+    assert_int_equal(s.response.n_errors, 2); /* capped */
     assert_int_equal(s.response.errors[1]->index, 12);
     assert_string_equal(s.response.errors[1]->field, "inputTokens");
     assert_int_equal(s.response.warnings[1]->index, 11);
