@@ -131,7 +131,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Times the 30-day costs query RUNS times; prints p50/max; returns whether it was exact. */
-static int run_queries(clx_store_t *store, const char *when, int64_t cost_sum)
+static int run_queries(clx_query_t *query, const char *when, int64_t cost_sum)
 {
     clx_usage_query_t q = {.workspace = "bench", .from_ms = day0_ms, .to_ms = day0_ms + 31 * CLX_MS_PER_DAY,
                            .group_by = CLX_DIM_PROJECT | CLX_DIM_FEATURE};
@@ -143,7 +143,7 @@ static int run_queries(clx_store_t *store, const char *when, int64_t cost_sum)
         clx_arena_t *arena = clx_arena_create(1 << 20);
         clx_usage_row_t *rows;
         uint64_t s = clx_mono_ns();
-        if (clx_query_usage(store, &q, arena, &rows, &nrows, &total) != CLX_OK) {
+        if (clx_query_usage(query, &q, arena, &rows, &nrows, &total) != CLX_OK) {
             fprintf(stderr, "query failed\n");
             exit(1);
         }
@@ -170,7 +170,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "open: %s\n", err);
         return 1;
     }
-    clx_writer_create(store, 100000, &writer);
+    if (clx_writer_create(store, 100000, &writer) != CLX_OK) {
+        fprintf(stderr, "cannot start the writer\n");
+        return 1;
+    }
+    clx_query_t *query = clx_query_create(store);
     day0_ms = (clx_now_ms() / CLX_MS_PER_DAY - 30) * CLX_MS_PER_DAY;
 
     struct worker ws[THREADS];
@@ -196,9 +200,10 @@ int main(int argc, char **argv)
             sleep(25);
         if (pass == 2)
             clx_store_compact(store, CLX_CF_ROLLUPS);
-        exact &= run_queries(store, when[pass], cost_sum);
+        exact &= run_queries(query, when[pass], cost_sum);
     }
     clx_writer_destroy(writer);
+    clx_query_destroy(query);
     clx_store_close(store);
     return exact ? 0 : 1;
 }

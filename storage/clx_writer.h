@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_events.h" /* the keys it writes; and the reads of what it wrote */
 #include "clx_store.h"
 
 typedef enum clx_write_outcome {
@@ -33,8 +34,17 @@ typedef struct clx_rollup_ref {
     clx_rollup_t delta;
 } clx_rollup_ref_t;
 
+/*
+ * What an item asks the writer to do. Today one kind; corrections (void, amend, reprice) and
+ * import chunks will be more kinds, ordered with ingestion by the same thread.
+ */
+typedef enum clx_write_op {
+    CLX_WRITE_OP_INSERT = 0, /* store the event unless (workspace, requestId) was stored before */
+} clx_write_op_t;
+
 /* One event to store. Inputs are owned by the submitter and must stay valid until done. */
 typedef struct clx_write_item {
+    clx_write_op_t op;
     const char *workspace; /* NUL-terminated, no '\0' inside */
     const char *request_id;
     size_t request_id_len;
@@ -98,19 +108,5 @@ void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out);
 
 /* Metadata entry holding the last event sequence number written (8 bytes BE). */
 #define CLX_WRITER_META_SEQ "seq"
-
-/* Dedup value layout in CF_DEDUP: seq (8 bytes BE) then fingerprint (8 bytes BE). */
-#define CLX_DEDUP_VALUE_LEN 16
-
-/* Composes the CF_EVENTS key of (workspace, seq) into buf; returns its length. buf >= strlen(ws)+9. */
-size_t clx_event_key(char *buf, const char *workspace, uint64_t seq);
-
-/*
- * Looks up the stored event of (workspace, request_id): CLX_OK with *val (malloc'd
- * StoredEvent bytes, caller frees) and *seq; CLX_ENOTFOUND; CLX_EIO; CLX_ECORRUPT when the
- * dedup record is malformed or points at a missing event.
- */
-int clx_store_find_event(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
-                         char **val, size_t *vlen, uint64_t *seq);
 
 #endif

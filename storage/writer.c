@@ -38,15 +38,18 @@ struct clx_writer {
     clx_batch_t *batch;
     size_t itemcap;
     clx_write_item_t **gitems;
-    const char **keys;
+    const char **keys; /* dedup keys, in keybuf */
     size_t *klens;
     size_t *koffs;
+    size_t *wlens; /* workspace lengths */
     char **vals;
     size_t *vlens;
     size_t *ins; /* indices of the items inserted by the group */
+    size_t *evoffs; /* inserted item i: its event key at evkeys + evoffs[i] */
+    size_t *evlens;
     char *keybuf;
     size_t keycap;
-    char *evkey;
+    char *evkeys;
     size_t evkeycap;
     uint32_t *slots; /* in-group set: index + 1 of the first item with a key, 0 = empty */
     size_t slotcap;
@@ -119,23 +122,28 @@ static void grow_items(clx_writer_t *w, size_t n)
     w->keys = clx_xrealloc(w->keys, cap * sizeof(*w->keys));
     w->klens = clx_xrealloc(w->klens, cap * sizeof(*w->klens));
     w->koffs = clx_xrealloc(w->koffs, cap * sizeof(*w->koffs));
+    w->wlens = clx_xrealloc(w->wlens, cap * sizeof(*w->wlens));
+    w->evoffs = clx_xrealloc(w->evoffs, cap * sizeof(*w->evoffs));
+    w->evlens = clx_xrealloc(w->evlens, cap * sizeof(*w->evlens));
     w->vals = clx_xrealloc(w->vals, cap * sizeof(*w->vals));
     w->vlens = clx_xrealloc(w->vlens, cap * sizeof(*w->vlens));
     w->ins = clx_xrealloc(w->ins, cap * sizeof(*w->ins));
     w->itemcap = cap;
 }
 
-/* Orders group indices by event key: workspace '\0' (the dedup key's head), then seq. */
+/* Byte order of two keys (shorter first on a common prefix): RocksDB's default comparator. */
+static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+/* Orders inserted items' indices by their event keys. */
 static int cmp_event_key(const void *a, const void *b, void *arg)
 {
     const clx_writer_t *w = arg;
     size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    const clx_write_item_t *x = w->gitems[i], *y = w->gitems[j];
-    int c = strcmp(w->keys[i], w->keys[j]); /* stops at the workspace's NUL */
-
-    if (c != 0)
-        return c;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    return cmp_bytes(w->evkeys + w->evoffs[i], w->evlens[i], w->evkeys + w->evoffs[j], w->evlens[j]);
 }
 
 /* The in-group set's hash: FNV-1a with its high bits folded into the low ones the mask keeps. */
@@ -146,17 +154,6 @@ static uint64_t key_hash(const char *k, size_t n)
     return h ^ (h >> 29);
 }
 
-/* Cannot fail. */
-size_t clx_event_key(char *buf, const char *workspace, uint64_t seq)
-{
-    size_t wl = strlen(workspace);
-
-    memcpy(buf, workspace, wl);
-    buf[wl] = '\0';
-    clx_be64_put((unsigned char *)buf + wl + 1, seq);
-    return wl + 9;
-}
-
 /*
  * Decides and writes one group (the list starting at head), then completes each request.
  * On a storage failure every request gets CLX_EIO and last_seq stays where it was.
@@ -164,9 +161,7 @@ size_t clx_event_key(char *buf, const char *workspace, uint64_t seq)
 static int cmp_rollup(const void *a, const void *b)
 {
     const clx_rollup_ref_t *x = *(const clx_rollup_ref_t *const *)a, *y = *(const clx_rollup_ref_t *const *)b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, n);
-    return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
+    return cmp_bytes(x->key, x->klen, y->key, y->klen);
 }
 
 /*
@@ -217,19 +212,19 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
         n += r->nitems;
     grow_items(w, n);
 
-    /* dedup keys, workspace '\0' request_id, packed in one buffer */
+    /* the dedup keys, packed in one buffer */
     size_t i = 0;
     for (clx_write_req_t *r = head; r != NULL; r = r->next_) {
         for (size_t j = 0; j < r->nitems; j++, i++) {
             clx_write_item_t *it = &r->items[j];
             size_t wl = strlen(it->workspace);
-            size_t kl = wl + 1 + it->request_id_len;
+            size_t kl = CLX_DEDUP_KEY_LEN(wl, it->request_id_len);
             w->keybuf = grow(w->keybuf, &w->keycap, off + kl);
-            memcpy(w->keybuf + off, it->workspace, wl + 1);
-            memcpy(w->keybuf + off + wl + 1, it->request_id, it->request_id_len);
+            clx_dedup_key_encode(w->keybuf + off, it->workspace, wl, it->request_id, it->request_id_len);
             w->gitems[i] = it;
             w->koffs[i] = off;
             w->klens[i] = kl;
+            w->wlens[i] = wl;
             off += kl;
         }
     }
@@ -255,10 +250,9 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
         size_t kl = w->klens[i];
 
         if (w->vals[i] != NULL) { /* stored by an earlier group */
-            if (w->vlens[i] == CLX_DEDUP_VALUE_LEN) {
-                const unsigned char *v = (const unsigned char *)w->vals[i];
-                it->seq = clx_be64_get(v);
-                it->outcome = clx_be64_get(v + 8) == it->fingerprint ? CLX_WRITE_SKIPPED : CLX_WRITE_CONFLICT;
+            uint64_t stored_fp;
+            if (clx_dedup_value_decode(w->vals[i], w->vlens[i], &it->seq, &stored_fp) == CLX_OK) {
+                it->outcome = stored_fp == it->fingerprint ? CLX_WRITE_SKIPPED : CLX_WRITE_CONFLICT;
             } else {
                 clx_log(CLX_LOG_ERROR, "store", "dedup record of %zu bytes for workspace %s; kept as is", w->vlens[i],
                         it->workspace);
@@ -298,28 +292,33 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
         /*
          * Events go in key order: each skiplist insert then starts where the previous one
          * ended (RocksDB's splice) instead of at the top. Usually already sorted (one
-         * workspace per request). Dedup needs no order: its memtable is a hash.
+         * workspace per request). Dedup needs no order: its keys are point-read only.
          */
-        size_t x = 1;
-        while (x < ninserted && cmp_event_key(&w->ins[x - 1], &w->ins[x], w) < 0)
-            x++;
+        size_t evoff = 0, x;
+        for (x = 0; x < ninserted; x++) {
+            i = w->ins[x];
+            size_t el = CLX_EVENT_KEY_LEN(w->wlens[i]);
+            w->evkeys = grow(w->evkeys, &w->evkeycap, evoff + el);
+            w->evoffs[i] = evoff;
+            w->evlens[i] = clx_event_key_encode(w->evkeys + evoff, w->gitems[i]->workspace, w->wlens[i],
+                                                w->gitems[i]->seq);
+            evoff += el;
+        }
+        for (x = 1; x < ninserted && cmp_event_key(&w->ins[x - 1], &w->ins[x], w) < 0; x++)
+            ;
         if (x < ninserted)
             qsort_r(w->ins, ninserted, sizeof(*w->ins), cmp_event_key, w);
         for (x = 0; x < ninserted; x++) {
             i = w->ins[x];
             const clx_write_item_t *it = w->gitems[i];
-            size_t wl = w->klens[i] - 1 - it->request_id_len;
-            w->evkey = grow(w->evkey, &w->evkeycap, wl + 9);
-            memcpy(w->evkey, w->keys[i], wl + 1);
-            clx_be64_put((unsigned char *)w->evkey + wl + 1, it->seq);
-            clx_batch_put(w->batch, w->s, CLX_CF_EVENTS, w->evkey, wl + 9, it->value, it->value_len);
+            clx_batch_put(w->batch, w->s, CLX_CF_EVENTS, w->evkeys + w->evoffs[i], w->evlens[i], it->value,
+                          it->value_len);
         }
         for (x = 0; x < ninserted; x++) {
             i = w->ins[x];
             const clx_write_item_t *it = w->gitems[i];
             unsigned char dv[CLX_DEDUP_VALUE_LEN];
-            clx_be64_put(dv, it->seq);
-            clx_be64_put(dv + 8, it->fingerprint);
+            clx_dedup_value_encode(dv, it->seq, it->fingerprint);
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
 
@@ -485,11 +484,14 @@ void clx_writer_destroy(clx_writer_t *w)
     free(w->keys);
     free(w->klens);
     free(w->koffs);
+    free(w->wlens);
+    free(w->evoffs);
+    free(w->evlens);
     free(w->vals);
     free(w->vlens);
     free(w->ins);
     free(w->keybuf);
-    free(w->evkey);
+    free(w->evkeys);
     free(w->slots);
     free(w->rolls);
     free(w);
@@ -502,44 +504,4 @@ void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out)
     out->requests = atomic_load_explicit(&w->requests, memory_order_relaxed);
     out->items = atomic_load_explicit(&w->items, memory_order_relaxed);
     out->inserted = atomic_load_explicit(&w->inserted, memory_order_relaxed);
-}
-
-/*
- * Dedup record, then event. CLX_ENOTFOUND when the id was never stored, CLX_EIO on a
- * storage error, CLX_ECORRUPT when the dedup record is malformed or its event is missing.
- */
-int clx_store_find_event(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
-                         char **val, size_t *vlen, uint64_t *seq)
-{
-    int rc;
-    size_t wl = strlen(workspace);
-    char *key = clx_xmalloc(wl + 1 + (request_id_len > 8 ? request_id_len : 8));
-    char *dv = NULL;
-    size_t dlen = 0;
-
-    memcpy(key, workspace, wl + 1);
-    memcpy(key + wl + 1, request_id, request_id_len);
-    rc = clx_store_get(s, CLX_CF_DEDUP, key, wl + 1 + request_id_len, &dv, &dlen);
-    if (rc != CLX_OK)
-        goto done;
-    if (dlen != CLX_DEDUP_VALUE_LEN) {
-        clx_log(CLX_LOG_ERROR, "store", "dedup record of %zu bytes for workspace %s", dlen, workspace);
-        rc = CLX_ECORRUPT;
-        goto done;
-    }
-    uint64_t sq = clx_be64_get((const unsigned char *)dv);
-    clx_be64_put((unsigned char *)key + wl + 1, sq); /* key becomes the event key */
-    rc = clx_store_get(s, CLX_CF_EVENTS, key, wl + 9, val, vlen);
-    if (rc == CLX_ENOTFOUND) {
-        clx_log(CLX_LOG_ERROR, "store", "event %llu of workspace %s has a dedup record but no event",
-                (unsigned long long)sq, workspace);
-        rc = CLX_ECORRUPT;
-        goto done;
-    }
-    if (rc == CLX_OK && seq != NULL)
-        *seq = sq;
-done:
-    free(dv);
-    free(key);
-    return rc;
 }

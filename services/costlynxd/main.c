@@ -17,7 +17,9 @@
 #include "clx_grpc.h"
 #include "clx_http.h"
 #include "clx_log.h"
+#include "clx_maintenance.h"
 #include "clx_pipeline.h"
+#include "clx_query.h"
 #include "clx_rest.h"
 #include "clx_settings.h"
 #include "clx_store.h"
@@ -243,6 +245,8 @@ static int serve(int argc, char **argv)
     clx_settings_t *settings = NULL;
     clx_writer_t *writer = NULL;
     clx_pipeline_t *pipeline = NULL;
+    clx_query_t *query = NULL;
+    clx_maintenance_t *maintenance = NULL;
     clx_rest_t *rest = NULL;
     clx_grpc_t *grpc = NULL;
     char *err = NULL;
@@ -319,15 +323,16 @@ static int serve(int argc, char **argv)
     long threads = atol(clx_config_get(values, "http-threads"));
     if (threads <= 0)
         threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    query = clx_query_create(store);
+    maintenance = clx_maintenance_create(store, backup_dir, (unsigned)atol(clx_config_get(values, "backup-keep")));
     clx_rest_config_t rcfg = {
         .addr = clx_config_get(values, "http-addr"),
         .threads = (size_t)threads,
         .max_body = (size_t)atol(clx_config_get(values, "max-body-bytes")),
         .pipeline = pipeline,
         .settings = settings,
-        .store = store,
-        .backup_dir = backup_dir,
-        .backup_keep = (unsigned)atol(clx_config_get(values, "backup-keep")),
+        .query = query,
+        .maintenance = maintenance,
     };
     free(err);
     err = NULL;
@@ -395,6 +400,8 @@ done:
     clx_grpc_destroy(grpc);
     clx_rest_destroy(rest);
     clx_writer_destroy(writer); /* writes everything still queued */
+    clx_query_destroy(query);
+    clx_maintenance_destroy(maintenance);
     clx_pipeline_destroy(pipeline);
     clx_settings_destroy(settings);
     clx_store_close(store);

@@ -1,8 +1,11 @@
 /*
- * clx_query.h — reading stored usage back: one event by requestId, or the newest events.
+ * clx_query.h — the query service: reading stored usage back for the settings API and the
+ * dashboard. One event by requestId, the newest events, and aggregates from the rollups.
+ * main builds it over the store and hands it to the REST door, which never sees the store.
  *
- * Returned records are protobuf-c StoredEvents unpacked into the caller's arena; they stay
- * valid until the arena is reset or destroyed.
+ * Every call reads on a consistent RocksDB snapshot and is safe from any thread. Returned
+ * records are protobuf-c StoredEvents unpacked into the caller's arena; they stay valid
+ * until the arena is reset or destroyed.
  */
 #ifndef CLX_QUERY_H
 #define CLX_QUERY_H
@@ -15,8 +18,15 @@
 #include "clx_store.h"
 #include "costlynx/store/v1/records.pb-c.h"
 
+typedef struct clx_query clx_query_t;
+
+/* The query service over store (which must outlive it). Cannot fail (aborts on OOM). */
+clx_query_t *clx_query_create(clx_store_t *store);
+/* NULL is a no-op. */
+void clx_query_destroy(clx_query_t *q);
+
 /* CLX_OK with *out, CLX_ENOTFOUND, CLX_EIO, or CLX_ECORRUPT for an unreadable record. */
-int clx_query_event(clx_store_t *store, const char *workspace, const char *request_id, size_t rid_len,
+int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len,
                     clx_arena_t *arena, Costlynx__Store__V1__StoredEvent **out);
 
 /* Which events a listing returns; zero / NULL members match everything. */
@@ -36,8 +46,8 @@ typedef struct clx_event_filter {
  * to stop early; the event it gets is valid only during the call. CLX_OK or CLX_EIO.
  */
 typedef int (*clx_event_fn)(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev);
-int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t before_seq, size_t limit,
-                          const clx_event_filter_t *filter, clx_arena_t *arena, clx_event_fn fn, void *arg,
+int clx_query_list_events(clx_query_t *q, const char *workspace, uint64_t before_seq, size_t limit,
+                          const clx_event_filter_t *filter, clx_event_fn fn, void *arg,
                           uint64_t *next_seq);
 
 /* ---- aggregates from the rollups (never a scan of events) -------------------------------- */
@@ -77,7 +87,7 @@ typedef struct clx_usage_row {
  * rollups when grouping by hour or when the range is not whole days, day rollups
  * otherwise. CLX_OK, CLX_EIO, or CLX_ECORRUPT for an unreadable rollup.
  */
-int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
+int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
                     size_t *nrows, clx_usage_row_t *total);
 
 #endif

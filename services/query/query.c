@@ -1,6 +1,6 @@
 /*
- * query.c — read-back of stored events for the settings API and the dashboard; reads only,
- * on a consistent RocksDB snapshot per call.
+ * query.c — the query service and its reads of stored events for the settings API and the
+ * dashboard; reads only, on a consistent RocksDB snapshot per call.
  */
 #include "clx_query.h"
 
@@ -8,15 +8,27 @@
 #include <string.h>
 
 #include "clx_error.h"
-#include "clx_writer.h"
+#include "clx_events.h"
+#include "query_internal.h"
 
-int clx_query_event(clx_store_t *store, const char *workspace, const char *request_id, size_t rid_len,
+clx_query_t *clx_query_create(clx_store_t *store)
+{
+    clx_query_t *q = clx_xcalloc(1, sizeof(*q));
+    q->store = store;
+    return q;
+}
+
+void clx_query_destroy(clx_query_t *q)
+{
+    free(q);
+}
+
+int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len,
                     clx_arena_t *arena, Costlynx__Store__V1__StoredEvent **out)
 {
     char *val = NULL;
     size_t vlen = 0;
-    uint64_t seq;
-    int rc = clx_store_find_event(store, workspace, request_id, rid_len, &val, &vlen, &seq);
+    int rc = clx_store_find_event(q->store, workspace, request_id, rid_len, &val, &vlen, NULL);
     if (rc != CLX_OK)
         return rc;
     ProtobufCAllocator alloc;
@@ -42,15 +54,9 @@ static int matches(const clx_event_filter_t *f, const Costlynx__Store__V1__Store
            field_matches(f->model, ev->model);
 }
 
-int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t before_seq, size_t limit,
-                          const clx_event_filter_t *filter, clx_arena_t *arena, clx_event_fn fn, void *arg,
-                          uint64_t *next_seq)
+int clx_query_list_events(clx_query_t *q, const char *workspace, uint64_t before_seq, size_t limit,
+                          const clx_event_filter_t *filter, clx_event_fn fn, void *arg, uint64_t *next_seq)
 {
-    size_t wl = strlen(workspace);
-    char *prefix = clx_arena_alloc(arena, wl + 1);
-    memcpy(prefix, workspace, wl);
-    prefix[wl] = '\0';
-    char *target = clx_arena_alloc(arena, wl + 9);
     /* each event is unpacked into scratch memory reused for the next: a filtered scan may
      * examine many events, and fn copies what it keeps */
     clx_arena_t *scratch = clx_arena_create(8192);
@@ -58,26 +64,18 @@ int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t be
     clx_arena_allocator(scratch, &alloc);
 
     *next_seq = 0;
-    clx_iter_t *it = clx_iter_create(store, CLX_CF_EVENTS, prefix, wl + 1);
-    if (before_seq == 0) {
-        clx_iter_last(it);
-    } else {
-        clx_iter_seek_for_prev(it, target, clx_event_key(target, workspace, before_seq - 1));
-    }
+    clx_event_iter_t *it = clx_event_iter_create(q->store, workspace);
     size_t n = 0, scanned = 0;
-    for (; clx_iter_valid(it); clx_iter_prev(it)) {
-        size_t klen, vlen;
-        const char *k = clx_iter_key(it, &klen);
-        if (klen != wl + 9)
-            continue;
-        uint64_t seq = clx_be64_get((const unsigned char *)k + wl + 1);
+    for (clx_event_iter_seek_before(it, before_seq); clx_event_iter_valid(it); clx_event_iter_prev(it)) {
+        uint64_t seq = clx_event_iter_seq(it);
         if (n == limit || scanned == CLX_LIST_SCAN_MAX) {
             *next_seq = seq + 1;
             break;
         }
         scanned++;
         clx_arena_reset(scratch);
-        const char *v = clx_iter_value(it, &vlen);
+        size_t vlen;
+        const char *v = clx_event_iter_value(it, &vlen);
         Costlynx__Store__V1__StoredEvent *ev =
             costlynx__store__v1__stored_event__unpack(&alloc, vlen, (const uint8_t *)v);
         if (ev == NULL)
@@ -90,8 +88,8 @@ int clx_query_list_events(clx_store_t *store, const char *workspace, uint64_t be
         if (fn(arg, seq, ev) != 0)
             break;
     }
-    int rc = clx_iter_status(it);
-    clx_iter_destroy(it);
+    int rc = clx_event_iter_status(it);
+    clx_event_iter_destroy(it);
     clx_arena_destroy(scratch);
     return rc;
 }

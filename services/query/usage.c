@@ -8,6 +8,7 @@
 #include "clx_error.h"
 #include "clx_map.h"
 #include "clx_query.h"
+#include "query_internal.h"
 #include "costlynx/store/v1/records.pb-c.h"
 
 #define F_UNKNOWN_PROJECT COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT
@@ -42,7 +43,7 @@ static int by_cost(const void *a, const void *b)
     return 0;
 }
 
-int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
+int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
                     size_t *nrows, clx_usage_row_t *total)
 {
     int hourly = !q->lock_refusals && ((q->group_by & CLX_DIM_HOUR) || q->from_ms % CLX_MS_PER_DAY != 0 ||
@@ -67,7 +68,7 @@ int clx_query_usage(clx_store_t *store, const clx_usage_query_t *q, clx_arena_t 
     int rc = CLX_OK;
     char *scratch = NULL;
     size_t scratch_cap = 0;
-    clx_iter_t *it = clx_iter_create(store, CLX_CF_ROLLUPS, prefix, plen);
+    clx_iter_t *it = clx_iter_create(service->store, CLX_CF_ROLLUPS, prefix, plen);
     for (clx_iter_seek(it, start, slen); clx_iter_valid(it); clx_iter_next(it)) {
         size_t klen, vlen;
         const char *key = clx_iter_key(it, &klen);

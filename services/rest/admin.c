@@ -8,9 +8,9 @@
 
 #include <yajl/yajl_tree.h>
 
-#include "clx_backup.h"
 #include "clx_error.h"
 #include "clx_log.h"
+#include "clx_maintenance.h"
 #include "clx_money.h"
 #include "clx_query.h"
 #include "clx_settings.h"
@@ -540,7 +540,7 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_arr_begin(w, "events");
     if (rid != NULL) {
         Costlynx__Store__V1__StoredEvent *ev;
-        int rc = clx_query_event(call->srv->cfg.store, ws, rid, strlen(rid), arena, &ev);
+        int rc = clx_query_event(call->srv->cfg.query, ws, rid, strlen(rid), arena, &ev);
         if (rc == CLX_OK)
             clx_rest_render_event(w, ev);
         else if (rc != CLX_ENOTFOUND)
@@ -552,8 +552,8 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         clx_event_filter_t filter = {0};
         if (clx_rest_event_filter(call, &filter) != 0)
             return 0;
-        int rc = clx_query_list_events(call->srv->cfg.store, ws, cursor, (size_t)limit, &filter, arena, list_event_cb,
-                                       w, &next);
+        int rc = clx_query_list_events(call->srv->cfg.query, ws, cursor, (size_t)limit, &filter, list_event_cb, w,
+                                       &next);
         if (rc != CLX_OK)
             return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "events could not be read");
         clx_jw_arr_end(w);
@@ -747,12 +747,10 @@ struct backup_job {
     clx_rest_thread_t *thread;
     h2o_req_t *req;              /* NULL once the client has gone */
     struct backup_job **backref; /* in req->pool; cleared by the pool's dispose */
-    clx_store_t *store;
-    const char *dir;
-    unsigned keep;
+    clx_maintenance_t *maintenance;
     int rc;
     char *err;
-    clx_backup_info_t info;
+    clx_backup_report_t info;
 };
 
 static void backup_pool_dispose(void *p)
@@ -765,7 +763,7 @@ static void backup_pool_dispose(void *p)
 static void *backup_main(void *arg)
 {
     struct backup_job *job = arg;
-    job->rc = clx_backup_create(job->store, job->dir, job->keep, &job->info, &job->err);
+    job->rc = clx_maintenance_backup(job->maintenance, &job->info, &job->err);
     atomic_fetch_sub(&job->thread->server->backups, 1); /* done with the store: stopping may go on */
     h2o_multithread_send_message(&job->thread->backup_receiver, &job->msg);
     return NULL;
@@ -778,7 +776,7 @@ static void backup_respond(struct backup_job *job)
                             job->err != NULL ? job->err : clx_strerror(job->rc));
         return;
     }
-    const clx_backup_info_t *b = &job->info;
+    const clx_backup_report_t *b = &job->info;
     clx_arena_t *arena = clx_rest_arena_get(job->thread);
     clx_jw_t w;
     clx_jw_init(&w, arena, 1024);
@@ -819,7 +817,7 @@ void clx_rest_on_backup_done(h2o_multithread_receiver_t *receiver, h2o_linklist_
 static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
 {
     clx_rest_t *srv = call->srv;
-    if (srv->cfg.backup_dir == NULL || srv->cfg.backup_dir[0] == '\0')
+    if (!clx_maintenance_backups_on(srv->cfg.maintenance))
         return clx_rest_send_error(call->req, CLX_EEXIST, CLX_CODE_BACKUP_NOT_CONFIGURED, NULL,
                                    "backups are off: start costlynxd with --backup-dir (COSTLYNX_BACKUP_DIR) naming "
                                    "the folder for them");
@@ -840,9 +838,7 @@ static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
         return clx_rest_send_error(call->req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL, "shutting down; back up after the restart");
     struct backup_job *job = clx_xcalloc(1, sizeof(*job));
     job->thread = call->thread;
-    job->store = srv->cfg.store;
-    job->dir = srv->cfg.backup_dir;
-    job->keep = srv->cfg.backup_keep;
+    job->maintenance = srv->cfg.maintenance;
     job->req = call->req;
     job->backref = h2o_mem_alloc_shared(&call->req->pool, sizeof(*job->backref), backup_pool_dispose);
     *job->backref = job;

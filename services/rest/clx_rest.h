@@ -11,17 +11,17 @@
 
 /* The services the REST door calls, declared only (their headers are included where used). */
 typedef struct clx_settings clx_settings_t;
-typedef struct clx_store clx_store_t;
+typedef struct clx_query clx_query_t;
+typedef struct clx_maintenance clx_maintenance_t;
 
 typedef struct clx_rest_config {
     const char *addr;       /* "host:port"; port 0 picks a free one */
-    size_t threads;         /* event loops (SO_REUSEPORT listeners) */
+    size_t threads;         /* event loops, all accepting from one listening socket */
     size_t max_body;        /* ingest body limit in bytes (413 above) */
     clx_pipeline_t *pipeline;
     clx_settings_t *settings;
-    clx_store_t *store;
-    const char *backup_dir; /* POST /api/v1/admin/backup writes here; NULL or "": backups off */
-    unsigned backup_keep;   /* backups kept in backup_dir (0: all) */
+    clx_query_t *query;
+    clx_maintenance_t *maintenance; /* disk state and backups */
 } clx_rest_config_t;
 
 typedef struct clx_rest clx_rest_t;

@@ -19,7 +19,7 @@
 #include "clx_error.h"
 #include "clx_log.h"
 #include "clx_settings.h"
-#include "clx_store.h"
+#include "clx_maintenance.h"
 #include "clx_text.h"
 
 #define MAX_FREE_ARENAS 64
@@ -208,13 +208,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (path_is(path, "/readyz")) {
         if (atomic_load(&h->srv->stopping))
             return clx_rest_send_error(req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL, "shutting down");
-        clx_store_space_t space; /* ready = accepting writes: a full disk is not ready, reads still work */
-        clx_store_space(h->srv->cfg.store, &space);
-        if (!space.writable) {
-            char why[400];
-            clx_store_space_reason(&space, why, sizeof(why));
-            return clx_rest_send_error(req, CLX_ENOSPC, CLX_CODE_NONE, NULL, "%s", why);
-        }
+        clx_disk_state_t disk; /* ready = accepting writes: a full disk is not ready, reads still work */
+        clx_maintenance_disk(h->srv->cfg.maintenance, &disk);
+        if (!disk.writable)
+            return clx_rest_send_error(req, CLX_ENOSPC, CLX_CODE_NONE, NULL, "%s", disk.why);
         return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true,\"ready\":true}"));
     }
     if (path_is(path, "/api/v1/usage/ingest")) {

@@ -7,7 +7,7 @@
 
 #include "clx_assets.h"
 #include "clx_ingest.h"
-#include "clx_store.h"
+#include "clx_maintenance.h"
 #include "rest_internal.h"
 
 static const clx_asset_t *find(const char *path, size_t len)
@@ -100,8 +100,8 @@ int clx_rest_metrics(clx_rest_call_t *call)
         (unsigned long long)m.inserted, (unsigned long long)m.skipped, (unsigned long long)m.rejected,
         (unsigned long long)m.warnings, (unsigned long long)m.synced_writes, (unsigned long long)m.writer_requests,
         (long)atomic_load(&call->srv->inflight), m.catalog_version, m.catalog_prices);
-    clx_store_space_t sp;
-    clx_store_space(call->srv->cfg.store, &sp);
+    clx_disk_state_t sp;
+    clx_maintenance_disk(call->srv->cfg.maintenance, &sp);
     if (n > 0 && (size_t)n < sizeof(buf))
         n += snprintf(buf + n, sizeof(buf) - (size_t)n,
                       "# HELP costlynx_store_free_bytes Free space on the data folder's disk.\n"

@@ -125,7 +125,7 @@ static int begin(clx_rest_call_t *call, char **ws, int64_t *from, int64_t *to)
 static int run_query(clx_rest_call_t *call, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
                      size_t *n, clx_usage_row_t *total)
 {
-    int rc = clx_query_usage(call->srv->cfg.store, q, arena, rows, n, total);
+    int rc = clx_query_usage(call->srv->cfg.query, q, arena, rows, n, total);
     if (rc != CLX_OK) {
         clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "usage could not be read: %s",
                             clx_strerror(rc));
@@ -194,7 +194,7 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_arr_begin(w, "recent");
     uint64_t next;
     clx_event_filter_t range = {.from_ms = from, .to_ms = to};
-    if (clx_query_list_events(call->srv->cfg.store, ws, 0, 10, &range, w->arena, recent_cb, w, &next) != CLX_OK)
+    if (clx_query_list_events(call->srv->cfg.query, ws, 0, 10, &range, recent_cb, w, &next) != CLX_OK)
         return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "recent events could not be read");
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);

@@ -19,6 +19,7 @@ struct fixture {
     clx_settings_t *settings;
     clx_writer_t *writer;
     clx_pipeline_t *pipeline;
+    clx_query_t *query;
     char key_plain[CLX_KEY_SECRET_LEN + 1];
     char key_defaults[CLX_KEY_SECRET_LEN + 1];
     char key_locked[CLX_KEY_SECRET_LEN + 1];
@@ -47,6 +48,7 @@ static int setup(void **state)
     assert_int_equal(clx_writer_create(f->store, 10000, &f->writer), CLX_OK);
     clx_catalog_source_t src = {CLX_CATALOG_PATH, NULL, 0};
     assert_int_equal(clx_pipeline_create(f->settings, f->writer, &src, &f->pipeline, &err), CLX_OK);
+    f->query = clx_query_create(f->store);
     clx_settings_problem_t p;
     assert_int_equal(clx_settings_create_project(f->settings, "default", "support", NULL, NULL, &p), CLX_OK);
     assert_int_equal(clx_settings_create_key(f->settings, "default", "plain", NULL, NULL, NULL, NULL, f->key_plain, &p),
@@ -68,6 +70,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     clx_writer_destroy(f->writer);
+    clx_query_destroy(f->query);
     clx_pipeline_destroy(f->pipeline);
     clx_settings_destroy(f->settings);
     clx_store_close(f->store);
@@ -124,7 +127,7 @@ static Costlynx__V1__IngestResponse *run1(struct fixture *f, clx_arena_t *a, con
 static Costlynx__Store__V1__StoredEvent *stored(struct fixture *f, clx_arena_t *a, const char *ws, const char *rid)
 {
     Costlynx__Store__V1__StoredEvent *ev = NULL;
-    int rc = clx_query_event(f->store, ws, rid, strlen(rid), a, &ev);
+    int rc = clx_query_event(f->query, ws, rid, strlen(rid), a, &ev);
     return rc == CLX_OK ? ev : NULL;
 }
 

@@ -147,7 +147,9 @@ static void test_store_mixes_versions(void **state)
         clx_usage_row_t *rows;
         size_t n;
         clx_usage_row_t total;
-        assert_int_equal(clx_query_usage(s, &q, arena, &rows, &n, &total), CLX_OK);
+        clx_query_t *query = clx_query_create(s);
+        assert_int_equal(clx_query_usage(query, &q, arena, &rows, &n, &total), CLX_OK);
+        clx_query_destroy(query);
         assert_int_equal(n, 1);
         assert_true(total.sum.events == 6);
         assert_true(total.sum.cost_nanos == want_cost);

@@ -1,0 +1,78 @@
+/*
+ * clx_events.h — the events and dedup column families: the only code that knows their keys
+ * and values. The writer writes them and the queries read them through these functions.
+ *
+ *   CLX_CF_EVENTS  key: workspace '\0' seq (8 bytes big-endian)   value: StoredEvent (protobuf)
+ *   CLX_CF_DEDUP   key: workspace '\0' requestId                    value: seq (8 bytes BE)
+ *                                                                          fingerprint (8 bytes BE)
+ *
+ * A workspace's events sort by sequence number, i.e. in arrival order; the dedup record of
+ * (workspace, requestId) names the seq of the stored event and the fingerprint of what the
+ * caller sent, and is written in the same batch as the event.
+ */
+#ifndef CLX_EVENTS_H
+#define CLX_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clx_store.h"
+
+/* ---- keys and values ------------------------------------------------------------------------ */
+
+/* Bytes of the event key of a workspace of wslen bytes. */
+#define CLX_EVENT_KEY_LEN(wslen) ((wslen) + 9)
+/* Dedup value layout: seq (8 bytes BE) then fingerprint (8 bytes BE). */
+#define CLX_DEDUP_VALUE_LEN 16
+
+/* Writes the event key of (workspace, seq) into buf (CLX_EVENT_KEY_LEN(wslen) bytes); returns its length. */
+size_t clx_event_key_encode(char *buf, const char *workspace, size_t wslen, uint64_t seq);
+/* Same, for a NUL-terminated workspace. Cannot fail. */
+size_t clx_event_key(char *buf, const char *workspace, uint64_t seq);
+/* The seq of an event key of a workspace of wslen bytes: CLX_OK, or CLX_ECORRUPT when it is not one. */
+int clx_event_key_decode(const char *key, size_t klen, size_t wslen, uint64_t *seq);
+
+/* Bytes of the dedup key of (workspace, requestId). */
+#define CLX_DEDUP_KEY_LEN(wslen, ridlen) ((wslen) + 1 + (ridlen))
+/* Writes the dedup key into buf (CLX_DEDUP_KEY_LEN bytes); returns its length. Cannot fail. */
+size_t clx_dedup_key_encode(char *buf, const char *workspace, size_t wslen, const char *request_id, size_t ridlen);
+
+/* Writes the dedup value of (seq, fingerprint) into out. Cannot fail. */
+void clx_dedup_value_encode(unsigned char out[CLX_DEDUP_VALUE_LEN], uint64_t seq, uint64_t fingerprint);
+/* Reads a dedup value: CLX_OK, or CLX_ECORRUPT when it has the wrong length. */
+int clx_dedup_value_decode(const void *val, size_t len, uint64_t *seq, uint64_t *fingerprint);
+
+/* ---- reads ---------------------------------------------------------------------------------- */
+
+/*
+ * Looks up the stored event of (workspace, request_id): CLX_OK with *val (malloc'd
+ * StoredEvent bytes, caller frees) and *seq (may be NULL); CLX_ENOTFOUND; CLX_EIO;
+ * CLX_ECORRUPT when the dedup record is malformed or points at a missing event.
+ */
+int clx_store_find_event(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
+                         char **val, size_t *vlen, uint64_t *seq);
+
+/*
+ * A workspace's events, newest first, on a consistent snapshot. Position with
+ * clx_event_iter_seek_before, then read while clx_event_iter_valid and step with
+ * clx_event_iter_prev. Keys that are not event keys of the workspace are passed over.
+ */
+typedef struct clx_event_iter clx_event_iter_t;
+
+/* Cannot fail (aborts on OOM); storage errors surface through clx_event_iter_status. */
+clx_event_iter_t *clx_event_iter_create(clx_store_t *s, const char *workspace);
+/* NULL is a no-op. */
+void clx_event_iter_destroy(clx_event_iter_t *it);
+/* Positions on the newest event with a seq below before_seq (0: the newest of all). */
+void clx_event_iter_seek_before(clx_event_iter_t *it, uint64_t before_seq);
+/* True while positioned on an event. */
+int clx_event_iter_valid(clx_event_iter_t *it);
+/* Steps to the next older event. Only while valid. */
+void clx_event_iter_prev(clx_event_iter_t *it);
+/* The event's seq and its StoredEvent bytes (valid until the next move). Only while valid. */
+uint64_t clx_event_iter_seq(clx_event_iter_t *it);
+const char *clx_event_iter_value(clx_event_iter_t *it, size_t *vlen);
+/* CLX_OK, or CLX_EIO when iteration stopped on a storage error. */
+int clx_event_iter_status(clx_event_iter_t *it);
+
+#endif
