@@ -1,6 +1,8 @@
 /*
- * main.c — costlynxd: reads the configuration table once, opens the store, starts the
- * writer and the REST door, waits for SIGTERM/SIGINT and shuts down in order.
+ * main.c — costlynxd: reads the configuration table once, then builds the house in order:
+ * the store, the settings, the group-commit writer, the pipeline (with its catalog), the
+ * query service, and the two doors (REST and gRPC). Waits for SIGTERM/SIGINT (SIGHUP
+ * reloads the catalog), lets both doors drain at once, and takes everything down in reverse.
  */
 #include <errno.h>
 #include <limits.h>
@@ -290,8 +292,13 @@ static int serve(int argc, char **argv)
     }
     const char *catalog_path = clx_config_get(values, "catalog");
     clx_catalog_source_t source = {catalog_path, clx_builtin_catalog, clx_builtin_catalog_len};
-    clx_writer_create(store, (size_t)atol(clx_config_get(values, "max-queued-events")), &writer);
-    int rc = clx_pipeline_create(settings, writer, &source, &pipeline, &err);
+    int rc = clx_writer_create(store, (size_t)atol(clx_config_get(values, "max-queued-events")), &writer);
+    if (rc != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot start the writer over %s: %s%s\n", dir, clx_strerror(rc),
+                rc == CLX_ECORRUPT ? " (the stored event sequence number is malformed; see the log)" : "");
+        goto done;
+    }
+    rc = clx_pipeline_create(settings, writer, &source, &pipeline, &err);
     if (rc != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot load the price catalog %s: %s\n",
                 catalog_path[0] ? catalog_path : "(built in)", err != NULL ? err : clx_strerror(rc));
