@@ -358,7 +358,7 @@ static int serve(int argc, char **argv)
     };
     if (clx_grpc_start(&gcfg, &grpc, &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot serve gRPC on %s: %s\n", gcfg.addr, err != NULL ? err : "unknown error");
-        clx_rest_stop(rest, 0);
+        clx_rest_stop(rest, clx_mono_ns());
         goto done;
     }
     /* the first lines on stdout are for people and scripts: where to send, how to log in */
@@ -386,10 +386,13 @@ static int serve(int argc, char **argv)
         clx_log(CLX_LOG_INFO, "main", "signal %d: stopping (finishing in-flight requests)", sig);
         break;
     }
-    /* both doors stop taking work and finish what they hold; the writer is still running */
-    int grace = atoi(clx_config_get(values, "shutdown-grace-ms"));
-    clx_grpc_stop(grpc, grace);
-    clx_rest_stop(rest, grace);
+    /* both doors stop taking work and drain what they hold at once, within one grace period;
+     * the writer is still running and completes everything handed to it */
+    uint64_t deadline = clx_mono_ns() + (uint64_t)atoll(clx_config_get(values, "shutdown-grace-ms")) * 1000000u;
+    clx_grpc_quiesce(grpc);
+    clx_rest_quiesce(rest);
+    clx_grpc_stop(grpc, deadline);
+    clx_rest_stop(rest, deadline);
     clx_writer_stats_t st;
     clx_writer_stats(writer, &st);
     clx_log(CLX_LOG_INFO, "main", "writer: %llu synced writes for %llu requests, %llu events (%llu inserted)",

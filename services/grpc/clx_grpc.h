@@ -7,6 +7,7 @@
 #define CLX_GRPC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clx_ingest.h"
 
@@ -32,10 +33,16 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg
 /* The port actually bound. */
 int clx_grpc_port(clx_grpc_t *g);
 /*
- * Graceful stop: new calls are answered UNAVAILABLE and health turns NOT_SERVING; calls in
- * flight get up to grace_ms to finish, then are cancelled; queues drain; threads join.
+ * Begins a graceful stop and returns at once: new calls are answered UNAVAILABLE, health
+ * turns NOT_SERVING and open health Watch streams end; calls in flight go on.
  */
-void clx_grpc_stop(clx_grpc_t *g, int grace_ms);
+void clx_grpc_quiesce(clx_grpc_t *g);
+/*
+ * Finishes the stop: waits until the calls in flight are finished or deadline_ns
+ * (clx_mono_ns clock) passes, cancels what is left, drains the queues, joins the threads.
+ * Quiesces first when that was not done.
+ */
+void clx_grpc_stop(clx_grpc_t *g, uint64_t deadline_ns);
 /* Frees a stopped server. NULL is a no-op. */
 void clx_grpc_destroy(clx_grpc_t *g);
 

@@ -97,7 +97,8 @@ struct clx_grpc {
     clx_grpc_queue_t *queues;
     size_t nqueues;
     int port;
-    atomic_int stopping;
+    atomic_int stopping;  /* quiesced: new calls are answered UNAVAILABLE */
+    atomic_int shut_down; /* the core server is shutting down: no more request slots */
     atomic_long calls;  /* live call objects (requested slots included) */
     atomic_long active; /* calls a client has made that are not finished */
     pthread_mutex_t watch_mu;

@@ -163,6 +163,13 @@ void clx_grpc_receive(clx_grpc_call_t *c)
 
 /* ---- call lifecycle ----------------------------------------------------------------------- */
 
+/* Ends an open Watch because the server stops (watch_mu held). */
+static void end_watch(clx_grpc_call_t *c)
+{
+    grpc_call_cancel_with_status(c->call, (grpc_status_code)clx_err_grpc_status(CLX_ESHUTDOWN),
+                                 "costlynxd is shutting down", NULL);
+}
+
 void clx_grpc_watch_add(clx_grpc_call_t *c)
 {
     clx_grpc_t *g = c->server;
@@ -173,6 +180,9 @@ void clx_grpc_watch_add(clx_grpc_call_t *c)
         g->watches->watch_prev = c;
     g->watches = c;
     c->watching = 1;
+    /* a Watch that starts while the server drains would hold the drain up: end it at once */
+    if (atomic_load(&g->stopping))
+        end_watch(c);
     pthread_mutex_unlock(&g->watch_mu);
 }
 
@@ -293,8 +303,8 @@ static void on_event(clx_grpc_call_t *c, int ok)
         }
         c->active = 1;
         atomic_fetch_add(&c->server->active, 1);
-        if (!atomic_load(&c->server->stopping))
-            clx_grpc_request(c->server, c->queue, c->method); /* keep the slot count */
+        if (!atomic_load(&c->server->shut_down))
+            clx_grpc_request(c->server, c->queue, c->method); /* keep the slot count, draining too */
         c->arena = clx_arena_create(4096);
         if (atomic_load(&c->server->stopping) && c->method != M_HEALTH_CHECK && c->method != M_HEALTH_WATCH) {
             clx_grpc_fail(c, CLX_ESHUTDOWN, "costlynxd is shutting down; retry with the same request_id");
@@ -435,40 +445,39 @@ int clx_grpc_port(clx_grpc_t *g)
     return g->port;
 }
 
-void clx_grpc_stop(clx_grpc_t *g, int grace_ms)
+void clx_grpc_quiesce(clx_grpc_t *g)
 {
-    if (g == NULL)
+    if (g == NULL || atomic_load(&g->stopping))
         return;
+    /* from now on every new call is answered UNAVAILABLE by on_event (health answers
+     * NOT_SERVING), so callers retry elsewhere, as the REST door answers 503 */
     atomic_store(&g->stopping, 1);
     /* health Watch streams never end by themselves: end them now (clients reconnect elsewhere) */
     pthread_mutex_lock(&g->watch_mu);
     for (clx_grpc_call_t *c = g->watches; c != NULL; c = c->watch_next)
-        grpc_call_cancel_with_status(c->call, (grpc_status_code)clx_err_grpc_status(CLX_ESHUTDOWN),
-                                     "costlynxd is shutting down", NULL);
+        end_watch(c);
     pthread_mutex_unlock(&g->watch_mu);
+}
+
+void clx_grpc_stop(clx_grpc_t *g, uint64_t deadline_ns)
+{
+    if (g == NULL)
+        return;
+    clx_grpc_quiesce(g);
+    while (atomic_load(&g->active) != 0 && clx_mono_ns() < deadline_ns)
+        usleep(10 * 1000);
+    if (atomic_load(&g->active) != 0)
+        clx_log(CLX_LOG_WARN, "grpc", "calls still open at the end of the grace period: cancelling them");
     /*
-     * shutdown_and_notify stops new calls; its tag arrives once every call has ended AND every
-     * client connection has closed. Clients keep idle channels open, so: wait for the calls
-     * in flight (up to the grace period), then cancel what is left, which closes the
-     * connections too.
+     * shutdown_and_notify closes the listener and stops matching calls; its tag arrives once
+     * every call has ended AND every client connection has closed. Clients keep idle channels
+     * open, so what is left is cancelled, which closes the connections too.
      */
+    atomic_store(&g->shut_down, 1);
     grpc_completion_queue *done = grpc_completion_queue_create_for_pluck(NULL);
     grpc_server_shutdown_and_notify(g->server, done, g);
-    uint64_t start = clx_mono_ns();
-    for (;;) {
-        gpr_timespec tick = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(10, GPR_TIMESPAN));
-        grpc_event ev = grpc_completion_queue_pluck(done, g, tick, NULL);
-        if (ev.type == GRPC_OP_COMPLETE)
-            break;
-        int expired = clx_mono_ns() - start > (uint64_t)grace_ms * 1000000u;
-        if (atomic_load(&g->active) == 0 || expired) {
-            if (expired && atomic_load(&g->active) != 0)
-                clx_log(CLX_LOG_WARN, "grpc", "calls still open after %d ms: cancelling them", grace_ms);
-            grpc_server_cancel_all_calls(g->server);
-            grpc_completion_queue_pluck(done, g, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-            break;
-        }
-    }
+    grpc_server_cancel_all_calls(g->server);
+    grpc_completion_queue_pluck(done, g, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_completion_queue_shutdown(done);
     grpc_completion_queue_destroy(done);
     for (size_t i = 0; i < g->nqueues; i++)

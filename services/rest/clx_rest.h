@@ -6,6 +6,7 @@
 #define CLX_REST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clx_ingest.h"
 
@@ -35,11 +36,16 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg
 /* The port actually bound (useful with port 0). */
 int clx_rest_port(clx_rest_t *r);
 /*
- * Graceful stop: closes the listeners, answers 503 to new requests on open connections,
- * waits up to grace_ms for in-flight ingest requests to be answered — and, past it, for a
- * running backup to finish (a checkpoint cannot be cut short) — then stops the loops.
+ * Begins a graceful stop and returns at once: the loops close their listeners, answer 503
+ * to new requests on open connections, and keep answering the ingest requests in flight.
  */
-void clx_rest_stop(clx_rest_t *r, int grace_ms);
+void clx_rest_quiesce(clx_rest_t *r);
+/*
+ * Finishes the stop: waits until every ingest request in flight is answered or deadline_ns
+ * (clx_mono_ns clock) passes — and, past it, for a running backup to finish (a checkpoint
+ * cannot be cut short) — then stops the loops. Quiesces first when that was not done.
+ */
+void clx_rest_stop(clx_rest_t *r, uint64_t deadline_ns);
 /* Frees a stopped server. NULL is a no-op. */
 void clx_rest_destroy(clx_rest_t *r);
 

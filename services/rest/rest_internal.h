@@ -36,6 +36,7 @@ struct clx_rest {
     size_t nthreads;
     int port;
     atomic_int stopping;
+    uint64_t quiesced_at_ns; /* when stopping was set */
     atomic_int loops_exit;
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
     atomic_int backups;   /* backups running on their own thread (they use the store) */

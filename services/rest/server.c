@@ -423,14 +423,26 @@ int clx_rest_port(clx_rest_t *r)
     return r->port;
 }
 
-void clx_rest_stop(clx_rest_t *r, int grace_ms)
+void clx_rest_quiesce(clx_rest_t *r)
+{
+    if (r == NULL || atomic_load(&r->stopping))
+        return;
+    r->quiesced_at_ns = clx_mono_ns();
+    atomic_store(&r->stopping, 1);
+}
+
+/* Every loop sees 'stopping' within one poll (50 ms) and closes its listener. */
+#define LISTENERS_CLOSED_NS (100u * 1000000u)
+
+void clx_rest_stop(clx_rest_t *r, uint64_t deadline_ns)
 {
     if (r == NULL)
         return;
-    atomic_store(&r->stopping, 1);
-    for (int waited = 0; waited < grace_ms; waited += 10) {
-        if (atomic_load(&r->inflight) == 0 && atomic_load(&r->backups) == 0 && waited >= 100)
-            break; /* >= 100 ms: every loop has seen 'stopping' and closed its listener */
+    clx_rest_quiesce(r);
+    for (uint64_t now = clx_mono_ns(); now < deadline_ns; now = clx_mono_ns()) {
+        if (atomic_load(&r->inflight) == 0 && atomic_load(&r->backups) == 0 &&
+            now - r->quiesced_at_ns >= LISTENERS_CLOSED_NS)
+            break;
         usleep(10 * 1000);
     }
     if (atomic_load(&r->backups) != 0) {
