@@ -300,8 +300,8 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             size_t el = CLX_EVENT_KEY_LEN(w->wlens[i]);
             w->evkeys = grow(w->evkeys, &w->evkeycap, evoff + el);
             w->evoffs[i] = evoff;
-            w->evlens[i] = clx_event_key_encode(w->evkeys + evoff, w->gitems[i]->workspace, w->wlens[i],
-                                                w->gitems[i]->seq);
+            w->evlens[i] =
+                clx_event_key_encode(w->evkeys + evoff, w->gitems[i]->workspace, w->wlens[i], w->gitems[i]->seq);
             evoff += el;
         }
         for (x = 1; x < ninserted && cmp_event_key(&w->ins[x - 1], &w->ins[x], w) < 0; x++)

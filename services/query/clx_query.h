@@ -26,8 +26,8 @@ clx_query_t *clx_query_create(clx_store_t *store);
 void clx_query_destroy(clx_query_t *q);
 
 /* CLX_OK with *out, CLX_ENOTFOUND, CLX_EIO, or CLX_ECORRUPT for an unreadable record. */
-int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len,
-                    clx_arena_t *arena, Costlynx__Store__V1__StoredEvent **out);
+int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len, clx_arena_t *arena,
+                    Costlynx__Store__V1__StoredEvent **out);
 
 /* Which events a listing returns; zero / NULL members match everything. */
 typedef struct clx_event_filter {
@@ -47,8 +47,7 @@ typedef struct clx_event_filter {
  */
 typedef int (*clx_event_fn)(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev);
 int clx_query_list_events(clx_query_t *q, const char *workspace, uint64_t before_seq, size_t limit,
-                          const clx_event_filter_t *filter, clx_event_fn fn, void *arg,
-                          uint64_t *next_seq);
+                          const clx_event_filter_t *filter, clx_event_fn fn, void *arg, uint64_t *next_seq);
 
 /* ---- aggregates from the rollups (never a scan of events) -------------------------------- */
 

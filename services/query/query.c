@@ -23,8 +23,8 @@ void clx_query_destroy(clx_query_t *q)
     free(q);
 }
 
-int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len,
-                    clx_arena_t *arena, Costlynx__Store__V1__StoredEvent **out)
+int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len, clx_arena_t *arena,
+                    Costlynx__Store__V1__StoredEvent **out)
 {
     char *val = NULL;
     size_t vlen = 0;

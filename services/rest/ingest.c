@@ -165,8 +165,8 @@ int clx_rest_ingest(clx_rest_call_t *call)
     }
     if (req->entity.len > srv->cfg.max_body) {
         if (req->version >= 0x200) /* an HTTP/2 body is cut just past the limit (framing.c) */
-            clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL,
-                                "the body is larger than the limit of %zu bytes", srv->cfg.max_body);
+            clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL, "the body is larger than the limit of %zu bytes",
+                                srv->cfg.max_body);
         else
             clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL, "the body is %zu bytes; the limit is %zu",
                                 req->entity.len, srv->cfg.max_body);

@@ -312,8 +312,8 @@ static const char *type_name(enum field_kind k)
 
 static void wrong_type(struct reader *r, const char *got)
 {
-    note(r, 1, r->field->json, CLX_CODE_INVALID_TYPE, "%s must be %s, got %s", r->field->json, type_name(r->field->kind),
-         got);
+    note(r, 1, r->field->json, CLX_CODE_INVALID_TYPE, "%s must be %s, got %s", r->field->json,
+         type_name(r->field->kind), got);
 }
 
 /* The length of the prefix of s[0..len) made only of bytes in set. */
@@ -829,8 +829,8 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
         size_t at = yajl_get_bytes_consumed(h), n = strlen((const char *)msg);
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
             n--; /* yajl ends its message with a newline */
-        envelope(&r, NULL, CLX_CODE_INVALID_JSON, "the body is not valid JSON: %.*s (near byte %zu)", (int)n, (const char *)msg,
-                 at);
+        envelope(&r, NULL, CLX_CODE_INVALID_JSON, "the body is not valid JSON: %.*s (near byte %zu)", (int)n,
+                 (const char *)msg, at);
         yajl_free_error(h, msg);
         rc = CLX_EINVAL;
     } else if (r.where == AT_START) {
@@ -847,7 +847,8 @@ int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx
             rc = CLX_EINVAL;
         }
     } else if (!r.top_has_fields) {
-        envelope(&r, NULL, CLX_CODE_INVALID_BODY, "the body has no event fields: send one event, or {\"events\":[...]}");
+        envelope(&r, NULL, CLX_CODE_INVALID_BODY,
+                 "the body has no event fields: send one event, or {\"events\":[...]}");
         rc = CLX_EINVAL;
     } else {
         r.index = 0;

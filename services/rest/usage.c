@@ -127,8 +127,7 @@ static int run_query(clx_rest_call_t *call, const clx_usage_query_t *q, clx_aren
 {
     int rc = clx_query_usage(call->srv->cfg.query, q, arena, rows, n, total);
     if (rc != CLX_OK) {
-        clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "usage could not be read: %s",
-                            clx_strerror(rc));
+        clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "usage could not be read: %s", clx_strerror(rc));
         return -1;
     }
     return 0;
@@ -170,7 +169,8 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
     char *bucket = clx_rest_query(call->req, "bucket");
     int hourly = bucket != NULL ? strcmp(bucket, "hour") == 0 : to - from <= 2 * CLX_MS_PER_DAY;
     if (bucket != NULL && !hourly && strcmp(bucket, "day") != 0)
-        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "bucket", "bucket must be hour or day");
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "bucket",
+                                   "bucket must be hour or day");
     clx_usage_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to,
                            .group_by = hourly ? CLX_DIM_HOUR : CLX_DIM_DAY};
     clx_usage_row_t *rows;
