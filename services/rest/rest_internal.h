@@ -110,8 +110,10 @@ int clx_rest_static(h2o_req_t *req, h2o_iovec_t path);
 int clx_rest_routes(clx_rest_call_t *call);
 /* GET /metrics (Prometheus text) */
 int clx_rest_metrics(clx_rest_call_t *call);
-/* admin.c: its route table, for clx_rest_routes */
+/* The route tables, for clx_rest_routes: server.c's top-level one, admin.c's (patterns relative
+ * to /api/v1/admin/, "{}" capturing a segment) */
 typedef void (*clx_route_visit_fn)(void *arg, const char *method, const char *pattern);
+void clx_rest_top_routes(clx_route_visit_fn fn, void *arg);
 void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg);
 /* pricing.c */
 int clx_rest_pricing_models(clx_rest_call_t *call);

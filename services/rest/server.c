@@ -190,6 +190,48 @@ static size_t encoded_nul_at(h2o_iovec_t target)
     return SIZE_MAX;
 }
 
+static int healthz(clx_rest_call_t *call)
+{
+    return clx_rest_send_json(call->req, 200, H2O_STRLIT("{\"ok\":true}"));
+}
+
+static int readyz(clx_rest_call_t *call)
+{
+    if (atomic_load(&call->srv->stopping))
+        return clx_rest_send_error(call->req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL, "shutting down");
+    clx_disk_state_t disk; /* ready = accepting writes: a full disk is not ready, reads still work */
+    clx_maintenance_disk(call->srv->cfg.maintenance, &disk);
+    if (!disk.writable)
+        return clx_rest_send_error(call->req, CLX_ENOSPC, CLX_CODE_NONE, NULL, "%s", disk.why);
+    return clx_rest_send_json(call->req, 200, H2O_STRLIT("{\"ok\":true,\"ready\":true}"));
+}
+
+/*
+ * The routes outside /api/v1/admin/ (those are admin.c's table): the router below and
+ * GET /api/v1/routes both read this one list. only_method: other methods get 405 here;
+ * otherwise the handler decides. fn NULL: served from the compiled-in files (static.c).
+ */
+static const struct top_route {
+    const char *method;
+    const char *path;
+    int only_method;
+    int (*fn)(clx_rest_call_t *call);
+} top_routes[] = {
+    {"GET", "/healthz", 0, healthz},
+    {"GET", "/readyz", 0, readyz},
+    {"POST", "/api/v1/usage/ingest", 1, clx_rest_ingest},
+    {"GET", "/api/v1/pricing/models", 0, clx_rest_pricing_models},
+    {"GET", "/api/v1/routes", 0, clx_rest_routes},
+    {"GET", "/openapi.json", 0, NULL},
+    {"GET", "/metrics", 0, clx_rest_metrics},
+};
+
+void clx_rest_top_routes(clx_route_visit_fn fn, void *arg)
+{
+    for (size_t i = 0; i < sizeof(top_routes) / sizeof(top_routes[0]); i++)
+        fn(arg, top_routes[i].method, top_routes[i].path);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct route_handler *h = (struct route_handler *)self;
@@ -203,31 +245,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, nul > req->query_at ? "query" : "path",
                                    "the request target must not contain %%00 (a NUL character)");
 
-    if (path_is(path, "/healthz"))
-        return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true}"));
-    if (path_is(path, "/readyz")) {
-        if (atomic_load(&h->srv->stopping))
-            return clx_rest_send_error(req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL, "shutting down");
-        clx_disk_state_t disk; /* ready = accepting writes: a full disk is not ready, reads still work */
-        clx_maintenance_disk(h->srv->cfg.maintenance, &disk);
-        if (!disk.writable)
-            return clx_rest_send_error(req, CLX_ENOSPC, CLX_CODE_NONE, NULL, "%s", disk.why);
-        return clx_rest_send_json(req, 200, H2O_STRLIT("{\"ok\":true,\"ready\":true}"));
-    }
-    if (path_is(path, "/api/v1/usage/ingest")) {
-        if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
-            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
-            return clx_rest_send_error(req, CLX_EMETHOD, CLX_CODE_NONE, NULL, "use POST for %s",
-                                       "/api/v1/usage/ingest");
+    for (size_t i = 0; i < sizeof(top_routes) / sizeof(top_routes[0]); i++) {
+        const struct top_route *r = &top_routes[i];
+        if (r->fn == NULL || !path_is(path, r->path))
+            continue;
+        if (r->only_method && !h2o_memis(req->method.base, req->method.len, r->method, strlen(r->method))) {
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, r->method, strlen(r->method));
+            return clx_rest_send_error(req, CLX_EMETHOD, CLX_CODE_NONE, NULL, "use %s for %s", r->method, r->path);
         }
-        return clx_rest_ingest(&call);
+        return r->fn(&call);
     }
-    if (path_is(path, "/api/v1/pricing/models"))
-        return clx_rest_pricing_models(&call);
-    if (path_is(path, "/api/v1/routes"))
-        return clx_rest_routes(&call);
-    if (path_is(path, "/metrics"))
-        return clx_rest_metrics(&call);
     static const char admin[] = "/api/v1/admin/";
     if (path.len >= sizeof(admin) - 1 && memcmp(path.base, admin, sizeof(admin) - 1) == 0) {
         /* routed on the raw path, so each segment is percent-decoded exactly once (h2o's

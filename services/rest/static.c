@@ -1,6 +1,7 @@
 /*
- * static.c — the dashboard (web/) and /openapi.json, compiled into the binary, and the
- * list of routes the server registers (which the OpenAPI document is checked against).
+ * static.c — the dashboard (web/) and /openapi.json, compiled into the binary; GET
+ * /api/v1/routes rendered from the route tables (the OpenAPI document is checked against
+ * it); GET /metrics.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,8 +43,9 @@ int clx_rest_static(h2o_req_t *req, h2o_iovec_t path)
     return 0;
 }
 
-static void add_plain(clx_jw_t *w, const char *method, const char *path)
+static void add_route(void *arg, const char *method, const char *path)
 {
+    clx_jw_t *w = arg;
     clx_jw_obj_open(w, NULL);
     clx_jw_str(w, "method", method);
     clx_jw_str(w, "path", path);
@@ -51,11 +53,11 @@ static void add_plain(clx_jw_t *w, const char *method, const char *path)
 }
 
 /* Admin patterns are relative and capture segments with "{}". */
-static void add_route(void *arg, const char *method, const char *pattern)
+static void add_admin_route(void *arg, const char *method, const char *pattern)
 {
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/admin/%s", pattern);
-    add_plain(arg, method, path);
+    add_route(arg, method, path);
 }
 
 /* GET /metrics: Prometheus text exposition of the pipeline's and the writer's counters. */
@@ -134,19 +136,13 @@ int clx_rest_metrics(clx_rest_call_t *call)
 
 int clx_rest_routes(clx_rest_call_t *call)
 {
-    static const char *const top[][2] = {
-        {"GET", "/healthz"},          {"GET", "/readyz"},      {"POST", "/api/v1/usage/ingest"},
-        {"GET", "/api/v1/pricing/models"}, {"GET", "/api/v1/routes"}, {"GET", "/openapi.json"},
-        {"GET", "/metrics"},
-    };
     clx_arena_t *arena = clx_rest_arena_get(call->thread);
     clx_jw_t w;
     clx_jw_init(&w, arena, 4096);
     clx_jw_obj_begin(&w);
     clx_jw_arr_begin(&w, "routes");
-    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
-        add_plain(&w, top[i][0], top[i][1]);
-    clx_rest_admin_routes(add_route, &w);
+    clx_rest_top_routes(add_route, &w);
+    clx_rest_admin_routes(add_admin_route, &w);
     clx_jw_arr_end(&w);
     clx_jw_obj_end(&w);
     clx_rest_send_json(call->req, 200, w.buf, w.len);
