@@ -249,8 +249,8 @@ static int serve(int argc, char **argv)
     clx_pipeline_t *pipeline = NULL;
     clx_query_t *query = NULL;
     clx_maintenance_t *maintenance = NULL;
-    clx_rest_t *rest = NULL;
-    clx_grpc_t *grpc = NULL;
+    enum { DOOR_REST, DOOR_GRPC, NDOORS };
+    clx_door_t doors[NDOORS] = {{0}};
     char *err = NULL;
 
     const char *dir = clx_config_get(values, "data-dir");
@@ -343,7 +343,7 @@ static int serve(int argc, char **argv)
     };
     free(err);
     err = NULL;
-    if (clx_rest_start(&rcfg, &rest, &err) != CLX_OK) {
+    if (clx_rest_start(&rcfg, &doors[DOOR_REST], &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot serve HTTP on %s: %s\n", rcfg.addr, err != NULL ? err : "unknown error");
         goto done;
     }
@@ -356,16 +356,16 @@ static int serve(int argc, char **argv)
         .stream_max_messages = (unsigned)atol(clx_config_get(values, "grpc-stream-max-messages")),
         .pipeline = pipeline,
     };
-    if (clx_grpc_start(&gcfg, &grpc, &err) != CLX_OK) {
+    if (clx_grpc_start(&gcfg, &doors[DOOR_GRPC], &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot serve gRPC on %s: %s\n", gcfg.addr, err != NULL ? err : "unknown error");
-        clx_rest_stop(rest, clx_mono_ns());
+        clx_door_stop(&doors[DOOR_REST], clx_mono_ns());
         goto done;
     }
     /* the first lines on stdout are for people and scripts: where to send, how to log in */
     printf("costlynxd ready: http://%.*s:%d\n", (int)(strrchr(rcfg.addr, ':') - rcfg.addr), rcfg.addr,
-           clx_rest_port(rest));
+           clx_door_port(&doors[DOOR_REST]));
     printf("costlynxd grpc ready: %.*s:%d\n", (int)(strrchr(gcfg.addr, ':') - gcfg.addr), gcfg.addr,
-           clx_grpc_port(grpc));
+           clx_door_port(&doors[DOOR_GRPC]));
     if (generated != NULL) {
         printf("admin token (shown once; set COSTLYNX_ADMIN_TOKEN to choose your own): %s\n", generated);
         free(generated);
@@ -389,10 +389,10 @@ static int serve(int argc, char **argv)
     /* both doors stop taking work and drain what they hold at once, within one grace period;
      * the writer is still running and completes everything handed to it */
     uint64_t deadline = clx_mono_ns() + (uint64_t)atoll(clx_config_get(values, "shutdown-grace-ms")) * 1000000u;
-    clx_grpc_quiesce(grpc);
-    clx_rest_quiesce(rest);
-    clx_grpc_stop(grpc, deadline);
-    clx_rest_stop(rest, deadline);
+    for (int d = 0; d < NDOORS; d++)
+        clx_door_quiesce(&doors[d]);
+    for (int d = 0; d < NDOORS; d++)
+        clx_door_stop(&doors[d], deadline);
     clx_writer_stats_t st;
     clx_writer_stats(writer, &st);
     clx_log(CLX_LOG_INFO, "main", "writer: %llu synced writes for %llu requests, %llu events (%llu inserted)",
@@ -407,8 +407,8 @@ done:
     }
     free(err);
     /* order matters: no door may call the pipeline once the writer is gone */
-    clx_grpc_destroy(grpc);
-    clx_rest_destroy(rest);
+    for (int d = NDOORS; d-- > 0;)
+        clx_door_destroy(&doors[d]);
     clx_writer_destroy(writer); /* writes everything still queued */
     clx_query_destroy(query);
     clx_maintenance_destroy(maintenance);

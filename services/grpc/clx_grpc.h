@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_door.h"
 #include "clx_ingest.h"
 
 typedef struct clx_grpc_config {
@@ -23,27 +24,13 @@ typedef struct clx_grpc_config {
     clx_pipeline_t *pipeline;
 } clx_grpc_config_t;
 
-typedef struct clx_grpc clx_grpc_t;
-
 /*
- * Binds, starts the server and its queue threads. CLX_OK; CLX_EIO when the address cannot
- * be bound (*errmsg, malloc'd, says so).
+ * Binds, starts the server and its queue threads: *out is the started door (clx_door.h).
+ * Quiescing answers new calls UNAVAILABLE, turns health NOT_SERVING and ends open health
+ * Watch streams while the calls in flight go on; stopping waits for those, cancels what is
+ * left, drains the queues and joins the threads. CLX_OK; CLX_EIO when the address cannot be
+ * bound (*errmsg, malloc'd, says so).
  */
-int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg);
-/* The port actually bound. */
-int clx_grpc_port(clx_grpc_t *g);
-/*
- * Begins a graceful stop and returns at once: new calls are answered UNAVAILABLE, health
- * turns NOT_SERVING and open health Watch streams end; calls in flight go on.
- */
-void clx_grpc_quiesce(clx_grpc_t *g);
-/*
- * Finishes the stop: waits until the calls in flight are finished or deadline_ns
- * (clx_mono_ns clock) passes, cancels what is left, drains the queues, joins the threads.
- * Quiesces first when that was not done.
- */
-void clx_grpc_stop(clx_grpc_t *g, uint64_t deadline_ns);
-/* Frees a stopped server. NULL is a no-op. */
-void clx_grpc_destroy(clx_grpc_t *g);
+int clx_grpc_start(const clx_grpc_config_t *cfg, clx_door_t *out, char **errmsg);
 
 #endif

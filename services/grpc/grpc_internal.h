@@ -34,6 +34,7 @@ enum clx_grpc_state {
     S_FINISHING,     /* status sent; the completion frees the call */
 };
 
+typedef struct clx_grpc clx_grpc_t;
 typedef struct clx_grpc_queue clx_grpc_queue_t;
 
 typedef struct clx_grpc_call {

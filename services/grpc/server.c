@@ -373,7 +373,9 @@ static void *queue_main(void *arg)
 
 /* ---- start / stop ------------------------------------------------------------------------- */
 
-int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg)
+static const clx_door_ops_t grpc_ops;
+
+int clx_grpc_start(const clx_grpc_config_t *cfg, clx_door_t *out, char **errmsg)
 {
     if (errmsg != NULL)
         *errmsg = NULL;
@@ -436,18 +438,21 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_grpc_t **out, char **errmsg
         pthread_create(&g->queues[i].tid, NULL, queue_main, &g->queues[i]);
     }
     clx_log(CLX_LOG_INFO, "grpc", "listening on %s (port %d, %zu queues)", cfg->addr, g->port, g->nqueues);
-    *out = g;
+    out->ops = &grpc_ops;
+    out->impl = g;
     return CLX_OK;
 }
 
-int clx_grpc_port(clx_grpc_t *g)
+static int grpc_port(void *impl)
 {
+    clx_grpc_t *g = impl;
     return g->port;
 }
 
-void clx_grpc_quiesce(clx_grpc_t *g)
+static void grpc_quiesce(void *impl)
 {
-    if (g == NULL || atomic_load(&g->stopping))
+    clx_grpc_t *g = impl;
+    if (atomic_load(&g->stopping))
         return;
     /* from now on every new call is answered UNAVAILABLE by on_event (health answers
      * NOT_SERVING), so callers retry elsewhere, as the REST door answers 503 */
@@ -459,11 +464,10 @@ void clx_grpc_quiesce(clx_grpc_t *g)
     pthread_mutex_unlock(&g->watch_mu);
 }
 
-void clx_grpc_stop(clx_grpc_t *g, uint64_t deadline_ns)
+static void grpc_stop(void *impl, uint64_t deadline_ns)
 {
-    if (g == NULL)
-        return;
-    clx_grpc_quiesce(g);
+    clx_grpc_t *g = impl;
+    grpc_quiesce(g);
     while (atomic_load(&g->active) != 0 && clx_mono_ns() < deadline_ns)
         usleep(10 * 1000);
     if (atomic_load(&g->active) != 0)
@@ -486,10 +490,9 @@ void clx_grpc_stop(clx_grpc_t *g, uint64_t deadline_ns)
         pthread_join(g->queues[i].tid, NULL);
 }
 
-void clx_grpc_destroy(clx_grpc_t *g)
+static void grpc_destroy(void *impl)
 {
-    if (g == NULL)
-        return;
+    clx_grpc_t *g = impl;
     grpc_server_destroy(g->server);
     for (size_t i = 0; i < g->nqueues; i++)
         grpc_completion_queue_destroy(g->queues[i].cq);
@@ -498,3 +501,11 @@ void clx_grpc_destroy(clx_grpc_t *g)
     free(g);
     grpc_shutdown();
 }
+
+static const clx_door_ops_t grpc_ops = {
+    .name = "grpc",
+    .port = grpc_port,
+    .quiesce = grpc_quiesce,
+    .stop = grpc_stop,
+    .destroy = grpc_destroy,
+};

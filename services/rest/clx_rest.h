@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_door.h"
 #include "clx_ingest.h"
 
 /* The services the REST door calls, declared only (their headers are included where used). */
@@ -25,28 +26,14 @@ typedef struct clx_rest_config {
     clx_maintenance_t *maintenance; /* disk state and backups */
 } clx_rest_config_t;
 
-typedef struct clx_rest clx_rest_t;
-
 /*
- * Binds the listeners (so a bad address fails before anything starts) and starts the loop
- * threads. CLX_OK; CLX_EINVAL for an unparsable address; CLX_EIO when binding fails
- * (errmsg, malloc'd, says why).
+ * Binds the listener (so a bad address fails before anything starts) and starts the loop
+ * threads: *out is the started door (clx_door.h). Quiescing closes the listener and answers
+ * 503 to new requests on open connections while the ingest requests in flight are answered;
+ * stopping waits for those (and, past the deadline, for a running backup: a checkpoint cannot
+ * be cut short), then stops the loops. CLX_OK; CLX_EINVAL for an unparsable
+ * address; CLX_EIO when binding fails (*errmsg, malloc'd, says why).
  */
-int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg);
-/* The port actually bound (useful with port 0). */
-int clx_rest_port(clx_rest_t *r);
-/*
- * Begins a graceful stop and returns at once: the loops close their listeners, answer 503
- * to new requests on open connections, and keep answering the ingest requests in flight.
- */
-void clx_rest_quiesce(clx_rest_t *r);
-/*
- * Finishes the stop: waits until every ingest request in flight is answered or deadline_ns
- * (clx_mono_ns clock) passes — and, past it, for a running backup to finish (a checkpoint
- * cannot be cut short) — then stops the loops. Quiesces first when that was not done.
- */
-void clx_rest_stop(clx_rest_t *r, uint64_t deadline_ns);
-/* Frees a stopped server. NULL is a no-op. */
-void clx_rest_destroy(clx_rest_t *r);
+int clx_rest_start(const clx_rest_config_t *cfg, clx_door_t *out, char **errmsg);
 
 #endif

@@ -12,6 +12,7 @@
 #include "clx_rest.h"
 #include "rest_json.h"
 
+typedef struct clx_rest clx_rest_t;
 typedef struct clx_rest_thread clx_rest_thread_t;
 
 struct clx_rest_thread {

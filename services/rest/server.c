@@ -376,7 +376,9 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg)
+static const clx_door_ops_t rest_ops;
+
+int clx_rest_start(const clx_rest_config_t *cfg, clx_door_t *out, char **errmsg)
 {
     int rc = CLX_OK;
     struct sockaddr_storage ss;
@@ -432,7 +434,8 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_rest_t **out, char **errmsg
         pthread_cond_wait(&srv->start_cv, &srv->start_mu);
     pthread_mutex_unlock(&srv->start_mu);
     clx_log(CLX_LOG_INFO, "rest", "listening on %s (port %d, %zu loops)", cfg->addr, srv->port, srv->nthreads);
-    *out = srv;
+    out->ops = &rest_ops;
+    out->impl = srv;
     return CLX_OK;
 
 fail:
@@ -445,14 +448,16 @@ fail:
     return rc;
 }
 
-int clx_rest_port(clx_rest_t *r)
+static int rest_port(void *impl)
 {
+    clx_rest_t *r = impl;
     return r->port;
 }
 
-void clx_rest_quiesce(clx_rest_t *r)
+static void rest_quiesce(void *impl)
 {
-    if (r == NULL || atomic_load(&r->stopping))
+    clx_rest_t *r = impl;
+    if (atomic_load(&r->stopping))
         return;
     r->quiesced_at_ns = clx_mono_ns();
     atomic_store(&r->stopping, 1);
@@ -461,11 +466,10 @@ void clx_rest_quiesce(clx_rest_t *r)
 /* Every loop sees 'stopping' within one poll (50 ms) and closes its listener. */
 #define LISTENERS_CLOSED_NS (100u * 1000000u)
 
-void clx_rest_stop(clx_rest_t *r, uint64_t deadline_ns)
+static void rest_stop(void *impl, uint64_t deadline_ns)
 {
-    if (r == NULL)
-        return;
-    clx_rest_quiesce(r);
+    clx_rest_t *r = impl;
+    rest_quiesce(r);
     for (uint64_t now = clx_mono_ns(); now < deadline_ns; now = clx_mono_ns()) {
         if (atomic_load(&r->inflight) == 0 && atomic_load(&r->backups) == 0 &&
             now - r->quiesced_at_ns >= LISTENERS_CLOSED_NS)
@@ -483,10 +487,9 @@ void clx_rest_stop(clx_rest_t *r, uint64_t deadline_ns)
         pthread_join(r->threads[i].tid, NULL);
 }
 
-void clx_rest_destroy(clx_rest_t *r)
+static void rest_destroy(void *impl)
 {
-    if (r == NULL)
-        return;
+    clx_rest_t *r = impl;
     /* contexts and loops are left to process exit: h2o 2.2 cannot dispose a loop with open
      * connections, and costlynxd destroys the server only on its way out */
     for (size_t i = 0; i < r->nthreads; i++) {
@@ -498,3 +501,11 @@ void clx_rest_destroy(clx_rest_t *r)
     free(r->threads);
     free(r);
 }
+
+static const clx_door_ops_t rest_ops = {
+    .name = "rest",
+    .port = rest_port,
+    .quiesce = rest_quiesce,
+    .stop = rest_stop,
+    .destroy = rest_destroy,
+};
