@@ -358,14 +358,13 @@ static int serve(int argc, char **argv)
     };
     if (clx_grpc_start(&gcfg, &doors[DOOR_GRPC], &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot serve gRPC on %s: %s\n", gcfg.addr, err != NULL ? err : "unknown error");
-        clx_door_stop(&doors[DOOR_REST], clx_mono_ns());
         goto done;
     }
     /* the first lines on stdout are for people and scripts: where to send, how to log in */
     printf("costlynxd ready: http://%.*s:%d\n", (int)(strrchr(rcfg.addr, ':') - rcfg.addr), rcfg.addr,
-           clx_door_port(&doors[DOOR_REST]));
+           doors[DOOR_REST].port);
     printf("costlynxd grpc ready: %.*s:%d\n", (int)(strrchr(gcfg.addr, ':') - gcfg.addr), gcfg.addr,
-           clx_door_port(&doors[DOOR_GRPC]));
+           doors[DOOR_GRPC].port);
     if (generated != NULL) {
         printf("admin token (shown once; set COSTLYNX_ADMIN_TOKEN to choose your own): %s\n", generated);
         free(generated);
@@ -408,7 +407,7 @@ done:
     free(err);
     /* order matters: no door may call the pipeline once the writer is gone */
     for (int d = NDOORS; d-- > 0;)
-        clx_door_destroy(&doors[d]);
+        clx_door_destroy(&doors[d], clx_mono_ns()); /* a door not stopped yet (a failed start) stops at once */
     clx_writer_destroy(writer); /* writes everything still queued */
     clx_query_destroy(query);
     clx_maintenance_destroy(maintenance);

@@ -438,22 +438,13 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_door_t *out, char **errmsg)
         pthread_create(&g->queues[i].tid, NULL, queue_main, &g->queues[i]);
     }
     clx_log(CLX_LOG_INFO, "grpc", "listening on %s (port %d, %zu queues)", cfg->addr, g->port, g->nqueues);
-    out->ops = &grpc_ops;
-    out->impl = g;
+    *out = (clx_door_t){.ops = &grpc_ops, .impl = g, .port = g->port};
     return CLX_OK;
-}
-
-static int grpc_port(void *impl)
-{
-    clx_grpc_t *g = impl;
-    return g->port;
 }
 
 static void grpc_quiesce(void *impl)
 {
     clx_grpc_t *g = impl;
-    if (atomic_load(&g->stopping))
-        return;
     /* from now on every new call is answered UNAVAILABLE by on_event (health answers
      * NOT_SERVING), so callers retry elsewhere, as the REST door answers 503 */
     atomic_store(&g->stopping, 1);
@@ -467,7 +458,6 @@ static void grpc_quiesce(void *impl)
 static void grpc_stop(void *impl, uint64_t deadline_ns)
 {
     clx_grpc_t *g = impl;
-    grpc_quiesce(g);
     while (atomic_load(&g->active) != 0 && clx_mono_ns() < deadline_ns)
         usleep(10 * 1000);
     if (atomic_load(&g->active) != 0)
@@ -504,7 +494,6 @@ static void grpc_destroy(void *impl)
 
 static const clx_door_ops_t grpc_ops = {
     .name = "grpc",
-    .port = grpc_port,
     .quiesce = grpc_quiesce,
     .stop = grpc_stop,
     .destroy = grpc_destroy,

@@ -434,8 +434,7 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_door_t *out, char **errmsg)
         pthread_cond_wait(&srv->start_cv, &srv->start_mu);
     pthread_mutex_unlock(&srv->start_mu);
     clx_log(CLX_LOG_INFO, "rest", "listening on %s (port %d, %zu loops)", cfg->addr, srv->port, srv->nthreads);
-    out->ops = &rest_ops;
-    out->impl = srv;
+    *out = (clx_door_t){.ops = &rest_ops, .impl = srv, .port = srv->port};
     return CLX_OK;
 
 fail:
@@ -448,17 +447,9 @@ fail:
     return rc;
 }
 
-static int rest_port(void *impl)
-{
-    clx_rest_t *r = impl;
-    return r->port;
-}
-
 static void rest_quiesce(void *impl)
 {
     clx_rest_t *r = impl;
-    if (atomic_load(&r->stopping))
-        return;
     r->quiesced_at_ns = clx_mono_ns();
     atomic_store(&r->stopping, 1);
 }
@@ -469,7 +460,6 @@ static void rest_quiesce(void *impl)
 static void rest_stop(void *impl, uint64_t deadline_ns)
 {
     clx_rest_t *r = impl;
-    rest_quiesce(r);
     for (uint64_t now = clx_mono_ns(); now < deadline_ns; now = clx_mono_ns()) {
         if (atomic_load(&r->inflight) == 0 && atomic_load(&r->backups) == 0 &&
             now - r->quiesced_at_ns >= LISTENERS_CLOSED_NS)
@@ -504,7 +494,6 @@ static void rest_destroy(void *impl)
 
 static const clx_door_ops_t rest_ops = {
     .name = "rest",
-    .port = rest_port,
     .quiesce = rest_quiesce,
     .stop = rest_stop,
     .destroy = rest_destroy,
