@@ -122,6 +122,34 @@ const clx_price_t *clx_catalog_lookup(const clx_catalog_t *c, const char *provid
                                       size_t model_len, int64_t at_ms);
 
 /*
+ * A workspace's own pricing terms, consulted before the list prices: a deployment name
+ * (Azure OpenAI) priced as a catalog model, and the workspace's own (negotiated) price for a
+ * model. Whoever keeps the terms provides the lookups; either may be NULL, and each returns
+ * NULL / 0 for "none". Called once or twice per priced event: keep them cheap.
+ */
+typedef struct clx_price_terms {
+    void *ctx;
+    /* The catalog model that deployment (the model as sent, lowercased) is priced as, or NULL. */
+    const char *(*deployment_model)(void *ctx, const char *deployment);
+    /* The workspace's own price for (normalised provider, lowercased model) into *out: 1, or 0. */
+    int (*own_price)(void *ctx, const char *provider, const char *model, clx_price_t *out);
+} clx_price_terms_t;
+
+/*
+ * The price of one event, by precedence:
+ *   1. a deployment mapping: the model as sent (lowercased) is priced as the mapped catalog model;
+ *   2. the workspace's own price for that model (mapped, else lowercased as sent), then for its
+ *      normalised name;
+ *   3. the catalog entry in force at at_ms (clx_catalog_lookup) for the (mapped) model.
+ * provider is normalised; normalized is clx_pricing_normalize_model's name for model. Returns the
+ * catalog entry, or own (filled) for the workspace's price, or NULL when nothing prices the
+ * model; *mapped is the mapped model name when step 1 applied, else NULL. terms may be NULL.
+ */
+const clx_price_t *clx_price_resolve(const clx_catalog_t *c, const clx_price_terms_t *terms, const char *provider,
+                                     const char *model, size_t model_len, const char *normalized, int64_t at_ms,
+                                     clx_price_t *own, const char **mapped);
+
+/*
  * The service tier an event ran under. 0 is standard, so a zeroed clx_usage_t is a standard
  * call. CLX_TIER_BATCH is the same as clx_usage_t.batch.
  */

@@ -1,12 +1,48 @@
 /*
  * price.c — pipeline stage: the event's cost in nano-dollars, from the caller's
- * estimatedCostUsd when given, else from the catalog price in force at the event's time.
+ * estimatedCostUsd when given, else at the price clx_price_resolve picks (the workspace's
+ * terms, then the catalog price in force at the event's time).
  */
 #include <string.h>
 
 #include "clx_money.h"
-#include "clx_text.h"
 #include "pipeline_internal.h"
+
+/* A workspace's pricing terms, as the settings keep them (inside their read section). */
+struct terms_ctx {
+    clx_settings_t *settings;
+    const char *ws;
+};
+
+static const char *deployment_model(void *ctx, const char *deployment)
+{
+    struct terms_ctx *t = ctx;
+    return clx_settings_deployment_locked(t->settings, t->ws, deployment);
+}
+
+static int own_price(void *ctx, const char *provider, const char *model, clx_price_t *out)
+{
+    struct terms_ctx *t = ctx;
+    const clx_price_override_t *o = clx_settings_override_locked(t->settings, t->ws, provider, model);
+    if (o == NULL)
+        return 0;
+    *out = (clx_price_t){
+        .id = o->id,
+        .provider = o->provider,
+        .model = o->model,
+        .effective_from_ms = o->created_at_ms,
+        .input_pico = o->input_pico,
+        .output_pico = o->output_pico,
+        .cached_input_pico = o->cached_input_pico,
+        .cache_write_pico = o->cache_write_pico,
+        /* a workspace's own price is one flat price: no long-context tier */
+        .input_above_200k_pico = -1,
+        .output_above_200k_pico = -1,
+        .cached_input_above_200k_pico = -1,
+        .cache_write_above_200k_pico = -1,
+    };
+    return 1;
+}
 
 /* PASS with the cost in rec, or WARN (stored unpriced, the warning in *why). */
 clx_verdict_t clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, const char *ws,
@@ -37,45 +73,14 @@ clx_verdict_t clx_price_event(const clx_catalog_t *catalog, clx_settings_t *sett
         break;
     }
 
-    /*
-     * The workspace's own terms first: an override for the model (as sent, then normalised),
-     * then, for Azure, the deployment name mapped to a catalog model; then the list price.
-     */
-    char *lower = clx_arena_alloc(arena, mlen + 1);
-    clx_ascii_lower_copy(lower, ev->model, mlen);
-    const char *model = ev->model;
-    size_t model_len = mlen;
-    const char *mapped = clx_settings_deployment_locked(settings, ws, lower);
-    if (mapped != NULL) {
-        model = mapped;
-        model_len = strlen(mapped);
-        rec->model_normalized = (char *)mapped;
-    }
-    const clx_price_override_t *o = clx_settings_override_locked(settings, ws, rec->provider, mapped ? mapped : lower);
-    if (o == NULL)
-        o = clx_settings_override_locked(settings, ws, rec->provider, rec->model_normalized);
+    struct terms_ctx ctx = {settings, ws};
+    const clx_price_terms_t terms = {&ctx, deployment_model, own_price};
+    const char *mapped;
     clx_price_t own;
-    const clx_price_t *price;
-    if (o != NULL) {
-        own = (clx_price_t){
-            .id = o->id,
-            .provider = o->provider,
-            .model = o->model,
-            .effective_from_ms = o->created_at_ms,
-            .input_pico = o->input_pico,
-            .output_pico = o->output_pico,
-            .cached_input_pico = o->cached_input_pico,
-            .cache_write_pico = o->cache_write_pico,
-            /* a workspace's own price is one flat price: no long-context tier */
-            .input_above_200k_pico = -1,
-            .output_above_200k_pico = -1,
-            .cached_input_above_200k_pico = -1,
-            .cache_write_above_200k_pico = -1,
-        };
-        price = &own;
-    } else {
-        price = clx_catalog_lookup(catalog, rec->provider, model, model_len, at_ms);
-    }
+    const clx_price_t *price =
+        clx_price_resolve(catalog, &terms, rec->provider, ev->model, mlen, rec->model_normalized, at_ms, &own, &mapped);
+    if (mapped != NULL)
+        rec->model_normalized = (char *)mapped;
     if (price == NULL) {
         rec->cost_nanos = 0;
         rec->cost_source = COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_NONE;
