@@ -128,6 +128,12 @@ static void add_note(clx_ingest_t *ing, size_t index, int stored_only, clx_code_
     ing->notes[ing->nnotes++] = n;
 }
 
+void clx_ingest_add_lock_refusal(clx_ingest_t *ing, const char *environment)
+{
+    ing->locks = grow(ing->arena, ing->locks, ing->nlocks, &ing->cap_locks);
+    ing->locks[ing->nlocks++] = environment;
+}
+
 void clx_ingest_add_stored_warning(clx_ingest_t *ing, size_t index, const clx_problem_t *why)
 {
     add_note(ing, index, 1, why->code_id, why->message);

@@ -211,19 +211,6 @@ static void attach_lock_refusals(clx_ingest_t *ing, int64_t now)
     ing->wreq.nextra_rollups = ing->nlocks;
 }
 
-/* Grows an arena-backed pointer array. */
-static void *grow(clx_arena_t *a, void *arr, size_t n, size_t *cap)
-{
-    if (n < *cap)
-        return arr;
-    size_t ncap = *cap ? *cap * 2 : 4;
-    void **fresh = clx_arena_alloc(a, ncap * sizeof(void *));
-    if (n)
-        memcpy(fresh, arr, n * sizeof(void *));
-    *cap = ncap;
-    return fresh;
-}
-
 /*
  * Runs every stage over event i into its slot and acts on the verdicts. Returns 1 when the
  * event is ready for the writer.
@@ -252,10 +239,8 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
     switch (clx_attribute_event(p->settings, key, ev, rec, &why)) {
     case CLX_VERDICT_REJECT:
         clx_ingest_add_error(ing, i, &why);
-        if (why.code_id == CLX_CODE_ENVIRONMENT_NOT_ALLOWED) {
-            ing->locks = grow(ing->arena, ing->locks, ing->nlocks, &ing->cap_locks);
-            ing->locks[ing->nlocks++] = ev->environment != NULL ? ev->environment : "";
-        }
+        if (why.code_id == CLX_CODE_ENVIRONMENT_NOT_ALLOWED) /* counted for the warnings view */
+            clx_ingest_add_lock_refusal(ing, ev->environment != NULL ? ev->environment : "");
         return 0;
     case CLX_VERDICT_WARN:
         clx_ingest_add_stored_warning(ing, i, &why);

@@ -84,6 +84,8 @@ struct clx_ingest {
 /* ingest.c: the record of a rejection / a stored-only warning (the stages' verdicts). */
 void clx_ingest_add_error(clx_ingest_t *ing, size_t index, const clx_problem_t *why);
 void clx_ingest_add_stored_warning(clx_ingest_t *ing, size_t index, const clx_problem_t *why);
+/* ingest.c: an event refused by the key's environment lock, naming environment (counted per key). */
+void clx_ingest_add_lock_refusal(clx_ingest_t *ing, const char *environment);
 /* ingest.c: builds ing->response from the slots' outcomes, errors and notes. */
 void clx_ingest_finish(clx_ingest_t *ing);
 
