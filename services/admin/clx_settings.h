@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_pricing.h"
 #include "clx_store.h"
 
 #define CLX_SLUG_MAX 64
@@ -194,6 +195,17 @@ const clx_price_override_t *clx_settings_override_locked(clx_settings_t *s, cons
                                                          const char *model);
 /* Inside a read section: the model a deployment is priced as, or NULL. */
 const char *clx_settings_deployment_locked(clx_settings_t *s, const char *ws, const char *deployment);
+
+/*
+ * Inside a read section: workspace ws's pricing terms as clx_price_resolve reads them
+ * (pricing/clx_pricing.h): its deployment mappings, and its overrides as flat prices. ctx is
+ * the caller's storage behind *out; ctx and ws must outlive the use of *out. Cannot fail.
+ */
+typedef struct clx_settings_terms {
+    clx_settings_t *settings;
+    const char *ws;
+} clx_settings_terms_t;
+void clx_settings_price_terms(clx_settings_t *s, const char *ws, clx_settings_terms_t *ctx, clx_price_terms_t *out);
 
 /*
  * Listing: calls fn once per record (in slug / creation order) under the shared lock; fn

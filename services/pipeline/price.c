@@ -8,42 +8,6 @@
 #include "clx_money.h"
 #include "pipeline_internal.h"
 
-/* A workspace's pricing terms, as the settings keep them (inside their read section). */
-struct terms_ctx {
-    clx_settings_t *settings;
-    const char *ws;
-};
-
-static const char *deployment_model(void *ctx, const char *deployment)
-{
-    struct terms_ctx *t = ctx;
-    return clx_settings_deployment_locked(t->settings, t->ws, deployment);
-}
-
-static int own_price(void *ctx, const char *provider, const char *model, clx_price_t *out)
-{
-    struct terms_ctx *t = ctx;
-    const clx_price_override_t *o = clx_settings_override_locked(t->settings, t->ws, provider, model);
-    if (o == NULL)
-        return 0;
-    *out = (clx_price_t){
-        .id = o->id,
-        .provider = o->provider,
-        .model = o->model,
-        .effective_from_ms = o->created_at_ms,
-        .input_pico = o->input_pico,
-        .output_pico = o->output_pico,
-        .cached_input_pico = o->cached_input_pico,
-        .cache_write_pico = o->cache_write_pico,
-        /* a workspace's own price is one flat price: no long-context tier */
-        .input_above_200k_pico = -1,
-        .output_above_200k_pico = -1,
-        .cached_input_above_200k_pico = -1,
-        .cache_write_above_200k_pico = -1,
-    };
-    return 1;
-}
-
 /* PASS with the cost in rec, or WARN (stored unpriced, the warning in *why). */
 clx_verdict_t clx_price_event(const clx_catalog_t *catalog, clx_settings_t *settings, const char *ws,
                               clx_arena_t *arena, const Costlynx__V1__UsageEvent *ev,
@@ -73,8 +37,9 @@ clx_verdict_t clx_price_event(const clx_catalog_t *catalog, clx_settings_t *sett
         break;
     }
 
-    struct terms_ctx ctx = {settings, ws};
-    const clx_price_terms_t terms = {&ctx, deployment_model, own_price};
+    clx_settings_terms_t ctx;
+    clx_price_terms_t terms;
+    clx_settings_price_terms(settings, ws, &ctx, &terms);
     const char *mapped;
     clx_price_t own;
     const clx_price_t *price =

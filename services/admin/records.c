@@ -1,0 +1,264 @@
+/*
+ * records.c — the settings column family: one record per setting, keyed "<kind>/<ids...>"
+ * with a protobuf value (proto/costlynx/store/v1/records.proto). The only code that knows
+ * those keys: it writes records into batches and loads them back into the indexes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clx_error.h"
+#include "clx_mem.h"
+#include "costlynx/store/v1/records.pb-c.h"
+#include "settings_internal.h"
+
+#define ADMIN_TOKEN_KEY "admin/token"
+#define RECORD_KEY_MAX (CLX_SETTINGS_MAPKEY_MAX + 16)
+
+/* "<kind>/a/b/c" (b, c may be NULL) into buf (RECORD_KEY_MAX bytes). */
+static const char *record_key(char *buf, const char *kind, const char *a, const char *b, const char *c)
+{
+    snprintf(buf, RECORD_KEY_MAX, "%s/%s%s%s%s%s", kind, a, b != NULL ? "/" : "", b != NULL ? b : "",
+             c != NULL ? "/" : "", c != NULL ? c : "");
+    return buf;
+}
+
+static void put_message(clx_settings_t *s, clx_batch_t *b, const char *key, const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = clx_xmalloc(len ? len : 1);
+    protobuf_c_message_pack(m, buf);
+    clx_batch_put(b, s->store, CLX_CF_SETTINGS, key, strlen(key), buf, len);
+    free(buf);
+}
+
+/* ---- writing --------------------------------------------------------------------------------- */
+
+void clx_settings_put_workspace(clx_settings_t *s, clx_batch_t *b, const clx_workspace_t *w)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__Workspace m = COSTLYNX__STORE__V1__WORKSPACE__INIT;
+    m.slug = (char *)w->slug;
+    m.name = w->name;
+    m.strict_mode = w->strict_mode;
+    m.created_at_ms = w->created_at_ms;
+    put_message(s, b, record_key(key, "ws", w->slug, NULL, NULL), &m.base);
+}
+
+void clx_settings_put_project(clx_settings_t *s, clx_batch_t *b, const clx_project_t *p)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__Project m = COSTLYNX__STORE__V1__PROJECT__INIT;
+    m.workspace = (char *)p->workspace;
+    m.slug = (char *)p->slug;
+    m.name = p->name;
+    m.created_at_ms = p->created_at_ms;
+    put_message(s, b, record_key(key, "proj", p->workspace, p->slug, NULL), &m.base);
+}
+
+void clx_settings_put_environment(clx_settings_t *s, clx_batch_t *b, const clx_environment_t *e)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__Environment m = COSTLYNX__STORE__V1__ENVIRONMENT__INIT;
+    m.workspace = (char *)e->workspace;
+    m.project = (char *)e->project;
+    m.slug = (char *)e->slug;
+    m.created_at_ms = e->created_at_ms;
+    put_message(s, b, record_key(key, "env", e->workspace, e->project, e->slug), &m.base);
+}
+
+void clx_settings_put_key(clx_settings_t *s, clx_batch_t *b, const clx_apikey_t *k)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__ApiKey m = COSTLYNX__STORE__V1__API_KEY__INIT;
+    m.id = (char *)k->id;
+    m.workspace = (char *)k->workspace;
+    m.name = k->name;
+    m.secret_sha256.data = (uint8_t *)k->secret_sha256;
+    m.secret_sha256.len = 32;
+    m.prefix = (char *)k->prefix;
+    m.default_project = (char *)k->default_project;
+    m.default_environment = (char *)k->default_environment;
+    m.locked_environment = (char *)k->locked_environment;
+    m.created_at_ms = k->created_at_ms;
+    m.revoked_at_ms = k->revoked_at_ms;
+    put_message(s, b, record_key(key, "key", k->workspace, k->id, NULL), &m.base);
+}
+
+void clx_settings_put_override(clx_settings_t *s, clx_batch_t *b, const clx_price_override_t *o)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__PriceOverride m = COSTLYNX__STORE__V1__PRICE_OVERRIDE__INIT;
+    m.workspace = (char *)o->workspace;
+    m.provider = (char *)o->provider;
+    m.model = (char *)o->model;
+    m.input_pico = o->input_pico;
+    m.output_pico = o->output_pico;
+    m.cached_input_pico = o->cached_input_pico;
+    m.cache_write_pico = o->cache_write_pico;
+    m.created_at_ms = o->created_at_ms;
+    m.note = o->note;
+    put_message(s, b, record_key(key, "ovr", o->workspace, o->provider, o->model), &m.base);
+}
+
+void clx_settings_put_deployment(clx_settings_t *s, clx_batch_t *b, const clx_deployment_t *d)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__DeploymentMapping m = COSTLYNX__STORE__V1__DEPLOYMENT_MAPPING__INIT;
+    m.workspace = (char *)d->workspace;
+    m.deployment = (char *)d->deployment;
+    m.model = (char *)d->model;
+    m.created_at_ms = d->created_at_ms;
+    put_message(s, b, record_key(key, "dep", d->workspace, d->deployment, NULL), &m.base);
+}
+
+int clx_settings_delete_override_record(clx_settings_t *s, const char *ws, const char *provider, const char *model)
+{
+    char key[RECORD_KEY_MAX];
+    record_key(key, "ovr", ws, provider, model);
+    return clx_store_delete(s->store, CLX_CF_SETTINGS, key, strlen(key));
+}
+
+int clx_settings_delete_deployment_record(clx_settings_t *s, const char *ws, const char *deployment)
+{
+    char key[RECORD_KEY_MAX];
+    record_key(key, "dep", ws, deployment, NULL);
+    return clx_store_delete(s->store, CLX_CF_SETTINGS, key, strlen(key));
+}
+
+int clx_settings_put_admin_hash(clx_settings_t *s, const unsigned char sha256[32])
+{
+    return clx_store_put(s->store, CLX_CF_SETTINGS, ADMIN_TOKEN_KEY, strlen(ADMIN_TOKEN_KEY), sha256, 32);
+}
+
+int clx_settings_commit(clx_settings_t *s, clx_batch_t *b)
+{
+    int rc = clx_store_write(s->store, b, 1);
+    clx_batch_destroy(b);
+    return rc;
+}
+
+/* ---- loading: one loader per kind of record ------------------------------------------------ */
+
+static int load_workspace(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__Workspace *m = (const Costlynx__Store__V1__Workspace *)msg;
+    clx_workspace_t *w = clx_xcalloc(1, sizeof(*w));
+    clx_settings_copy_slug(w->slug, m->slug);
+    w->name = clx_xstrdup(m->name);
+    w->strict_mode = m->strict_mode;
+    w->created_at_ms = m->created_at_ms;
+    clx_settings_index_workspace(s, w);
+    return CLX_OK;
+}
+
+static int load_project(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__Project *m = (const Costlynx__Store__V1__Project *)msg;
+    clx_project_t *p = clx_xcalloc(1, sizeof(*p));
+    clx_settings_copy_slug(p->workspace, m->workspace);
+    clx_settings_copy_slug(p->slug, m->slug);
+    p->name = clx_xstrdup(m->name);
+    p->created_at_ms = m->created_at_ms;
+    clx_settings_index_project(s, p);
+    return CLX_OK;
+}
+
+static int load_environment(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__Environment *m = (const Costlynx__Store__V1__Environment *)msg;
+    clx_environment_t *e = clx_xcalloc(1, sizeof(*e));
+    clx_settings_copy_slug(e->workspace, m->workspace);
+    clx_settings_copy_slug(e->project, m->project);
+    clx_settings_copy_slug(e->slug, m->slug);
+    e->created_at_ms = m->created_at_ms;
+    clx_settings_index_environment(s, e);
+    return CLX_OK;
+}
+
+static int load_key(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__ApiKey *m = (const Costlynx__Store__V1__ApiKey *)msg;
+    if (m->secret_sha256.len != 32)
+        return CLX_ECORRUPT;
+    clx_apikey_t *k = clx_xcalloc(1, sizeof(*k));
+    snprintf(k->id, sizeof(k->id), "%s", m->id);
+    clx_settings_copy_slug(k->workspace, m->workspace);
+    k->name = clx_xstrdup(m->name);
+    memcpy(k->secret_sha256, m->secret_sha256.data, 32);
+    snprintf(k->prefix, sizeof(k->prefix), "%s", m->prefix);
+    clx_settings_copy_slug(k->default_project, m->default_project);
+    clx_settings_copy_slug(k->default_environment, m->default_environment);
+    clx_settings_copy_slug(k->locked_environment, m->locked_environment);
+    k->created_at_ms = m->created_at_ms;
+    k->revoked_at_ms = m->revoked_at_ms;
+    clx_settings_index_key(s, k);
+    return CLX_OK;
+}
+
+static int load_override(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__PriceOverride *m = (const Costlynx__Store__V1__PriceOverride *)msg;
+    clx_price_override_t *o = clx_xcalloc(1, sizeof(*o));
+    clx_settings_copy_slug(o->workspace, m->workspace);
+    clx_settings_copy_slug(o->provider, m->provider);
+    snprintf(o->model, sizeof(o->model), "%s", m->model);
+    o->input_pico = m->input_pico;
+    o->output_pico = m->output_pico;
+    o->cached_input_pico = m->cached_input_pico;
+    o->cache_write_pico = m->cache_write_pico;
+    o->created_at_ms = m->created_at_ms;
+    o->note = clx_xstrdup(m->note);
+    clx_settings_index_override(s, o);
+    return CLX_OK;
+}
+
+static int load_deployment(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__DeploymentMapping *m = (const Costlynx__Store__V1__DeploymentMapping *)msg;
+    clx_deployment_t *d = clx_xcalloc(1, sizeof(*d));
+    clx_settings_copy_slug(d->workspace, m->workspace);
+    snprintf(d->deployment, sizeof(d->deployment), "%s", m->deployment);
+    snprintf(d->model, sizeof(d->model), "%s", m->model);
+    d->created_at_ms = m->created_at_ms;
+    clx_settings_index_deployment(s, d);
+    return CLX_OK;
+}
+
+/* The record kinds: a key prefix and the message its value holds. */
+static const struct record_kind {
+    const char *prefix;
+    const ProtobufCMessageDescriptor *descriptor;
+    int (*load)(clx_settings_t *s, const ProtobufCMessage *m);
+} kinds[] = {
+    {"ws/", &costlynx__store__v1__workspace__descriptor, load_workspace},
+    {"proj/", &costlynx__store__v1__project__descriptor, load_project},
+    {"env/", &costlynx__store__v1__environment__descriptor, load_environment},
+    {"key/", &costlynx__store__v1__api_key__descriptor, load_key},
+    {"ovr/", &costlynx__store__v1__price_override__descriptor, load_override},
+    {"dep/", &costlynx__store__v1__deployment_mapping__descriptor, load_deployment},
+};
+
+int clx_settings_load_record(clx_settings_t *s, const char *key, size_t klen, const void *val, size_t vlen)
+{
+    if (klen == strlen(ADMIN_TOKEN_KEY) && memcmp(key, ADMIN_TOKEN_KEY, klen) == 0) {
+        if (vlen != 32)
+            return CLX_ECORRUPT;
+        memcpy(s->admin_sha256, val, 32);
+        s->admin_set = 1;
+        return CLX_OK;
+    }
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        size_t pl = strlen(kinds[i].prefix);
+        if (klen <= pl || memcmp(key, kinds[i].prefix, pl) != 0)
+            continue;
+        ProtobufCMessage *m = protobuf_c_message_unpack(kinds[i].descriptor, NULL, vlen, val);
+        if (m == NULL)
+            return CLX_ECORRUPT;
+        int rc = kinds[i].load(s, m);
+        protobuf_c_message_free_unpacked(m, NULL);
+        return rc;
+    }
+    /* unknown kinds are skipped: a newer version may have written them */
+    return CLX_OK;
+}
