@@ -13,6 +13,9 @@ enum { CLX_LOG_ERROR = 0, CLX_LOG_WARN = 1, CLX_LOG_INFO = 2, CLX_LOG_DEBUG = 3 
 void clx_log_set_level(int level);
 void clx_log(int level, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+#define CLX_MS_PER_HOUR 3600000LL
+#define CLX_MS_PER_DAY 86400000LL
+
 /* Wall-clock Unix time in milliseconds. */
 int64_t clx_now_ms(void);
 /* Monotonic time in nanoseconds. */

@@ -1,12 +1,26 @@
 /*
- * clx_rollup.h — keys of the rollups column family: usage counters per time bucket and
- * per attribution (project, environment, feature, provider, model, flags), maintained at
- * write time so dashboards never scan events.
+ * clx_rollup.h — the rollups column family, whole: usage counters per time bucket and per
+ * attribution (project, environment, feature, provider, model, flags), maintained at write
+ * time so dashboards never scan events. This module alone knows
  *
- * Key: granularity ('h' hour, 'd' day) | workspace | '\0' | bucket (4 bytes BE: hours or
- * days since the Unix epoch, UTC) | flags (1 byte) | project '\0' environment '\0'
- * feature '\0' provider '\0' model. Project and environment are as sent (after key
- * defaults); the flags say whether they were attributed.
+ *   the keys     granularity ('h' hour, 'd' day, 'x' lock refusals per day) | workspace |
+ *                '\0' | bucket (4 bytes BE: hours or days since the Unix epoch, UTC) |
+ *                flags (1 byte) | project '\0' environment '\0' feature '\0' provider '\0'
+ *                model. Project and environment are as sent (after key defaults); the flags
+ *                say whether they were attributed;
+ *   the records  the counters (clx_rollup_t, common/clx_rollup_counts.h) on disk: version 2
+ *                (CLX_ROLLUP_LEN = 113 bytes: the byte 2, the six sums as 16-byte two's-
+ *                complement little-endian, then first_ms and last_ms as 8-byte little-endian);
+ *                version 1 (64 bytes: the eight fields as int64 little-endian, written before
+ *                the sums were widened) is read as well and rewritten as version 2 by merging;
+ *   the merge    what RocksDB's merge operator for the family does (store.c wires it): add;
+ *   the deltas   which rollups one stored event adds to (its hour and its day), and a
+ *                refusal by a key's environment lock;
+ *   the summing  one merge per distinct key for a whole group of writes (the writer's batch);
+ *   the upkeep   a thread compacting the family soon after a burst of merges, so unfolded
+ *                operands do not slow the dashboard.
+ *
+ * The writer and the queries call it; neither composes a key or a record itself.
  */
 #ifndef CLX_ROLLUP_H
 #define CLX_ROLLUP_H
@@ -14,13 +28,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_log.h" /* CLX_MS_PER_HOUR, CLX_MS_PER_DAY */
+#include "clx_mem.h"
+#include "clx_rollup_counts.h"
+#include "clx_store.h"
+#include "costlynx/store/v1/records.pb-c.h"
+
 #define CLX_ROLLUP_HOUR 'h'
 #define CLX_ROLLUP_DAY 'd'
 /* per day: events refused by a key's environment lock; dims: project = key id,
  * environment = the one the event named, feature = the locked one */
 #define CLX_ROLLUP_LOCK 'x'
-#define CLX_MS_PER_HOUR 3600000LL
-#define CLX_MS_PER_DAY 86400000LL
+
+/* ---- records ---------------------------------------------------------------------------------- */
+
+#define CLX_ROLLUP_LEN 113
+#define CLX_ROLLUP_V1_LEN 64
+
+/* Writes r as version 2 (CLX_ROLLUP_LEN bytes). Cannot fail. */
+void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN]);
+/* Reads version 2 or 1: CLX_OK, or CLX_ECORRUPT for any other length or version. */
+int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r);
+
+/*
+ * The family's merge: existing (elen bytes; NULL when there is none) plus n operands, added
+ * into one version-2 record, returned malloc'd (*outlen bytes; the caller frees it with
+ * free()). NULL when a value is malformed (RocksDB then reports corruption) or on OOM.
+ */
+char *clx_rollup_merge(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
+                       size_t *outlen);
+/* The merge operator's name, recorded by RocksDB in existing stores: never change it. */
+#define CLX_ROLLUP_MERGE_NAME "clx.rollup.v1"
+
+/* ---- keys ------------------------------------------------------------------------------------- */
 
 typedef struct clx_rollup_dims {
     const char *project; /* as sent */
@@ -35,6 +75,8 @@ typedef struct clx_rollup_dims {
 size_t clx_rollup_key_size(const char *ws, const clx_rollup_dims_t *d);
 /* Writes the key into buf (clx_rollup_key_size bytes); returns its length. */
 size_t clx_rollup_key_encode(char *buf, char granularity, const char *ws, uint32_t bucket, const clx_rollup_dims_t *d);
+/* Bytes of the prefixes clx_rollup_key_prefix writes for ws (with the bucket). */
+#define CLX_ROLLUP_PREFIX_LEN(wslen) (1 + (wslen) + 1 + 4)
 /* Writes the prefix of every key of (granularity, ws, bucket) into buf; returns its length. */
 size_t clx_rollup_key_prefix(char *buf, char granularity, const char *ws, uint32_t bucket, int with_bucket);
 /*
@@ -44,5 +86,51 @@ size_t clx_rollup_key_prefix(char *buf, char granularity, const char *ws, uint32
  */
 int clx_rollup_key_decode(const char *key, size_t klen, size_t plen, char *scratch, uint32_t *bucket,
                           clx_rollup_dims_t *d);
+
+/* ---- deltas ----------------------------------------------------------------------------------- */
+
+/* A rollup a write adds to: its key (owned by the submitter) and the counters it adds. */
+typedef struct clx_rollup_ref {
+    const char *key;
+    size_t klen;
+    clx_rollup_t delta;
+} clx_rollup_ref_t;
+
+#define CLX_ROLLUP_PER_EVENT 2 /* its hour and its day */
+
+/*
+ * The rollups a stored event of workspace ws adds to once written: CLX_ROLLUP_PER_EVENT refs
+ * into refs, keys in arena. Cannot fail.
+ */
+void clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
+                           clx_rollup_ref_t refs[CLX_ROLLUP_PER_EVENT]);
+/*
+ * The count of one event refused at at_ms by key_id's lock to locked_environment (the event
+ * named environment): one ref, key in arena. Cannot fail.
+ */
+void clx_rollup_lock_ref(clx_arena_t *arena, const char *ws, const char *key_id, const char *environment,
+                         const char *locked_environment, int64_t at_ms, clx_rollup_ref_t *ref);
+
+/* ---- summing a group -------------------------------------------------------------------------- */
+
+/*
+ * Adds up refs (n pointers; reordered) per distinct key and puts one merge per key into b.
+ * Returns the number of merges. Cannot fail.
+ */
+size_t clx_rollup_merge_refs(clx_batch_t *b, clx_store_t *s, const clx_rollup_ref_t **refs, size_t n);
+
+/* ---- upkeep ----------------------------------------------------------------------------------- */
+
+/*
+ * A thread that compacts the rollups family once merges_written has grown by a burst since
+ * its last compaction (checked every few seconds). NULL when the thread cannot start (the
+ * family then only compacts as RocksDB decides: queries stay correct, only slower).
+ */
+typedef struct clx_rollup_upkeep clx_rollup_upkeep_t;
+clx_rollup_upkeep_t *clx_rollup_upkeep_start(clx_store_t *s);
+/* Counts merges written (any thread; lock-free). NULL is a no-op. */
+void clx_rollup_upkeep_note(clx_rollup_upkeep_t *u, size_t merges);
+/* Stops and joins the thread. NULL is a no-op. */
+void clx_rollup_upkeep_stop(clx_rollup_upkeep_t *u);
 
 #endif

@@ -2,11 +2,11 @@
  * clx_store.h — costlynx's RocksDB store: one database, fixed column families.
  *
  * The only module that includes rocksdb/c.h. Column families:
- *   CLX_CF_EVENTS    key: workspace '\0' seq (8 bytes big-endian)  value: StoredEvent (protobuf)
- *   CLX_CF_DEDUP     key: workspace '\0' requestId                  value: clx_dedup_value
+ *   CLX_CF_EVENTS    the stored events, in arrival order per workspace  (keys: clx_events.h)
+ *   CLX_CF_DEDUP     (workspace, requestId) -> the stored event          (keys: clx_events.h)
  *                    (tuned for point reads: whole-key bloom filters)
  *   CLX_CF_SETTINGS  key: "<kind>/<id...>" (see services/admin)     value: protobuf records
- *   CLX_CF_ROLLUPS   reserved for aggregates
+ *   CLX_CF_ROLLUPS   usage counters per bucket and attribution (keys and records: clx_rollup.h)
  *   CLX_CF_OUTBOX    alert deliveries (keys and values: services/governance/clx_outbox.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clx_money.h" /* clx_i128_t */
 
 typedef enum clx_cf {
     CLX_CF_EVENTS = 0,
@@ -182,40 +181,6 @@ uint64_t clx_store_disk_bytes(clx_store_t *s);
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen);
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen);
-
-/*
- * One rollup record: counters over the events that share a rollup key; merged by the store's
- * merge operator, so concurrent groups and restarts never lose an increment, and written in
- * the same batch as the events it counts (rollups and stored costs always agree to the unit).
- *
- * Sums are 128-bit (clx_i128_t): every per-event value is an int64, and no store holds more
- * than 2^64 events (sequence numbers are 64-bit), so a sum stays below 2^127 — exact for any
- * accepted input, however many events are sent. first_ms / last_ms are times.
- *
- * On disk, version 2 (CLX_ROLLUP_LEN = 113 bytes): the byte 2, the six sums as 16-byte
- * two's-complement little-endian, then first_ms and last_ms as 8-byte little-endian. Version 1
- * (64 bytes: the eight fields as int64 little-endian), written by costlynx before the sums
- * were widened, is read as well; merging rewrites it as version 2. The two differ in length.
- */
-typedef struct clx_rollup {
-    clx_i128_t events;
-    clx_i128_t input_tokens;
-    clx_i128_t output_tokens;
-    clx_i128_t cached_tokens;
-    clx_i128_t cache_write_tokens;
-    clx_i128_t cost_nanos;
-    int64_t first_ms; /* min */
-    int64_t last_ms;  /* max */
-} clx_rollup_t;
-#define CLX_ROLLUP_LEN 113
-#define CLX_ROLLUP_V1_LEN 64
-
-/* Writes r as version 2 (CLX_ROLLUP_LEN bytes). Cannot fail. */
-void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN]);
-/* Reads version 2 or 1: CLX_OK, or CLX_ECORRUPT for any other length or version. */
-int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r);
-/* a += b, field-wise (sums; first = min; last = max). Cannot overflow (see above). */
-void clx_rollup_add(clx_rollup_t *a, const clx_rollup_t *b);
 
 /* Big-endian helpers for composing keys. */
 static inline void clx_be64_put(unsigned char *p, uint64_t v)

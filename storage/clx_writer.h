@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "clx_events.h" /* the keys it writes; and the reads of what it wrote */
+#include "clx_rollup.h" /* the rollups it merges (clx_rollup_ref_t) */
 #include "clx_store.h"
 
 typedef enum clx_write_outcome {
@@ -26,13 +27,6 @@ typedef enum clx_write_outcome {
     CLX_WRITE_SKIPPED = 2,  /* same requestId stored before, same fingerprint */
     CLX_WRITE_CONFLICT = 3, /* same requestId stored before, different fingerprint; not stored */
 } clx_write_outcome_t;
-
-/* A rollup the event adds to when it is inserted (key owned by the submitter). */
-typedef struct clx_rollup_ref {
-    const char *key;
-    size_t klen;
-    clx_rollup_t delta;
-} clx_rollup_ref_t;
 
 /*
  * What an item asks the writer to do. Today one kind; corrections (void, amend, reprice) and

@@ -1,13 +1,19 @@
 /*
- * rollup.c — rollup keys and rollup records (clx_rollup_t, versions 1 and 2); the store's
- * merge operator (store.c) adds records up with these functions.
+ * rollup.c — the rollups family: records (versions 1 and 2) and their merge, keys, the
+ * deltas of a stored event, one merge per key for a group of writes, and the compaction
+ * upkeep thread.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "clx_rollup.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clx_error.h"
-#include "clx_store.h"
+#include "clx_log.h"
 
 #define ROLLUP_V2 2
 #define ROLLUP_SUMS 6
@@ -65,18 +71,23 @@ int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r)
     return CLX_OK;
 }
 
-void clx_rollup_add(clx_rollup_t *a, const clx_rollup_t *b)
+char *clx_rollup_merge(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
+                       size_t *outlen)
 {
-    a->events += b->events;
-    a->input_tokens += b->input_tokens;
-    a->output_tokens += b->output_tokens;
-    a->cached_tokens += b->cached_tokens;
-    a->cache_write_tokens += b->cache_write_tokens;
-    a->cost_nanos += b->cost_nanos;
-    if (b->first_ms != 0 && (a->first_ms == 0 || b->first_ms < a->first_ms))
-        a->first_ms = b->first_ms;
-    if (b->last_ms > a->last_ms)
-        a->last_ms = b->last_ms;
+    clx_rollup_t acc = {0}, x;
+    if (existing != NULL && clx_rollup_unpack(existing, elen, &acc) != CLX_OK)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        if (clx_rollup_unpack(ops[i], oplens[i], &x) != CLX_OK)
+            return NULL;
+        clx_rollup_add(&acc, &x);
+    }
+    char *out = malloc(CLX_ROLLUP_LEN); /* RocksDB frees it with free(): no clx_xmalloc abort here */
+    if (out == NULL)
+        return NULL;
+    clx_rollup_pack(&acc, (unsigned char *)out);
+    *outlen = CLX_ROLLUP_LEN;
+    return out;
 }
 
 /* ---- keys ---------------------------------------------------------------------------------- */
@@ -138,4 +149,160 @@ int clx_rollup_key_decode(const char *key, size_t klen, size_t plen, char *scrat
         s = z + 1;
     }
     return 0;
+}
+
+/* ---- deltas --------------------------------------------------------------------------------- */
+
+void clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
+                           clx_rollup_ref_t refs[CLX_ROLLUP_PER_EVENT])
+{
+    static const char granularity[CLX_ROLLUP_PER_EVENT] = {CLX_ROLLUP_HOUR, CLX_ROLLUP_DAY};
+    static const int64_t width[CLX_ROLLUP_PER_EVENT] = {CLX_MS_PER_HOUR, CLX_MS_PER_DAY};
+    clx_rollup_dims_t d = {
+        .project = rec->project_as_sent,
+        .environment = rec->environment_as_sent,
+        .feature = rec->feature,
+        .provider = rec->provider,
+        .model = rec->model,
+        .flags = rec->flags,
+    };
+    size_t size = clx_rollup_key_size(ws, &d);
+    clx_rollup_t delta = {
+        .events = 1,
+        .input_tokens = rec->input_tokens,
+        .output_tokens = rec->output_tokens,
+        .cached_tokens = rec->cached_tokens,
+        .cache_write_tokens = rec->cache_write_tokens,
+        .cost_nanos = rec->cost_nanos,
+        .first_ms = rec->received_at_ms,
+        .last_ms = rec->received_at_ms,
+    };
+    for (int g = 0; g < CLX_ROLLUP_PER_EVENT; g++) {
+        char *key = clx_arena_alloc(arena, size);
+        refs[g].klen = clx_rollup_key_encode(key, granularity[g], ws, (uint32_t)(rec->received_at_ms / width[g]), &d);
+        refs[g].key = key;
+        refs[g].delta = delta;
+    }
+}
+
+void clx_rollup_lock_ref(clx_arena_t *arena, const char *ws, const char *key_id, const char *environment,
+                         const char *locked_environment, int64_t at_ms, clx_rollup_ref_t *ref)
+{
+    clx_rollup_dims_t d = {
+        .project = key_id, .environment = environment, .feature = locked_environment, .provider = "", .model = ""};
+    char *key = clx_arena_alloc(arena, clx_rollup_key_size(ws, &d));
+    ref->klen = clx_rollup_key_encode(key, CLX_ROLLUP_LOCK, ws, (uint32_t)(at_ms / CLX_MS_PER_DAY), &d);
+    ref->key = key;
+    ref->delta = (clx_rollup_t){.events = 1, .first_ms = at_ms, .last_ms = at_ms};
+}
+
+/* ---- summing a group ------------------------------------------------------------------------ */
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const clx_rollup_ref_t *x = *(const clx_rollup_ref_t *const *)a, *y = *(const clx_rollup_ref_t *const *)b;
+    int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+    return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+size_t clx_rollup_merge_refs(clx_batch_t *b, clx_store_t *s, const clx_rollup_ref_t **refs, size_t n)
+{
+    size_t merges = 0;
+    if (n > 1)
+        qsort(refs, n, sizeof(*refs), cmp_ref);
+    for (size_t i = 0; i < n;) {
+        clx_rollup_t sum = refs[i]->delta;
+        size_t j = i + 1;
+        while (j < n && cmp_ref(&refs[i], &refs[j]) == 0)
+            clx_rollup_add(&sum, &refs[j++]->delta);
+        unsigned char packed[CLX_ROLLUP_LEN];
+        clx_rollup_pack(&sum, packed);
+        clx_batch_merge_rollup(b, s, refs[i]->key, refs[i]->klen, packed, sizeof(packed));
+        merges++;
+        i = j;
+    }
+    return merges;
+}
+
+/* ---- upkeep ----------------------------------------------------------------------------------- */
+
+/*
+ * Merge operands pile up under a burst of writes until compaction folds them, and every
+ * dashboard query pays for the unfolded ones: compact the family soon after a burst.
+ */
+#define UPKEEP_INTERVAL_MS 10000
+#define UPKEEP_MERGES 100000 /* merges since the last compaction that warrant another */
+
+struct clx_rollup_upkeep {
+    clx_store_t *s;
+    atomic_uint_fast64_t merges;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+};
+
+static void *upkeep_main(void *arg)
+{
+    clx_rollup_upkeep_t *u = arg;
+    uint64_t compacted_at = 0;
+    pthread_setname_np(pthread_self(), "clx-maint");
+    pthread_mutex_lock(&u->mu);
+    while (!u->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += UPKEEP_INTERVAL_MS / 1000;
+        pthread_cond_timedwait(&u->cv, &u->mu, &until);
+        if (u->stop)
+            break;
+        uint64_t merges = atomic_load(&u->merges);
+        if (merges - compacted_at < UPKEEP_MERGES)
+            continue;
+        pthread_mutex_unlock(&u->mu);
+        int rc = clx_store_compact(u->s, CLX_CF_ROLLUPS);
+        if (rc != CLX_OK && rc != CLX_ENOSPC)
+            clx_log(CLX_LOG_WARN, "store", "rollups compaction failed; queries stay correct, only slower");
+        if (rc != CLX_ENOSPC) /* no room to compact now: try again at the next tick */
+            compacted_at = merges;
+        pthread_mutex_lock(&u->mu);
+    }
+    pthread_mutex_unlock(&u->mu);
+    return NULL;
+}
+
+clx_rollup_upkeep_t *clx_rollup_upkeep_start(clx_store_t *s)
+{
+    clx_rollup_upkeep_t *u = clx_xcalloc(1, sizeof(*u));
+    u->s = s;
+    atomic_init(&u->merges, 0);
+    pthread_mutex_init(&u->mu, NULL);
+    pthread_cond_init(&u->cv, NULL);
+    if (pthread_create(&u->thread, NULL, upkeep_main, u) != 0) {
+        clx_log(CLX_LOG_WARN, "store", "cannot start the rollups upkeep thread; queries stay correct, only slower");
+        pthread_cond_destroy(&u->cv);
+        pthread_mutex_destroy(&u->mu);
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
+void clx_rollup_upkeep_note(clx_rollup_upkeep_t *u, size_t merges)
+{
+    if (u != NULL)
+        atomic_fetch_add_explicit(&u->merges, merges, memory_order_relaxed);
+}
+
+void clx_rollup_upkeep_stop(clx_rollup_upkeep_t *u)
+{
+    if (u == NULL)
+        return;
+    pthread_mutex_lock(&u->mu);
+    u->stop = 1;
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->mu);
+    pthread_join(u->thread, NULL);
+    pthread_cond_destroy(&u->cv);
+    pthread_mutex_destroy(&u->mu);
+    free(u);
 }

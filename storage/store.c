@@ -22,6 +22,7 @@
 #include "clx_error.h"
 #include "clx_log.h"
 #include "clx_mem.h"
+#include "clx_rollup.h"
 
 #define STORE_WRITE_BUFFER (64u << 20)
 #define STORE_SMALL_WRITE_BUFFER (16u << 20)
@@ -119,29 +120,14 @@ static rocksdb_options_t *cf_options(rocksdb_cache_t *cache, int bloom, size_t w
 }
 
 /* DB-wide options (also used for "default"). Cannot fail. */
-/* ---- rollups: a merge operator adding clx_rollup_t records --------------------------------- */
+/* ---- the rollups family's merge operator: RocksDB's callbacks around clx_rollup_merge ---------- */
 
-/* Combines operands into one record; a malformed operand fails the merge (RocksDB reports corruption). */
+/* A malformed value fails the merge (RocksDB reports corruption). */
 static char *rollup_combine(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
                             unsigned char *success, size_t *outlen)
 {
-    clx_rollup_t acc = {0}, x;
-    *success = 0;
-    if (existing != NULL) {
-        if (clx_rollup_unpack(existing, elen, &acc) != CLX_OK)
-            return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        if (clx_rollup_unpack(ops[i], oplens[i], &x) != CLX_OK)
-            return NULL;
-        clx_rollup_add(&acc, &x);
-    }
-    char *out = malloc(CLX_ROLLUP_LEN); /* RocksDB frees it with free() via delete_value */
-    if (out == NULL)
-        return NULL;
-    clx_rollup_pack(&acc, (unsigned char *)out);
-    *outlen = CLX_ROLLUP_LEN;
-    *success = 1;
+    char *out = clx_rollup_merge(existing, elen, ops, oplens, n, outlen);
+    *success = out != NULL;
     return out;
 }
 
@@ -173,7 +159,7 @@ static void rollup_destroy(void *state)
  * file and table properties of existing stores, and the operator reads both versions. */
 static const char *rollup_name(void *state)
 {
-    return "clx.rollup.v1";
+    return CLX_ROLLUP_MERGE_NAME;
 }
 
 static rocksdb_options_t *db_options(rocksdb_cache_t *cache)

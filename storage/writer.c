@@ -53,50 +53,11 @@ struct clx_writer {
     size_t evkeycap;
     uint32_t *slots; /* in-group set: index + 1 of the first item with a key, 0 = empty */
     size_t slotcap;
-    const clx_rollup_ref_t **rolls; /* the inserted items' rollups, sorted to add up equal keys */
+    const clx_rollup_ref_t **rolls; /* the group's rollups, handed to clx_rollup_merge_refs */
     size_t rollcap;
 
-    /* rollup upkeep: merge operands pile up under a burst of writes until compaction folds
-     * them, and every dashboard query pays for the unfolded ones; a maintenance thread
-     * compacts the rollups family soon after a burst */
-    atomic_uint_fast64_t rollup_merges;
-    pthread_t maint;
-    int maint_started;
-    pthread_mutex_t maint_mu;
-    pthread_cond_t maint_cv;
-    int maint_stop;
+    clx_rollup_upkeep_t *upkeep; /* compacts the rollups family after a burst of merges */
 };
-
-#define MAINT_INTERVAL_MS 10000
-#define MAINT_MERGES 100000 /* merges since the last compaction that warrant another */
-
-static void *maint_main(void *arg)
-{
-    clx_writer_t *w = arg;
-    uint64_t compacted_at = 0;
-    pthread_setname_np(pthread_self(), "clx-maint");
-    pthread_mutex_lock(&w->maint_mu);
-    while (!w->maint_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += MAINT_INTERVAL_MS / 1000;
-        pthread_cond_timedwait(&w->maint_cv, &w->maint_mu, &until);
-        if (w->maint_stop)
-            break;
-        uint64_t merges = atomic_load(&w->rollup_merges);
-        if (merges - compacted_at < MAINT_MERGES)
-            continue;
-        pthread_mutex_unlock(&w->maint_mu);
-        int rc = clx_store_compact(w->s, CLX_CF_ROLLUPS);
-        if (rc != CLX_OK && rc != CLX_ENOSPC)
-            clx_log(CLX_LOG_WARN, "store", "rollups compaction failed; queries stay correct, only slower");
-        if (rc != CLX_ENOSPC) /* no room to compact now: try again at the next tick */
-            compacted_at = merges;
-        pthread_mutex_lock(&w->maint_mu);
-    }
-    pthread_mutex_unlock(&w->maint_mu);
-    return NULL;
-}
 
 /* Returns buf grown to hold at least need bytes. Cannot fail (aborts on OOM). */
 static void *grow(void *buf, size_t *cap, size_t need)
@@ -158,15 +119,9 @@ static uint64_t key_hash(const char *k, size_t n)
  * Decides and writes one group (the list starting at head), then completes each request.
  * On a storage failure every request gets CLX_EIO and last_seq stays where it was.
  */
-static int cmp_rollup(const void *a, const void *b)
-{
-    const clx_rollup_ref_t *x = *(const clx_rollup_ref_t *const *)a, *y = *(const clx_rollup_ref_t *const *)b;
-    return cmp_bytes(x->key, x->klen, y->key, y->klen);
-}
-
 /*
  * Merges the inserted items' rollups, and every request's extra rollups, into the batch:
- * one merge per distinct key. Returns how many merges it added.
+ * one merge per distinct key (clx_rollup_merge_refs). Returns how many merges it added.
  */
 static size_t add_rollups(clx_writer_t *w, clx_write_req_t *head, size_t ninserted)
 {
@@ -187,20 +142,7 @@ static size_t add_rollups(clx_writer_t *w, clx_write_req_t *head, size_t ninsert
     for (clx_write_req_t *r = head; r != NULL; r = r->next_)
         for (size_t k = 0; k < r->nextra_rollups; k++)
             w->rolls[n++] = &r->extra_rollups[k];
-    size_t merges = 0;
-    qsort(w->rolls, n, sizeof(*w->rolls), cmp_rollup);
-    for (size_t i = 0; i < n;) {
-        clx_rollup_t sum = w->rolls[i]->delta;
-        size_t j = i + 1;
-        while (j < n && cmp_rollup(&w->rolls[i], &w->rolls[j]) == 0)
-            clx_rollup_add(&sum, &w->rolls[j++]->delta);
-        unsigned char packed[CLX_ROLLUP_LEN];
-        clx_rollup_pack(&sum, packed);
-        clx_batch_merge_rollup(w->batch, w->s, w->rolls[i]->key, w->rolls[i]->klen, packed, sizeof(packed));
-        merges++;
-        i = j;
-    }
-    return merges;
+    return clx_rollup_merge_refs(w->batch, w->s, w->rolls, n);
 }
 
 static void writer_group(clx_writer_t *w, clx_write_req_t *head)
@@ -322,7 +264,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
 
-        atomic_fetch_add_explicit(&w->rollup_merges, add_rollups(w, head, ninserted), memory_order_relaxed);
+        clx_rollup_upkeep_note(w->upkeep, add_rollups(w, head, ninserted));
 
         unsigned char sv[8];
         clx_be64_put(sv, seq);
@@ -409,9 +351,6 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
     atomic_init(&w->inserted, 0);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    pthread_mutex_init(&w->maint_mu, NULL);
-    pthread_cond_init(&w->maint_cv, NULL);
-    atomic_init(&w->rollup_merges, 0);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         clx_log(CLX_LOG_ERROR, "store", "cannot start the writer thread");
         pthread_cond_destroy(&w->cv);
@@ -422,7 +361,7 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
         rc = CLX_EIO;
         goto fail;
     }
-    w->maint_started = pthread_create(&w->maint, NULL, maint_main, w) == 0;
+    w->upkeep = clx_rollup_upkeep_start(s);
     *out = w;
     rc = CLX_OK;
 fail:
@@ -467,15 +406,7 @@ void clx_writer_destroy(clx_writer_t *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    if (w->maint_started) {
-        pthread_mutex_lock(&w->maint_mu);
-        w->maint_stop = 1;
-        pthread_cond_broadcast(&w->maint_cv);
-        pthread_mutex_unlock(&w->maint_mu);
-        pthread_join(w->maint, NULL);
-    }
-    pthread_mutex_destroy(&w->maint_mu);
-    pthread_cond_destroy(&w->maint_cv);
+    clx_rollup_upkeep_stop(w->upkeep);
 
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);

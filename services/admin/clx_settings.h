@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 #include "clx_pricing.h"
-#include "clx_store.h"
+
+typedef struct clx_store clx_store_t; /* opened by main; the settings persist into it */
 
 #define CLX_SLUG_MAX 64
 #define CLX_NAME_MAX 200

@@ -155,58 +155,14 @@ void clx_ingest_metrics(clx_pipeline_t *p, clx_ingest_metrics_t *out)
     out->catalog_prices = clx_catalog_count(c);
 }
 
-/* The hour and day rollups the event adds to once stored (merged by the writer). */
-static void attach_rollups(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
-                           clx_write_item_t *it)
-{
-    clx_rollup_dims_t d = {
-        .project = rec->project_as_sent,
-        .environment = rec->environment_as_sent,
-        .feature = rec->feature,
-        .provider = rec->provider,
-        .model = rec->model,
-        .flags = rec->flags,
-    };
-    clx_rollup_ref_t *refs = clx_arena_alloc(arena, 2 * sizeof(*refs));
-    size_t size = clx_rollup_key_size(ws, &d);
-    clx_rollup_t delta = {
-        .events = 1,
-        .input_tokens = rec->input_tokens,
-        .output_tokens = rec->output_tokens,
-        .cached_tokens = rec->cached_tokens,
-        .cache_write_tokens = rec->cache_write_tokens,
-        .cost_nanos = rec->cost_nanos,
-        .first_ms = rec->received_at_ms,
-        .last_ms = rec->received_at_ms,
-    };
-    static const char granularity[2] = {CLX_ROLLUP_HOUR, CLX_ROLLUP_DAY};
-    static const int64_t width[2] = {CLX_MS_PER_HOUR, CLX_MS_PER_DAY};
-    for (int g = 0; g < 2; g++) {
-        char *key = clx_arena_alloc(arena, size);
-        refs[g].klen = clx_rollup_key_encode(key, granularity[g], ws, (uint32_t)(rec->received_at_ms / width[g]), &d);
-        refs[g].key = key;
-        refs[g].delta = delta;
-    }
-    it->rollups = refs;
-    it->nrollups = 2;
-}
-
 /* Refusals by a key's environment lock, counted per key in the rollups (the warnings view). */
 static void attach_lock_refusals(clx_ingest_t *ing, int64_t now)
 {
     const clx_key_info_t *key = &ing->session->key;
     clx_rollup_ref_t *extra = clx_arena_alloc(ing->arena, ing->nlocks * sizeof(*extra));
-    for (size_t i = 0; i < ing->nlocks; i++) {
-        clx_rollup_dims_t d = {.project = key->key_id,
-                               .environment = ing->locks[i],
-                               .feature = key->locked_environment,
-                               .provider = "",
-                               .model = ""};
-        char *k = clx_arena_alloc(ing->arena, clx_rollup_key_size(key->workspace, &d));
-        extra[i].klen = clx_rollup_key_encode(k, CLX_ROLLUP_LOCK, key->workspace, (uint32_t)(now / CLX_MS_PER_DAY), &d);
-        extra[i].key = k;
-        extra[i].delta = (clx_rollup_t){.events = 1, .first_ms = now, .last_ms = now};
-    }
+    for (size_t i = 0; i < ing->nlocks; i++)
+        clx_rollup_lock_ref(ing->arena, key->workspace, key->key_id, ing->locks[i], key->locked_environment, now,
+                            &extra[i]);
     ing->wreq.extra_rollups = extra;
     ing->wreq.nextra_rollups = ing->nlocks;
 }
@@ -284,7 +240,11 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
         it->value = buf;
         it->value_len = len;
         it->fingerprint = slot->rec.fingerprint;
-        attach_rollups(ing->arena, ws, &slot->rec, it);
+        /* the rollups the event adds to once written (merged by the writer in the same batch) */
+        clx_rollup_ref_t *refs = clx_arena_alloc(ing->arena, CLX_ROLLUP_PER_EVENT * sizeof(*refs));
+        clx_rollup_event_refs(ing->arena, ws, &slot->rec, refs);
+        it->rollups = refs;
+        it->nrollups = CLX_ROLLUP_PER_EVENT;
         ing->item_slot[k++] = i;
     }
     if (ing->nlocks > 0)

@@ -14,10 +14,10 @@
 #include <stdint.h>
 
 #include "clx_mem.h"
-#include "clx_rollup.h"
-#include "clx_store.h"
+#include "clx_rollup_counts.h"
 #include "costlynx/store/v1/records.pb-c.h"
 
+typedef struct clx_store clx_store_t; /* main's to hand over; callers of the queries never need it */
 typedef struct clx_query clx_query_t;
 
 /* The query service over store (which must outlive it). Cannot fail (aborts on OOM). */

@@ -5,6 +5,7 @@
 #define CLX_QUERY_INTERNAL_H
 
 #include "clx_query.h"
+#include "clx_rollup.h"
 #include "clx_store.h"
 
 struct clx_query {

@@ -59,9 +59,9 @@ int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_
         return CLX_OK;
 
     size_t wl = strlen(q->workspace);
-    char *prefix = clx_arena_alloc(arena, wl + 8);
+    char *prefix = clx_arena_alloc(arena, CLX_ROLLUP_PREFIX_LEN(wl));
     size_t plen = clx_rollup_key_prefix(prefix, g, q->workspace, 0, 0);
-    char *start = clx_arena_alloc(arena, wl + 8);
+    char *start = clx_arena_alloc(arena, CLX_ROLLUP_PREFIX_LEN(wl));
     size_t slen = clx_rollup_key_prefix(start, g, q->workspace, (uint32_t)from, 1);
 
     struct acc acc = {.index = clx_map_create()};

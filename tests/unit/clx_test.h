@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clx_store.h" /* every test may open a real store in a temp folder */
+
 /* Creates a fresh temp directory; the caller frees the path after clx_test_rmdir. */
 static inline char *clx_test_tmpdir(void)
 {
