@@ -136,8 +136,8 @@ int clx_ingest_submit(clx_ingest_t *ing, clx_ingest_done_fn done, void *data);
 
 /*
  * The answer. status: CLX_OK (the response holds the outcome of every event), or
- * CLX_EBUSY / CLX_ESHUTDOWN / CLX_EIO: nothing of the request was stored, the caller
- * retries with the same ids (503 / UNAVAILABLE through the error table).
+ * CLX_EBUSY / CLX_ESHUTDOWN / CLX_EIO / CLX_ENOSPC: nothing of the request was stored, the
+ * caller retries with the same ids (503 / UNAVAILABLE through the error table).
  */
 int clx_ingest_status(const clx_ingest_t *ing);
 /*
