@@ -66,7 +66,7 @@ typedef enum clx_code {
     CLX_CODE_EMPTY_BATCH,
     CLX_CODE_CATALOG_INVALID,
     CLX_CODE_BACKUP_NOT_CONFIGURED, /* with CLX_EEXIST: 409, the server's configuration conflicts */
-    CLX_CODE_INVALID_REQUEST, /* not valid HTTP (framing, headers) */
+    CLX_CODE_INVALID_REQUEST,       /* not valid HTTP (framing, headers) */
     CLX_CODE_COUNT_
 } clx_code_t;
 

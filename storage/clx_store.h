@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 typedef enum clx_cf {
     CLX_CF_EVENTS = 0,
     CLX_CF_DEDUP,

@@ -13,7 +13,8 @@
 #include "clx_mem.h"
 #include "clx_store.h"
 
-_Static_assert(CLX_BACKUP_REPORT_NAME_MAX == CLX_BACKUP_NAME_MAX && CLX_BACKUP_REPORT_DELETED_MAX == CLX_BACKUP_DELETED_MAX,
+_Static_assert(CLX_BACKUP_REPORT_NAME_MAX == CLX_BACKUP_NAME_MAX &&
+                   CLX_BACKUP_REPORT_DELETED_MAX == CLX_BACKUP_DELETED_MAX,
                "a report holds what a backup says");
 
 struct clx_maintenance {

@@ -366,10 +366,9 @@ static void stream_message(clx_grpc_call_t *c)
     if (b == NULL)
         return;
     if (b->n_events > CLX_MAX_BATCH || b->n_events == 0) { /* each is reported, the stream goes on */
-        clx_ingest_summary_reject(&c->summary, c->arena, b->events, b->n_events, c->events_seen, "events",
-                                  CLX_CODE_TOO_MANY_EVENTS,
-                                  "a message holds at most %d events; this one has %zu: none of them was stored",
-                                  CLX_MAX_BATCH, b->n_events);
+        clx_ingest_summary_reject(
+            &c->summary, c->arena, b->events, b->n_events, c->events_seen, "events", CLX_CODE_TOO_MANY_EVENTS,
+            "a message holds at most %d events; this one has %zu: none of them was stored", CLX_MAX_BATCH, b->n_events);
         c->events_seen += (uint32_t)b->n_events;
         c->messages_seen++;
         clx_grpc_receive(c);

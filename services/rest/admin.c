@@ -78,7 +78,8 @@ static yajl_val body_object(clx_rest_call_t *call)
     while (len > 0 && strchr(" \t\r\n", req->entity.base[len - 1]) != NULL && req->entity.base[len - 1] != '\0')
         len--;
     if (memchr(req->entity.base, '\0', len) != NULL) {
-        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_JSON, NULL, "the body is not valid JSON: it holds a NUL byte");
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_JSON, NULL,
+                            "the body is not valid JSON: it holds a NUL byte");
         return NULL;
     }
     char *text = h2o_mem_alloc_pool(&req->pool, len + 1);
@@ -209,7 +210,8 @@ static int send_w(clx_rest_call_t *call, int status, clx_jw_t *w)
 
 static int no_workspace(clx_rest_call_t *call, const char *ws)
 {
-    return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "workspace", "workspace '%s' does not exist", ws);
+    return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "workspace", "workspace '%s' does not exist",
+                               ws);
 }
 
 /* ---- workspaces ---------------------------------------------------------------------------- */
@@ -267,7 +269,8 @@ static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
     const char *path[] = {"strictMode", NULL};
     yajl_val v = yajl_tree_get(body, path, yajl_t_any);
     if (v != NULL && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "strictMode", "strictMode must be true or false");
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "strictMode",
+                            "strictMode must be true or false");
         goto done;
     }
     if (v != NULL) {
@@ -335,8 +338,8 @@ static int project_get(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0), *slug = clx_rest_param(call, 1);
     clx_project_t p;
     if (clx_settings_get_project(call->srv->cfg.settings, ws, slug, &p) != CLX_OK)
-        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "project", "project '%s' does not exist in '%s'", slug,
-                                   ws);
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "project",
+                                   "project '%s' does not exist in '%s'", slug, ws);
     clx_jw_obj_begin(w);
     clx_jw_str(w, "slug", p.slug);
     clx_jw_str(w, "name", p.name);
@@ -355,8 +358,8 @@ static int environments_list(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_obj_begin(w);
     clx_jw_arr_begin(w, "environments");
     if (clx_settings_list_environments(call->srv->cfg.settings, ws, project, list_env_cb, w) != CLX_OK)
-        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "project", "project '%s' does not exist in '%s'",
-                                   project, ws);
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "project",
+                                   "project '%s' does not exist in '%s'", project, ws);
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);
     return send_w(call, 200, w);
@@ -439,7 +442,8 @@ static int key_revoke(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
     int rc = clx_settings_revoke_key(call->srv->cfg.settings, ws, id);
     if (rc == CLX_ENOTFOUND)
-        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "no key '%s' in workspace '%s'", id, ws);
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "no key '%s' in workspace '%s'", id,
+                                   ws);
     if (rc != CLX_OK) {
         if (!storage_refusal(call, rc, "the key could not be revoked"))
             clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s", clx_strerror(rc));
@@ -525,7 +529,8 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         limit = strtol(limit_s, &end, 10);
         if (*limit_s == '\0' || *end != '\0' || strspn(limit_s, "0123456789") != strlen(limit_s) || limit < 1 ||
             limit > 1000)
-            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "limit", "limit must be 1 to 1000");
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "limit",
+                                       "limit must be 1 to 1000");
     }
     unsigned long long cursor = 0;
     if (cursor_s != NULL) {
@@ -533,7 +538,8 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         cursor = strtoull(cursor_s, &end, 10);
         /* digits only: strtoull takes "-1" (as 2^64-1) and " 5" */
         if (*cursor_s == '\0' || *end != '\0' || strspn(cursor_s, "0123456789") != strlen(cursor_s))
-            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "cursor", "cursor must be a number");
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "cursor",
+                                       "cursor must be a number");
     }
     clx_arena_t *arena = w->arena;
     clx_jw_obj_begin(w);
@@ -552,8 +558,8 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         clx_event_filter_t filter = {0};
         if (clx_rest_event_filter(call, &filter) != 0)
             return 0;
-        int rc = clx_query_list_events(call->srv->cfg.query, ws, cursor, (size_t)limit, &filter, list_event_cb, w,
-                                       &next);
+        int rc =
+            clx_query_list_events(call->srv->cfg.query, ws, cursor, (size_t)limit, &filter, list_event_cb, w, &next);
         if (rc != CLX_OK)
             return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "events could not be read");
         clx_jw_arr_end(w);
@@ -622,8 +628,8 @@ static int member_price(clx_rest_call_t *call, yajl_val obj, const char *name, c
         *out = YAJL_GET_STRING(v);
         return CLX_OK;
     }
-    clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, name, "%s must be a number (US dollars per million tokens)",
-                        name);
+    clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, name,
+                        "%s must be a number (US dollars per million tokens)", name);
     return CLX_EINVAL;
 }
 
@@ -670,14 +676,15 @@ static int overrides_delete(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0);
     char *provider = clx_rest_query(call->req, "provider"), *model = clx_rest_query(call->req, "model");
     if (provider == NULL || model == NULL)
-        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_MISSING_FIELD, provider == NULL ? "provider" : "model",
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_MISSING_FIELD,
+                                   provider == NULL ? "provider" : "model",
                                    "name the override with ?provider=…&model=…");
     int rc = clx_settings_delete_override(call->srv->cfg.settings, ws, provider, model);
     if (storage_refusal(call, rc, "the override could not be deleted"))
         return 0;
     if (rc != CLX_OK)
-        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "model", "no override for %s model '%s'", provider,
-                                   model);
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "model", "no override for %s model '%s'",
+                                   provider, model);
     clx_jw_obj_begin(w);
     clx_jw_bool(w, "ok", 1);
     clx_jw_obj_end(w);
@@ -723,13 +730,14 @@ static int deployments_delete(clx_rest_call_t *call, clx_jw_t *w)
     char *ws = clx_rest_param(call, 0);
     char *deployment = clx_rest_query(call->req, "deployment");
     if (deployment == NULL)
-        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_MISSING_FIELD, "deployment", "name it with ?deployment=…");
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_MISSING_FIELD, "deployment",
+                                   "name it with ?deployment=…");
     int rc = clx_settings_delete_deployment(call->srv->cfg.settings, ws, deployment);
     if (storage_refusal(call, rc, "the mapping could not be deleted"))
         return 0;
     if (rc != CLX_OK)
-        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "deployment", "no mapping for deployment '%s'",
-                                   deployment);
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "deployment",
+                                   "no mapping for deployment '%s'", deployment);
     clx_jw_obj_begin(w);
     clx_jw_bool(w, "ok", 1);
     clx_jw_obj_end(w);
@@ -835,7 +843,8 @@ static int backup_create(clx_rest_call_t *call, clx_jw_t *w)
     }
     yajl_tree_free(body);
     if (atomic_load(&srv->stopping))
-        return clx_rest_send_error(call->req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL, "shutting down; back up after the restart");
+        return clx_rest_send_error(call->req, CLX_ESHUTDOWN, CLX_CODE_NONE, NULL,
+                                   "shutting down; back up after the restart");
     struct backup_job *job = clx_xcalloc(1, sizeof(*job));
     job->thread = call->thread;
     job->maintenance = srv->cfg.maintenance;

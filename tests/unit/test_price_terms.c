@@ -11,7 +11,7 @@
 #define CSV                                                                                                            \
     "id,provider,model,aliases,effective_from,input_per_mtok,output_per_mtok,cached_input_per_mtok,"                   \
     "cache_write_per_mtok,source,checked\n"                                                                            \
-    "openai/gpt-4o-mini@2024-07-18,openai,gpt-4o-mini,,2024-07-18,0.15,0.60,0.075,,https://example.com,2026-01-01\n"  \
+    "openai/gpt-4o-mini@2024-07-18,openai,gpt-4o-mini,,2024-07-18,0.15,0.60,0.075,,https://example.com,2026-01-01\n"   \
     "openai/gpt-4o@2024-08-06,openai,gpt-4o,,2024-08-06,2.50,10,1.25,,https://example.com,2026-01-01\n"
 
 #define AT 1767225600000LL /* 2026-01-01 */
@@ -36,10 +36,17 @@ static int own_price(void *ctx, const char *provider, const char *model, clx_pri
     t->calls++;
     if (t->own_model == NULL || strcmp(provider, t->own_provider) != 0 || strcmp(model, t->own_model) != 0)
         return 0;
-    *out = (clx_price_t){.id = "override:test", .provider = t->own_provider, .model = t->own_model,
-                         .input_pico = 1, .output_pico = 2, .cached_input_pico = -1, .cache_write_pico = -1,
-                         .input_above_200k_pico = -1, .output_above_200k_pico = -1,
-                         .cached_input_above_200k_pico = -1, .cache_write_above_200k_pico = -1};
+    *out = (clx_price_t){.id = "override:test",
+                         .provider = t->own_provider,
+                         .model = t->own_model,
+                         .input_pico = 1,
+                         .output_pico = 2,
+                         .cached_input_pico = -1,
+                         .cache_write_pico = -1,
+                         .input_above_200k_pico = -1,
+                         .output_above_200k_pico = -1,
+                         .cached_input_above_200k_pico = -1,
+                         .cache_write_above_200k_pico = -1};
     return 1;
 }
 
@@ -66,8 +73,7 @@ static const clx_price_t *resolve(struct terms *t, const char *provider, const c
     char norm[CLX_PRICING_MODEL_MAX + 1];
     clx_pricing_normalize_model(model, strlen(model), norm);
     clx_price_terms_t terms = {t, deployment_model, own_price};
-    return clx_price_resolve(catalog, t != NULL ? &terms : NULL, provider, model, strlen(model), norm, AT, own,
-                             mapped);
+    return clx_price_resolve(catalog, t != NULL ? &terms : NULL, provider, model, strlen(model), norm, AT, own, mapped);
 }
 
 static void test_catalog_when_no_terms_apply(void **state)

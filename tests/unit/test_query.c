@@ -291,8 +291,8 @@ static void test_time_buckets(void **state)
     int64_t now = clx_now_ms();
 
     /* a range that is not whole days reads the hour rollups */
-    clx_usage_query_t q = {.workspace = "default", .from_ms = now - HOUR, .to_ms = now + HOUR,
-                           .group_by = CLX_DIM_HOUR};
+    clx_usage_query_t q = {
+        .workspace = "default", .from_ms = now - HOUR, .to_ms = now + HOUR, .group_by = CLX_DIM_HOUR};
     run(f, &q, &rows, &n, &total);
     assert_true(total.sum.events == 5);
     assert_true(n >= 1 && n <= 2); /* 2 when the events straddle an hour */

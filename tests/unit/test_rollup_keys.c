@@ -18,8 +18,12 @@ static int cmp_keys(const char *a, size_t al, const char *b, size_t bl)
 static void test_key_round_trip(void **state)
 {
     (void)state;
-    clx_rollup_dims_t d = {.project = "support", .environment = "prod", .feature = "chat", .provider = "openai",
-                           .model = "gpt-4o-mini", .flags = 5};
+    clx_rollup_dims_t d = {.project = "support",
+                           .environment = "prod",
+                           .feature = "chat",
+                           .provider = "openai",
+                           .model = "gpt-4o-mini",
+                           .flags = 5};
     char key[256], scratch[256];
     size_t klen = clx_rollup_key_encode(key, CLX_ROLLUP_DAY, "acme", 20454, &d);
     assert_int_equal(klen, clx_rollup_key_size("acme", &d));
@@ -209,7 +213,8 @@ static void test_group_summing_on_a_store(void **state)
         int64_t events, cost, first, last;
     } want[] = {{"a", 2, 6, 101, 103}, {"b", 2, 4, 100, 102}, {"c", 1, 5, 104, 104}};
     for (size_t i = 0; i < 3; i++) {
-        clx_rollup_dims_t d = {.project = want[i].project, .environment = "", .feature = "", .provider = "", .model = ""};
+        clx_rollup_dims_t d = {
+            .project = want[i].project, .environment = "", .feature = "", .provider = "", .model = ""};
         char key[64];
         size_t klen = clx_rollup_key_encode(key, CLX_ROLLUP_DAY, "ws", 3, &d);
         char *val = NULL;
