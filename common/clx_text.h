@@ -1,7 +1,7 @@
 /*
  * clx_text.h — byte-level text helpers shared by every module: ASCII case folding (names
- * are compared case-insensitively in ASCII only, never by locale) and the Bearer credential
- * of an Authorization header.
+ * are compared case-insensitively in ASCII only, never by locale), hexadecimal digits, and
+ * the Bearer credential of an Authorization header.
  */
 #ifndef CLX_TEXT_H
 #define CLX_TEXT_H
@@ -12,6 +12,18 @@
 static inline char clx_ascii_lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* The value of hexadecimal digit c (either case), or -1 when c is not one. */
+static inline int clx_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 /* Writes len bytes of s lower-cased (ASCII) into out, then a NUL; out may be s. Cannot fail. */

@@ -12,6 +12,7 @@
 #include "clx_error.h"
 #include "clx_map.h"
 #include "clx_mem.h"
+#include "clx_text.h"
 
 #define ALIAS_MAX_LEN 200
 
@@ -45,7 +46,7 @@ size_t clx_label_key(const char *label, char *buf)
             p = q;
             continue;
         }
-        buf[n++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+        buf[n++] = clx_ascii_lower(*p);
     }
     buf[n] = '\0';
     return n;

@@ -12,6 +12,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "clx_error.h"
+#include "clx_text.h"
 
 /*
  * Where OTLP/JSON departs from the proto3 JSON mapping: trace and span ids are hex, not
@@ -342,17 +343,6 @@ static int parse_int(const char *s, size_t len, int64_t min, uint64_t max, int64
     return 0;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int b64val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -382,7 +372,7 @@ static int decode_bytes(struct reader *r, enum bytes_text as, const unsigned cha
         if (len % 2 != 0)
             return -1;
         for (size_t i = 0; i < len; i += 2) {
-            int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+            int hi = clx_hex_value((char)s[i]), lo = clx_hex_value((char)s[i + 1]);
             if (hi < 0 || lo < 0)
                 return -1;
             buf[n++] = (uint8_t)(hi << 4 | lo);

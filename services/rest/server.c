@@ -85,25 +85,14 @@ int clx_rest_admin_auth(clx_rest_call_t *call)
     return clx_settings_admin_check(call->srv->cfg.settings, token, len);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s once; '+' is a space only in query components (form encoding). */
 static char *decode_component(h2o_mem_pool_t *pool, const char *s, size_t len, int plus_is_space)
 {
     char *out = h2o_mem_alloc_pool(pool, len + 1);
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[n++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (s[i] == '%' && i + 2 < len && clx_hex_value(s[i + 1]) >= 0 && clx_hex_value(s[i + 2]) >= 0) {
+            out[n++] = (char)(clx_hex_value(s[i + 1]) * 16 + clx_hex_value(s[i + 2]));
             i += 2;
         } else if (s[i] == '+' && plus_is_space) {
             out[n++] = ' ';
