@@ -1,5 +1,6 @@
 /*
- * clx_http.h — outgoing webhook requests: a URL guard against SSRF and a libcurl sender.
+ * clx_http.h — outgoing webhook requests: a URL guard against SSRF in front of the libcurl
+ * client of common/clx_httpc.h.
  *
  * A webhook URL is chosen by a workspace admin, and costlynxd runs next to things an admin
  * of one workspace must not reach: its own admin API on loopback, a cloud metadata service
@@ -28,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "clx_httpc.h" /* the libcurl client these requests go through; clx_http_global_init */
 
 typedef enum clx_addr_class {
     CLX_ADDR_PUBLIC = 0,
@@ -75,13 +78,6 @@ typedef struct clx_url_target {
  */
 int clx_url_check(const char *url, unsigned allow, clx_url_target_t *out, char *err, size_t errlen);
 
-/*
- * Initialises libcurl for the process, once (later calls do nothing). Call it from main()
- * before starting threads: libcurl's global setup is not thread-safe on every build.
- * clx_http_post also calls it, for programs (tests) that did not.
- */
-void clx_http_global_init(void);
-
 /* One POST. Header lines are "Name: value". Timeouts in ms (0 = the defaults: 5 s, 15 s). */
 typedef struct clx_http_post {
     const char *url;
@@ -94,11 +90,8 @@ typedef struct clx_http_post {
     long timeout_ms;
 } clx_http_post_t;
 
-typedef struct clx_http_result {
-    long status;        /* HTTP status, 0 when no answer */
-    char error[256];    /* why it failed, in words; "" on a 2xx */
-    char body_head[200]; /* the start of the answer's body (printable), for error reports */
-} clx_http_result_t;
+/* The answer: status, error text and the body's start (clx_httpc.h). */
+typedef clx_httpc_result_t clx_http_result_t;
 
 /*
  * Sends req. Returns CLX_OK when the server answered (any status: see res->status; for a

@@ -1,6 +1,6 @@
 /*
- * http.c — the outgoing side of alerts: URL and address checks against SSRF, and one
- * libcurl POST pinned to the checked address, with timeouts and errors kept as text.
+ * http.c — the outgoing side of alerts: URL and address checks against SSRF, and one POST
+ * (common/clx_httpc.h) pinned to the checked address.
  */
 #define _GNU_SOURCE /* strncasecmp, getaddrinfo under -std=c11 */
 #include "clx_http.h"
@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "clx_error.h"
-
-#define DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define DEFAULT_TIMEOUT_MS 15000
 
 static const char *const class_names[CLX_ADDR_CLASS_COUNT_] = {
     [CLX_ADDR_PUBLIC] = "public",           [CLX_ADDR_LOOPBACK] = "loopback",
@@ -266,25 +260,6 @@ int clx_url_check(const char *url, unsigned allow, clx_url_target_t *out, char *
 
 /* ---- sending ------------------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void clx_http_global_init(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-}
-
-typedef struct send_ctx {
-    const clx_url_target_t *target;
-    int refused; /* curl tried another address than the checked one */
-    clx_http_result_t *res;
-    size_t head;
-} send_ctx_t;
-
 static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
 {
     if (a->sa_family != b->sa_family)
@@ -297,98 +272,48 @@ static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
     return memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0 && x->sin6_port == y->sin6_port;
 }
 
-/* libcurl asks for a socket to the address it is about to connect to: only the checked one */
-static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+/* the client asks before connecting: only the checked address */
+static int only_checked(void *arg, const struct sockaddr *addr)
 {
-    send_ctx_t *c = clientp;
-    if (purpose != CURLSOCKTYPE_IPCXN || !same_addr(&address->addr, (const struct sockaddr *)&c->target->addr)) {
-        c->refused = 1;
-        return CURL_SOCKET_BAD;
-    }
-    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-    send_ctx_t *c = userp;
-    size_t n = size * nmemb;
-    for (size_t i = 0; i < n && c->head + 1 < sizeof(c->res->body_head); i++) {
-        unsigned char ch = (unsigned char)data[i];
-        c->res->body_head[c->head++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
-    }
-    c->res->body_head[c->head] = '\0';
-    return n; /* the rest is read and dropped; the total timeout bounds a never-ending answer */
+    const clx_url_target_t *target = arg;
+    return same_addr(addr, (const struct sockaddr *)&target->addr);
 }
 
 int clx_http_post(const clx_http_post_t *req, clx_http_result_t *res)
 {
     clx_url_target_t target;
-    send_ctx_t ctx;
-    char errbuf[CURL_ERROR_SIZE] = "";
     char pin[400];
-    struct curl_slist *hdrs = NULL, *resolve = NULL;
-    CURL *h = NULL;
     int rc;
 
     memset(res, 0, sizeof(*res));
     rc = clx_url_check(req->url, req->allow, &target, res->error, sizeof(res->error));
     if (rc != CLX_OK)
         return rc;
-    clx_http_global_init();
-    h = curl_easy_init();
-    if (h == NULL) {
+    clx_httpc_t *c = clx_httpc_create("costlynx-alerts/1");
+    if (c == NULL) {
         snprintf(res->error, sizeof(res->error), "cannot create an HTTP client");
         return CLX_EIO;
     }
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.target = &target;
-    ctx.res = res;
     /* the host name resolves to the checked address, and nothing else may be connected to */
     snprintf(pin, sizeof(pin), target.addr.ss_family == AF_INET6 ? "%s:%u:[%s]" : "%s:%u:%s", target.host,
              target.port, target.addr_text);
-    resolve = curl_slist_append(NULL, pin);
-    for (size_t i = 0; i < req->nheaders; i++)
-        hdrs = curl_slist_append(hdrs, req->headers[i]);
-    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &ctx);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "costlynx-alerts/1");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        if (ctx.refused)
-            snprintf(res->error, sizeof(res->error), "refused to connect to an address other than the checked %s",
-                     target.addr_text);
-        else
-            snprintf(res->error, sizeof(res->error), "%s%s%s", curl_easy_strerror(cc), errbuf[0] ? ": " : "",
-                     errbuf);
-        rc = ctx.refused ? CLX_EFORBIDDEN : CLX_EIO;
-    } else {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
-        if (res->status < 200 || res->status > 299)
-            snprintf(res->error, sizeof(res->error), "HTTP %ld%s%s", res->status, res->body_head[0] ? ": " : "",
-                     res->body_head);
-        rc = CLX_OK;
-    }
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    curl_slist_free_all(resolve);
+    clx_httpc_req_t hr = {
+        .url = req->url,
+        .headers = req->headers,
+        .nheaders = req->nheaders,
+        .body = req->body,
+        .body_len = req->body_len,
+        .connect_timeout_ms = req->connect_timeout_ms,
+        .timeout_ms = req->timeout_ms,
+        .resolve = pin,
+        .allow_connect = only_checked,
+        .allow_arg = &target,
+    };
+    rc = clx_httpc_post(c, &hr, res);
+    if (rc == CLX_EFORBIDDEN)
+        snprintf(res->error, sizeof(res->error), "refused to connect to an address other than the checked %s",
+                 target.addr_text);
+    clx_httpc_destroy(c);
     return rc;
 }
 
