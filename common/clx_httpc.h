@@ -48,6 +48,10 @@ typedef struct clx_httpc_req {
      * (the request then fails with CLX_EFORBIDDEN); NULL allows any */
     int (*allow_connect)(void *arg, const struct sockaddr *addr);
     void *allow_arg;
+    /* polled while the request runs (a few times a second): non-zero aborts it with CLX_EIO
+     * (e.g. a shutdown); NULL: never */
+    int (*cancelled)(void *arg);
+    void *cancel_arg;
 } clx_httpc_req_t;
 
 typedef struct clx_httpc_result {

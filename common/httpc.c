@@ -73,6 +73,12 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
     return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    send_ctx_t *c = clientp;
+    return c->req->cancelled(c->req->cancel_arg) ? 1 : 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     send_ctx_t *c = userp;
@@ -106,6 +112,11 @@ int clx_httpc_post(clx_httpc_t *c, const clx_httpc_req_t *req, clx_httpc_result_
     if (req->allow_connect != NULL) {
         curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
         curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &ctx);
+    }
+    if (req->cancelled != NULL) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &ctx);
     }
     for (size_t i = 0; i < req->nheaders; i++)
         hdrs = curl_slist_append(hdrs, req->headers[i]);

@@ -21,6 +21,10 @@ typedef struct clx_store clx_store_t; /* opened by main; the settings persist in
 #define CLX_NAME_MAX 200
 #define CLX_KEY_ID_LEN 16     /* "key_" + 12 hex */
 #define CLX_KEY_SECRET_LEN 44 /* "clx_" + 40 base62 */
+/* Cells (docs/scale-out.md): an id of 1..16 of [a-z0-9], starting with a letter. */
+#define CLX_CELL_ID_MAX 16
+/* The longest secret: "clx_" <cell> "_" + 40 base62 on a cell. */
+#define CLX_KEY_SECRET_MAX (CLX_KEY_SECRET_LEN + 1 + CLX_CELL_ID_MAX)
 
 typedef struct clx_workspace {
     char slug[CLX_SLUG_MAX + 1];
@@ -107,6 +111,17 @@ void clx_settings_destroy(clx_settings_t *s);
 /* True when s is 1..64 bytes of [a-z0-9_-] starting with [a-z0-9]. */
 int clx_slug_valid(const char *s, size_t len);
 
+/* True when id is a cell id (CLX_CELL_ID_MAX above). */
+int clx_cell_id_valid(const char *id);
+/*
+ * Makes this store a cell: keys minted from now on are "clx_<cell>_" + 40 base62, so a
+ * router can send a key's traffic to its cell by the text between the first two '_'
+ * (base62 has none). Keys minted before (and every key without a cell: "clx_" + 40 base62)
+ * keep working. cell NULL or "": no cell. CLX_OK or CLX_EINVAL (not a cell id). Call once,
+ * before serving.
+ */
+int clx_settings_set_cell(clx_settings_t *s, const char *cell);
+
 /*
  * Sets up admin authentication. With a configured token (flag or environment), only that
  * token is accepted. Without one, a token generated at an earlier start is accepted (its
@@ -165,7 +180,8 @@ int clx_settings_create_environment(clx_settings_t *s, const char *ws, const cha
 /*
  * Creates an ingestion key. default_project / default_environment / locked_environment may
  * be NULL or "". The defaults must exist; a lock without a default environment makes the
- * lock the default. On CLX_OK, secret (>= CLX_KEY_SECRET_LEN+1 bytes) receives the secret,
+ * lock the default. On CLX_OK, secret (>= CLX_KEY_SECRET_MAX+1 bytes; CLX_KEY_SECRET_LEN+1
+ * suffice without a cell) receives the secret,
  * shown to the caller once and never again.
  */
 int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name, const char *default_project,

@@ -2,6 +2,7 @@
  * keys.c — ingestion keys: created (the secret shown once, only its hash kept), revoked,
  * listed. Authenticating them is secrets.c's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,29 @@
 #include "clx_log.h"
 #include "clx_mem.h"
 #include "settings_internal.h"
+
+int clx_cell_id_valid(const char *id)
+{
+    size_t n = 0;
+    if (id == NULL || !(id[0] >= 'a' && id[0] <= 'z'))
+        return 0;
+    for (; id[n] != '\0'; n++)
+        if (n == CLX_CELL_ID_MAX || !((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= '0' && id[n] <= '9')))
+            return 0;
+    return 1;
+}
+
+int clx_settings_set_cell(clx_settings_t *s, const char *cell)
+{
+    if (cell == NULL || cell[0] == '\0') {
+        s->cell[0] = '\0';
+        return CLX_OK;
+    }
+    if (!clx_cell_id_valid(cell))
+        return CLX_EINVAL;
+    snprintf(s->cell, sizeof(s->cell), "%s", cell);
+    return CLX_OK;
+}
 
 int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name, const char *default_project,
                             const char *default_environment, const char *locked_environment, clx_apikey_t *out,
@@ -60,10 +84,12 @@ int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name,
     clx_apikey_t *key = clx_xcalloc(1, sizeof(*key));
     memcpy(key->id, "key_", 4);
     clx_settings_random_hex(key->id + 4, 12);
-    memcpy(secret, "clx_", 4);
-    clx_settings_random_base62(secret + 4, CLX_KEY_SECRET_LEN - 4);
-    secret[CLX_KEY_SECRET_LEN] = '\0';
-    clx_settings_sha256(secret, CLX_KEY_SECRET_LEN, key->secret_sha256);
+    /* "clx_" [<cell> "_"] 40 base62: the cell, when set, names where the key's traffic goes */
+    size_t sl = (size_t)snprintf(secret, CLX_KEY_SECRET_MAX + 1, "clx_%s%s", s->cell, s->cell[0] ? "_" : "");
+    clx_settings_random_base62(secret + sl, CLX_KEY_SECRET_LEN - 4);
+    sl += CLX_KEY_SECRET_LEN - 4;
+    secret[sl] = '\0';
+    clx_settings_sha256(secret, sl, key->secret_sha256);
     memcpy(key->prefix, secret, 8);
     clx_settings_copy_slug(key->workspace, ws);
     key->name = clx_xstrdup(name);
@@ -76,7 +102,7 @@ int clx_settings_create_key(clx_settings_t *s, const char *ws, const char *name,
     if ((rc = clx_settings_commit(s, b)) != CLX_OK) {
         free(key->name);
         free(key);
-        memset(secret, 0, CLX_KEY_SECRET_LEN);
+        memset(secret, 0, sl);
         goto done;
     }
     clx_settings_index_key(s, key);

@@ -39,6 +39,7 @@ struct clx_settings {
     unsigned char admin_sha256[32];
     int admin_set;
     atomic_uint_fast64_t generation; /* bumped by every change: invalidates the key caches */
+    char cell[CLX_CELL_ID_MAX + 1];  /* this cell's id, minted into new keys; "" without cells */
 };
 
 /* ---- settings.c: the object, its lock and its indexes ------------------------------------- */

@@ -23,6 +23,8 @@ const char *clx_config_get(const char **values, const char *name);
 
 /* ctl.c: "costlynxd ctl ..." — calls the settings API of a running costlynxd. */
 int clx_ctl_main(int argc, char **argv);
+/* ctl_clickhouse.c: "costlynxd ctl clickhouse-schema [--cluster NAME] ..." (args after the command). */
+int clx_ctl_clickhouse_schema(int argc, char **argv);
 
 /* builtin_catalog.c (generated at build time from pricing/catalog/prices.csv) */
 extern const char clx_builtin_catalog[];

@@ -39,7 +39,9 @@ static void help(FILE *f)
                "  events [limit]                          newest stored events\n"
                "  backup [DIR]                            make a backup in the server's --backup-dir; with DIR\n"
                "                                          (new or empty, on this machine) also copy it there.\n"
-               "                                          Restore: costlynxd --data-dir DIR\n");
+               "                                          Restore: costlynxd --data-dir DIR\n"
+               "  clickhouse-schema [--cluster NAME] [--database DB] [--table T]\n"
+               "                                          print the ClickHouse DDL of the export (no server)\n");
 }
 
 /* Appends s to buf as a JSON string literal. */
@@ -306,6 +308,8 @@ int clx_ctl_main(int argc, char **argv)
         snprintf(default_url, sizeof(default_url), "http://%s", addr != NULL ? addr : "127.0.0.1:8080");
         url = default_url;
     }
+    if (argc > 0 && strcmp(argv[0], "clickhouse-schema") == 0)
+        return clx_ctl_clickhouse_schema(argc - 1, argv + 1);
     const char *pos[4] = {0};
     int npos = 0;
     for (int i = 0; i < argc; i++) {

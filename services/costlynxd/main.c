@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clx_clickhouse.h"
 #include "clx_error.h"
+#include "clx_exporter.h"
 #include "clx_grpc.h"
 #include "clx_http.h"
 #include "clx_log.h"
@@ -87,6 +89,21 @@ static int valid_size(const char *v)
     return parse_size(v, &n) == 0;
 }
 
+static int valid_positive(const char *v)
+{
+    return valid_count(v) && atol(v) > 0;
+}
+
+static int valid_cell(const char *v)
+{
+    return v[0] == '\0' || clx_cell_id_valid(v);
+}
+
+static int valid_http_url(const char *v)
+{
+    return v[0] == '\0' || strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
+}
+
 static int valid_level(const char *v)
 {
     return strcmp(v, "error") == 0 || strcmp(v, "warn") == 0 || strcmp(v, "info") == 0 || strcmp(v, "debug") == 0;
@@ -123,6 +140,22 @@ const clx_option_t clx_options[] = {
     {"disk-reserve", "COSTLYNX_DISK_RESERVE", "1GiB",
      "free space kept on the data folder's disk: ingest and settings writes answer 503 below it (e.g. 512MiB)",
      valid_size},
+    /* cells and the ClickHouse export (docs/scale-out.md, docs/clickhouse.md) */
+    {"cell-id", "COSTLYNX_CELL_ID", "", "this cell's id ([a-z][a-z0-9]*, <= 16): new keys carry it (empty: no cells)",
+     valid_cell},
+    {"clickhouse-url", "COSTLYNX_CLICKHOUSE_URL", "",
+     "ClickHouse HTTP interface, e.g. http://clickhouse:8123 (empty: no export)", valid_http_url},
+    {"clickhouse-database", "COSTLYNX_CLICKHOUSE_DATABASE", CLX_CH_DEFAULT_DATABASE, "ClickHouse database",
+     clx_ch_ident_valid},
+    {"clickhouse-table", "COSTLYNX_CLICKHOUSE_TABLE", CLX_CH_DEFAULT_TABLE,
+     "ClickHouse table the rows go to (the Distributed one on a cluster)", clx_ch_ident_valid},
+    {"clickhouse-user", "COSTLYNX_CLICKHOUSE_USER", "", "ClickHouse user (empty: the server's default user)", NULL},
+    {"clickhouse-password", "COSTLYNX_CLICKHOUSE_PASSWORD", "", "ClickHouse password (set it in the environment)",
+     NULL},
+    {"clickhouse-batch-rows", "COSTLYNX_CLICKHOUSE_BATCH_ROWS", "50000", "most rows per ClickHouse INSERT",
+     valid_positive},
+    {"clickhouse-interval-ms", "COSTLYNX_CLICKHOUSE_INTERVAL_MS", "1000",
+     "when the export has caught up, the wait before looking for new events", valid_count},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -231,6 +264,8 @@ static int serve(int argc, char **argv)
                                                     : CLX_LOG_INFO);
     char *admin_token = scrub_secret_arg(argc, argv, clx_config_get(values, "admin-token"), "--admin-token",
                                          "COSTLYNX_ADMIN_TOKEN");
+    char *ch_password = scrub_secret_arg(argc, argv, clx_config_get(values, "clickhouse-password"),
+                                         "--clickhouse-password", "COSTLYNX_CLICKHOUSE_PASSWORD");
 
     /* signals are taken by sigwait below, so every thread started from here blocks them */
     sigset_t sigs;
@@ -251,6 +286,7 @@ static int serve(int argc, char **argv)
     clx_maintenance_t *maintenance = NULL;
     enum { DOOR_REST, DOOR_GRPC, NDOORS };
     clx_door_t doors[NDOORS] = {{0}};
+    clx_exporter_t *exporter = NULL;
     char *err = NULL;
 
     const char *dir = clx_config_get(values, "data-dir");
@@ -290,6 +326,8 @@ static int serve(int argc, char **argv)
                 admin_rc == CLX_ENOSPC ? " (set COSTLYNX_ADMIN_TOKEN, which needs no write, or free some space)" : "");
         goto done;
     }
+    const char *cell = clx_config_get(values, "cell-id");
+    clx_settings_set_cell(settings, cell); /* validated with the options */
     const char *catalog_path = clx_config_get(values, "catalog");
     clx_catalog_source_t source = {catalog_path, clx_builtin_catalog, clx_builtin_catalog_len};
     int rc = clx_writer_create(store, (size_t)atol(clx_config_get(values, "max-queued-events")), &writer);
@@ -343,6 +381,27 @@ static int serve(int argc, char **argv)
     };
     free(err);
     err = NULL;
+    const char *ch_url = clx_config_get(values, "clickhouse-url");
+    if (ch_url[0] != '\0') {
+        /* off the ingest path: it only reads committed events; ingestion never waits for it */
+        clx_exporter_config_t xcfg = {
+            .store = store,
+            .url = ch_url,
+            .database = clx_config_get(values, "clickhouse-database"),
+            .table = clx_config_get(values, "clickhouse-table"),
+            .user = clx_config_get(values, "clickhouse-user"),
+            .password = ch_password != NULL ? ch_password : clx_config_get(values, "clickhouse-password"),
+            .cell = cell,
+            .batch_rows = (size_t)atol(clx_config_get(values, "clickhouse-batch-rows")),
+            .interval_ms = (unsigned)atol(clx_config_get(values, "clickhouse-interval-ms")),
+        };
+        if (clx_exporter_start(&xcfg, &exporter, &err) != CLX_OK) {
+            fprintf(stderr, "costlynxd: cannot start the ClickHouse export: %s\n", err != NULL ? err : "unknown error");
+            goto done;
+        }
+        rcfg.metrics_extra = clx_exporter_metrics;
+        rcfg.metrics_arg = exporter;
+    }
     if (clx_rest_start(&rcfg, &doors[DOOR_REST], &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot serve HTTP on %s: %s\n", rcfg.addr, err != NULL ? err : "unknown error");
         goto done;
@@ -365,6 +424,8 @@ static int serve(int argc, char **argv)
            doors[DOOR_REST].port);
     printf("costlynxd grpc ready: %.*s:%d\n", (int)(strrchr(gcfg.addr, ':') - gcfg.addr), gcfg.addr,
            doors[DOOR_GRPC].port);
+    if (cell[0] != '\0')
+        printf("costlynxd cell: %s (new ingestion keys start with clx_%s_)\n", cell, cell);
     if (generated != NULL) {
         printf("admin token (shown once; set COSTLYNX_ADMIN_TOKEN to choose your own): %s\n", generated);
         free(generated);
@@ -404,10 +465,15 @@ done:
         memset(admin_token, 0, strlen(admin_token));
         free(admin_token);
     }
+    if (ch_password != NULL) {
+        memset(ch_password, 0, strlen(ch_password));
+        free(ch_password);
+    }
     free(err);
     /* order matters: no door may call the pipeline once the writer is gone */
     for (int d = NDOORS; d-- > 0;)
         clx_door_destroy(&doors[d], clx_mono_ns()); /* a door not stopped yet (a failed start) stops at once */
+    clx_exporter_stop(exporter); /* after the doors (/metrics reads it), before the store closes */
     clx_writer_destroy(writer); /* writes everything still queued */
     clx_query_destroy(query);
     clx_maintenance_destroy(maintenance);

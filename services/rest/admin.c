@@ -412,7 +412,7 @@ static int keys_create(clx_rest_call_t *call, clx_jw_t *w)
         member_str(call, body, "defaultEnvironment", &de) == CLX_OK &&
         member_str(call, body, "environment", &lock) == CLX_OK) {
         clx_apikey_t k;
-        char secret[CLX_KEY_SECRET_LEN + 1];
+        char secret[CLX_KEY_SECRET_MAX + 1];
         clx_settings_problem_t problem = {0};
         int rc = clx_settings_create_key(call->srv->cfg.settings, ws, name, dp, de, lock, &k, secret, &problem);
         if (rc != CLX_OK) {

@@ -24,6 +24,9 @@ typedef struct clx_rest_config {
     clx_settings_t *settings;
     clx_query_t *query;
     clx_maintenance_t *maintenance; /* disk state and backups */
+    /* appends more Prometheus text to GET /metrics at buf + *len (e.g. the exporter's); NULL: none */
+    void (*metrics_extra)(void *arg, char *buf, size_t cap, size_t *len);
+    void *metrics_arg;
 } clx_rest_config_t;
 
 /*

@@ -66,7 +66,7 @@ int clx_rest_metrics(clx_rest_call_t *call)
     static h2o_generator_t generator = {NULL, NULL};
     clx_ingest_metrics_t m;
     clx_ingest_metrics(call->srv->cfg.pipeline, &m);
-    char buf[6144];
+    char buf[8192];
     int n = snprintf(
         buf, sizeof(buf),
         "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (both doors).\n"
@@ -122,6 +122,11 @@ int clx_rest_metrics(clx_rest_call_t *call)
                       sp.read_only);
     if (n < 0 || (size_t)n >= sizeof(buf))
         n = (int)strlen(buf);
+    if (call->srv->cfg.metrics_extra != NULL && n > 0 && (size_t)n < sizeof(buf)) {
+        size_t len = (size_t)n;
+        call->srv->cfg.metrics_extra(call->srv->cfg.metrics_arg, buf, sizeof(buf), &len);
+        n = (int)len;
+    }
     h2o_req_t *req = call->req;
     req->res.status = 200;
     req->res.reason = "OK";

@@ -1,0 +1,494 @@
+/*
+ * exporter.c — the ClickHouse export thread: batches from the event log after a durable
+ * cursor, RowBinary INSERTs over HTTP, retries with backoff, counters for /metrics.
+ */
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "clx_exporter.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "clx_clickhouse.h"
+#include "clx_error.h"
+#include "clx_export.h"
+#include "clx_httpc.h"
+#include "clx_log.h"
+#include "clx_mem.h"
+
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_MAX_MS 30000
+#define DEFAULT_TIMEOUT_MS 60000
+#define FAILURE_LOG_EVERY_MS 60000
+
+struct clx_exporter {
+    clx_store_t *store;
+    char *url;    /* the INSERT's URL: the base, plus the query */
+    char *cursor; /* the cursor's name */
+    char *user, *password, *cell;
+    clx_ch_target_t target;
+    char *database, *table;
+    size_t batch_rows;
+    unsigned interval_ms;
+    long timeout_ms;
+
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stopping;         /* under mu; also read unlocked by the cancel poll */
+    clx_exporter_stats_t st; /* under mu */
+
+    /* the thread's own */
+    clx_export_cursor_t cur;
+    clx_httpc_t *http;
+    clx_bytes_t body;
+    size_t nrows;
+    uint64_t first_seq, end_seq;
+    int64_t first_received_ms;
+    clx_arena_t *arena;
+    int decode_failed;
+};
+
+/* ---- configuration ---------------------------------------------------------------------------- */
+
+/* Percent-encodes s for a URL query value. */
+static void url_escape(clx_bytes_t *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            clx_bytes_append(b, s, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            clx_bytes_append(b, e, 3);
+        }
+    }
+}
+
+/*
+ * The destination's identity for the cursor name: scheme://host[:port]/path of the URL
+ * without user:password@ and without the query, then "/database.table".
+ */
+static char *destination_name(const char *url, const char *db, const char *table)
+{
+    clx_bytes_t b = {0};
+    const char *p = strstr(url, "://");
+    const char *auth = p != NULL ? p + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    clx_bytes_append(&b, url, (size_t)(auth - url));
+    const char *host = at != NULL ? at + 1 : auth;
+    size_t rest = strcspn(host, "?#");
+    while (rest > 0 && host[rest - 1] == '/')
+        rest--;
+    clx_bytes_append(&b, host, rest);
+    clx_bytes_printf(&b, "/%s.%s", db, table);
+    char *out = clx_xstrndup((const char *)b.p, b.len);
+    free(b.p);
+    return out;
+}
+
+static int fail_with(char **errmsg, int rc, const char *fmt, const char *what)
+{
+    if (errmsg != NULL) {
+        size_t n = strlen(fmt) + strlen(what) + 1;
+        *errmsg = clx_xmalloc(n);
+        snprintf(*errmsg, n, fmt, what);
+    }
+    return rc;
+}
+
+/* ---- the thread --------------------------------------------------------------------------- */
+
+static int stop_requested(void *arg)
+{
+    clx_exporter_t *e = arg;
+    return __atomic_load_n(&e->stopping, __ATOMIC_RELAXED);
+}
+
+/* Waits up to ms or until stop; returns 1 when stopping. */
+static int wait_ms(clx_exporter_t *e, unsigned ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&e->mu);
+    while (!e->stopping) {
+        if (pthread_cond_timedwait(&e->cv, &e->mu, &until) != 0)
+            break;
+    }
+    int stopping = e->stopping;
+    pthread_mutex_unlock(&e->mu);
+    return stopping;
+}
+
+/* Event log callback: one StoredEvent -> one RowBinary row. */
+static int add_row(void *arg, const clx_logged_event_t *lev)
+{
+    clx_exporter_t *e = arg;
+    ProtobufCAllocator alloc;
+
+    clx_arena_reset(e->arena);
+    clx_arena_allocator(e->arena, &alloc);
+    Costlynx__Store__V1__StoredEvent *ev =
+        costlynx__store__v1__stored_event__unpack(&alloc, lev->vlen, (const uint8_t *)lev->value);
+    if (ev == NULL) {
+        clx_log(CLX_LOG_ERROR, "export", "event %llu of workspace %s is unreadable; the export waits here",
+                (unsigned long long)lev->seq, lev->workspace);
+        e->decode_failed = 1;
+        return CLX_ECORRUPT;
+    }
+    clx_ch_row_t row = {
+        .workspace = lev->workspace, .cell = e->cell, .version = lev->seq, .voided = 0, .ev = ev};
+    clx_ch_encode_row(&e->body, &row);
+    if (e->nrows == 0) {
+        e->first_seq = lev->seq;
+        e->first_received_ms = ev->received_at_ms;
+    }
+    e->end_seq = lev->seq;
+    e->nrows++;
+    return 0;
+}
+
+/* Reads the next batch into e->body: (done, pending] again, or up to batch_rows new events. */
+static int build_batch(clx_exporter_t *e, uint64_t *last_seq)
+{
+    e->body.len = 0;
+    e->nrows = 0;
+    e->end_seq = 0;
+    e->decode_failed = 0;
+    if (e->cur.pending != 0)
+        return clx_events_read_after(e->store, e->cur.done, e->cur.pending, SIZE_MAX, add_row, e, last_seq);
+    return clx_events_read_after(e->store, e->cur.done, UINT64_MAX, e->batch_rows, add_row, e, last_seq);
+}
+
+static void note_failure(clx_exporter_t *e, const char *what, int64_t *last_log_ms, uint64_t *failures)
+{
+    int64_t now = clx_now_ms();
+    pthread_mutex_lock(&e->mu);
+    e->st.errors++;
+    e->st.failing = 1;
+    pthread_mutex_unlock(&e->mu);
+    (*failures)++;
+    if (*failures == 1 || now - *last_log_ms >= FAILURE_LOG_EVERY_MS) {
+        clx_log(CLX_LOG_WARN, "export", "%s (attempt %llu; retrying with backoff, nothing is dropped)", what,
+                (unsigned long long)*failures);
+        *last_log_ms = now;
+    }
+}
+
+static int send_batch(clx_exporter_t *e, char *why, size_t whylen)
+{
+    static const char *const headers[] = {"Content-Type: application/octet-stream"};
+    clx_httpc_req_t req = {
+        .url = e->url,
+        .headers = headers,
+        .nheaders = 1,
+        .body = e->body.p,
+        .body_len = e->body.len,
+        .user = e->user,
+        .password = e->password,
+        .timeout_ms = e->timeout_ms,
+        .cancelled = stop_requested,
+        .cancel_arg = e,
+    };
+    clx_httpc_result_t res;
+    int rc = clx_httpc_post(e->http, &req, &res);
+    if (rc == CLX_OK && res.status == 200)
+        return CLX_OK;
+    snprintf(why, whylen, "INSERT of %zu rows (seq %llu..%llu) failed: %s", e->nrows,
+             (unsigned long long)e->first_seq, (unsigned long long)e->end_seq, res.error);
+    return rc == CLX_OK ? CLX_EIO : rc;
+}
+
+static void *exporter_main(void *arg)
+{
+    clx_exporter_t *e = arg;
+    unsigned backoff = 0;
+    int have_batch = 0;
+    int64_t last_log_ms = 0;
+    uint64_t failures = 0;
+    char why[600];
+
+    pthread_setname_np(pthread_self(), "clx-export");
+    while (!stop_requested(e)) {
+        uint64_t last = 0;
+        int rc;
+        if (!have_batch) {
+            int64_t read_ms = clx_now_ms();
+            rc = build_batch(e, &last);
+            if (rc != CLX_OK) {
+                snprintf(why, sizeof(why), "reading the events after seq %llu failed: %s",
+                         (unsigned long long)e->cur.done, clx_strerror(rc));
+                goto failed;
+            }
+            pthread_mutex_lock(&e->mu);
+            e->st.last_seq = last;
+            e->st.done = e->cur.done;
+            e->st.oldest_pending_ms = e->nrows > 0 ? e->first_received_ms : last > e->cur.done ? read_ms : 0;
+            pthread_mutex_unlock(&e->mu);
+            if (e->nrows == 0) {
+                if (e->cur.pending != 0) {
+                    /* the pending batch's events are gone (they cannot be: the log is append-only) */
+                    clx_log(CLX_LOG_ERROR, "export", "pending batch (%llu, %llu] has no events; moving on",
+                            (unsigned long long)e->cur.done, (unsigned long long)e->cur.pending);
+                    e->cur.done = e->cur.pending;
+                    e->cur.pending = 0;
+                    clx_export_cursor_save(e->store, e->cursor, &e->cur);
+                    continue;
+                }
+                wait_ms(e, e->interval_ms);
+                continue;
+            }
+            if (e->cur.pending == 0) {
+                e->cur.pending = e->end_seq;
+                rc = clx_export_cursor_save(e->store, e->cursor, &e->cur);
+                if (rc != CLX_OK) {
+                    e->cur.pending = 0;
+                    snprintf(why, sizeof(why), "storing the export cursor failed: %s", clx_strerror(rc));
+                    goto failed;
+                }
+            }
+            have_batch = 1;
+        }
+        rc = send_batch(e, why, sizeof(why));
+        if (rc != CLX_OK) {
+            if (stop_requested(e))
+                break; /* abandoned for shutdown, not a ClickHouse failure */
+            goto failed;
+        }
+        have_batch = 0;
+        int full = e->nrows >= e->batch_rows;
+        e->cur.done = e->cur.pending;
+        e->cur.pending = 0;
+        rc = clx_export_cursor_save(e->store, e->cursor, &e->cur);
+        if (rc != CLX_OK) /* the next start re-sends this batch: same bytes, replaced rows */
+            clx_log(CLX_LOG_WARN, "export", "storing the export cursor failed (%s); continuing", clx_strerror(rc));
+        if (failures != 0)
+            clx_log(CLX_LOG_INFO, "export", "ClickHouse accepts inserts again after %llu failed attempts",
+                    (unsigned long long)failures);
+        failures = 0;
+        backoff = 0;
+        pthread_mutex_lock(&e->mu);
+        e->st.done = e->cur.done;
+        e->st.rows += e->nrows;
+        e->st.batches++;
+        e->st.failing = 0;
+        e->st.last_success_ms = clx_now_ms();
+        if (e->st.last_seq < e->cur.done)
+            e->st.last_seq = e->cur.done;
+        /* caught up as of the read: newer events are younger than the read */
+        if (e->st.last_seq <= e->cur.done)
+            e->st.oldest_pending_ms = 0;
+        pthread_mutex_unlock(&e->mu);
+        if (!full)
+            wait_ms(e, e->interval_ms);
+        continue;
+
+    failed:
+        note_failure(e, why, &last_log_ms, &failures);
+        backoff = backoff == 0 ? BACKOFF_FIRST_MS : backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+        if (wait_ms(e, backoff))
+            break;
+        /* keep the lag honest while retrying: the log goes on growing */
+        if (clx_events_read_after(e->store, e->cur.done, UINT64_MAX, 0, add_row, e, &last) == CLX_OK) {
+            pthread_mutex_lock(&e->mu);
+            e->st.last_seq = last;
+            pthread_mutex_unlock(&e->mu);
+        }
+    }
+    return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+int clx_exporter_start(const clx_exporter_config_t *cfg, clx_exporter_t **out, char **errmsg)
+{
+    clx_exporter_t *e = NULL;
+    clx_bytes_t b = {0};
+    int rc;
+
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    if (cfg->url == NULL || (strncasecmp(cfg->url, "http://", 7) != 0 && strncasecmp(cfg->url, "https://", 8) != 0))
+        return fail_with(errmsg, CLX_EINVAL, "the ClickHouse URL must start with http:// or https:// (got '%s')",
+                         cfg->url != NULL ? cfg->url : "");
+    if (!clx_ch_ident_valid(cfg->database))
+        return fail_with(errmsg, CLX_EINVAL, "the ClickHouse database '%s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                         cfg->database != NULL ? cfg->database : "");
+    if (!clx_ch_ident_valid(cfg->table))
+        return fail_with(errmsg, CLX_EINVAL, "the ClickHouse table '%s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                         cfg->table != NULL ? cfg->table : "");
+    if (cfg->batch_rows == 0)
+        return fail_with(errmsg, CLX_EINVAL, "the ClickHouse batch size must be at least 1%s", "");
+
+    e = clx_xcalloc(1, sizeof(*e));
+    e->store = cfg->store;
+    e->database = clx_xstrdup(cfg->database);
+    e->table = clx_xstrdup(cfg->table);
+    e->target.database = e->database;
+    e->target.table = e->table;
+    e->user = cfg->user != NULL && cfg->user[0] != '\0' ? clx_xstrdup(cfg->user) : NULL;
+    e->password = e->user != NULL && cfg->password != NULL ? clx_xstrdup(cfg->password) : NULL;
+    e->cell = clx_xstrdup(cfg->cell != NULL ? cfg->cell : "");
+    e->batch_rows = cfg->batch_rows;
+    e->interval_ms = cfg->interval_ms;
+    e->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    e->cursor = destination_name(cfg->url, cfg->database, cfg->table);
+    if (strlen(e->cursor) > CLX_EXPORT_NAME_MAX) {
+        rc = fail_with(errmsg, CLX_EINVAL, "the ClickHouse URL is too long (%s)", "at most 300 bytes");
+        goto fail;
+    }
+    /* the INSERT rides in the query string; ClickHouse answers only once it is done */
+    clx_bytes_printf(&b, "%s%squery=", cfg->url, strchr(cfg->url, '?') != NULL ? "&" : "?");
+    clx_bytes_t q = {0};
+    clx_ch_insert_query(&q, &e->target);
+    url_escape(&b, clx_bytes_cstr(&q));
+    free(q.p);
+    clx_bytes_printf(&b, "&wait_end_of_query=1");
+    e->url = clx_xstrdup(clx_bytes_cstr(&b));
+    free(b.p);
+
+    rc = clx_export_cursor_load(e->store, e->cursor, &e->cur);
+    if (rc == CLX_ECORRUPT) {
+        clx_log(CLX_LOG_ERROR, "export",
+                "the export cursor of %s is unreadable: exporting from the beginning (rows replace themselves)",
+                e->cursor);
+        e->cur.done = e->cur.pending = 0;
+    } else if (rc != CLX_OK) {
+        rc = fail_with(errmsg, rc, "cannot read the export cursor of %s", e->cursor);
+        goto fail;
+    }
+    e->http = clx_httpc_create("costlynx-export/1");
+    e->arena = clx_arena_create(16384);
+    if (e->http == NULL) {
+        rc = fail_with(errmsg, CLX_EIO, "cannot create an HTTP client%s", "");
+        goto fail;
+    }
+    e->st.done = e->cur.done;
+    e->st.last_seq = e->cur.done;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    if (pthread_create(&e->thread, NULL, exporter_main, e) != 0) {
+        pthread_cond_destroy(&e->cv);
+        pthread_mutex_destroy(&e->mu);
+        rc = fail_with(errmsg, CLX_EIO, "cannot start the export thread%s", "");
+        goto fail;
+    }
+    clx_log(CLX_LOG_INFO, "export", "exporting to %s from seq %llu%s", e->cursor, (unsigned long long)e->cur.done,
+            e->cur.pending != 0 ? " (re-sending the unconfirmed batch first)" : "");
+    *out = e;
+    return CLX_OK;
+
+fail:
+    clx_httpc_destroy(e->http);
+    clx_arena_destroy(e->arena);
+    free(e->url);
+    free(e->cursor);
+    free(e->user);
+    free(e->password);
+    free(e->cell);
+    free(e->database);
+    free(e->table);
+    free(e);
+    return rc;
+}
+
+void clx_exporter_stop(clx_exporter_t *e)
+{
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&e->mu);
+    __atomic_store_n(&e->stopping, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    pthread_join(e->thread, NULL);
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->mu);
+    clx_httpc_destroy(e->http);
+    clx_arena_destroy(e->arena);
+    free(e->body.p);
+    free(e->url);
+    free(e->cursor);
+    if (e->password != NULL)
+        memset(e->password, 0, strlen(e->password));
+    free(e->user);
+    free(e->password);
+    free(e->cell);
+    free(e->database);
+    free(e->table);
+    free(e);
+}
+
+void clx_exporter_stats(clx_exporter_t *e, clx_exporter_stats_t *out)
+{
+    pthread_mutex_lock(&e->mu);
+    *out = e->st;
+    pthread_mutex_unlock(&e->mu);
+}
+
+void clx_exporter_metrics(void *exporter, char *buf, size_t cap, size_t *len)
+{
+    clx_exporter_stats_t st;
+    clx_exporter_stats(exporter, &st);
+    uint64_t lag = st.last_seq > st.done ? st.last_seq - st.done : 0;
+    int64_t now = clx_now_ms();
+    double lag_s = lag > 0 && st.oldest_pending_ms > 0 && now > st.oldest_pending_ms
+                       ? (double)(now - st.oldest_pending_ms) / 1000.0
+                       : 0.0;
+    if (*len >= cap)
+        return;
+    int n = snprintf(
+        buf + *len, cap - *len,
+        "# HELP costlynx_export_lag_events Committed events not yet confirmed by ClickHouse.\n"
+        "# TYPE costlynx_export_lag_events gauge\n"
+        "costlynx_export_lag_events{destination=\"clickhouse\"} %llu\n"
+        "# HELP costlynx_export_lag_seconds Age of the oldest committed event not yet confirmed by ClickHouse (0 "
+        "when caught up).\n"
+        "# TYPE costlynx_export_lag_seconds gauge\n"
+        "costlynx_export_lag_seconds{destination=\"clickhouse\"} %.3f\n"
+        "# HELP costlynx_export_cursor Every event with a sequence number up to this one is in ClickHouse.\n"
+        "# TYPE costlynx_export_cursor gauge\n"
+        "costlynx_export_cursor{destination=\"clickhouse\"} %llu\n"
+        "# HELP costlynx_export_rows_total Rows ClickHouse confirmed since start.\n"
+        "# TYPE costlynx_export_rows_total counter\n"
+        "costlynx_export_rows_total{destination=\"clickhouse\"} %llu\n"
+        "# HELP costlynx_export_batches_total INSERTs ClickHouse confirmed since start.\n"
+        "# TYPE costlynx_export_batches_total counter\n"
+        "costlynx_export_batches_total{destination=\"clickhouse\"} %llu\n"
+        "# HELP costlynx_export_errors_total Failed export attempts since start (each is retried).\n"
+        "# TYPE costlynx_export_errors_total counter\n"
+        "costlynx_export_errors_total{destination=\"clickhouse\"} %llu\n"
+        "# HELP costlynx_export_failing 1 while the last export attempt failed.\n"
+        "# TYPE costlynx_export_failing gauge\n"
+        "costlynx_export_failing{destination=\"clickhouse\"} %d\n"
+        "# HELP costlynx_export_last_success_timestamp_seconds Unix time of the last confirmed INSERT (0: none "
+        "since start).\n"
+        "# TYPE costlynx_export_last_success_timestamp_seconds gauge\n"
+        "costlynx_export_last_success_timestamp_seconds{destination=\"clickhouse\"} %.3f\n",
+        (unsigned long long)lag, lag_s, (unsigned long long)st.done, (unsigned long long)st.rows,
+        (unsigned long long)st.batches, (unsigned long long)st.errors, st.failing,
+        (double)st.last_success_ms / 1000.0);
+    if (n < 0)
+        return;
+    if ((size_t)n >= cap - *len) {
+        /* cut at the last whole line that fit */
+        size_t end = cap - *len - 1;
+        while (end > 0 && buf[*len + end - 1] != '\n')
+            end--;
+        buf[*len + end] = '\0';
+        *len += end;
+        return;
+    }
+    *len += (size_t)n;
+}
