@@ -59,16 +59,19 @@ void clx_exporter_stop(clx_exporter_t *e);
 
 typedef struct clx_exporter_stats {
     uint64_t done;            /* cursor: every seq <= done is in ClickHouse */
-    uint64_t last_seq;        /* the highest committed seq at the last look */
+    uint64_t last_seq;        /* the highest committed seq now */
     uint64_t rows;            /* rows confirmed since start */
     uint64_t batches;         /* INSERTs confirmed since start */
     uint64_t errors;          /* failed attempts since start */
     int64_t last_success_ms;  /* Unix ms of the last confirmed INSERT, 0 never */
-    int64_t oldest_pending_ms; /* received time of the oldest event not confirmed (upper bound), 0 none */
+    int64_t oldest_pending_ms; /* received time of the oldest event not confirmed, 0 when none */
     int failing;              /* 1 while the last attempt failed */
 } clx_exporter_stats_t;
 
-/* A consistent copy of the counters. Cannot fail. */
+/*
+ * A copy of the counters, with last_seq and oldest_pending_ms read from the store at the
+ * call (one snapshot): the lag is as of now. Cannot fail (a storage error reads as no lag).
+ */
 void clx_exporter_stats(clx_exporter_t *e, clx_exporter_stats_t *out);
 
 /*

@@ -225,18 +225,12 @@ static void *exporter_main(void *arg)
         uint64_t last = 0;
         int rc;
         if (!have_batch) {
-            int64_t read_ms = clx_now_ms();
             rc = build_batch(e, &last);
             if (rc != CLX_OK) {
                 snprintf(why, sizeof(why), "reading the events after seq %llu failed: %s",
                          (unsigned long long)e->cur.done, clx_strerror(rc));
                 goto failed;
             }
-            pthread_mutex_lock(&e->mu);
-            e->st.last_seq = last;
-            e->st.done = e->cur.done;
-            e->st.oldest_pending_ms = e->nrows > 0 ? e->first_received_ms : last > e->cur.done ? read_ms : 0;
-            pthread_mutex_unlock(&e->mu);
             if (e->nrows == 0) {
                 if (e->cur.pending != 0) {
                     /* the pending batch's events are gone (they cannot be: the log is append-only) */
@@ -285,11 +279,6 @@ static void *exporter_main(void *arg)
         e->st.batches++;
         e->st.failing = 0;
         e->st.last_success_ms = clx_now_ms();
-        if (e->st.last_seq < e->cur.done)
-            e->st.last_seq = e->cur.done;
-        /* caught up as of the read: newer events are younger than the read */
-        if (e->st.last_seq <= e->cur.done)
-            e->st.oldest_pending_ms = 0;
         pthread_mutex_unlock(&e->mu);
         if (!full)
             wait_ms(e, e->interval_ms);
@@ -300,12 +289,6 @@ static void *exporter_main(void *arg)
         backoff = backoff == 0 ? BACKOFF_FIRST_MS : backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         if (wait_ms(e, backoff))
             break;
-        /* keep the lag honest while retrying: the log goes on growing */
-        if (clx_events_read_after(e->store, e->cur.done, UINT64_MAX, 0, add_row, e, &last) == CLX_OK) {
-            pthread_mutex_lock(&e->mu);
-            e->st.last_seq = last;
-            pthread_mutex_unlock(&e->mu);
-        }
     }
     return NULL;
 }
@@ -376,7 +359,6 @@ int clx_exporter_start(const clx_exporter_config_t *cfg, clx_exporter_t **out, c
         goto fail;
     }
     e->st.done = e->cur.done;
-    e->st.last_seq = e->cur.done;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     if (pthread_create(&e->thread, NULL, exporter_main, e) != 0) {
@@ -430,11 +412,34 @@ void clx_exporter_stop(clx_exporter_t *e)
     free(e);
 }
 
+/* Event log callback of the lag: the received time of the first event after the cursor. */
+static int first_received(void *arg, const clx_logged_event_t *lev)
+{
+    Costlynx__Store__V1__StoredEvent *ev =
+        costlynx__store__v1__stored_event__unpack(NULL, lev->vlen, (const uint8_t *)lev->value);
+    if (ev != NULL) {
+        *(int64_t *)arg = ev->received_at_ms;
+        costlynx__store__v1__stored_event__free_unpacked(ev, NULL);
+    }
+    return 0;
+}
+
 void clx_exporter_stats(clx_exporter_t *e, clx_exporter_stats_t *out)
 {
     pthread_mutex_lock(&e->mu);
     *out = e->st;
     pthread_mutex_unlock(&e->mu);
+    /* the lag as of now, not as of the thread's last look: the log's end and its first
+     * unexported event, read from one snapshot */
+    uint64_t last = out->done;
+    int64_t oldest = 0;
+    if (clx_events_read_after(e->store, out->done, UINT64_MAX, 1, first_received, &oldest, &last) == CLX_OK) {
+        out->last_seq = last > out->done ? last : out->done;
+        out->oldest_pending_ms = last > out->done ? oldest : 0;
+    } else {
+        out->last_seq = out->done;
+        out->oldest_pending_ms = 0;
+    }
 }
 
 void clx_exporter_metrics(void *exporter, char *buf, size_t cap, size_t *len)
