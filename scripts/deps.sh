@@ -24,6 +24,8 @@ TEST_PACKAGES=(
   python3-yaml unzip
   # dashboard tests: Debian's Chromium, driven by playwright-core
   chromium
+  # ClickHouse export and cells: a real ClickHouse (18.16) and HAProxy (2.6) started by the tests
+  clickhouse-server haproxy
 )
 if [ "${1:-all}" = build ]; then
   PACKAGES=("${BUILD_PACKAGES[@]}")
