@@ -53,9 +53,10 @@ class Router:
         shutil.copyfile(os.path.join(CFG_DIR, "cells.map"), os.path.join(self.tmp, "cells.map"))
         with open(os.path.join(self.tmp, "workspaces.map"), "w") as f:
             f.write("".join("%s %s\n" % kv for kv in workspaces.items()))
-        self.http_port, self.grpc_port = chlib.free_port(), chlib.free_port()
+        self.http_port, self.grpc_port, self.health_port = chlib.free_port(), chlib.free_port(), chlib.free_port()
         env = dict(os.environ, CLX_ROUTER_HTTP="127.0.0.1:%d" % self.http_port,
                    CLX_ROUTER_GRPC="127.0.0.1:%d" % self.grpc_port,
+                   CLX_ROUTER_HEALTH="127.0.0.1:%d" % self.health_port,
                    CLX_ROUTER_SOCKET=os.path.join(self.tmp, "admin.sock"))
         for cell, srv in cells.items():
             env["CLX_CELL_%s_HTTP" % cell.upper()] = "127.0.0.1:%d" % srv.port
@@ -203,6 +204,11 @@ class CellsTest(unittest.TestCase):
             self.assertEqual((status, answered, js["totals"]["events"]), (200, cell, want))
         status, answered, _ = r.admin(tok, "GET", "workspaces/nowhere/usage/overview")
         self.assertEqual((status, answered), (404, "c1"))
+        # the router's own health answer, whatever the cells do
+        c = http.client.HTTPConnection("127.0.0.1", r.health_port, timeout=10)
+        c.request("GET", "/healthz")
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
         # the dashboard page itself is served (by the first cell)
         status, hdrs, raw = r.request("GET", "/")
         self.assertEqual((status, hdrs.get("x-costlynx-cell")), (200, "c1"))

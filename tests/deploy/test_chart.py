@@ -25,7 +25,7 @@ import deploylib
 ALL_ON = os.path.join(deploylib.HERE, "values-all-on.yaml")
 RELEASE, NAMESPACE = "rel", "costlynx-test"
 KNOWN_KINDS = {"StatefulSet", "Service", "ConfigMap", "Secret", "ServiceAccount", "PodDisruptionBudget",
-               "Ingress", "ServiceMonitor", "CronJob"}
+               "Ingress", "ServiceMonitor", "CronJob", "Deployment"}
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
@@ -435,7 +435,8 @@ class ChartDocsTest(unittest.TestCase):
             values = yaml.safe_load(f)
         with open(os.path.join(deploylib.CHART, "README.md")) as f:
             readme = f.read()
-        whole = {"resources", "podSecurityContext", "securityContext"}  # documented as one value each
+        whole = {"resources", "podSecurityContext", "securityContext",  # documented as one value each
+                 "cells.router.resources"}
 
         def leaves(d, prefix=""):
             for k, v in d.items():
@@ -580,6 +581,168 @@ class RenderedPodRunsTest(unittest.TestCase):
     def test_all_on_pod(self):
         log = self.run_pod(render("-f", ALL_ON))
         self.assertRegex(log, r"catalog /\S+/etc/costlynx/catalog/prices\.csv: 2 prices")
+        # the export is configured (its ClickHouse is unreachable here: the pod is ready anyway)
+        self.assertIn("[export] exporting to http://clickhouse.analytics.example:8123/finops.llm_usage from seq 0", log)
+        self.assertNotIn("ch-password-all-on", log)
+
+
+class ClickHouseValuesTest(unittest.TestCase):
+    """The export's settings: the ConfigMap carries all but the password, which a Secret holds."""
+
+    def test_password_from_the_charts_secret(self):
+        docs = render("-f", ALL_ON)
+        pod = Pod(docs)
+        env = pod.env()
+        self.assertEqual(env["COSTLYNX_CLICKHOUSE_URL"], "http://clickhouse.analytics.example:8123/?insert_distributed_sync=1")
+        self.assertEqual((env["COSTLYNX_CLICKHOUSE_DATABASE"], env["COSTLYNX_CLICKHOUSE_TABLE"]), ("finops", "llm_usage"))
+        self.assertEqual((env["COSTLYNX_CLICKHOUSE_BATCH_ROWS"], env["COSTLYNX_CLICKHOUSE_INTERVAL_MS"]), ("20000", "500"))
+        self.assertEqual(env["COSTLYNX_CLICKHOUSE_PASSWORD"], "ch-password-all-on")
+        self.assertNotIn("COSTLYNX_CLICKHOUSE_PASSWORD", pod.static_env(), "the password must not sit in a ConfigMap")
+        ref = [e for e in pod.c["env"] if e["name"] == "COSTLYNX_CLICKHOUSE_PASSWORD"][0]["valueFrom"]["secretKeyRef"]
+        self.assertEqual(ref, {"name": "costlynx-all-clickhouse", "key": "password"})
+
+    def test_off_by_default_and_existing_secret(self):
+        docs = render()
+        env = Pod(docs).env()
+        self.assertEqual(env["COSTLYNX_CLICKHOUSE_URL"], "")
+        self.assertNotIn("COSTLYNX_CLICKHOUSE_PASSWORD", env)
+        docs = render("--set", "clickhouse.url=http://ch:8123", "--set", "clickhouse.password.existingSecret=ch-creds")
+        self.assertEqual([s["metadata"]["name"] for s in by_kind(docs, "Secret")], ["rel-costlynx-admin"])
+        ref = [e for e in Pod(docs).c["env"] if e["name"] == "COSTLYNX_CLICKHOUSE_PASSWORD"][0]["valueFrom"]
+        self.assertEqual(ref["secretKeyRef"], {"name": "ch-creds", "key": "clickhouse-password"})
+        failed, err = render_fails("--set", "clickhouse.password.value=a", "--set", "clickhouse.password.existingSecret=b")
+        self.assertTrue(failed)
+        self.assertIn("clickhouse.password.value or clickhouse.password.existingSecret, not both", err)
+        for bad in (["--set", "clickhouse.url=ftp://x"], ["--set", "clickhouse.table=a-b"],
+                    ["--set", "clickhouse.batchRows=0"]):
+            failed, err = render_fails(*bad)
+            self.assertTrue(failed, bad)
+            self.assertIn("schema", err)
+
+
+def frontends(cfg):
+    """{name: [lines]} of a HAProxy config's frontend sections, without bind lines (addresses differ)."""
+    out, cur = {}, None
+    for line in cfg.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line.startswith(" "):
+            cur = line.split()[1] if line.startswith("frontend ") else None
+            if cur:
+                out[cur] = []
+        elif cur and not line.strip().startswith("bind "):
+            out[cur].append(line.strip())
+    return out
+
+
+class CellsChartTest(unittest.TestCase):
+    """cells.enabled: a StatefulSet and a Service per cell, and HAProxy in front (the rules of
+    deploy/haproxy/costlynx.cfg, checked by the real haproxy binary)."""
+
+    ARGS = ("--set", "cells.enabled=true", "--set", "cells.ids={c1,c2,c3}", "--set", "cells.workspaces.acme=c2",
+            "--set", "cells.workspaces.beta=c3", "--set", "clickhouse.url=http://ch:8123")
+
+    def router_files(self, docs):
+        cm = named(docs, "ConfigMap", "rel-costlynx-router")
+        self.assertIsNotNone(cm)
+        return cm["data"]
+
+    def test_one_statefulset_and_service_per_cell(self):
+        docs = render(*self.ARGS)
+        sts = {d["metadata"]["name"]: d for d in by_kind(docs, "StatefulSet")}
+        self.assertEqual(sorted(sts), ["rel-costlynx-c1", "rel-costlynx-c2", "rel-costlynx-c3"])
+        pods = {}
+        for cell in ("c1", "c2", "c3"):
+            s = sts["rel-costlynx-" + cell]
+            self.assertEqual(s["spec"]["replicas"], 1)
+            labels = s["spec"]["template"]["metadata"]["labels"]
+            self.assertLessEqual(s["spec"]["selector"]["matchLabels"].items(), labels.items())
+            self.assertEqual(labels["costlynx/cell"], cell)
+            c = s["spec"]["template"]["spec"]["containers"][0]
+            self.assertIn({"name": "COSTLYNX_CELL_ID", "value": cell}, c["env"])
+            self.assertEqual(s["spec"]["volumeClaimTemplates"][0]["metadata"]["labels"]["costlynx/cell"], cell)
+            gov = named(docs, "Service", s["spec"]["serviceName"])
+            self.assertEqual(gov["spec"]["clusterIP"], "None")
+            pods[cell] = labels
+        # the per-cell Service selects its cell's pod and no other; the main one, only the router
+        router = one(docs, "Deployment")
+        router_labels = router["spec"]["template"]["metadata"]["labels"]
+        self.assertLessEqual(router["spec"]["selector"]["matchLabels"].items(), router_labels.items())
+        for svc in by_kind(docs, "Service"):
+            sel = svc["spec"]["selector"].items()
+            selected = sorted(c for c, l in pods.items() if sel <= l.items())
+            name = svc["metadata"]["name"]
+            if name == "rel-costlynx":
+                self.assertEqual(selected, [])
+                self.assertLessEqual(sel, router_labels.items())
+                ports = {p["name"] for p in router["spec"]["template"]["spec"]["containers"][0]["ports"]}
+                self.assertLessEqual({p["targetPort"] for p in svc["spec"]["ports"]}, ports)
+            elif name == "rel-costlynx-headless":
+                self.assertEqual(selected, ["c1", "c2", "c3"])
+            else:
+                self.assertEqual(selected, [name.rsplit("-", 1)[1]], name)
+                self.assertFalse(sel <= router_labels.items())
+        # the whole chart still renders every object kind correctly
+        for d in docs:
+            self.assertRegex(d["metadata"]["name"], DNS_SUBDOMAIN)
+
+    def test_router_config_is_valid_haproxy(self):
+        docs = render(*self.ARGS)
+        files = self.router_files(docs)
+        self.assertEqual(files["cells.map"].split(), ["#", "the", "cells", "a", "key", "may", "name", "(keys", "minted",
+                                                      "on", "a", "cell", "read", "clx_<cell>_...)", "c1", "c1", "c2",
+                                                      "c2", "c3", "c3"])
+        self.assertIn("\nacme c2\nbeta c3\n", files["workspaces.map"])
+        cfg = files["haproxy.cfg"]
+        # every cell has its backends, pointing at its Service's ports
+        for cell in ("c1", "c2", "c3"):
+            self.assertIn("backend http_%s\n" % cell, cfg)
+            self.assertIn("server %s rel-costlynx-%s:8080\n" % (cell, cell), cfg)
+            self.assertIn("server %s rel-costlynx-%s:50051 proto h2\n" % (cell, cell), cfg)
+        # the real haproxy accepts it, with the ConfigMap's files laid out as mounted
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not os.path.exists(haproxy):
+            self.fail("haproxy is not installed: run scripts/deps.sh")
+        d = tempfile.mkdtemp(prefix="clx-router-chart-")
+        try:
+            for name, text in files.items():
+                with open(os.path.join(d, name), "w") as f:
+                    f.write(text)
+            p = subprocess.run([haproxy, "-c", "-f", os.path.join(d, "haproxy.cfg")], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        # the router runs that file, from the mounted ConfigMap
+        c = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(c["args"][-1], "/etc/costlynx-router/haproxy.cfg")
+        self.assertEqual([m["mountPath"] for m in c["volumeMounts"] if m["name"] == "config"], ["/etc/costlynx-router"])
+
+    def test_router_rules_are_the_shipped_ones(self):
+        files = self.router_files(render(*self.ARGS))
+        with open(os.path.join(deploylib.SOURCE_DIR, "deploy", "haproxy", "costlynx.cfg")) as f:
+            shipped = frontends(f.read())
+        rendered = frontends(files["haproxy.cfg"])
+        self.assertEqual(sorted(rendered), ["grpc", "health", "rest"])
+        for name in ("rest", "grpc", "health"):
+            self.assertEqual(rendered[name], shipped[name], "frontend %s differs from deploy/haproxy/costlynx.cfg" % name)
+
+    def test_cells_guards(self):
+        for bad, msg in ((["--set", "replicaCount=2"], "set replicaCount to 1"),
+                         (["--set", "cells.workspaces.acme=c9"], "which is not in cells.ids"),
+                         (["--set", "cells.ids={c1,c1}"], "has an id twice"),
+                         (["--set", "cells.ids=null"], "")):
+            failed, err = render_fails("--set", "cells.enabled=true", *bad)
+            self.assertTrue(failed, "rendered with %r" % bad)
+            self.assertIn(msg, err)
+        for bad in (["--set", "cells.ids={C1}"], ["--set", "cells.ids={c_1}"], ["--set", "cells.workspaces.Acme=c1"]):
+            failed, err = render_fails("--set", "cells.enabled=true", *bad)
+            self.assertTrue(failed, "rendered with %r" % bad)
+            self.assertIn("schema", err)
+        # off: no router, one StatefulSet, the Service selects costlynxd
+        docs = render()
+        self.assertEqual(by_kind(docs, "Deployment"), [])
+        self.assertEqual(len(by_kind(docs, "StatefulSet")), 1)
 
 
 if __name__ == "__main__":

@@ -93,8 +93,65 @@ app.kubernetes.io/part-of: costlynx
 {{- define "costlynx.backupTargets" -}}
 {{- $full := include "costlynx.fullname" . }}
 {{- $urls := list }}
-{{- range $i := until (int .Values.replicaCount) }}
-{{- $urls = append $urls (printf "http://%s-%d.%s-headless.%s.svc:%d" $full $i $full $.Release.Namespace (int $.Values.config.httpPort)) }}
+{{- range $cell := include "costlynx.cellList" . | fromJsonArray }}
+{{- $sts := include "costlynx.cellName" (list $ $cell) }}
+{{- range $i := until (int $.Values.replicaCount) }}
+{{- $urls = append $urls (printf "http://%s-%d.%s-headless.%s.svc:%d" $sts $i $full $.Release.Namespace (int $.Values.config.httpPort)) }}
+{{- end }}
 {{- end }}
 {{- join " " $urls }}
+{{- end }}
+
+{{/* ---- ClickHouse export and cells (docs/clickhouse.md, docs/scale-out.md) ---- */}}
+
+{{/* The Secret that holds the ClickHouse password: an existing one, or the chart's. */}}
+{{- define "costlynx.clickhouseSecretName" -}}
+{{- if .Values.clickhouse.password.existingSecret }}
+{{- .Values.clickhouse.password.existingSecret }}
+{{- else }}
+{{- printf "%s-clickhouse" (include "costlynx.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* The cells as a JSON list: the ids with cells.enabled, else one unnamed cell ("") = no cells. */}}
+{{- define "costlynx.cellList" -}}
+{{- if .Values.cells.enabled }}{{ toJson .Values.cells.ids }}{{ else }}[""]{{ end }}
+{{- end }}
+
+{{/* The name of a cell's StatefulSet and Service: <fullname>-<cell> (<fullname> without cells). */}}
+{{- define "costlynx.cellName" -}}
+{{- $root := index . 0 }}{{ $cell := index . 1 }}
+{{- if $cell }}{{ printf "%s-%s" (include "costlynx.fullname" $root) $cell | trunc 63 | trimSuffix "-" }}{{ else }}{{ include "costlynx.fullname" $root }}{{ end }}
+{{- end }}
+
+{{- define "costlynx.routerName" -}}
+{{- printf "%s-router" (include "costlynx.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "costlynx.routerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "costlynx.name" . }}-router
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Checks of the export and cell values; each failure names the values to change. */}}
+{{- define "costlynx.validateScaleOut" -}}
+{{- if and .Values.clickhouse.password.value .Values.clickhouse.password.existingSecret }}
+{{- fail "set clickhouse.password.value or clickhouse.password.existingSecret, not both" }}
+{{- end }}
+{{- if .Values.cells.enabled }}
+{{- if ne (int .Values.replicaCount) 1 }}
+{{- fail (printf "cells.enabled runs one costlynxd per cell: set replicaCount to 1 (it is %d) and add cells to cells.ids" (int .Values.replicaCount)) }}
+{{- end }}
+{{- if not .Values.cells.ids }}
+{{- fail "cells.enabled needs at least one id in cells.ids" }}
+{{- end }}
+{{- if ne (len .Values.cells.ids) (len (uniq .Values.cells.ids)) }}
+{{- fail "cells.ids has an id twice" }}
+{{- end }}
+{{- range $ws, $cell := .Values.cells.workspaces }}
+{{- if not (has $cell $.Values.cells.ids) }}
+{{- fail (printf "cells.workspaces puts workspace %s on cell %s, which is not in cells.ids" $ws $cell) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
