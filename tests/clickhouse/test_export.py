@@ -283,6 +283,66 @@ class ExportTest(unittest.TestCase):
             self.assertIn(("invalid value '%s' for %s" % (args[-1], why)).encode(), p.stderr)
 
 
+def doc_queries():
+    """{name: sql} of every ```sql block of docs/clickhouse.md (each starts with "-- name: X")."""
+    with open(os.path.join(clx.SOURCE_DIR, "docs", "clickhouse.md")) as f:
+        text = f.read()
+    out = {}
+    for block in re.findall(r"```sql\n(.*?)```", text, re.S):
+        m = re.match(r"-- name: (\w+)\n", block)
+        assert m, "a sql block without '-- name:' in docs/clickhouse.md:\n" + block
+        out[m.group(1)] = block
+    return out
+
+
+class DocsTest(unittest.TestCase):
+    """docs/clickhouse.md's DDL is what ctl prints, and every query in it runs on 18.16 and
+    agrees with costlynx's own usage API."""
+
+    def test_ddl_in_docs_is_what_ctl_prints(self):
+        with open(os.path.join(clx.SOURCE_DIR, "docs", "clickhouse.md")) as f:
+            text = f.read()
+        block = text.split("`costlynxd ctl clickhouse-schema` (single node):\n\n```\n", 1)[1].split("```", 1)[0]
+        p = subprocess.run([clx.BINARY, "ctl", "clickhouse-schema"], capture_output=True, timeout=20,
+                           env={"PATH": os.environ.get("PATH", "")})
+        self.assertEqual(block, p.stdout.decode())
+
+    def test_queries_in_docs(self):
+        CH.query("DROP DATABASE IF EXISTS costlynx")
+        CH.create_schema("costlynx")
+        s = clx.Server(extra_args=chlib.export_args(CH.url, "costlynx", 5000, 100))
+        self.addCleanup(s.cleanup)
+        key = chlib.setup_workspace(s)
+        chlib.send_events(s, key, "docs", 0, 20000, repeat_every=7)
+        chlib.wait_caught_up(s)
+        q = doc_queries()
+        self.assertEqual(sorted(q), ["fleet_by_cell", "newest_per_cell", "spend_by_model", "spend_by_project_day",
+                                     "spend_by_project_day_argmax", "top_users", "workspaces_on_two_cells"])
+        res = {name: CH.rows(sql) for name, sql in q.items()}
+        # spend by project and day: FINAL, argMax and costlynx's costs API agree to the nano-dollar
+        from decimal import Decimal
+        want = {}
+        status, js, raw = s.admin("GET", "workspaces/default/usage/costs?groupBy=project,day&from=2000-01-01"
+                                         "&to=2100-01-01")
+        self.assertEqual(status, 200, raw)
+        for r in js["rows"]:
+            want[(r["project"] or "", r["day"][:10])] = (r["events"], int(Decimal(r["costUsd"]) * 10 ** 9))
+        for name in ("spend_by_project_day", "spend_by_project_day_argmax"):
+            got = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in res[name]}
+            self.assertEqual(got, want, name)
+            for r in res[name]:  # the exact dollars column
+                self.assertEqual(Decimal(r[4]) * 10 ** 9, int(r[3]))
+        self.assertEqual(res["spend_by_project_day"], res["spend_by_project_day_argmax"])
+        by_model = chlib.costlynx_by(s, "model")
+        self.assertEqual({r[1]: (int(r[2]), int(r[5])) for r in res["spend_by_model"]}, by_model)
+        self.assertEqual(res["top_users"], [])  # no users yet (issue 10)
+        self.assertEqual(res["workspaces_on_two_cells"], [])
+        total = chlib.costlynx_totals(s)
+        self.assertEqual([[r[0], r[1], int(r[2]), int(r[3])] for r in res["fleet_by_cell"]],
+                         [["", "default", total[0], total[1]]])
+        self.assertEqual(len(res["newest_per_cell"]), 1)
+
+
 class SchemaTest(unittest.TestCase):
     def test_single_node_schema_is_idempotent(self):
         db = "t_schema"
