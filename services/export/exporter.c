@@ -24,6 +24,18 @@
 #define DEFAULT_TIMEOUT_MS 60000
 #define FAILURE_LOG_EVERY_MS 60000
 
+/* One INSERT's worth of rows: (after, end_seq], encoded. */
+typedef struct batch {
+    clx_bytes_t body;
+    size_t nrows;
+    uint64_t first_seq, end_seq;
+    /* the POST, run on a helper thread while the next batch is built */
+    pthread_t sender;
+    int rc;
+    char why[600];
+    uint64_t sent_ns;
+} batch_t;
+
 struct clx_exporter {
     clx_store_t *store;
     char *url;    /* the INSERT's URL: the base, plus the query */
@@ -41,15 +53,12 @@ struct clx_exporter {
     int stopping;         /* under mu; also read unlocked by the cancel poll */
     clx_exporter_stats_t st; /* under mu */
 
-    /* the thread's own */
+    /* the thread's own: the batch being sent and the next one, built meanwhile */
     clx_export_cursor_t cur;
     clx_httpc_t *http;
-    clx_bytes_t body;
-    size_t nrows;
-    uint64_t first_seq, end_seq;
-    int64_t first_received_ms;
+    batch_t batches[2];
+    batch_t *building; /* add_row's target */
     clx_arena_t *arena;
-    int decode_failed;
 };
 
 /* ---- configuration ---------------------------------------------------------------------------- */
@@ -132,10 +141,11 @@ static int wait_ms(clx_exporter_t *e, unsigned ms)
     return stopping;
 }
 
-/* Event log callback: one StoredEvent -> one RowBinary row. */
+/* Event log callback: one StoredEvent -> one RowBinary row of the batch being built. */
 static int add_row(void *arg, const clx_logged_event_t *lev)
 {
     clx_exporter_t *e = arg;
+    batch_t *b = e->building;
     ProtobufCAllocator alloc;
 
     clx_arena_reset(e->arena);
@@ -145,31 +155,34 @@ static int add_row(void *arg, const clx_logged_event_t *lev)
     if (ev == NULL) {
         clx_log(CLX_LOG_ERROR, "export", "event %llu of workspace %s is unreadable; the export waits here",
                 (unsigned long long)lev->seq, lev->workspace);
-        e->decode_failed = 1;
         return CLX_ECORRUPT;
     }
     clx_ch_row_t row = {
         .workspace = lev->workspace, .cell = e->cell, .version = lev->seq, .voided = 0, .ev = ev};
-    clx_ch_encode_row(&e->body, &row);
-    if (e->nrows == 0) {
-        e->first_seq = lev->seq;
-        e->first_received_ms = ev->received_at_ms;
-    }
-    e->end_seq = lev->seq;
-    e->nrows++;
+    clx_ch_encode_row(&b->body, &row);
+    if (b->nrows == 0)
+        b->first_seq = lev->seq;
+    b->end_seq = lev->seq;
+    b->nrows++;
     return 0;
 }
 
-/* Reads the next batch into e->body: (done, pending] again, or up to batch_rows new events. */
-static int build_batch(clx_exporter_t *e, uint64_t *last_seq)
+/*
+ * Reads the events (after, up_to] — at most max — into b. CLX_OK (b->nrows may be 0), or
+ * the event log's error (b is then empty).
+ */
+static int build_batch(clx_exporter_t *e, batch_t *b, uint64_t after, uint64_t up_to, size_t max)
 {
-    e->body.len = 0;
-    e->nrows = 0;
-    e->end_seq = 0;
-    e->decode_failed = 0;
-    if (e->cur.pending != 0)
-        return clx_events_read_after(e->store, e->cur.done, e->cur.pending, SIZE_MAX, add_row, e, last_seq);
-    return clx_events_read_after(e->store, e->cur.done, UINT64_MAX, e->batch_rows, add_row, e, last_seq);
+    b->body.len = 0;
+    b->nrows = 0;
+    b->end_seq = 0;
+    e->building = b;
+    int rc = clx_events_read_after(e->store, after, up_to, max, add_row, e, NULL);
+    if (rc != CLX_OK) {
+        b->body.len = 0;
+        b->nrows = 0;
+    }
+    return rc;
 }
 
 static void note_failure(clx_exporter_t *e, const char *what, int64_t *last_log_ms, uint64_t *failures)
@@ -187,15 +200,24 @@ static void note_failure(clx_exporter_t *e, const char *what, int64_t *last_log_
     }
 }
 
-static int send_batch(clx_exporter_t *e, char *why, size_t whylen)
+typedef struct send_job {
+    clx_exporter_t *e;
+    batch_t *b;
+} send_job_t;
+
+/* The helper thread of one POST: CLX_OK only for HTTP 200; else b->why says what happened. */
+static void *send_main(void *arg)
 {
     static const char *const headers[] = {"Content-Type: application/octet-stream"};
+    send_job_t *job = arg;
+    clx_exporter_t *e = job->e;
+    batch_t *b = job->b;
     clx_httpc_req_t req = {
         .url = e->url,
         .headers = headers,
         .nheaders = 1,
-        .body = e->body.p,
-        .body_len = e->body.len,
+        .body = b->body.p,
+        .body_len = b->body.len,
         .user = e->user,
         .password = e->password,
         .timeout_ms = e->timeout_ms,
@@ -204,88 +226,143 @@ static int send_batch(clx_exporter_t *e, char *why, size_t whylen)
     };
     clx_httpc_result_t res;
     int rc = clx_httpc_post(e->http, &req, &res);
-    if (rc == CLX_OK && res.status == 200)
-        return CLX_OK;
-    snprintf(why, whylen, "INSERT of %zu rows (seq %llu..%llu) failed: %s", e->nrows,
-             (unsigned long long)e->first_seq, (unsigned long long)e->end_seq, res.error);
-    return rc == CLX_OK ? CLX_EIO : rc;
+    if (rc == CLX_OK && res.status != 200)
+        rc = CLX_EIO;
+    if (rc != CLX_OK)
+        snprintf(b->why, sizeof(b->why), "INSERT of %zu rows (seq %llu..%llu) failed: %s", b->nrows,
+                 (unsigned long long)b->first_seq, (unsigned long long)b->end_seq, res.error);
+    b->rc = rc;
+    free(job);
+    return NULL;
 }
 
+/* Starts the POST of b on a helper thread (or, when no thread can start, runs it here). */
+static void send_start(clx_exporter_t *e, batch_t *b)
+{
+    send_job_t *job = clx_xmalloc(sizeof(*job));
+    job->e = e;
+    job->b = b;
+    b->sent_ns = clx_mono_ns();
+    if (pthread_create(&b->sender, NULL, send_main, job) != 0) {
+        b->sender = pthread_self();
+        send_main(job);
+    }
+}
+
+static int send_wait(batch_t *b)
+{
+    if (!pthread_equal(b->sender, pthread_self()))
+        pthread_join(b->sender, NULL);
+    return b->rc;
+}
+
+/* Stores the cursor (synced); a failure is logged: the next start re-sends a confirmed batch at worst. */
+static int save_cursor(clx_exporter_t *e)
+{
+    int rc = clx_export_cursor_save(e->store, e->cursor, &e->cur);
+    if (rc != CLX_OK)
+        clx_log(CLX_LOG_WARN, "export", "storing the export cursor failed (%s)", clx_strerror(rc));
+    return rc;
+}
+
+/*
+ * The loop, a two-stage pipeline: while batch `cur` (done, pending] is being inserted, the
+ * next one (pending, ...] is read and encoded. When cur is confirmed, ONE synced cursor write
+ * records both facts: done = cur's end, pending = next's end (or 0). The cursor's promise
+ * holds at every moment: every seq <= done is in ClickHouse, and after a crash exactly
+ * (done, pending] is sent first.
+ */
 static void *exporter_main(void *arg)
 {
     clx_exporter_t *e = arg;
     unsigned backoff = 0;
-    int have_batch = 0;
     int64_t last_log_ms = 0;
     uint64_t failures = 0;
-    char why[600];
+    batch_t *cur = &e->batches[0], *next = &e->batches[1];
+    int have_cur = 0;
+    int rc;
 
     pthread_setname_np(pthread_self(), "clx-export");
     while (!stop_requested(e)) {
-        uint64_t last = 0;
-        int rc;
-        if (!have_batch) {
-            rc = build_batch(e, &last);
+        if (!have_cur) {
+            /* a batch to send: the unconfirmed one of the last run, else new events */
+            rc = e->cur.pending != 0 ? build_batch(e, cur, e->cur.done, e->cur.pending, SIZE_MAX)
+                                     : build_batch(e, cur, e->cur.done, UINT64_MAX, e->batch_rows);
             if (rc != CLX_OK) {
-                snprintf(why, sizeof(why), "reading the events after seq %llu failed: %s",
+                snprintf(cur->why, sizeof(cur->why), "reading the events after seq %llu failed: %s",
                          (unsigned long long)e->cur.done, clx_strerror(rc));
                 goto failed;
             }
-            if (e->nrows == 0) {
-                if (e->cur.pending != 0) {
-                    /* the pending batch's events are gone (they cannot be: the log is append-only) */
+            if (cur->nrows == 0) {
+                if (e->cur.pending != 0) { /* cannot happen: the log is append-only */
                     clx_log(CLX_LOG_ERROR, "export", "pending batch (%llu, %llu] has no events; moving on",
                             (unsigned long long)e->cur.done, (unsigned long long)e->cur.pending);
                     e->cur.done = e->cur.pending;
                     e->cur.pending = 0;
-                    clx_export_cursor_save(e->store, e->cursor, &e->cur);
+                    save_cursor(e);
                     continue;
                 }
                 wait_ms(e, e->interval_ms);
                 continue;
             }
             if (e->cur.pending == 0) {
-                e->cur.pending = e->end_seq;
-                rc = clx_export_cursor_save(e->store, e->cursor, &e->cur);
-                if (rc != CLX_OK) {
+                e->cur.pending = cur->end_seq;
+                if (save_cursor(e) != CLX_OK) {
                     e->cur.pending = 0;
-                    snprintf(why, sizeof(why), "storing the export cursor failed: %s", clx_strerror(rc));
+                    snprintf(cur->why, sizeof(cur->why), "the export cursor cannot be stored");
                     goto failed;
                 }
             }
-            have_batch = 1;
+            have_cur = 1;
         }
-        rc = send_batch(e, why, sizeof(why));
+
+        send_start(e, cur);
+        /* meanwhile: the next batch, when cur was full (more events are likely waiting) */
+        next->nrows = 0;
+        int next_rc = CLX_OK;
+        if (cur->nrows >= e->batch_rows)
+            next_rc = build_batch(e, next, cur->end_seq, UINT64_MAX, e->batch_rows);
+        rc = send_wait(cur);
         if (rc != CLX_OK) {
             if (stop_requested(e))
                 break; /* abandoned for shutdown, not a ClickHouse failure */
-            goto failed;
+            goto failed; /* cur is sent again; next is rebuilt after it */
         }
-        have_batch = 0;
-        int full = e->nrows >= e->batch_rows;
-        e->cur.done = e->cur.pending;
-        e->cur.pending = 0;
-        rc = clx_export_cursor_save(e->store, e->cursor, &e->cur);
-        if (rc != CLX_OK) /* the next start re-sends this batch: same bytes, replaced rows */
-            clx_log(CLX_LOG_WARN, "export", "storing the export cursor failed (%s); continuing", clx_strerror(rc));
+        clx_log(CLX_LOG_DEBUG, "export", "%zu rows (seq %llu..%llu, %zu bytes) inserted in %.1f ms", cur->nrows,
+                (unsigned long long)cur->first_seq, (unsigned long long)cur->end_seq, cur->body.len,
+                (double)(clx_mono_ns() - cur->sent_ns) / 1e6);
         if (failures != 0)
             clx_log(CLX_LOG_INFO, "export", "ClickHouse accepts inserts again after %llu failed attempts",
                     (unsigned long long)failures);
         failures = 0;
         backoff = 0;
+        e->cur.done = cur->end_seq;
+        e->cur.pending = next_rc == CLX_OK && next->nrows > 0 ? next->end_seq : 0;
+        if (save_cursor(e) != CLX_OK && e->cur.pending != 0) {
+            e->cur.pending = 0; /* the next batch is rebuilt and its end stored again */
+            next->nrows = 0;
+        }
         pthread_mutex_lock(&e->mu);
         e->st.done = e->cur.done;
-        e->st.rows += e->nrows;
+        e->st.rows += cur->nrows;
         e->st.batches++;
         e->st.failing = 0;
         e->st.last_success_ms = clx_now_ms();
         pthread_mutex_unlock(&e->mu);
-        if (!full)
-            wait_ms(e, e->interval_ms);
+        if (e->cur.pending != 0) {
+            batch_t *t = cur;
+            cur = next;
+            next = t;
+            have_cur = 1;
+            continue;
+        }
+        have_cur = 0;
+        if (cur->nrows < e->batch_rows)
+            wait_ms(e, e->interval_ms); /* caught up */
         continue;
 
     failed:
-        note_failure(e, why, &last_log_ms, &failures);
+        note_failure(e, cur->why, &last_log_ms, &failures);
         backoff = backoff == 0 ? BACKOFF_FIRST_MS : backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         if (wait_ms(e, backoff))
             break;
@@ -399,7 +476,8 @@ void clx_exporter_stop(clx_exporter_t *e)
     pthread_mutex_destroy(&e->mu);
     clx_httpc_destroy(e->http);
     clx_arena_destroy(e->arena);
-    free(e->body.p);
+    free(e->batches[0].body.p);
+    free(e->batches[1].body.p);
     free(e->url);
     free(e->cursor);
     if (e->password != NULL)
