@@ -103,6 +103,19 @@ class Router:
                                          {"Content-Type": "application/json", "X-API-Key": key})
         return status, hdrs.get("x-costlynx-cell"), json.loads(raw)
 
+    def runtime(self, command):
+        """One command on HAProxy's runtime API (the stats socket); returns its answer."""
+        import socket
+        with socket.socket(socket.AF_UNIX) as so:
+            so.connect(os.path.join(self.tmp, "admin.sock"))
+            so.sendall(command.encode() + b"\n")
+            out = b""
+            while True:
+                chunk = so.recv(4096)
+                if not chunk:
+                    return out.decode()
+                out += chunk
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -204,6 +217,12 @@ class CellsTest(unittest.TestCase):
             self.assertEqual((status, answered, js["totals"]["events"]), (200, cell, want))
         status, answered, _ = r.admin(tok, "GET", "workspaces/nowhere/usage/overview")
         self.assertEqual((status, answered), (404, "c1"))
+        # a workspace created while the router runs: one line in the live map, no restart
+        status, answered, _ = r.admin(tok, "POST", "workspaces", {"slug": "gamma"}, cell="c2")
+        self.assertEqual((status, answered), (201, "c2"))
+        self.assertEqual(r.admin(tok, "GET", "workspaces/gamma")[:2], (404, "c1"))  # not mapped yet
+        self.assertEqual(r.runtime("add map workspaces.map gamma c2").strip(), "")
+        self.assertEqual(r.admin(tok, "GET", "workspaces/gamma")[:2], (200, "c2"))
         # the router's own health answer, whatever the cells do
         c = http.client.HTTPConnection("127.0.0.1", r.health_port, timeout=10)
         c.request("GET", "/healthz")
