@@ -154,6 +154,54 @@ static void test_key_cache_follows_changes(void **state)
     clx_test_rmdir(dir);
 }
 
+/* Cells: keys minted on a cell name it; keys from before the cell id keep working. */
+static void test_cell_keys(void **state)
+{
+    char *dir = clx_test_tmpdir();
+    clx_store_t *store;
+    clx_settings_t *s;
+    clx_settings_problem_t p;
+    char legacy[CLX_KEY_SECRET_MAX + 1], celled[CLX_KEY_SECRET_MAX + 1], longest[CLX_KEY_SECRET_MAX + 1];
+    clx_key_info_t info;
+
+    assert_true(clx_cell_id_valid("c1"));
+    assert_true(clx_cell_id_valid("eu2west"));
+    assert_true(clx_cell_id_valid("abcdefghijklmnop")); /* 16 */
+    assert_false(clx_cell_id_valid("abcdefghijklmnopq"));
+    assert_false(clx_cell_id_valid(""));
+    assert_false(clx_cell_id_valid("1c"));
+    assert_false(clx_cell_id_valid("C1"));
+    assert_false(clx_cell_id_valid("c_1")); /* '_' separates the cell in the key */
+    assert_false(clx_cell_id_valid("c-1"));
+
+    assert_int_equal(clx_store_open(dir, &store, NULL), CLX_OK);
+    assert_int_equal(clx_settings_open(store, &s), CLX_OK);
+    assert_int_equal(clx_settings_create_key(s, "default", "old", NULL, NULL, NULL, NULL, legacy, &p), CLX_OK);
+    assert_int_equal(strlen(legacy), CLX_KEY_SECRET_LEN);
+    assert_int_equal(clx_settings_set_cell(s, "C1"), CLX_EINVAL);
+    assert_int_equal(clx_settings_set_cell(s, "c12"), CLX_OK);
+    assert_int_equal(clx_settings_create_key(s, "default", "new", NULL, NULL, NULL, NULL, celled, &p), CLX_OK);
+    assert_int_equal(strncmp(celled, "clx_c12_", 8), 0);
+    assert_int_equal(strlen(celled), 8 + 40);
+    for (size_t i = 8; i < strlen(celled); i++) /* the secret part has no '_': routers split on it */
+        assert_true(celled[i] != '_');
+    assert_int_equal(clx_settings_auth_key(s, celled, strlen(celled), &info), CLX_OK);
+    assert_int_equal(clx_settings_auth_key(s, legacy, strlen(legacy), &info), CLX_OK);
+    assert_int_equal(clx_settings_set_cell(s, "abcdefghijklmnop"), CLX_OK);
+    assert_int_equal(clx_settings_create_key(s, "default", "l", NULL, NULL, NULL, NULL, longest, &p), CLX_OK);
+    assert_int_equal(strlen(longest), CLX_KEY_SECRET_MAX);
+    assert_int_equal(clx_settings_auth_key(s, longest, strlen(longest), &info), CLX_OK);
+    /* and across a reopen, with or without the cell id */
+    clx_settings_destroy(s);
+    assert_int_equal(clx_settings_open(store, &s), CLX_OK);
+    assert_int_equal(clx_settings_auth_key(s, celled, strlen(celled), &info), CLX_OK);
+    assert_int_equal(clx_settings_auth_key(s, legacy, strlen(legacy), &info), CLX_OK);
+    assert_int_equal(clx_settings_auth_key(s, longest, strlen(longest), &info), CLX_OK);
+    clx_settings_destroy(s);
+    clx_store_close(store);
+    clx_test_rmdir(dir);
+}
+
 /* An open stream's re-check: free while nothing changed, a real check after any change. */
 static void test_recheck_key(void **state)
 {
@@ -200,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle_and_reopen),
         cmocka_unit_test(test_key_cache_follows_changes),
         cmocka_unit_test(test_recheck_key),
+        cmocka_unit_test(test_cell_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
