@@ -148,8 +148,7 @@ int clx_httpc_post(clx_httpc_t *c, const clx_httpc_req_t *req, clx_httpc_result_
         if (ctx.refused)
             snprintf(res->error, sizeof(res->error), "refused to connect to that address");
         else
-            snprintf(res->error, sizeof(res->error), "%s%s%s", curl_easy_strerror(cc), errbuf[0] ? ": " : "",
-                     errbuf);
+            snprintf(res->error, sizeof(res->error), "%s%s%s", curl_easy_strerror(cc), errbuf[0] ? ": " : "", errbuf);
         rc = ctx.refused ? CLX_EFORBIDDEN : CLX_EIO;
     } else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);

@@ -34,10 +34,10 @@ int clx_ctl_clickhouse_schema(int argc, char **argv)
         }
         *slot = argv[++i];
     }
-    const char *bad = !clx_ch_ident_valid(db)                              ? db
-                      : !clx_ch_ident_valid(table)                         ? table
+    const char *bad = !clx_ch_ident_valid(db)                           ? db
+                      : !clx_ch_ident_valid(table)                      ? table
                       : cluster != NULL && !clx_ch_ident_valid(cluster) ? cluster
-                                                                           : NULL;
+                                                                        : NULL;
     if (bad != NULL) {
         fprintf(stderr, "costlynxd ctl clickhouse-schema: '%s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)\n",
                 bad);

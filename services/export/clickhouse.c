@@ -72,9 +72,9 @@ typedef enum enc {
 } enc_t;
 
 static const char *const type_of[] = {
-    [ENC_ROW_STRING] = "String", [ENC_ROW_U64] = "UInt64",       [ENC_ROW_BOOL] = "UInt8",
-    [ENC_EV_STRING] = "String",  [ENC_EV_I64] = "Int64",         [ENC_EV_MS] = "UInt64",
-    [ENC_EV_SECONDS] = "DateTime", [ENC_EV_U32] = "UInt32",      [ENC_EV_BOOL] = "UInt8",
+    [ENC_ROW_STRING] = "String",     [ENC_ROW_U64] = "UInt64",      [ENC_ROW_BOOL] = "UInt8",
+    [ENC_EV_STRING] = "String",      [ENC_EV_I64] = "Int64",        [ENC_EV_MS] = "UInt64",
+    [ENC_EV_SECONDS] = "DateTime",   [ENC_EV_U32] = "UInt32",       [ENC_EV_BOOL] = "UInt8",
     [ENC_EV_COST_SOURCE] = "String", [ENC_EMPTY_STRING] = "String",
 };
 
@@ -187,8 +187,9 @@ void clx_ch_schema(clx_bytes_t *out, const clx_ch_target_t *t)
     clx_bytes_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s_local ON CLUSTER %s\n", db, tb, cl);
     column_list(out);
     /* {shard} and {replica} are each server's macros (config.xml <macros>) */
-    clx_bytes_printf(out, "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/%s/%s_local', '{replica}', "
-                          "version)\n",
+    clx_bytes_printf(out,
+                     "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/%s/%s_local', '{replica}', "
+                     "version)\n",
                      db, tb);
     table_tail(out);
     clx_bytes_printf(out,

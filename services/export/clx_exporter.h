@@ -58,14 +58,14 @@ int clx_exporter_start(const clx_exporter_config_t *cfg, clx_exporter_t **out, c
 void clx_exporter_stop(clx_exporter_t *e);
 
 typedef struct clx_exporter_stats {
-    uint64_t done;            /* cursor: every seq <= done is in ClickHouse */
-    uint64_t last_seq;        /* the highest committed seq now */
-    uint64_t rows;            /* rows confirmed since start */
-    uint64_t batches;         /* INSERTs confirmed since start */
-    uint64_t errors;          /* failed attempts since start */
-    int64_t last_success_ms;  /* Unix ms of the last confirmed INSERT, 0 never */
+    uint64_t done;             /* cursor: every seq <= done is in ClickHouse */
+    uint64_t last_seq;         /* the highest committed seq now */
+    uint64_t rows;             /* rows confirmed since start */
+    uint64_t batches;          /* INSERTs confirmed since start */
+    uint64_t errors;           /* failed attempts since start */
+    int64_t last_success_ms;   /* Unix ms of the last confirmed INSERT, 0 never */
     int64_t oldest_pending_ms; /* received time of the oldest event not confirmed, 0 when none */
-    int failing;              /* 1 while the last attempt failed */
+    int failing;               /* 1 while the last attempt failed */
 } clx_exporter_stats_t;
 
 /*

@@ -50,7 +50,7 @@ struct clx_exporter {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int stopping;         /* under mu; also read unlocked by the cancel poll */
+    int stopping;            /* under mu; also read unlocked by the cancel poll */
     clx_exporter_stats_t st; /* under mu */
 
     /* the thread's own: the batch being sent and the next one, built meanwhile */
@@ -157,8 +157,7 @@ static int add_row(void *arg, const clx_logged_event_t *lev)
                 (unsigned long long)lev->seq, lev->workspace);
         return CLX_ECORRUPT;
     }
-    clx_ch_row_t row = {
-        .workspace = lev->workspace, .cell = e->cell, .version = lev->seq, .voided = 0, .ev = ev};
+    clx_ch_row_t row = {.workspace = lev->workspace, .cell = e->cell, .version = lev->seq, .voided = 0, .ev = ev};
     clx_ch_encode_row(&b->body, &row);
     if (b->nrows == 0)
         b->first_seq = lev->seq;
@@ -325,7 +324,7 @@ static void *exporter_main(void *arg)
         rc = send_wait(cur);
         if (rc != CLX_OK) {
             if (stop_requested(e))
-                break; /* abandoned for shutdown, not a ClickHouse failure */
+                break;   /* abandoned for shutdown, not a ClickHouse failure */
             goto failed; /* cur is sent again; next is rebuilt after it */
         }
         clx_log(CLX_LOG_DEBUG, "export", "%zu rows (seq %llu..%llu, %zu bytes) inserted in %.1f ms", cur->nrows,
@@ -384,10 +383,12 @@ int clx_exporter_start(const clx_exporter_config_t *cfg, clx_exporter_t **out, c
         return fail_with(errmsg, CLX_EINVAL, "the ClickHouse URL must start with http:// or https:// (got '%s')",
                          cfg->url != NULL ? cfg->url : "");
     if (!clx_ch_ident_valid(cfg->database))
-        return fail_with(errmsg, CLX_EINVAL, "the ClickHouse database '%s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)",
+        return fail_with(errmsg, CLX_EINVAL,
+                         "the ClickHouse database '%s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)",
                          cfg->database != NULL ? cfg->database : "");
     if (!clx_ch_ident_valid(cfg->table))
-        return fail_with(errmsg, CLX_EINVAL, "the ClickHouse table '%s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)",
+        return fail_with(errmsg, CLX_EINVAL,
+                         "the ClickHouse table '%s' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)",
                          cfg->table != NULL ? cfg->table : "");
     if (cfg->batch_rows == 0)
         return fail_with(errmsg, CLX_EINVAL, "the ClickHouse batch size must be at least 1%s", "");
@@ -560,8 +561,7 @@ void clx_exporter_metrics(void *exporter, char *buf, size_t cap, size_t *len)
         "# TYPE costlynx_export_last_success_timestamp_seconds gauge\n"
         "costlynx_export_last_success_timestamp_seconds{destination=\"clickhouse\"} %.3f\n",
         (unsigned long long)lag, lag_s, (unsigned long long)st.done, (unsigned long long)st.rows,
-        (unsigned long long)st.batches, (unsigned long long)st.errors, st.failing,
-        (double)st.last_success_ms / 1000.0);
+        (unsigned long long)st.batches, (unsigned long long)st.errors, st.failing, (double)st.last_success_ms / 1000.0);
     if (n < 0)
         return;
     if ((size_t)n >= cap - *len) {

@@ -69,8 +69,8 @@ static void done_post(clx_write_req_t *req)
 static int submit(clx_writer_t *w, const char *ws, const char *id_prefix, size_t n)
 {
     clx_write_item_t *items = calloc(n, sizeof(*items));
-    char (*ids)[64] = calloc(n, 64);
-    char (*vals)[96] = calloc(n, 96);
+    char(*ids)[64] = calloc(n, 64);
+    char(*vals)[96] = calloc(n, 96);
     waiter_t wt;
     for (size_t i = 0; i < n; i++) {
         snprintf(ids[i], 64, "%s-%zu", id_prefix, i);
