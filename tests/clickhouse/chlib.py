@@ -369,6 +369,12 @@ class Proxy:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
+    def hold(self, n):
+        """Holds the answers of the n-th POST (1-based) and later ones, until release()."""
+        self._release.clear()
+        self.held.clear()
+        self.hold_from = n
+
     def release(self):
         self.hold_from = 0
         self._release.set()
