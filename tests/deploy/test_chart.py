@@ -727,6 +727,18 @@ class CellsChartTest(unittest.TestCase):
         for name in ("rest", "grpc", "health"):
             self.assertEqual(rendered[name], shipped[name], "frontend %s differs from deploy/haproxy/costlynx.cfg" % name)
 
+    def test_backups_reach_every_cell(self):
+        docs = render(*self.ARGS, "--set", "backup.enabled=true")
+        job = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        targets = [e["value"] for e in job["env"] if e["name"] == "COSTLYNX_BACKUP_TARGETS"][0].split()
+        self.assertEqual(targets, ["http://rel-costlynx-%s-0.rel-costlynx-headless.costlynx-test.svc:8080" % c
+                                   for c in ("c1", "c2", "c3")])
+        for sts in by_kind(docs, "StatefulSet"):
+            cell = sts["metadata"]["labels"]["costlynx/cell"]
+            claims = {t["metadata"]["name"]: t for t in sts["spec"]["volumeClaimTemplates"]}
+            self.assertEqual(sorted(claims), ["backups", "data"])
+            self.assertEqual(claims["backups"]["metadata"]["labels"]["costlynx/cell"], cell)
+
     def test_cells_guards(self):
         for bad, msg in ((["--set", "replicaCount=2"], "set replicaCount to 1"),
                          (["--set", "cells.workspaces.acme=c9"], "which is not in cells.ids"),
