@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cells benchmark (docs/scale-out.md): what the HAProxy router costs. Starts two cells (c1, c2)
-# and deploy/haproxy/costlynx.cfg as shipped in front of them, then drives gRPC IngestStream
+# and deploy/haproxy/costlynx.cfg as shipped in front of them, then drives gRPC Ingest (unary, 100-event batches)
 # (bench/grpc_load) with a c1 key: straight to c1, then through the router — same run, same
 # machine. Also REST through the router with curl for a single event (a routing smoke check).
 # Needs both cores to itself: do not run it next to other jobs.
@@ -45,9 +45,9 @@ curl -fs -X POST -H "Authorization: Bearer bench-admin" http://127.0.0.1:18420/a
 KEY=$(curl -fs -X POST -H "Authorization: Bearer bench-admin" http://127.0.0.1:18420/api/v1/admin/workspaces/default/keys \
   -d '{"name":"bench"}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
 case "$KEY" in clx_c1_*) ;; *) echo "the router minted a key on the wrong cell: $KEY" >&2; exit 1 ;; esac
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(haproxy -v | head -1 | cut -d' ' -f1-3), grpc_load stream -c$CONC -d${DUR}s batch 100"
-run() { "$BUILD/bench/grpc_load" --addr "$1" --key "$KEY" --mode stream --batch 100 --concurrency "$CONC" --seconds "$DUR" \
-  --messages-per-stream 50 --run-id "$2$$" | grep '^RESULT' | sed "s/^RESULT/RESULT path=$2/"; }
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(haproxy -v | head -1 | cut -d' ' -f1-3), grpc_load unary -c$CONC -d${DUR}s batch 100"
+run() { "$BUILD/bench/grpc_load" --addr "$1" --key "$KEY" --mode unary --batch 100 --concurrency "$CONC" --seconds "$DUR" \
+  --run-id "$2$$" | grep '^RESULT' | sed "s/^RESULT/RESULT path=$2/"; }
 run 127.0.0.1:18402 direct
 run 127.0.0.1:18421 router
 curl -fs -o /dev/null -w "REST through the router: HTTP %{http_code}, %{time_total}s\n" -H "Content-Type: application/json" \

@@ -2,8 +2,8 @@
 # ClickHouse export benchmark (docs/BENCHMARKS.md "ClickHouse export"): the exporter's
 # catch-up rate for a backlog next to the ingest rate, measured in the same run, on a local
 # clickhouse-server (Debian 12's 18.16) started here in a temp folder.
-#  1. costlynxd WITHOUT export; gRPC IngestStream load (bench/grpc_load) until BACKLOG events
-#     are stored -> the ingest rate;
+#  1. costlynxd WITHOUT export; gRPC Ingest load (bench/grpc_load, unary, 100-event batches)
+#     until BACKLOG events are stored -> the ingest rate;
 #  2. restart with --clickhouse-url; time until costlynx_export_lag_events is 0 -> the
 #     catch-up rate (and the ClickHouse rows / bytes it made);
 #  3. sustained: the same load again for SUSTAIN seconds WITH the export on; the lag is
@@ -39,6 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; } # user+system seconds
 metric() { curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" {print $2; exit}'; }
 chq() { curl -fs "http://127.0.0.1:$CH_HTTP/" --data-binary "$1"; }
 
@@ -68,12 +69,12 @@ curl -fs -X POST -H "Authorization: Bearer bench-admin" "http://127.0.0.1:$HTTP_
 KEY=$(curl -fs -X POST -H "Authorization: Bearer bench-admin" "http://127.0.0.1:$HTTP_PORT/api/v1/admin/workspaces/default/keys" \
   -d '{"name":"bench"}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
 
-load() { # seconds run-id -> prints events/s, adds to INGESTED_S
-  "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode stream --batch 100 --concurrency "$CONC" \
-    --seconds "$1" --messages-per-stream 50 --run-id "$2" | sed -n 's/^RESULT.* duration_s=\([0-9.]*\) .*events_per_s=\([0-9.]*\).*/\1 \2/p'
+load() { # seconds run-id -> prints "duration events/s"
+  "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode unary --batch 100 --concurrency "$CONC" \
+    --seconds "$1" --run-id "$2" | sed -n 's/^RESULT.* duration_s=\([0-9.]*\) .*events_per_s=\([0-9.]*\).*/\1 \2/p'
 }
 
-echo "# $(date -u +%FT%TZ) $(nproc) cores; ClickHouse $(chq 'SELECT version()'); grpc_load stream -c$CONC, batch 100; export batch $BATCH_ROWS rows"
+echo "# $(date -u +%FT%TZ) $(nproc) cores; ClickHouse $(chq 'SELECT version()'); grpc_load unary -c$CONC, batch 100; export batch $BATCH_ROWS rows"
 # 1. the backlog, export off
 t0=$(now); n=0; round=0
 while [ "$n" -lt "$BACKLOG" ]; do
@@ -88,13 +89,15 @@ stop_clx
 # 2. catch-up from zero
 t0=$(now)
 start_clx --clickhouse-url "http://127.0.0.1:$CH_HTTP" --clickhouse-database bench --clickhouse-batch-rows "$BATCH_ROWS"
+ch0=$(cpu_s $CH_PID)
 while [ "$(metric costlynx_export_lag_events)" != "0" ] || [ "$(metric costlynx_export_cursor)" = "0" ]; do sleep 0.2; done
 t1=$(now)
+clx_cpu=$(cpu_s $CLX_PID) ch_cpu=$(echo "$(cpu_s $CH_PID) - $ch0" | bc)
 rows=$(chq "SELECT count() FROM bench.usage_events")
 bytes=$(chq "SELECT sum(data_compressed_bytes) FROM system.parts WHERE database = 'bench' AND active")
-printf "RESULT phase=catch_up events=%d seconds=%.1f events_per_s=%.0f clickhouse_rows=%d clickhouse_bytes_per_row=%.1f errors=%s\n" \
-  "$n" "$(echo "$t1 - $t0" | bc)" "$(echo "$n / ($t1 - $t0)" | bc -l)" "$rows" "$(echo "$bytes / $rows" | bc -l)" \
-  "$(metric costlynx_export_errors_total)"
+printf "RESULT phase=catch_up events=%d seconds=%.1f events_per_s=%.0f costlynxd_cpu_us_per_event=%.2f clickhouse_cpu_us_per_event=%.2f clickhouse_rows=%d clickhouse_bytes_per_row=%.1f errors=%s\n" \
+  "$n" "$(echo "$t1 - $t0" | bc)" "$(echo "$n / ($t1 - $t0)" | bc -l)" "$(echo "$clx_cpu * 1000000 / $n" | bc -l)" \
+  "$(echo "$ch_cpu * 1000000 / $n" | bc -l)" "$rows" "$(echo "$bytes / $rows" | bc -l)" "$(metric costlynx_export_errors_total)"
 
 # 3. sustained ingestion with the export running
 before=$(metric costlynx_export_cursor | cut -d. -f1) # caught up: every event so far
