@@ -31,6 +31,7 @@ cell() { # id http grpc
   echo "cell $1 not ready" >&2; exit 1
 }
 cell c1 18401 18402
+C1_PID=${PIDS[-1]}
 cell c2 18411 18412
 cp deploy/haproxy/costlynx.cfg deploy/haproxy/cells.map "$TMP/"
 echo "default c1" >"$TMP/workspaces.map"
@@ -39,6 +40,8 @@ CLX_ROUTER_HTTP=127.0.0.1:18420 CLX_ROUTER_GRPC=127.0.0.1:18421 CLX_ROUTER_HEALT
   CLX_CELL_C2_HTTP=127.0.0.1:18411 CLX_CELL_C2_GRPC=127.0.0.1:18412 \
   haproxy -db -f "$TMP/costlynx.cfg" >"$TMP/haproxy.log" 2>&1 &
 PIDS+=($!)
+HAPROXY_PID=$!
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; } # user+system seconds
 for _ in $(seq 100); do curl -fs http://127.0.0.1:18422/healthz >/dev/null && break; sleep 0.05; done
 curl -fs -X POST -H "Authorization: Bearer bench-admin" http://127.0.0.1:18420/api/v1/admin/workspaces/default/projects \
   -d '{"slug":"bench"}' >/dev/null
@@ -46,8 +49,16 @@ KEY=$(curl -fs -X POST -H "Authorization: Bearer bench-admin" http://127.0.0.1:1
   -d '{"name":"bench"}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
 case "$KEY" in clx_c1_*) ;; *) echo "the router minted a key on the wrong cell: $KEY" >&2; exit 1 ;; esac
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(haproxy -v | head -1 | cut -d' ' -f1-3), grpc_load unary -c$CONC -d${DUR}s batch 100"
-run() { "$BUILD/bench/grpc_load" --addr "$1" --key "$KEY" --mode unary --batch 100 --concurrency "$CONC" --seconds "$DUR" \
-  --run-id "$2$$" | grep '^RESULT' | sed "s/^RESULT/RESULT path=$2/"; }
+run() { # address name: the RESULT line, plus the CPU the cell and the router spent per event
+  local c0 h0 out ev
+  c0=$(cpu_s $C1_PID) h0=$(cpu_s $HAPROXY_PID)
+  out=$("$BUILD/bench/grpc_load" --addr "$1" --key "$KEY" --mode unary --batch 100 --concurrency "$CONC" \
+    --seconds "$DUR" --run-id "$2$$" | grep '^RESULT')
+  ev=$(echo "$out" | sed -n 's/.* events=\([0-9]*\) .*/\1/p')
+  echo "$out" | sed "s/^RESULT/RESULT path=$2/" | tr -d '\n'
+  printf " cell_cpu_us_per_event=%.2f router_cpu_us_per_event=%.2f\n" "$(echo "($(cpu_s $C1_PID) - $c0) * 1000000 / $ev" | bc -l)" \
+    "$(echo "($(cpu_s $HAPROXY_PID) - $h0) * 1000000 / $ev" | bc -l)"
+}
 run 127.0.0.1:18402 direct
 run 127.0.0.1:18421 router
 curl -fs -o /dev/null -w "REST through the router: HTTP %{http_code}, %{time_total}s\n" -H "Content-Type: application/json" \
