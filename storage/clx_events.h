@@ -75,4 +75,38 @@ const char *clx_event_iter_value(clx_event_iter_t *it, size_t *vlen);
 /* CLX_OK, or CLX_EIO when iteration stopped on a storage error. */
 int clx_event_iter_status(clx_event_iter_t *it);
 
+/* ---- the log: every workspace's events in global seq order ------------------------------ */
+
+/*
+ * Every inserted event has the next number of one global sequence and a write group commits
+ * atomically, so "the events after N" is well defined and gapless: the outbox of exporters.
+ * With today's keys (workspace '\0' seq) the family is in seq order per workspace only, so
+ * reading after N is a merge over the workspaces (one seek per workspace, then one per run of
+ * consecutive seqs of one workspace). Storage v2 keys events by seq alone: this becomes one
+ * seek and a forward scan, and its callers do not change.
+ */
+
+/* One committed event as the log hands it out. Pointers are valid only during the callback. */
+typedef struct clx_logged_event {
+    uint64_t seq;
+    const char *workspace; /* NUL-terminated */
+    const void *value;     /* the StoredEvent record */
+    size_t vlen;
+} clx_logged_event_t;
+
+/* Called once per event, in ascending seq. Non-zero stops the read and is returned by it. */
+typedef int (*clx_event_log_fn)(void *arg, const clx_logged_event_t *ev);
+
+/*
+ * Calls fn for the committed events with after_seq < seq <= up_to_seq, in ascending seq
+ * order, at most max of them, all read from ONE consistent snapshot of the store (a write
+ * group is seen whole or not at all). When last_seq is not NULL, *last_seq receives the
+ * highest seq in that snapshot (0 when there are no events): the lag is *last_seq minus the
+ * reader's cursor, exactly, because the sequence has no gaps.
+ * Returns CLX_OK; fn's non-zero return; CLX_EIO on a storage error; CLX_ECORRUPT when a key
+ * in the events family is not an event key (logged). Safe from any thread.
+ */
+int clx_events_read_after(clx_store_t *s, uint64_t after_seq, uint64_t up_to_seq, size_t max, clx_event_log_fn fn,
+                          void *arg, uint64_t *last_seq);
+
 #endif

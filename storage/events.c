@@ -1,6 +1,7 @@
 /*
  * events.c — keys and values of the events and dedup column families, the read of one
- * event by requestId, and the newest-first iterator over a workspace's events.
+ * event by requestId, the newest-first iterator over a workspace's events, and the whole
+ * family as a log in global seq order (the exporters' outbox).
  */
 #include "clx_events.h"
 
@@ -172,4 +173,180 @@ const char *clx_event_iter_value(clx_event_iter_t *e, size_t *vlen)
 int clx_event_iter_status(clx_event_iter_t *e)
 {
     return clx_iter_status(e->it);
+}
+
+/* ---- the log: every workspace's events in global seq order ------------------------------ */
+
+/* A workspace's key range in the merge: the seq of its next unread event. */
+typedef struct ws_run {
+    char *ws; /* NUL-terminated copy */
+    size_t wslen;
+    uint64_t next;
+} ws_run_t;
+
+typedef struct merge {
+    ws_run_t *runs;
+    size_t nruns, cap;
+    size_t *heap; /* indices into runs, min-heap on next */
+    size_t nheap;
+    char *key; /* seek target buffer */
+    size_t keycap;
+} merge_t;
+
+static int heap_less(const merge_t *m, size_t a, size_t b)
+{
+    return m->runs[m->heap[a]].next < m->runs[m->heap[b]].next;
+}
+
+static void heap_swap(merge_t *m, size_t a, size_t b)
+{
+    size_t t = m->heap[a];
+    m->heap[a] = m->heap[b];
+    m->heap[b] = t;
+}
+
+static void heap_push(merge_t *m, size_t run)
+{
+    size_t i = m->nheap++;
+    m->heap[i] = run;
+    while (i > 0 && heap_less(m, i, (i - 1) / 2)) {
+        heap_swap(m, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static size_t heap_pop(merge_t *m)
+{
+    size_t top = m->heap[0];
+    m->heap[0] = m->heap[--m->nheap];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, s = i;
+        if (l < m->nheap && heap_less(m, l, s))
+            s = l;
+        if (r < m->nheap && heap_less(m, r, s))
+            s = r;
+        if (s == i)
+            break;
+        heap_swap(m, i, s);
+        i = s;
+    }
+    return top;
+}
+
+/* Positions the iterator on the event key of (ws, seq) or the first one after it. */
+static void seek_event(clx_iter_t *it, merge_t *m, const ws_run_t *r, uint64_t seq)
+{
+    if (m->keycap < CLX_EVENT_KEY_LEN(r->wslen)) {
+        m->keycap = CLX_EVENT_KEY_LEN(r->wslen);
+        m->key = clx_xrealloc(m->key, m->keycap);
+    }
+    size_t kl = clx_event_key_encode(m->key, r->ws, r->wslen, seq);
+    clx_iter_seek(it, m->key, kl);
+}
+
+/*
+ * The seq of the iterator's key when it is an event key of workspace r: 1 with *seq set;
+ * 0 when the key belongs to another workspace (or the iterator is past the end).
+ */
+static int key_in_run(clx_iter_t *it, const ws_run_t *r, uint64_t *seq)
+{
+    if (!clx_iter_valid(it))
+        return 0;
+    size_t klen;
+    const char *k = clx_iter_key(it, &klen);
+    if (klen < r->wslen || memcmp(k, r->ws, r->wslen) != 0)
+        return 0;
+    return clx_event_key_decode(k, klen, r->wslen, seq) == CLX_OK;
+}
+
+/*
+ * Finds every workspace in the family: for each, the first seq after after_seq (queued when
+ * <= up_to_seq) and the last seq (for *last). CLX_OK or CLX_ECORRUPT for a key that is not
+ * an event key.
+ */
+static int collect_runs(clx_iter_t *it, merge_t *m, uint64_t after_seq, uint64_t up_to_seq, uint64_t *last)
+{
+    uint64_t seq;
+
+    clx_iter_first(it);
+    while (clx_iter_valid(it)) {
+        size_t klen;
+        const char *k = clx_iter_key(it, &klen);
+        const char *nul = memchr(k, '\0', klen);
+        if (nul == NULL || CLX_EVENT_KEY_LEN((size_t)(nul - k)) != klen) {
+            clx_log(CLX_LOG_ERROR, "store", "a key of %zu bytes in the events family is not an event key", klen);
+            return CLX_ECORRUPT;
+        }
+        if (m->nruns == m->cap) {
+            m->cap = m->cap != 0 ? m->cap * 2 : 16;
+            m->runs = clx_xrealloc(m->runs, m->cap * sizeof(*m->runs));
+            m->heap = clx_xrealloc(m->heap, m->cap * sizeof(*m->heap));
+        }
+        ws_run_t *r = &m->runs[m->nruns];
+        r->wslen = (size_t)(nul - k);
+        r->ws = clx_xstrndup(k, r->wslen);
+        m->nruns++;
+
+        seek_event(it, m, r, after_seq == UINT64_MAX ? UINT64_MAX : after_seq + 1);
+        if (after_seq != UINT64_MAX && key_in_run(it, r, &seq) && seq <= up_to_seq) {
+            r->next = seq;
+            heap_push(m, m->nruns - 1);
+        }
+        /* the workspace's last event (the last key <= (ws, 2^64-1)), then one step on: the
+         * next workspace's first key */
+        size_t kl = clx_event_key_encode(m->key, r->ws, r->wslen, UINT64_MAX);
+        clx_iter_seek_for_prev(it, m->key, kl);
+        if (!key_in_run(it, r, &seq))
+            return CLX_EIO; /* the workspace's first key vanished from a snapshot: a storage fault */
+        if (seq > *last)
+            *last = seq;
+        clx_iter_next(it);
+    }
+    return CLX_OK;
+}
+
+int clx_events_read_after(clx_store_t *s, uint64_t after_seq, uint64_t up_to_seq, size_t max, clx_event_log_fn fn,
+                          void *arg, uint64_t *last_seq)
+{
+    merge_t m;
+    uint64_t last = 0, seq;
+    size_t n = 0;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    /* one iterator = one implicit snapshot for the whole read; v2: seek(after_seq + 1), scan */
+    clx_iter_t *it = clx_iter_create(s, CLX_CF_EVENTS, NULL, 0);
+    rc = collect_runs(it, &m, after_seq, up_to_seq, &last);
+    while (rc == CLX_OK && m.nheap > 0 && n < max) {
+        size_t ri = heap_pop(&m);
+        ws_run_t *r = &m.runs[ri];
+        /* this run is read until another workspace's next event comes first */
+        uint64_t bound = m.nheap > 0 ? m.runs[m.heap[0]].next : UINT64_MAX;
+        seek_event(it, &m, r, r->next);
+        while (n < max && key_in_run(it, r, &seq) && seq <= up_to_seq) {
+            if (seq > bound) {
+                r->next = seq;
+                heap_push(&m, ri);
+                break;
+            }
+            clx_logged_event_t ev = {.seq = seq, .workspace = r->ws};
+            ev.value = clx_iter_value(it, &ev.vlen);
+            rc = fn(arg, &ev);
+            if (rc != 0)
+                break;
+            n++;
+            clx_iter_next(it);
+        }
+    }
+    if (rc == CLX_OK)
+        rc = clx_iter_status(it);
+    if (rc == CLX_OK && last_seq != NULL)
+        *last_seq = last;
+    clx_iter_destroy(it);
+    for (size_t i = 0; i < m.nruns; i++)
+        free(m.runs[i].ws);
+    free(m.runs);
+    free(m.heap);
+    free(m.key);
+    return rc;
 }

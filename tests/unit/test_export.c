@@ -1,5 +1,5 @@
 /*
- * test_export.c — the event log (storage/export.c) on a real RocksDB written by the real
+ * test_export.c — the event log (storage/events.c) on a real RocksDB written by the real
  * writer: global seq order across workspaces, bounds, snapshot consistency under concurrent
  * group commits, durable cursors; and the ClickHouse side (services/export/clickhouse.c):
  * RowBinary bytes, determinism, the DDL and the INSERT column list.
