@@ -378,6 +378,12 @@ static void stream_message(clx_grpc_call_t *c)
         revoked(c);
 }
 
+/* Time from since to now on the monotonic clock; 0 when since is later (never wraps). */
+static uint64_t elapsed_ns(uint64_t now, uint64_t since)
+{
+    return now > since ? now - since : 0;
+}
+
 void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns)
 {
     const clx_grpc_config_t *cfg = &q->server->cfg;
@@ -386,10 +392,12 @@ void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns)
         char why[200] = "";
         pthread_mutex_lock(&c->mu);
         if (c->state == S_RECEIVING) { /* only a stream waiting for its next message */
-            if (cfg->stream_idle_ms != 0 && now_ns - c->waiting_since_ns > cfg->stream_idle_ms * 1000000ull)
+            /* now_ns was read before this loop: a busy stream may have re-armed its receive
+             * (on the writer thread) since, so "since" can be later than "now" */
+            if (cfg->stream_idle_ms != 0 && elapsed_ns(now_ns, c->waiting_since_ns) > cfg->stream_idle_ms * 1000000ull)
                 snprintf(why, sizeof(why), "no message for %u ms (--grpc-stream-idle-ms): the stream was ended",
                          cfg->stream_idle_ms);
-            else if (cfg->stream_max_ms != 0 && now_ns - c->started_ns > cfg->stream_max_ms * 1000000ull)
+            else if (cfg->stream_max_ms != 0 && elapsed_ns(now_ns, c->started_ns) > cfg->stream_max_ms * 1000000ull)
                 snprintf(why, sizeof(why), "a stream lasts at most %u ms (--grpc-stream-max-ms): it was ended",
                          cfg->stream_max_ms);
             if (why[0] != '\0')

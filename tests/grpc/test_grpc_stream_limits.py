@@ -228,6 +228,27 @@ class IdleAndCountLimitTest(StreamCase):
         self.assertResp(fut.result(timeout=WAIT), inserted=3)
 
 
+class BusyStreamsTest(StreamCase):
+    """Regression: the expiry scan read the clock before a busy stream re-armed its receive on
+    the writer thread, so `now - waiting_since` wrapped around and healthy streams under load
+    were ended as idle ("no message for 60000 ms") within seconds."""
+
+    def test_many_busy_streams_are_never_ended_as_idle(self):
+        import concurrent.futures
+        self.srv.create_project("app")
+        key = self.srv.create_key(name="busy")
+        streams, messages, per = 32, 300, 5
+
+        def one(s):
+            batches = [batch(*[ev("busy-%d-%d-%d" % (s, m, i)) for i in range(per)]) for m in range(messages)]
+            return self.stream(key, batches)
+
+        with concurrent.futures.ThreadPoolExecutor(streams) as pool:
+            results = list(pool.map(one, range(streams)))
+        for r in results:
+            self.assertResp(r, inserted=messages * per)
+
+
 class DurationLimitTest(StreamCase):
     server_args = ("--grpc-stream-max-ms", "800", "--grpc-stream-idle-ms", "0")
 
