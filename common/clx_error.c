@@ -86,6 +86,12 @@ static const char *const code_names[CLX_CODE_COUNT_] = {
     [CLX_CODE_CATALOG_INVALID] = "catalog_invalid",
     [CLX_CODE_BACKUP_NOT_CONFIGURED] = "backup_not_configured",
     [CLX_CODE_INVALID_REQUEST] = "invalid_request",
+    [CLX_CODE_INVALID_PROTOBUF] = "invalid_protobuf",
+    [CLX_CODE_INVALID_GZIP] = "invalid_gzip",
+    [CLX_CODE_UNSUPPORTED_ENCODING] = "unsupported_encoding",
+    [CLX_CODE_TOO_MANY_SPANS] = "too_many_spans",
+    [CLX_CODE_TOO_MANY_MESSAGES] = "too_many_messages",
+    [CLX_CODE_TOO_DEEP] = "too_deep",
 };
 
 const char *clx_code_name(clx_code_t code)

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clx_error.h"
 #include "clx_mem.h"
 #include "costlynx/v1/usage.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -60,11 +61,17 @@ typedef enum clx_otlp_format {
     CLX_OTLP_JSON = 1,     /* application/json: OTLP's JSON encoding */
 } clx_otlp_format_t;
 
-/* Why a body was refused: a stable code and a message for the caller's eyes. */
+/*
+ * Why a body was refused, in the project's vocabulary (common/clx_error.h), so every door
+ * names a fault alike: the function's clx_err_t says the status (HTTP and gRPC, through the
+ * error table); code is the finer problem code, CLX_CODE_NONE where the clx_err_t's own name
+ * stands (payload_too_large, unsupported_media_type); name is what callers read.
+ */
 typedef struct clx_otlp_error {
-    /* invalid_protobuf, invalid_json, invalid_gzip, body_too_large, too_many_spans,
-     * too_many_messages, too_deep, unsupported_media_type, unsupported_encoding */
-    const char *code;
+    /* CLX_CODE_INVALID_PROTOBUF, _INVALID_JSON, _INVALID_GZIP, _TOO_MANY_SPANS, _TOO_MANY_MESSAGES,
+     * _TOO_DEEP, _UNSUPPORTED_ENCODING, or CLX_CODE_NONE (body too large, unknown media type) */
+    clx_code_t code;
+    const char *name; /* clx_code_name(code), else clx_err_name() of the error returned; static */
     char message[256];
 } clx_otlp_error_t;
 
@@ -79,7 +86,7 @@ int clx_otlp_media_type(const char *value, size_t len, clx_otlp_format_t *fmt, c
  * Decompresses a gzip body (one or more gzip members) into arena memory, refusing to produce
  * more than max_out bytes: a small body that inflates past the limit (a decompression bomb)
  * is stopped as soon as it crosses it, having cost at most max_out bytes.
- * CLX_OK: *out / *out_len hold the data. CLX_ETOOBIG (body_too_large) or CLX_EINVAL
+ * CLX_OK: *out / *out_len hold the data. CLX_ETOOBIG (payload_too_large) or CLX_EINVAL
  * (invalid_gzip: not gzip, corrupt, truncated) with err filled.
  */
 int clx_otlp_gunzip(const void *in, size_t len, size_t max_out, clx_arena_t *arena, const void **out,
@@ -94,7 +101,7 @@ int clx_otlp_gunzip(const void *in, size_t len, size_t max_out, clx_arena_t *are
  * integers or names; unknown fields are skipped).
  * CLX_OK: *out is the request, in arena. Otherwise *out is NULL and err says why:
  *   CLX_EINVAL   invalid_protobuf, invalid_json, too_deep (400 / INVALID_ARGUMENT)
- *   CLX_ETOOBIG  body_too_large, too_many_spans, too_many_messages
+ *   CLX_ETOOBIG  payload_too_large, too_many_spans, too_many_messages (413 / RESOURCE_EXHAUSTED)
  */
 int clx_otlp_decode(const void *body, size_t len, clx_otlp_format_t fmt, const clx_otlp_limits_t *lim,
                     clx_arena_t *arena, clx_otlp_request_t **out, clx_otlp_error_t *err);
@@ -103,7 +110,7 @@ int clx_otlp_decode(const void *body, size_t len, clx_otlp_format_t fmt, const c
  * OTLP/HTTP in one call: the Content-Type value picks the format (clx_otlp_media_type), the
  * Content-Encoding value (NULL, "", "identity" or "gzip") says whether to gunzip first, then
  * clx_otlp_decode. Returns its codes, plus CLX_EMEDIA for an unknown content type
- * (unsupported_media_type) or encoding (unsupported_encoding). *fmt (may be NULL) is set as
+ * (unsupported_media_type) or encoding (unsupported_encoding; 415). *fmt (may be NULL) is set as
  * soon as the content type is known, so even a refusal can be answered in the caller's format.
  */
 int clx_otlp_decode_http(const void *body, size_t len, const char *content_type, size_t ctype_len,
@@ -153,8 +160,8 @@ typedef struct clx_otlp_reject {
     uint32_t span_index;
     const char *request_id; /* "" when not known */
     const char *attribute;  /* the attribute at fault, e.g. "gen_ai.request.model" */
-    const char *code;       /* missing_field, invalid_type, invalid_value, too_long */
-    const char *message;    /* names the attribute and, where useful, its value */
+    clx_code_t code;        /* CLX_CODE_MISSING_FIELD, _INVALID_TYPE, _INVALID_VALUE, _TOO_LONG */
+    const char *message;    /* "span N: ...": names the attribute and, where useful, its value */
 } clx_otlp_reject_t;
 
 #define CLX_OTLP_MAX_REJECTS 100 /* rejects kept per request; the count stays exact */

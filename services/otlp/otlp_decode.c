@@ -23,11 +23,12 @@ const clx_otlp_limits_t clx_otlp_default_limits = {
     .max_tags = 32,
 };
 
-int clx_otlp_fail(clx_otlp_error_t *err, int rc, const char *code, const char *fmt, ...)
+int clx_otlp_fail(clx_otlp_error_t *err, int rc, clx_code_t code, const char *fmt, ...)
 {
     if (err != NULL) {
         va_list ap;
         err->code = code;
+        err->name = code != CLX_CODE_NONE ? clx_code_name(code) : clx_err_name(rc);
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof(err->message), fmt, ap);
         va_end(ap);
@@ -71,7 +72,7 @@ int clx_otlp_media_type(const char *value, size_t len, clx_otlp_format_t *fmt, c
             return CLX_OK;
         }
     }
-    return clx_otlp_fail(err, CLX_EMEDIA, "unsupported_media_type",
+    return clx_otlp_fail(err, CLX_EMEDIA, CLX_CODE_NONE,
                          "Content-Type must be application/x-protobuf or application/json, got '%.*s'",
                          (int)(n > 80 ? 80 : n), s != NULL ? s : "");
 }
@@ -98,7 +99,7 @@ int clx_otlp_gunzip(const void *in, size_t len, size_t max_out, clx_arena_t *are
         cap = limit;
     memset(&z, 0, sizeof(z));
     if (inflateInit2(&z, 15 + 16) != Z_OK) /* 15 + 16: zlib's window, gzip framing only */
-        return clx_otlp_fail(err, CLX_EINVAL, "invalid_gzip", "could not start gzip decompression");
+        return clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_GZIP, "could not start gzip decompression");
     buf = clx_arena_alloc(arena, cap);
     z.next_in = (Bytef *)in;
     for (;;) {
@@ -125,23 +126,23 @@ int clx_otlp_gunzip(const void *in, size_t len, size_t max_out, clx_arena_t *are
                 break;
             /* another gzip member follows: concatenated members are one gzip body */
             if (inflateReset(&z) != Z_OK) {
-                rc = clx_otlp_fail(err, CLX_EINVAL, "invalid_gzip", "corrupt gzip body");
+                rc = clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_GZIP, "corrupt gzip body");
                 goto done;
             }
         } else if (zrc == Z_BUF_ERROR) {
             /* no progress: either the output is full (grown above) or the input ran out */
             if (z.avail_in == 0 && in_left == 0 && used < cap) {
-                rc = clx_otlp_fail(err, CLX_EINVAL, "invalid_gzip", "the gzip body is truncated");
+                rc = clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_GZIP, "the gzip body is truncated");
                 goto done;
             }
         } else if (zrc != Z_OK) {
-            rc = clx_otlp_fail(err, CLX_EINVAL, "invalid_gzip", "the body is not valid gzip (%s)",
+            rc = clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_GZIP, "the body is not valid gzip (%s)",
                                z.msg != NULL ? z.msg : "corrupt data");
             goto done;
         }
     }
     if (used > max_out) {
-        rc = clx_otlp_fail(err, CLX_ETOOBIG, "body_too_large", "the gzip body inflates to more than %zu bytes",
+        rc = clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the gzip body inflates to more than %zu bytes",
                            max_out);
         goto done;
     }
@@ -183,7 +184,7 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 
 static int scan_fail(struct scan *s, const uint8_t *at, const char *what)
 {
-    return clx_otlp_fail(s->err, CLX_EINVAL, "invalid_protobuf",
+    return clx_otlp_fail(s->err, CLX_EINVAL, CLX_CODE_INVALID_PROTOBUF,
                          "the body is not a valid ExportTraceServiceRequest: %s at byte %zu", what,
                          (size_t)(at - s->base));
 }
@@ -220,15 +221,15 @@ static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, con
             if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
                 const ProtobufCMessageDescriptor *sub = f->descriptor;
                 if (depth + 1 > s->lim->max_depth)
-                    return clx_otlp_fail(s->err, CLX_EINVAL, "too_deep",
+                    return clx_otlp_fail(s->err, CLX_EINVAL, CLX_CODE_TOO_DEEP,
                                          "messages are nested more than %u deep (at byte %zu)", s->lim->max_depth,
                                          (size_t)(at - s->base));
                 if (++s->messages > s->lim->max_messages)
-                    return clx_otlp_fail(s->err, CLX_ETOOBIG, "too_many_messages",
+                    return clx_otlp_fail(s->err, CLX_ETOOBIG, CLX_CODE_TOO_MANY_MESSAGES,
                                          "the request holds more than %zu attributes, values and spans",
                                          s->lim->max_messages);
                 if (sub == &opentelemetry__proto__trace__v1__span__descriptor && ++s->spans > s->lim->max_spans)
-                    return clx_otlp_fail(s->err, CLX_ETOOBIG, "too_many_spans",
+                    return clx_otlp_fail(s->err, CLX_ETOOBIG, CLX_CODE_TOO_MANY_SPANS,
                                          "the request holds more than %zu spans; export smaller batches",
                                          s->lim->max_spans);
                 int rc = scan_message(s, sub, p, p + n, depth + 1);
@@ -258,7 +259,7 @@ static int decode_protobuf(const void *body, size_t len, const clx_otlp_limits_t
     clx_arena_allocator(arena, &alloc);
     *out = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(&alloc, len, body);
     if (*out == NULL) /* framing is sound, so a field holds a value of the wrong kind */
-        return clx_otlp_fail(err, CLX_EINVAL, "invalid_protobuf",
+        return clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_PROTOBUF,
                              "the body is not a valid ExportTraceServiceRequest: a field has the wrong wire type");
     return CLX_OK;
 }
@@ -272,7 +273,7 @@ int clx_otlp_decode(const void *body, size_t len, clx_otlp_format_t fmt, const c
         lim = &clx_otlp_default_limits;
     *out = NULL;
     if (len > lim->max_body)
-        return clx_otlp_fail(err, CLX_ETOOBIG, "body_too_large", "the body has %zu bytes, more than the %zu allowed",
+        return clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the body has %zu bytes, more than the %zu allowed",
                              len, lim->max_body);
     if (fmt == CLX_OTLP_JSON)
         rc = clx_otlp_json_decode(body, len, lim, arena, out, err);
@@ -302,7 +303,7 @@ int clx_otlp_decode_http(const void *body, size_t len, const char *content_type,
     if (fmt != NULL)
         *fmt = f;
     if (len > lim->max_body)
-        return clx_otlp_fail(err, CLX_ETOOBIG, "body_too_large", "the body has %zu bytes, more than the %zu allowed",
+        return clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the body has %zu bytes, more than the %zu allowed",
                              len, lim->max_body);
     if (enc != NULL)
         trim(&enc, &enc_len);
@@ -315,7 +316,7 @@ int clx_otlp_decode_http(const void *body, size_t len, const char *content_type,
         body = plain;
         len = plain_len;
     } else if (enc != NULL && enc_len > 0 && !(enc_len == 8 && strncasecmp(enc, "identity", 8) == 0)) {
-        return clx_otlp_fail(err, CLX_EMEDIA, "unsupported_encoding",
+        return clx_otlp_fail(err, CLX_EMEDIA, CLX_CODE_UNSUPPORTED_ENCODING,
                              "Content-Encoding must be gzip or identity, got '%.*s'", (int)(enc_len > 40 ? 40 : enc_len),
                              enc);
     }

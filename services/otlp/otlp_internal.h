@@ -6,8 +6,9 @@
 
 #include "clx_otlp.h"
 
-/* Fills err (code, printf-style message) and returns rc. err may be NULL. */
-int clx_otlp_fail(clx_otlp_error_t *err, int rc, const char *code, const char *fmt, ...)
+/* Fills err (code, its name — or rc's where code is CLX_CODE_NONE —, printf-style message) and
+ * returns rc. err may be NULL. */
+int clx_otlp_fail(clx_otlp_error_t *err, int rc, clx_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* otlp_json.c: OTLP/JSON -> request; the contract of clx_otlp_decode for CLX_OTLP_JSON. */

@@ -64,7 +64,7 @@ struct reader {
     clx_otlp_request_t *root;
 };
 
-static int stop(struct reader *r, int rc, const char *code, const char *what, const char *field)
+static int stop(struct reader *r, int rc, clx_code_t code, const char *what, const char *field)
 {
     if (r->rc == CLX_OK) {
         size_t at = r->h != NULL ? yajl_get_bytes_consumed(r->h) : 0;
@@ -213,27 +213,27 @@ static int cb_start_map(void *ctx)
         r->root = (clx_otlp_request_t *)m;
     } else {
         if (r->done)
-            return stop(r, CLX_EINVAL, "invalid_json", "the body holds more than one JSON value", NULL);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body holds more than one JSON value", NULL);
         if (!value_begins(r, &fr)) {
             r->skip = 1;
             return 1;
         }
         char name[64];
         if (fr->field->type != PROTOBUF_C_TYPE_MESSAGE)
-            return stop(r, CLX_EINVAL, "invalid_json", "must not be an object", json_name(fr->field, name, sizeof(name)));
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must not be an object", json_name(fr->field, name, sizeof(name)));
         if (fr->field->label == PROTOBUF_C_LABEL_REPEATED && !fr->in_array)
-            return stop(r, CLX_EINVAL, "invalid_json", "must be an array", json_name(fr->field, name, sizeof(name)));
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an array", json_name(fr->field, name, sizeof(name)));
         if (r->depth > r->lim->max_depth) /* the root is level 0, as in the protobuf check */
-            return stop(r, CLX_EINVAL, "too_deep", "messages are nested too deep", NULL);
+            return stop(r, CLX_EINVAL, CLX_CODE_TOO_DEEP, "messages are nested too deep", NULL);
         d = fr->field->descriptor;
         if (++r->messages > r->lim->max_messages) {
-            clx_otlp_fail(r->err, CLX_ETOOBIG, "too_many_messages",
+            clx_otlp_fail(r->err, CLX_ETOOBIG, CLX_CODE_TOO_MANY_MESSAGES,
                           "the request holds more than %zu attributes, values and spans", r->lim->max_messages);
             r->rc = CLX_ETOOBIG;
             return 0;
         }
         if (d == &opentelemetry__proto__trace__v1__span__descriptor && ++r->spans > r->lim->max_spans) {
-            clx_otlp_fail(r->err, CLX_ETOOBIG, "too_many_spans",
+            clx_otlp_fail(r->err, CLX_ETOOBIG, CLX_CODE_TOO_MANY_SPANS,
                           "the request holds more than %zu spans; export smaller batches", r->lim->max_spans);
             r->rc = CLX_ETOOBIG;
             return 0;
@@ -276,14 +276,14 @@ static int cb_start_array(void *ctx)
         return 1;
     }
     if (!r->started)
-        return stop(r, CLX_EINVAL, "invalid_json", "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
     if (!value_begins(r, &fr)) {
         r->skip = 1;
         return 1;
     }
     char name[64];
     if (fr->field->label != PROTOBUF_C_LABEL_REPEATED || fr->in_array)
-        return stop(r, CLX_EINVAL, "invalid_json", "must not be an array", json_name(fr->field, name, sizeof(name)));
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must not be an array", json_name(fr->field, name, sizeof(name)));
     fr->in_array = 1;
     fr->cap = *(size_t *)((char *)fr->msg + fr->field->quantifier_offset); /* a repeated key appends */
     return 1;
@@ -410,13 +410,13 @@ static int scalar(struct reader *r, const char *text, size_t len, int is_string,
     char name[64];
 
     if (!r->started)
-        return stop(r, CLX_EINVAL, "invalid_json", "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
     if (!value_begins(r, &fr))
         return 1;
     const ProtobufCFieldDescriptor *f = fr->field;
     const char *fname = json_name(f, name, sizeof(name));
     if (f->label == PROTOBUF_C_LABEL_REPEATED && !fr->in_array)
-        return stop(r, CLX_EINVAL, "invalid_json", "must be an array", fname);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an array", fname);
 
     int64_t sv = 0;
     uint64_t uv = 0;
@@ -440,12 +440,12 @@ static int scalar(struct reader *r, const char *text, size_t len, int is_string,
         int64_t min = is_unsigned ? 0 : wide ? INT64_MIN : INT32_MIN;
         uint64_t max = is_unsigned ? (wide ? UINT64_MAX : UINT32_MAX) : (wide ? INT64_MAX : INT32_MAX);
         if (!is_number && !is_string)
-            return stop(r, CLX_EINVAL, "invalid_json", "must be an integer (a number or a decimal string)", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an integer (a number or a decimal string)", fname);
         rc = parse_int(text, len, min, max, &sv, &uv);
         if (rc == -1)
-            return stop(r, CLX_EINVAL, "invalid_json", "must be a whole number", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be a whole number", fname);
         if (rc == -2)
-            return stop(r, CLX_EINVAL, "invalid_json", "is out of range", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "is out of range", fname);
         void *dst = slot(r, fr);
         if (!wide)
             *(int32_t *)dst = (int32_t)sv;
@@ -472,9 +472,9 @@ static int scalar(struct reader *r, const char *text, size_t len, int is_string,
             errno = 0;
             d = strtod(buf, &end);
             if (end != buf + len || buf[0] == ' ' || (errno == ERANGE && isinf(d)))
-                return stop(r, CLX_EINVAL, "invalid_json", "must be a number", fname);
+                return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be a number", fname);
         } else {
-            return stop(r, CLX_EINVAL, "invalid_json", "must be a number", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be a number", fname);
         }
         void *dst = slot(r, fr);
         if (f->type == PROTOBUF_C_TYPE_DOUBLE)
@@ -485,7 +485,7 @@ static int scalar(struct reader *r, const char *text, size_t len, int is_string,
     }
     case PROTOBUF_C_TYPE_BOOL:
         if (!is_bool)
-            return stop(r, CLX_EINVAL, "invalid_json", "must be true or false", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be true or false", fname);
         *(protobuf_c_boolean *)slot(r, fr) = text[0] == 't';
         break;
     case PROTOBUF_C_TYPE_ENUM: {
@@ -495,45 +495,45 @@ static int scalar(struct reader *r, const char *text, size_t len, int is_string,
         if (is_number) {
             rc = parse_int(text, len, INT32_MIN, INT32_MAX, &sv, &uv);
             if (rc != 0)
-                return stop(r, CLX_EINVAL, "invalid_json", "must be an enum number or name", fname);
+                return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an enum number or name", fname);
             v = (int32_t)sv;
         } else if (is_string) {
             char buf[64];
             if (len >= sizeof(buf))
-                return stop(r, CLX_EINVAL, "invalid_json", "is not a known enum name", fname);
+                return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "is not a known enum name", fname);
             memcpy(buf, text, len);
             buf[len] = '\0';
             const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(ed, buf);
             if (ev == NULL)
-                return stop(r, CLX_EINVAL, "invalid_json", "is not a known enum name", fname);
+                return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "is not a known enum name", fname);
             v = ev->value;
         } else {
-            return stop(r, CLX_EINVAL, "invalid_json", "must be an enum number or name", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an enum number or name", fname);
         }
         *(int32_t *)slot(r, fr) = v;
         break;
     }
     case PROTOBUF_C_TYPE_STRING:
         if (!is_string)
-            return stop(r, CLX_EINVAL, "invalid_json", "must be a string", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be a string", fname);
         /* only names and messages use string fields here; a NUL would cut them, so refuse it */
         if (memchr(text, '\0', len) != NULL)
-            return stop(r, CLX_EINVAL, "invalid_json", "must not contain a NUL character", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must not contain a NUL character", fname);
         *(char **)slot(r, fr) = clx_arena_strndup(r->arena, text, len);
         break;
     case PROTOBUF_C_TYPE_BYTES: {
         enum bytes_text as = bytes_text_of(fr->desc, f);
         if (!is_string)
-            return stop(r, CLX_EINVAL, "invalid_json", "must be a string", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be a string", fname);
         ProtobufCBinaryData bin;
         if (decode_bytes(r, as, (const unsigned char *)text, len, &bin) != 0)
-            return stop(r, CLX_EINVAL, "invalid_json", as == AS_HEX ? "must be a hex string" : "must be base64",
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, as == AS_HEX ? "must be a hex string" : "must be base64",
                         fname);
         *(ProtobufCBinaryData *)slot(r, fr) = bin;
         break;
     }
     case PROTOBUF_C_TYPE_MESSAGE:
-        return stop(r, CLX_EINVAL, "invalid_json", "must be an object", fname);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an object", fname);
     }
     value_ends(fr);
     return 1;
@@ -545,7 +545,7 @@ static int cb_null(void *ctx)
     struct frame *fr = NULL;
 
     if (!r->started)
-        return stop(r, CLX_EINVAL, "invalid_json", "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
     if (value_begins(r, &fr))
         value_ends(fr); /* null is the default value: nothing to store */
     return 1;
@@ -588,7 +588,7 @@ int clx_otlp_json_decode(const char *body, size_t len, const clx_otlp_limits_t *
     r.stack = clx_arena_alloc(arena, (lim->max_depth + 1) * sizeof(struct frame));
     r.h = yajl_alloc(&callbacks, NULL, &r);
     if (r.h == NULL)
-        return clx_otlp_fail(err, CLX_EINVAL, "invalid_json", "could not start the JSON parser");
+        return clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_JSON, "could not start the JSON parser");
     st = yajl_parse(r.h, (const unsigned char *)body, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(r.h);
@@ -599,13 +599,13 @@ int clx_otlp_json_decode(const char *body, size_t len, const clx_otlp_limits_t *
         size_t n = msg != NULL ? strlen((const char *)msg) : 0;
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
             n--;
-        clx_otlp_fail(err, CLX_EINVAL, "invalid_json", "the body is not valid JSON (%.*s) near byte %zu", (int)n,
+        clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body is not valid JSON (%.*s) near byte %zu", (int)n,
                       msg != NULL ? (const char *)msg : "", yajl_get_bytes_consumed(r.h));
         if (msg != NULL)
             yajl_free_error(r.h, msg);
         r.rc = CLX_EINVAL;
     } else if (!r.done) {
-        clx_otlp_fail(err, CLX_EINVAL, "invalid_json", "the body must be a JSON object (ExportTraceServiceRequest)");
+        clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)");
         r.rc = CLX_EINVAL;
     }
     yajl_free(r.h);

@@ -275,10 +275,10 @@ static void collect(kv_t *const *kvs, size_t n, struct found *f, int resource)
     }
 }
 
-static void reject(struct mapper *m, const char *request_id, const char *attribute, const char *code,
+static void reject(struct mapper *m, const char *request_id, const char *attribute, clx_code_t code,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void reject(struct mapper *m, const char *request_id, const char *attribute, const char *code,
+static void reject(struct mapper *m, const char *request_id, const char *attribute, clx_code_t code,
                    const char *fmt, ...)
 {
     clx_otlp_batch_t *o = m->out;
@@ -339,7 +339,7 @@ static int get_tokens(struct mapper *m, const struct found *f, const char *rid, 
          * a whole number survives the round trip through int64 */
         if (!(v->double_value > -9223372036854775808.0 && v->double_value < 9223372036854775808.0) ||
             (double)(int64_t)v->double_value != v->double_value) {
-            reject(m, rid, f->key, "invalid_value", "%s must be a whole number of tokens, got %g", f->key,
+            reject(m, rid, f->key, CLX_CODE_INVALID_VALUE, "%s must be a whole number of tokens, got %g", f->key,
                    v->double_value);
             return -1;
         }
@@ -351,7 +351,7 @@ static int get_tokens(struct mapper *m, const struct found *f, const char *rid, 
         int64_t n = 0;
         for (size_t i = 0; i < len; i++) {
             if (s[i] < '0' || s[i] > '9' || n > (INT64_MAX - (s[i] - '0')) / 10) {
-                reject(m, rid, f->key, "invalid_value", "%s must be a whole number of tokens, got '%.*s'", f->key,
+                reject(m, rid, f->key, CLX_CODE_INVALID_VALUE, "%s must be a whole number of tokens, got '%.*s'", f->key,
                        (int)(len > 40 ? 40 : len), (const char *)s);
                 return -1;
             }
@@ -361,11 +361,11 @@ static int get_tokens(struct mapper *m, const struct found *f, const char *rid, 
         break;
     }
     default:
-        reject(m, rid, f->key, "invalid_type", "%s must be a number of tokens, got %s", f->key, type_name(v));
+        reject(m, rid, f->key, CLX_CODE_INVALID_TYPE, "%s must be a number of tokens, got %s", f->key, type_name(v));
         return -1;
     }
     if (*out < 0) {
-        reject(m, rid, f->key, "invalid_value", "%s must not be negative, got %lld", f->key, (long long)*out);
+        reject(m, rid, f->key, CLX_CODE_INVALID_VALUE, "%s must not be negative, got %lld", f->key, (long long)*out);
         return -1;
     }
     return 0;
@@ -379,7 +379,7 @@ static int get_string(struct mapper *m, const struct found *f, const char *rid, 
     if (v == NULL)
         return 0;
     if (v->value_case != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
-        reject(m, rid, f->key, "invalid_type", "%s must be a string, got %s", f->key, type_name(v));
+        reject(m, rid, f->key, CLX_CODE_INVALID_TYPE, "%s must be a string, got %s", f->key, type_name(v));
         return -1;
     }
     const char *s = (const char *)v->string_value.data;
@@ -387,11 +387,11 @@ static int get_string(struct mapper *m, const struct found *f, const char *rid, 
     if (len == 0) /* data may be NULL */
         return 0;
     if (len > m->lim->max_value_len) {
-        reject(m, rid, f->key, "too_long", "%s is longer than %zu bytes (%zu)", f->key, m->lim->max_value_len, len);
+        reject(m, rid, f->key, CLX_CODE_TOO_LONG, "%s is longer than %zu bytes (%zu)", f->key, m->lim->max_value_len, len);
         return -1;
     }
     if (memchr(s, '\0', len) != NULL) {
-        reject(m, rid, f->key, "invalid_value", "%s must not contain a NUL character", f->key);
+        reject(m, rid, f->key, CLX_CODE_INVALID_VALUE, "%s must not contain a NUL character", f->key);
         return -1;
     }
     *out = clx_arena_strndup(m->arena, s, len);
@@ -485,19 +485,19 @@ static void collect_tags(struct mapper *m, kv_t *const *kvs, size_t n, struct ta
 static int resolve_tags(struct mapper *m, struct tags *t, const char *rid)
 {
     if (t->overflow) {
-        reject(m, rid, "costlynx.tags.*", "invalid_value", "more than %zu costlynx.tags.* attributes",
+        reject(m, rid, "costlynx.tags.*", CLX_CODE_INVALID_VALUE, "more than %zu costlynx.tags.* attributes",
                m->lim->max_tags);
         return -1;
     }
     for (size_t i = 0; i < t->n; i++) {
         struct found f = {.v = t->kv[i]->value, .key = clx_arena_printf(m->arena, "%s%s", tag_prefix, t->v[i].key)};
         if (strlen(t->v[i].key) > m->lim->max_value_len) {
-            reject(m, rid, "costlynx.tags.*", "too_long", "a costlynx.tags.* name is longer than %zu bytes",
+            reject(m, rid, "costlynx.tags.*", CLX_CODE_TOO_LONG, "a costlynx.tags.* name is longer than %zu bytes",
                    m->lim->max_value_len);
             return -1;
         }
         if (memchr(t->kv[i]->key.data, '\0', t->kv[i]->key.len) != NULL) {
-            reject(m, rid, "costlynx.tags.*", "invalid_value", "a costlynx.tags.* name contains a NUL character");
+            reject(m, rid, "costlynx.tags.*", CLX_CODE_INVALID_VALUE, "a costlynx.tags.* name contains a NUL character");
             return -1;
         }
         if (get_string(m, &f, rid, &t->v[i].value) != 0)
@@ -564,23 +564,23 @@ static void map_span(struct mapper *m, const struct context *c, const span_t *sp
         for (int s = S_INPUT; s <= S_AUDIO_OUT && seen[0] == '\0'; s++)
             if (f[s].v != NULL)
                 seen = f[s].key;
-        reject(m, rid, "gen_ai.usage.input_tokens", "missing_field",
+        reject(m, rid, "gen_ai.usage.input_tokens", CLX_CODE_MISSING_FIELD,
                "%s is set but neither gen_ai.usage.input_tokens nor gen_ai.usage.output_tokens is", seen);
         return;
     }
     const char *model = str[S_MODEL][0] != '\0' ? str[S_MODEL] : str[S_REQUEST_MODEL];
     if (model[0] == '\0') {
-        reject(m, rid, "gen_ai.response.model", "missing_field",
+        reject(m, rid, "gen_ai.response.model", CLX_CODE_MISSING_FIELD,
                "no model: neither gen_ai.response.model nor gen_ai.request.model is set");
         return;
     }
     if (str[S_PROVIDER][0] == '\0') {
-        reject(m, rid, "gen_ai.provider.name", "missing_field",
+        reject(m, rid, "gen_ai.provider.name", CLX_CODE_MISSING_FIELD,
                "no provider: neither gen_ai.provider.name nor gen_ai.system is set");
         return;
     }
     if (rid[0] == '\0') {
-        reject(m, rid, "gen_ai.response.id", "missing_field",
+        reject(m, rid, "gen_ai.response.id", CLX_CODE_MISSING_FIELD,
                "no request id: gen_ai.response.id is not set and the span has no valid trace and span ids");
         return;
     }
@@ -594,7 +594,7 @@ static void map_span(struct mapper *m, const struct context *c, const span_t *sp
     const char *in_key = f[S_INPUT].v != NULL ? f[S_INPUT].key : "gen_ai.usage.input_tokens";
     const char *out_key = f[S_OUTPUT].v != NULL ? f[S_OUTPUT].key : "gen_ai.usage.output_tokens";
     if (__builtin_add_overflow(rd, wr, &cache)) {
-        reject(m, rid, f[S_CACHE_READ].key, "invalid_value", "cache token counts are out of range");
+        reject(m, rid, f[S_CACHE_READ].key, CLX_CODE_INVALID_VALUE, "cache token counts are out of range");
         return;
     }
     switch (parts_inside(in, cache, out, total, (c->scope_flags & CACHE_BESIDE_INPUT) != 0,
@@ -603,13 +603,13 @@ static void map_span(struct mapper *m, const struct context *c, const span_t *sp
         break;
     case EXCLUDED:
         if (__builtin_add_overflow(in, cache, &in)) {
-            reject(m, rid, in_key, "invalid_value", "%s plus cache tokens is out of range", in_key);
+            reject(m, rid, in_key, CLX_CODE_INVALID_VALUE, "%s plus cache tokens is out of range", in_key);
             return;
         }
         break;
     case CONTRADICTS: {
         const char *part_key = f[S_CACHE_READ].v != NULL ? f[S_CACHE_READ].key : f[S_CACHE_WRITE].key;
-        reject(m, rid, part_key, "invalid_value",
+        reject(m, rid, part_key, CLX_CODE_INVALID_VALUE,
                "cache tokens (%s %lld, %s %lld) exceed %s (%lld): they must be part of the input tokens",
                f[S_CACHE_READ].v != NULL ? f[S_CACHE_READ].key : "cache read", (long long)rd,
                f[S_CACHE_WRITE].v != NULL ? f[S_CACHE_WRITE].key : "cache write", (long long)wr, in_key,
@@ -624,19 +624,19 @@ static void map_span(struct mapper *m, const struct context *c, const span_t *sp
         break;
     case EXCLUDED:
         if (__builtin_add_overflow(out, rs, &out)) {
-            reject(m, rid, out_key, "invalid_value", "%s plus reasoning tokens is out of range", out_key);
+            reject(m, rid, out_key, CLX_CODE_INVALID_VALUE, "%s plus reasoning tokens is out of range", out_key);
             return;
         }
         break;
     case CONTRADICTS:
-        reject(m, rid, f[S_REASONING].key, "invalid_value",
+        reject(m, rid, f[S_REASONING].key, CLX_CODE_INVALID_VALUE,
                "%s (%lld) exceeds %s (%lld): reasoning tokens must be part of the output tokens", f[S_REASONING].key,
                (long long)rs, out_key, (long long)out);
         return;
     }
     if (tok[S_AUDIO_IN] > in || tok[S_AUDIO_OUT] > out) {
         int input_side = tok[S_AUDIO_IN] > in;
-        reject(m, rid, input_side ? f[S_AUDIO_IN].key : f[S_AUDIO_OUT].key, "invalid_value",
+        reject(m, rid, input_side ? f[S_AUDIO_IN].key : f[S_AUDIO_OUT].key, CLX_CODE_INVALID_VALUE,
                "%s exceeds %s: audio tokens must be part of them", input_side ? f[S_AUDIO_IN].key : f[S_AUDIO_OUT].key,
                input_side ? in_key : out_key);
         return;

@@ -126,7 +126,7 @@ int main(int argc, char **argv)
                                   arena, NULL, &req, &err);
     if (rc != CLX_OK) {
         printf("{\"ok\":false,\"status\":%d", clx_err_http_status(rc));
-        put_kv_str("code", err.code, 1);
+        put_kv_str("code", err.name, 1);
         put_kv_str("message", err.message, 1);
         printf("}\n");
         free(body);
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
         printf("%s{\"spanIndex\":%u", i > 0 ? "," : "", (unsigned)b.rejects[i].span_index);
         put_kv_str("requestId", b.rejects[i].request_id, 1);
         put_kv_str("attribute", b.rejects[i].attribute, 1);
-        put_kv_str("code", b.rejects[i].code, 1);
+        put_kv_str("code", clx_code_name(b.rejects[i].code), 1);
         put_kv_str("message", b.rejects[i].message, 1);
         putchar('}');
     }
