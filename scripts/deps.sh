@@ -9,6 +9,8 @@ BUILD_PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler
   libh2o-evloop-dev librocksdb-dev libyajl-dev libssl-dev zlib1g-dev
   libgrpc-dev grpc-proto protobuf-compiler
+  # google/protobuf/any.proto, duration.proto (the well-known types) for google.rpc.Status details
+  libprotobuf-dev
   # alert webhooks (libcurl); budget periods read IANA zones from tzdata
   libcurl4-openssl-dev tzdata
 )

@@ -1,7 +1,7 @@
 /*
  * main.c — costlynxd: reads the configuration table once, then builds the house in order:
  * the store, the settings, the group-commit writer, the pipeline (with its catalog), the
- * query service, and the two doors (REST and gRPC). Waits for SIGTERM/SIGINT (SIGHUP
+ * query service, and the doors (REST and gRPC; the OTLP door answers on both ports). Waits for SIGTERM/SIGINT (SIGHUP
  * reloads the catalog), lets both doors drain at once, and takes everything down in reverse.
  */
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "clx_http.h"
 #include "clx_log.h"
 #include "clx_maintenance.h"
+#include "clx_otlp_door.h"
 #include "clx_pipeline.h"
 #include "clx_query.h"
 #include "clx_rest.h"
@@ -130,6 +131,9 @@ const clx_option_t clx_options[] = {
     {"max-queued-events", "COSTLYNX_MAX_QUEUED_EVENTS", "200000",
      "events waiting for the writer before ingest answers 503", valid_count},
     {"max-body-bytes", "COSTLYNX_MAX_BODY_BYTES", "1048576", "largest ingest body (413 above)", valid_count},
+    {"otlp-max-body-bytes", "COSTLYNX_OTLP_MAX_BODY_BYTES", "16777216",
+     "largest OTLP trace export, on either port, as sent and after decompression (413 / RESOURCE_EXHAUSTED above)",
+     valid_count},
     {"shutdown-grace-ms", "COSTLYNX_SHUTDOWN_GRACE_MS", "10000", "time to answer in-flight requests on SIGTERM",
      valid_count},
     {"log-level", "COSTLYNX_LOG_LEVEL", "info", "error, warn, info or debug", valid_level},
@@ -284,6 +288,7 @@ static int serve(int argc, char **argv)
     clx_pipeline_t *pipeline = NULL;
     clx_query_t *query = NULL;
     clx_maintenance_t *maintenance = NULL;
+    clx_otlp_door_t *otlp = NULL;
     enum { DOOR_REST, DOOR_GRPC, NDOORS };
     clx_door_t doors[NDOORS] = {{0}};
     clx_exporter_t *exporter = NULL;
@@ -370,6 +375,12 @@ static int serve(int argc, char **argv)
         threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
     query = clx_query_create(store);
     maintenance = clx_maintenance_create(store, backup_dir, (unsigned)atol(clx_config_get(values, "backup-keep")));
+    /* the OTLP door: one state (limits, counters) behind POST /v1/traces and TraceService/Export */
+    clx_otlp_door_config_t ocfg = {
+        .pipeline = pipeline,
+        .max_body = (size_t)atol(clx_config_get(values, "otlp-max-body-bytes")),
+    };
+    clx_otlp_door_create(&ocfg, &otlp);
     clx_rest_config_t rcfg = {
         .addr = clx_config_get(values, "http-addr"),
         .threads = (size_t)threads,
@@ -378,6 +389,7 @@ static int serve(int argc, char **argv)
         .settings = settings,
         .query = query,
         .maintenance = maintenance,
+        .otlp = otlp,
     };
     free(err);
     err = NULL;
@@ -414,6 +426,7 @@ static int serve(int argc, char **argv)
         .stream_max_ms = (unsigned)atol(clx_config_get(values, "grpc-stream-max-ms")),
         .stream_max_messages = (unsigned)atol(clx_config_get(values, "grpc-stream-max-messages")),
         .pipeline = pipeline,
+        .otlp = otlp,
     };
     if (clx_grpc_start(&gcfg, &doors[DOOR_GRPC], &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot serve gRPC on %s: %s\n", gcfg.addr, err != NULL ? err : "unknown error");
@@ -475,6 +488,7 @@ done:
         clx_door_destroy(&doors[d], clx_mono_ns()); /* a door not stopped yet (a failed start) stops at once */
     clx_exporter_stop(exporter); /* after the doors (/metrics reads it), before the store closes */
     clx_writer_destroy(writer); /* writes everything still queued */
+    clx_otlp_door_destroy(otlp);
     clx_query_destroy(query);
     clx_maintenance_destroy(maintenance);
     clx_pipeline_destroy(pipeline);

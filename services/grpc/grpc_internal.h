@@ -21,6 +21,7 @@ enum clx_grpc_method {
     M_HEALTH_WATCH,
     M_REFLECTION_V1ALPHA,
     M_REFLECTION_V1,
+    M_OTLP_EXPORT, /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
     M_COUNT_,
     M_UNKNOWN = M_COUNT_ /* any other method: answered UNIMPLEMENTED */
 };
@@ -151,6 +152,9 @@ void clx_grpc_ingest_start(clx_grpc_call_t *c);
 void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok);
 /* Ends the open IngestStreams of q that waited or lasted past their limits (queue thread). */
 void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns);
+/* otlp.c: TraceService/Export (OTLP/gRPC) */
+void clx_grpc_otlp_start(clx_grpc_call_t *c);
+void clx_grpc_otlp_event(clx_grpc_call_t *c, int ok);
 /* health.c */
 void clx_grpc_health_start(clx_grpc_call_t *c);
 void clx_grpc_health_event(clx_grpc_call_t *c, int ok);

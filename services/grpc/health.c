@@ -9,7 +9,12 @@
 
 static int known_service(const char *name)
 {
-    return name[0] == '\0' || strcmp(name, "costlynx.v1.UsageIngestion") == 0;
+    static const char *const served[] = {"", "costlynx.v1.UsageIngestion",
+                                         "opentelemetry.proto.collector.trace.v1.TraceService"};
+    for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
+        if (strcmp(name, served[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static grpc_byte_buffer *status_message(clx_grpc_call_t *c)

@@ -198,6 +198,22 @@ static void stream_end(clx_grpc_call_t *c, int err, const char *why);
 
 static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena, int check_count)
 {
+    char msg[200];
+    /* the port takes larger messages for OTLP exports (server.c): this method's limit is checked here */
+    size_t limit = c->server->cfg.max_message ? c->server->cfg.max_message : CLX_GRPC_MAX_MESSAGE;
+    size_t wire = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
+    if (wire > limit) {
+        if (check_count) {
+            snprintf(msg, sizeof(msg), "the message has %zu bytes, more than the %zu allowed (--grpc-max-message-bytes)",
+                     wire, limit);
+            clx_grpc_fail(c, CLX_ETOOBIG, msg);
+        } else {
+            snprintf(msg, sizeof(msg), "message %u has %zu bytes, more than the %zu allowed (--grpc-max-message-bytes)",
+                     c->messages_seen + 1, wire, limit);
+            stream_end(c, CLX_ETOOBIG, msg);
+        }
+        return NULL;
+    }
     uint8_t *data;
     size_t len = clx_grpc_read_payload(c->payload, arena, &data);
     c->wire = data;
@@ -205,7 +221,6 @@ static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena,
     ProtobufCAllocator alloc;
     clx_arena_allocator(arena, &alloc);
     Costlynx__V1__IngestBatch *b = costlynx__v1__ingest_batch__unpack(&alloc, len, data);
-    char msg[200];
     if (b == NULL) {
         if (check_count) {
             clx_grpc_fail(c, CLX_EINVAL, "the request is not a valid costlynx.v1.IngestBatch");

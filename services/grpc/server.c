@@ -5,6 +5,7 @@
 #include "grpc_internal.h"
 
 #include <grpc/grpc_security.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +13,26 @@
 
 #include "clx_error.h"
 #include "clx_log.h"
+#include "clx_otlp_door.h"
 
-#define SLOTS_PER_METHOD 8 /* outstanding request_registered_call per method and queue */
+#define SLOTS_BUSY 8  /* outstanding request_registered_call per queue for an ingestion method */
+#define SLOTS_QUIET 2 /* ... for the others (health, reflection, unknown methods) */
 
 static const struct {
     const char *path;
     grpc_server_register_method_payload_handling payload;
+    int slots;
 } method_table[M_COUNT_] = {
-    [M_INGEST] = {"/costlynx.v1.UsageIngestion/Ingest", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
-    [M_INGEST_STREAM] = {"/costlynx.v1.UsageIngestion/IngestStream", GRPC_SRM_PAYLOAD_NONE},
-    [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
-    [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER},
+    [M_INGEST] = {"/costlynx.v1.UsageIngestion/Ingest", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
+    [M_INGEST_STREAM] = {"/costlynx.v1.UsageIngestion/IngestStream", GRPC_SRM_PAYLOAD_NONE, SLOTS_BUSY},
+    [M_HEALTH_CHECK] = {"/grpc.health.v1.Health/Check", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
+    [M_HEALTH_WATCH] = {"/grpc.health.v1.Health/Watch", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
     [M_REFLECTION_V1ALPHA] = {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                              GRPC_SRM_PAYLOAD_NONE},
-    [M_REFLECTION_V1] = {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GRPC_SRM_PAYLOAD_NONE},
+                              GRPC_SRM_PAYLOAD_NONE, SLOTS_QUIET},
+    [M_REFLECTION_V1] = {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", GRPC_SRM_PAYLOAD_NONE,
+                         SLOTS_QUIET},
+    [M_OTLP_EXPORT] = {"/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
 };
 
 /* ---- helpers shared by the method files ------------------------------------------------- */
@@ -291,6 +298,7 @@ static const struct method_handlers {
     [M_HEALTH_WATCH] = {clx_grpc_health_start, clx_grpc_health_event},
     [M_REFLECTION_V1ALPHA] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
     [M_REFLECTION_V1] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
+    [M_OTLP_EXPORT] = {clx_grpc_otlp_start, clx_grpc_otlp_event},
 };
 
 /* One completion for call c. */
@@ -390,7 +398,12 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_door_t *out, char **errmsg)
     grpc_arg args[3];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = (int)(cfg->max_message ? cfg->max_message : 4u << 20);
+    /* the port takes the largest message any method takes: OTLP exports may be larger than
+     * costlynx.v1 messages, whose own limit ingest.c checks */
+    size_t max_in = cfg->max_message ? cfg->max_message : CLX_GRPC_MAX_MESSAGE;
+    if (cfg->otlp != NULL && clx_otlp_door_max_body(cfg->otlp) > max_in)
+        max_in = clx_otlp_door_max_body(cfg->otlp);
+    args[0].value.integer = max_in > INT_MAX ? INT_MAX : (int)max_in;
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
     args[1].value.integer = 64 << 20;
@@ -433,7 +446,7 @@ int clx_grpc_start(const clx_grpc_config_t *cfg, clx_door_t *out, char **errmsg)
     grpc_server_start(g->server);
     for (size_t i = 0; i < g->nqueues; i++) {
         for (int m = 0; m <= M_UNKNOWN; m++)
-            for (int k = 0; k < (m <= M_INGEST_STREAM ? SLOTS_PER_METHOD : 2); k++)
+            for (int k = 0; k < (m < M_COUNT_ ? method_table[m].slots : SLOTS_QUIET); k++)
                 clx_grpc_request(g, &g->queues[i], (enum clx_grpc_method)m);
         pthread_create(&g->queues[i].tid, NULL, queue_main, &g->queues[i]);
     }

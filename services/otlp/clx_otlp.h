@@ -193,9 +193,10 @@ void clx_otlp_usage_to_event(const clx_otlp_usage_t *u, Costlynx__V1__UsageEvent
 /* ---- the answer --------------------------------------------------------------------------- */
 
 /*
- * Renders the ExportTraceServiceResponse in fmt, in arena: rejected == 0 is full success (an
- * empty message: zero bytes in protobuf, "{}" in JSON); otherwise partial_success with
- * rejected_spans and error_message = message (NULL = ""). JSON follows OTLP/JSON:
+ * Renders the ExportTraceServiceResponse in fmt, in arena. rejected == 0 and no message is full
+ * success (an empty message: zero bytes in protobuf, "{}" in JSON); otherwise partial_success
+ * with rejected_spans and error_message = message (with rejected 0, OTLP's way to pass on a
+ * warning). The message is made valid UTF-8 first. JSON follows OTLP/JSON:
  * {"partialSuccess":{"rejectedSpans":"3","errorMessage":"..."}}.
  */
 void clx_otlp_answer(clx_otlp_format_t fmt, int64_t rejected, const char *message, clx_arena_t *arena,

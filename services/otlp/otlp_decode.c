@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "clx_error.h"
+#include "clx_utf8.h"
 
 const clx_otlp_limits_t clx_otlp_default_limits = {
     .max_body = 16u << 20,
@@ -325,9 +326,7 @@ int clx_otlp_decode_http(const void *body, size_t len, const char *content_type,
 
 /* ==== the answer ============================================================================== */
 
-/* Appends s as a JSON string; bytes that are not printable ASCII are escaped as \u00XX only
- * below 0x20 — the message is ours, built from UTF-8 checked or escaped values. */
-static size_t json_escape(char *dst, const char *s)
+size_t clx_otlp_json_quote(char *dst, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = 0;
@@ -353,10 +352,13 @@ static size_t json_escape(char *dst, const char *s)
 void clx_otlp_answer(clx_otlp_format_t fmt, int64_t rejected, const char *message, clx_arena_t *arena,
                      const void **out, size_t *len)
 {
-    if (message == NULL)
-        message = "";
+    /* the message quotes span attributes: made valid UTF-8, which strict proto3 readers require */
+    message = message != NULL ? clx_utf8_sanitize(arena, message) : "";
+    if (rejected < 0)
+        rejected = 0;
+    int partial = rejected > 0 || message[0] != '\0';
     if (fmt == CLX_OTLP_JSON) {
-        if (rejected <= 0) {
+        if (!partial) {
             *out = "{}";
             *len = 2;
             return;
@@ -365,20 +367,20 @@ void clx_otlp_answer(clx_otlp_format_t fmt, int64_t rejected, const char *messag
         char *buf = clx_arena_alloc(arena, 96 + 6 * strlen(message));
         size_t n = (size_t)sprintf(buf, "{\"partialSuccess\":{\"rejectedSpans\":\"%lld\",\"errorMessage\":",
                                    (long long)rejected);
-        n += json_escape(buf + n, message);
+        n += clx_otlp_json_quote(buf + n, message);
         memcpy(buf + n, "}}", 3);
         *out = buf;
         *len = n + 2;
         return;
     }
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess partial;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess part;
     opentelemetry__proto__collector__trace__v1__export_trace_service_response__init(&resp);
-    if (rejected > 0) {
-        opentelemetry__proto__collector__trace__v1__export_trace_partial_success__init(&partial);
-        partial.rejected_spans = rejected;
-        partial.error_message = (char *)message;
-        resp.partial_success = &partial;
+    if (partial) {
+        opentelemetry__proto__collector__trace__v1__export_trace_partial_success__init(&part);
+        part.rejected_spans = rejected;
+        part.error_message = (char *)message;
+        resp.partial_success = &part;
     }
     size_t n = opentelemetry__proto__collector__trace__v1__export_trace_service_response__get_packed_size(&resp);
     uint8_t *buf = clx_arena_alloc(arena, n + 1);

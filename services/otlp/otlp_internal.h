@@ -11,6 +11,13 @@
 int clx_otlp_fail(clx_otlp_error_t *err, int rc, clx_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Writes s as a JSON string (quotes included) at dst and returns the bytes written: at most
+ * 6 * strlen(s) + 2. s must be valid UTF-8 (clx_utf8_sanitize): only '"', '\\' and control
+ * characters are escaped.
+ */
+size_t clx_otlp_json_quote(char *dst, const char *s);
+
 /* otlp_json.c: OTLP/JSON -> request; the contract of clx_otlp_decode for CLX_OTLP_JSON. */
 int clx_otlp_json_decode(const char *body, size_t len, const clx_otlp_limits_t *lim, clx_arena_t *arena,
                          clx_otlp_request_t **out, clx_otlp_error_t *err);

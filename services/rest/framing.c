@@ -121,7 +121,8 @@ static void json_error_send(h2o_ostream_t *self_, h2o_req_t *req, h2o_iovec_t *b
             clx_jw_str(&w, "field", fields[i].field);
     if (self->status == 413) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes", self->filter->srv->cfg.max_body);
+        snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes",
+                 clx_rest_body_limit(self->filter->srv, req->input.path));
         clx_jw_str(&w, "message", msg);
     } else {
         clx_jw_str(&w, "message", tl > 0 ? text : "the request is not valid HTTP");
@@ -159,9 +160,10 @@ void clx_rest_framing_config(clx_rest_t *srv, h2o_hostconf_t *host)
     /* cleartext HTTP/2 is served with prior knowledge only (clx_rest_accept routes it through
      * the body check below); an "Upgrade: h2c" request stays HTTP/1.1 */
     srv->globalconf.http1.upgrade_to_http2 = 0;
-    /* h2o's own hard limit sits just above ours plus one HTTP/2 frame, so bodies over
-     * --max-body-bytes reach a route (which answers a JSON 413) rather than h2o */
-    srv->globalconf.max_request_entity_size = srv->cfg.max_body + CLX_H2_OVERSHOOT;
+    /* h2o's own hard limit sits just above the largest of ours (--max-body-bytes, and for OTLP
+     * exports --otlp-max-body-bytes) plus one HTTP/2 frame, so bodies over a route's limit reach
+     * the route (which answers a 413 of its own) rather than h2o */
+    srv->globalconf.max_request_entity_size = clx_rest_body_limit_max(srv) + CLX_H2_OVERSHOOT;
 }
 
 /* ==== HTTP/2: a body over the limit gets a 413, not REFUSED_STREAM ========================= */
@@ -182,6 +184,7 @@ void clx_rest_framing_config(clx_rest_t *srv, h2o_hostconf_t *host)
 struct body_count {
     uint32_t id; /* 0: free */
     size_t bytes;
+    size_t limit; /* its route's limit, once the body passed --max-body-bytes (0: not looked up) */
 };
 
 struct h2_shim {
@@ -219,6 +222,7 @@ static struct body_count *body_of(struct h2_shim *s, uint32_t id)
         free_slot = &s->bodies[s->next_evict++ % BODIES_MAX];
     free_slot->id = id;
     free_slot->bytes = 0;
+    free_slot->limit = 0;
     return free_slot;
 }
 
@@ -360,7 +364,7 @@ static void shim_on_read(h2o_socket_t *sock, const char *err)
             continue;
         }
         struct body_count *b = body_of(s, id);
-        if (b->bytes + (size_t)payload <= limit) {
+        if (b->bytes + (size_t)payload <= (b->limit != 0 ? b->limit : limit)) {
             b->bytes += (size_t)payload;
             off += total;
             continue;
@@ -372,6 +376,11 @@ static void shim_on_read(h2o_socket_t *sock, const char *err)
                 return;
             off = 0;
             continue;
+        }
+        if (stream != NULL && b->limit == 0) { /* a route may take more (OTLP exports): look once */
+            b->limit = clx_rest_body_limit(s->srv, stream->req.input.path);
+            if (b->limit > limit)
+                continue; /* the same frame again, against the route's limit */
         }
         b->bytes += (size_t)payload;
         off += total;

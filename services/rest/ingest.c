@@ -13,21 +13,10 @@
 #include "rest_internal.h"
 
 struct pending {
-    h2o_multithread_message_t msg; /* first: the queue hands back this pointer */
-    clx_rest_thread_t *thread;
-    h2o_req_t *req;           /* NULL once the client has gone */
-    struct pending **backref; /* in req->pool; cleared by the pool's dispose */
-    clx_arena_t *arena;
+    clx_rest_pending_t base; /* first */
     clx_ingest_t *ing;
     int batch;
 };
-
-static void on_pool_dispose(void *p)
-{
-    struct pending **slot = p;
-    if (*slot != NULL)
-        (*slot)->req = NULL;
-}
 
 /* Renders the answer of the door API and sends it. */
 static void respond(h2o_req_t *req, clx_arena_t *arena, clx_ingest_t *ing, int batch)
@@ -98,25 +87,15 @@ static void respond(h2o_req_t *req, clx_arena_t *arena, clx_ingest_t *ing, int b
 /* Writer thread: hand the finished request to the loop that owns its connection. */
 static void on_ingest_done(clx_ingest_t *ing, void *data)
 {
-    struct pending *p = data;
     (void)ing;
-    h2o_multithread_send_message(&p->thread->done_receiver, &p->msg);
+    clx_rest_pending_post(data);
 }
 
-void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+/* Loop thread: the answer, once the writer is done. */
+static void respond_later(clx_rest_pending_t *base, h2o_req_t *req)
 {
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&m->link);
-        struct pending *p = (struct pending *)m;
-        clx_rest_t *srv = p->thread->server;
-        if (p->req != NULL) {
-            *p->backref = NULL;
-            respond(p->req, p->arena, p->ing, p->batch);
-        }
-        atomic_fetch_sub(&srv->inflight, 1);
-        clx_rest_arena_put(p->thread, p->arena);
-    }
+    struct pending *p = (struct pending *)base;
+    respond(req, base->arena, p->ing, p->batch);
 }
 
 static int is_json(h2o_iovec_t ct)
@@ -178,9 +157,7 @@ int clx_rest_ingest(clx_rest_call_t *call)
         goto done;
     }
 
-    struct pending *p = clx_arena_zalloc(arena, sizeof(*p));
-    p->thread = t;
-    p->arena = arena;
+    struct pending *p = (struct pending *)clx_rest_pending_new(call, arena, sizeof(*p), respond_later);
     p->batch = body->batch;
     if (clx_ingest_begin(session, arena, body->events, body->nevents, &p->ing) != CLX_OK) {
         clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
@@ -191,11 +168,7 @@ int clx_rest_ingest(clx_rest_call_t *call)
         respond(req, arena, p->ing, p->batch);
         goto done;
     }
-    /* pending: the writer answers through on_ingest_done */
-    atomic_fetch_add(&srv->inflight, 1);
-    p->req = req;
-    p->backref = h2o_mem_alloc_shared(&req->pool, sizeof(*p->backref), on_pool_dispose);
-    *p->backref = p;
+    clx_rest_pending_wait(&p->base, req); /* the writer answers through on_ingest_done */
     return 0;
 
 done:

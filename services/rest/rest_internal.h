@@ -24,7 +24,7 @@ struct clx_rest_thread {
     h2o_accept_ctx_t accept;
     h2o_socket_t *listener;
     h2o_multithread_queue_t *queue;
-    h2o_multithread_receiver_t done_receiver; /* ingest completions from the writer */
+    h2o_multithread_receiver_t done_receiver; /* answers from the writer (pending.c) */
     h2o_multithread_receiver_t backup_receiver; /* backup completions (admin.c) */
     clx_arena_t **free_arenas;                 /* reusable request arenas (this thread only) */
     size_t nfree_arenas;
@@ -57,6 +57,8 @@ typedef struct clx_rest_call {
 
 typedef int (*clx_route_fn)(clx_rest_call_t *call);
 
+/* Sends body (len bytes, copied) with status and content_type. Returns 0 for h2o. */
+int clx_rest_send(h2o_req_t *req, int status, const char *content_type, const void *body, size_t len);
 /* Sends body (copied) as application/json with status. Returns 0 for h2o. */
 int clx_rest_send_json(h2o_req_t *req, int status, const char *body, size_t len);
 /*
@@ -81,6 +83,13 @@ char *clx_rest_param(clx_rest_call_t *call, size_t i);
 clx_arena_t *clx_rest_arena_get(clx_rest_thread_t *t);
 void clx_rest_arena_put(clx_rest_thread_t *t, clx_arena_t *a);
 
+/*
+ * The body limit of the route a request target (raw, query allowed) names: --otlp-max-body-bytes
+ * for /v1/traces, else --max-body-bytes; and the larger of the two (h2o's own limit sits above it).
+ */
+size_t clx_rest_body_limit(const clx_rest_t *srv, h2o_iovec_t target);
+size_t clx_rest_body_limit_max(const clx_rest_t *srv);
+
 /* framing.c: below the routes */
 #define CLX_H2_OVERSHOOT (64 * 1024) /* h2o's hard body limit above --max-body-bytes (> one h2 frame) */
 /* Refuses (400 JSON, connection closed) an HTTP/1.1 request with ambiguous framing: 1 if so. */
@@ -90,9 +99,35 @@ void clx_rest_framing_config(clx_rest_t *srv, h2o_hostconf_t *host);
 /* Takes an accepted connection: HTTP/2 prior knowledge or HTTP/1.1, by its first bytes. */
 void clx_rest_accept(clx_rest_thread_t *t, h2o_socket_t *sock);
 
+/*
+ * pending.c: a request answered later from another thread (the writer). Embed it first in the
+ * route's own record, allocated by clx_rest_pending_new in the request's arena; call
+ * clx_rest_pending_wait once the work is handed off, and clx_rest_pending_post (from any thread)
+ * when the answer is ready: respond then runs on the loop thread — unless the client left — and
+ * the arena goes back to the loop.
+ */
+typedef struct clx_rest_pending clx_rest_pending_t;
+typedef void (*clx_rest_respond_fn)(clx_rest_pending_t *p, h2o_req_t *req);
+struct clx_rest_pending {
+    h2o_multithread_message_t msg; /* first: the queue hands back this pointer */
+    clx_rest_thread_t *thread;
+    h2o_req_t *req;                /* NULL once the client has gone */
+    clx_rest_pending_t **backref;  /* in req->pool; cleared by the pool's dispose */
+    clx_arena_t *arena;
+    clx_rest_respond_fn respond;
+};
+/* A zeroed record of size bytes (>= sizeof(clx_rest_pending_t), which it starts with) in arena. */
+clx_rest_pending_t *clx_rest_pending_new(clx_rest_call_t *call, clx_arena_t *arena, size_t size,
+                                         clx_rest_respond_fn respond);
+void clx_rest_pending_wait(clx_rest_pending_t *p, h2o_req_t *req);
+void clx_rest_pending_post(clx_rest_pending_t *p);
+/* The loop's receiver of posted answers (server.c registers it). */
+void clx_rest_on_pending_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
-void clx_rest_on_ingest_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/* otlp.c: POST /v1/traces (OTLP/HTTP) */
+int clx_rest_otlp_traces(clx_rest_call_t *call);
 /* admin.c helpers shared with usage.c */
 struct Costlynx__Store__V1__StoredEvent;
 void clx_rest_render_event(clx_jw_t *w, const struct Costlynx__Store__V1__StoredEvent *ev);

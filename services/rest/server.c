@@ -20,6 +20,7 @@
 #include "clx_log.h"
 #include "clx_settings.h"
 #include "clx_maintenance.h"
+#include "clx_otlp_door.h"
 #include "clx_text.h"
 
 #define MAX_FREE_ARENAS 64
@@ -27,17 +28,22 @@
 
 /* ---- reply helpers ------------------------------------------------------------------------ */
 
-int clx_rest_send_json(h2o_req_t *req, int status, const char *body, size_t len)
+int clx_rest_send(h2o_req_t *req, int status, const char *content_type, const void *body, size_t len)
 {
     static h2o_generator_t generator = {NULL, NULL};
     req->res.status = status;
     req->res.reason = status == 200 ? "OK" : status == 201 ? "Created" : "Error";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     h2o_iovec_t buf = h2o_strdup(&req->pool, body, len);
     req->res.content_length = len;
     h2o_start_response(req, &generator);
     h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
     return 0;
+}
+
+int clx_rest_send_json(h2o_req_t *req, int status, const char *body, size_t len)
+{
+    return clx_rest_send(req, status, "application/json", body, len);
 }
 
 int clx_rest_send_error(h2o_req_t *req, int err, clx_code_t code, const char *field, const char *fmt, ...)
@@ -209,11 +215,28 @@ static const struct top_route {
     {"GET", "/healthz", 0, healthz},
     {"GET", "/readyz", 0, readyz},
     {"POST", "/api/v1/usage/ingest", 1, clx_rest_ingest},
+    {"POST", "/v1/traces", 1, clx_rest_otlp_traces}, /* OTLP/HTTP */
     {"GET", "/api/v1/pricing/models", 0, clx_rest_pricing_models},
     {"GET", "/api/v1/routes", 0, clx_rest_routes},
     {"GET", "/openapi.json", 0, NULL},
     {"GET", "/metrics", 0, clx_rest_metrics},
 };
+
+size_t clx_rest_body_limit(const clx_rest_t *srv, h2o_iovec_t target)
+{
+    static const char traces[] = "/v1/traces"; /* OTLP exports: --otlp-max-body-bytes */
+    const char *q = target.base != NULL ? memchr(target.base, '?', target.len) : NULL;
+    size_t n = q != NULL ? (size_t)(q - target.base) : target.len;
+    if (srv->cfg.otlp != NULL && n == sizeof(traces) - 1 && memcmp(target.base, traces, n) == 0)
+        return clx_otlp_door_max_body(srv->cfg.otlp);
+    return srv->cfg.max_body;
+}
+
+size_t clx_rest_body_limit_max(const clx_rest_t *srv)
+{
+    size_t otlp = srv->cfg.otlp != NULL ? clx_otlp_door_max_body(srv->cfg.otlp) : 0;
+    return otlp > srv->cfg.max_body ? otlp : srv->cfg.max_body;
+}
 
 void clx_rest_top_routes(clx_route_visit_fn fn, void *arg)
 {
@@ -334,7 +357,7 @@ static void loop_setup(clx_rest_thread_t *t)
     t->accept.ctx = &t->ctx;
     t->accept.hosts = srv->globalconf.hosts;
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
-    h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_ingest_done);
+    h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_pending_done);
     h2o_multithread_register_receiver(t->queue, &t->backup_receiver, clx_rest_on_backup_done);
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;

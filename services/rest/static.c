@@ -3,12 +3,15 @@
  * /api/v1/routes rendered from the route tables (the OpenAPI document is checked against
  * it); GET /metrics.
  */
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "clx_assets.h"
 #include "clx_ingest.h"
 #include "clx_maintenance.h"
+#include "clx_otlp_door.h"
 #include "rest_internal.h"
 
 static const clx_asset_t *find(const char *path, size_t len)
@@ -60,13 +63,82 @@ static void add_admin_route(void *arg, const char *method, const char *pattern)
     add_route(arg, method, path);
 }
 
+/* The OTLP door's counters, per transport: what its exports carried and how they were answered. */
+static const char *const otlp_transports[CLX_OTLP_TRANSPORTS] = {[CLX_OTLP_HTTP] = "http", [CLX_OTLP_GRPC] = "grpc"};
+
+static const struct otlp_span_outcome {
+    const char *name;
+    size_t offset; /* in clx_otlp_metrics_t */
+} otlp_span_outcomes[] = {
+    {"inserted", offsetof(clx_otlp_metrics_t, inserted)}, {"skipped", offsetof(clx_otlp_metrics_t, skipped)},
+    {"rejected", offsetof(clx_otlp_metrics_t, rejected)}, {"ignored", offsetof(clx_otlp_metrics_t, ignored)},
+};
+
+static size_t append(char *buf, size_t cap, size_t n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static size_t append(char *buf, size_t cap, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    if (n >= cap)
+        return n;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + n, cap - n, fmt, ap);
+    va_end(ap);
+    return k < 0 ? n : n + (size_t)k;
+}
+
+static size_t otlp_metrics(const clx_otlp_door_t *door, char *buf, size_t cap, size_t n)
+{
+    clx_otlp_metrics_t m[CLX_OTLP_TRANSPORTS];
+    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
+        clx_otlp_door_metrics(door, (clx_otlp_transport_t)t, &m[t]);
+    n = append(buf, cap, n,
+               "# HELP costlynx_otlp_requests_total OTLP trace exports by transport and answer (success, "
+               "partial_success: some spans rejected, refused: 4xx / not retried, retry_later: 503 / UNAVAILABLE).\n"
+               "# TYPE costlynx_otlp_requests_total counter\n");
+    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
+        for (int r = 0; r < CLX_OTLP_RESULTS; r++)
+            n = append(buf, cap, n, "costlynx_otlp_requests_total{transport=\"%s\",result=\"%s\"} %llu\n",
+                       otlp_transports[t], clx_otlp_result_name((clx_otlp_result_t)r),
+                       (unsigned long long)m[t].requests[r]);
+    n = append(buf, cap, n,
+               "# HELP costlynx_otlp_spans_received_total Spans in decoded OTLP exports.\n"
+               "# TYPE costlynx_otlp_spans_received_total counter\n");
+    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
+        n = append(buf, cap, n, "costlynx_otlp_spans_received_total{transport=\"%s\"} %llu\n", otlp_transports[t],
+                   (unsigned long long)m[t].spans);
+    n = append(buf, cap, n,
+               "# HELP costlynx_otlp_spans_total OTLP spans by outcome: inserted / skipped (a duplicate) as usage "
+               "events, rejected (by the mapping or the pipeline), ignored (no GenAI usage).\n"
+               "# TYPE costlynx_otlp_spans_total counter\n");
+    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
+        for (size_t o = 0; o < sizeof(otlp_span_outcomes) / sizeof(otlp_span_outcomes[0]); o++)
+            n = append(buf, cap, n, "costlynx_otlp_spans_total{transport=\"%s\",outcome=\"%s\"} %llu\n",
+                       otlp_transports[t], otlp_span_outcomes[o].name,
+                       (unsigned long long)*(const uint64_t *)((const char *)&m[t] + otlp_span_outcomes[o].offset));
+    n = append(buf, cap, n,
+               "# HELP costlynx_otlp_events_total Spans with GenAI usage made into usage events for the pipeline.\n"
+               "# TYPE costlynx_otlp_events_total counter\n");
+    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
+        n = append(buf, cap, n, "costlynx_otlp_events_total{transport=\"%s\"} %llu\n", otlp_transports[t],
+                   (unsigned long long)m[t].events);
+    n = append(buf, cap, n,
+               "# HELP costlynx_otlp_warnings_total Warnings about stored OTLP events (also in "
+               "costlynx_warnings_total).\n"
+               "# TYPE costlynx_otlp_warnings_total counter\n");
+    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
+        n = append(buf, cap, n, "costlynx_otlp_warnings_total{transport=\"%s\"} %llu\n", otlp_transports[t],
+                   (unsigned long long)m[t].warnings);
+    return n;
+}
+
 /* GET /metrics: Prometheus text exposition of the pipeline's and the writer's counters. */
 int clx_rest_metrics(clx_rest_call_t *call)
 {
     static h2o_generator_t generator = {NULL, NULL};
     clx_ingest_metrics_t m;
     clx_ingest_metrics(call->srv->cfg.pipeline, &m);
-    char buf[8192];
+    char buf[16384];
     int n = snprintf(
         buf, sizeof(buf),
         "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (both doors).\n"
@@ -127,6 +199,10 @@ int clx_rest_metrics(clx_rest_call_t *call)
         call->srv->cfg.metrics_extra(call->srv->cfg.metrics_arg, buf, sizeof(buf), &len);
         n = (int)len;
     }
+    if (call->srv->cfg.otlp != NULL)
+        n = (int)otlp_metrics(call->srv->cfg.otlp, buf, sizeof(buf), (size_t)n);
+    if ((size_t)n >= sizeof(buf))
+        n = (int)strlen(buf);
     h2o_req_t *req = call->req;
     req->res.status = 200;
     req->res.reason = "OK";

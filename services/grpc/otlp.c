@@ -1,0 +1,58 @@
+/*
+ * otlp.c — opentelemetry.proto.collector.trace.v1.TraceService/Export: OTLP/gRPC on the gRPC
+ * door's port. gRPC only: the metadata and the message go to the OTLP door
+ * (services/otlp/clx_otlp_door.h), which answers through the pipeline; this file sends its
+ * reply — the ExportTraceServiceResponse, or the status through the error table with a
+ * google.rpc.Status (ErrorInfo, RetryInfo) in grpc-status-details-bin.
+ */
+#include "clx_otlp_door.h"
+#include "grpc_internal.h"
+
+#define STATUS_DETAILS "grpc-status-details-bin"
+
+static void reply(clx_grpc_call_t *c, clx_otlp_export_t *x)
+{
+    clx_otlp_reply_t r;
+    clx_otlp_export_reply(x, &r);
+    if (r.status == CLX_OK) {
+        clx_grpc_finish(c, GRPC_STATUS_OK, "", clx_grpc_buffer(r.body, r.len));
+        return;
+    }
+    clx_grpc_set_trailer(c, STATUS_DETAILS, r.details, r.details_len);
+    clx_grpc_fail(c, r.status, r.message);
+}
+
+/* Writer thread: every request of the export was answered. */
+static void on_export_done(clx_otlp_export_t *x, void *data)
+{
+    reply(data, x);
+}
+
+/* The value of metadata entry key, or NULL / 0. */
+static const char *entry(const clx_grpc_call_t *c, const char *key, size_t *len)
+{
+    const grpc_slice *v = clx_grpc_metadata(&c->md, key);
+    *len = v != NULL ? GRPC_SLICE_LENGTH(*v) : 0;
+    return v != NULL ? (const char *)GRPC_SLICE_START_PTR(*v) : NULL;
+}
+
+void clx_grpc_otlp_start(clx_grpc_call_t *c)
+{
+    clx_otlp_export_t *x = clx_otlp_export_init(c->server->cfg.otlp, CLX_OTLP_GRPC, c->arena);
+    size_t key_len, auth_len;
+    const char *key = entry(c, "x-api-key", &key_len), *auth = entry(c, "authorization", &auth_len);
+    if (clx_otlp_export_auth(x, key, key_len, auth, auth_len) == CLX_OK) {
+        uint8_t *data;
+        size_t len = clx_grpc_read_payload(c->payload, c->arena, &data);
+        if (clx_otlp_export_decode(x, data, len, NULL, 0) == CLX_OK && clx_otlp_export_submit(x, on_export_done, c) == 0)
+            return; /* the writer answers through on_export_done */
+    }
+    reply(c, x);
+}
+
+void clx_grpc_otlp_event(clx_grpc_call_t *c, int ok)
+{
+    /* a unary call has no later events but its end, which server.c takes care of */
+    (void)ok;
+    clx_grpc_end_cancelled(c);
+}
