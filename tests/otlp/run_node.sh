@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Captures OTLP bodies from real exporters (OpenLLMetry over the openai / anthropic SDKs;
-# the OTLP proto, JSON and gRPC exporters) and checks what costlynx's OTLP decoder makes of
-# them, and of the checked-in vectors. Installs the npm dependencies into
-# tests/otlp/node/node_modules first when one is missing (npm ci from package-lock.json).
-# Environment: CLX_OTLP_DUMP (the decoder tool; default <repo>/build/clx_otlp_dump).
+# The OTLP tests with real exporters (OpenLLMetry over the openai / anthropic SDKs; the OTLP
+# proto, JSON and gRPC exporters; an SDK set up by OTEL_EXPORTER_OTLP_* variables):
+#  - test_otlp_capture.mjs: captured bodies (and the checked-in vectors) through the decoder;
+#  - test_otlp_door.mjs: exported to the real costlynxd, compared with the REST door.
+# Installs the npm dependencies into tests/otlp/node/node_modules first when one is missing
+# (npm ci from package-lock.json).
+# Environment: CLX_OTLP_DUMP (the decoder tool; default <repo>/build/clx_otlp_dump), COSTLYNXD
+# (the binary; default <repo>/build/costlynxd).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,4 +21,4 @@ if ! node -e 'const fs = require("fs");
   npm ci --no-audit --no-fund
 fi
 
-exec node --test test_otlp_capture.mjs
+exec node --test test_otlp_capture.mjs test_otlp_door.mjs
