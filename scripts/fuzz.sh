@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [-t SECONDS] [-j PARALLEL] [--merge] [TARGET...]
 #
-#   TARGET     rest_json, grpc_batch, settings_records, catalog (default: all of them)
+#   TARGET     rest_json, grpc_batch, otlp, settings_records, catalog (default: all of them)
 #   -t         seconds per target (default 600)
 #   -j         targets fuzzed at once (default 2; each uses one core)
 #   --merge    afterwards, add the inputs that reach new coverage to the committed seed corpus

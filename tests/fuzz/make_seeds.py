@@ -9,6 +9,10 @@ rest_json     ingest bodies: the guide's examples verbatim, single events with e
 grpc_batch    the same events as packed costlynx.v1.IngestBatch messages (protoc + Python
               protobuf at seed time, through the official JSON mapping), 100-event batches included
 catalog       the built-in price catalog whole, cut into small pieces, and single odd lines
+otlp          OTLP trace exports behind a mode byte (0 protobuf, 1 JSON, 2 gzip + protobuf,
+              3 gzip + JSON): the bodies real exporters sent (tests/otlp/vectors) in every mode,
+              and hand-built ones (otlp_stubs.py: each GenAI convention, rejected and ignored spans,
+              150 spans, nesting, odd values), plus shapes the decoder refuses
 settings_records  records packed from real settings: a real costlynxd is started, given
               workspaces, projects, environments, keys (one revoked), overrides and a
               deployment through the admin API, stopped, and its settings column family packed
@@ -28,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "blackbox"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "grpc"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "otlp"))
 
 CORPUS = os.path.join(HERE, "corpus")
 
@@ -153,6 +158,62 @@ def grpc_messages():
     return m
 
 
+def otlp_exports():
+    import gzip
+    import otlp_stubs as O
+    vec = os.path.join(ROOT, "tests", "otlp", "vectors")
+    with open(os.path.join(vec, "01-http.pb"), "rb") as f:
+        real_pb = f.read()
+    with open(os.path.join(vec, "02-http.json.gz"), "rb") as f:
+        real_json = gzip.decompress(f.read())
+
+    def modes(name, pb=None, js=None):
+        out = {}
+        if pb is not None:
+            out[name + "_pb"] = b"\x00" + pb
+            out[name + "_pb_gz"] = b"\x02" + gzip.compress(pb, mtime=0)
+        if js is not None:
+            out[name + "_json"] = b"\x01" + js
+            out[name + "_json_gz"] = b"\x03" + gzip.compress(js, mtime=0)
+        return out
+
+    def both(name, req):
+        return modes(name, req.SerializeToString(), json.dumps(O.to_json(req)).encode())
+
+    def spans(attrs):
+        return [O.span(a, trace_id=bytes([1 + i % 200]) * 16, span_id=bytes([2 + i % 200]) * 8)
+                for i, a in enumerate(attrs)]
+
+    m = {}
+    m.update(modes("openllmetry", real_pb, real_json))
+    m.update(both("one_span", O.request(spans([O.genai("chatcmpl-1")]),
+                                        resource={"costlynx.project": "checkout", "costlynx.tags.team": "a"})))
+    m.update(both("conventions", O.request(spans([
+        O.genai("a-1", provider="anthropic", model="claude-sonnet-4-5", inp=30, out=9,
+                **{"gen_ai.usage.cache_read.input_tokens": 1800, "gen_ai.usage.cache_creation.input_tokens": 200}),
+        {"gen_ai.system": "gcp.gemini", "gen_ai.response.model": "gemini-2.5-pro", "gen_ai.usage.prompt_tokens": 9,
+         "gen_ai.usage.completion_tokens": 5, "gen_ai.usage.reasoning_tokens": 3, "gen_ai.usage.total_tokens": 17},
+        {"llm.provider": "openai", "llm.model_name": "gpt-4o", "llm.token_count.prompt": 20,
+         "llm.token_count.completion": 4, "llm.token_count.prompt_details.cache_read": 8,
+         "llm.token_count.prompt_details.audio": 2, "user.id": "u"},
+        {"gen_ai.system": "openai.chat", "gen_ai.request.model": "gpt-4o-mini", "llm.usage.prompt_tokens": "12",
+         "llm.usage.completion_tokens": 3.0, "deployment.environment.name": "prod"},
+    ]), scope="@traceloop/instrumentation-anthropic")))
+    m.update(both("rejected_and_ignored", O.request(spans([
+        O.genai("r-0", **{"gen_ai.request.model": None, "gen_ai.response.model": None}),
+        O.genai("r-1", inp=-1), O.genai("r-2", inp=True), O.genai("r-3", inp=2_000_000_000),
+        O.genai("r-4", model="m" * 300), {"http.request.method": "GET"},
+        O.genai(None, **{"gen_ai.usage.cache_read.input_tokens": 50}),
+    ]))))
+    m.update(both("batch_150", O.request(spans([O.genai("b-%d" % i) for i in range(150)]))))
+    m.update(both("nested_values", O.request(spans([O.genai("n-1", **{"x": [1, [2, [3, {"k": [True, 1.5, b"b"]}]]]})]))))
+    m["garbage"] = b"\x00\xff\xfe\xfd"
+    m["json_garbage"] = b"\x01{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\"}]}]}]}"
+    m["empty_pb"] = b"\x00"
+    m["empty_json"] = b"\x01{}"
+    return m
+
+
 def catalog_pieces():
     with open(os.path.join(ROOT, "pricing", "catalog", "prices.csv"), "rb") as f:
         whole = f.read()
@@ -231,6 +292,7 @@ def main():
     a = ap.parse_args()
     write("rest_json", rest_bodies())
     write("grpc_batch", grpc_messages())
+    write("otlp", otlp_exports())
     write("catalog", catalog_pieces())
     if a.settings_harness:
         write("settings_records", settings_records(os.path.abspath(a.settings_harness)))
