@@ -41,7 +41,9 @@ void clx_grpc_otlp_start(clx_grpc_call_t *c)
     clx_otlp_export_t *x = clx_otlp_export_init(c->server->cfg.otlp, CLX_OTLP_GRPC, c->arena);
     size_t key_len, auth_len;
     const char *key = entry(c, "x-api-key", &key_len), *auth = entry(c, "authorization", &auth_len);
-    if (clx_otlp_export_auth(x, key, key_len, auth, auth_len) == CLX_OK) {
+    if (atomic_load(&c->server->stopping)) {
+        clx_otlp_export_fail(x, CLX_ESHUTDOWN, CLX_CODE_NONE, "costlynxd is shutting down; retry the export");
+    } else if (clx_otlp_export_auth(x, key, key_len, auth, auth_len) == CLX_OK) {
         uint8_t *data;
         size_t len = clx_grpc_read_payload(c->payload, c->arena, &data);
         if (clx_otlp_export_decode(x, data, len, NULL, 0) == CLX_OK && clx_otlp_export_submit(x, on_export_done, c) == 0)

@@ -314,7 +314,9 @@ static void on_event(clx_grpc_call_t *c, int ok)
         if (!atomic_load(&c->server->shut_down))
             clx_grpc_request(c->server, c->queue, c->method); /* keep the slot count, draining too */
         c->arena = clx_arena_create(4096);
-        if (atomic_load(&c->server->stopping) && c->method != M_HEALTH_CHECK && c->method != M_HEALTH_WATCH) {
+        /* health answers NOT_SERVING, and the OTLP door its own retry-later reply (a google.rpc.Status) */
+        if (atomic_load(&c->server->stopping) && c->method != M_HEALTH_CHECK && c->method != M_HEALTH_WATCH &&
+            c->method != M_OTLP_EXPORT) {
             clx_grpc_fail(c, CLX_ESHUTDOWN, "costlynxd is shutting down; retry with the same request_id");
             return;
         }

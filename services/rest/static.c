@@ -141,7 +141,7 @@ int clx_rest_metrics(clx_rest_call_t *call)
     char buf[16384];
     int n = snprintf(
         buf, sizeof(buf),
-        "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (both doors).\n"
+        "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (every door; an OTLP export counts one per 100 events).\n"
         "# TYPE costlynx_ingest_requests_total counter\n"
         "costlynx_ingest_requests_total %llu\n"
         "# HELP costlynx_ingest_refused_total Requests answered retry-later (writer queue full, shutting down).\n"

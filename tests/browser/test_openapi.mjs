@@ -136,9 +136,14 @@ test("every operation declares its path parameters, security, a success and erro
       assert.ok(codes.some((c) => /^2\d\d$/.test(c)), `${where}: a 2xx response`);
       const secured = (o.security || doc.security).length > 0;
       if (secured) assert.ok(codes.includes("401"), `${where}: documents 401`);
+      // OTLP/HTTP (tag otlp) answers errors as OTLP requires, with a google.rpc.Status; every other
+      // route with the error schema
+      const errorSchema = (o.tags || []).includes("otlp") ? doc.components.schemas.RpcStatus
+        : doc.components.schemas.ErrorResponse;
+      assert.ok(errorSchema, `${where}: its error schema exists`);
       for (const c of codes.filter((c) => /^[45]\d\d$/.test(c))) {
         const schema = deref(deref(o.responses[c]).content["application/json"].schema);
-        assert.equal(schema, deref(doc.components.schemas.ErrorResponse), `${where} ${c}: the error schema`);
+        assert.equal(schema, deref(errorSchema), `${where} ${c}: the error schema`);
       }
       if (["post", "patch", "put"].includes(m) && !/reload$/.test(p)) assert.ok(o.requestBody, `${where}: requestBody`);
     }
@@ -229,6 +234,18 @@ test("real answers match the documented response schemas", async () => {
       { provider: "openai", model: "gpt-4o-mini", inputTokens: -5, requestId: "oa-3" }] } });
   await expectDoc("post", "/api/v1/usage/ingest", "/api/v1/usage/ingest", 400, { key: key.key, body: { provider: "openai", requestId: "oa-4" } });
   await expectDoc("post", "/api/v1/usage/ingest", "/api/v1/usage/ingest", 401, { key: "clx_wrong", body: { provider: "openai", model: "m", requestId: "oa-5" } });
+  const span = (id) => ({ traceId: "5b8efff798038103d269b633813fc60c", spanId: "eee19b7ec3c1b17" + id,
+    name: "chat", attributes: [["gen_ai.provider.name", { stringValue: "openai" }],
+      ["gen_ai.response.model", { stringValue: "gpt-4o-mini" }], ["gen_ai.usage.input_tokens", { intValue: "850" }],
+      ["gen_ai.usage.output_tokens", { intValue: 320 }]].map(([k, v]) => ({ key: k, value: v })) });
+  const exported = await expectDoc("post", "/v1/traces", "/v1/traces", 200, { key: key.key,
+    body: { resourceSpans: [{ scopeSpans: [{ spans: [span("4"), { ...span("5"), attributes: [] }] }] }] } });
+  assert.deepEqual(exported, {}, "every span stored or ignored");
+  const partial = await expectDoc("post", "/v1/traces", "/v1/traces", 200, { key: key.key,
+    body: { resourceSpans: [{ scopeSpans: [{ spans: [{ ...span("6"), attributes: span("6").attributes.slice(2) }] }] }] } });
+  assert.equal(partial.partialSuccess.rejectedSpans, "1");
+  await expectDoc("post", "/v1/traces", "/v1/traces", 400, { key: key.key, body: { resourceSpans: {} } });
+  await expectDoc("post", "/v1/traces", "/v1/traces", 401, { key: "clx_wrong", body: { resourceSpans: [] } });
   await expectDoc("get", W + "/usage/events", A + "/usage/events?limit=1", 200);
   await expectDoc("get", W + "/usage/overview", A + "/usage/overview", 200);
   await expectDoc("get", W + "/usage/costs", A + "/usage/costs?groupBy=project,feature,day", 200);

@@ -523,6 +523,20 @@ class OtlpGrpcTest(OtlpDoorBase):
         out = list(stub.ServerReflectionInfo(iter([G.refl_v1_pb2.ServerReflectionRequest(
             file_containing_symbol=SERVICE + ".Export")]), timeout=RPC_TIMEOUT))
         self.assertEqual(out[0].WhichOneof("message_response"), "file_descriptor_response", out[0])
+        from google.protobuf import descriptor_pb2
+        fds = {f.name: f for f in (descriptor_pb2.FileDescriptorProto.FromString(b)
+                                   for b in out[0].file_descriptor_response.file_descriptor_proto)}
+        svc = fds["opentelemetry/proto/collector/trace/v1/trace_service.proto"].service[0]
+        self.assertEqual([(m.name, m.input_type, m.output_type) for m in svc.method],
+                         [("Export", ".opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest",
+                           ".opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse")])
+        # OTLP's own types, so that JSON tools (grpcurl) write attribute strings as strings
+        out = list(stub.ServerReflectionInfo(iter([G.refl_v1_pb2.ServerReflectionRequest(
+            file_by_filename="opentelemetry/proto/common/v1/common.proto")]), timeout=RPC_TIMEOUT))
+        common = descriptor_pb2.FileDescriptorProto.FromString(out[0].file_descriptor_response.file_descriptor_proto[0])
+        fields = {(m.name, f.name): f.type for m in common.message_type for f in m.field}
+        self.assertEqual(fields[("AnyValue", "string_value")], descriptor_pb2.FieldDescriptorProto.TYPE_STRING)
+        self.assertEqual(fields[("KeyValue", "key")], descriptor_pb2.FieldDescriptorProto.TYPE_STRING)
 
 
 class OtlpLimitsTest(OtlpDoorBase):
