@@ -1,13 +1,22 @@
 /*
- * grpc_load.c — gRPC load generator for costlynx.v1.UsageIngestion (grpc C core client).
+ * grpc_load.c — gRPC load generator for costlynx.v1.UsageIngestion and the OTLP door's
+ * TraceService/Export (grpc C core client).
  *
- *   grpc_load --addr 127.0.0.1:PORT --key KEY [--mode unary|stream] [--batch 100]
+ *   grpc_load --addr 127.0.0.1:PORT --key KEY [--mode unary|stream|otlp] [--batch 100]
  *             [--concurrency 32] [--seconds 10] [--messages-per-stream 50] [--run-id STR]
+ *             [--prompts 0|1]
+ *   grpc_load --mode otlp [--batch 100] [--prompts 0|1] --write-request FILE
+ *             (writes the export it would send, for bench/otlp_bench, and exits)
  *
  * One channel, one completion queue polled by the main thread, `concurrency` calls in flight.
  * unary:  each slot runs Ingest calls back to back (all six ops in one batch).
  * stream: each slot runs IngestStream calls back to back: `messages-per-stream` batches, each
  *         written after the previous write completed, then half-close and read the summary.
+ * otlp:   each slot runs TraceService/Export calls back to back, `batch` spans per request, as
+ *         OpenLLMetry's OpenAI instrumentation makes them (the attributes of a chat span and its
+ *         resource and scope); --prompts 1 adds the prompt and completion attributes it records
+ *         by default (gen_ai.input.messages ~2 KB, gen_ai.output.messages ~0.5 KB). Every span
+ *         has a fresh gen_ai.response.id (the events' requestId): patched into a packed template.
  * New calls start until --seconds have passed; calls in flight then finish (deadline
  * seconds+30 s). One RESULT line on stdout at the end; exit status 1 when any call failed.
  */
@@ -29,12 +38,14 @@
 #include <unistd.h>
 
 #include "costlynx/v1/usage.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 #define MAX_BATCH 10000
 #define ID_LEN 192
 #define DRAIN_GRACE_S 30
 
-enum { MODE_UNARY, MODE_STREAM };
+enum { MODE_UNARY, MODE_STREAM, MODE_OTLP };
+static const char *const mode_names[] = {"unary", "stream", "otlp"};
 enum { TAG_SEND, TAG_RECV };
 
 typedef struct slot slot;
@@ -71,9 +82,9 @@ struct slot {
 };
 
 static struct {
-  const char *addr, *key, *run_id;
-  int mode, batch, concurrency, seconds, msgs_per_stream;
-} cfg = {NULL, NULL, NULL, MODE_UNARY, 100, 32, 10, 50};
+  const char *addr, *key, *run_id, *write_request;
+  int mode, batch, concurrency, seconds, msgs_per_stream, prompts;
+} cfg = {NULL, NULL, NULL, NULL, MODE_UNARY, 100, 32, 10, 50, 0};
 
 static struct {
   uint64_t calls, events, messages, inserted, skipped, rejected, errors;
@@ -122,8 +133,10 @@ static double pct_ms(const lat_vec *l, double p) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: grpc_load --addr HOST:PORT --key KEY [--mode unary|stream] [--batch 100]\n"
-          "                 [--concurrency 32] [--seconds 10] [--messages-per-stream 50] [--run-id STR]\n");
+          "usage: grpc_load --addr HOST:PORT --key KEY [--mode unary|stream|otlp] [--batch 100]\n"
+          "                 [--concurrency 32] [--seconds 10] [--messages-per-stream 50] [--run-id STR]\n"
+          "                 [--prompts 0|1]\n"
+          "       grpc_load --mode otlp [--batch 100] [--prompts 0|1] --write-request FILE\n");
   exit(2);
 }
 
@@ -149,18 +162,217 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(a, "--mode")) {
       if (!strcmp(v, "unary")) cfg.mode = MODE_UNARY;
       else if (!strcmp(v, "stream")) cfg.mode = MODE_STREAM;
+      else if (!strcmp(v, "otlp")) cfg.mode = MODE_OTLP;
       else usage();
     } else if (!strcmp(a, "--batch")) cfg.batch = parse_int(a, v, 1, MAX_BATCH);
     else if (!strcmp(a, "--concurrency")) cfg.concurrency = parse_int(a, v, 1, 100000);
     else if (!strcmp(a, "--seconds")) cfg.seconds = parse_int(a, v, 1, 86400);
     else if (!strcmp(a, "--messages-per-stream")) cfg.msgs_per_stream = parse_int(a, v, 1, 1000000);
+    else if (!strcmp(a, "--prompts")) cfg.prompts = parse_int(a, v, 0, 1);
+    else if (!strcmp(a, "--write-request")) cfg.write_request = v;
     else usage();
+  }
+  if (cfg.write_request) { /* --mode otlp --write-request FILE: the export template, for bench/otlp_bench */
+    if (cfg.mode != MODE_OTLP) usage();
+    return;
   }
   if (!cfg.addr || !cfg.key) usage();
   if (cfg.run_id && strlen(cfg.run_id) > 64) {
     fprintf(stderr, "grpc_load: --run-id at most 64 characters\n");
     exit(2);
   }
+}
+
+/* ---- OTLP: a packed ExportTraceServiceRequest template, ids patched per call ------------ */
+
+typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
+typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
+
+static struct {
+  uint8_t *pack; /* the template, with the ids of slot 0, call 0 */
+  size_t len;
+  size_t *id_at; /* where span i's gen_ai.response.id starts */
+  size_t id_len;
+} g_otlp;
+
+static void *xcalloc(size_t n, size_t sz) {
+  void *p = calloc(n ? n : 1, sz);
+  if (!p) {
+    perror("calloc");
+    exit(2);
+  }
+  return p;
+}
+
+static ProtobufCBinaryData bin(const char *s) {
+  return (ProtobufCBinaryData){strlen(s), (uint8_t *)s};
+}
+
+static kv_t *kv(const char *key, any_t *v) {
+  kv_t *k = xcalloc(1, sizeof *k);
+  opentelemetry__proto__common__v1__key_value__init(k);
+  k->key = bin(key);
+  k->value = v;
+  return k;
+}
+
+static any_t *any(void) {
+  any_t *v = xcalloc(1, sizeof *v);
+  opentelemetry__proto__common__v1__any_value__init(v);
+  return v;
+}
+
+static kv_t *kv_str(const char *key, const char *s) {
+  any_t *v = any();
+  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+  v->string_value = bin(s);
+  return kv(key, v);
+}
+
+static kv_t *kv_int(const char *key, int64_t i) {
+  any_t *v = any();
+  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+  v->int_value = i;
+  return kv(key, v);
+}
+
+static kv_t *kv_double(const char *key, double d) {
+  any_t *v = any();
+  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+  v->double_value = d;
+  return kv(key, v);
+}
+
+static kv_t *kv_strings(const char *key, const char *s) {
+  any_t *v = any(), **elems = xcalloc(1, sizeof *elems);
+  Opentelemetry__Proto__Common__V1__ArrayValue *arr = xcalloc(1, sizeof *arr);
+  opentelemetry__proto__common__v1__array_value__init(arr);
+  elems[0] = any();
+  elems[0]->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+  elems[0]->string_value = bin(s);
+  arr->n_values = 1;
+  arr->values = elems;
+  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+  v->array_value = arr;
+  return kv(key, v);
+}
+
+/* The response id of span i of call n of slot sid: fixed width, so it can be patched in place. */
+static void otlp_id(char *out, int sid, uint64_t n, int i) {
+  snprintf(out, ID_LEN, "chatcmpl-%s-%06d-%012" PRIu64 "-%05d", cfg.run_id, sid, n, i);
+}
+
+/* Builds the template: cfg.batch chat spans of one resource and scope (what OpenLLMetry JS sends). */
+static void otlp_template(void) {
+  static char prompt[2200], completion[600];
+  if (cfg.prompts) {
+    /* OpenLLMetry records the messages as JSON; a system prompt and a question, and the answer */
+    int n = snprintf(prompt, sizeof prompt, "[{\"role\":\"system\",\"parts\":[{\"type\":\"text\",\"content\":\"");
+    while (n < 1900) n += snprintf(prompt + n, sizeof prompt - (size_t)n, "You are a helpful support agent. ");
+    snprintf(prompt + n, sizeof prompt - (size_t)n,
+             "\"}]},{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"Where is my order?\"}]}]");
+    n = snprintf(completion, sizeof completion,
+                 "[{\"role\":\"assistant\",\"finish_reason\":\"stop\",\"parts\":[{\"type\":\"text\",\"content\":\"");
+    while (n < 450) n += snprintf(completion + n, sizeof completion - (size_t)n, "Your order ships tomorrow. ");
+    snprintf(completion + n, sizeof completion - (size_t)n, "\"}]}]");
+  }
+  size_t b = (size_t)cfg.batch;
+  char (*ids)[ID_LEN] = xcalloc(b, sizeof *ids);
+  Opentelemetry__Proto__Trace__V1__Span *spans = xcalloc(b, sizeof *spans), **spanp = xcalloc(b, sizeof *spanp);
+  static uint8_t trace_id[16] = {0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c};
+  static uint8_t parent_id[8] = {0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x73};
+  uint8_t(*span_ids)[8] = xcalloc(b, sizeof *span_ids);
+  for (size_t i = 0; i < b; i++) {
+    Opentelemetry__Proto__Trace__V1__Span *sp = &spans[i];
+    opentelemetry__proto__trace__v1__span__init(sp);
+    otlp_id(ids[i], 0, 0, (int)i);
+    memcpy(span_ids[i], parent_id, 8);
+    span_ids[i][6] = (uint8_t)(i >> 8);
+    span_ids[i][7] = (uint8_t)i;
+    sp->trace_id = (ProtobufCBinaryData){16, trace_id};
+    sp->span_id = (ProtobufCBinaryData){8, span_ids[i]};
+    sp->parent_span_id = (ProtobufCBinaryData){8, parent_id};
+    sp->name = "chat gpt-4o-mini";
+    sp->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
+    sp->start_time_unix_nano = 1767225600000000000ull + i * 1000000ull;
+    sp->end_time_unix_nano = sp->start_time_unix_nano + 850000000ull;
+    kv_t *attrs[] = {
+        kv_str("gen_ai.provider.name", "openai"), kv_str("gen_ai.operation.name", "chat"),
+        kv_str("gen_ai.request.model", "gpt-4o-mini"), kv_int("gen_ai.request.max_tokens", 1024),
+        kv_double("gen_ai.request.temperature", 0.7), kv_str("llm.request.type", "chat"),
+        kv_str("traceloop.workflow.name", "support_reply"), kv_str("costlynx.feature", "load-test"),
+        kv_str("user.id", "user-42"), kv_str("gen_ai.response.model", "gpt-4o-mini-2024-07-18"),
+        kv_str("gen_ai.response.id", ids[i]), kv_int("gen_ai.usage.input_tokens", 850),
+        kv_int("gen_ai.usage.output_tokens", 320), kv_int("gen_ai.usage.total_tokens", 1170),
+        kv_int("gen_ai.usage.cache_read.input_tokens", 100), kv_strings("gen_ai.response.finish_reasons", "stop"),
+        cfg.prompts ? kv_str("gen_ai.input.messages", prompt) : NULL,
+        cfg.prompts ? kv_str("gen_ai.output.messages", completion) : NULL,
+    };
+    size_t na = sizeof attrs / sizeof attrs[0] - (cfg.prompts ? 0 : 2);
+    sp->attributes = xcalloc(na, sizeof *sp->attributes);
+    memcpy(sp->attributes, attrs, na * sizeof *attrs);
+    sp->n_attributes = na;
+    spanp[i] = sp;
+  }
+  kv_t *res_attrs[] = {kv_str("service.name", "support-api"), kv_str("costlynx.project", "bench"),
+                       kv_str("deployment.environment.name", "prod"), kv_str("telemetry.sdk.language", "nodejs"),
+                       kv_str("telemetry.sdk.name", "opentelemetry"), kv_str("telemetry.sdk.version", "2.0.1")};
+  Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+  res.attributes = res_attrs;
+  res.n_attributes = sizeof res_attrs / sizeof res_attrs[0];
+  Opentelemetry__Proto__Common__V1__InstrumentationScope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+  scope.name = "@traceloop/instrumentation-openai";
+  scope.version = "0.27.0";
+  Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT, *ssp = &ss;
+  ss.scope = &scope;
+  ss.spans = spanp;
+  ss.n_spans = b;
+  Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT, *rsp = &rs;
+  rs.resource = &res;
+  rs.scope_spans = &ssp;
+  rs.n_scope_spans = 1;
+  Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+      OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+  req.resource_spans = &rsp;
+  req.n_resource_spans = 1;
+  g_otlp.len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+  g_otlp.pack = xcalloc(g_otlp.len, 1);
+  opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, g_otlp.pack);
+  g_otlp.id_len = strlen(ids[0]);
+  g_otlp.id_at = xcalloc(b, sizeof *g_otlp.id_at);
+  for (size_t i = 0; i < b; i++) {
+    uint8_t *at = memmem(g_otlp.pack, g_otlp.len, ids[i], g_otlp.id_len);
+    if (!at) {
+      fprintf(stderr, "grpc_load: the template lost span %zu's id\n", i);
+      exit(2);
+    }
+    g_otlp.id_at[i] = (size_t)(at - g_otlp.pack);
+  }
+  /* the template's structs are kept for the process (a load generator builds it once) */
+}
+
+/* A fresh export: the template with this call's response ids. */
+static grpc_byte_buffer *next_otlp(slot *s) {
+  uint64_t n = s->n++;
+  char id[ID_LEN];
+  if (s->pack_cap < g_otlp.len) {
+    free(s->pack);
+    s->pack = malloc(g_otlp.len);
+    s->pack_cap = g_otlp.len;
+    if (!s->pack) {
+      perror("malloc");
+      exit(2);
+    }
+    memcpy(s->pack, g_otlp.pack, g_otlp.len);
+  }
+  for (int i = 0; i < cfg.batch; i++) {
+    otlp_id(id, s->id, n, i);
+    memcpy(s->pack + g_otlp.id_at[i], id, g_otlp.id_len);
+  }
+  grpc_slice sl = grpc_slice_from_copied_buffer((const char *)s->pack, g_otlp.len);
+  grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+  grpc_slice_unref(sl);
+  return bb;
 }
 
 static void slot_init(slot *s, int id) {
@@ -194,6 +406,7 @@ static void slot_init(slot *s, int id) {
 
 /* A fresh IngestBatch with unique request_ids "<run>-<slot>-<n>-<i>", as a byte buffer. */
 static grpc_byte_buffer *next_message(slot *s) {
+  if (cfg.mode == MODE_OTLP) return next_otlp(s);
   uint64_t n = s->n++;
   for (int i = 0; i < cfg.batch; i++)
     snprintf(s->ids[i], ID_LEN, "%s-%d-%" PRIu64 "-%d", cfg.run_id, s->id, n, i);
@@ -259,7 +472,7 @@ static void start_call(slot *s) {
   grpc_op ops[6];
   memset(ops, 0, sizeof ops);
   s->send_bb = next_message(s);
-  if (cfg.mode == MODE_UNARY) {
+  if (cfg.mode != MODE_STREAM) {
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[0].data.send_initial_metadata.count = 1;
     ops[0].data.send_initial_metadata.metadata = &g_md;
@@ -305,6 +518,23 @@ static void decode_response(slot *s) {
   }
   grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
   grpc_byte_buffer_reader_destroy(&rd);
+  if (cfg.mode == MODE_OTLP) {
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *o =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
+            NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+    grpc_slice_unref(all);
+    if (!o) {
+      st.errors++;
+      return;
+    }
+    int64_t rej = o->partial_success ? o->partial_success->rejected_spans : 0;
+    st.rejected += (uint64_t)rej;
+    st.inserted += (uint64_t)(cfg.batch - rej); /* stored or warned about (OTLP says no more) */
+    if (o->partial_success && o->partial_success->error_message[0] && st.shown_rejects++ < 3)
+      fprintf(stderr, "grpc_load: partial_success %" PRId64 ": %s\n", rej, o->partial_success->error_message);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(o, NULL);
+    return;
+  }
   Costlynx__V1__IngestResponse *r =
       costlynx__v1__ingest_response__unpack(NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
   grpc_slice_unref(all);
@@ -326,7 +556,7 @@ static void decode_response(slot *s) {
 static void finish_call(slot *s, uint64_t t) {
   lat_push(&st.lat_call, t - s->t_call);
   st.calls++;
-  int msgs = cfg.mode == MODE_UNARY ? 1 : s->msgs_sent;
+  int msgs = cfg.mode != MODE_STREAM ? 1 : s->msgs_sent;
   st.messages += (uint64_t)msgs;
   st.events += (uint64_t)msgs * (uint64_t)cfg.batch;
   if (s->status == GRPC_STATUS_OK) decode_response(s);
@@ -372,7 +602,7 @@ static void on_send(slot *s, bool ok, uint64_t t) {
 
 static void on_recv(slot *s, uint64_t t) {
   s->recv_done = true;
-  if (cfg.mode == MODE_UNARY) {
+  if (cfg.mode != MODE_STREAM) {
     grpc_byte_buffer_destroy(s->send_bb);
     s->send_bb = NULL;
     finish_call(s, t);
@@ -404,6 +634,15 @@ int main(int argc, char **argv) {
     snprintf(rid, sizeof rid, "r%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
     cfg.run_id = rid;
   }
+  if (cfg.write_request) {
+    otlp_template();
+    FILE *f = fopen(cfg.write_request, "wb");
+    if (!f || fwrite(g_otlp.pack, 1, g_otlp.len, f) != g_otlp.len || fclose(f) != 0) {
+      perror(cfg.write_request);
+      return 2;
+    }
+    return 0;
+  }
   grpc_init();
   grpc_arg args[] = {
       {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0},
@@ -414,10 +653,10 @@ int main(int argc, char **argv) {
   g_chan = grpc_channel_create(cfg.addr, creds, &cargs);
   grpc_channel_credentials_release(creds);
   g_cq = grpc_completion_queue_create_for_next(NULL);
-  g_method = grpc_channel_register_call(
-      g_chan,
-      cfg.mode == MODE_UNARY ? "/costlynx.v1.UsageIngestion/Ingest" : "/costlynx.v1.UsageIngestion/IngestStream",
-      NULL, NULL);
+  static const char *const paths[] = {"/costlynx.v1.UsageIngestion/Ingest", "/costlynx.v1.UsageIngestion/IngestStream",
+                                      "/opentelemetry.proto.collector.trace.v1.TraceService/Export"};
+  g_method = grpc_channel_register_call(g_chan, paths[cfg.mode], NULL, NULL);
+  if (cfg.mode == MODE_OTLP) otlp_template();
   g_md.key = grpc_slice_from_static_string("x-api-key");
   g_md.value = grpc_slice_from_copied_string(cfg.key);
 
@@ -456,8 +695,9 @@ int main(int argc, char **argv) {
   qsort(st.lat_msg.v, st.lat_msg.n, sizeof(uint64_t), cmp_u64);
   printf("RESULT mode=%s batch=%d concurrency=%d calls=%" PRIu64 " events=%" PRIu64
          " duration_s=%.3f calls_per_s=%.1f events_per_s=%.1f p50_ms=%.3f p99_ms=%.3f",
-         cfg.mode == MODE_UNARY ? "unary" : "stream", cfg.batch, cfg.concurrency, st.calls, st.events, dur,
+         mode_names[cfg.mode], cfg.batch, cfg.concurrency, st.calls, st.events, dur,
          (double)st.calls / dur, (double)st.events / dur, pct_ms(&st.lat_call, 0.50), pct_ms(&st.lat_call, 0.99));
+  if (cfg.mode == MODE_OTLP) printf(" prompts=%d request_bytes=%zu", cfg.prompts, g_otlp.len);
   if (cfg.mode == MODE_STREAM)
     printf(" messages=%" PRIu64 " msgs_per_s=%.1f msg_p50_ms=%.3f msg_p99_ms=%.3f", st.messages,
            (double)st.messages / dur, pct_ms(&st.lat_msg, 0.50), pct_ms(&st.lat_msg, 0.99));

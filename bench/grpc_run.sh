@@ -2,7 +2,10 @@
 # gRPC ingest benchmark: starts costlynxd on a fresh data folder, creates project "bench" and
 # an ingestion key over REST, then drives costlynx.v1.UsageIngestion with bench/grpc_load:
 #  - unary Ingest, 100-event batches,
-#  - client-streaming IngestStream, 100-event batches, MSGS messages per stream.
+#  - client-streaming IngestStream, 100-event batches, MSGS messages per stream,
+#  - the OTLP door: TraceService/Export with BATCH OpenLLMetry-like chat spans per request, without
+#    and with the prompt attributes OpenLLMetry records by default,
+# and prints each OTLP figure as a ratio of the unary Ingest figure of the same run.
 # Prints the RESULT lines. Builds only the grpc_load target: build costlynxd first.
 # Usage: bench/grpc_run.sh [duration_seconds=10] [concurrency=32]
 # Environment: HTTP_PORT (18199), GRPC_PORT (18200), MSGS (50), BATCH (100), NOBUILD=1.
@@ -50,8 +53,17 @@ RC=0
 echo -n "ceiling (transport only): "
 "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "not-a-key" --mode unary --batch "$BATCH" \
   --concurrency "$CONC" --seconds "$DUR" --run-id "c$RANDOM$$" | grep '^RESULT' || true
-"$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode unary --batch "$BATCH" \
-  --concurrency "$CONC" --seconds "$DUR" --run-id "u$RANDOM$$" || RC=1
+UNARY=$("$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode unary --batch "$BATCH" \
+  --concurrency "$CONC" --seconds "$DUR" --run-id "u$RANDOM$$") || RC=1
+echo "$UNARY"
 "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode stream --batch "$BATCH" \
   --concurrency "$CONC" --seconds "$DUR" --messages-per-stream "$MSGS" --run-id "s$RANDOM$$" || RC=1
+rate() { sed -n 's/.* events_per_s=\([0-9.]*\).*/\1/p'; }
+for prompts in 0 1; do
+  OTLP=$("$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode otlp --batch "$BATCH" \
+    --prompts $prompts --concurrency "$CONC" --seconds "$DUR" --run-id "o$prompts$RANDOM$$") || RC=1
+  echo "$OTLP"
+  awk -v o="$(echo "$OTLP" | rate)" -v u="$(echo "$UNARY" | rate)" -v p=$prompts \
+    'BEGIN { if (u > 0) printf "RATIO otlp(prompts=%d)/unary events_per_s = %.2f (target >= 0.70)\n", p, o / u }'
+done
 exit $RC

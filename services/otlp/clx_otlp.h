@@ -45,11 +45,19 @@ typedef struct clx_otlp_limits {
     unsigned max_depth;    /* nesting of messages (an attribute value nested in arrays/lists) */
     size_t max_value_len;  /* bytes of any string a usage record keeps (model, ids, slugs, tags) */
     size_t max_tags;       /* costlynx.tags.* attributes on one span (resource ones included) */
+    /*
+     * Not a limit, a depth: 1 decodes a protobuf body only as far as clx_otlp_map reads it — the
+     * spans' ids and times, the scopes' names, and the attributes whose keys the mapping knows,
+     * their bytes pointing into the body (which must then outlive the request); everything else
+     * (prompts, completions, span names, events) is checked and skipped. clx_otlp_map gives the
+     * same records either way. 0 decodes the whole request (the default; JSON always is).
+     */
+    int usage_only;
 } clx_otlp_limits_t;
 
 /*
  * The defaults: 16 MiB bodies, 10,000 spans, 500,000 messages (worst case about 60 MB of
- * arena per request), depth 32, values of 1 KiB, 32 tags. Real exporters stay far below:
+ * arena per request), depth 32, values of 1 KiB, 32 tags, the whole request decoded. Real exporters stay far below:
  * the OpenTelemetry SDKs send at most 512 spans of at most 128 attributes per request.
  */
 extern const clx_otlp_limits_t clx_otlp_default_limits;

@@ -166,8 +166,46 @@ struct scan {
     const clx_otlp_limits_t *lim;
     const uint8_t *base;
     size_t messages, spans;
+    int merges; /* a singular message field given twice in one message (protobuf merges them) */
     clx_otlp_error_t *err;
 };
+
+/*
+ * The descriptor of field number in d, or NULL: protobuf_c_message_descriptor_get_field, inline.
+ * field_ranges (protobuf-c.h) are runs of consecutive field numbers, with a dummy entry after the
+ * last whose orig_index ends it; OTLP's messages have one or two runs.
+ */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *d, uint64_t number)
+{
+    for (unsigned i = 0; i < d->n_field_ranges; i++) {
+        const ProtobufCIntRange *r = &d->field_ranges[i];
+        uint64_t start = (uint64_t)r->start_value, count = r[1].orig_index - r->orig_index;
+        if (number >= start && number - start < count)
+            return &d->fields[r->orig_index + (number - start)];
+    }
+    return NULL;
+}
+
+/* The wire type a known field's values come in (protobuf-c refuses any other). */
+static unsigned wire_type_of(const ProtobufCFieldDescriptor *f)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+        return 5;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 1;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return 2;
+    default:
+        return 0;
+    }
+}
 
 static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
@@ -193,6 +231,7 @@ static int scan_fail(struct scan *s, const uint8_t *at, const char *what)
 static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
                         unsigned depth)
 {
+    uint64_t seen = 0; /* the singular message fields met so far (OTLP's field numbers are small) */
     while (p < end) {
         const uint8_t *at = p;
         uint64_t key, n;
@@ -200,6 +239,18 @@ static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, con
             return scan_fail(s, at, "a truncated field key");
         if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
             return scan_fail(s, at, "an invalid field number");
+        const ProtobufCFieldDescriptor *f = field_of(d, key >> 3);
+        /* a known field in another wire type than its type's (packed repeated numbers aside) is what
+         * protobuf-c would refuse after this pass: refused here, so no decoder ever meets it */
+        if (f != NULL && (key & 7) != wire_type_of(f) &&
+            !((key & 7) == 2 && f->label == PROTOBUF_C_LABEL_REPEATED && wire_type_of(f) != 2))
+            return scan_fail(s, at, "a field with the wrong wire type");
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED) {
+            uint64_t bit = (key >> 3) < 64 ? 1ull << (key >> 3) : 0;
+            if ((seen & bit) != 0)
+                s->merges = 1;
+            seen |= bit;
+        }
         switch (key & 7) {
         case 0: /* varint */
             if (!read_varint(&p, end, &n))
@@ -218,7 +269,6 @@ static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, con
         case 2: { /* length-delimited: bytes, strings, packed numbers, messages */
             if (!read_varint(&p, end, &n) || n > (uint64_t)(end - p))
                 return scan_fail(s, at, "a length running past the end");
-            const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
             if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
                 const ProtobufCMessageDescriptor *sub = f->descriptor;
                 if (depth + 1 > s->lim->max_depth)
@@ -247,6 +297,269 @@ static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, con
     return CLX_OK;
 }
 
+/*
+ * What the mapping reads, and nothing else (limits.usage_only, the door's way): after the scan
+ * above has proved the body sound — framing, limits, every known field in its wire type — one
+ * more pass builds only the messages clx_otlp_map looks at: resources, scopes (their name),
+ * spans (ids and times) and the attributes whose keys the mapping knows (clx_otlp_attr_used);
+ * bytes point into the body instead of being copied. Every other attribute, its value (a
+ * prompt, a completion) and every other field is skipped. A body in which protobuf would merge
+ * two occurrences of one singular message (which no exporter sends) goes to protobuf-c instead,
+ * so the mapping of either decode is the same (tests/fuzz/fuzz_otlp.c checks it).
+ */
+typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
+typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
+
+struct wire {
+    const uint8_t *p, *end;
+};
+
+struct field {
+    uint32_t number;
+    unsigned type; /* wire type */
+    uint64_t value; /* varint, or the 64-bit little-endian value */
+    const uint8_t *data; /* length-delimited */
+    size_t len;
+};
+
+/* The next field of w: 1, or 0 at the end (the scan proved the framing; bounds are kept anyway). */
+static int next_field(struct wire *w, struct field *f)
+{
+    uint64_t key, n;
+    if (w->p >= w->end || !read_varint(&w->p, w->end, &key))
+        return 0;
+    f->number = (uint32_t)(key >> 3);
+    f->type = (unsigned)(key & 7);
+    switch (f->type) {
+    case 0:
+        return read_varint(&w->p, w->end, &f->value);
+    case 1:
+        if (w->end - w->p < 8)
+            return 0;
+        f->value = 0;
+        for (int i = 7; i >= 0; i--)
+            f->value = f->value << 8 | w->p[i];
+        w->p += 8;
+        return 1;
+    case 5:
+        if (w->end - w->p < 4)
+            return 0;
+        w->p += 4;
+        return 1;
+    case 2:
+        if (!read_varint(&w->p, w->end, &n) || n > (uint64_t)(w->end - w->p))
+            return 0;
+        f->data = w->p;
+        f->len = (size_t)n;
+        w->p += n;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* How often field number occurs in the message [p, end): to size its array once. */
+static size_t count_field(const uint8_t *p, const uint8_t *end, uint32_t number)
+{
+    struct wire w = {p, end};
+    struct field f;
+    size_t n = 0;
+    while (next_field(&w, &f))
+        n += f.number == number;
+    return n;
+}
+
+static void *lean_alloc(clx_arena_t *a, size_t n, size_t size)
+{
+    return clx_arena_alloc(a, (n ? n : 1) * size);
+}
+
+static any_t *lean_value(clx_arena_t *a, const uint8_t *p, size_t len)
+{
+    static Opentelemetry__Proto__Common__V1__ArrayValue empty_array =
+        OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+    static Opentelemetry__Proto__Common__V1__KeyValueList empty_list =
+        OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+    any_t *v = clx_arena_alloc(a, sizeof(*v));
+    struct wire w = {p, p + len};
+    struct field f;
+    opentelemetry__proto__common__v1__any_value__init(v);
+    while (next_field(&w, &f)) {
+        switch (f.number) { /* a oneof: the last member given wins, as in protobuf */
+        case 1:
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+            v->string_value = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
+            break;
+        case 2:
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+            v->bool_value = f.value != 0;
+            break;
+        case 3:
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+            v->int_value = (int64_t)f.value;
+            break;
+        case 4:
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+            memcpy(&v->double_value, &f.value, sizeof(v->double_value));
+            break;
+        case 5: /* the mapping reads only that it is one (a type error), never what it holds */
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+            v->array_value = &empty_array;
+            break;
+        case 6:
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+            v->kvlist_value = &empty_list;
+            break;
+        case 7:
+            v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+            v->bytes_value = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
+            break;
+        default:
+            break;
+        }
+    }
+    return v;
+}
+
+/* The attribute encoded in [p, p + len) when the mapping reads its key, else NULL. */
+static kv_t *lean_attribute(clx_arena_t *a, const uint8_t *p, size_t len)
+{
+    struct wire w = {p, p + len};
+    struct field f;
+    const uint8_t *key = NULL, *value = NULL;
+    size_t key_len = 0, value_len = 0;
+    int has_value = 0;
+    while (next_field(&w, &f)) { /* the last key given wins; the value comes once (no merge) */
+        if (f.number == 1) {
+            key = f.data;
+            key_len = f.len;
+        } else if (f.number == 2) {
+            value = f.data;
+            value_len = f.len;
+            has_value = 1;
+        }
+    }
+    if (!clx_otlp_attr_used(key, key_len))
+        return NULL;
+    kv_t *kv = clx_arena_alloc(a, sizeof(*kv));
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    kv->key = (ProtobufCBinaryData){key_len, (uint8_t *)key};
+    kv->value = has_value ? lean_value(a, value, value_len) : NULL;
+    return kv;
+}
+
+/* A growing list of attributes in the arena (its room doubles: no pass to count them first). */
+struct kv_list {
+    kv_t **v;
+    size_t n, cap;
+};
+
+static void kv_push(clx_arena_t *a, struct kv_list *l, kv_t *kv)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        kv_t **v = clx_arena_alloc(a, cap * sizeof(*v));
+        if (l->n > 0)
+            memcpy(v, l->v, l->n * sizeof(*v));
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = kv;
+}
+
+static Opentelemetry__Proto__Trace__V1__Span *lean_span(clx_arena_t *a, const uint8_t *p, size_t len)
+{
+    Opentelemetry__Proto__Trace__V1__Span *sp = clx_arena_alloc(a, sizeof(*sp));
+    struct kv_list attrs = {0};
+    struct wire w = {p, p + len};
+    struct field f;
+    opentelemetry__proto__trace__v1__span__init(sp);
+    while (next_field(&w, &f)) {
+        kv_t *kv;
+        if (f.number == 9) {
+            if ((kv = lean_attribute(a, f.data, f.len)) != NULL)
+                kv_push(a, &attrs, kv);
+        } else if (f.number == 1) {
+            sp->trace_id = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
+        } else if (f.number == 2) {
+            sp->span_id = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
+        } else if (f.number == 7) {
+            sp->start_time_unix_nano = f.value;
+        } else if (f.number == 8) {
+            sp->end_time_unix_nano = f.value;
+        }
+    }
+    sp->attributes = attrs.v;
+    sp->n_attributes = attrs.n;
+    return sp;
+}
+
+static Opentelemetry__Proto__Trace__V1__ScopeSpans *lean_scope_spans(clx_arena_t *a, const uint8_t *p, size_t len)
+{
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = clx_arena_alloc(a, sizeof(*ss));
+    struct wire w = {p, p + len};
+    struct field f;
+    opentelemetry__proto__trace__v1__scope_spans__init(ss);
+    ss->spans = lean_alloc(a, count_field(p, p + len, 2), sizeof(*ss->spans));
+    while (next_field(&w, &f)) {
+        if (f.number == 2) {
+            ss->spans[ss->n_spans++] = lean_span(a, f.data, f.len);
+        } else if (f.number == 1) {
+            Opentelemetry__Proto__Common__V1__InstrumentationScope *sc = clx_arena_alloc(a, sizeof(*sc));
+            struct wire sw = {f.data, f.data + f.len};
+            struct field g;
+            opentelemetry__proto__common__v1__instrumentation_scope__init(sc);
+            while (next_field(&sw, &g))
+                if (g.number == 1) /* a string: a C string, as protobuf-c makes it */
+                    sc->name = clx_arena_strndup(a, (const char *)g.data, g.len);
+            ss->scope = sc;
+        }
+    }
+    return ss;
+}
+
+static Opentelemetry__Proto__Trace__V1__ResourceSpans *lean_resource_spans(clx_arena_t *a, const uint8_t *p,
+                                                                          size_t len)
+{
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = clx_arena_alloc(a, sizeof(*rs));
+    struct wire w = {p, p + len};
+    struct field f;
+    opentelemetry__proto__trace__v1__resource_spans__init(rs);
+    rs->scope_spans = lean_alloc(a, count_field(p, p + len, 2), sizeof(*rs->scope_spans));
+    while (next_field(&w, &f)) {
+        if (f.number == 2) {
+            rs->scope_spans[rs->n_scope_spans++] = lean_scope_spans(a, f.data, f.len);
+        } else if (f.number == 1) {
+            Opentelemetry__Proto__Resource__V1__Resource *r = clx_arena_alloc(a, sizeof(*r));
+            struct kv_list attrs = {0};
+            struct wire rw = {f.data, f.data + f.len};
+            struct field g;
+            kv_t *kv;
+            opentelemetry__proto__resource__v1__resource__init(r);
+            while (next_field(&rw, &g))
+                if (g.number == 1 && (kv = lean_attribute(a, g.data, g.len)) != NULL)
+                    kv_push(a, &attrs, kv);
+            r->attributes = attrs.v;
+            r->n_attributes = attrs.n;
+            rs->resource = r;
+        }
+    }
+    return rs;
+}
+
+static clx_otlp_request_t *lean_request(clx_arena_t *a, const uint8_t *p, size_t len)
+{
+    clx_otlp_request_t *req = clx_arena_alloc(a, sizeof(*req));
+    struct wire w = {p, p + len};
+    struct field f;
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(req);
+    req->resource_spans = lean_alloc(a, count_field(p, p + len, 1), sizeof(*req->resource_spans));
+    while (next_field(&w, &f))
+        if (f.number == 1)
+            req->resource_spans[req->n_resource_spans++] = lean_resource_spans(a, f.data, f.len);
+    return req;
+}
+
 static int decode_protobuf(const void *body, size_t len, const clx_otlp_limits_t *lim, clx_arena_t *arena,
                            clx_otlp_request_t **out, clx_otlp_error_t *err)
 {
@@ -257,6 +570,10 @@ static int decode_protobuf(const void *body, size_t len, const clx_otlp_limits_t
 
     if (rc != CLX_OK)
         return rc;
+    if (lim->usage_only && !s.merges) {
+        *out = lean_request(arena, body, len);
+        return CLX_OK;
+    }
     clx_arena_allocator(arena, &alloc);
     *out = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(&alloc, len, body);
     if (*out == NULL) /* framing is sound, so a field holds a value of the wrong kind */

@@ -18,6 +18,9 @@ int clx_otlp_fail(clx_otlp_error_t *err, int rc, clx_code_t code, const char *fm
  */
 size_t clx_otlp_json_quote(char *dst, const char *s);
 
+/* otlp_map.c: 1 when the mapping reads the attribute key (len bytes; NULL when len is 0), else 0. */
+int clx_otlp_attr_used(const uint8_t *key, size_t len);
+
 /* otlp_json.c: OTLP/JSON -> request; the contract of clx_otlp_decode for CLX_OTLP_JSON. */
 int clx_otlp_json_decode(const char *body, size_t len, const clx_otlp_limits_t *lim, clx_arena_t *arena,
                          clx_otlp_request_t **out, clx_otlp_error_t *err);

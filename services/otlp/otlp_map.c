@@ -53,55 +53,59 @@ static const struct slot_def {
 };
 
 /*
- * Every attribute read, sorted by key (binary search; test_otlp checks the order). Where
+ * Every attribute read, sorted by key length, then key bytes (binary search in which most
+ * comparisons are one of lengths; test_otlp checks the order). Where
  * several names fill one slot, the lowest rank present wins: the current GenAI semantic
  * conventions (rank 0), then their deprecated names and OpenLLMetry's (1, 2), then
  * OpenInference's (3). docs/otlp.md has this table with who emits what.
  */
 static const struct attr_def {
     const char *key;
+    size_t len; /* strlen(key), kept so that a lookup measures nothing */
     enum slot slot;
     unsigned rank;
 } attr_defs[] = {
-    {"costlynx.environment", S_ENVIRONMENT, 0},
-    {"costlynx.feature", S_FEATURE, 0},
-    {"costlynx.project", S_PROJECT, 0},
-    {"deployment.environment", S_ENVIRONMENT, 2},
-    {"deployment.environment.name", S_ENVIRONMENT, 1},
-    {"enduser.id", S_USER, 1},
-    {"gen_ai.openai.response.service_tier", S_SERVICE_TIER, 1},
-    {"gen_ai.provider.name", S_PROVIDER, 0},
-    {"gen_ai.request.model", S_REQUEST_MODEL, 0},
-    {"gen_ai.response.id", S_RESPONSE_ID, 0},
-    {"gen_ai.response.model", S_MODEL, 0},
-    {"gen_ai.system", S_PROVIDER, 1},
-    {"gen_ai.usage.cache_creation.input_tokens", S_CACHE_WRITE, 0},
-    {"gen_ai.usage.cache_creation_input_tokens", S_CACHE_WRITE, 1},
-    {"gen_ai.usage.cache_read.input_tokens", S_CACHE_READ, 0},
-    {"gen_ai.usage.cache_read_input_tokens", S_CACHE_READ, 1},
-    {"gen_ai.usage.completion_tokens", S_OUTPUT, 1},
-    {"gen_ai.usage.input_tokens", S_INPUT, 0},
-    {"gen_ai.usage.output_tokens", S_OUTPUT, 0},
-    {"gen_ai.usage.prompt_tokens", S_INPUT, 1},
-    {"gen_ai.usage.reasoning.output_tokens", S_REASONING, 0},
-    {"gen_ai.usage.reasoning_tokens", S_REASONING, 1},
-    {"gen_ai.usage.total_tokens", S_TOTAL, 0},
-    {"llm.model_name", S_MODEL, 3},
-    {"llm.provider", S_PROVIDER, 3},
-    {"llm.system", S_PROVIDER, 4},
-    {"llm.token_count.completion", S_OUTPUT, 3},
-    {"llm.token_count.completion_details.audio", S_AUDIO_OUT, 3},
-    {"llm.token_count.completion_details.reasoning", S_REASONING, 3},
-    {"llm.token_count.prompt", S_INPUT, 3},
-    {"llm.token_count.prompt_details.audio", S_AUDIO_IN, 3},
-    {"llm.token_count.prompt_details.cache_read", S_CACHE_READ, 3},
-    {"llm.token_count.prompt_details.cache_write", S_CACHE_WRITE, 3},
-    {"llm.token_count.total", S_TOTAL, 3},
-    {"llm.usage.completion_tokens", S_OUTPUT, 2},
-    {"llm.usage.prompt_tokens", S_INPUT, 2},
-    {"llm.usage.total_tokens", S_TOTAL, 2},
-    {"openai.response.service_tier", S_SERVICE_TIER, 0},
-    {"user.id", S_USER, 0},
+#define ATTR(key, slot, rank) {key, sizeof(key) - 1, slot, rank}
+    ATTR("user.id", S_USER, 0),
+    ATTR("enduser.id", S_USER, 1),
+    ATTR("llm.system", S_PROVIDER, 4),
+    ATTR("llm.provider", S_PROVIDER, 3),
+    ATTR("gen_ai.system", S_PROVIDER, 1),
+    ATTR("llm.model_name", S_MODEL, 3),
+    ATTR("costlynx.feature", S_FEATURE, 0),
+    ATTR("costlynx.project", S_PROJECT, 0),
+    ATTR("gen_ai.response.id", S_RESPONSE_ID, 0),
+    ATTR("costlynx.environment", S_ENVIRONMENT, 0),
+    ATTR("gen_ai.provider.name", S_PROVIDER, 0),
+    ATTR("gen_ai.request.model", S_REQUEST_MODEL, 0),
+    ATTR("gen_ai.response.model", S_MODEL, 0),
+    ATTR("llm.token_count.total", S_TOTAL, 3),
+    ATTR("deployment.environment", S_ENVIRONMENT, 2),
+    ATTR("llm.token_count.prompt", S_INPUT, 3),
+    ATTR("llm.usage.total_tokens", S_TOTAL, 2),
+    ATTR("llm.usage.prompt_tokens", S_INPUT, 2),
+    ATTR("gen_ai.usage.input_tokens", S_INPUT, 0),
+    ATTR("gen_ai.usage.total_tokens", S_TOTAL, 0),
+    ATTR("gen_ai.usage.output_tokens", S_OUTPUT, 0),
+    ATTR("gen_ai.usage.prompt_tokens", S_INPUT, 1),
+    ATTR("llm.token_count.completion", S_OUTPUT, 3),
+    ATTR("deployment.environment.name", S_ENVIRONMENT, 1),
+    ATTR("llm.usage.completion_tokens", S_OUTPUT, 2),
+    ATTR("openai.response.service_tier", S_SERVICE_TIER, 0),
+    ATTR("gen_ai.usage.reasoning_tokens", S_REASONING, 1),
+    ATTR("gen_ai.usage.completion_tokens", S_OUTPUT, 1),
+    ATTR("gen_ai.openai.response.service_tier", S_SERVICE_TIER, 1),
+    ATTR("gen_ai.usage.cache_read.input_tokens", S_CACHE_READ, 0),
+    ATTR("gen_ai.usage.cache_read_input_tokens", S_CACHE_READ, 1),
+    ATTR("gen_ai.usage.reasoning.output_tokens", S_REASONING, 0),
+    ATTR("llm.token_count.prompt_details.audio", S_AUDIO_IN, 3),
+    ATTR("gen_ai.usage.cache_creation.input_tokens", S_CACHE_WRITE, 0),
+    ATTR("gen_ai.usage.cache_creation_input_tokens", S_CACHE_WRITE, 1),
+    ATTR("llm.token_count.completion_details.audio", S_AUDIO_OUT, 3),
+    ATTR("llm.token_count.prompt_details.cache_read", S_CACHE_READ, 3),
+    ATTR("llm.token_count.prompt_details.cache_write", S_CACHE_WRITE, 3),
+    ATTR("llm.token_count.completion_details.reasoning", S_REASONING, 3),
+#undef ATTR
 };
 #define NATTRS (sizeof(attr_defs) / sizeof(attr_defs[0]))
 
@@ -115,15 +119,12 @@ const char *clx_otlp_attr_key(size_t i)
     return i < NATTRS ? attr_defs[i].key : NULL;
 }
 
-static int key_cmp(const char *key, size_t len, const char *def)
+/* The table's order: by length, then bytes (most keys differ in length: no memcmp for them). */
+static int key_cmp(const char *key, size_t len, const struct attr_def *def)
 {
-    size_t dl = strlen(def);
-    if (len == 0) /* protobuf-c leaves an empty key's data NULL: no memcmp on it */
-        return dl == 0 ? 0 : -1;
-    int c = memcmp(key, def, len < dl ? len : dl);
-    if (c != 0)
-        return c;
-    return len < dl ? -1 : len > dl ? 1 : 0;
+    if (len != def->len)
+        return len < def->len ? -1 : 1;
+    return len == 0 ? 0 : memcmp(key, def->key, len); /* an empty key's data may be NULL */
 }
 
 static const struct attr_def *find_attr(const uint8_t *key, size_t len)
@@ -131,7 +132,7 @@ static const struct attr_def *find_attr(const uint8_t *key, size_t len)
     size_t lo = 0, hi = NATTRS;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = key_cmp((const char *)key, len, attr_defs[mid].key);
+        int c = key_cmp((const char *)key, len, &attr_defs[mid]);
         if (c == 0)
             return &attr_defs[mid];
         if (c < 0)
@@ -140,6 +141,11 @@ static const struct attr_def *find_attr(const uint8_t *key, size_t len)
             lo = mid + 1;
     }
     return NULL;
+}
+
+int clx_otlp_attr_used(const uint8_t *key, size_t len)
+{
+    return find_attr(key, len) != NULL || (len > TAG_PREFIX_LEN && memcmp(key, tag_prefix, TAG_PREFIX_LEN) == 0);
 }
 
 /* ==== providers and instrumentations =========================================================== */

@@ -214,9 +214,11 @@ static void prepend(uint8_t *buf, size_t *start, size_t end, uint8_t tag)
 static void test_attribute_table_is_sorted(void **state)
 {
     size_t n = 0;
-    for (; clx_otlp_attr_key(n + 1) != NULL; n++)
-        if (strcmp(clx_otlp_attr_key(n), clx_otlp_attr_key(n + 1)) >= 0)
-            fail_msg("attr_defs out of order at '%s'", clx_otlp_attr_key(n + 1));
+    for (; clx_otlp_attr_key(n + 1) != NULL; n++) { /* by length, then bytes */
+        const char *a = clx_otlp_attr_key(n), *b = clx_otlp_attr_key(n + 1);
+        if (strlen(a) > strlen(b) || (strlen(a) == strlen(b) && strcmp(a, b) >= 0))
+            fail_msg("attr_defs out of order at '%s'", b);
+    }
     assert_true(n > 30);
 }
 
