@@ -49,8 +49,11 @@ typedef enum clx_otlp_transport {
 typedef struct clx_otlp_door_config {
     clx_pipeline_t *pipeline;
     /* Largest export body in bytes, as received and after decompression (--otlp-max-body-bytes);
-     * 0 means the decoder's default (16 MiB). The other limits are clx_otlp_default_limits. */
+     * 0 means the limits' own (16 MiB by default). */
     size_t max_body;
+    /* The decoder's limits (spans, messages, depth...); NULL means clx_otlp_default_limits. The door
+     * always decodes only what the mapping reads (usage_only). */
+    const clx_otlp_limits_t *limits;
 } clx_otlp_door_config_t;
 
 /* Creates the door's shared state (limits, counters). CLX_OK; aborts on OOM. */

@@ -68,7 +68,7 @@ int clx_otlp_door_create(const clx_otlp_door_config_t *cfg, clx_otlp_door_t **ou
 {
     clx_otlp_door_t *d = clx_xcalloc(1, sizeof(*d));
     d->pipeline = cfg->pipeline;
-    d->limits = clx_otlp_default_limits;
+    d->limits = cfg->limits != NULL ? *cfg->limits : clx_otlp_default_limits;
     d->limits.usage_only = 1; /* decode only what the mapping reads (prompts are never copied) */
     if (cfg->max_body != 0)
         d->limits.max_body = cfg->max_body;

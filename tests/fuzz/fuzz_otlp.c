@@ -8,7 +8,8 @@
  * settings (a temp RocksDB made once), pricing, the packing of what would be stored. The OTLP
  * answer is rendered in both formats and read back. A refused body goes through the door's own
  * steps (clx_otlp_door.h) to its reply, whose google.rpc.Status must unpack and agree. Nothing is
- * written (no submit).
+ * written (no submit). A protobuf body is decoded twice: as the door does (only what the
+ * mapping reads, limits.usage_only) and whole, and both must map to the same records.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@
 static clx_pipeline_t *pipeline;
 static clx_otlp_door_t *door;
 static char secret[CLX_KEY_SECRET_LEN + 1];
+/* the default limits scaled down (the same code checks them), so that one input stays cheap */
+static clx_otlp_limits_t limits;
 
 static void die(const char *what) __attribute__((noreturn));
 static void die(const char *what)
@@ -52,6 +55,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     clx_settings_problem_t p;
     clx_apikey_t k;
     clx_log_set_level(CLX_LOG_ERROR);
+    limits = clx_otlp_default_limits;
+    limits.max_body = 1u << 20;
+    limits.max_spans = 1000;
+    limits.max_messages = 20000;
     if (mkdtemp(dir) == NULL || clx_store_open(dir, &store, &err) != CLX_OK)
         die("setup: store");
     if (clx_settings_open(store, &settings) != CLX_OK)
@@ -64,7 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (clx_settings_create_project(settings, "default", "checkout", "Checkout", NULL, &p) != CLX_OK ||
         clx_settings_create_key(settings, "default", "fuzz", "checkout", NULL, NULL, &k, secret, &p) != CLX_OK)
         die(p.message);
-    clx_otlp_door_config_t cfg = {.pipeline = pipeline, .max_body = 0};
+    clx_otlp_door_config_t cfg = {.pipeline = pipeline, .limits = &limits};
     clx_otlp_door_create(&cfg, &door);
     return 0;
 }
@@ -130,6 +137,42 @@ static void check_batch(const clx_otlp_batch_t *b)
             die("a rejection without its span or code");
 }
 
+static int same_str(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0;
+}
+
+/* The two decodes of one body must map alike: every record and rejection, field by field. */
+static void check_same_batch(const clx_otlp_batch_t *x, const clx_otlp_batch_t *y)
+{
+    if (x->spans != y->spans || x->nrecords != y->nrecords || x->ignored != y->ignored ||
+        x->rejected != y->rejected || x->nrejects != y->nrejects)
+        die("the door's decode and the whole decode map to different counts");
+    for (size_t i = 0; i < x->nrecords; i++) {
+        const clx_otlp_usage_t *a = &x->records[i], *b = &y->records[i];
+        if (a->span_index != b->span_index || a->input_tokens != b->input_tokens ||
+            a->output_tokens != b->output_tokens || a->cached_tokens != b->cached_tokens ||
+            a->cache_write_tokens != b->cache_write_tokens || a->reasoning_tokens != b->reasoning_tokens ||
+            a->audio_input_tokens != b->audio_input_tokens || a->audio_output_tokens != b->audio_output_tokens ||
+            a->request_id_from_span != b->request_id_from_span || a->timestamp_unix_nano != b->timestamp_unix_nano ||
+            !same_str(a->provider, b->provider) || !same_str(a->model, b->model) ||
+            !same_str(a->request_id, b->request_id) || !same_str(a->project, b->project) ||
+            !same_str(a->environment, b->environment) || !same_str(a->feature, b->feature) ||
+            !same_str(a->user_id, b->user_id) || !same_str(a->service_tier, b->service_tier) ||
+            !same_str(a->scope, b->scope) || a->ntags != b->ntags)
+            die("the door's decode and the whole decode map a span differently");
+        for (size_t t = 0; t < a->ntags; t++)
+            if (!same_str(a->tags[t].key, b->tags[t].key) || !same_str(a->tags[t].value, b->tags[t].value))
+                die("the door's decode and the whole decode differ in a tag");
+    }
+    for (size_t i = 0; i < x->nrejects; i++) {
+        const clx_otlp_reject_t *a = &x->rejects[i], *b = &y->rejects[i];
+        if (a->span_index != b->span_index || a->code != b->code || !same_str(a->attribute, b->attribute) ||
+            !same_str(a->message, b->message) || !same_str(a->request_id, b->request_id))
+            die("the door's decode and the whole decode reject a span differently");
+    }
+}
+
 /* The answer in both formats, read back. */
 static void check_answer(clx_arena_t *arena, int64_t rejected, const char *message)
 {
@@ -156,19 +199,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
     const char *enc = mode & 2 ? "gzip" : NULL;
     clx_arena_t *arena = clx_arena_create(32 * 1024);
-    clx_otlp_request_t *req;
-    clx_otlp_error_t why;
+    clx_otlp_request_t *req, *whole;
+    clx_otlp_error_t why, why_whole;
+    clx_otlp_limits_t lim = limits, lean = limits;
+    lean.usage_only = 1; /* as the door decodes */
     int rc = clx_otlp_decode_http(body, len, ctypes[mode & 1], strlen(ctypes[mode & 1]), enc,
-                                  enc != NULL ? strlen(enc) : 0, NULL, arena, NULL, &req, &why);
+                                  enc != NULL ? strlen(enc) : 0, &lean, arena, NULL, &req, &why);
+    int rc_whole = clx_otlp_decode_http(body, len, ctypes[mode & 1], strlen(ctypes[mode & 1]), enc,
+                                        enc != NULL ? strlen(enc) : 0, &lim, arena, NULL, &whole, &why_whole);
+    if (rc != rc_whole || (rc != CLX_OK && (why.code != why_whole.code || strcmp(why.message, why_whole.message) != 0)))
+        die("the door's decode and the whole decode disagree on a body");
     if (rc != CLX_OK) {
         if (req != NULL || why.name == NULL || why.message[0] == '\0')
             die("a refusal without a reason");
         check_refusal(body, len, mode, rc, &why);
         goto done;
     }
-    clx_otlp_batch_t b;
-    clx_otlp_map(req, NULL, arena, &b);
+    clx_otlp_batch_t b, b_whole;
+    clx_otlp_map(req, &lean, arena, &b);
+    clx_otlp_map(whole, &lim, arena, &b_whole);
     check_batch(&b);
+    check_same_batch(&b, &b_whole);
 
     /* the door's requests of CLX_MAX_BATCH, through every CPU stage of the pipeline */
     size_t pipeline_rejected = 0;

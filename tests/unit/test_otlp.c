@@ -150,16 +150,75 @@ static uint8_t *pack(clx_arena_t *a, const clx_otlp_request_t *req, size_t *len)
     return buf;
 }
 
-/* Packs a one-span request, decodes it as an exporter would send it, and maps it. */
+/* The two mappings of one body (the door's decode and the whole one) say the same, field by field. */
+static void assert_same_batch(const clx_otlp_batch_t *x, const clx_otlp_batch_t *y)
+{
+    assert_int_equal(x->spans, y->spans);
+    assert_int_equal(x->nrecords, y->nrecords);
+    assert_int_equal(x->ignored, y->ignored);
+    assert_int_equal(x->rejected, y->rejected);
+    assert_int_equal(x->nrejects, y->nrejects);
+    for (size_t i = 0; i < x->nrecords; i++) {
+        const clx_otlp_usage_t *a = &x->records[i], *b = &y->records[i];
+        assert_int_equal(a->span_index, b->span_index);
+        assert_string_equal(a->provider, b->provider);
+        assert_string_equal(a->model, b->model);
+        assert_int_equal(a->input_tokens, b->input_tokens);
+        assert_int_equal(a->output_tokens, b->output_tokens);
+        assert_int_equal(a->cached_tokens, b->cached_tokens);
+        assert_int_equal(a->cache_write_tokens, b->cache_write_tokens);
+        assert_int_equal(a->reasoning_tokens, b->reasoning_tokens);
+        assert_int_equal(a->audio_input_tokens, b->audio_input_tokens);
+        assert_int_equal(a->audio_output_tokens, b->audio_output_tokens);
+        assert_string_equal(a->request_id, b->request_id);
+        assert_int_equal(a->request_id_from_span, b->request_id_from_span);
+        assert_int_equal(a->timestamp_unix_nano, b->timestamp_unix_nano);
+        assert_string_equal(a->project, b->project);
+        assert_string_equal(a->environment, b->environment);
+        assert_string_equal(a->feature, b->feature);
+        assert_string_equal(a->user_id, b->user_id);
+        assert_string_equal(a->service_tier, b->service_tier);
+        assert_string_equal(a->scope, b->scope);
+        assert_int_equal(a->ntags, b->ntags);
+        for (size_t t = 0; t < a->ntags; t++) {
+            assert_string_equal(a->tags[t].key, b->tags[t].key);
+            assert_string_equal(a->tags[t].value, b->tags[t].value);
+        }
+    }
+    for (size_t i = 0; i < x->nrejects; i++) {
+        assert_int_equal(x->rejects[i].span_index, y->rejects[i].span_index);
+        assert_int_equal(x->rejects[i].code, y->rejects[i].code);
+        assert_string_equal(x->rejects[i].attribute, y->rejects[i].attribute);
+        assert_string_equal(x->rejects[i].message, y->rejects[i].message);
+    }
+}
+
+/*
+ * Decodes a protobuf body whole into *b, and as the door does (only what the mapping reads):
+ * both must be accepted and map alike. Returns the whole decode's request.
+ */
+static clx_otlp_request_t *decode_both(clx_arena_t *a, const uint8_t *body, size_t len, clx_otlp_batch_t *b)
+{
+    clx_otlp_limits_t lean = clx_otlp_default_limits;
+    clx_otlp_request_t *req, *lreq;
+    clx_otlp_error_t err;
+    clx_otlp_batch_t lb;
+    lean.usage_only = 1;
+    assert_int_equal(clx_otlp_decode(body, len, CLX_OTLP_PROTOBUF, NULL, a, &req, &err), CLX_OK);
+    assert_int_equal(clx_otlp_decode(body, len, CLX_OTLP_PROTOBUF, &lean, a, &lreq, &err), CLX_OK);
+    clx_otlp_map(req, NULL, a, b);
+    clx_otlp_map(lreq, &lean, a, &lb);
+    assert_same_batch(b, &lb);
+    return req;
+}
+
+/* Packs a one-span request, decodes it as an exporter would send it (both ways), and maps it. */
 static void map_one(clx_arena_t *a, const attr_t *res, const char *scope, const attr_t *attrs, clx_otlp_batch_t *b)
 {
     span_t *sp = make_span(a, 1, attrs);
     size_t len;
     uint8_t *body = pack(a, make_request(a, res, scope, &sp, 1), &len);
-    clx_otlp_request_t *req;
-    clx_otlp_error_t err;
-    assert_int_equal(clx_otlp_decode(body, len, CLX_OTLP_PROTOBUF, NULL, a, &req, &err), CLX_OK);
-    clx_otlp_map(req, NULL, a, b);
+    decode_both(a, body, len, b);
     assert_int_equal(b->spans, 1);
 }
 
@@ -1162,6 +1221,11 @@ static void test_checked_in_vectors(void **state)
                          CLX_OK);
         clx_otlp_batch_t b;
         clx_otlp_map(req, NULL, a, &b);
+        if (vectors[i].cenc == NULL) { /* the door's decode maps the same */
+            clx_otlp_batch_t whole;
+            decode_both(a, body, len, &whole);
+            assert_same_batch(&b, &whole);
+        }
         assert_int_equal(b.spans, 4);
         assert_int_equal(b.ignored, 1);
         assert_int_equal(b.nrecords, 3);
@@ -1176,6 +1240,93 @@ static void test_checked_in_vectors(void **state)
         assert_int_equal(b.records[2].cache_write_tokens, 200);
         clx_arena_destroy(a);
     }
+}
+
+/* ==== the door's decode: only what the mapping reads =================================================== */
+
+/* Appends a length-delimited field (number, bytes) to buf at *n. */
+static void put_bytes(uint8_t *buf, size_t *n, unsigned number, const void *data, size_t len)
+{
+    size_t v = len;
+    buf[(*n)++] = (uint8_t)(number << 3 | 2);
+    do {
+        buf[(*n)++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    memcpy(buf + *n, data, len);
+    *n += len;
+}
+
+static void test_usage_only_decode(void **state)
+{
+    clx_arena_t *a = clx_arena_create(1 << 16);
+    clx_otlp_limits_t lean = clx_otlp_default_limits;
+    clx_otlp_request_t *req;
+    clx_otlp_error_t err;
+    clx_otlp_batch_t b;
+    lean.usage_only = 1;
+
+    /* prompts and every key the mapping does not read are left out; what is kept points into the body */
+    char prompt[3000];
+    memset(prompt, 'p', sizeof(prompt) - 1);
+    prompt[sizeof(prompt) - 1] = '\0';
+    attr_t attrs[] = {S("gen_ai.provider.name", "openai"), S("gen_ai.input.messages", prompt),
+                      S("gen_ai.response.model", "gpt-4o"), I("gen_ai.usage.input_tokens", 7),
+                      I("gen_ai.usage.output_tokens", 3), S("costlynx.tags.team", "a"), S("http.method", "GET"), END};
+    span_t *sp = make_span(a, 1, attrs);
+    size_t len;
+    uint8_t *body = pack(a, make_request(a, NULL, "scope-x", &sp, 1), &len);
+    decode_both(a, body, len, &b);
+    assert_int_equal(clx_otlp_decode(body, len, CLX_OTLP_PROTOBUF, &lean, a, &req, &err), CLX_OK);
+    const span_t *got = req->resource_spans[0]->scope_spans[0]->spans[0];
+    assert_int_equal(got->n_attributes, 5);
+    for (size_t i = 0; i < got->n_attributes; i++) {
+        assert_true(got->attributes[i]->key.data >= body && got->attributes[i]->key.data < body + len);
+        assert_true(got->attributes[i]->key.len < 30); /* the prompt's key and value are not there */
+    }
+    assert_string_equal(req->resource_spans[0]->scope_spans[0]->scope->name, "scope-x");
+
+    /* protobuf merges a singular message given twice (two resources: their attributes add up): the
+     * door's decode hands such a body to protobuf-c, and both map alike */
+    uint8_t val[32], kv1[64], kv2[64], res1[80], res2[80];
+    size_t nv = 0, n1 = 0, n2 = 0, nr1 = 0, nr2 = 0;
+    put_bytes(val, &nv, 1, "checkout", 8);
+    put_bytes(kv1, &n1, 1, "costlynx.project", 16);
+    put_bytes(kv1, &n1, 2, val, nv);
+    nv = 0;
+    put_bytes(val, &nv, 1, "prod", 4);
+    put_bytes(kv2, &n2, 1, "costlynx.environment", 20);
+    put_bytes(kv2, &n2, 2, val, nv);
+    put_bytes(res1, &nr1, 1, kv1, n1);
+    put_bytes(res2, &nr2, 1, kv2, n2);
+    size_t nspan = opentelemetry__proto__trace__v1__span__get_packed_size(sp), nss = 0, nrs = 0, nbody = 0;
+    uint8_t *span_bytes = clx_arena_alloc(a, nspan);
+    opentelemetry__proto__trace__v1__span__pack(sp, span_bytes);
+    uint8_t *ss = clx_arena_alloc(a, nspan + 16), *rs = clx_arena_alloc(a, nspan + 200);
+    uint8_t *merged = clx_arena_alloc(a, nspan + 220);
+    put_bytes(ss, &nss, 2, span_bytes, nspan);
+    put_bytes(rs, &nrs, 1, res1, nr1); /* the resource */
+    put_bytes(rs, &nrs, 2, ss, nss);   /* its scope and span */
+    put_bytes(rs, &nrs, 1, res2, nr2); /* the resource again: merged into the first */
+    put_bytes(merged, &nbody, 1, rs, nrs);
+    decode_both(a, merged, nbody, &b);
+    assert_int_equal(b.nrecords, 1);
+    assert_string_equal(b.records[0].project, "checkout");
+    assert_string_equal(b.records[0].environment, "prod");
+
+    /* a known field in the wrong wire type (a span's name as a number) is refused by both decodes */
+    uint8_t bad_span[8] = {5 << 3 | 0, 7}, bad[32];
+    size_t nb = 0, nbs = 0, nbr = 0;
+    uint8_t ss2[16], rs2[24];
+    put_bytes(ss2, &nbs, 2, bad_span, 2);
+    put_bytes(rs2, &nbr, 2, ss2, nbs);
+    put_bytes(bad, &nb, 1, rs2, nbr);
+    assert_int_equal(clx_otlp_decode(bad, nb, CLX_OTLP_PROTOBUF, NULL, a, &req, &err), CLX_EINVAL);
+    assert_refused(&err, CLX_CODE_INVALID_PROTOBUF, "invalid_protobuf");
+    assert_non_null(strstr(err.message, "wrong wire type"));
+    assert_int_equal(clx_otlp_decode(bad, nb, CLX_OTLP_PROTOBUF, &lean, a, &req, &err), CLX_EINVAL);
+    assert_non_null(strstr(err.message, "wrong wire type"));
+    clx_arena_destroy(a);
 }
 
 int main(void)
@@ -1208,6 +1359,7 @@ int main(void)
         cmocka_unit_test(test_gzip_bomb),
         cmocka_unit_test(test_answers),
         cmocka_unit_test(test_checked_in_vectors),
+        cmocka_unit_test(test_usage_only_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
