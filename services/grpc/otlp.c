@@ -44,9 +44,17 @@ void clx_grpc_otlp_start(clx_grpc_call_t *c)
     if (atomic_load(&c->server->stopping)) {
         clx_otlp_export_fail(x, CLX_ESHUTDOWN, CLX_CODE_NONE, "costlynxd is shutting down; retry the export");
     } else if (clx_otlp_export_auth(x, key, key_len, auth, auth_len) == CLX_OK) {
-        uint8_t *data;
-        size_t len = clx_grpc_read_payload(c->payload, c->arena, &data);
-        if (clx_otlp_export_decode(x, data, len, NULL, 0) == CLX_OK && clx_otlp_export_submit(x, on_export_done, c) == 0)
+        /* the message as grpc holds it (one slice: no copy), kept only while it is decoded: the
+         * export keeps nothing of the body once its spans are mapped */
+        grpc_byte_buffer_reader reader;
+        grpc_slice body = grpc_empty_slice();
+        if (c->payload != NULL && grpc_byte_buffer_reader_init(&reader, c->payload)) {
+            body = grpc_byte_buffer_reader_readall(&reader);
+            grpc_byte_buffer_reader_destroy(&reader);
+        }
+        int rc = clx_otlp_export_decode(x, GRPC_SLICE_START_PTR(body), GRPC_SLICE_LENGTH(body), NULL, 0);
+        grpc_slice_unref(body);
+        if (rc == CLX_OK && clx_otlp_export_submit(x, on_export_done, c) == 0)
             return; /* the writer answers through on_export_done */
     }
     reply(c, x);

@@ -84,9 +84,9 @@ int clx_otlp_export_auth(clx_otlp_export_t *x, const char *key, size_t key_len, 
                          size_t auth_len);
 
 /*
- * Decodes body (len bytes, which must stay valid until the reply) in the export's format,
- * gunzipping it first when content_encoding (HTTP; NULL for gRPC) says gzip, and maps its
- * spans to usage records. CLX_OK; else clx_otlp_decode_http's codes (CLX_EINVAL, CLX_ETOOBIG,
+ * Decodes body (len bytes; it is needed only during the call: nothing of it is kept) in the
+ * export's format, gunzipping it first when content_encoding (HTTP; NULL for gRPC) says gzip, and
+ * maps its spans to usage records. CLX_OK; else clx_otlp_decode_http's codes (CLX_EINVAL, CLX_ETOOBIG,
  * CLX_EMEDIA for an unknown encoding).
  */
 int clx_otlp_export_decode(clx_otlp_export_t *x, const void *body, size_t len, const char *content_encoding,
