@@ -53,17 +53,42 @@ RC=0
 echo -n "ceiling (transport only): "
 "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "not-a-key" --mode unary --batch "$BATCH" \
   --concurrency "$CONC" --seconds "$DUR" --run-id "c$RANDOM$$" | grep '^RESULT' || true
-UNARY=$("$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode unary --batch "$BATCH" \
-  --concurrency "$CONC" --seconds "$DUR" --run-id "u$RANDOM$$") || RC=1
-echo "$UNARY"
-"$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode stream --batch "$BATCH" \
-  --concurrency "$CONC" --seconds "$DUR" --messages-per-stream "$MSGS" --run-id "s$RANDOM$$" || RC=1
 rate() { sed -n 's/.* events_per_s=\([0-9.]*\).*/\1/p'; }
+events() { sed -n 's/.* events=\([0-9]*\).*/\1/p'; }
+TCK=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' /proc/$PID/stat; } # costlynxd's user + system CPU
+# One run of grpc_load (its arguments): prints its RESULT line with the server's CPU per event
+# appended (cpu_us_per_event: costlynxd's CPU time over the run / events; steadier than events/s
+# on a shared machine); the line is also left in $OUT.
+run() {
+  local t0 t1 rc=0
+  t0=$(ticks)
+  OUT=$("$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --batch "$BATCH" \
+    --concurrency "$CONC" --seconds "$DUR" "$@") || rc=1
+  t1=$(ticks)
+  OUT="$OUT $(awk -v d=$((t1 - t0)) -v n="$(echo "$OUT" | events)" -v hz="$TCK" \
+    'BEGIN { if (n > 0) printf "server_cpu_us_per_event=%.2f", d / hz * 1e6 / n }')"
+  echo "$OUT"
+  return $rc
+}
+# unary Ingest brackets the OTLP runs (before and after, same store), so a store that grows over
+# the run does not favour either side; OTLP's figures are ratios to the mean of the two
+run --mode unary --run-id "u$RANDOM$$" || RC=1
+U1=$OUT
+declare -a OTLP
 for prompts in 0 1; do
-  OTLP=$("$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode otlp --batch "$BATCH" \
-    --prompts $prompts --concurrency "$CONC" --seconds "$DUR" --run-id "o$prompts$RANDOM$$") || RC=1
-  echo "$OTLP"
-  awk -v o="$(echo "$OTLP" | rate)" -v u="$(echo "$UNARY" | rate)" -v p=$prompts \
-    'BEGIN { if (u > 0) printf "RATIO otlp(prompts=%d)/unary events_per_s = %.2f (target >= 0.70)\n", p, o / u }'
+  run --mode otlp --prompts $prompts --run-id "o$prompts$RANDOM$$" || RC=1
+  OTLP[$prompts]=$OUT
 done
+run --mode unary --run-id "v$RANDOM$$" || RC=1
+U2=$OUT
+for prompts in 0 1; do
+  awk -v o="$(echo "${OTLP[$prompts]}" | rate)" -v u1="$(echo "$U1" | rate)" -v u2="$(echo "$U2" | rate)" \
+    -v oc="$(echo "${OTLP[$prompts]}" | sed -n 's/.*server_cpu_us_per_event=\([0-9.]*\).*/\1/p')" \
+    -v uc1="$(echo "$U1" | sed -n 's/.*server_cpu_us_per_event=\([0-9.]*\).*/\1/p')" \
+    -v uc2="$(echo "$U2" | sed -n 's/.*server_cpu_us_per_event=\([0-9.]*\).*/\1/p')" -v p=$prompts \
+    'BEGIN { u = (u1 + u2) / 2; uc = (uc1 + uc2) / 2;
+             if (u > 0) printf "RATIO otlp(prompts=%d)/unary events_per_s = %.2f (target >= 0.70); server CPU per event %.2f us vs %.2f us\n", p, o / u, oc, uc }'
+done
+run --mode stream --messages-per-stream "$MSGS" --run-id "s$RANDOM$$" || RC=1
 exit $RC
