@@ -158,9 +158,18 @@ done:
 
 /*
  * protobuf-c unpacks recursively without a depth limit, and a 2-byte nested message costs it
- * a ~100-byte struct: the bytes alone bound neither its stack nor its memory. One pass over
- * the wire format, guided by the same descriptors, checks framing, nesting depth and the
- * counts of messages and spans first; only a request within the limits is unpacked.
+ * a ~100-byte struct: the bytes alone bound neither its stack nor its memory. So one walk over
+ * the wire format, guided by the same descriptors, checks framing, nesting depth, the counts of
+ * messages and spans, and that every known field comes in its type's wire type (what protobuf-c
+ * would refuse), before anything is unpacked.
+ *
+ * The same walk can build while it checks (limits.usage_only, the door's way): a visitor is told
+ * each field of a message and builds only what clx_otlp_map reads — resources, scopes (their
+ * name), spans (ids and times) and the attributes whose keys the mapping knows
+ * (clx_otlp_attr_used), bytes pointing into the body. Every other attribute, its value (a
+ * prompt, a completion) and every other field is checked and skipped, in one pass. A body in
+ * which protobuf would merge two occurrences of one singular message (no exporter sends one) is
+ * unpacked by protobuf-c instead, so both decodes map alike (tests/fuzz/fuzz_otlp.c checks it).
  */
 struct scan {
     const clx_otlp_limits_t *lim;
@@ -168,7 +177,46 @@ struct scan {
     size_t messages, spans;
     int merges; /* a singular message field given twice in one message (protobuf merges them) */
     clx_otlp_error_t *err;
+    clx_arena_t *arena; /* the visitors build here */
 };
+
+/* One field as the walk met it. */
+struct field {
+    uint32_t number;
+    unsigned type;       /* wire type */
+    uint64_t value;      /* varint, or the 64-bit little-endian value */
+    const uint8_t *data; /* length-delimited */
+    size_t len;
+    const ProtobufCFieldDescriptor *fd; /* NULL: unknown to the descriptor */
+};
+
+/*
+ * A visitor: called for every field of one message, after the field was checked. For a message
+ * field it may walk the sub-message itself (with walk(), and a visitor of its own) and return 1;
+ * 0 lets the walk check it alone. Negative: an error (err filled), which ends the walk.
+ */
+typedef int (*visit_fn)(struct scan *s, void *obj, const struct field *f, unsigned depth);
+
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = r;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int scan_fail(struct scan *s, const uint8_t *at, const char *what)
+{
+    return clx_otlp_fail(s->err, CLX_EINVAL, CLX_CODE_INVALID_PROTOBUF,
+                         "the body is not a valid ExportTraceServiceRequest: %s at byte %zu", what,
+                         (size_t)(at - s->base));
+}
 
 /*
  * The descriptor of field number in d, or NULL: protobuf_c_message_descriptor_get_field, inline.
@@ -207,58 +255,44 @@ static unsigned wire_type_of(const ProtobufCFieldDescriptor *f)
     }
 }
 
-static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *v = r;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int scan_fail(struct scan *s, const uint8_t *at, const char *what)
-{
-    return clx_otlp_fail(s->err, CLX_EINVAL, CLX_CODE_INVALID_PROTOBUF,
-                         "the body is not a valid ExportTraceServiceRequest: %s at byte %zu", what,
-                         (size_t)(at - s->base));
-}
-
-static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
-                        unsigned depth)
+/* Walks the message [p, end) of type d at depth, telling visit (may be NULL) each field. */
+static int walk(struct scan *s, const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end,
+                unsigned depth, visit_fn visit, void *obj)
 {
     uint64_t seen = 0; /* the singular message fields met so far (OTLP's field numbers are small) */
     while (p < end) {
         const uint8_t *at = p;
-        uint64_t key, n;
+        struct field f;
+        uint64_t key;
         if (!read_varint(&p, end, &key))
             return scan_fail(s, at, "a truncated field key");
         if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
             return scan_fail(s, at, "an invalid field number");
-        const ProtobufCFieldDescriptor *f = field_of(d, key >> 3);
+        f.number = (uint32_t)(key >> 3);
+        f.type = (unsigned)(key & 7);
+        f.fd = field_of(d, f.number);
         /* a known field in another wire type than its type's (packed repeated numbers aside) is what
-         * protobuf-c would refuse after this pass: refused here, so no decoder ever meets it */
-        if (f != NULL && (key & 7) != wire_type_of(f) &&
-            !((key & 7) == 2 && f->label == PROTOBUF_C_LABEL_REPEATED && wire_type_of(f) != 2))
+         * protobuf-c would refuse: refused here, so no decoder ever meets it */
+        if (f.fd != NULL && f.type != wire_type_of(f.fd) &&
+            !(f.type == 2 && f.fd->label == PROTOBUF_C_LABEL_REPEATED && wire_type_of(f.fd) != 2))
             return scan_fail(s, at, "a field with the wrong wire type");
-        if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED) {
-            uint64_t bit = (key >> 3) < 64 ? 1ull << (key >> 3) : 0;
+        if (f.fd != NULL && f.fd->type == PROTOBUF_C_TYPE_MESSAGE && f.fd->label != PROTOBUF_C_LABEL_REPEATED) {
+            uint64_t bit = f.number < 64 ? 1ull << f.number : 0;
             if ((seen & bit) != 0)
                 s->merges = 1;
             seen |= bit;
         }
-        switch (key & 7) {
+        switch (f.type) {
         case 0: /* varint */
-            if (!read_varint(&p, end, &n))
+            if (!read_varint(&p, end, &f.value))
                 return scan_fail(s, at, "a truncated number");
             break;
-        case 1: /* 64-bit */
+        case 1: /* 64-bit, little-endian */
             if (end - p < 8)
                 return scan_fail(s, at, "a truncated 64-bit field");
+            f.value = 0;
+            for (int i = 7; i >= 0; i--)
+                f.value = f.value << 8 | p[i];
             p += 8;
             break;
         case 5: /* 32-bit */
@@ -267,10 +301,14 @@ static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, con
             p += 4;
             break;
         case 2: { /* length-delimited: bytes, strings, packed numbers, messages */
+            uint64_t n;
             if (!read_varint(&p, end, &n) || n > (uint64_t)(end - p))
                 return scan_fail(s, at, "a length running past the end");
-            if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                const ProtobufCMessageDescriptor *sub = f->descriptor;
+            f.data = p;
+            f.len = (size_t)n;
+            p += n;
+            if (f.fd != NULL && f.fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+                const ProtobufCMessageDescriptor *sub = f.fd->descriptor;
                 if (depth + 1 > s->lim->max_depth)
                     return clx_otlp_fail(s->err, CLX_EINVAL, CLX_CODE_TOO_DEEP,
                                          "messages are nested more than %u deep (at byte %zu)", s->lim->max_depth,
@@ -283,124 +321,103 @@ static int scan_message(struct scan *s, const ProtobufCMessageDescriptor *d, con
                     return clx_otlp_fail(s->err, CLX_ETOOBIG, CLX_CODE_TOO_MANY_SPANS,
                                          "the request holds more than %zu spans; export smaller batches",
                                          s->lim->max_spans);
-                int rc = scan_message(s, sub, p, p + n, depth + 1);
-                if (rc != CLX_OK)
+                int rc = visit != NULL ? visit(s, obj, &f, depth + 1) : 0;
+                if (rc == 0)
+                    rc = walk(s, sub, f.data, f.data + f.len, depth + 1, NULL, NULL);
+                if (rc < 0)
                     return rc;
+                continue;
             }
-            p += n;
             break;
         }
         default: /* groups (3, 4) are not used by OTLP; 6 and 7 do not exist */
             return scan_fail(s, at, "an unsupported wire type");
         }
+        if (visit != NULL) {
+            int rc = visit(s, obj, &f, depth);
+            if (rc < 0)
+                return rc;
+        }
     }
     return CLX_OK;
 }
 
-/*
- * What the mapping reads, and nothing else (limits.usage_only, the door's way): after the scan
- * above has proved the body sound — framing, limits, every known field in its wire type — one
- * more pass builds only the messages clx_otlp_map looks at: resources, scopes (their name),
- * spans (ids and times) and the attributes whose keys the mapping knows (clx_otlp_attr_used);
- * bytes point into the body instead of being copied. Every other attribute, its value (a
- * prompt, a completion) and every other field is skipped. A body in which protobuf would merge
- * two occurrences of one singular message (which no exporter sends) goes to protobuf-c instead,
- * so the mapping of either decode is the same (tests/fuzz/fuzz_otlp.c checks it).
- */
+/* ---- the visitors of the door's decode (limits.usage_only) ---------------------------------- */
+
 typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
 typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
+typedef Opentelemetry__Proto__Trace__V1__Span span_t;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans scope_spans_t;
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans resource_spans_t;
 
-struct wire {
-    const uint8_t *p, *end;
+/* A growing array of pointers in the arena (its room doubles: no pass to count first). */
+struct list {
+    void **v;
+    size_t n, cap;
 };
 
-struct field {
-    uint32_t number;
-    unsigned type; /* wire type */
-    uint64_t value; /* varint, or the 64-bit little-endian value */
-    const uint8_t *data; /* length-delimited */
-    size_t len;
-};
-
-/* The next field of w: 1, or 0 at the end (the scan proved the framing; bounds are kept anyway). */
-static int next_field(struct wire *w, struct field *f)
+static void push(clx_arena_t *a, struct list *l, void *item)
 {
-    uint64_t key, n;
-    if (w->p >= w->end || !read_varint(&w->p, w->end, &key))
-        return 0;
-    f->number = (uint32_t)(key >> 3);
-    f->type = (unsigned)(key & 7);
-    switch (f->type) {
-    case 0:
-        return read_varint(&w->p, w->end, &f->value);
-    case 1:
-        if (w->end - w->p < 8)
-            return 0;
-        f->value = 0;
-        for (int i = 7; i >= 0; i--)
-            f->value = f->value << 8 | w->p[i];
-        w->p += 8;
-        return 1;
-    case 5:
-        if (w->end - w->p < 4)
-            return 0;
-        w->p += 4;
-        return 1;
-    case 2:
-        if (!read_varint(&w->p, w->end, &n) || n > (uint64_t)(w->end - w->p))
-            return 0;
-        f->data = w->p;
-        f->len = (size_t)n;
-        w->p += n;
-        return 1;
-    default:
-        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        void **v = clx_arena_alloc(a, cap * sizeof(*v));
+        if (l->n > 0)
+            memcpy(v, l->v, l->n * sizeof(*v));
+        l->v = v;
+        l->cap = cap;
     }
+    l->v[l->n++] = item;
 }
 
-/* How often field number occurs in the message [p, end): to size its array once. */
-static size_t count_field(const uint8_t *p, const uint8_t *end, uint32_t number)
-{
-    struct wire w = {p, end};
-    struct field f;
-    size_t n = 0;
-    while (next_field(&w, &f))
-        n += f.number == number;
-    return n;
-}
-
-static void *lean_alloc(clx_arena_t *a, size_t n, size_t size)
-{
-    return clx_arena_alloc(a, (n ? n : 1) * size);
-}
-
-static any_t *lean_value(clx_arena_t *a, const uint8_t *p, size_t len)
+/* An attribute's value: the last member of the oneof given wins, as in protobuf. */
+static any_t *value_of(clx_arena_t *a, const uint8_t *p, size_t len)
 {
     static Opentelemetry__Proto__Common__V1__ArrayValue empty_array =
         OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
     static Opentelemetry__Proto__Common__V1__KeyValueList empty_list =
         OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
     any_t *v = clx_arena_alloc(a, sizeof(*v));
-    struct wire w = {p, p + len};
-    struct field f;
+    const uint8_t *end = p + len;
     opentelemetry__proto__common__v1__any_value__init(v);
-    while (next_field(&w, &f)) {
-        switch (f.number) { /* a oneof: the last member given wins, as in protobuf */
+    while (p < end) { /* walked (checked) already: the framing is sound */
+        uint64_t key = 0, n = 0;
+        const uint8_t *data = NULL;
+        if (!read_varint(&p, end, &key))
+            break;
+        switch (key & 7) {
+        case 0:
+            read_varint(&p, end, &n);
+            break;
+        case 1:
+            for (int i = 7; i >= 0; i--)
+                n = n << 8 | p[i];
+            p += 8;
+            break;
+        case 5:
+            p += 4;
+            break;
+        default: /* 2 */
+            read_varint(&p, end, &n);
+            data = p;
+            p += n;
+            break;
+        }
+        switch (key >> 3) {
         case 1:
             v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-            v->string_value = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
+            v->string_value = (ProtobufCBinaryData){(size_t)n, (uint8_t *)data};
             break;
         case 2:
             v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-            v->bool_value = f.value != 0;
+            v->bool_value = n != 0;
             break;
         case 3:
             v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-            v->int_value = (int64_t)f.value;
+            v->int_value = (int64_t)n;
             break;
         case 4:
             v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
-            memcpy(&v->double_value, &f.value, sizeof(v->double_value));
+            memcpy(&v->double_value, &n, sizeof(v->double_value));
             break;
         case 5: /* the mapping reads only that it is one (a type error), never what it holds */
             v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
@@ -412,7 +429,7 @@ static any_t *lean_value(clx_arena_t *a, const uint8_t *p, size_t len)
             break;
         case 7:
             v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
-            v->bytes_value = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
+            v->bytes_value = (ProtobufCBinaryData){(size_t)n, (uint8_t *)data};
             break;
         default:
             break;
@@ -421,162 +438,179 @@ static any_t *lean_value(clx_arena_t *a, const uint8_t *p, size_t len)
     return v;
 }
 
-/* The attribute encoded in [p, p + len) when the mapping reads its key, else NULL. */
-static kv_t *lean_attribute(clx_arena_t *a, const uint8_t *p, size_t len)
-{
-    struct wire w = {p, p + len};
-    struct field f;
-    const uint8_t *key = NULL, *value = NULL;
-    size_t key_len = 0, value_len = 0;
-    int has_value = 0;
-    while (next_field(&w, &f)) { /* the last key given wins; the value comes once (no merge) */
-        if (f.number == 1) {
-            key = f.data;
-            key_len = f.len;
-        } else if (f.number == 2) {
-            value = f.data;
-            value_len = f.len;
-            has_value = 1;
-        }
-    }
-    if (!clx_otlp_attr_used(key, key_len))
-        return NULL;
-    kv_t *kv = clx_arena_alloc(a, sizeof(*kv));
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = (ProtobufCBinaryData){key_len, (uint8_t *)key};
-    kv->value = has_value ? lean_value(a, value, value_len) : NULL;
-    return kv;
-}
-
-/* A growing list of attributes in the arena (its room doubles: no pass to count them first). */
-struct kv_list {
-    kv_t **v;
-    size_t n, cap;
+/* One attribute as it is walked: its key (the last given wins) and its value's bytes. */
+struct attribute {
+    const uint8_t *key, *value;
+    size_t key_len, value_len;
+    int has_value;
 };
 
-static void kv_push(clx_arena_t *a, struct kv_list *l, kv_t *kv)
+static int visit_attribute(struct scan *s, void *obj, const struct field *f, unsigned depth)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        kv_t **v = clx_arena_alloc(a, cap * sizeof(*v));
-        if (l->n > 0)
-            memcpy(v, l->v, l->n * sizeof(*v));
-        l->v = v;
-        l->cap = cap;
+    struct attribute *at = obj;
+    if (f->number == 1) {
+        at->key = f->data;
+        at->key_len = f->len;
+    } else if (f->number == 2) { /* the value: checked by the walk, read once the key is known */
+        at->value = f->data;
+        at->value_len = f->len;
+        at->has_value = 1;
     }
-    l->v[l->n++] = kv;
+    return 0;
 }
 
-static Opentelemetry__Proto__Trace__V1__Span *lean_span(clx_arena_t *a, const uint8_t *p, size_t len)
+/* Walks an attribute and adds it to list when the mapping reads its key. */
+static int attribute(struct scan *s, struct list *list, const struct field *f, unsigned depth)
 {
-    Opentelemetry__Proto__Trace__V1__Span *sp = clx_arena_alloc(a, sizeof(*sp));
-    struct kv_list attrs = {0};
-    struct wire w = {p, p + len};
-    struct field f;
-    opentelemetry__proto__trace__v1__span__init(sp);
-    while (next_field(&w, &f)) {
-        kv_t *kv;
-        if (f.number == 9) {
-            if ((kv = lean_attribute(a, f.data, f.len)) != NULL)
-                kv_push(a, &attrs, kv);
-        } else if (f.number == 1) {
-            sp->trace_id = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
-        } else if (f.number == 2) {
-            sp->span_id = (ProtobufCBinaryData){f.len, (uint8_t *)f.data};
-        } else if (f.number == 7) {
-            sp->start_time_unix_nano = f.value;
-        } else if (f.number == 8) {
-            sp->end_time_unix_nano = f.value;
-        }
-    }
-    sp->attributes = attrs.v;
-    sp->n_attributes = attrs.n;
-    return sp;
+    struct attribute at = {0};
+    int rc = walk(s, f->fd->descriptor, f->data, f->data + f->len, depth, visit_attribute, &at);
+    if (rc < 0 || !clx_otlp_attr_used(at.key, at.key_len))
+        return rc < 0 ? rc : 1;
+    kv_t *kv = clx_arena_alloc(s->arena, sizeof(*kv));
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    kv->key = (ProtobufCBinaryData){at.key_len, (uint8_t *)at.key};
+    kv->value = at.has_value ? value_of(s->arena, at.value, at.value_len) : NULL;
+    push(s->arena, list, kv);
+    return 1;
 }
 
-static Opentelemetry__Proto__Trace__V1__ScopeSpans *lean_scope_spans(clx_arena_t *a, const uint8_t *p, size_t len)
+struct span_build {
+    span_t *sp;
+    struct list attrs;
+};
+
+static int visit_span(struct scan *s, void *obj, const struct field *f, unsigned depth)
 {
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = clx_arena_alloc(a, sizeof(*ss));
-    struct wire w = {p, p + len};
-    struct field f;
-    opentelemetry__proto__trace__v1__scope_spans__init(ss);
-    ss->spans = lean_alloc(a, count_field(p, p + len, 2), sizeof(*ss->spans));
-    while (next_field(&w, &f)) {
-        if (f.number == 2) {
-            ss->spans[ss->n_spans++] = lean_span(a, f.data, f.len);
-        } else if (f.number == 1) {
-            Opentelemetry__Proto__Common__V1__InstrumentationScope *sc = clx_arena_alloc(a, sizeof(*sc));
-            struct wire sw = {f.data, f.data + f.len};
-            struct field g;
-            opentelemetry__proto__common__v1__instrumentation_scope__init(sc);
-            while (next_field(&sw, &g))
-                if (g.number == 1) /* a string: a C string, as protobuf-c makes it */
-                    sc->name = clx_arena_strndup(a, (const char *)g.data, g.len);
-            ss->scope = sc;
-        }
+    struct span_build *b = obj;
+    switch (f->number) {
+    case 1:
+        b->sp->trace_id = (ProtobufCBinaryData){f->len, (uint8_t *)f->data};
+        return 0;
+    case 2:
+        b->sp->span_id = (ProtobufCBinaryData){f->len, (uint8_t *)f->data};
+        return 0;
+    case 7:
+        b->sp->start_time_unix_nano = f->value;
+        return 0;
+    case 8:
+        b->sp->end_time_unix_nano = f->value;
+        return 0;
+    case 9:
+        return attribute(s, &b->attrs, f, depth);
+    default:
+        return 0;
     }
-    return ss;
 }
 
-static Opentelemetry__Proto__Trace__V1__ResourceSpans *lean_resource_spans(clx_arena_t *a, const uint8_t *p,
-                                                                          size_t len)
+static int visit_scope(struct scan *s, void *obj, const struct field *f, unsigned depth)
 {
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = clx_arena_alloc(a, sizeof(*rs));
-    struct wire w = {p, p + len};
-    struct field f;
-    opentelemetry__proto__trace__v1__resource_spans__init(rs);
-    rs->scope_spans = lean_alloc(a, count_field(p, p + len, 2), sizeof(*rs->scope_spans));
-    while (next_field(&w, &f)) {
-        if (f.number == 2) {
-            rs->scope_spans[rs->n_scope_spans++] = lean_scope_spans(a, f.data, f.len);
-        } else if (f.number == 1) {
-            Opentelemetry__Proto__Resource__V1__Resource *r = clx_arena_alloc(a, sizeof(*r));
-            struct kv_list attrs = {0};
-            struct wire rw = {f.data, f.data + f.len};
-            struct field g;
-            kv_t *kv;
-            opentelemetry__proto__resource__v1__resource__init(r);
-            while (next_field(&rw, &g))
-                if (g.number == 1 && (kv = lean_attribute(a, g.data, g.len)) != NULL)
-                    kv_push(a, &attrs, kv);
-            r->attributes = attrs.v;
-            r->n_attributes = attrs.n;
-            rs->resource = r;
-        }
-    }
-    return rs;
+    Opentelemetry__Proto__Common__V1__InstrumentationScope *sc = obj;
+    if (f->number == 1) /* a string: a C string, as protobuf-c makes it (the last given wins) */
+        sc->name = clx_arena_strndup(s->arena, (const char *)f->data, f->len);
+    return 0;
 }
 
-static clx_otlp_request_t *lean_request(clx_arena_t *a, const uint8_t *p, size_t len)
+struct scope_spans_build {
+    scope_spans_t *ss;
+    struct list spans;
+};
+
+static int visit_scope_spans(struct scan *s, void *obj, const struct field *f, unsigned depth)
 {
-    clx_otlp_request_t *req = clx_arena_alloc(a, sizeof(*req));
-    struct wire w = {p, p + len};
-    struct field f;
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(req);
-    req->resource_spans = lean_alloc(a, count_field(p, p + len, 1), sizeof(*req->resource_spans));
-    while (next_field(&w, &f))
-        if (f.number == 1)
-            req->resource_spans[req->n_resource_spans++] = lean_resource_spans(a, f.data, f.len);
-    return req;
+    struct scope_spans_build *b = obj;
+    if (f->number == 2) {
+        struct span_build sb = {.sp = clx_arena_alloc(s->arena, sizeof(span_t))};
+        opentelemetry__proto__trace__v1__span__init(sb.sp);
+        int rc = walk(s, f->fd->descriptor, f->data, f->data + f->len, depth, visit_span, &sb);
+        sb.sp->attributes = (kv_t **)sb.attrs.v;
+        sb.sp->n_attributes = sb.attrs.n;
+        push(s->arena, &b->spans, sb.sp);
+        return rc < 0 ? rc : 1;
+    }
+    if (f->number == 1) {
+        Opentelemetry__Proto__Common__V1__InstrumentationScope *sc = clx_arena_alloc(s->arena, sizeof(*sc));
+        opentelemetry__proto__common__v1__instrumentation_scope__init(sc);
+        b->ss->scope = sc;
+        int rc = walk(s, f->fd->descriptor, f->data, f->data + f->len, depth, visit_scope, sc);
+        return rc < 0 ? rc : 1;
+    }
+    return 0;
+}
+
+static int visit_resource(struct scan *s, void *obj, const struct field *f, unsigned depth)
+{
+    return f->number == 1 ? attribute(s, obj, f, depth) : 0;
+}
+
+struct resource_spans_build {
+    resource_spans_t *rs;
+    struct list scope_spans;
+};
+
+static int visit_resource_spans(struct scan *s, void *obj, const struct field *f, unsigned depth)
+{
+    struct resource_spans_build *b = obj;
+    int rc;
+    if (f->number == 2) {
+        struct scope_spans_build sb = {.ss = clx_arena_alloc(s->arena, sizeof(scope_spans_t))};
+        opentelemetry__proto__trace__v1__scope_spans__init(sb.ss);
+        rc = walk(s, f->fd->descriptor, f->data, f->data + f->len, depth, visit_scope_spans, &sb);
+        sb.ss->spans = (span_t **)sb.spans.v;
+        sb.ss->n_spans = sb.spans.n;
+        push(s->arena, &b->scope_spans, sb.ss);
+        return rc < 0 ? rc : 1;
+    }
+    if (f->number == 1) {
+        Opentelemetry__Proto__Resource__V1__Resource *r = clx_arena_alloc(s->arena, sizeof(*r));
+        struct list attrs = {0};
+        opentelemetry__proto__resource__v1__resource__init(r);
+        rc = walk(s, f->fd->descriptor, f->data, f->data + f->len, depth, visit_resource, &attrs);
+        r->attributes = (kv_t **)attrs.v;
+        r->n_attributes = attrs.n;
+        b->rs->resource = r;
+        return rc < 0 ? rc : 1;
+    }
+    return 0;
+}
+
+static int visit_request(struct scan *s, void *obj, const struct field *f, unsigned depth)
+{
+    struct list *resource_spans = obj;
+    if (f->number != 1)
+        return 0;
+    struct resource_spans_build b = {.rs = clx_arena_alloc(s->arena, sizeof(resource_spans_t))};
+    opentelemetry__proto__trace__v1__resource_spans__init(b.rs);
+    int rc = walk(s, f->fd->descriptor, f->data, f->data + f->len, depth, visit_resource_spans, &b);
+    b.rs->scope_spans = (scope_spans_t **)b.scope_spans.v;
+    b.rs->n_scope_spans = b.scope_spans.n;
+    push(s->arena, resource_spans, b.rs);
+    return rc < 0 ? rc : 1;
 }
 
 static int decode_protobuf(const void *body, size_t len, const clx_otlp_limits_t *lim, clx_arena_t *arena,
                            clx_otlp_request_t **out, clx_otlp_error_t *err)
 {
-    struct scan s = {.lim = lim, .base = body, .err = err};
-    ProtobufCAllocator alloc;
-    int rc = scan_message(&s, &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-                          body, (const uint8_t *)body + len, 0);
+    const ProtobufCMessageDescriptor *d =
+        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
+    struct scan s = {.lim = lim, .base = body, .err = err, .arena = arena};
+    struct list resource_spans = {0};
+    int rc = walk(&s, d, body, (const uint8_t *)body + len, 0, lim->usage_only ? visit_request : NULL,
+                  &resource_spans);
 
     if (rc != CLX_OK)
         return rc;
-    if (lim->usage_only && !s.merges) {
-        *out = lean_request(arena, body, len);
+    if (lim->usage_only && !s.merges) { /* built as it was walked */
+        clx_otlp_request_t *req = clx_arena_alloc(arena, sizeof(*req));
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(req);
+        req->resource_spans = (resource_spans_t **)resource_spans.v;
+        req->n_resource_spans = resource_spans.n;
+        *out = req;
         return CLX_OK;
     }
+    ProtobufCAllocator alloc;
     clx_arena_allocator(arena, &alloc);
     *out = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(&alloc, len, body);
-    if (*out == NULL) /* framing is sound, so a field holds a value of the wrong kind */
+    if (*out == NULL) /* the walk refuses what protobuf-c would: not expected */
         return clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_PROTOBUF,
                              "the body is not a valid ExportTraceServiceRequest: a field has the wrong wire type");
     return CLX_OK;
