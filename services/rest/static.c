@@ -74,6 +74,18 @@ static const struct otlp_span_outcome {
     {"rejected", offsetof(clx_otlp_metrics_t, rejected)}, {"ignored", offsetof(clx_otlp_metrics_t, ignored)},
 };
 
+/* The OTLP door's counters with no label but the transport. */
+static const struct otlp_counter {
+    const char *name, *help;
+    size_t offset; /* in clx_otlp_metrics_t */
+} otlp_counters[] = {
+    {"costlynx_otlp_spans_received_total", "Spans in decoded OTLP exports.", offsetof(clx_otlp_metrics_t, spans)},
+    {"costlynx_otlp_events_total", "Spans with GenAI usage made into usage events for the pipeline.",
+     offsetof(clx_otlp_metrics_t, events)},
+    {"costlynx_otlp_warnings_total", "Warnings about stored OTLP events (also in costlynx_warnings_total).",
+     offsetof(clx_otlp_metrics_t, warnings)},
+};
+
 static size_t append(char *buf, size_t cap, size_t n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static size_t append(char *buf, size_t cap, size_t n, const char *fmt, ...)
@@ -102,12 +114,6 @@ static size_t otlp_metrics(const clx_otlp_door_t *door, char *buf, size_t cap, s
                        otlp_transports[t], clx_otlp_result_name((clx_otlp_result_t)r),
                        (unsigned long long)m[t].requests[r]);
     n = append(buf, cap, n,
-               "# HELP costlynx_otlp_spans_received_total Spans in decoded OTLP exports.\n"
-               "# TYPE costlynx_otlp_spans_received_total counter\n");
-    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
-        n = append(buf, cap, n, "costlynx_otlp_spans_received_total{transport=\"%s\"} %llu\n", otlp_transports[t],
-                   (unsigned long long)m[t].spans);
-    n = append(buf, cap, n,
                "# HELP costlynx_otlp_spans_total OTLP spans by outcome: inserted / skipped (a duplicate) as usage "
                "events, rejected (by the mapping or the pipeline), ignored (no GenAI usage).\n"
                "# TYPE costlynx_otlp_spans_total counter\n");
@@ -116,19 +122,13 @@ static size_t otlp_metrics(const clx_otlp_door_t *door, char *buf, size_t cap, s
             n = append(buf, cap, n, "costlynx_otlp_spans_total{transport=\"%s\",outcome=\"%s\"} %llu\n",
                        otlp_transports[t], otlp_span_outcomes[o].name,
                        (unsigned long long)*(const uint64_t *)((const char *)&m[t] + otlp_span_outcomes[o].offset));
-    n = append(buf, cap, n,
-               "# HELP costlynx_otlp_events_total Spans with GenAI usage made into usage events for the pipeline.\n"
-               "# TYPE costlynx_otlp_events_total counter\n");
-    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
-        n = append(buf, cap, n, "costlynx_otlp_events_total{transport=\"%s\"} %llu\n", otlp_transports[t],
-                   (unsigned long long)m[t].events);
-    n = append(buf, cap, n,
-               "# HELP costlynx_otlp_warnings_total Warnings about stored OTLP events (also in "
-               "costlynx_warnings_total).\n"
-               "# TYPE costlynx_otlp_warnings_total counter\n");
-    for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
-        n = append(buf, cap, n, "costlynx_otlp_warnings_total{transport=\"%s\"} %llu\n", otlp_transports[t],
-                   (unsigned long long)m[t].warnings);
+    for (size_t c = 0; c < sizeof(otlp_counters) / sizeof(otlp_counters[0]); c++) {
+        n = append(buf, cap, n, "# HELP %s %s\n# TYPE %s counter\n", otlp_counters[c].name, otlp_counters[c].help,
+                   otlp_counters[c].name);
+        for (int t = 0; t < CLX_OTLP_TRANSPORTS; t++)
+            n = append(buf, cap, n, "%s{transport=\"%s\"} %llu\n", otlp_counters[c].name, otlp_transports[t],
+                       (unsigned long long)*(const uint64_t *)((const char *)&m[t] + otlp_counters[c].offset));
+    }
     return n;
 }
 

@@ -110,6 +110,25 @@ export class FanOut {
   async shutdown() { await Promise.all(this.processors.map((p) => p.shutdown())); }
 }
 
+// The application's three LLM calls, each with the attributes the application adds to its spans
+// (through fanout, a FanOut): a chat completion inside an OpenLLMetry workflow, a Responses API
+// call, an Anthropic message with a cached system prompt. Returns the SDKs' answers.
+export async function makeCalls(traceloop, fanout, openai, anthropic) {
+  // a workflow span around the first call: no usage of its own (ignored by costlynx)
+  fanout.callAttributes = { "costlynx.feature": "order-status", "user.id": "user-42" };
+  const chat = await traceloop.withWorkflow({ name: "support_reply" }, async () =>
+    openai.chat.completions.create({ model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "Where is my order?" }] }));
+  fanout.callAttributes = { "costlynx.feature": "math-tutor" };
+  const resp = await openai.responses.create({ model: "o4-mini", input: "What is 6 x 7?" });
+  fanout.callAttributes = { "costlynx.feature": "refunds", "costlynx.project": "billing" };
+  const msg = await anthropic.messages.create({ model: "claude-sonnet-4-5", max_tokens: 256,
+    system: [{ type: "text", text: "You are a refund assistant.", cache_control: { type: "ephemeral" } }],
+    messages: [{ role: "user", content: "Refund order 1234?" }] });
+  fanout.callAttributes = {};
+  return { chat, resp, msg };
+}
+
 export async function capture() {
   const grpc = require("@grpc/grpc-js");
   const captured = [];
@@ -145,19 +164,7 @@ export async function capture() {
   const anthropic = new anthropicModule.Anthropic({ apiKey: "sk-ant-test", fetch: fakeFetch("anthropic"),
     maxRetries: 0 });
 
-  // a workflow span around the first call: no usage of its own (ignored by costlynx)
-  fanout.callAttributes = { "costlynx.feature": "order-status", "user.id": "user-42" };
-  await traceloop.withWorkflow({ name: "support_reply" }, async () =>
-    openai.chat.completions.create({ model: "gpt-4o-mini",
-      messages: [{ role: "user", content: "Where is my order?" }] }));
-  fanout.callAttributes = { "costlynx.feature": "math-tutor" };
-  await openai.responses.create({ model: "o4-mini", input: "What is 6 x 7?" });
-  fanout.callAttributes = { "costlynx.feature": "refunds", "costlynx.project": "billing" };
-  await anthropic.messages.create({ model: "claude-sonnet-4-5", max_tokens: 256,
-    system: [{ type: "text", text: "You are a refund assistant.", cache_control: { type: "ephemeral" } }],
-    messages: [{ role: "user", content: "Refund order 1234?" }] });
-  fanout.callAttributes = {};
-
+  await makeCalls(traceloop, fanout, openai, anthropic);
   await traceloop.forceFlush();
   await fanout.forceFlush();
   await fanout.shutdown();

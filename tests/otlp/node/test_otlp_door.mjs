@@ -17,7 +17,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { FanOut } from "./capture.mjs"; // also sets OTEL_RESOURCE_ATTRIBUTES as capture runs with
+import { FanOut, makeCalls } from "./capture.mjs"; // also sets OTEL_RESOURCE_ATTRIBUTES as capture runs with
 import { fakeFetch } from "./fake_provider.mjs";
 import { Costlynxd } from "./costlynxd.mjs";
 
@@ -71,15 +71,7 @@ test("OpenLLMetry + the OTLP proto and gRPC exporters store what the REST door s
   const anthropic = new anthropicModule.Anthropic({ apiKey: "sk-ant-test", fetch: fakeFetch("anthropic"),
     maxRetries: 0 });
 
-  fanout.callAttributes = { "costlynx.feature": "order-status", "user.id": "user-42" };
-  const chat = await traceloop.withWorkflow({ name: "support_reply" }, async () =>
-    openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Where is my order?" }] }));
-  fanout.callAttributes = { "costlynx.feature": "math-tutor" };
-  const resp = await openai.responses.create({ model: "o4-mini", input: "What is 6 x 7?" });
-  fanout.callAttributes = { "costlynx.feature": "refunds", "costlynx.project": "billing" };
-  const msg = await anthropic.messages.create({ model: "claude-sonnet-4-5", max_tokens: 256,
-    messages: [{ role: "user", content: "Refund order 1234?" }] });
-  fanout.callAttributes = {};
+  const { chat, resp, msg } = await makeCalls(traceloop, fanout, openai, anthropic);
   await traceloop.forceFlush();
   await fanout.forceFlush();
   await fanout.shutdown();
