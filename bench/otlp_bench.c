@@ -105,8 +105,9 @@ int main(int argc, char **argv)
         double d = t - t0;
         printf("RESULT decode=%s file=%s bytes=%zu spans_per_request=%" PRIu64 " requests_per_s=%.0f spans_per_s=%.0f "
                "records_per_s=%.0f MB_per_s=%.1f us_per_request=%.1f\n",
-               lim.usage_only ? "usage_only" : "whole", argv[i], len, requests ? spans / requests : 0, (double)requests / d, (double)spans / d,
-               (double)records / d, (double)requests * (double)len / d / 1e6, d / (double)requests * 1e6);
+               lim.usage_only ? "usage_only" : "whole", argv[i], len, requests ? spans / requests : 0,
+               (double)requests / d, (double)spans / d, (double)records / d, (double)requests * (double)len / d / 1e6,
+               d / (double)requests * 1e6);
         clx_arena_destroy(arena);
         free(body);
     }

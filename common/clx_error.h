@@ -68,12 +68,12 @@ typedef enum clx_code {
     CLX_CODE_BACKUP_NOT_CONFIGURED, /* with CLX_EEXIST: 409, the server's configuration conflicts */
     CLX_CODE_INVALID_REQUEST,       /* not valid HTTP (framing, headers) */
     /* whole-request errors of the OTLP door (an export body it cannot read) */
-    CLX_CODE_INVALID_PROTOBUF,      /* not a valid protobuf message of the expected type */
-    CLX_CODE_INVALID_GZIP,          /* Content-Encoding: gzip, but not (whole) gzip */
-    CLX_CODE_UNSUPPORTED_ENCODING,  /* a Content-Encoding other than gzip / identity (415) */
-    CLX_CODE_TOO_MANY_SPANS,        /* more spans in one export than the door takes (413) */
-    CLX_CODE_TOO_MANY_MESSAGES,     /* more decoded messages (attributes, values...) than allowed (413) */
-    CLX_CODE_TOO_DEEP,              /* messages nested deeper than allowed (400) */
+    CLX_CODE_INVALID_PROTOBUF,     /* not a valid protobuf message of the expected type */
+    CLX_CODE_INVALID_GZIP,         /* Content-Encoding: gzip, but not (whole) gzip */
+    CLX_CODE_UNSUPPORTED_ENCODING, /* a Content-Encoding other than gzip / identity (415) */
+    CLX_CODE_TOO_MANY_SPANS,       /* more spans in one export than the door takes (413) */
+    CLX_CODE_TOO_MANY_MESSAGES,    /* more decoded messages (attributes, values...) than allowed (413) */
+    CLX_CODE_TOO_DEEP,             /* messages nested deeper than allowed (400) */
     CLX_CODE_COUNT_
 } clx_code_t;
 

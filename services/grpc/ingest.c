@@ -204,8 +204,8 @@ static Costlynx__V1__IngestBatch *decode(clx_grpc_call_t *c, clx_arena_t *arena,
     size_t wire = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (wire > limit) {
         if (check_count) {
-            snprintf(msg, sizeof(msg), "the message has %zu bytes, more than the %zu allowed (--grpc-max-message-bytes)",
-                     wire, limit);
+            snprintf(msg, sizeof(msg),
+                     "the message has %zu bytes, more than the %zu allowed (--grpc-max-message-bytes)", wire, limit);
             clx_grpc_fail(c, CLX_ETOOBIG, msg);
         } else {
             snprintf(msg, sizeof(msg), "message %u has %zu bytes, more than the %zu allowed (--grpc-max-message-bytes)",

@@ -125,10 +125,10 @@ typedef struct clx_otlp_reply {
     const char *content_type; /* of body: application/x-protobuf or application/json */
     const void *body;         /* HTTP body; gRPC: the message when status is CLX_OK */
     size_t len;
-    const void *details;      /* the google.rpc.Status packed (gRPC's grpc-status-details-bin); status != OK */
+    const void *details; /* the google.rpc.Status packed (gRPC's grpc-status-details-bin); status != OK */
     size_t details_len;
-    const char *message;      /* the refusal for a person (gRPC status message); "" when status is CLX_OK */
-    int retry_after_s;        /* > 0: retry later (HTTP Retry-After; the RetryInfo delay) */
+    const char *message; /* the refusal for a person (gRPC status message); "" when status is CLX_OK */
+    int retry_after_s;   /* > 0: retry later (HTTP Retry-After; the RetryInfo delay) */
 } clx_otlp_reply_t;
 
 /* Builds the reply (call once per export: it is counted in the door's metrics). */
@@ -151,13 +151,13 @@ const char *clx_otlp_result_name(clx_otlp_result_t r);
 /* Counters of one transport since start (each exact on its own; read without locks). */
 typedef struct clx_otlp_metrics {
     uint64_t requests[CLX_OTLP_RESULTS]; /* exports by how they were answered */
-    uint64_t spans;          /* spans in exports that were decoded */
-    uint64_t events;         /* spans with GenAI usage made into events (handed to the pipeline) */
-    uint64_t ignored;        /* spans without GenAI usage */
-    uint64_t inserted;       /* events stored */
-    uint64_t skipped;        /* events already stored (a duplicate export): not counted again */
-    uint64_t rejected;       /* spans rejected: by the mapping or by the pipeline */
-    uint64_t warnings;       /* warnings about stored events */
+    uint64_t spans;                      /* spans in exports that were decoded */
+    uint64_t events;                     /* spans with GenAI usage made into events (handed to the pipeline) */
+    uint64_t ignored;                    /* spans without GenAI usage */
+    uint64_t inserted;                   /* events stored */
+    uint64_t skipped;                    /* events already stored (a duplicate export): not counted again */
+    uint64_t rejected;                   /* spans rejected: by the mapping or by the pipeline */
+    uint64_t warnings;                   /* warnings about stored events */
 } clx_otlp_metrics_t;
 
 void clx_otlp_door_metrics(const clx_otlp_door_t *d, clx_otlp_transport_t t, clx_otlp_metrics_t *out);

@@ -18,7 +18,7 @@
 #include "google/rpc/status.pb-c.h"
 #include "otlp_internal.h"
 
-#define RETRY_AFTER_S 1   /* the delay a retry-later answer asks for (Retry-After, RetryInfo) */
+#define RETRY_AFTER_S 1 /* the delay a retry-later answer asks for (Retry-After, RetryInfo) */
 #define CHUNK_ARENA (16 * 1024)
 
 struct counters {
@@ -47,9 +47,9 @@ struct clx_otlp_export {
     clx_arena_t *arena;
     clx_otlp_format_t fmt;
     clx_ingest_session_t *session;
-    int status;            /* CLX_OK, or the refusal's clx_err_t (error says why) */
+    int status; /* CLX_OK, or the refusal's clx_err_t (error says why) */
     clx_otlp_error_t error;
-    int mapped;            /* batch holds the mapping of a decoded request */
+    int mapped; /* batch holds the mapping of a decoded request */
     clx_otlp_batch_t batch;
     struct chunk *chunks;
     size_t nchunks;
@@ -59,7 +59,7 @@ struct clx_otlp_export {
     void *done_data;
     /* the outcome, once every chunk was answered */
     int64_t inserted, skipped, rejected, warnings;
-    const char *message;   /* the first problem (or warning), "" when none */
+    const char *message; /* the first problem (or warning), "" when none */
 };
 
 /* ---- the door ------------------------------------------------------------------------------- */
@@ -212,8 +212,8 @@ int clx_otlp_export_decode(clx_otlp_export_t *x, const void *body, size_t len, c
 
     if (content_encoding != NULL && enc_len > 0) {
         /* HTTP: the encoding is refused or undone exactly as clx_otlp_decode_http does */
-        static const char *const type_of[] = {[CLX_OTLP_PROTOBUF] = "application/x-protobuf",
-                                              [CLX_OTLP_JSON] = "application/json"};
+        static const char *const type_of[] = {
+            [CLX_OTLP_PROTOBUF] = "application/x-protobuf", [CLX_OTLP_JSON] = "application/json"};
         const char *t = type_of[x->fmt];
         rc = clx_otlp_decode_http(body, len, t, strlen(t), content_encoding, enc_len, lim, x->arena, NULL, &req, &why);
     } else {
@@ -288,13 +288,12 @@ static void finish(clx_otlp_export_t *x)
         first = b->rejects[0].message; /* "span N: ..." already */
         first_span = b->rejects[0].span_index;
     }
-    if (r->n_errors > 0 && r->errors[0]->index < b->nrecords &&
-        b->records[r->errors[0]->index].span_index < first_span)
+    if (r->n_errors > 0 && r->errors[0]->index < b->nrecords && b->records[r->errors[0]->index].span_index < first_span)
         first = span_message(x, r->errors[0]->index, r->errors[0]->message);
     if (first != NULL) {
-        x->message = x->rejected > 1 ? clx_arena_printf(x->arena, "%s (%lld spans rejected in all)", first,
-                                                        (long long)x->rejected)
-                                     : first;
+        x->message = x->rejected > 1
+                         ? clx_arena_printf(x->arena, "%s (%lld spans rejected in all)", first, (long long)x->rejected)
+                         : first;
     } else if (r->n_warnings > 0) {
         const char *w = span_message(x, r->warnings[0]->index, r->warnings[0]->message);
         x->message = warnings > 1 ? clx_arena_printf(x->arena, "%s (%lld warnings in all)", w, (long long)warnings) : w;
@@ -370,8 +369,7 @@ static const char *const content_types[] = {
 };
 
 /* Packs msg into a google.protobuf.Any of type_name, in arena. */
-static void pack_any(const ProtobufCMessage *msg, const char *type_name, clx_arena_t *arena,
-                     Google__Protobuf__Any *any)
+static void pack_any(const ProtobufCMessage *msg, const char *type_name, clx_arena_t *arena, Google__Protobuf__Any *any)
 {
     google__protobuf__any__init(any);
     any->type_url = clx_arena_printf(arena, "type.googleapis.com/%s", type_name);
@@ -426,8 +424,9 @@ static void status_reply(clx_otlp_export_t *x, const char *message, clx_otlp_rep
     n += clx_otlp_json_quote(buf + n, x->error.name);
     n += (size_t)sprintf(buf + n, ",\"domain\":\"costlynx\"}");
     if (out->retry_after_s > 0)
-        n += (size_t)sprintf(buf + n, ",{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"%ds\"}",
-                             out->retry_after_s);
+        n +=
+            (size_t)sprintf(buf + n, ",{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"%ds\"}",
+                            out->retry_after_s);
     n += (size_t)sprintf(buf + n, "]}");
     out->body = buf;
     out->len = n;

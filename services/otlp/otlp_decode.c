@@ -143,8 +143,7 @@ int clx_otlp_gunzip(const void *in, size_t len, size_t max_out, clx_arena_t *are
         }
     }
     if (used > max_out) {
-        rc = clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the gzip body inflates to more than %zu bytes",
-                           max_out);
+        rc = clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the gzip body inflates to more than %zu bytes", max_out);
         goto done;
     }
     *out = buf;
@@ -594,8 +593,7 @@ static int decode_protobuf(const void *body, size_t len, const clx_otlp_limits_t
         &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
     struct scan s = {.lim = lim, .base = body, .err = err, .arena = arena};
     struct list resource_spans = {0};
-    int rc = walk(&s, d, body, (const uint8_t *)body + len, 0, lim->usage_only ? visit_request : NULL,
-                  &resource_spans);
+    int rc = walk(&s, d, body, (const uint8_t *)body + len, 0, lim->usage_only ? visit_request : NULL, &resource_spans);
 
     if (rc != CLX_OK)
         return rc;
@@ -625,8 +623,8 @@ int clx_otlp_decode(const void *body, size_t len, clx_otlp_format_t fmt, const c
         lim = &clx_otlp_default_limits;
     *out = NULL;
     if (len > lim->max_body)
-        return clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the body has %zu bytes, more than the %zu allowed",
-                             len, lim->max_body);
+        return clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the body has %zu bytes, more than the %zu allowed", len,
+                             lim->max_body);
     if (fmt == CLX_OTLP_JSON)
         rc = clx_otlp_json_decode(body, len, lim, arena, out, err);
     else
@@ -655,8 +653,8 @@ int clx_otlp_decode_http(const void *body, size_t len, const char *content_type,
     if (fmt != NULL)
         *fmt = f;
     if (len > lim->max_body)
-        return clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the body has %zu bytes, more than the %zu allowed",
-                             len, lim->max_body);
+        return clx_otlp_fail(err, CLX_ETOOBIG, CLX_CODE_NONE, "the body has %zu bytes, more than the %zu allowed", len,
+                             lim->max_body);
     if (enc != NULL)
         trim(&enc, &enc_len);
     if (enc != NULL && enc_len == 4 && strncasecmp(enc, "gzip", 4) == 0) {
@@ -669,8 +667,8 @@ int clx_otlp_decode_http(const void *body, size_t len, const char *content_type,
         len = plain_len;
     } else if (enc != NULL && enc_len > 0 && !(enc_len == 8 && strncasecmp(enc, "identity", 8) == 0)) {
         return clx_otlp_fail(err, CLX_EMEDIA, CLX_CODE_UNSUPPORTED_ENCODING,
-                             "Content-Encoding must be gzip or identity, got '%.*s'", (int)(enc_len > 40 ? 40 : enc_len),
-                             enc);
+                             "Content-Encoding must be gzip or identity, got '%.*s'",
+                             (int)(enc_len > 40 ? 40 : enc_len), enc);
     }
     return clx_otlp_decode(body, len, f, lim, arena, out, err);
 }

@@ -220,9 +220,11 @@ static int cb_start_map(void *ctx)
         }
         char name[64];
         if (fr->field->type != PROTOBUF_C_TYPE_MESSAGE)
-            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must not be an object", json_name(fr->field, name, sizeof(name)));
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must not be an object",
+                        json_name(fr->field, name, sizeof(name)));
         if (fr->field->label == PROTOBUF_C_LABEL_REPEATED && !fr->in_array)
-            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an array", json_name(fr->field, name, sizeof(name)));
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an array",
+                        json_name(fr->field, name, sizeof(name)));
         if (r->depth > r->lim->max_depth) /* the root is level 0, as in the protobuf check */
             return stop(r, CLX_EINVAL, CLX_CODE_TOO_DEEP, "messages are nested too deep", NULL);
         d = fr->field->descriptor;
@@ -276,14 +278,16 @@ static int cb_start_array(void *ctx)
         return 1;
     }
     if (!r->started)
-        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)",
+                    NULL);
     if (!value_begins(r, &fr)) {
         r->skip = 1;
         return 1;
     }
     char name[64];
     if (fr->field->label != PROTOBUF_C_LABEL_REPEATED || fr->in_array)
-        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must not be an array", json_name(fr->field, name, sizeof(name)));
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must not be an array",
+                    json_name(fr->field, name, sizeof(name)));
     fr->in_array = 1;
     fr->cap = *(size_t *)((char *)fr->msg + fr->field->quantifier_offset); /* a repeated key appends */
     return 1;
@@ -410,7 +414,8 @@ static int scalar(struct reader *r, const char *text, size_t len, int is_string,
     char name[64];
 
     if (!r->started)
-        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)",
+                    NULL);
     if (!value_begins(r, &fr))
         return 1;
     const ProtobufCFieldDescriptor *f = fr->field;
@@ -440,7 +445,8 @@ static int scalar(struct reader *r, const char *text, size_t len, int is_string,
         int64_t min = is_unsigned ? 0 : wide ? INT64_MIN : INT32_MIN;
         uint64_t max = is_unsigned ? (wide ? UINT64_MAX : UINT32_MAX) : (wide ? INT64_MAX : INT32_MAX);
         if (!is_number && !is_string)
-            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an integer (a number or a decimal string)", fname);
+            return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be an integer (a number or a decimal string)",
+                        fname);
         rc = parse_int(text, len, min, max, &sv, &uv);
         if (rc == -1)
             return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "must be a whole number", fname);
@@ -545,7 +551,8 @@ static int cb_null(void *ctx)
     struct frame *fr = NULL;
 
     if (!r->started)
-        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)", NULL);
+        return stop(r, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)",
+                    NULL);
     if (value_begins(r, &fr))
         value_ends(fr); /* null is the default value: nothing to store */
     return 1;
@@ -605,7 +612,8 @@ int clx_otlp_json_decode(const char *body, size_t len, const clx_otlp_limits_t *
             yajl_free_error(r.h, msg);
         r.rc = CLX_EINVAL;
     } else if (!r.done) {
-        clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_JSON, "the body must be a JSON object (ExportTraceServiceRequest)");
+        clx_otlp_fail(err, CLX_EINVAL, CLX_CODE_INVALID_JSON,
+                      "the body must be a JSON object (ExportTraceServiceRequest)");
         r.rc = CLX_EINVAL;
     }
     yajl_free(r.h);

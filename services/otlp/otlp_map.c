@@ -65,7 +65,10 @@ static const struct attr_def {
     enum slot slot;
     unsigned rank;
 } attr_defs[] = {
-#define ATTR(key, slot, rank) {key, sizeof(key) - 1, slot, rank}
+#define ATTR(key, slot, rank)                                                                                          \
+    {                                                                                                                  \
+        key, sizeof(key) - 1, slot, rank                                                                               \
+    }
     ATTR("user.id", S_USER, 0),
     ATTR("enduser.id", S_USER, 1),
     ATTR("llm.system", S_PROVIDER, 4),
@@ -281,11 +284,11 @@ static void collect(kv_t *const *kvs, size_t n, struct found *f, int resource)
     }
 }
 
-static void reject(struct mapper *m, const char *request_id, const char *attribute, clx_code_t code,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void reject(struct mapper *m, const char *request_id, const char *attribute, clx_code_t code, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
 
-static void reject(struct mapper *m, const char *request_id, const char *attribute, clx_code_t code,
-                   const char *fmt, ...)
+static void reject(struct mapper *m, const char *request_id, const char *attribute, clx_code_t code, const char *fmt,
+                   ...)
 {
     clx_otlp_batch_t *o = m->out;
     o->rejected++;
@@ -357,8 +360,8 @@ static int get_tokens(struct mapper *m, const struct found *f, const char *rid, 
         int64_t n = 0;
         for (size_t i = 0; i < len; i++) {
             if (s[i] < '0' || s[i] > '9' || n > (INT64_MAX - (s[i] - '0')) / 10) {
-                reject(m, rid, f->key, CLX_CODE_INVALID_VALUE, "%s must be a whole number of tokens, got '%.*s'", f->key,
-                       (int)(len > 40 ? 40 : len), (const char *)s);
+                reject(m, rid, f->key, CLX_CODE_INVALID_VALUE, "%s must be a whole number of tokens, got '%.*s'",
+                       f->key, (int)(len > 40 ? 40 : len), (const char *)s);
                 return -1;
             }
             n = n * 10 + (s[i] - '0');
@@ -393,7 +396,8 @@ static int get_string(struct mapper *m, const struct found *f, const char *rid, 
     if (len == 0) /* data may be NULL */
         return 0;
     if (len > m->lim->max_value_len) {
-        reject(m, rid, f->key, CLX_CODE_TOO_LONG, "%s is longer than %zu bytes (%zu)", f->key, m->lim->max_value_len, len);
+        reject(m, rid, f->key, CLX_CODE_TOO_LONG, "%s is longer than %zu bytes (%zu)", f->key, m->lim->max_value_len,
+               len);
         return -1;
     }
     if (memchr(s, '\0', len) != NULL) {
@@ -503,7 +507,8 @@ static int resolve_tags(struct mapper *m, struct tags *t, const char *rid)
             return -1;
         }
         if (memchr(t->kv[i]->key.data, '\0', t->kv[i]->key.len) != NULL) {
-            reject(m, rid, "costlynx.tags.*", CLX_CODE_INVALID_VALUE, "a costlynx.tags.* name contains a NUL character");
+            reject(m, rid, "costlynx.tags.*", CLX_CODE_INVALID_VALUE,
+                   "a costlynx.tags.* name contains a NUL character");
             return -1;
         }
         if (get_string(m, &f, rid, &t->v[i].value) != 0)
@@ -618,8 +623,7 @@ static void map_span(struct mapper *m, const struct context *c, const span_t *sp
         reject(m, rid, part_key, CLX_CODE_INVALID_VALUE,
                "cache tokens (%s %lld, %s %lld) exceed %s (%lld): they must be part of the input tokens",
                f[S_CACHE_READ].v != NULL ? f[S_CACHE_READ].key : "cache read", (long long)rd,
-               f[S_CACHE_WRITE].v != NULL ? f[S_CACHE_WRITE].key : "cache write", (long long)wr, in_key,
-               (long long)in);
+               f[S_CACHE_WRITE].v != NULL ? f[S_CACHE_WRITE].key : "cache write", (long long)wr, in_key, (long long)in);
         return;
     }
     }

@@ -28,7 +28,7 @@ typedef struct clx_rest_config {
     /* appends more Prometheus text to GET /metrics at buf + *len (e.g. the exporter's); NULL: none */
     void (*metrics_extra)(void *arg, char *buf, size_t cap, size_t *len);
     void *metrics_arg;
-    clx_otlp_door_t *otlp;          /* POST /v1/traces (its body limit: clx_otlp_door_max_body) */
+    clx_otlp_door_t *otlp; /* POST /v1/traces (its body limit: clx_otlp_door_max_body) */
 } clx_rest_config_t;
 
 /*

@@ -21,8 +21,8 @@ static void respond(h2o_req_t *req, clx_otlp_export_t *x)
     clx_otlp_export_reply(x, &r);
     if (r.retry_after_s > 0) {
         int n = snprintf(delay, sizeof(delay), "%d", r.retry_after_s);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, h2o_strdup(&req->pool, delay, n).base,
-                       (size_t)n);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       h2o_strdup(&req->pool, delay, n).base, (size_t)n);
     }
     clx_rest_send(req, clx_err_http_status(r.status), r.content_type, r.body, r.len);
 }

@@ -24,7 +24,7 @@ struct clx_rest_thread {
     h2o_accept_ctx_t accept;
     h2o_socket_t *listener;
     h2o_multithread_queue_t *queue;
-    h2o_multithread_receiver_t done_receiver; /* answers from the writer (pending.c) */
+    h2o_multithread_receiver_t done_receiver;   /* answers from the writer (pending.c) */
     h2o_multithread_receiver_t backup_receiver; /* backup completions (admin.c) */
     clx_arena_t **free_arenas;                 /* reusable request arenas (this thread only) */
     size_t nfree_arenas;
@@ -111,8 +111,8 @@ typedef void (*clx_rest_respond_fn)(clx_rest_pending_t *p, h2o_req_t *req);
 struct clx_rest_pending {
     h2o_multithread_message_t msg; /* first: the queue hands back this pointer */
     clx_rest_thread_t *thread;
-    h2o_req_t *req;                /* NULL once the client has gone */
-    clx_rest_pending_t **backref;  /* in req->pool; cleared by the pool's dispose */
+    h2o_req_t *req;               /* NULL once the client has gone */
+    clx_rest_pending_t **backref; /* in req->pool; cleared by the pool's dispose */
     clx_arena_t *arena;
     clx_rest_respond_fn respond;
 };

@@ -70,8 +70,10 @@ static const struct otlp_span_outcome {
     const char *name;
     size_t offset; /* in clx_otlp_metrics_t */
 } otlp_span_outcomes[] = {
-    {"inserted", offsetof(clx_otlp_metrics_t, inserted)}, {"skipped", offsetof(clx_otlp_metrics_t, skipped)},
-    {"rejected", offsetof(clx_otlp_metrics_t, rejected)}, {"ignored", offsetof(clx_otlp_metrics_t, ignored)},
+    {"inserted", offsetof(clx_otlp_metrics_t, inserted)},
+    {"skipped", offsetof(clx_otlp_metrics_t, skipped)},
+    {"rejected", offsetof(clx_otlp_metrics_t, rejected)},
+    {"ignored", offsetof(clx_otlp_metrics_t, ignored)},
 };
 
 /* The OTLP door's counters with no label but the transport. */
@@ -141,7 +143,8 @@ int clx_rest_metrics(clx_rest_call_t *call)
     char buf[16384];
     int n = snprintf(
         buf, sizeof(buf),
-        "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (every door; an OTLP export counts one per 100 events).\n"
+        "# HELP costlynx_ingest_requests_total Ingest requests that reached the pipeline (every door; an OTLP export "
+        "counts one per 100 events).\n"
         "# TYPE costlynx_ingest_requests_total counter\n"
         "costlynx_ingest_requests_total %llu\n"
         "# HELP costlynx_ingest_refused_total Requests answered retry-later (writer queue full, shutting down).\n"

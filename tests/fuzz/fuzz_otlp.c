@@ -145,8 +145,8 @@ static int same_str(const char *a, const char *b)
 /* The two decodes of one body must map alike: every record and rejection, field by field. */
 static void check_same_batch(const clx_otlp_batch_t *x, const clx_otlp_batch_t *y)
 {
-    if (x->spans != y->spans || x->nrecords != y->nrecords || x->ignored != y->ignored ||
-        x->rejected != y->rejected || x->nrejects != y->nrejects)
+    if (x->spans != y->spans || x->nrecords != y->nrecords || x->ignored != y->ignored || x->rejected != y->rejected ||
+        x->nrejects != y->nrejects)
         die("the door's decode and the whole decode map to different counts");
     for (size_t i = 0; i < x->nrecords; i++) {
         const clx_otlp_usage_t *a = &x->records[i], *b = &y->records[i];

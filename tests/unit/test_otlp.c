@@ -647,10 +647,10 @@ static void test_wrong_types_in_attributes(void **state)
         attr_t attrs[] = {S("gen_ai.provider.name", "openai"), S("gen_ai.response.model", "gpt-4o"),
                           I("gen_ai.usage.output_tokens", 1), cases[i].bad, END};
         map_one(a, NULL, NULL, attrs, &b);
-        if (b.nrejects != 1 || b.rejects[0].code != cases[i].code || strcmp(b.rejects[0].attribute, cases[i].bad.key) != 0)
+        if (b.nrejects != 1 || b.rejects[0].code != cases[i].code ||
+            strcmp(b.rejects[0].attribute, cases[i].bad.key) != 0)
             fail_msg("case %zu: want %s on %s, got %zu rejects (%s)", i, clx_code_name(cases[i].code), cases[i].bad.key,
-                     b.nrejects,
-                     b.nrejects ? b.rejects[0].message : "-");
+                     b.nrejects, b.nrejects ? b.rejects[0].message : "-");
     }
     /* whole numbers written as doubles (JavaScript) and digit strings are token counts */
     static const attr_t lenient[] = {S("gen_ai.provider.name", "openai"), S("gen_ai.request.model", "gpt-4o"),
@@ -785,8 +785,8 @@ static void test_json_errors(void **state)
         {"42", CLX_EINVAL, CLX_CODE_INVALID_JSON, "JSON object"},
         {"{} {}", CLX_EINVAL, CLX_CODE_INVALID_JSON, "JSON"},
         {"{\"resourceSpans\":{}}", CLX_EINVAL, CLX_CODE_INVALID_JSON, "resourceSpans must be an array"},
-        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"xyz\"}]}]}]}", CLX_EINVAL, CLX_CODE_INVALID_JSON,
-         "traceId must be a hex string"},
+        {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"xyz\"}]}]}]}", CLX_EINVAL,
+         CLX_CODE_INVALID_JSON, "traceId must be a hex string"},
         {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":\"99999999999999999999\"}]}]}]}",
          CLX_EINVAL, CLX_CODE_INVALID_JSON, "startTimeUnixNano is out of range"},
         {"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"startTimeUnixNano\":-1}]}]}]}", CLX_EINVAL,
@@ -1270,9 +1270,14 @@ static void test_usage_only_decode(void **state)
     char prompt[3000];
     memset(prompt, 'p', sizeof(prompt) - 1);
     prompt[sizeof(prompt) - 1] = '\0';
-    attr_t attrs[] = {S("gen_ai.provider.name", "openai"), S("gen_ai.input.messages", prompt),
-                      S("gen_ai.response.model", "gpt-4o"), I("gen_ai.usage.input_tokens", 7),
-                      I("gen_ai.usage.output_tokens", 3), S("costlynx.tags.team", "a"), S("http.method", "GET"), END};
+    attr_t attrs[] = {S("gen_ai.provider.name", "openai"),
+                      S("gen_ai.input.messages", prompt),
+                      S("gen_ai.response.model", "gpt-4o"),
+                      I("gen_ai.usage.input_tokens", 7),
+                      I("gen_ai.usage.output_tokens", 3),
+                      S("costlynx.tags.team", "a"),
+                      S("http.method", "GET"),
+                      END};
     span_t *sp = make_span(a, 1, attrs);
     size_t len;
     uint8_t *body = pack(a, make_request(a, NULL, "scope-x", &sp, 1), &len);
