@@ -54,7 +54,7 @@ struct clx_otlp_export {
     struct chunk *chunks;
     size_t nchunks;
     atomic_size_t pending; /* chunks not answered yet, plus one held by submit while it runs */
-    int begin_status;      /* a chunk's begin refused (the key was revoked meanwhile) */
+    int begin_status;      /* a request's begin refused (the key was revoked meanwhile): none submitted */
     clx_otlp_done_fn done;
     void *done_data;
     /* the outcome, once every chunk was answered */
@@ -264,9 +264,7 @@ static void finish(clx_otlp_export_t *x)
     for (size_t k = 1; k < x->nchunks; k++) /* the summary copied what it keeps */
         clx_arena_destroy(x->chunks[k].arena);
     if (status == CLX_EUNAUTH) {
-        failf(x, status, CLX_CODE_NONE,
-              "the ingestion key was revoked during the export; retry with a valid key (spans already stored are "
-              "skipped)");
+        failf(x, status, CLX_CODE_NONE, "the ingestion key was revoked during the export: nothing of it was stored");
         return;
     }
     if (status != CLX_OK) {
@@ -339,22 +337,26 @@ int clx_otlp_export_submit(clx_otlp_export_t *x, clx_otlp_done_fn done, void *da
         ch->first = k * CLX_MAX_BATCH;
         ch->n = n - ch->first < CLX_MAX_BATCH ? n - ch->first : CLX_MAX_BATCH;
     }
-    atomic_store(&x->pending, x->nchunks + 1);
-
-    size_t unstarted = x->nchunks;
-    for (size_t k = 0; k < x->nchunks; k++, unstarted--) {
+    /* Every request is begun before the first is submitted: begin re-checks the session's key
+     * (and may refresh the session), which the writer reads for the requests it holds. A key
+     * revoked since auth so refuses the whole export, with nothing stored. */
+    for (size_t k = 0; k < x->nchunks; k++) {
         struct chunk *ch = &x->chunks[k];
         int rc = clx_ingest_begin(x->session, ch->arena, events + ch->first, ch->n, &ch->ing);
-        if (rc != CLX_OK) { /* the key was revoked since auth: this and the rest are not sent */
+        if (rc != CLX_OK) {
             x->begin_status = rc;
-            break;
+            finish(x);
+            return 1;
         }
+    }
+    atomic_store(&x->pending, x->nchunks + 1);
+    for (size_t k = 0; k < x->nchunks; k++) {
+        struct chunk *ch = &x->chunks[k];
         ch->started = 1;
         if (clx_ingest_submit(ch->ing, chunk_done, ch))
             atomic_fetch_sub(&x->pending, 1); /* answered at once; submit's own share keeps pending > 0 */
     }
-    /* submit's share and the requests never started */
-    if (atomic_fetch_sub(&x->pending, 1 + unstarted) == 1 + unstarted) {
+    if (atomic_fetch_sub(&x->pending, 1) == 1) { /* submit's own share, last */
         finish(x);
         return 1;
     }
