@@ -95,7 +95,7 @@ int main(int argc, char **argv)
                 clx_otlp_map(req, &lim, arena, &b);
                 Costlynx__V1__UsageEvent *evs = clx_arena_alloc(arena, (b.nrecords ? b.nrecords : 1) * sizeof(*evs));
                 for (size_t r = 0; r < b.nrecords; r++)
-                    clx_otlp_usage_to_event(&b.records[r], &evs[r]);
+                    clx_otlp_usage_to_event(&b.records[r], arena, &evs[r]);
                 requests++;
                 spans += b.spans;
                 records += b.nrecords;

@@ -134,9 +134,8 @@ typedef struct clx_otlp_tag {
 } clx_otlp_tag_t;
 
 /*
- * One span's GenAI usage, in costlynx's terms. Every field the mapping can produce is here,
- * including those UsageEvent does not carry yet (reasoning and audio tokens, user, service
- * tier, tags, timestamp). Strings are never NULL ("" when absent) and hold no NUL byte.
+ * One span's GenAI usage, in costlynx's terms: every field UsageEvent carries.
+ * Strings are never NULL ("" when absent) and hold no NUL byte.
  */
 typedef struct clx_otlp_usage {
     uint32_t span_index;          /* the span's position in the request, counting every span */
@@ -193,10 +192,12 @@ void clx_otlp_map(const clx_otlp_request_t *req, const clx_otlp_limits_t *lim, c
                   clx_otlp_batch_t *out);
 
 /*
- * Fills ev (initialised here) from u: provider, model, the four token counts, request_id,
- * project, environment, feature. ev's strings point at u's: ev lives no longer than u.
+ * Fills ev (initialised here) from every field of u: the token counts and their parts,
+ * request_id, attribution, user, service tier, tags and the timestamp (none when the span had
+ * no time: the pipeline then uses the arrival time). ev's strings point at u's and its
+ * timestamp and tag entries are allocated in arena: ev lives no longer than either.
  */
-void clx_otlp_usage_to_event(const clx_otlp_usage_t *u, Costlynx__V1__UsageEvent *ev);
+void clx_otlp_usage_to_event(const clx_otlp_usage_t *u, clx_arena_t *arena, Costlynx__V1__UsageEvent *ev);
 
 /* ---- the answer --------------------------------------------------------------------------- */
 

@@ -325,7 +325,7 @@ int clx_otlp_export_submit(clx_otlp_export_t *x, clx_otlp_done_fn done, void *da
     Costlynx__V1__UsageEvent *evs = clx_arena_alloc(x->arena, (n ? n : 1) * sizeof(*evs));
     Costlynx__V1__UsageEvent **events = clx_arena_alloc(x->arena, (n ? n : 1) * sizeof(*events));
     for (size_t i = 0; i < n; i++) {
-        clx_otlp_usage_to_event(&b->records[i], &evs[i]);
+        clx_otlp_usage_to_event(&b->records[i], x->arena, &evs[i]);
         events[i] = &evs[i];
     }
     x->nchunks = (n + CLX_MAX_BATCH - 1) / CLX_MAX_BATCH;

@@ -21,7 +21,7 @@ const clx_otlp_limits_t clx_otlp_default_limits = {
     .max_messages = 500000,
     .max_depth = 32,
     .max_value_len = 1024,
-    .max_tags = 32,
+    .max_tags = 16, /* the event model's own limit (UsageEvent.tags) */
 };
 
 int clx_otlp_fail(clx_otlp_error_t *err, int rc, clx_code_t code, const char *fmt, ...)

@@ -718,7 +718,7 @@ void clx_otlp_map(const clx_otlp_request_t *req, const clx_otlp_limits_t *lim, c
     }
 }
 
-void clx_otlp_usage_to_event(const clx_otlp_usage_t *u, Costlynx__V1__UsageEvent *ev)
+void clx_otlp_usage_to_event(const clx_otlp_usage_t *u, clx_arena_t *arena, Costlynx__V1__UsageEvent *ev)
 {
     costlynx__v1__usage_event__init(ev);
     ev->provider = (char *)u->provider;
@@ -727,8 +727,32 @@ void clx_otlp_usage_to_event(const clx_otlp_usage_t *u, Costlynx__V1__UsageEvent
     ev->output_tokens = u->output_tokens;
     ev->cached_tokens = u->cached_tokens;
     ev->cache_write_tokens = u->cache_write_tokens;
+    ev->reasoning_tokens = u->reasoning_tokens;
+    ev->audio_input_tokens = u->audio_input_tokens;
+    ev->audio_output_tokens = u->audio_output_tokens;
     ev->request_id = (char *)u->request_id;
     ev->project = (char *)u->project;
     ev->environment = (char *)u->environment;
     ev->feature = (char *)u->feature;
+    ev->user_id = (char *)u->user_id;
+    ev->service_tier = (char *)u->service_tier;
+    if (u->timestamp_unix_nano != 0) {
+        /* the span's end: when the provider answered, as the REST door's timestamp means */
+        Google__Protobuf__Timestamp *ts = clx_arena_alloc(arena, sizeof(*ts));
+        google__protobuf__timestamp__init(ts);
+        ts->seconds = (int64_t)(u->timestamp_unix_nano / 1000000000u);
+        ts->nanos = (int32_t)(u->timestamp_unix_nano % 1000000000u);
+        ev->timestamp = ts;
+    }
+    if (u->ntags > 0) {
+        Costlynx__V1__UsageEvent__TagsEntry *e = clx_arena_alloc(arena, u->ntags * sizeof(*e));
+        ev->tags = clx_arena_alloc(arena, u->ntags * sizeof(*ev->tags));
+        for (size_t i = 0; i < u->ntags; i++) {
+            costlynx__v1__usage_event__tags_entry__init(&e[i]);
+            e[i].key = (char *)u->tags[i].key;
+            e[i].value = (char *)u->tags[i].value;
+            ev->tags[i] = &e[i];
+        }
+        ev->n_tags = u->ntags;
+    }
 }

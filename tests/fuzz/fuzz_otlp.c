@@ -228,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Costlynx__V1__UsageEvent **events = clx_arena_alloc(arena, n * sizeof(*events));
         for (size_t i = 0; i < n; i++) {
             events[i] = clx_arena_alloc(arena, sizeof(**events));
-            clx_otlp_usage_to_event(&b.records[first + i], events[i]);
+            clx_otlp_usage_to_event(&b.records[first + i], arena, events[i]);
         }
         clx_ingest_session_t *session;
         clx_ingest_t *ing;

@@ -83,7 +83,20 @@ static void put_event(const Costlynx__V1__UsageEvent *ev)
     put_kv_str("project", ev->project, 1);
     put_kv_str("environment", ev->environment, 1);
     put_kv_str("feature", ev->feature, 1);
-    putchar('}');
+    put_kv_int("reasoningTokens", ev->reasoning_tokens);
+    put_kv_int("audioInputTokens", ev->audio_input_tokens);
+    put_kv_int("audioOutputTokens", ev->audio_output_tokens);
+    put_kv_str("userId", ev->user_id, 1);
+    put_kv_str("serviceTier", ev->service_tier, 1);
+    /* the same unit as the record's, so the two compare as strings */
+    uint64_t ns = ev->timestamp != NULL
+                      ? (uint64_t)ev->timestamp->seconds * 1000000000u + (uint64_t)ev->timestamp->nanos
+                      : 0;
+    printf(",\"timestampUnixNano\":\"%" PRIu64 "\"", ns);
+    printf(",\"tags\":{");
+    for (size_t i = 0; i < ev->n_tags; i++)
+        put_kv_str(ev->tags[i]->key, ev->tags[i]->value, i > 0);
+    printf("}}");
 }
 
 int main(int argc, char **argv)
@@ -154,7 +167,7 @@ int main(int argc, char **argv)
     printf("],\"events\":[");
     for (size_t i = 0; i < b.nrecords; i++) {
         Costlynx__V1__UsageEvent ev;
-        clx_otlp_usage_to_event(&b.records[i], &ev);
+        clx_otlp_usage_to_event(&b.records[i], arena, &ev);
         if (i > 0)
             putchar(',');
         put_event(&ev);

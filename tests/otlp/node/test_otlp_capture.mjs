@@ -92,9 +92,11 @@ function checkBody(manifest, body, out) {
   assert.deepEqual(out.events.map((e) => e.requestId), out.records.map((x) => x.requestId));
   for (let i = 0; i < out.events.length; i++) {
     for (const k of ["provider", "model", "inputTokens", "outputTokens", "cachedTokens", "cacheWriteTokens",
-      "project", "environment", "feature"]) {
+      "reasoningTokens", "audioInputTokens", "audioOutputTokens", "project", "environment", "feature", "userId",
+      "serviceTier", "timestampUnixNano"]) {
       assert.equal(out.events[i][k], out.records[i][k], `${where}: event ${i} ${k}`);
     }
+    assert.deepEqual(out.events[i].tags, out.records[i].tags, `${where}: event ${i} tags`);
   }
 }
 
