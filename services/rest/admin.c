@@ -459,6 +459,81 @@ static int key_revoke(clx_rest_call_t *call, clx_jw_t *w)
 
 /* ---- usage read-back ------------------------------------------------------------------------ */
 
+static const char *cost_source_name(Costlynx__Store__V1__CostSource src)
+{
+    switch (src) {
+    case COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG:
+        return "catalog";
+    case COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER:
+        return "caller";
+    case COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_OVERRIDE:
+        return "override";
+    default:
+        return "none";
+    }
+}
+
+/* A per-call rate in pico-dollars as exact US dollars ("0.01"). */
+static void jw_usd_pico(clx_jw_t *w, const char *key, int64_t pico)
+{
+    char buf[48];
+    int n = snprintf(buf, sizeof(buf), "%lld.%012lld", (long long)(pico / 1000000000000LL),
+                     (long long)(pico % 1000000000000LL));
+    while (n > 0 && buf[n - 1] == '0')
+        n--;
+    if (n > 0 && buf[n - 1] == '.')
+        n--;
+    clx_jw_strn(w, key, buf, (size_t)n);
+}
+
+/*
+ * How a priced event's cost was made: per kind its units, the list rate used and its share
+ * (the shares sum exactly to costUsd). null for caller costs, unpriced events and events
+ * stored before the breakdown was recorded (no cost_detail: nothing is derived).
+ */
+static void render_breakdown(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev)
+{
+    const Costlynx__Store__V1__CostDetail *d = ev->cost_detail;
+    char buf[40];
+    if (d == NULL) {
+        clx_jw_null(w, "costBreakdown");
+        return;
+    }
+    clx_jw_obj_open(w, "costBreakdown");
+    jw_opt(w, "priceId", ev->price_id);
+    jw_opt(w, "catalogVersion", d->catalog_version);
+    clx_jw_str(w, "tier", clx_service_tier_name((clx_service_tier_t)d->tier_used));
+    clx_jw_int(w, "discountPct", d->discount_pct);
+    clx_jw_bool(w, "longContext", d->long_context);
+    clx_jw_arr_begin(w, "flags");
+    if (d->flags & CLX_COST_TIER_UNPRICED)
+        clx_jw_str(w, NULL, "tier_unpriced");
+    if (d->flags & CLX_COST_FEE_UNPRICED)
+        clx_jw_str(w, NULL, "fee_unpriced");
+    if (d->flags & CLX_COST_SATURATED)
+        clx_jw_str(w, NULL, "saturated");
+    clx_jw_arr_end(w);
+    clx_jw_arr_begin(w, "parts");
+    for (size_t i = 0; i < d->n_parts; i++) {
+        const Costlynx__Store__V1__CostPart *p = d->parts[i];
+        clx_jw_obj_open(w, NULL);
+        clx_jw_str(w, "kind", clx_cost_kind_name((clx_cost_kind_t)p->kind));
+        clx_jw_int(w, "units", p->units);
+        if (p->kind == CLX_COST_WEB_SEARCH) {
+            clx_jw_str(w, "unit", "call");
+            jw_usd_pico(w, "ratePerCall", p->rate_pico);
+        } else {
+            clx_jw_str(w, "unit", "token");
+            clx_jw_price(w, "ratePerMtok", p->rate_pico);
+        }
+        clx_money_format_usd(p->nanos, buf);
+        clx_jw_str(w, "costUsd", buf);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+}
+
 void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev)
 {
     char cost[32];
@@ -475,21 +550,33 @@ void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *
         clx_money_format_usd(ev->cost_nanos, cost);
         clx_jw_str(w, "costUsd", cost);
     }
-    clx_jw_str(w, "costSource",
-               ev->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG  ? "catalog"
-               : ev->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER ? "caller"
-                                                                                          : "none");
+    clx_jw_str(w, "costSource", cost_source_name(ev->cost_source));
+    render_breakdown(w, ev);
     clx_jw_int(w, "inputTokens", ev->input_tokens);
     clx_jw_int(w, "outputTokens", ev->output_tokens);
     clx_jw_int(w, "cachedTokens", ev->cached_tokens);
     clx_jw_int(w, "cacheWriteTokens", ev->cache_write_tokens);
+    clx_jw_int(w, "cacheWrite1hTokens", ev->cache_write_1h_tokens);
+    clx_jw_int(w, "reasoningTokens", ev->reasoning_tokens);
+    clx_jw_int(w, "audioInputTokens", ev->audio_input_tokens);
+    clx_jw_int(w, "cachedAudioTokens", ev->cached_audio_tokens);
+    clx_jw_int(w, "audioOutputTokens", ev->audio_output_tokens);
+    clx_jw_int(w, "webSearchCalls", ev->web_search_calls);
+    clx_jw_str(w, "serviceTier", clx_service_tier_name((clx_service_tier_t)ev->service_tier));
     clx_jw_bool(w, "batch", ev->batch);
+    jw_opt(w, "userId", ev->user_id);
+    clx_jw_obj_open(w, "tags");
+    for (size_t i = 0; i < ev->n_tags; i++)
+        clx_jw_str(w, ev->tags[i]->key, ev->tags[i]->value);
+    clx_jw_obj_end(w);
     jw_opt(w, "project", ev->project);
     jw_opt(w, "environment", ev->environment);
     jw_opt(w, "projectAsSent", ev->project_as_sent);
     jw_opt(w, "environmentAsSent", ev->environment_as_sent);
     jw_opt(w, "feature", ev->feature);
     clx_jw_str(w, "keyId", ev->key_id);
+    /* the event's time: its timestamp, else (and in events stored before it existed) arrival */
+    jw_time(w, "timestamp", ev->event_time_ms != 0 ? ev->event_time_ms : ev->received_at_ms);
     jw_time(w, "receivedAt", ev->received_at_ms);
     clx_jw_arr_begin(w, "flags");
     static const struct {
