@@ -197,6 +197,24 @@ int clx_settings_create_workspace(clx_settings_t *s, const char *slug, const cha
                                   clx_settings_problem_t *problem);
 int clx_settings_get_workspace(clx_settings_t *s, const char *slug, clx_workspace_t *out);
 int clx_settings_set_strict_mode(clx_settings_t *s, const char *ws, int strict, clx_workspace_t *out);
+/*
+ * A workspace's ingest settings (issue 10), changed together or not at all. Each set_* says
+ * whether its member changes. window_*_ms: 0 = back to the default, else 1000 ms to the
+ * CLX_WINDOW_*_MAX_MS maximum in whole seconds; tag_dimensions: at most
+ * CLX_TAG_DIMENSIONS_MAX unique tag keys (clx_tag_key_valid), in the order given. A change to
+ * the dimensions applies to events written afterwards (rollups of earlier events stay as they
+ * were). CLX_OK, CLX_EINVAL (*problem: field "eventWindow.backSeconds",
+ * "eventWindow.forwardSeconds" or "tagDimensions"), CLX_ENOTFOUND, CLX_EIO, CLX_ENOSPC.
+ */
+typedef struct clx_workspace_update {
+    int set_window;
+    int64_t window_back_ms, window_forward_ms;
+    int set_tag_dimensions;
+    const char *tag_dimensions[CLX_TAG_DIMENSIONS_MAX + 1]; /* ntag_dimensions of them */
+    size_t ntag_dimensions;                                 /* > CLX_TAG_DIMENSIONS_MAX is refused */
+} clx_workspace_update_t;
+int clx_settings_update_workspace(clx_settings_t *s, const char *ws, const clx_workspace_update_t *u,
+                                  clx_workspace_t *out, clx_settings_problem_t *problem);
 int clx_settings_create_project(clx_settings_t *s, const char *ws, const char *slug, const char *name,
                                 clx_project_t *out, clx_settings_problem_t *problem);
 int clx_settings_get_project(clx_settings_t *s, const char *ws, const char *slug, clx_project_t *out);

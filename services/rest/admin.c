@@ -149,6 +149,16 @@ static void render_ws(clx_jw_t *w, const clx_workspace_t *ws)
     clx_jw_str(w, "name", ws->name);
     clx_jw_bool(w, "strictMode", ws->strict_mode);
     jw_time(w, "createdAt", ws->created_at_ms);
+    /* the accepted event-time window in force (the defaults when the workspace sets none) */
+    clx_jw_obj_open(w, "eventWindow");
+    clx_jw_int(w, "backSeconds", (ws->window_back_ms > 0 ? ws->window_back_ms : CLX_WINDOW_BACK_DEFAULT_MS) / 1000);
+    clx_jw_int(w, "forwardSeconds",
+               (ws->window_forward_ms > 0 ? ws->window_forward_ms : CLX_WINDOW_FORWARD_DEFAULT_MS) / 1000);
+    clx_jw_obj_end(w);
+    clx_jw_arr_begin(w, "tagDimensions");
+    for (size_t i = 0; i < ws->ntag_dimensions; i++)
+        clx_jw_str(w, NULL, ws->tag_dimensions[i]);
+    clx_jw_arr_end(w);
     clx_jw_obj_end(w);
 }
 
@@ -257,6 +267,71 @@ static int workspace_get(clx_rest_call_t *call, clx_jw_t *w)
     return send_w(call, 200, w);
 }
 
+/*
+ * The issue-10 members of a workspace PATCH into *up: "eventWindow" ({"backSeconds": N,
+ * "forwardSeconds": N}, either member alone keeps the other as it is; null = the defaults)
+ * and "tagDimensions" (an array of tag keys). CLX_OK, or CLX_EINVAL after answering 400.
+ */
+static int ingest_settings(clx_rest_call_t *call, yajl_val body, const clx_workspace_t *cur, clx_workspace_update_t *up)
+{
+    const char *wpath[] = {"eventWindow", NULL};
+    yajl_val win = yajl_tree_get(body, wpath, yajl_t_any);
+    if (win != NULL && YAJL_IS_NULL(win)) {
+        up->set_window = 1; /* 0, 0: the defaults */
+    } else if (win != NULL) {
+        if (!YAJL_IS_OBJECT(win))
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "eventWindow",
+                                       "eventWindow must be an object {\"backSeconds\": N, \"forwardSeconds\": N}"),
+                   CLX_EINVAL;
+        up->set_window = 1;
+        up->window_back_ms = cur->window_back_ms;
+        up->window_forward_ms = cur->window_forward_ms;
+        for (size_t i = 0; i < win->u.object.len; i++) {
+            const char *k = win->u.object.keys[i];
+            yajl_val v = win->u.object.values[i];
+            int back = strcmp(k, "backSeconds") == 0;
+            if (!back && strcmp(k, "forwardSeconds") != 0)
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "eventWindow",
+                                           "eventWindow has the members backSeconds and forwardSeconds, not '%.64s'",
+                                           k),
+                       CLX_EINVAL;
+            const char *field = back ? "eventWindow.backSeconds" : "eventWindow.forwardSeconds";
+            int64_t ms;
+            if (YAJL_IS_NULL(v))
+                ms = 0; /* that edge's default */
+            else if (!YAJL_IS_INTEGER(v))
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, field,
+                                           "%s must be a whole number of seconds", field),
+                       CLX_EINVAL;
+            else if (YAJL_GET_INTEGER(v) <= 0 || YAJL_GET_INTEGER(v) > INT64_MAX / 1000)
+                ms = -1; /* refused by the settings service, which words the range */
+            else
+                ms = YAJL_GET_INTEGER(v) * 1000;
+            *(back ? &up->window_back_ms : &up->window_forward_ms) = ms;
+        }
+    }
+    const char *dpath[] = {"tagDimensions", NULL};
+    yajl_val dims = yajl_tree_get(body, dpath, yajl_t_any);
+    if (dims != NULL) {
+        if (!YAJL_IS_ARRAY(dims))
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "tagDimensions",
+                                       "tagDimensions must be an array of tag keys"),
+                   CLX_EINVAL;
+        up->set_tag_dimensions = 1;
+        up->ntag_dimensions = dims->u.array.len;
+        for (size_t i = 0; i < dims->u.array.len; i++) {
+            yajl_val d = dims->u.array.values[i];
+            if (!YAJL_IS_STRING(d))
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "tagDimensions",
+                                           "tagDimensions must be an array of tag keys (strings)"),
+                       CLX_EINVAL;
+            if (i < CLX_TAG_DIMENSIONS_MAX + 1)
+                up->tag_dimensions[i] = YAJL_GET_STRING(d);
+        }
+    }
+    return CLX_OK;
+}
+
 static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
 {
     char *slug = clx_rest_param(call, 0);
@@ -272,6 +347,17 @@ static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
         clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "strictMode",
                             "strictMode must be true or false");
         goto done;
+    }
+    clx_workspace_update_t up = {0};
+    if (ingest_settings(call, body, &ws, &up) != CLX_OK)
+        goto done;
+    if (up.set_window || up.set_tag_dimensions) {
+        clx_settings_problem_t problem = {0};
+        int rc = clx_settings_update_workspace(call->srv->cfg.settings, slug, &up, &ws, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+            goto done;
+        }
     }
     if (v != NULL) {
         int rc = clx_settings_set_strict_mode(call->srv->cfg.settings, slug, YAJL_IS_TRUE(v), &ws);
