@@ -662,10 +662,11 @@ class StartupTest(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="clx-grpc-start-")
         self.addCleanup(shutil.rmtree, tmp, True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("COSTLYNX_")}
+        env["COSTLYNX_ADMIN_TOKEN"] = "t" * 24
         out_path, err_path = os.path.join(tmp, "out"), os.path.join(tmp, "err")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            p = subprocess.Popen([clx.BINARY, "--data-dir", os.path.join(tmp, "data"), "--http-addr", "127.0.0.1:0",
-                                  "--admin-token", "t" * 24] + list(args),
+            p = subprocess.Popen([clx.BINARY, "--data-dir", os.path.join(tmp, "data"), "--http-addr", "127.0.0.1:0"]
+                                 + list(args),
                                  stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while p.poll() is None and time.monotonic() < deadline:
