@@ -1103,6 +1103,19 @@ int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t
     return put_cf(s, CF_META, name, strlen(name), val, vlen);
 }
 
+int clx_store_meta_delete(clx_store_t *s, const char *name)
+{
+    char *err = NULL;
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = space_check(s, strlen(name) + 32);
+    if (rc == CLX_OK)
+        rocksdb_delete_cf(s->db, s->wsync, s->meta, name, strlen(name), &err);
+    pthread_rwlock_unlock(&s->lock);
+    if (err != NULL)
+        rc = store_fail("delete metadata", err);
+    return rc;
+}
+
 int clx_store_checkpoint(clx_store_t *s, const char *dir, char **errmsg)
 {
     char *err = NULL;
