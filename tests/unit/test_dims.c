@@ -50,6 +50,57 @@ static void test_key_round_trip(void **state)
     assert_int_equal(clx_dims_key_decode(key, klen, &kind, &space, &slen, &level, &bucket, &flags, &value, &vlen), -1);
 }
 
+static void check_compact(const clx_rollup_t *r)
+{
+    unsigned char buf[CLX_ROLLUP_COMPACT_MAX];
+    size_t n = clx_rollup_pack_compact(r, buf);
+    assert_true(n <= CLX_ROLLUP_COMPACT_MAX);
+    assert_true(n != CLX_ROLLUP_V1_LEN); /* that length reads as version 1 */
+    clx_rollup_t back;
+    assert_int_equal(clx_rollup_unpack(buf, n, &back), CLX_OK);
+    assert_memory_equal(&back, r, sizeof(back));
+    /* cut anywhere: refused, never misread */
+    for (size_t cut = 1; cut < n; cut++)
+        if (cut != CLX_ROLLUP_V1_LEN && !(n == CLX_ROLLUP_V1_LEN + 1 && cut == CLX_ROLLUP_V1_LEN))
+            assert_int_equal(clx_rollup_unpack(buf, cut, &back), CLX_ECORRUPT);
+}
+
+/* The dims family's compact records (version 3) round-trip every value, and merge like v2. */
+static void test_compact_records(void **state)
+{
+    (void)state;
+    clx_i128_t big = (clx_i128_t)1 << 125;
+    clx_rollup_t small = {.events = 1, .cost_nanos = 210000, .first_ms = 1767225600000LL, .last_ms = 1767225600001LL};
+    clx_rollup_t neg = {.events = -3, .input_tokens = -1, .cost_nanos = -(clx_i128_t)INT64_MAX * 1000};
+    clx_rollup_t huge = {.events = big, .input_tokens = big, .output_tokens = big, .cached_tokens = 64};
+    clx_rollup_t max = {.events = ~((clx_i128_t)1 << 127),
+                        .cost_nanos = (clx_i128_t)1 << 127,
+                        .first_ms = INT64_MIN,
+                        .last_ms = INT64_MAX};
+    check_compact(&small);
+    check_compact(&neg);
+    check_compact(&huge); /* 64 bytes before the pad byte */
+    check_compact(&max);
+    unsigned char buf[CLX_ROLLUP_COMPACT_MAX];
+    assert_int_equal(clx_rollup_pack_compact(&huge, buf), CLX_ROLLUP_V1_LEN + 1);
+
+    /* merged: a compact and a version-2 operand add up, the result compact */
+    unsigned char v2[CLX_ROLLUP_LEN];
+    clx_rollup_pack(&small, v2);
+    size_t cl = clx_rollup_pack_compact(&small, buf);
+    const char *ops[2] = {(const char *)buf, (const char *)v2};
+    const size_t lens[2] = {cl, sizeof(v2)};
+    size_t outlen;
+    char *out = clx_rollup_merge_as(NULL, 0, ops, lens, 2, 1, &outlen);
+    assert_non_null(out);
+    assert_int_equal((unsigned char)out[0], 3);
+    clx_rollup_t sum;
+    assert_int_equal(clx_rollup_unpack(out, outlen, &sum), CLX_OK);
+    assert_true(sum.events == 2 && sum.cost_nanos == 420000);
+    assert_int_equal(sum.first_ms, small.first_ms);
+    free(out);
+}
+
 /* The tiles cover the range exactly, aligned, coarsest first where they fit. */
 static void test_tiling(void **state)
 {
@@ -364,11 +415,9 @@ int main(void)
 {
     clx_log_set_level(CLX_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_round_trip),
-        cmocka_unit_test(test_tiling),
-        cmocka_unit_test(test_event_refs_by_event_time),
-        cmocka_unit_test(test_sums_over_ranges),
-        cmocka_unit_test(test_upgrade_of_an_older_folder),
+        cmocka_unit_test(test_key_round_trip),   cmocka_unit_test(test_tiling),
+        cmocka_unit_test(test_compact_records),  cmocka_unit_test(test_event_refs_by_event_time),
+        cmocka_unit_test(test_sums_over_ranges), cmocka_unit_test(test_upgrade_of_an_older_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
