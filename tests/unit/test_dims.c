@@ -280,7 +280,7 @@ static void test_sums_over_ranges(void **state)
         clx_dims_row_t *rows, total;
         size_t n;
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], 0, a, &rows, &n, &total),
+            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total),
             CLX_OK);
         assert_true(total.sum.events == events);
         assert_true(total.sum.cost_nanos == cost);
@@ -294,11 +294,11 @@ static void test_sums_over_ranges(void **state)
         }
         /* another kind, workspace or tag key sees none of it */
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], 0, a, &rows, &n, &total),
+            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total),
             CLX_OK);
         assert_int_equal(n, 0);
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], 0, a, &rows, &n, &total),
+            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total),
             CLX_OK);
         assert_int_equal(n, 0);
     }
