@@ -314,11 +314,11 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
         it->value = buf;
         it->value_len = len;
         it->fingerprint = slot->rec.fingerprint;
+        it->event_time_ms = clx_event_time_ms(&slot->rec);
         /* the rollups the event adds to once written (merged by the writer in the same batch) */
         clx_rollup_ref_t *refs = clx_arena_alloc(ing->arena, CLX_ROLLUP_PER_EVENT * sizeof(*refs));
-        clx_rollup_event_refs(ing->arena, ws, &slot->rec, refs);
         it->rollups = refs;
-        it->nrollups = CLX_ROLLUP_PER_EVENT;
+        it->nrollups = clx_rollup_event_refs(ing->arena, ws, &slot->rec, 1, refs);
         ing->item_slot[k++] = i;
     }
     if (ing->nlocks > 0)

@@ -705,15 +705,9 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
             return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "limit",
                                        "limit must be 1 to 1000");
     }
-    unsigned long long cursor = 0;
-    if (cursor_s != NULL) {
-        char *end;
-        cursor = strtoull(cursor_s, &end, 10);
-        /* digits only: strtoull takes "-1" (as 2^64-1) and " 5" */
-        if (*cursor_s == '\0' || *end != '\0' || strspn(cursor_s, "0123456789") != strlen(cursor_s))
-            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "cursor",
-                                       "cursor must be a number");
-    }
+    clx_event_cursor_t cursor = {0, 0};
+    if (cursor_s != NULL && clx_query_cursor_parse(cursor_s, &cursor) != 0) /* digits only */
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "cursor", "cursor must be a number");
     clx_arena_t *arena = w->arena;
     clx_jw_obj_begin(w);
     clx_jw_arr_begin(w, "events");
@@ -727,20 +721,20 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         clx_jw_arr_end(w);
         clx_jw_null(w, "nextCursor");
     } else {
-        uint64_t next = 0;
+        clx_event_cursor_t next;
         clx_event_filter_t filter = {0};
         if (clx_rest_event_filter(call, &filter) != 0)
             return 0;
         int rc =
-            clx_query_list_events(call->srv->cfg.query, ws, cursor, (size_t)limit, &filter, list_event_cb, w, &next);
+            clx_query_list_events(call->srv->cfg.query, ws, &cursor, (size_t)limit, &filter, list_event_cb, w, &next);
         if (rc != CLX_OK)
             return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "events could not be read");
         clx_jw_arr_end(w);
-        if (next == 0) {
+        if (next.seq == 0) {
             clx_jw_null(w, "nextCursor");
         } else {
-            char buf[24];
-            snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
+            char buf[CLX_CURSOR_BUF];
+            clx_query_cursor_format(&next, buf);
             clx_jw_str(w, "nextCursor", buf);
         }
     }
