@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
 sys.path.insert(0, HERE)
 
 import grpc  # noqa: E402
-from google.protobuf import descriptor_pb2, json_format  # noqa: E402
+from google.protobuf import descriptor_pb2, json_format, timestamp_pb2  # noqa: E402
 
 import clx  # noqa: E402
 import grpc_stubs  # noqa: E402
@@ -386,6 +386,34 @@ class IngestTest(GrpcCase):
         r = self.ingest(self.key, ev("g-cancel-1"))
         self.assertEqual((r.inserted + r.skipped, r.rejected), (1, 0))
         self.assertIsNotNone(self.srv.get_event("g-cancel-1"))
+
+    def test_stream_sees_a_window_changed_meanwhile(self):
+        # issue 10: an open stream's session re-reads its workspace's event window after a
+        # settings change (the key's re-check), so the next message is judged by the new one
+        self.srv.create_workspace("grpcwin")
+        key = self.srv.create_key(ws="grpcwin", name="win")
+        sent, go = threading.Event(), threading.Event()
+        def ts(days):
+            t = timestamp_pb2.Timestamp()
+            t.FromDatetime(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days))
+            return t
+
+        def gen():
+            yield batch(ev("g-win-1", timestamp=ts(3)))
+            sent.set()
+            go.wait(10)
+            yield batch(ev("g-win-2", timestamp=ts(3)), ev("g-win-3", timestamp=ts(0.5)))
+        fut = self.stub.IngestStream.future(gen(), metadata=md(key), timeout=RPC_TIMEOUT)
+        self.assertTrue(sent.wait(10))
+        time.sleep(0.3)  # the first message is processed before the next is read
+        st, js, raw = self.srv.admin("PATCH", "workspaces/grpcwin", {"eventWindow": {"backSeconds": 86400}})
+        self.assertEqual(st, 200, raw)
+        go.set()
+        r = fut.result()
+        self.assertEqual((r.inserted, r.rejected), (2, 1), r)
+        self.assertEqual([(e.index, e.request_id, e.field, e.code) for e in r.errors],
+                         [(1, "g-win-2", "timestamp", "timestamp_out_of_range")])
+        self.assertIn("1 day back to 5 minutes ahead", r.errors[0].message)
 
     def test_stream_of_one_batch(self):
         r = self.stream(self.key, [batch(ev("g-s1-0"), ev("g-s1-1", input_tokens=-2))])
