@@ -191,6 +191,8 @@ uint64_t clx_store_disk_bytes(clx_store_t *s);
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen);
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen);
+/* Removes a metadata entry (synced): CLX_OK (also when absent), CLX_ENOSPC or CLX_EIO. */
+int clx_store_meta_delete(clx_store_t *s, const char *name);
 
 /* Big-endian helpers for composing keys. */
 static inline void clx_be64_put(unsigned char *p, uint64_t v)

@@ -120,10 +120,14 @@ static rocksdb_options_t *cf_options(rocksdb_cache_t *cache, int bloom, size_t w
 /* ---- the rollups family's merge operator: RocksDB's callbacks around clx_rollup_merge ---------- */
 
 /* A malformed value fails the merge (RocksDB reports corruption). */
-static char *rollup_combine(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
-                            unsigned char *success, size_t *outlen)
+/* state: NULL for the rollups family (version-2 records), DIMS_STATE for dims (compact). */
+static char dims_state;
+#define DIMS_STATE ((void *)&dims_state)
+
+static char *rollup_combine(void *state, const char *existing, size_t elen, const char *const *ops,
+                            const size_t *oplens, int n, unsigned char *success, size_t *outlen)
 {
-    char *out = clx_rollup_merge(existing, elen, ops, oplens, n, outlen);
+    char *out = clx_rollup_merge_as(existing, elen, ops, oplens, n, state == DIMS_STATE, outlen);
     *success = out != NULL;
     return out;
 }
@@ -132,13 +136,13 @@ static char *rollup_full_merge(void *state, const char *key, size_t klen, const 
                                const char *const *ops, const size_t *oplens, int n, unsigned char *success,
                                size_t *outlen)
 {
-    return rollup_combine(existing, elen, ops, oplens, n, success, outlen);
+    return rollup_combine(state, existing, elen, ops, oplens, n, success, outlen);
 }
 
 static char *rollup_partial_merge(void *state, const char *key, size_t klen, const char *const *ops,
                                   const size_t *oplens, int n, unsigned char *success, size_t *outlen)
 {
-    return rollup_combine(NULL, 0, ops, oplens, n, success, outlen);
+    return rollup_combine(state, NULL, 0, ops, oplens, n, success, outlen);
 }
 
 static void rollup_delete_value(void *state, const char *value, size_t len)
@@ -156,7 +160,7 @@ static void rollup_destroy(void *state)
  * file and table properties of existing stores, and the operator reads both versions. */
 static const char *rollup_name(void *state)
 {
-    return CLX_ROLLUP_MERGE_NAME;
+    return state == DIMS_STATE ? CLX_DIMS_MERGE_NAME : CLX_ROLLUP_MERGE_NAME;
 }
 
 static rocksdb_options_t *db_options(rocksdb_cache_t *cache)
@@ -402,13 +406,17 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     /* dims: many distinct keys per group (one per end user), read by range only */
     ours[CLX_CF_DIMS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
+    /* a top-N query reads a few hundred thousand of its records at once: LZ4 at every level,
+     * whose decompression costs a fraction of zstd's, on the query's path */
+    rocksdb_options_set_bottommost_compression(ours[CLX_CF_DIMS], rocksdb_lz4_compression);
     ours[CLX_CF_EVTIME] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER);
     /* one operator object per family: RocksDB owns (and destroys) what it is given */
-    const clx_cf_t merged[] = {CLX_CF_ROLLUPS, CLX_CF_DIMS};
-    for (size_t m = 0; m < sizeof(merged) / sizeof(merged[0]); m++)
-        rocksdb_options_set_merge_operator(
-            ours[merged[m]], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge, rollup_partial_merge,
-                                                          rollup_delete_value, rollup_name));
+    rocksdb_options_set_merge_operator(
+        ours[CLX_CF_ROLLUPS], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge,
+                                                           rollup_partial_merge, rollup_delete_value, rollup_name));
+    rocksdb_options_set_merge_operator(
+        ours[CLX_CF_DIMS], rocksdb_mergeoperator_create(DIMS_STATE, rollup_destroy, rollup_full_merge,
+                                                        rollup_partial_merge, rollup_delete_value, rollup_name));
 
     /* a fresh directory has no CURRENT file and nothing to list */
     size_t dlen = strlen(dir);
@@ -1101,6 +1109,19 @@ int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vle
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen)
 {
     return put_cf(s, CF_META, name, strlen(name), val, vlen);
+}
+
+int clx_store_meta_delete(clx_store_t *s, const char *name)
+{
+    char *err = NULL;
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = space_check(s, strlen(name) + 32);
+    if (rc == CLX_OK)
+        rocksdb_delete_cf(s->db, s->wsync, s->meta, name, strlen(name), &err);
+    pthread_rwlock_unlock(&s->lock);
+    if (err != NULL)
+        rc = store_fail("delete metadata", err);
+    return rc;
 }
 
 int clx_store_checkpoint(clx_store_t *s, const char *dir, char **errmsg)

@@ -12,6 +12,7 @@
 #include "clx_error.h"
 #include "clx_log.h"
 #include "clx_hash.h"
+#include "clx_dims.h"
 #include "clx_rollup.h"
 #include "pipeline_internal.h"
 
@@ -290,6 +291,14 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
     const char *ws = ing->session->key.workspace;
     size_t nready = 0;
 
+    /* the tag keys the workspace rolls up now (its tagDimensions): StoredEvent.rolled_tags */
+    clx_workspace_t wsrec;
+    char *declared[CLX_TAG_DIMENSIONS_MAX];
+    size_t ndeclared = 0;
+    if (clx_settings_get_workspace(p->settings, ws, &wsrec) == CLX_OK)
+        for (; ndeclared < wsrec.ntag_dimensions && ndeclared < CLX_TAG_DIMENSIONS_MAX; ndeclared++)
+            declared[ndeclared] = wsrec.tag_dimensions[ndeclared];
+
     const clx_catalog_t *catalog = atomic_load(&p->catalog); /* one catalog for the whole request */
     clx_settings_read_begin(p->settings);
     for (size_t i = 0; i < ing->nevents; i++)
@@ -304,6 +313,7 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
         struct clx_ingest_slot *slot = &ing->slots[i];
         if (slot->state != SLOT_READY)
             continue;
+        slot->rec.rolled_tags = ndeclared > 0 ? clx_dims_rolled_tags(&slot->rec, declared, ndeclared) : 0;
         size_t len = costlynx__store__v1__stored_event__get_packed_size(&slot->rec);
         uint8_t *buf = clx_arena_alloc(ing->arena, len);
         costlynx__store__v1__stored_event__pack(&slot->rec, buf);
