@@ -105,6 +105,13 @@ typedef struct clx_rollup_ref {
 void clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
                            clx_rollup_ref_t refs[CLX_ROLLUP_PER_EVENT]);
 /*
+ * The deltas that take a stored event back out of the rollups (a void, or the old side of an
+ * amend): the negation of clx_rollup_event_refs' sums, with no first / last seen time (those
+ * stay: a time range, not a count). Cannot fail.
+ */
+void clx_rollup_event_unrefs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
+                             clx_rollup_ref_t refs[CLX_ROLLUP_PER_EVENT]);
+/*
  * The count of one event refused at at_ms by key_id's lock to locked_environment (the event
  * named environment): one ref, key in arena. Cannot fail.
  */

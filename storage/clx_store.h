@@ -8,6 +8,7 @@
  *   CLX_CF_SETTINGS  key: "<kind>/<id...>" (see services/admin)     value: protobuf records
  *   CLX_CF_ROLLUPS   usage counters per bucket and attribution (keys and records: clx_rollup.h)
  *   CLX_CF_OUTBOX    alert deliveries (keys and values: services/governance/clx_outbox.h)
+ *   CLX_CF_HISTORY   the earlier versions of corrected events      (keys: clx_events.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
  * All functions are safe to call from any thread once the store is open.
@@ -24,6 +25,7 @@ typedef enum clx_cf {
     CLX_CF_SETTINGS,
     CLX_CF_ROLLUPS,
     CLX_CF_OUTBOX,
+    CLX_CF_HISTORY,
     CLX_CF_COUNT_
 } clx_cf_t;
 

@@ -185,6 +185,23 @@ void clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__S
     }
 }
 
+void clx_rollup_event_unrefs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
+                             clx_rollup_ref_t refs[CLX_ROLLUP_PER_EVENT])
+{
+    clx_rollup_event_refs(arena, ws, rec, refs);
+    for (int g = 0; g < CLX_ROLLUP_PER_EVENT; g++) {
+        clx_rollup_t *d = &refs[g].delta;
+        /* the sums are 128-bit two's complement: adding the negation takes the event out exactly */
+        d->events = -d->events;
+        d->input_tokens = -d->input_tokens;
+        d->output_tokens = -d->output_tokens;
+        d->cached_tokens = -d->cached_tokens;
+        d->cache_write_tokens = -d->cache_write_tokens;
+        d->cost_nanos = -d->cost_nanos;
+        d->first_ms = d->last_ms = 0; /* no time: first / last seen stay as they were */
+    }
+}
+
 void clx_rollup_lock_ref(clx_arena_t *arena, const char *ws, const char *key_id, const char *environment,
                          const char *locked_environment, int64_t at_ms, clx_rollup_ref_t *ref)
 {

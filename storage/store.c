@@ -40,6 +40,7 @@ static const char *const cf_names[CLX_CF_COUNT_] = {
     [CLX_CF_SETTINGS] = "settings",
     [CLX_CF_ROLLUPS] = "rollups",
     [CLX_CF_OUTBOX] = "outbox",
+    [CLX_CF_HISTORY] = "history",
 };
 
 struct clx_store {
@@ -403,6 +404,7 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     ours[CLX_CF_SETTINGS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
+    ours[CLX_CF_HISTORY] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER); /* prefix scans per event */
     rocksdb_options_set_merge_operator(
         ours[CLX_CF_ROLLUPS], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge, rollup_partial_merge,
                                                            rollup_delete_value, rollup_name));
