@@ -74,6 +74,10 @@ typedef enum clx_code {
     CLX_CODE_TOO_MANY_SPANS,       /* more spans in one export than the door takes (413) */
     CLX_CODE_TOO_MANY_MESSAGES,    /* more decoded messages (attributes, values...) than allowed (413) */
     CLX_CODE_TOO_DEEP,             /* messages nested deeper than allowed (400) */
+    /* corrections (issue 11) */
+    CLX_CODE_REQUEST_ID_VOIDED, /* warning: a re-ingest of a voided event's requestId (skipped) */
+    CLX_CODE_EVENT_VOIDED,      /* an amend of a voided event (409) */
+    CLX_CODE_VERSION_CONFLICT,  /* an amend raced another correction of the event (409, send it again) */
     CLX_CODE_COUNT_
 } clx_code_t;
 

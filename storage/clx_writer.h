@@ -111,6 +111,9 @@ int clx_writer_submit(clx_writer_t *w, clx_write_req_t *req);
  */
 void clx_writer_destroy(clx_writer_t *w);
 
+/* The store the writer writes (for reads of what it wrote, e.g. an amend's current version). */
+clx_store_t *clx_writer_store(clx_writer_t *w);
+
 /* Counters for /metrics and benchmarks (approximate, lock-free reads). */
 typedef struct clx_writer_stats {
     uint64_t groups;   /* synced writes */

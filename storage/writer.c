@@ -604,6 +604,11 @@ void clx_writer_destroy(clx_writer_t *w)
     free(w);
 }
 
+clx_store_t *clx_writer_store(clx_writer_t *w)
+{
+    return w->s;
+}
+
 /* Cannot fail. */
 void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out)
 {

@@ -23,9 +23,9 @@
  * it. Memory: sessions and requests live in arenas the door owns; the door keeps them
  * (and the events) alive until the answer was read, and frees them with the arena.
  *
- * Later request kinds (corrections: void, amend; reprice) get their own begin function
- * under the same session, and share submit, status and response; the writer orders them
- * with ingestion.
+ * Corrections (void, amend) have their own begin functions under the same kind of session (an
+ * ingestion key's, or clx_ingest_admin_session's), and share submit and status; their outcome is
+ * read with clx_ingest_correction. The writer orders them with ingestion.
  */
 #ifndef CLX_INGEST_H
 #define CLX_INGEST_H
@@ -167,6 +167,58 @@ void clx_ingest_summary_add(clx_ingest_summary_t *s, clx_arena_t *arena, const C
 void clx_ingest_summary_reject(clx_ingest_summary_t *s, clx_arena_t *arena, Costlynx__V1__UsageEvent *const *events,
                                size_t n, uint32_t offset, const char *field, clx_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
+
+/* ---- corrections (issue 11) -------------------------------------------------------------------- */
+
+#define CLX_MAX_VOID 1000 /* requestIds in one void */
+
+/*
+ * A session of the admin token acting on workspace (the door checked the token): for
+ * corrections; what they record as made "by" it is "admin". CLX_OK with *out; CLX_ENOTFOUND
+ * when there is no such workspace.
+ */
+int clx_ingest_admin_session(clx_pipeline_t *p, const char *workspace, clx_arena_t *arena,
+                             clx_ingest_session_t **out);
+
+/*
+ * A void of n requestIds (1..CLX_MAX_VOID, NUL-terminated, the door checked their text) with
+ * reason (may be ""), in arena: each stored event is marked voided and leaves every total; one
+ * already voided, or unknown, changes nothing. Strings must outlive the request.
+ * CLX_OK with *out; CLX_EUNAUTH when the session's key was revoked.
+ */
+int clx_ingest_begin_void(clx_ingest_session_t *s, clx_arena_t *arena, char **request_ids, size_t n,
+                          const char *reason, clx_ingest_t **out);
+
+/*
+ * An amend of request_id: the fields named (proto3 JSON names, nfields of them) take set's
+ * values — a name whose value set leaves unset clears the field — and the event is validated,
+ * attributed and priced again as if ingested so (at its original time, under this session's
+ * key lock and the workspace's strict mode). A name that is not amendable is an error naming it
+ * (clx_ingest_response errors[0]), found at submit. Strings must outlive the request.
+ * CLX_OK with *out; CLX_EUNAUTH when the session's key was revoked.
+ */
+int clx_ingest_begin_amend(clx_ingest_session_t *s, clx_arena_t *arena, const char *request_id,
+                           Costlynx__V1__UsageEvent *set, char **fields, size_t nfields, const char *reason,
+                           clx_ingest_t **out);
+
+/* 1 when an amend may change the field name (proto3 JSON spelling), else 0. */
+int clx_ingest_amendable(const char *name);
+
+/* The outcome of a void or an amend, once clx_ingest_status is CLX_OK. */
+typedef struct clx_correction_result {
+    /* void */
+    int64_t voided, already_voided, not_found;
+    /*
+     * amend: CLX_OK (event is the new version, in the request's arena; the response's warnings
+     * are what the stages warned about); CLX_ENOTFOUND; CLX_EINVAL (the response's errors[0]
+     * names the field; nothing changed); CLX_EEXIST with code CLX_CODE_EVENT_VOIDED or
+     * CLX_CODE_VERSION_CONFLICT (another correction won the race: send it again).
+     */
+    int amend;
+    clx_code_t amend_code;
+    const struct Costlynx__Store__V1__StoredEvent *event;
+} clx_correction_result_t;
+void clx_ingest_correction(clx_ingest_t *ing, clx_correction_result_t *out);
 
 /* Counters since start, for /metrics (read without locks; each value is exact on its own). */
 typedef struct clx_ingest_metrics {

@@ -128,6 +128,17 @@ void clx_rest_on_pending_done(h2o_multithread_receiver_t *receiver, h2o_linklist
 
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
+/* correct.c: POST /api/v1/usage/void and /amend (corrections), and an event's history (admin) */
+int clx_rest_void(clx_rest_call_t *call);
+int clx_rest_amend(clx_rest_call_t *call);
+int clx_rest_event_history(clx_rest_call_t *call, clx_jw_t *w);
+/*
+ * admin.c: the request body as a JSON object (yajl tree; the caller frees it): NULL after
+ * answering 400 / 413 itself (over limit bytes, not JSON, not an object, a string breaking the
+ * shared text rule). An empty body is {}.
+ */
+#include <yajl/yajl_tree.h>
+yajl_val clx_rest_body_object(clx_rest_call_t *call, size_t limit);
 /* import.c: POST /api/v1/usage/import (NDJSON backfill), and its chunks' answers from the writer */
 int clx_rest_import(clx_rest_call_t *call);
 void clx_rest_on_import_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);

@@ -216,6 +216,8 @@ static const struct top_route {
     {"GET", "/readyz", 0, readyz},
     {"POST", "/api/v1/usage/ingest", 1, clx_rest_ingest},
     {"POST", "/api/v1/usage/import", 1, clx_rest_import},
+    {"POST", "/api/v1/usage/void", 1, clx_rest_void},
+    {"POST", "/api/v1/usage/amend", 1, clx_rest_amend},
     {"POST", "/v1/traces", 1, clx_rest_otlp_traces}, /* OTLP/HTTP */
     {"GET", "/api/v1/pricing/models", 0, clx_rest_pricing_models},
     {"GET", "/api/v1/routes", 0, clx_rest_routes},

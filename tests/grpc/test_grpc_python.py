@@ -162,7 +162,7 @@ class IngestTest(GrpcCase):
             "costUsd": "0.0003195", "costSource": "catalog", "inputTokens": 850, "outputTokens": 320,
             "cachedTokens": 0, "cacheWriteTokens": 0, "batch": False, "project": "app", "environment": "prod",
             "projectAsSent": "app", "environmentAsSent": "prod", "feature": "ticket-classifier",
-            "keyId": self.key_id, "flags": []})
+            "keyId": self.key_id, "version": 1, "flags": []})
 
     def test_resend_with_other_payload_is_a_conflict(self):
         self.assertResp(self.ingest(self.key, ev("g-conflict-1")), inserted=1)
@@ -447,9 +447,12 @@ class IngestTest(GrpcCase):
                    for m in svc["UsageIngestion"].method}
         self.assertEqual(methods, {
             "Ingest": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", False, False),
-            "IngestStream": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", True, False)})
+            "IngestStream": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", True, False),
+            "Void": (".costlynx.v1.VoidRequest", ".costlynx.v1.VoidResponse", False, False),
+            "Amend": (".costlynx.v1.AmendRequest", ".costlynx.v1.AmendResponse", False, False)})
         self.assertEqual(sorted(m.name for m in f.message_type),
-                         ["EventError", "IngestBatch", "IngestResponse", "UsageEvent", "Warning"])
+                         ["AmendRequest", "AmendResponse", "EventError", "IngestBatch", "IngestResponse",
+                          "UsageEvent", "VoidRequest", "VoidResponse", "Warning"])
         # the served descriptor is the contract itself
         mine = descriptor_pb2.FileDescriptorProto()
         pb.DESCRIPTOR.CopyToProto(mine)
