@@ -264,6 +264,13 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             clx_dedup_value_encode(dv, it->seq, it->fingerprint);
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
+        for (x = 0; x < ninserted; x++) { /* the event-time index: the listing's order */
+            i = w->ins[x];
+            const clx_write_item_t *it = w->gitems[i];
+            w->evkeys = grow(w->evkeys, &w->evkeycap, CLX_EVTIME_KEY_LEN(w->wlens[i]));
+            size_t tl = clx_evtime_key_encode(w->evkeys, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
+            clx_batch_put(w->batch, w->s, CLX_CF_EVTIME, w->evkeys, tl, "", 0);
+        }
 
         clx_rollup_upkeep_note(w->upkeep, add_rollups(w, head, ninserted));
 
@@ -418,6 +425,15 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
 
         /* the rollups: the old version out, the new one (an amend's) in */
         size_t need = nrefs + CLX_ROLLUP_PER_EVENT + (it->op == CLX_WRITE_OP_AMEND ? it->nrollups : 0);
+        if (it->op == CLX_WRITE_OP_AMEND && it->event_time_ms != clx_event_time_ms(rec)) {
+            /* a new event time moves the event in the event-time index */
+            char *tk = clx_arena_alloc(arena, CLX_EVTIME_KEY_LEN(wl));
+            size_t tkl = clx_evtime_key_encode(tk, it->workspace, wl, clx_event_time_ms(rec), seq);
+            clx_batch_delete(w->batch, w->s, CLX_CF_EVTIME, tk, tkl);
+            tk = clx_arena_alloc(arena, CLX_EVTIME_KEY_LEN(wl));
+            tkl = clx_evtime_key_encode(tk, it->workspace, wl, it->event_time_ms, seq);
+            clx_batch_put(w->batch, w->s, CLX_CF_EVTIME, tk, tkl, "", 0);
+        }
         if (need > caprefs) {
             while (caprefs < need)
                 caprefs *= 2;
@@ -426,8 +442,8 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
             refs = grown;
         }
         clx_rollup_ref_t *out = clx_arena_alloc(arena, CLX_ROLLUP_PER_EVENT * sizeof(*out));
-        clx_rollup_event_unrefs(arena, it->workspace, rec, out);
-        for (size_t k = 0; k < CLX_ROLLUP_PER_EVENT; k++)
+        size_t nout = clx_rollup_event_refs(arena, it->workspace, rec, -1, out);
+        for (size_t k = 0; k < nout; k++)
             refs[nrefs++] = &out[k];
         if (it->op == CLX_WRITE_OP_AMEND)
             for (size_t k = 0; k < it->nrollups; k++)

@@ -417,7 +417,7 @@ static int run_amend(clx_pipeline_t *p, clx_ingest_t *ing)
     uint8_t *buf = clx_arena_alloc(ing->arena, len ? len : 1);
     costlynx__store__v1__stored_event__pack(rec, buf);
     clx_rollup_ref_t *refs = clx_arena_alloc(ing->arena, CLX_ROLLUP_PER_EVENT * sizeof(*refs));
-    clx_rollup_event_refs(ing->arena, ws, rec, refs);
+    size_t nrefs = clx_rollup_event_refs(ing->arena, ws, rec, 1, refs);
 
     ing->items = clx_arena_zalloc(ing->arena, sizeof(*ing->items));
     ing->item_slot = clx_arena_zalloc(ing->arena, sizeof(*ing->item_slot));
@@ -429,8 +429,9 @@ static int run_amend(clx_pipeline_t *p, clx_ingest_t *ing)
     it->value = buf;
     it->value_len = len;
     it->fingerprint = rec->fingerprint;
+    it->event_time_ms = clx_event_time_ms(rec);
     it->rollups = refs;
-    it->nrollups = CLX_ROLLUP_PER_EVENT;
+    it->nrollups = nrefs;
     it->base_version = version;
     ing->wreq.nitems = 1;
     c->result.event = rec;
