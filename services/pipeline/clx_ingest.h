@@ -79,6 +79,12 @@ int clx_ingest_authenticate(clx_pipeline_t *p, const char *key, size_t len, clx_
                             clx_ingest_session_t **out);
 
 /*
+ * Lifts the workspace's event-time window for timestamps in the past for the session's requests
+ * (a bulk import's ?allowOld=true: the door checked the admin token). The window ahead stays.
+ */
+void clx_ingest_session_allow_old(clx_ingest_session_t *s);
+
+/*
  * Re-checks that the session's key was not revoked (a stream, before each message): one
  * atomic load while no setting changed, else the key is authenticated again and the
  * session's view of it refreshed. CLX_OK or CLX_EUNAUTH. clx_ingest_begin does the same.

@@ -29,10 +29,16 @@ int clx_ingest_authenticate(clx_pipeline_t *p, const char *key, size_t len, clx_
         return rc;
     s->pipeline = p;
     s->admin = 0;
+    s->allow_old = 0;
     s->secret = clx_arena_strndup(arena, key, len);
     s->secret_len = len;
     *out = s;
     return CLX_OK;
+}
+
+void clx_ingest_session_allow_old(clx_ingest_session_t *s)
+{
+    s->allow_old = 1;
 }
 
 int clx_ingest_session_check(clx_ingest_session_t *s)

@@ -240,7 +240,9 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
         return 0;
     }
     int64_t event_ms;
-    if (clx_validate_event_time(ev, now, key->window_back_ms, key->window_forward_ms, &event_ms, &why) != CLX_OK) {
+    /* allowOld (an admin's import): any past time back to year 1, RFC 3339's first */
+    int64_t back_ms = ing->session->allow_old ? now + 62135596800000LL : key->window_back_ms;
+    if (clx_validate_event_time(ev, now, back_ms, key->window_forward_ms, &event_ms, &why) != CLX_OK) {
         clx_ingest_add_error(ing, i, &why);
         return 0;
     }

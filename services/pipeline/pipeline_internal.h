@@ -50,7 +50,8 @@ struct clx_ingest_session {
     clx_key_info_t key;
     const char *secret; /* the key as sent (arena copy), to re-check it */
     size_t secret_len;
-    int admin; /* the admin token acting on key.workspace (corrections): nothing to re-check */
+    int admin;     /* the admin token acting on key.workspace (corrections): nothing to re-check */
+    int allow_old; /* the workspace's event-time window does not bound timestamps in the past */
 };
 
 enum slot_state {
