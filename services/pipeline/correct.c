@@ -398,6 +398,14 @@ static int run_amend(clx_pipeline_t *p, clx_ingest_t *ing)
     ing->events[0] = ev;
     c->rebuilt = ev;
 
+    /* a time the event was stored with (an admin's import may have lifted the window for it)
+     * is not refused again by an amend that keeps it; a new one is checked as ingestion does */
+    int keeps_time = 1;
+    for (size_t i = 0; i < c->nfields; i++)
+        if (strcmp(c->fields[i], "timestamp") == 0)
+            keeps_time = 0;
+    if (keeps_time)
+        ing->session->allow_old = 1; /* the session is this request's own (both doors) */
     /* the same stages as ingestion, at the event's original time (its bucket, its prices) */
     if (!clx_pipeline_stages_one(p, ing, 0, old->received_at_ms))
         return amend_answer(ing, CLX_EINVAL, CLX_CODE_NONE); /* the error names the field */

@@ -551,6 +551,8 @@ int clx_rest_import(clx_rest_call_t *call)
         return clx_rest_send_error(req, CLX_EMEDIA, CLX_CODE_UNSUPPORTED_ENCODING, "Content-Encoding",
                                    "Content-Encoding must be gzip or identity");
     size_t limit = srv->cfg.import_max_body;
+    if (limit > UINT32_MAX) /* zlib's avail_in is 32 bits */
+        limit = UINT32_MAX;
     if (req->entity.len > limit)
         return clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL,
                                    "the body is larger than the limit of %zu bytes; send the file in parts, "

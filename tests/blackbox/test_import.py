@@ -178,6 +178,12 @@ class ImportTest(unittest.TestCase):
         admin = {"Authorization": "Bearer " + self.srv.admin_token}
         st, js, raw = self.post(old + "\n" + recent + "\n", key=key, query="?allowOld=true", headers=admin)
         self.assertEqual((st, js["inserted"], js["skipped"], js["rejected"]), (200, 1, 1, 0), raw)
+        # an amend that keeps the old time is not refused by the window it was let through
+        st, _, raw = self.srv.request("POST", "/api/v1/usage/amend", json.dumps(
+            {"requestId": "old-1", "set": {"feature": "backfill"}}), {"Content-Type": "application/json",
+                                                                      "X-API-Key": key})
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(clx.parse(raw)["event"]["feature"], "backfill")
         # still a window ahead: a time in the future is refused
         st, js, raw = self.post(line("old-3", timestamp="2999-01-01T00:00:00Z") + "\n", key=key,
                                 query="?allowOld=true", headers=admin)
