@@ -233,6 +233,46 @@ typedef struct clx_correction_result {
 } clx_correction_result_t;
 void clx_ingest_correction(clx_ingest_t *ing, clx_correction_result_t *out);
 
+/* ---- reprice (issue 11) --------------------------------------------------------------------------- */
+
+typedef struct clx_reprice_query {
+    int64_t from_ms, to_ms; /* event time in [from, to); 0: open */
+    const char *provider;   /* normalised; NULL: any */
+    const char *model;      /* as stored (sent); NULL: any */
+    int dry_run;            /* count only; else write the new versions */
+} clx_reprice_query_t;
+
+/* One (provider, model) of the events a reprice would change, and their cost before and after. */
+typedef struct clx_reprice_model {
+    const char *provider, *model;
+    int64_t events;
+    __int128 old_nanos, new_nanos;
+} clx_reprice_model_t;
+
+typedef struct clx_reprice_result {
+    int64_t scanned;   /* the workspace's events read */
+    int64_t eligible;  /* in range and filter, not voided, not priced by the caller */
+    int64_t changed;   /* priced differently by today's catalog and the workspace's terms */
+    int64_t applied;   /* of those, written as a new version (apply only) */
+    int64_t conflicts; /* changed meanwhile by another correction: left for the next run */
+    __int128 old_nanos, new_nanos; /* of the changed events */
+    clx_reprice_model_t *models;   /* by provider and model, at most CLX_REPRICE_MODELS (the rest in one "*") */
+    size_t nmodels;
+} clx_reprice_result_t;
+#define CLX_REPRICE_MODELS 200
+
+/*
+ * Prices every eligible event of the session's workspace again with the catalog and the
+ * workspace's terms in force now, at the event's time, and (unless dry_run) writes each one
+ * priced differently as a new version (change "reprice", by "admin" or the key, reason
+ * "reprice") in writer requests of 1,000, each awaited — so it BLOCKS: call it on a thread of
+ * its own, never on a loop. Idempotent: a second run finds nothing to change. The result lives
+ * in arena. CLX_OK; CLX_EIO (the scan failed); CLX_ESHUTDOWN / CLX_EBUSY / CLX_ENOSPC (a write was
+ * refused: what was applied so far is in *out, the rest was not written — a later run finishes it).
+ */
+int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_reprice_query_t *q,
+                       clx_reprice_result_t *out);
+
 /* Counters since start, for /metrics (read without locks; each value is exact on its own). */
 typedef struct clx_ingest_metrics {
     uint64_t requests; /* ingest requests that reached the pipeline */

@@ -147,8 +147,7 @@ int clx_ingest_amendable(const char *name)
 
 static const char *const tier_names[] = {"standard", "priority", "flex", "batch"};
 
-/* The event as the caller sent it, from its stored version (key defaults included). */
-static Costlynx__V1__UsageEvent *rebuild(clx_arena_t *a, const Costlynx__Store__V1__StoredEvent *rec)
+Costlynx__V1__UsageEvent *clx_correct_rebuild(clx_arena_t *a, const Costlynx__Store__V1__StoredEvent *rec)
 {
     Costlynx__V1__UsageEvent *ev = clx_arena_alloc(a, sizeof(*ev));
     costlynx__v1__usage_event__init(ev);
@@ -386,7 +385,7 @@ static int run_amend(clx_pipeline_t *p, clx_ingest_t *ing)
     if (old->voided)
         return amend_answer(ing, CLX_EEXIST, CLX_CODE_EVENT_VOIDED);
 
-    Costlynx__V1__UsageEvent *ev = rebuild(ing->arena, old);
+    Costlynx__V1__UsageEvent *ev = clx_correct_rebuild(ing->arena, old);
     if (overlay(ev, c->set, c->fields, c->nfields, &bad) != CLX_OK) {
         clx_ingest_reject(ing, 0, clx_arena_printf(ing->arena, "set.%s", bad), CLX_CODE_UNKNOWN_FIELD,
                           "set.%s cannot be amended (amendable: token fields, model, provider, timestamp, project, "

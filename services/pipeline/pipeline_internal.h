@@ -114,6 +114,8 @@ int clx_pipeline_stages_one(clx_pipeline_t *p, clx_ingest_t *ing, size_t i, int6
 /* pipeline.c: the writer (corrections submit their own requests) and the settings */
 clx_writer_t *clx_pipeline_writer(clx_pipeline_t *p);
 clx_settings_t *clx_pipeline_settings(clx_pipeline_t *p);
+/* correct.c: the event as the caller sent it, from its stored version (key defaults included), in a. */
+Costlynx__V1__UsageEvent *clx_correct_rebuild(clx_arena_t *a, const Costlynx__Store__V1__StoredEvent *rec);
 /* correct.c: clx_ingest_submit's work for a void or an amend (same contract). */
 int clx_correct_run(clx_pipeline_t *p, clx_ingest_t *ing);
 /* pipeline.c: the key behind a session is still valid (one atomic load while nothing changed). */

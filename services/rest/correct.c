@@ -6,11 +6,13 @@
  * Who may correct: the workspace's ingestion key (X-API-Key), or the admin token
  * (Authorization: Bearer) naming the workspace with ?workspace=.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clx_error.h"
+#include "clx_money.h"
 #include "clx_ingest.h"
 #include "clx_query.h"
 #include "rest_internal.h"
@@ -480,4 +482,149 @@ int clx_rest_event_history(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);
     return clx_rest_send_json(call->req, 200, w->buf, w->len);
+}
+
+/* ---- reprice ----------------------------------------------------------------------------------- */
+
+struct reprice_job {
+    clx_rest_pending_t base; /* first */
+    clx_rest_t *srv;
+    clx_ingest_session_t *session;
+    clx_reprice_query_t q;
+    clx_reprice_result_t result;
+    int status;
+};
+
+static void jw_nanos(clx_jw_t *w, const char *key, __int128 nanos)
+{
+    char buf[64];
+    clx_money_format_usd_wide(nanos, buf);
+    clx_jw_str(w, key, buf);
+}
+
+static void reprice_respond(clx_rest_pending_t *base, h2o_req_t *req)
+{
+    struct reprice_job *j = (struct reprice_job *)base;
+    const clx_reprice_result_t *r = &j->result;
+    if (j->status != CLX_OK && r->applied == 0) {
+        clx_rest_send_error(req, j->status, CLX_CODE_NONE, NULL, "%s: nothing was repriced; run it again",
+                            clx_strerror(j->status));
+        return;
+    }
+    clx_jw_t w;
+    clx_jw_init(&w, base->arena, 1024 + 160 * r->nmodels);
+    clx_jw_obj_begin(&w);
+    clx_jw_bool(&w, "ok", j->status == CLX_OK);
+    if (j->status != CLX_OK) {
+        clx_jw_obj_open(&w, "error");
+        clx_jw_str(&w, "code", clx_err_name(j->status));
+        clx_jw_str(&w, "message", "the reprice stopped part way: the events counted as applied have their new "
+                                  "version, the rest do not; run it again to finish");
+        clx_jw_obj_end(&w);
+    }
+    clx_jw_bool(&w, "dryRun", j->q.dry_run);
+    clx_jw_int(&w, "scanned", r->scanned);
+    clx_jw_int(&w, "eligible", r->eligible);
+    clx_jw_int(&w, "changed", r->changed);
+    if (!j->q.dry_run) {
+        clx_jw_int(&w, "applied", r->applied);
+        clx_jw_int(&w, "conflicts", r->conflicts);
+    }
+    jw_nanos(&w, "oldCostUsd", r->old_nanos);
+    jw_nanos(&w, "newCostUsd", r->new_nanos);
+    clx_jw_arr_begin(&w, "models");
+    for (size_t i = 0; i < r->nmodels; i++) {
+        const clx_reprice_model_t *m = &r->models[i];
+        clx_jw_obj_open(&w, NULL);
+        clx_jw_str(&w, "provider", m->provider);
+        clx_jw_str(&w, "model", m->model);
+        clx_jw_int(&w, "events", m->events);
+        jw_nanos(&w, "oldCostUsd", m->old_nanos);
+        jw_nanos(&w, "newCostUsd", m->new_nanos);
+        clx_jw_obj_end(&w);
+    }
+    clx_jw_arr_end(&w);
+    clx_jw_obj_end(&w);
+    clx_rest_send_json(req, j->status == CLX_OK ? 200 : clx_err_http_status(j->status), w.buf, w.len);
+}
+
+static void *reprice_main(void *arg)
+{
+    struct reprice_job *j = arg;
+    clx_rest_t *srv = j->srv;
+    j->status = clx_ingest_reprice(j->session, j->base.arena, &j->q, &j->result);
+    clx_rest_pending_post(&j->base);
+    atomic_fetch_sub(&srv->workers, 1);
+    return NULL;
+}
+
+int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w)
+{
+    (void)w;
+    h2o_req_t *req = call->req;
+    clx_rest_t *srv = call->srv;
+    char *ws = clx_rest_param(call, 0);
+    yajl_val body = clx_rest_body_object(call, 64 * 1024);
+    if (body == NULL)
+        return 0;
+    clx_arena_t *arena = clx_arena_create(16 * 1024); /* the job's: it outlives this call */
+    struct reprice_job *j = NULL;
+    static const char *const allowed[] = {"from", "to", "provider", "model", "dryRun"};
+    if (only_members(call, body, allowed, 5) != 0)
+        goto fail;
+    j = (struct reprice_job *)clx_rest_pending_new(call, arena, sizeof(*j), reprice_respond);
+    j->srv = srv;
+    const char *names[] = {"from", "to"};
+    int64_t *slots[] = {&j->q.from_ms, &j->q.to_ms};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v;
+        if (text_member(call, body, names[i], 64, &v) != CLX_OK)
+            goto fail;
+        if (v == NULL || clx_rest_parse_time(v, slots[i]) != 0) {
+            clx_rest_send_error(req, CLX_EINVAL, v == NULL ? CLX_CODE_MISSING_FIELD : CLX_CODE_INVALID_VALUE, names[i],
+                                "%s must be a time: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix ms", names[i]);
+            goto fail;
+        }
+    }
+    if (j->q.to_ms <= j->q.from_ms) {
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "to", "to must be after from");
+        goto fail;
+    }
+    const char *provider, *model;
+    if (text_member(call, body, "provider", CLX_MAX_PROVIDER, &provider) != CLX_OK ||
+        text_member(call, body, "model", CLX_MAX_MODEL, &model) != CLX_OK)
+        goto fail;
+    j->q.provider = provider != NULL ? clx_arena_strndup(arena, provider, strlen(provider)) : NULL;
+    j->q.model = model != NULL ? clx_arena_strndup(arena, model, strlen(model)) : NULL;
+    const char *dp[] = {"dryRun", NULL};
+    yajl_val dry = yajl_tree_get(body, dp, yajl_t_any);
+    if (dry != NULL && !YAJL_IS_TRUE(dry) && !YAJL_IS_FALSE(dry)) {
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "dryRun", "dryRun must be true or false");
+        goto fail;
+    }
+    j->q.dry_run = dry == NULL || YAJL_IS_TRUE(dry); /* a dry run unless asked otherwise */
+    if (clx_ingest_admin_session(srv->cfg.pipeline, ws, arena, &j->session) != CLX_OK) {
+        clx_rest_send_error(req, CLX_ENOTFOUND, CLX_CODE_NONE, NULL, "no workspace '%s'", ws);
+        goto fail;
+    }
+    yajl_tree_free(body);
+    body = NULL;
+    atomic_fetch_add(&srv->workers, 1);
+    clx_rest_pending_wait(&j->base, req);
+    pthread_t tid;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int started = pthread_create(&tid, &attr, reprice_main, j) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) { /* answered as a failure through the same path */
+        j->status = CLX_EBUSY;
+        clx_rest_pending_post(&j->base);
+        atomic_fetch_sub(&srv->workers, 1);
+    }
+    return 0;
+fail:
+    yajl_tree_free(body);
+    clx_arena_destroy(arena);
+    return 0;
 }

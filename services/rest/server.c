@@ -511,6 +511,8 @@ static void rest_stop(void *impl, uint64_t deadline_ns)
             break;
         usleep(10 * 1000);
     }
+    while (atomic_load(&r->workers) != 0) /* a reprice writes through the writer, stopped after us */
+        usleep(10 * 1000);
     if (atomic_load(&r->backups) != 0) {
         /* the store closes after us: a checkpoint still copying must finish first */
         clx_log(CLX_LOG_WARN, "rest", "waiting for the running backup to finish before stopping");

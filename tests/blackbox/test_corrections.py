@@ -272,6 +272,99 @@ class Corrections(unittest.TestCase):
         self.assertTrue(all(e.get("voided") for e in evs if e["requestId"] == "r-4"))
 
 
+class Reprice(unittest.TestCase):
+    """
+    POST .../usage/reprice after a price appears: a model unpriced at ingestion gets a workspace
+    price ($2 / $8 per million input / output tokens), so each of its events of 1,000,000 in and
+    500,000 out costs 2 + 4 = $6 = 6,000,000,000 nano-dollars once repriced.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = clx.Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        cls.srv.cleanup()
+
+    def reprice(self, ws, **body):
+        body.setdefault("from", "2000-01-01")
+        body.setdefault("to", "2999-01-01")
+        st, js, raw = self.srv.admin("POST", "workspaces/%s/usage/reprice" % ws, body)
+        return st, js, raw
+
+    def test_dry_run_equals_apply_and_a_second_run_changes_nothing(self):
+        ws = "rp-1"
+        self.srv.create_workspace(ws)
+        key = self.srv.create_key(ws=ws)
+        big = dict(model="house-llm", inputTokens=1000000, outputTokens=500000)
+        evs = [clx.event("h%d" % i, **big) for i in range(4)]
+        evs += [clx.event("mini-%d" % i) for i in range(2)]
+        evs.append(clx.event("own", estimatedCostUsd=1.0, **big))
+        st, js, raw = self.srv.ingest(key, {"events": evs})
+        self.assertEqual(js["inserted"], 7, raw)
+        st, _, raw = self.srv.request("POST", "/api/v1/usage/void", json.dumps({"requestIds": ["h3"]}),
+                                      {"Content-Type": "application/json", "X-API-Key": key})
+        self.assertEqual(st, 200, raw)
+        t = clx.parse(self.srv.admin("GET", "workspaces/%s/usage/overview" % ws)[2])["totals"]
+        self.assertEqual((t["events"], t["unpricedEvents"], Decimal(t["costUsd"])), (6, 3, Decimal(1) + usd(2 * MINI)))
+        # nothing to change while the model has no price
+        st, js, raw = self.reprice(ws)
+        self.assertEqual((st, js["changed"], js["eligible"]), (200, 0, 5), raw)
+        st, js, raw = self.srv.admin("POST", "workspaces/%s/pricing/overrides" % ws,
+                                     {"provider": "openai", "model": "house-llm", "inputPerMtok": "2",
+                                      "outputPerMtok": "8"})
+        self.assertEqual(st, 201, raw)
+
+        st, dry, raw = self.reprice(ws)
+        self.assertEqual(st, 200, raw)
+        self.assertEqual((dry["dryRun"], dry["scanned"], dry["eligible"], dry["changed"]), (True, 7, 5, 3), raw)
+        self.assertEqual((Decimal(dry["oldCostUsd"]), Decimal(dry["newCostUsd"])), (0, 18))
+        self.assertEqual(dry["models"], [{"provider": "openai", "model": "house-llm", "events": 3, "oldCostUsd": "0",
+                                          "newCostUsd": "18"}])
+        t2 = clx.parse(self.srv.admin("GET", "workspaces/%s/usage/overview" % ws)[2])["totals"]
+        self.assertEqual(t2, t, "a dry run changes nothing")
+
+        st, app, raw = self.reprice(ws, dryRun=False)
+        self.assertEqual(st, 200, raw)
+        self.assertEqual((app["dryRun"], app["changed"], app["applied"], app["conflicts"]), (False, 3, 3, 0), raw)
+        for k in ("changed", "oldCostUsd", "newCostUsd", "models"):
+            self.assertEqual(app[k], dry[k], k)
+        t = clx.parse(self.srv.admin("GET", "workspaces/%s/usage/overview" % ws)[2])["totals"]
+        self.assertEqual((t["events"], t["unpricedEvents"]), (6, 0))
+        self.assertEqual(Decimal(t["costUsd"]), Decimal(18) + Decimal(1) + usd(2 * MINI))
+        ev = self.srv.get_event("h0", ws=ws)
+        self.assertEqual((ev["costUsd"], ev["version"]), ("6", 2))
+        self.assertEqual(self.srv.get_event("own", ws=ws)["costUsd"], "1")  # the caller's cost stands
+        self.assertIsNone(self.srv.get_event("h3", ws=ws)["costUsd"])  # voided: not repriced
+        st, js = self.srv.admin("GET", "workspaces/%s/usage/events/h0/history" % ws)[:2]
+        last = js["versions"][-1]
+        self.assertEqual((last["change"], last["reason"], last["by"]), ("reprice", "reprice", "admin"))
+        self.assertEqual(set(last["changed"]), {"costUsd", "priceId"})
+
+        st, again, raw = self.reprice(ws, dryRun=False)
+        self.assertEqual((again["changed"], again["applied"]), (0, 0), raw)
+        # filters: another model, a range without the events
+        st, js, raw = self.reprice(ws, model="gpt-4o-mini")
+        self.assertEqual((js["eligible"], js["changed"]), (2, 0), raw)
+        st, js, raw = self.reprice(ws, **{"from": "2001-01-01", "to": "2001-02-01"})
+        self.assertEqual(js["eligible"], 0, raw)
+
+    def test_refusals(self):
+        st, js, raw = self.reprice("default", to="2000-01-01")
+        self.assertEqual((st, js["error"]["field"]), (400, "to"), raw)
+        st, js, raw = self.reprice("default", dryRun="no")
+        self.assertEqual((st, js["error"]["field"]), (400, "dryRun"), raw)
+        st, js, raw = self.srv.admin("POST", "workspaces/default/usage/reprice", {"to": "2999-01-01"})
+        self.assertEqual((st, js["error"]["field"]), (400, "from"), raw)
+        st, js, raw = self.reprice("no-such-ws")
+        self.assertEqual(st, 404, raw)
+        st, js, raw = self.srv.admin("POST", "workspaces/default/usage/reprice", {"from": "2000-01-01"},
+                                     token="wrong")
+        self.assertEqual(st, 401, raw)
+
+
 class CorrectionsKill9(unittest.TestCase):
     """
     kill -9 while corrections stream in: 6 threads void, amend and re-ingest a pool of 60 ids
