@@ -12,6 +12,7 @@
  *                    the rollups' records and merge operator)
  *   CLX_CF_EVTIME    the events by event time: (workspace, event time, seq), no value
  *                    (keys: clx_events.h)
+ *   CLX_CF_HISTORY   the earlier versions of corrected events      (keys: clx_events.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
  * All functions are safe to call from any thread once the store is open.
@@ -30,6 +31,7 @@ typedef enum clx_cf {
     CLX_CF_OUTBOX,
     CLX_CF_DIMS,
     CLX_CF_EVTIME,
+    CLX_CF_HISTORY,
     CLX_CF_COUNT_
 } clx_cf_t;
 

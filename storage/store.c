@@ -36,7 +36,7 @@
 
 static const char *const cf_names[CLX_CF_COUNT_] = {
     [CLX_CF_EVENTS] = "events", [CLX_CF_DEDUP] = "dedup", [CLX_CF_SETTINGS] = "settings", [CLX_CF_ROLLUPS] = "rollups",
-    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime",
+    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime", [CLX_CF_HISTORY] = "history",
 };
 
 struct clx_store {
@@ -404,6 +404,7 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     ours[CLX_CF_SETTINGS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
+    ours[CLX_CF_HISTORY] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER); /* prefix scans per event */
     /* dims: many distinct keys per group (one per end user), read by range only */
     ours[CLX_CF_DIMS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
     /* a top-N query reads a few hundred thousand of its records at once: LZ4 at every level,

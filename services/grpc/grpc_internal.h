@@ -22,6 +22,8 @@ enum clx_grpc_method {
     M_REFLECTION_V1ALPHA,
     M_REFLECTION_V1,
     M_OTLP_EXPORT, /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
+    M_VOID,        /* costlynx.v1.UsageIngestion/Void (correct.c) */
+    M_AMEND,       /* costlynx.v1.UsageIngestion/Amend (correct.c) */
     M_COUNT_,
     M_UNKNOWN = M_COUNT_ /* any other method: answered UNIMPLEMENTED */
 };
@@ -152,6 +154,16 @@ void clx_grpc_ingest_start(clx_grpc_call_t *c);
 void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok);
 /* Ends the open IngestStreams of q that waited or lasted past their limits (queue thread). */
 void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns);
+/* ingest.c, shared with correct.c: the call's session from x-api-key (0 after answering
+ * UNAUTHENTICATED); the wire readers; the NUL check of one encoded UsageEvent's strings
+ * (problem->field set when one holds a NUL, which protobuf-c's C strings would cut) */
+int clx_grpc_authenticate(clx_grpc_call_t *c);
+int clx_grpc_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+int clx_grpc_wire_skip(const uint8_t **p, const uint8_t *end, unsigned wt);
+void clx_grpc_scan_event(const uint8_t *p, const uint8_t *end, clx_problem_t *problem);
+/* correct.c: Void and Amend */
+void clx_grpc_correct_start(clx_grpc_call_t *c);
+void clx_grpc_correct_event(clx_grpc_call_t *c, int ok);
 /* otlp.c: TraceService/Export (OTLP/gRPC) */
 void clx_grpc_otlp_start(clx_grpc_call_t *c);
 void clx_grpc_otlp_event(clx_grpc_call_t *c, int ok);

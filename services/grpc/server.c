@@ -33,6 +33,8 @@ static const struct {
                          SLOTS_QUIET},
     [M_OTLP_EXPORT] = {"/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
+    [M_VOID] = {"/costlynx.v1.UsageIngestion/Void", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
+    [M_AMEND] = {"/costlynx.v1.UsageIngestion/Amend", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
 };
 
 /* ---- helpers shared by the method files ------------------------------------------------- */
@@ -299,6 +301,8 @@ static const struct method_handlers {
     [M_REFLECTION_V1ALPHA] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
     [M_REFLECTION_V1] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
     [M_OTLP_EXPORT] = {clx_grpc_otlp_start, clx_grpc_otlp_event},
+    [M_VOID] = {clx_grpc_correct_start, clx_grpc_correct_event},
+    [M_AMEND] = {clx_grpc_correct_start, clx_grpc_correct_event},
 };
 
 /* One completion for call c. */
