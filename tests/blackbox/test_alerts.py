@@ -1,0 +1,194 @@
+"""Threshold alerts (issue 12) through the real binary to a real HTTP receiver that checks the
+signature: fired exactly once per period, across a restart and a kill -9, with the receiver down
+for a while; channels, the test message, the alerts list, the SSRF guard."""
+import json
+import time
+import unittest
+
+import clx
+from clx import event
+from webhook_receiver import WebhookReceiver, verify
+
+
+def wait_for(pred, timeout=30.0, step=0.1):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+class AlertsTest(unittest.TestCase):
+    def setUp(self):
+        # retries after 1 s (doubling) so the receiver-down case is quick
+        self.srv = clx.Server(extra_args=["--webhook-allow", "loopback", "--webhook-retry-ms", "1000"])
+        self.rx = WebhookReceiver(secret=None).start()
+        self.srv.create_project("web")
+        self.key = self.srv.create_key(name="web", default_project="web")
+
+    def tearDown(self):
+        self.srv.cleanup()
+        try:
+            self.rx.stop()
+        except Exception:
+            pass
+
+    def channel(self, url=None, kind="webhook"):
+        st, js, raw = self.srv.admin("POST", "workspaces/default/channels",
+                                     {"name": "ops", "type": kind, "url": url or "http://127.0.0.1:%d/hook" % self.rx.port})
+        self.assertEqual(st, 201, raw)
+        return js
+
+    def budget(self, amount="10", thresholds=None):
+        body = {"name": "Web monthly", "amountUsd": amount, "scope": {"type": "project", "project": "web"}}
+        if thresholds:
+            body["thresholds"] = thresholds
+        st, js, raw = self.srv.admin("POST", "workspaces/default/budgets", body)
+        self.assertEqual(st, 201, raw)
+        return js
+
+    def spend(self, rid, usd):
+        st, js, raw = self.srv.ingest(self.key, event(rid, estimatedCostUsd=usd))
+        self.assertEqual(st, 200, raw)
+
+    def ids(self):
+        return [r["headers"].get("X-Costlynx-Alert-Id") for r in self.rx.requests if r["status"] == 200]
+
+    def alerts(self):
+        st, js, raw = self.srv.admin("GET", "workspaces/default/alerts")
+        self.assertEqual(st, 200, raw)
+        return js["alerts"]
+
+    def test_thresholds_fire_once_signed_and_listed(self):
+        ch = self.channel()
+        self.assertTrue(ch["secret"].startswith("whsec_"), ch)
+        self.rx.secret = ch["secret"].encode()
+        b = self.budget()
+        date = b["state"]["periodStart"][:10]
+        self.spend("a1", 4.999999999)  # one nano under 50 %
+        time.sleep(1.5)
+        self.assertEqual(self.rx.requests, [])
+        t0 = time.time()
+        self.spend("a2", 0.000000001)  # exactly 50 %
+        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 1, 60), "no alert within 60 s")
+        self.assertLess(time.time() - t0, 60)
+        r = self.rx.requests[0]
+        self.assertIs(r["verified"], True, r)
+        self.assertEqual(r["headers"]["X-Costlynx-Alert-Id"], "budget:%s:%s:5000" % (b["id"], date))
+        body = json.loads(r["body"])
+        self.assertEqual(body["kind"], "budget_threshold")
+        self.assertEqual(body["fields"]["spentUsd"], "5")
+        self.assertEqual(body["fields"]["amountUsd"], "10")
+        self.assertEqual(body["fields"]["threshold"], "50.00 %")
+        # 80 % and 100 % with one event crossing both
+        self.spend("a3", 6)
+        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 3, 60), self.rx.requests)
+        self.assertEqual(sorted(self.ids()), sorted(["budget:%s:%s:%d" % (b["id"], date, bp)
+                                                     for bp in (5000, 8000, 10000)]))
+        self.assertTrue(all(r["verified"] for r in self.rx.requests))
+        # more spend, a repeated request id, a restart: nothing more
+        self.spend("a4", 1)
+        self.spend("a3", 6)
+        self.srv.restart()
+        self.spend("a5", 1)
+        time.sleep(3)
+        self.assertEqual(len(self.rx.requests), 3, self.ids())
+        got = self.alerts()
+        self.assertEqual(len(got), 3, got)
+        self.assertTrue(all(a["state"] == "delivered" and a["attempts"] == 1 and a["kind"] == "budget"
+                            and a["channel"] == ch["id"] for a in got), got)
+        st, js, raw = self.srv.admin("GET", "workspaces/default/budgets/%s" % b["id"])
+        self.assertEqual(js["state"]["fired"], [50, 80, 100], raw)
+        self.assertEqual(js["state"]["spentUsd"], "13", raw)
+
+    def test_receiver_down_then_kill9_then_back(self):
+        ch = self.channel()
+        port = self.rx.port
+        self.rx.stop()  # the receiver is down: connection refused
+        b = self.budget(thresholds=[100])
+        self.spend("k1", 10)
+        pending = wait_for(lambda: [a for a in self.alerts() if a["attempts"] >= 1], 30)
+        self.assertTrue(pending, self.alerts())
+        self.assertEqual(pending[0]["state"], "pending")
+        self.assertTrue(pending[0]["lastError"], pending)
+        self.srv.kill9()
+        self.srv.start()
+        # the receiver comes back on the same port
+        self.rx = WebhookReceiver(secret=ch["secret"].encode(), port=port).start()
+        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 1, 60), "not delivered after the receiver came back")
+        time.sleep(3)
+        self.assertEqual(self.ids(), ["budget:%s:%s:10000" % (b["id"], b["state"]["periodStart"][:10])])
+        self.assertTrue(self.rx.requests[0]["verified"])
+        got = self.alerts()
+        self.assertEqual([a["state"] for a in got], ["delivered"], got)
+
+    def test_kill9_right_after_the_crossing(self):
+        ch = self.channel()
+        self.rx.secret = ch["secret"].encode()
+        b = self.budget(thresholds=[100])
+        self.spend("x1", 10)
+        self.srv.kill9()  # at once: the alert may or may not have been written
+        self.srv.start()
+        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 1, 60), "no alert after kill -9")
+        self.srv.restart()
+        time.sleep(3)
+        self.assertEqual(self.ids(), ["budget:%s:%s:10000" % (b["id"], b["state"]["periodStart"][:10])])
+
+    def test_test_message_slack_and_ssrf_guard(self):
+        ch = self.channel()
+        self.rx.secret = ch["secret"].encode()
+        st, js, raw = self.srv.admin("POST", "workspaces/default/channels/%s/test" % ch["id"])
+        self.assertEqual(st, 202, raw)
+        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 1, 30))
+        r = self.rx.requests[0]
+        self.assertIs(r["verified"], True)
+        self.assertEqual(json.loads(r["body"])["kind"], "test")
+        self.assertEqual(r["headers"]["X-Costlynx-Alert-Id"], js["alertId"])
+        # the secret is shown once
+        st, js, raw = self.srv.admin("GET", "workspaces/default/channels")
+        self.assertNotIn("secret", js["channels"][0], raw)
+        self.assertNotIn(ch["secret"].encode(), raw)
+        # Slack: Slack's format, unsigned
+        sl = self.channel(kind="slack", url="http://127.0.0.1:%d/slack" % self.rx.port)
+        self.assertNotIn("secret", sl)
+        st, js, raw = self.srv.admin("POST", "workspaces/default/channels/%s/test" % sl["id"])
+        self.assertEqual(st, 202, raw)
+        self.assertTrue(wait_for(lambda: any(r["path"] == "/slack" for r in self.rx.requests), 30))
+        s = [r for r in self.rx.requests if r["path"] == "/slack"][0]
+        self.assertNotIn("X-Costlynx-Signature", s["headers"])
+        self.assertIn("blocks", json.loads(s["body"]))
+        # unknown channel, bad type, bad URL
+        st, js, raw = self.srv.admin("POST", "workspaces/default/channels/ch_000000000000/test")
+        self.assertEqual(st, 404, raw)
+        for body, field in [({"name": "x", "type": "pager", "url": "http://example.com/"}, "type"),
+                            ({"name": "x", "url": "ftp://example.com/"}, "url"),
+                            ({"name": "x", "url": "http://169.254.169.254/latest"}, "url"),
+                            ({"name": "x", "url": "http://10.0.0.7/hook"}, "url"),
+                            ({"name": "x"}, "url"),
+                            ({"url": "http://example.com/"}, "name")]:
+            st, js, raw = self.srv.admin("POST", "workspaces/default/channels", body)
+            self.assertEqual((st, js["error"].get("field")), (400, field), (body, raw))
+        # deleting a channel
+        st, js, raw = self.srv.admin("DELETE", "workspaces/default/channels/%s" % sl["id"])
+        self.assertEqual(st, 200, raw)
+        st, js, raw = self.srv.admin("GET", "workspaces/default/channels")
+        self.assertEqual([c["id"] for c in js["channels"]], [ch["id"]])
+
+
+class SsrfDefaultTest(unittest.TestCase):
+    def test_loopback_refused_without_the_flag(self):
+        srv = clx.Server()
+        try:
+            st, js, raw = srv.admin("POST", "workspaces/default/channels",
+                                    {"name": "x", "url": "http://127.0.0.1:%d/admin" % srv.port})
+            self.assertEqual(st, 400, raw)
+            self.assertEqual(js["error"]["field"], "url")
+            self.assertIn("loopback", js["error"]["message"])
+        finally:
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
