@@ -17,6 +17,7 @@
 
 #include "clx_clickhouse.h"
 #include "clx_error.h"
+#include "clx_events.h"
 #include "clx_exporter.h"
 #include "clx_govern.h"
 #include "clx_grpc.h"
@@ -341,6 +342,16 @@ static int serve(int argc, char **argv)
         clx_store_space_reason(&space, why, sizeof(why));
         /* on stderr for the person or supervisor that started us; /readyz says the same */
         fprintf(stderr, "costlynxd: %s\n", why);
+    }
+    /* once per data folder written before the event-time index: index its events (before
+     * the writer starts, so nothing is written meanwhile) */
+    int urc = clx_events_index_upgrade(store, NULL);
+    if (urc == CLX_ENOSPC) {
+        fprintf(stderr, "costlynxd: no room to index the stored events by event time; older events stay out of "
+                        "the event list until a start with free space\n");
+    } else if (urc != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot index the stored events by event time: %s\n", clx_strerror(urc));
+        goto done;
     }
     int src = clx_settings_open(store, &settings);
     if (src != CLX_OK) {

@@ -13,6 +13,7 @@
 
 #include "clx_delivery.h"
 #include "clx_error.h"
+#include "clx_events.h" /* clx_event_time_ms */
 #include "clx_log.h"
 #include "clx_query.h"
 #include "clx_rollup.h"
@@ -61,10 +62,11 @@ static int64_t sat_add(int64_t a, int64_t b)
     return a + b;
 }
 
-/* The instant an event counts at: the start of its rollup hour (clx_rollup_event_refs's time). */
+/* The instant an event counts at: the start of its rollup hour (the rollups' event time). */
 static int64_t event_hour_ms(const Costlynx__Store__V1__StoredEvent *rec)
 {
-    return rec->received_at_ms / CLX_MS_PER_HOUR * CLX_MS_PER_HOUR;
+    int64_t t = clx_event_time_ms(rec);
+    return (t >= 0 ? t / CLX_MS_PER_HOUR : (t - CLX_MS_PER_HOUR + 1) / CLX_MS_PER_HOUR) * CLX_MS_PER_HOUR;
 }
 
 /* Does a budget charge (project, environment: attributed, "" when none; feature; key)? */
@@ -119,14 +121,14 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
     if (d->scope == CLX_BUDGET_SCOPE_KEY) {
         /* rollups carry no key: the events of the period, newest first */
         struct key_scan ks = {.def = d, .period = t->period};
-        clx_event_filter_t f = {.from_ms = t->period.start_ms};
-        uint64_t before = 0, next = 0;
+        clx_event_filter_t f = {.from_ms = t->period.start_ms, .to_ms = t->period.end_ms};
+        clx_event_cursor_t before = {0, 0}, next = {0, 0};
         do {
-            int rc = clx_query_list_events(g->cfg.query, d->workspace, before, SIZE_MAX, &f, key_scan_cb, &ks, &next);
+            int rc = clx_query_list_events(g->cfg.query, d->workspace, &before, SIZE_MAX, &f, key_scan_cb, &ks, &next);
             if (rc != CLX_OK)
                 return rc;
             before = next;
-        } while (next != 0);
+        } while (next.seq != 0 || next.time_ms != 0);
         t->spent = ks.spent;
         t->applied_seq = ks.max_seq;
         return CLX_OK;
@@ -344,7 +346,7 @@ void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store_
 {
     if (g == NULL)
         return;
-    int64_t at = event_hour_ms(rec);
+    int64_t at = event_hour_ms(rec), now = clx_now_ms();
     int kick = 0;
     pthread_mutex_lock(&g->mu);
     for (size_t i = 0; i < g->n; i++) {
@@ -352,7 +354,9 @@ void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store_
         if (strcmp(t->def.workspace, ws) != 0 ||
             !scope_matches(&t->def, rec->project, rec->environment, rec->feature, rec->key_id))
             continue;
-        roll_if_over(g, t, at); /* reads the store's new period: includes this event when it is in it */
+        /* by the clock, not the event's time (a timestamp a few minutes ahead must not end the
+         * period early); a new period's spend is read from the store, this event included */
+        roll_if_over(g, t, now);
         if (seq <= t->applied_seq || at < t->period.start_ms || at >= t->period.end_ms)
             continue;
         t->applied_seq = seq;

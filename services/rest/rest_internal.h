@@ -77,6 +77,12 @@ int clx_rest_admin_auth(clx_rest_call_t *call);
 h2o_iovec_t clx_rest_header(h2o_req_t *req, const char *name);
 /* Query parameter value (percent-decoded into pool memory) or NULL. */
 char *clx_rest_query(h2o_req_t *req, const char *name);
+/*
+ * The query parameters whose decoded name starts with prefix (e.g. "tag."): up to max of them
+ * into names (the rest of the name) and values, in the pool. Returns how many there are (more
+ * than max when some were left out).
+ */
+size_t clx_rest_query_prefixed(h2o_req_t *req, const char *prefix, char **names, char **values, size_t max);
 /* A NUL-terminated copy of a route parameter in the request's pool. */
 char *clx_rest_param(clx_rest_call_t *call, size_t i);
 /* Arena for a request, reused per thread. */

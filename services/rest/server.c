@@ -129,6 +129,31 @@ char *clx_rest_query(h2o_req_t *req, const char *name)
     return NULL;
 }
 
+size_t clx_rest_query_prefixed(h2o_req_t *req, const char *prefix, char **names, char **values, size_t max)
+{
+    size_t n = 0, pl = strlen(prefix);
+    if (req->query_at == SIZE_MAX)
+        return 0;
+    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp != NULL ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(stop - q));
+        const char *kend = eq != NULL ? eq : stop;
+        char *name = decode_component(&req->pool, q, (size_t)(kend - q), 1);
+        if (strncmp(name, prefix, pl) == 0) {
+            if (n < max) {
+                names[n] = name + pl;
+                values[n] = eq != NULL ? decode_component(&req->pool, eq + 1, (size_t)(stop - eq - 1), 1)
+                                       : decode_component(&req->pool, "", 0, 1);
+            }
+            n++;
+        }
+        q = stop + 1;
+    }
+    return n;
+}
+
 char *clx_rest_param(clx_rest_call_t *call, size_t i)
 {
     /* params are segments of the raw path (see on_req): decoded here, once */
