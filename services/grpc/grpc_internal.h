@@ -21,7 +21,8 @@ enum clx_grpc_method {
     M_HEALTH_WATCH,
     M_REFLECTION_V1ALPHA,
     M_REFLECTION_V1,
-    M_OTLP_EXPORT, /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
+    M_OTLP_EXPORT,  /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
+    M_CHECK_BUDGET, /* costlynx.v1.Budgets/CheckBudget (issue 12) */
     M_COUNT_,
     M_UNKNOWN = M_COUNT_ /* any other method: answered UNIMPLEMENTED */
 };
@@ -156,6 +157,9 @@ void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns);
 void clx_grpc_otlp_start(clx_grpc_call_t *c);
 void clx_grpc_otlp_event(clx_grpc_call_t *c, int ok);
 /* health.c */
+/* budgets.c: costlynx.v1.Budgets/CheckBudget */
+void clx_grpc_budgets_start(clx_grpc_call_t *c);
+void clx_grpc_budgets_event(clx_grpc_call_t *c, int ok);
 void clx_grpc_health_start(clx_grpc_call_t *c);
 void clx_grpc_health_event(clx_grpc_call_t *c, int ok);
 /* reflection.c */

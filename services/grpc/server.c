@@ -33,6 +33,7 @@ static const struct {
                          SLOTS_QUIET},
     [M_OTLP_EXPORT] = {"/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
+    [M_CHECK_BUDGET] = {"/costlynx.v1.Budgets/CheckBudget", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
 };
 
 /* ---- helpers shared by the method files ------------------------------------------------- */
@@ -299,6 +300,7 @@ static const struct method_handlers {
     [M_REFLECTION_V1ALPHA] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
     [M_REFLECTION_V1] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
     [M_OTLP_EXPORT] = {clx_grpc_otlp_start, clx_grpc_otlp_event},
+    [M_CHECK_BUDGET] = {clx_grpc_budgets_start, clx_grpc_budgets_event},
 };
 
 /* One completion for call c. */

@@ -343,9 +343,24 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
 }
 
 int clx_ingest_check_budget(clx_ingest_session_t *s, const char *project, const char *environment, const char *feature,
-                            clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out)
+                            clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why)
 {
     clx_pipeline_t *p = s->pipeline;
+    /* the limits and text rule of an event's fields of the same names */
+    const struct {
+        const char *name, *v;
+        size_t max;
+    } fields[] = {{"project", project, CLX_SLUG_MAX},
+                  {"environment", environment, CLX_SLUG_MAX},
+                  {"feature", feature, CLX_MAX_FEATURE}};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = fields[i].v != NULL ? strlen(fields[i].v) : 0;
+        if (n > fields[i].max)
+            return clx_problem_set(why, fields[i].name, CLX_CODE_INVALID_VALUE, "%s is longer than %zu bytes",
+                                   fields[i].name, fields[i].max);
+        if (n > 0 && clx_validate_text(fields[i].name, fields[i].v, n, why) != CLX_OK)
+            return CLX_EINVAL;
+    }
     if (clx_pipeline_recheck(p, s) != CLX_OK)
         return CLX_EUNAUTH;
     const clx_key_info_t *key = &s->key;

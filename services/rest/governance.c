@@ -572,16 +572,15 @@ int clx_rest_budget_check(clx_rest_call_t *call)
         clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
         goto done;
     }
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 3; i++)
         vals[i] = clx_rest_query(req, names[i]);
-        size_t max = i == 2 ? CLX_MAX_FEATURE : CLX_SLUG_MAX;
-        if (vals[i] != NULL && strlen(vals[i]) > max) {
-            clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, names[i], "%s is longer than %zu bytes",
-                                names[i], max);
-            goto done;
-        }
+    clx_problem_t why;
+    int rc = clx_ingest_check_budget(session, vals[0], vals[1], vals[2], arena, &resp, &why);
+    if (rc == CLX_EINVAL) {
+        clx_rest_send_error(req, CLX_EINVAL, why.code_id, why.field, "%s", why.message);
+        goto done;
     }
-    if (clx_ingest_check_budget(session, vals[0], vals[1], vals[2], arena, &resp) != CLX_OK) {
+    if (rc != CLX_OK) {
         clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
         goto done;
     }

@@ -459,7 +459,11 @@ class IngestTest(GrpcCase):
             "Ingest": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", False, False),
             "IngestStream": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", True, False)})
         self.assertEqual(sorted(m.name for m in f.message_type),
-                         ["EventError", "IngestBatch", "IngestResponse", "UsageEvent", "Warning"])
+                         ["BudgetStatus", "CheckBudgetRequest", "CheckBudgetResponse", "EventError", "IngestBatch",
+                          "IngestResponse", "UsageEvent", "Warning"])
+        # the budget check (issue 12) is served from the same file
+        self.assertEqual({m.name: (m.input_type, m.output_type) for m in svc["Budgets"].method},
+                         {"CheckBudget": (".costlynx.v1.CheckBudgetRequest", ".costlynx.v1.CheckBudgetResponse")})
         # the served descriptor is the contract itself
         mine = descriptor_pb2.FileDescriptorProto()
         pb.DESCRIPTOR.CopyToProto(mine)
