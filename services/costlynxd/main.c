@@ -286,6 +286,12 @@ static void hook_check_budget(void *arg, const char *ws, const char *key_id, con
     clx_govern_check(arg, ws, key_id, project, environment, feature, arena, out);
 }
 
+static void hook_lock_refused(void *arg, const char *ws, const char *key_id, const char *locked, const char *named,
+                              size_t n)
+{
+    clx_govern_on_lock_refusals(arg, ws, key_id, locked, named, n);
+}
+
 static int serve(int argc, char **argv)
 {
     const char *values[32];
@@ -438,6 +444,7 @@ static int serve(int argc, char **argv)
     clx_pipeline_hooks_t hooks = {
         .stored = hook_stored,
         .check_budget = hook_check_budget,
+        .lock_refused = hook_lock_refused,
         .arg = govern,
     };
     clx_pipeline_set_hooks(pipeline, &hooks);

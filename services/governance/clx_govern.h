@@ -18,6 +18,14 @@
  * crossing whose alert was written before a crash finds its mark (nothing is sent twice);
  * one that was not (kill -9 between the event's write and the alert's) is written now.
  *
+ * Event rules (written the same way, alert id in brackets): the first event of a (provider,
+ * model) in a workspace [model:<provider>/<model>] — the models in use are read from the day
+ * rollups at start; the first unpriced event of a model per UTC day
+ * [unpriced:<date>:<provider>/<model>]; the first lock refusal of a key per UTC day
+ * [lock:<date>:<key id>]. Raised on the writer thread, written by the governance thread; an
+ * event rule's alert is lost if the process dies in between (budgets are recomputed at start,
+ * these are not).
+ *
  * Thread-safety: every function may be called from any thread. on_event and check take one
  * mutex for a few comparisons per budget of the workspace; a budget (re)load holds it while
  * its spend is summed (rare: creation, update, start, a new period).
@@ -63,6 +71,13 @@ void clx_govern_stop(clx_govern_t *g);
  * sequence number seq. Adds its cost to the budgets it is charged to; flags crossings.
  */
 void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, uint64_t seq);
+
+/*
+ * The writer thread: a request of key key_id (locked to environment locked) had n events
+ * refused by the lock, the first naming environment named. Raises the day's lock alert.
+ */
+void clx_govern_on_lock_refusals(clx_govern_t *g, const char *ws, const char *key_id, const char *locked,
+                                 const char *named, size_t n);
 
 /* Re-reads the budgets from the settings now (after an admin change). Cannot fail. */
 void clx_govern_refresh(clx_govern_t *g);

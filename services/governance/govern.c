@@ -14,6 +14,8 @@
 #include "clx_delivery.h"
 #include "clx_error.h"
 #include "clx_events.h" /* clx_event_time_ms */
+#include "clx_hash.h"
+#include "clx_map.h"
 #include "clx_log.h"
 #include "clx_query.h"
 #include "clx_rollup.h"
@@ -49,7 +51,44 @@ struct clx_govern {
     int kicked;              /* work for the thread (a crossing) */
     pthread_mutex_t sync_mu; /* one sync at a time */
     pthread_t thread;
+
+    /* the event rules (a new model, unpriced events, lock refusals): under mu */
+    clx_map_t *models;         /* ws '\0' provider '\0' model -> (void *)1: seen in the workspace */
+    clx_map_t *raised;         /* ws '\0' alert id -> (void *)1: queued once by this process */
+    struct event_alert *queue; /* alerts to write, for the thread */
+    size_t nqueue, capqueue;
 };
+
+/* An alert raised by one event (not a budget): written by the governance thread. */
+struct event_alert {
+    char ws[CLX_SLUG_MAX + 1];
+    char id[CLX_OUTBOX_ID_MAX + 1];
+    const char *kind; /* static */
+    char title[400];
+    char text[800];
+    char f_name[3][24];
+    char f_value[3][300];
+    size_t nfields;
+    int64_t at_ms;
+};
+
+struct chans {
+    clx_channel_def_t *items;
+    size_t n, cap;
+};
+
+static void chan_cb(void *arg, const clx_channel_def_t *c)
+{
+    struct chans *cs = arg;
+    if (cs->n == cs->cap) {
+        cs->cap = cs->cap ? cs->cap * 2 : 8;
+        cs->items = clx_xrealloc(cs->items, cs->cap * sizeof(*cs->items));
+    }
+    cs->items[cs->n++] = *c;
+}
+
+struct clx_govern;
+static int fire_message(struct clx_govern *g, const clx_alert_msg_t *m, const struct chans *cs, int64_t now);
 
 static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key"};
 
@@ -331,6 +370,205 @@ void clx_govern_refresh(clx_govern_t *g)
     sync_budgets(g, 0);
 }
 
+/* ---- the event rules: a new model, unpriced events, lock refusals ------------------------------ */
+
+/* Records every (provider, model) a workspace has used, from the day rollups. Start only. */
+static int load_models(clx_govern_t *g)
+{
+    clx_iter_t *it = clx_iter_create(g->cfg.store, CLX_CF_ROLLUPS, "d", 1);
+    char *scratch = NULL;
+    size_t scap = 0;
+    int rc = CLX_OK;
+    for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it)) {
+        size_t klen;
+        const char *key = clx_iter_key(it, &klen);
+        const char *nul = memchr(key, '\0', klen);
+        if (nul == NULL) {
+            rc = CLX_ECORRUPT;
+            break;
+        }
+        size_t plen = (size_t)(nul - key) + 1; /* 'd' ws '\0' */
+        if (klen + 1 > scap) {
+            scap = klen + 256;
+            free(scratch);
+            scratch = clx_xmalloc(scap);
+        }
+        uint32_t bucket;
+        clx_rollup_dims_t dm;
+        if (clx_rollup_key_decode(key, klen, plen, scratch, &bucket, &dm) != 0) {
+            rc = CLX_ECORRUPT;
+            break;
+        }
+        char mk[CLX_SLUG_MAX + 700];
+        int n = snprintf(mk, sizeof(mk), "%.*s%c%s%c%s", (int)(plen - 2), key + 1, 0, dm.provider, 0, dm.model);
+        if (n > 0 && (size_t)n < sizeof(mk) && clx_map_get(g->models, mk, (size_t)n) == NULL)
+            clx_map_put(g->models, mk, (size_t)n, (void *)1);
+    }
+    if (rc == CLX_OK)
+        rc = clx_iter_status(it);
+    clx_iter_destroy(it);
+    free(scratch);
+    return rc;
+}
+
+/* "provider/model", cut with a hash when the id would be too long. */
+static void model_label(char *buf, size_t len, const char *provider, const char *model)
+{
+    size_t pl = strlen(provider), ml = strlen(model);
+    if (pl + ml + 2 <= len && pl + ml + 1 < 150) {
+        memcpy(buf, provider, pl);
+        buf[pl] = '/';
+        memcpy(buf + pl + 1, model, ml + 1);
+        return;
+    }
+    uint64_t h = clx_fnv1a64(clx_fnv1a64(CLX_FNV1A64_INIT, provider, strlen(provider) + 1), model, strlen(model));
+    snprintf(buf, len, "%.40s/%.80s~%016llx", provider, model, (unsigned long long)h);
+}
+
+/* Queues an alert unless this process queued the same id before. g->mu held. */
+static struct event_alert *raise_alert(clx_govern_t *g, const char *ws, const char *id, const char *kind, int64_t now)
+{
+    char k[CLX_SLUG_MAX + CLX_OUTBOX_ID_MAX + 2];
+    int n = snprintf(k, sizeof(k), "%s%c%s", ws, 0, id);
+    if (n <= 0 || (size_t)n >= sizeof(k) || clx_map_get(g->raised, k, (size_t)n) != NULL)
+        return NULL;
+    if (clx_map_size(g->raised) > 100000) { /* a day of distinct alerts, bounded: the outbox marks stay */
+        clx_map_destroy(g->raised);
+        g->raised = clx_map_create();
+    }
+    clx_map_put(g->raised, k, (size_t)n, (void *)1);
+    if (g->nqueue == g->capqueue) {
+        g->capqueue = g->capqueue ? g->capqueue * 2 : 16;
+        g->queue = clx_xrealloc(g->queue, g->capqueue * sizeof(*g->queue));
+    }
+    struct event_alert *a = &g->queue[g->nqueue++];
+    memset(a, 0, sizeof(*a));
+    snprintf(a->ws, sizeof(a->ws), "%s", ws);
+    snprintf(a->id, sizeof(a->id), "%s", id);
+    a->kind = kind;
+    a->at_ms = now;
+    g->kicked = 1;
+    return a;
+}
+
+static void add_field(struct event_alert *a, const char *name, const char *value)
+{
+    if (a->nfields < 3) {
+        snprintf(a->f_name[a->nfields], sizeof(a->f_name[0]), "%s", name);
+        snprintf(a->f_value[a->nfields], sizeof(a->f_value[0]), "%s", value);
+        a->nfields++;
+    }
+}
+
+static void utc_date(int64_t ms, char out[16])
+{
+    clx_civil_t c;
+    clx_tz_civil(clx_tz_utc(), ms / 1000, &c);
+    snprintf(out, 16, "%04d-%02d-%02d", c.year, c.month, c.day);
+}
+
+/* The event rules for one written event. g->mu held. */
+static void event_rules(clx_govern_t *g, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, int64_t now)
+{
+    char mk[CLX_SLUG_MAX + 700], label[200], id[CLX_OUTBOX_ID_MAX + 1], date[16];
+    int n = snprintf(mk, sizeof(mk), "%s%c%s%c%s", ws, 0, rec->provider, 0, rec->model);
+    model_label(label, sizeof(label), rec->provider, rec->model);
+    if (n > 0 && (size_t)n < sizeof(mk) && clx_map_get(g->models, mk, (size_t)n) == NULL) {
+        clx_map_put(g->models, mk, (size_t)n, (void *)1);
+        snprintf(id, sizeof(id), "model:%.180s", label);
+        struct event_alert *a = raise_alert(g, ws, id, "new_model", now);
+        if (a != NULL) {
+            snprintf(a->title, sizeof(a->title), "New model in workspace %s: %s", ws, label);
+            snprintf(a->text, sizeof(a->text),
+                     "The first event of %s in this workspace was written (project %s, feature %s). Its spend "
+                     "counts from now; check that the model is expected and priced.",
+                     label, rec->project[0] ? rec->project : "(none)", rec->feature[0] ? rec->feature : "(none)");
+            add_field(a, "model", label);
+            add_field(a, "project", rec->project);
+            add_field(a, "requestId", rec->request_id);
+        }
+    }
+    if (rec->flags & COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNPRICED) {
+        utc_date(now, date);
+        snprintf(id, sizeof(id), "unpriced:%.10s:%.170s", date, label);
+        struct event_alert *a = raise_alert(g, ws, id, "unpriced_events", now);
+        if (a != NULL) {
+            snprintf(a->title, sizeof(a->title), "Unpriced events: %s", label);
+            snprintf(a->text, sizeof(a->text),
+                     "Events of %s are stored without a cost on %s (UTC): the catalog has no price and the caller "
+                     "sent none. Their spend is missing from budgets until a price override or deployment mapping "
+                     "is set.",
+                     label, date);
+            add_field(a, "model", label);
+            add_field(a, "date", date);
+            add_field(a, "requestId", rec->request_id);
+        }
+    }
+}
+
+void clx_govern_on_lock_refusals(clx_govern_t *g, const char *ws, const char *key_id, const char *locked,
+                                 const char *named, size_t n)
+{
+    if (g == NULL || n == 0)
+        return;
+    char id[CLX_OUTBOX_ID_MAX + 1], date[16], count[24];
+    int64_t now = clx_now_ms();
+    utc_date(now, date);
+    snprintf(id, sizeof(id), "lock:%s:%s", date, key_id);
+    pthread_mutex_lock(&g->mu);
+    struct event_alert *a = raise_alert(g, ws, id, "lock_refusals", now);
+    if (a != NULL) {
+        snprintf(count, sizeof(count), "%zu", n);
+        snprintf(a->title, sizeof(a->title), "Events refused by the environment lock of key %s", key_id);
+        snprintf(a->text, sizeof(a->text),
+                 "Key %s is locked to environment %s and was sent events naming %s: they were refused, not "
+                 "stored (first refusal today, UTC; the Warnings page counts them all).",
+                 key_id, locked, named);
+        add_field(a, "key", key_id);
+        add_field(a, "lockedEnvironment", locked);
+        add_field(a, "refusedInRequest", count);
+        pthread_cond_signal(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Writes the queued event alerts (mark + one item per channel). Governance thread. */
+static int fire_events(clx_govern_t *g)
+{
+    pthread_mutex_lock(&g->mu);
+    struct event_alert *q = g->queue;
+    size_t n = g->nqueue;
+    g->queue = NULL;
+    g->nqueue = g->capqueue = 0;
+    pthread_mutex_unlock(&g->mu);
+    int sent = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct event_alert *a = &q[i];
+        struct chans cs = {0};
+        clx_settings_list_channels(g->cfg.settings, a->ws, chan_cb, &cs);
+        clx_alert_field_t fields[3];
+        for (size_t f = 0; f < a->nfields; f++)
+            fields[f] = (clx_alert_field_t){a->f_name[f], a->f_value[f]};
+        clx_alert_msg_t m = {.id = a->id,
+                             .kind = a->kind,
+                             .workspace = a->ws,
+                             .title = a->title,
+                             .text = a->text,
+                             .fields = fields,
+                             .nfields = a->nfields,
+                             .at_ms = a->at_ms};
+        int rc = fire_message(g, &m, &cs, a->at_ms);
+        if (rc == CLX_OK)
+            sent += cs.n > 0;
+        else if (rc != CLX_EEXIST)
+            clx_log(CLX_LOG_ERROR, "governance", "alert %s: cannot be written: %s (not retried)", a->id,
+                    clx_strerror(rc));
+        free(cs.items);
+    }
+    free(q);
+    return sent;
+}
+
 /* ---- the hot paths ----------------------------------------------------------------------------- */
 
 /* A period over: the next one starts (spend from the store). g->mu held. */
@@ -349,6 +587,8 @@ void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store_
     int64_t at = event_hour_ms(rec), now = clx_now_ms();
     int kick = 0;
     pthread_mutex_lock(&g->mu);
+    event_rules(g, ws, rec, now);
+    kick = g->kicked;
     for (size_t i = 0; i < g->n; i++) {
         struct tracked *t = g->budgets[i];
         if (strcmp(t->def.workspace, ws) != 0 ||
@@ -469,21 +709,6 @@ struct firing {
     char date[16]; /* local date of the period start */
 };
 
-struct chans {
-    clx_channel_def_t *items;
-    size_t n, cap;
-};
-
-static void chan_cb(void *arg, const clx_channel_def_t *c)
-{
-    struct chans *cs = arg;
-    if (cs->n == cs->cap) {
-        cs->cap = cs->cap ? cs->cap * 2 : 8;
-        cs->items = clx_xrealloc(cs->items, cs->cap * sizeof(*cs->items));
-    }
-    cs->items[cs->n++] = *c;
-}
-
 static void scope_text(const clx_budget_def_t *d, char *buf, size_t len)
 {
     switch (d->scope) {
@@ -545,20 +770,26 @@ static int fire_threshold(clx_govern_t *g, const struct firing *f, size_t i, con
         .nfields = sizeof(fields) / sizeof(fields[0]),
         .at_ms = now,
     };
+    return fire_message(g, &m, cs, now);
+}
+
+/* One alert to every channel of its workspace, once (clx_outbox_fire). CLX_OK, CLX_EEXIST or an error. */
+static int fire_message(clx_govern_t *g, const clx_alert_msg_t *m, const struct chans *cs, int64_t now)
+{
     clx_outbox_new_t *items = clx_xcalloc(cs->n ? cs->n : 1, sizeof(*items));
     char **bodies = clx_xcalloc(cs->n ? cs->n : 1, sizeof(*bodies));
     for (size_t c = 0; c < cs->n; c++) {
         size_t len;
         bodies[c] =
-            cs->items[c].kind == CLX_CHANNEL_SLACK ? clx_alert_slack_json(&m, &len) : clx_alert_webhook_json(&m, &len);
+            cs->items[c].kind == CLX_CHANNEL_SLACK ? clx_alert_slack_json(m, &len) : clx_alert_webhook_json(m, &len);
         items[c].channel_id = cs->items[c].id;
         items[c].payload = bodies[c];
         items[c].payload_len = len;
         items[c].due_ms = now;
     }
-    int rc = clx_outbox_fire(g->outbox, d->workspace, id, items, cs->n, now);
+    int rc = clx_outbox_fire(g->outbox, m->workspace, m->id, items, cs->n, now);
     if (rc == CLX_OK)
-        clx_log(CLX_LOG_INFO, "governance", "alert %s (%s) for %zu channels", id, d->workspace, cs->n);
+        clx_log(CLX_LOG_INFO, "governance", "alert %s (%s) for %zu channels", m->id, m->workspace, cs->n);
     for (size_t c = 0; c < cs->n; c++)
         free(bodies[c]);
     free(bodies);
@@ -658,6 +889,8 @@ static void *govern_main(void *arg)
             break;
         sync_budgets(g, 0);
         fire_pending(g);
+        if (fire_events(g))
+            clx_delivery_wake(g->delivery);
     }
     return NULL;
 }
@@ -725,6 +958,12 @@ int clx_govern_start(const clx_govern_config_t *cfg, clx_govern_t **out)
     pthread_mutex_init(&g->sync_mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     g->outbox = clx_outbox_create(cfg->store);
+    g->models = clx_map_create();
+    g->raised = clx_map_create();
+    int rc = load_models(g);
+    if (rc != CLX_OK)
+        clx_log(CLX_LOG_ERROR, "governance", "cannot read the models in use: %s (new-model alerts may repeat)",
+                clx_strerror(rc));
     g->gen = UINT64_MAX;
     sync_budgets(g, 1);
     clx_delivery_config_t dcfg = {
@@ -748,6 +987,8 @@ fail:
     for (size_t i = 0; i < g->n; i++)
         tracked_free(g->budgets[i]);
     free(g->budgets);
+    clx_map_destroy(g->models);
+    clx_map_destroy(g->raised);
     clx_outbox_destroy(g->outbox);
     free(g);
     return CLX_EIO;
@@ -762,10 +1003,14 @@ void clx_govern_stop(clx_govern_t *g)
     pthread_cond_signal(&g->cv);
     pthread_mutex_unlock(&g->mu);
     pthread_join(g->thread, NULL);
+    fire_events(g); /* what the last events raised */
     clx_delivery_stop(g->delivery);
     for (size_t i = 0; i < g->n; i++)
         tracked_free(g->budgets[i]);
     free(g->budgets);
+    clx_map_destroy(g->models);
+    clx_map_destroy(g->raised);
+    free(g->queue);
     clx_outbox_destroy(g->outbox);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);

@@ -199,6 +199,9 @@ static void on_written(clx_write_req_t *wreq)
             if (ing->items[k].outcome == CLX_WRITE_INSERTED)
                 p->hooks.stored(p->hooks.arg, ing->items[k].workspace, &ing->slots[ing->item_slot[k]].rec,
                                 ing->items[k].seq);
+    if (wreq->status == CLX_OK && ing->nlocks > 0 && p->hooks.lock_refused != NULL)
+        p->hooks.lock_refused(p->hooks.arg, ing->session->key.workspace, ing->session->key.key_id,
+                              ing->session->key.locked_environment, ing->locks[0], ing->nlocks);
     if (wreq->status == CLX_OK)
         clx_ingest_finish(ing);
     count(ing->session->pipeline, ing);

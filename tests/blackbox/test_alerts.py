@@ -53,8 +53,12 @@ class AlertsTest(unittest.TestCase):
         st, js, raw = self.srv.ingest(self.key, event(rid, estimatedCostUsd=usd))
         self.assertEqual(st, 200, raw)
 
-    def ids(self):
-        return [r["headers"].get("X-Costlynx-Alert-Id") for r in self.rx.requests if r["status"] == 200]
+    def budget_reqs(self):
+        return [r for r in self.rx.requests if r["headers"].get("X-Costlynx-Alert-Id", "").startswith("budget:")]
+
+    def ids(self, prefix="budget:"):
+        return [r["headers"].get("X-Costlynx-Alert-Id") for r in self.rx.requests
+                if r["status"] == 200 and r["headers"].get("X-Costlynx-Alert-Id", "").startswith(prefix)]
 
     def alerts(self):
         st, js, raw = self.srv.admin("GET", "workspaces/default/alerts")
@@ -69,12 +73,12 @@ class AlertsTest(unittest.TestCase):
         date = b["state"]["periodStart"][:10]
         self.spend("a1", 4.999999999)  # one nano under 50 %
         time.sleep(1.5)
-        self.assertEqual(self.rx.requests, [])
+        self.assertEqual(self.budget_reqs(), [])
         t0 = time.time()
         self.spend("a2", 0.000000001)  # exactly 50 %
-        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 1, 60), "no alert within 60 s")
+        self.assertTrue(wait_for(lambda: len(self.budget_reqs()) >= 1, 60), "no alert within 60 s")
         self.assertLess(time.time() - t0, 60)
-        r = self.rx.requests[0]
+        r = self.budget_reqs()[0]
         self.assertIs(r["verified"], True, r)
         self.assertEqual(r["headers"]["X-Costlynx-Alert-Id"], "budget:%s:%s:5000" % (b["id"], date))
         body = json.loads(r["body"])
@@ -84,18 +88,18 @@ class AlertsTest(unittest.TestCase):
         self.assertEqual(body["fields"]["threshold"], "50.00 %")
         # 80 % and 100 % with one event crossing both
         self.spend("a3", 6)
-        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 3, 60), self.rx.requests)
+        self.assertTrue(wait_for(lambda: len(self.budget_reqs()) >= 3, 60), self.rx.requests)
         self.assertEqual(sorted(self.ids()), sorted(["budget:%s:%s:%d" % (b["id"], date, bp)
                                                      for bp in (5000, 8000, 10000)]))
-        self.assertTrue(all(r["verified"] for r in self.rx.requests))
+        self.assertTrue(all(r["verified"] for r in self.budget_reqs()))
         # more spend, a repeated request id, a restart: nothing more
         self.spend("a4", 1)
         self.spend("a3", 6)
         self.srv.restart()
         self.spend("a5", 1)
         time.sleep(3)
-        self.assertEqual(len(self.rx.requests), 3, self.ids())
-        got = self.alerts()
+        self.assertEqual(len(self.budget_reqs()), 3, self.ids())
+        got = [a for a in self.alerts() if a["kind"] == "budget"]
         self.assertEqual(len(got), 3, got)
         self.assertTrue(all(a["state"] == "delivered" and a["attempts"] == 1 and a["kind"] == "budget"
                             and a["channel"] == ch["id"] for a in got), got)
@@ -109,7 +113,7 @@ class AlertsTest(unittest.TestCase):
         self.rx.stop()  # the receiver is down: connection refused
         b = self.budget(thresholds=[100])
         self.spend("k1", 10)
-        pending = wait_for(lambda: [a for a in self.alerts() if a["attempts"] >= 1], 30)
+        pending = wait_for(lambda: [a for a in self.alerts() if a["attempts"] >= 1 and a["kind"] == "budget"], 30)
         self.assertTrue(pending, self.alerts())
         self.assertEqual(pending[0]["state"], "pending")
         self.assertTrue(pending[0]["lastError"], pending)
@@ -117,12 +121,12 @@ class AlertsTest(unittest.TestCase):
         self.srv.start()
         # the receiver comes back on the same port
         self.rx = WebhookReceiver(secret=ch["secret"].encode(), port=port).start()
-        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 1, 60), "not delivered after the receiver came back")
+        self.assertTrue(wait_for(lambda: len(self.budget_reqs()) >= 1, 60), "not delivered after the receiver came back")
         time.sleep(3)
         self.assertEqual(self.ids(), ["budget:%s:%s:10000" % (b["id"], b["state"]["periodStart"][:10])])
-        self.assertTrue(self.rx.requests[0]["verified"])
+        self.assertTrue(self.budget_reqs()[0]["verified"])
         got = self.alerts()
-        self.assertEqual([a["state"] for a in got], ["delivered"], got)
+        self.assertEqual([a["state"] for a in got], ["delivered"] * len(got), got)
 
     def test_kill9_right_after_the_crossing(self):
         ch = self.channel()
@@ -131,7 +135,7 @@ class AlertsTest(unittest.TestCase):
         self.spend("x1", 10)
         self.srv.kill9()  # at once: the alert may or may not have been written
         self.srv.start()
-        self.assertTrue(wait_for(lambda: len(self.rx.requests) >= 1, 60), "no alert after kill -9")
+        self.assertTrue(wait_for(lambda: len(self.budget_reqs()) >= 1, 60), "no alert after kill -9")
         self.srv.restart()
         time.sleep(3)
         # one alert (one id); a delivery in flight at the kill is sent again (at-least-once:
@@ -139,10 +143,10 @@ class AlertsTest(unittest.TestCase):
         ids = self.ids()
         self.assertEqual(set(ids), {"budget:%s:%s:10000" % (b["id"], b["state"]["periodStart"][:10])})
         self.assertLessEqual(len(ids), 2, ids)
-        n = len(self.rx.requests)
+        n = len(self.budget_reqs())
         self.srv.restart()
         time.sleep(2)
-        self.assertEqual(len(self.rx.requests), n)
+        self.assertEqual(len(self.budget_reqs()), n)
 
     def test_test_message_slack_and_ssrf_guard(self):
         ch = self.channel()
@@ -183,6 +187,46 @@ class AlertsTest(unittest.TestCase):
         self.assertEqual(st, 200, raw)
         st, js, raw = self.srv.admin("GET", "workspaces/default/channels")
         self.assertEqual([c["id"] for c in js["channels"]], [ch["id"]])
+
+
+    def test_event_rules_new_model_unpriced_lock(self):
+        ch = self.channel()
+        self.rx.secret = ch["secret"].encode()
+        self.spend("m1", 1)
+        self.spend("m2", 1)
+        self.assertTrue(wait_for(lambda: self.ids("model:"), 30), self.rx.requests)
+        st, js, raw = self.srv.ingest(self.key, event("m3", model="gpt-4o"))
+        self.assertEqual(js["inserted"], 1, raw)
+        self.assertTrue(wait_for(lambda: len(self.ids("model:")) >= 2, 30), self.rx.requests)
+        self.assertEqual(sorted(self.ids("model:")), ["model:openai/gpt-4o", "model:openai/gpt-4o-mini"])
+        body = json.loads([r for r in self.rx.requests if r["headers"]["X-Costlynx-Alert-Id"] ==
+                           "model:openai/gpt-4o"][0]["body"])
+        self.assertEqual((body["kind"], body["fields"]["requestId"]), ("new_model", "m3"))
+        # unpriced: a model the catalog does not know and no cost sent (twice: one alert a day)
+        for rid in ("u1", "u2"):
+            st, js, raw = self.srv.ingest(self.key, event(rid, model="no-such-model-x"))
+            self.assertEqual(js["inserted"], 1, raw)
+        self.assertTrue(wait_for(lambda: self.ids("unpriced:"), 30), self.rx.requests)
+        date = time.strftime("%Y-%m-%d", time.gmtime())
+        self.assertEqual(self.ids("unpriced:"), ["unpriced:%s:openai/no-such-model-x" % date])
+        # a key locked to prod, sent staging twice
+        locked = self.srv.create_key_full(name="locked", default_project="web", environment="prod")
+        for rid in ("l1", "l2"):
+            st, js, raw = self.srv.ingest(locked["key"], event(rid, environment="staging"))
+            self.assertEqual(st, 400, raw)  # refused by the lock, not stored
+            self.assertIn("environment", raw.decode(), raw)
+        self.assertTrue(wait_for(lambda: self.ids("lock:"), 30), self.rx.requests)
+        self.assertEqual(self.ids("lock:"), ["lock:%s:%s" % (date, locked["id"])])
+        # a restart: models known from the rollups, marks kept; nothing is raised again
+        self.srv.restart()
+        for rid, model in (("r1", "gpt-4o"), ("r2", "no-such-model-x")):
+            self.srv.ingest(self.key, event(rid, model=model))
+        self.srv.ingest(locked["key"], event("l3", environment="staging"))
+        time.sleep(3)
+        self.assertEqual(len(self.ids("model:")), 3 - 1 + 1, self.ids(""))  # gpt-4o-mini, gpt-4o, no-such-model-x
+        self.assertEqual(len(self.ids("unpriced:")), 1)
+        self.assertEqual(len(self.ids("lock:")), 1)
+        self.assertTrue(all(r["verified"] for r in self.rx.requests))
 
 
 class SsrfDefaultTest(unittest.TestCase):
