@@ -83,8 +83,8 @@ struct slot {
 
 static struct {
   const char *addr, *key, *run_id, *write_request;
-  int mode, batch, concurrency, seconds, msgs_per_stream, prompts;
-} cfg = {NULL, NULL, NULL, NULL, MODE_UNARY, 100, 32, 10, 50, 0};
+  int mode, batch, concurrency, seconds, msgs_per_stream, prompts, id_len;
+} cfg = {NULL, NULL, NULL, NULL, MODE_UNARY, 100, 32, 10, 50, 0, 0};
 
 static struct {
   uint64_t calls, events, messages, inserted, skipped, rejected, errors;
@@ -135,7 +135,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: grpc_load --addr HOST:PORT --key KEY [--mode unary|stream|otlp] [--batch 100]\n"
           "                 [--concurrency 32] [--seconds 10] [--messages-per-stream 50] [--run-id STR]\n"
-          "                 [--prompts 0|1]\n"
+          "                 [--prompts 0|1] [--id-len N]\n"
           "       grpc_load --mode otlp [--batch 100] [--prompts 0|1] --write-request FILE\n");
   exit(2);
 }
@@ -170,6 +170,7 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(a, "--messages-per-stream")) cfg.msgs_per_stream = parse_int(a, v, 1, 1000000);
     else if (!strcmp(a, "--prompts")) cfg.prompts = parse_int(a, v, 0, 1);
     else if (!strcmp(a, "--write-request")) cfg.write_request = v;
+    else if (!strcmp(a, "--id-len")) cfg.id_len = parse_int(a, v, 0, 128);
     else usage();
   }
   if (cfg.write_request) { /* --mode otlp --write-request FILE: the export template, for bench/otlp_bench */
@@ -408,8 +409,13 @@ static void slot_init(slot *s, int id) {
 static grpc_byte_buffer *next_message(slot *s) {
   if (cfg.mode == MODE_OTLP) return next_otlp(s);
   uint64_t n = s->n++;
-  for (int i = 0; i < cfg.batch; i++)
-    snprintf(s->ids[i], ID_LEN, "%s-%d-%" PRIu64 "-%d", cfg.run_id, s->id, n, i);
+  for (int i = 0; i < cfg.batch; i++) {
+    int len = snprintf(s->ids[i], ID_LEN, "%s-%d-%" PRIu64 "-%d", cfg.run_id, s->id, n, i);
+    /* --id-len: random letters after the unique part (which ends in a digit, so ids stay
+     * unique), as incompressible as real provider ids; e.g. 33 for the disk figure */
+    while (len < cfg.id_len) s->ids[i][len++] = (char)('a' + rand() % 26);
+    s->ids[i][len] = '\0';
+  }
   Costlynx__V1__IngestBatch msg = COSTLYNX__V1__INGEST_BATCH__INIT;
   msg.n_events = (size_t)cfg.batch;
   msg.events = s->evp;

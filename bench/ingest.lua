@@ -1,11 +1,15 @@
 -- wrk script: POSTs usage events with requestIds unique across threads and runs.
 -- BATCH=1 sends one event per request (the guide's single form); BATCH=100 sends
--- {"events":[...]} with 100 events. KEY is the ingestion key.
+-- {"events":[...]} with 100 events. KEY is the ingestion key. IDLEN=33 pads every requestId
+-- to 33 characters with random letters after the unique part (which ends in a digit, so ids
+-- stay unique), as incompressible as real provider ids; the issue's disk figure assumes 33.
+-- Unset, the ids are as short as they come.
 local batch = tonumber(os.getenv("BATCH") or "1")
 local key = os.getenv("KEY") or ""
 local threads = {}
 local counter = 0
 local run = os.getenv("RUN") or tostring(os.time())
+local idlen = tonumber(os.getenv("IDLEN") or "0")
 
 function setup(thread)
   thread:set("tid", #threads + 1)
@@ -13,6 +17,11 @@ function setup(thread)
 end
 
 local function event(id)
+  if #id < idlen then
+    local pad = {}
+    for i = 1, idlen - #id do pad[i] = string.char(math.random(97, 122)) end
+    id = id .. table.concat(pad)
+  end
   return string.format(
     '{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,' ..
     '"cachedTokens":100,"requestId":"%s","project":"bench","environment":"prod","feature":"load-test"}', id)

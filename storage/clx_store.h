@@ -176,6 +176,8 @@ int clx_iter_status(clx_iter_t *it);
  * CLX_ENOSPC when the disk is below its reserve (nothing is started: compaction needs room).
  */
 int clx_store_compact(clx_store_t *s, clx_cf_t cf);
+/* The bytes of the family's table files now (RocksDB's total-sst-files-size; benchmarks). */
+uint64_t clx_store_sst_bytes(clx_store_t *s, clx_cf_t cf);
 
 /*
  * Writes a consistent online copy of the store into dir, which must not exist (RocksDB's

@@ -1194,3 +1194,13 @@ int clx_store_compact(clx_store_t *s, clx_cf_t cf)
         return store_fail("flush", err);
     return rc;
 }
+
+uint64_t clx_store_sst_bytes(clx_store_t *s, clx_cf_t cf)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    char *v = rocksdb_property_value_cf(s->db, s->cf[cf], "rocksdb.total-sst-files-size");
+    pthread_rwlock_unlock(&s->lock);
+    uint64_t n = v != NULL ? strtoull(v, NULL, 10) : 0;
+    rocksdb_free(v);
+    return n;
+}

@@ -240,6 +240,7 @@ static const struct top_route {
     {"GET", "/healthz", 0, healthz},
     {"GET", "/readyz", 0, readyz},
     {"POST", "/api/v1/usage/ingest", 1, clx_rest_ingest},
+    {"POST", "/api/v1/usage/import", 1, clx_rest_import},
     {"POST", "/v1/traces", 1, clx_rest_otlp_traces}, /* OTLP/HTTP */
     {"GET", "/api/v1/pricing/models", 0, clx_rest_pricing_models},
     {"GET", "/api/v1/routes", 0, clx_rest_routes},
@@ -250,18 +251,22 @@ static const struct top_route {
 
 size_t clx_rest_body_limit(const clx_rest_t *srv, h2o_iovec_t target)
 {
-    static const char traces[] = "/v1/traces"; /* OTLP exports: --otlp-max-body-bytes */
+    static const char traces[] = "/v1/traces";           /* OTLP exports: --otlp-max-body-bytes */
+    static const char import[] = "/api/v1/usage/import"; /* NDJSON backfill: --import-max-body-bytes */
     const char *q = target.base != NULL ? memchr(target.base, '?', target.len) : NULL;
     size_t n = q != NULL ? (size_t)(q - target.base) : target.len;
     if (srv->cfg.otlp != NULL && n == sizeof(traces) - 1 && memcmp(target.base, traces, n) == 0)
         return clx_otlp_door_max_body(srv->cfg.otlp);
+    if (srv->cfg.import_max_body != 0 && n == sizeof(import) - 1 && memcmp(target.base, import, n) == 0)
+        return srv->cfg.import_max_body;
     return srv->cfg.max_body;
 }
 
 size_t clx_rest_body_limit_max(const clx_rest_t *srv)
 {
     size_t otlp = srv->cfg.otlp != NULL ? clx_otlp_door_max_body(srv->cfg.otlp) : 0;
-    return otlp > srv->cfg.max_body ? otlp : srv->cfg.max_body;
+    size_t max = otlp > srv->cfg.max_body ? otlp : srv->cfg.max_body;
+    return srv->cfg.import_max_body > max ? srv->cfg.import_max_body : max;
 }
 
 void clx_rest_top_routes(clx_route_visit_fn fn, void *arg)
@@ -385,6 +390,7 @@ static void loop_setup(clx_rest_thread_t *t)
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
     h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_pending_done);
     h2o_multithread_register_receiver(t->queue, &t->backup_receiver, clx_rest_on_backup_done);
+    h2o_multithread_register_receiver(t->queue, &t->import_receiver, clx_rest_on_import_done);
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;
     h2o_socket_read_start(t->listener, on_accept);
