@@ -41,6 +41,7 @@
 #include "clx_mem.h"
 #include "clx_outbox.h"
 #include "clx_settings.h"
+#include "clx_watch.h"
 #include "costlynx/store/v1/records.pb-c.h"
 #include "costlynx/v1/usage.pb-c.h"
 
@@ -102,6 +103,9 @@ typedef struct clx_budget_state {
 } clx_budget_state_t;
 /* State of budget id of ws into *out. CLX_OK or CLX_ENOTFOUND. */
 int clx_govern_budget_state(clx_govern_t *g, const char *ws, const char *id, clx_budget_state_t *out);
+
+/* The flagged hours of ws in [from_ms, to_ms) (0: open), newest first (clx_watch.h). */
+void clx_govern_anomalies(clx_govern_t *g, const char *ws, int64_t from_ms, int64_t to_ms, clx_watch_fn fn, void *arg);
 
 /* The outbox (the alerts list reads it) and the URL guard's mask. */
 clx_outbox_t *clx_govern_outbox(clx_govern_t *g);

@@ -19,6 +19,7 @@
 #include "clx_log.h"
 #include "clx_query.h"
 #include "clx_rollup.h"
+#include "clx_watch.h"
 #include "clx_writer.h" /* CLX_WRITER_META_SEQ */
 
 #define F_UNKNOWN_PROJECT COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT
@@ -57,6 +58,9 @@ struct clx_govern {
     clx_map_t *raised;         /* ws '\0' alert id -> (void *)1: queued once by this process */
     struct event_alert *queue; /* alerts to write, for the thread */
     size_t nqueue, capqueue;
+
+    clx_watch_t *watch; /* hourly anomalies (the governance thread runs it) */
+    int watch_sent;     /* alerts written by the last watch run */
 };
 
 /* An alert raised by one event (not a budget): written by the governance thread. */
@@ -861,6 +865,23 @@ static int fire_pending(clx_govern_t *g)
     return sent;
 }
 
+/* The anomaly watch's alerts: every channel of the workspace, once. */
+static int watch_fire(void *ctx, const clx_alert_msg_t *m)
+{
+    clx_govern_t *g = ctx;
+    struct chans cs = {0};
+    clx_settings_list_channels(g->cfg.settings, m->workspace, chan_cb, &cs);
+    int rc = fire_message(g, m, &cs, clx_now_ms());
+    g->watch_sent += rc == CLX_OK && cs.n > 0;
+    free(cs.items);
+    return rc;
+}
+
+void clx_govern_anomalies(clx_govern_t *g, const char *ws, int64_t from_ms, int64_t to_ms, clx_watch_fn fn, void *arg)
+{
+    clx_watch_list(g->watch, ws, from_ms, to_ms, fn, arg);
+}
+
 static void *govern_main(void *arg)
 {
     clx_govern_t *g = arg;
@@ -890,6 +911,10 @@ static void *govern_main(void *arg)
         sync_budgets(g, 0);
         fire_pending(g);
         if (fire_events(g))
+            clx_delivery_wake(g->delivery);
+        g->watch_sent = 0;
+        clx_watch_run(g->watch, clx_now_ms(), watch_fire, g);
+        if (g->watch_sent)
             clx_delivery_wake(g->delivery);
     }
     return NULL;
@@ -960,11 +985,13 @@ int clx_govern_start(const clx_govern_config_t *cfg, clx_govern_t **out)
     g->outbox = clx_outbox_create(cfg->store);
     g->models = clx_map_create();
     g->raised = clx_map_create();
+    g->watch = clx_watch_create(cfg->store, cfg->settings);
     int rc = load_models(g);
     if (rc != CLX_OK)
         clx_log(CLX_LOG_ERROR, "governance", "cannot read the models in use: %s (new-model alerts may repeat)",
                 clx_strerror(rc));
     g->gen = UINT64_MAX;
+    g->kicked = 1; /* the first round at once: crossings to re-flag, the anomaly watch's first run */
     sync_budgets(g, 1);
     clx_delivery_config_t dcfg = {
         .outbox = g->outbox,
@@ -989,6 +1016,7 @@ fail:
     free(g->budgets);
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
+    clx_watch_destroy(g->watch);
     clx_outbox_destroy(g->outbox);
     free(g);
     return CLX_EIO;
@@ -1010,6 +1038,7 @@ void clx_govern_stop(clx_govern_t *g)
     free(g->budgets);
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
+    clx_watch_destroy(g->watch);
     free(g->queue);
     clx_outbox_destroy(g->outbox);
     pthread_cond_destroy(&g->cv);

@@ -1075,6 +1075,7 @@ static const struct admin_route routes[] = {
     {"DELETE", "workspaces/{}/channels/{}", clx_rest_channel_delete},
     {"POST", "workspaces/{}/channels/{}/test", clx_rest_channel_test},
     {"GET", "workspaces/{}/alerts", clx_rest_alerts_list},
+    {"GET", "workspaces/{}/anomalies", clx_rest_anomalies_list},
 };
 
 yajl_val clx_rest_admin_body(clx_rest_call_t *call)

@@ -13,6 +13,7 @@
 #include "clx_govern.h"
 #include "clx_http.h"
 #include "clx_money.h"
+#include "clx_query.h"
 #include "clx_settings.h"
 #include "rest_internal.h"
 
@@ -639,4 +640,51 @@ int clx_rest_patch_ws_governance(clx_rest_call_t *call, yajl_val body, const cha
     if (call->srv->cfg.govern != NULL)
         clx_govern_refresh(call->srv->cfg.govern); /* budget periods follow the zone */
     return 0;
+}
+
+/* ---- anomalies --------------------------------------------------------------------------------- */
+
+static void anomaly_cb(void *arg, const clx_watch_item_t *it)
+{
+    clx_jw_t *w = arg;
+    char buf[32];
+    clx_jw_obj_open(w, NULL);
+    clx_jw_obj_open(w, "scope");
+    clx_jw_str(w, "type", it->scope_type);
+    clx_jw_str(w, "name", it->scope);
+    clx_jw_obj_end(w);
+    jw_time(w, "hour", it->hour_ms);
+    jw_time(w, "episodeStart", it->episode_ms);
+    jw_usd(w, "observedUsd", it->a.observed_nanos);
+    jw_usd(w, "baselineUsd", it->a.baseline_nanos);
+    clx_jw_int(w, "observedEvents", it->a.observed_events);
+    clx_jw_int(w, "baselineEvents", it->a.baseline_events);
+    int n = snprintf(buf, sizeof(buf), "%.2f", it->a.ratio);
+    clx_jw_key(w, "ratio");
+    clx_jw_raw(w, buf, (size_t)n);
+    n = snprintf(buf, sizeof(buf), "%.2f", it->a.score);
+    clx_jw_key(w, "score");
+    clx_jw_raw(w, buf, (size_t)n);
+    clx_jw_str(w, "reason", it->a.reason);
+    clx_jw_str(w, "alertId", it->alert_id);
+    clx_jw_obj_end(w);
+}
+
+int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_workspace_t wsr;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsr) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_event_filter_t f = {0};
+    if (clx_rest_event_filter(call, &f) != 0)
+        return 0;
+    clx_jw_obj_begin(w);
+    clx_jw_str(w, "sensitivity", wsr.anomaly_sensitivity[0] ? wsr.anomaly_sensitivity : "medium");
+    clx_jw_arr_begin(w, "anomalies");
+    if (call->srv->cfg.govern != NULL)
+        clx_govern_anomalies(call->srv->cfg.govern, ws, f.from_ms, f.to_ms, anomaly_cb, w);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
 }

@@ -181,6 +181,7 @@ int clx_rest_channels_create(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_channel_delete(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_channel_test(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_budget_check(clx_rest_call_t *call);
 /* governance.c: a workspace's governance settings in its JSON (timeZone, anomalySensitivity) and
  * PATCH of them: 0, 1 when the body names none, -1 after answering 400 */
