@@ -153,6 +153,13 @@ int clx_store_delete(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen);
  */
 clx_iter_t *clx_iter_create(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen);
 void clx_iter_destroy(clx_iter_t *it);
+/*
+ * clx_iter_create on an explicit snapshot: clx_iter_meta_get then reads metadata as of the
+ * same instant (e.g. the writer's "seq" that matches the rollups the iterator sees).
+ */
+clx_iter_t *clx_iter_create_pinned(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen);
+/* Metadata on a pinned iterator's snapshot: as clx_store_meta_get. */
+int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen);
 void clx_iter_first(clx_iter_t *it);
 void clx_iter_last(clx_iter_t *it);
 void clx_iter_seek(clx_iter_t *it, const void *target, size_t tlen);

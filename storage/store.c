@@ -81,6 +81,7 @@ struct clx_iter {
     size_t plen;
     char *upper; /* smallest key above every key with the prefix; NULL when there is none */
     size_t ulen;
+    const rocksdb_snapshot_t *snap; /* clx_iter_create_pinned's, else NULL */
 };
 
 /* Logs a RocksDB error under the "store" tag, frees it and returns CLX_EIO. */
@@ -1006,12 +1007,47 @@ clx_iter_t *clx_iter_create(clx_store_t *s, clx_cf_t cf, const void *prefix, siz
     return it;
 }
 
+/* The same on an explicit snapshot, which clx_iter_meta_get reads too. Cannot fail. */
+clx_iter_t *clx_iter_create_pinned(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen)
+{
+    clx_iter_t *it = clx_iter_create(s, cf, prefix, plen); /* holds the store's lock from here */
+    rocksdb_iter_destroy(it->it);
+    it->snap = rocksdb_create_snapshot(s->db);
+    rocksdb_readoptions_set_snapshot(it->ropts, it->snap);
+    it->it = rocksdb_create_iterator_cf(s->db, it->ropts, s->cf[cf]);
+    return it;
+}
+
+int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen)
+{
+    char *err = NULL;
+    clx_store_t *s = it->store; /* its lock is held by the iterator */
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, it->ropts, handle_of(s, CF_META), name, strlen(name), &err);
+    if (err != NULL)
+        return store_fail("get", err);
+    if (ps == NULL)
+        return CLX_ENOTFOUND;
+    size_t n = 0;
+    const char *p = rocksdb_pinnableslice_value(ps, &n);
+    char *copy = clx_xmalloc(n + 1);
+    if (n != 0)
+        memcpy(copy, p, n);
+    copy[n] = '\0';
+    rocksdb_pinnableslice_destroy(ps);
+    *val = copy;
+    *vlen = n;
+    return CLX_OK;
+}
+
 /* NULL is a no-op. */
 void clx_iter_destroy(clx_iter_t *it)
 {
     if (it == NULL)
         return;
     rocksdb_iter_destroy(it->it);
+    if (it->snap != NULL)
+        rocksdb_release_snapshot(it->store->db, it->snap);
     pthread_rwlock_unlock(&it->store->lock);
     rocksdb_readoptions_destroy(it->ropts);
     free(it->prefix);

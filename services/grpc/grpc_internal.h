@@ -24,6 +24,7 @@ enum clx_grpc_method {
     M_OTLP_EXPORT, /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
     M_VOID,        /* costlynx.v1.UsageIngestion/Void (correct.c) */
     M_AMEND,       /* costlynx.v1.UsageIngestion/Amend (correct.c) */
+    M_CHECK_BUDGET, /* costlynx.v1.Budgets/CheckBudget (issue 12) */
     M_COUNT_,
     M_UNKNOWN = M_COUNT_ /* any other method: answered UNIMPLEMENTED */
 };
@@ -168,6 +169,9 @@ void clx_grpc_correct_event(clx_grpc_call_t *c, int ok);
 void clx_grpc_otlp_start(clx_grpc_call_t *c);
 void clx_grpc_otlp_event(clx_grpc_call_t *c, int ok);
 /* health.c */
+/* budgets.c: costlynx.v1.Budgets/CheckBudget */
+void clx_grpc_budgets_start(clx_grpc_call_t *c);
+void clx_grpc_budgets_event(clx_grpc_call_t *c, int ok);
 void clx_grpc_health_start(clx_grpc_call_t *c);
 void clx_grpc_health_event(clx_grpc_call_t *c, int ok);
 /* reflection.c */

@@ -35,6 +35,7 @@ static const struct {
                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
     [M_VOID] = {"/costlynx.v1.UsageIngestion/Void", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
     [M_AMEND] = {"/costlynx.v1.UsageIngestion/Amend", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
+    [M_CHECK_BUDGET] = {"/costlynx.v1.Budgets/CheckBudget", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
 };
 
 /* ---- helpers shared by the method files ------------------------------------------------- */
@@ -303,6 +304,7 @@ static const struct method_handlers {
     [M_OTLP_EXPORT] = {clx_grpc_otlp_start, clx_grpc_otlp_event},
     [M_VOID] = {clx_grpc_correct_start, clx_grpc_correct_event},
     [M_AMEND] = {clx_grpc_correct_start, clx_grpc_correct_event},
+    [M_CHECK_BUDGET] = {clx_grpc_budgets_start, clx_grpc_budgets_event},
 };
 
 /* One completion for call c. */

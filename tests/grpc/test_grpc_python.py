@@ -494,8 +494,12 @@ class IngestTest(GrpcCase):
             "Void": (".costlynx.v1.VoidRequest", ".costlynx.v1.VoidResponse", False, False),
             "Amend": (".costlynx.v1.AmendRequest", ".costlynx.v1.AmendResponse", False, False)})
         self.assertEqual(sorted(m.name for m in f.message_type),
-                         ["AmendRequest", "AmendResponse", "EventError", "IngestBatch", "IngestResponse",
-                          "UsageEvent", "VoidRequest", "VoidResponse", "Warning"])
+                         ["AmendRequest", "AmendResponse", "BudgetStatus", "CheckBudgetRequest",
+                          "CheckBudgetResponse", "EventError", "IngestBatch", "IngestResponse", "UsageEvent",
+                          "VoidRequest", "VoidResponse", "Warning"])
+        # the budget check (issue 12) is served from the same file
+        self.assertEqual({m.name: (m.input_type, m.output_type) for m in svc["Budgets"].method},
+                         {"CheckBudget": (".costlynx.v1.CheckBudgetRequest", ".costlynx.v1.CheckBudgetResponse")})
         # the served descriptor is the contract itself
         mine = descriptor_pb2.FileDescriptorProto()
         pb.DESCRIPTOR.CopyToProto(mine)
