@@ -26,8 +26,8 @@ fi
 
 DATA=$(mktemp -d /tmp/clx-grpc-bench-XXXXXX)
 TOKEN=bench-admin
-"$BUILD/costlynxd" --data-dir "$DATA/db" --http-addr 127.0.0.1:$HTTP_PORT --grpc-addr 127.0.0.1:$GRPC_PORT \
-  --admin-token $TOKEN --log-level warn > "$DATA/server.log" 2>&1 &
+COSTLYNX_ADMIN_TOKEN=$TOKEN "$BUILD/costlynxd" --data-dir "$DATA/db" --http-addr 127.0.0.1:$HTTP_PORT --grpc-addr 127.0.0.1:$GRPC_PORT \
+  --log-level warn > "$DATA/server.log" 2>&1 &
 PID=$!
 cleanup() {
   local rc=$?

@@ -17,7 +17,7 @@ command -v db_bench >/dev/null || $SUDO apt-get install -y -qq rocksdb-tools >/d
 DATA=$(mktemp -d /tmp/clx-bench-XXXXXX)
 TOKEN=bench-admin
 PORT=${PORT:-18099}
-./build/costlynxd --data-dir "$DATA/db" --http-addr 127.0.0.1:$PORT --grpc-addr 127.0.0.1:0 --admin-token $TOKEN --log-level warn \
+COSTLYNX_ADMIN_TOKEN=$TOKEN ./build/costlynxd --data-dir "$DATA/db" --http-addr 127.0.0.1:$PORT --grpc-addr 127.0.0.1:0 --log-level warn \
   > "$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT

@@ -74,6 +74,9 @@ typedef enum clx_code {
     CLX_CODE_TOO_MANY_SPANS,       /* more spans in one export than the door takes (413) */
     CLX_CODE_TOO_MANY_MESSAGES,    /* more decoded messages (attributes, values...) than allowed (413) */
     CLX_CODE_TOO_DEEP,             /* messages nested deeper than allowed (400) */
+    /* issue 10 (appended: the values of the codes above stay as they were) */
+    CLX_CODE_TIMESTAMP_OUT_OF_RANGE, /* per-event error: the timestamp is outside the workspace's window */
+    CLX_CODE_TIER_UNPRICED,          /* warning: the service tier has no price for the model, priced standard */
     CLX_CODE_COUNT_
 } clx_code_t;
 

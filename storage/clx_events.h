@@ -5,6 +5,10 @@
  *   CLX_CF_EVENTS  key: workspace '\0' seq (8 bytes big-endian)   value: StoredEvent (protobuf)
  *   CLX_CF_DEDUP   key: workspace '\0' requestId                    value: seq (8 bytes BE)
  *                                                                          fingerprint (8 bytes BE)
+ *   CLX_CF_EVTIME  key: workspace '\0' event time (8 bytes BE, Unix ms) seq (8 bytes BE)
+ *                  value: none — the events in event-time order (clx_event_time_ms), written
+ *                  in the same batch as the event; built once for older data folders
+ *                  (clx_events_index_upgrade)
  *
  * A workspace's events sort by sequence number, i.e. in arrival order; the dedup record of
  * (workspace, requestId) names the seq of the stored event and the fingerprint of what the
@@ -17,6 +21,16 @@
 #include <stdint.h>
 
 #include "clx_store.h"
+#include "costlynx/store/v1/records.pb-c.h"
+
+/*
+ * The time an event happened, Unix ms: the caller's timestamp (event_time_ms), or, for
+ * events without one (stored before it existed, or sent without it), its arrival.
+ */
+static inline int64_t clx_event_time_ms(const Costlynx__Store__V1__StoredEvent *rec)
+{
+    return rec->event_time_ms > 0 ? rec->event_time_ms : rec->received_at_ms;
+}
 
 /* ---- keys and values ------------------------------------------------------------------------ */
 
@@ -42,7 +56,17 @@ void clx_dedup_value_encode(unsigned char out[CLX_DEDUP_VALUE_LEN], uint64_t seq
 /* Reads a dedup value: CLX_OK, or CLX_ECORRUPT when it has the wrong length. */
 int clx_dedup_value_decode(const void *val, size_t len, uint64_t *seq, uint64_t *fingerprint);
 
+/* Bytes of the event-time key of a workspace of wslen bytes. */
+#define CLX_EVTIME_KEY_LEN(wslen) ((wslen) + 17)
+/* Writes the event-time key of (workspace, time_ms (< 0 is 0), seq); returns its length. Cannot fail. */
+size_t clx_evtime_key_encode(char *buf, const char *workspace, size_t wslen, int64_t time_ms, uint64_t seq);
+/* Reads one: CLX_OK, or CLX_ECORRUPT when it is not an event-time key of a workspace of wslen bytes. */
+int clx_evtime_key_decode(const char *key, size_t klen, size_t wslen, int64_t *time_ms, uint64_t *seq);
+
 /* ---- reads ---------------------------------------------------------------------------------- */
+
+/* The stored event (workspace, seq): CLX_OK with *val (malloc'd, caller frees), CLX_ENOTFOUND, CLX_EIO. */
+int clx_store_event_get(clx_store_t *s, const char *workspace, uint64_t seq, char **val, size_t *vlen);
 
 /*
  * Looks up the stored event of (workspace, request_id): CLX_OK with *val (malloc'd
@@ -74,6 +98,42 @@ uint64_t clx_event_iter_seq(clx_event_iter_t *it);
 const char *clx_event_iter_value(clx_event_iter_t *it, size_t *vlen);
 /* CLX_OK, or CLX_EIO when iteration stopped on a storage error. */
 int clx_event_iter_status(clx_event_iter_t *it);
+
+/*
+ * A workspace's events by event time, newest first (ties: the later seq first), on one
+ * snapshot: the listing's order. Position with clx_evtime_iter_seek_before, read while valid,
+ * step with clx_evtime_iter_prev. Each position names an event (time, seq); its record is
+ * clx_evtime_iter_value (one point read of the events family, on the same snapshot).
+ */
+typedef struct clx_evtime_iter clx_evtime_iter_t;
+/* Cannot fail (aborts on OOM); storage errors surface through clx_evtime_iter_status. */
+clx_evtime_iter_t *clx_evtime_iter_create(clx_store_t *s, const char *workspace);
+/* NULL is a no-op. */
+void clx_evtime_iter_destroy(clx_evtime_iter_t *it);
+/* Positions on the newest event before (time_ms, seq) in (time, seq) order. */
+void clx_evtime_iter_seek_before(clx_evtime_iter_t *it, int64_t time_ms, uint64_t seq);
+int clx_evtime_iter_valid(clx_evtime_iter_t *it);
+void clx_evtime_iter_prev(clx_evtime_iter_t *it);
+int64_t clx_evtime_iter_time(clx_evtime_iter_t *it);
+uint64_t clx_evtime_iter_seq(clx_evtime_iter_t *it);
+/*
+ * The current event's StoredEvent bytes, valid until the next move: CLX_OK, CLX_ENOTFOUND
+ * (an index entry without its event: corrupt, logged), or CLX_EIO.
+ */
+int clx_evtime_iter_value(clx_evtime_iter_t *it, const char **val, size_t *vlen);
+/* CLX_OK, or CLX_EIO when iteration stopped on a storage error. */
+int clx_evtime_iter_status(clx_evtime_iter_t *it);
+
+/*
+ * Builds the event-time index of the events stored before it existed, once: when the
+ * metadata marker CLX_EVTIME_MARKER is absent, reads every event (in batches of unsynced
+ * puts; entries are idempotent) and writes the marker last, synced — a crash meanwhile
+ * leaves no marker and the next open builds it again. Call at open, before the writer
+ * starts. *indexed (may be NULL) receives the number of events indexed (0 when the marker
+ * was there). CLX_OK, CLX_EIO, CLX_ENOSPC, or CLX_ECORRUPT for an unreadable event.
+ */
+#define CLX_EVTIME_MARKER "evtime.v1"
+int clx_events_index_upgrade(clx_store_t *s, uint64_t *indexed);
 
 /* ---- the log: every workspace's events in global seq order ------------------------------ */
 

@@ -14,8 +14,9 @@
  *                version 1 (64 bytes: the eight fields as int64 little-endian, written before
  *                the sums were widened) is read as well and rewritten as version 2 by merging;
  *   the merge    what RocksDB's merge operator for the family does (store.c wires it): add;
- *   the deltas   which rollups one stored event adds to (its hour and its day), and a
- *                refusal by a key's environment lock;
+ *   the deltas   which rollups one stored event adds to (its hour and its day by event
+ *                time, and its dims in the dims family), and a refusal by a key's
+ *                environment lock;
  *   the summing  one merge per distinct key for a whole group of writes (the writer's batch);
  *   the upkeep   a thread compacting the family soon after a burst of merges, so unfolded
  *                operands do not slow the dashboard.
@@ -89,21 +90,28 @@ int clx_rollup_key_decode(const char *key, size_t klen, size_t plen, char *scrat
 
 /* ---- deltas ----------------------------------------------------------------------------------- */
 
-/* A rollup a write adds to: its key (owned by the submitter) and the counters it adds. */
+/* A rollup a write adds to: its family, its key (owned by the submitter) and the counters it adds. */
 typedef struct clx_rollup_ref {
     const char *key;
     size_t klen;
     clx_rollup_t delta;
+    uint8_t dims; /* 0: the rollups family; 1: the dims family (clx_dims.h, same records) */
 } clx_rollup_ref_t;
 
-#define CLX_ROLLUP_PER_EVENT 2 /* its hour and its day */
+/* At most: its hour and its day, then its dims (CLX_DIMS_PER_EVENT, clx_dims.h). */
+#define CLX_ROLLUP_PER_EVENT (2 + 21)
 
 /*
- * The rollups a stored event of workspace ws adds to once written: CLX_ROLLUP_PER_EVENT refs
- * into refs, keys in arena. Cannot fail.
+ * The deltas of a stored event of workspace ws — the one definition of what an event adds
+ * to the counters, for ingestion (sign 1) and for corrections that take an event back
+ * (sign -1): its hour and its day rollups, then its dims (its user, its key, its declared
+ * tags: clx_dims_event_refs). The time is the event's time (clx_event_time_ms: the caller's
+ * timestamp, else its arrival), and so are first and last seen (left alone when sign < 0:
+ * a minimum cannot be taken back). Writes at most CLX_ROLLUP_PER_EVENT refs into refs, keys
+ * in arena; returns how many. Cannot fail.
  */
-void clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
-                           clx_rollup_ref_t refs[CLX_ROLLUP_PER_EVENT]);
+size_t clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, int sign,
+                             clx_rollup_ref_t *refs);
 /*
  * The count of one event refused at at_ms by key_id's lock to locked_environment (the event
  * named environment): one ref, key in arena. Cannot fail.

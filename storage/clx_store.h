@@ -8,6 +8,10 @@
  *   CLX_CF_SETTINGS  key: "<kind>/<id...>" (see services/admin)     value: protobuf records
  *   CLX_CF_ROLLUPS   usage counters per bucket and attribution (keys and records: clx_rollup.h)
  *   CLX_CF_OUTBOX    alert deliveries (keys and values: services/governance/clx_outbox.h)
+ *   CLX_CF_DIMS      usage counters per end user, key and declared tag by day (clx_dims.h;
+ *                    the rollups' records and merge operator)
+ *   CLX_CF_EVTIME    the events by event time: (workspace, event time, seq), no value
+ *                    (keys: clx_events.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
  * All functions are safe to call from any thread once the store is open.
@@ -24,6 +28,8 @@ typedef enum clx_cf {
     CLX_CF_SETTINGS,
     CLX_CF_ROLLUPS,
     CLX_CF_OUTBOX,
+    CLX_CF_DIMS,
+    CLX_CF_EVTIME,
     CLX_CF_COUNT_
 } clx_cf_t;
 
@@ -125,6 +131,9 @@ void clx_batch_meta_put(clx_batch_t *b, clx_store_t *s, const char *name, const 
  */
 void clx_batch_merge_rollup(clx_batch_t *b, clx_store_t *s, const void *key, size_t klen, const void *val,
                             size_t vlen);
+/* The same merge into family cf, which must be CLX_CF_ROLLUPS or CLX_CF_DIMS (same records). */
+void clx_batch_merge_counters(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key, size_t klen,
+                              const void *val, size_t vlen);
 /* Number of operations in the batch. */
 size_t clx_batch_count(clx_batch_t *b);
 

@@ -4,8 +4,8 @@
  * Doors hand a clx_write_req (a request's events, already validated, attributed and
  * priced) to clx_writer_submit and return to their loops. The writer thread takes
  * everything queued since its last write, decides dedup for every item (one MultiGet on
- * CF_DEDUP plus a set of ids seen earlier in the same group), puts each new event and its
- * dedup record into ONE WriteBatch, writes it with sync=true, and only then calls every
+ * CF_DEDUP plus a set of ids seen earlier in the same group), puts each new event, its
+ * dedup record and its event-time index entry into ONE WriteBatch, writes it with sync=true, and only then calls every
  * request's done callback. A lone request is written at once; under load the group grows
  * by itself, so one fsync covers many requests.
  *
@@ -45,6 +45,7 @@ typedef struct clx_write_item {
     const void *value; /* serialized StoredEvent */
     size_t value_len;
     uint64_t fingerprint;
+    int64_t event_time_ms; /* its event time (clx_event_time_ms): the event-time index entry */
     /* rollups to merge in the same batch when (and only when) the event is inserted; the
      * writer adds up a group's deltas per key first, so a busy group writes few merges */
     const clx_rollup_ref_t *rollups;

@@ -58,7 +58,34 @@ int clx_dedup_value_decode(const void *val, size_t len, uint64_t *seq, uint64_t 
     return CLX_OK;
 }
 
+size_t clx_evtime_key_encode(char *buf, const char *workspace, size_t wslen, int64_t time_ms, uint64_t seq)
+{
+    memmove(buf, workspace, wslen); /* buf may already hold the workspace */
+    buf[wslen] = '\0';
+    clx_be64_put((unsigned char *)buf + wslen + 1, (uint64_t)(time_ms < 0 ? 0 : time_ms));
+    clx_be64_put((unsigned char *)buf + wslen + 9, seq);
+    return CLX_EVTIME_KEY_LEN(wslen);
+}
+
+int clx_evtime_key_decode(const char *key, size_t klen, size_t wslen, int64_t *time_ms, uint64_t *seq)
+{
+    if (klen != CLX_EVTIME_KEY_LEN(wslen) || key[wslen] != '\0')
+        return CLX_ECORRUPT;
+    *time_ms = (int64_t)clx_be64_get((const unsigned char *)key + wslen + 1);
+    *seq = clx_be64_get((const unsigned char *)key + wslen + 9);
+    return CLX_OK;
+}
+
 /* ---- reads ---------------------------------------------------------------------------------- */
+
+int clx_store_event_get(clx_store_t *s, const char *workspace, uint64_t seq, char **val, size_t *vlen)
+{
+    size_t wl = strlen(workspace);
+    char *key = clx_xmalloc(CLX_EVENT_KEY_LEN(wl));
+    int rc = clx_store_get(s, CLX_CF_EVENTS, key, clx_event_key_encode(key, workspace, wl, seq), val, vlen);
+    free(key);
+    return rc;
+}
 
 /*
  * Dedup record, then event. CLX_ENOTFOUND when the id was never stored, CLX_EIO on a
@@ -173,6 +200,183 @@ const char *clx_event_iter_value(clx_event_iter_t *e, size_t *vlen)
 int clx_event_iter_status(clx_event_iter_t *e)
 {
     return clx_iter_status(e->it);
+}
+
+/* ---- by event time --------------------------------------------------------------------------- */
+
+struct clx_evtime_iter {
+    clx_iter_t *it;     /* the index */
+    clx_iter_t *events; /* the events, created after the index: sees every event it names */
+    char *workspace;
+    size_t wslen;
+    char *key; /* seek buffer (the longer of the two key kinds) */
+    int64_t time_ms;
+    uint64_t seq;
+};
+
+clx_evtime_iter_t *clx_evtime_iter_create(clx_store_t *s, const char *workspace)
+{
+    clx_evtime_iter_t *e = clx_xcalloc(1, sizeof(*e));
+    e->wslen = strlen(workspace);
+    e->workspace = clx_xstrndup(workspace, e->wslen);
+    e->key = clx_xmalloc(CLX_EVTIME_KEY_LEN(e->wslen));
+    e->it = clx_iter_create(s, CLX_CF_EVTIME, e->workspace, e->wslen + 1);
+    e->events = clx_iter_create(s, CLX_CF_EVENTS, e->workspace, e->wslen + 1);
+    return e;
+}
+
+void clx_evtime_iter_destroy(clx_evtime_iter_t *e)
+{
+    if (e == NULL)
+        return;
+    clx_iter_destroy(e->events);
+    clx_iter_destroy(e->it);
+    free(e->key);
+    free(e->workspace);
+    free(e);
+}
+
+static void evtime_settle(clx_evtime_iter_t *e)
+{
+    for (; clx_iter_valid(e->it); clx_iter_prev(e->it)) {
+        size_t klen;
+        const char *k = clx_iter_key(e->it, &klen);
+        if (clx_evtime_key_decode(k, klen, e->wslen, &e->time_ms, &e->seq) == CLX_OK)
+            return;
+    }
+}
+
+void clx_evtime_iter_seek_before(clx_evtime_iter_t *e, int64_t time_ms, uint64_t seq)
+{
+    if (time_ms <= 0 && seq == 0) {
+        clx_iter_first(e->it); /* nothing is before (0, 0): an invalid position */
+        if (clx_iter_valid(e->it))
+            clx_iter_prev(e->it);
+        return;
+    }
+    /* the last key < (time, seq): the last <= (time, seq - 1), or (time - 1, max) */
+    size_t kl = seq > 0 ? clx_evtime_key_encode(e->key, e->workspace, e->wslen, time_ms, seq - 1)
+                        : clx_evtime_key_encode(e->key, e->workspace, e->wslen, time_ms - 1, UINT64_MAX);
+    clx_iter_seek_for_prev(e->it, e->key, kl);
+    evtime_settle(e);
+}
+
+int clx_evtime_iter_valid(clx_evtime_iter_t *e)
+{
+    return clx_iter_valid(e->it);
+}
+
+void clx_evtime_iter_prev(clx_evtime_iter_t *e)
+{
+    clx_iter_prev(e->it);
+    evtime_settle(e);
+}
+
+int64_t clx_evtime_iter_time(clx_evtime_iter_t *e)
+{
+    return e->time_ms;
+}
+
+uint64_t clx_evtime_iter_seq(clx_evtime_iter_t *e)
+{
+    return e->seq;
+}
+
+int clx_evtime_iter_value(clx_evtime_iter_t *e, const char **val, size_t *vlen)
+{
+    size_t kl = clx_event_key_encode(e->key, e->workspace, e->wslen, e->seq);
+    clx_iter_seek(e->events, e->key, kl);
+    if (clx_iter_valid(e->events)) {
+        size_t klen;
+        const char *k = clx_iter_key(e->events, &klen);
+        if (klen == kl && memcmp(k, e->key, kl) == 0) {
+            *val = clx_iter_value(e->events, vlen);
+            return CLX_OK;
+        }
+    }
+    if (clx_iter_status(e->events) != CLX_OK)
+        return CLX_EIO;
+    clx_log(CLX_LOG_ERROR, "store", "event %llu of workspace %s is in the event-time index but not stored",
+            (unsigned long long)e->seq, e->workspace);
+    return CLX_ENOTFOUND;
+}
+
+int clx_evtime_iter_status(clx_evtime_iter_t *e)
+{
+    int rc = clx_iter_status(e->it);
+    return rc != CLX_OK ? rc : clx_iter_status(e->events);
+}
+
+#define UPGRADE_BATCH 10000
+
+int clx_events_index_upgrade(clx_store_t *s, uint64_t *indexed)
+{
+    char *mv = NULL;
+    size_t mlen = 0;
+    uint64_t n = 0;
+    int rc = clx_store_meta_get(s, CLX_EVTIME_MARKER, &mv, &mlen);
+    free(mv);
+    if (indexed != NULL)
+        *indexed = 0;
+    if (rc == CLX_OK)
+        return CLX_OK;
+    if (rc != CLX_ENOTFOUND)
+        return rc;
+
+    clx_batch_t *b = clx_batch_create();
+    clx_iter_t *it = clx_iter_create(s, CLX_CF_EVENTS, NULL, 0);
+    char *key = NULL;
+    size_t keycap = 0;
+    rc = CLX_OK;
+    for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = clx_iter_key(it, &klen);
+        const char *nul = memchr(k, '\0', klen);
+        uint64_t seq;
+        if (nul == NULL || clx_event_key_decode(k, klen, (size_t)(nul - k), &seq) != CLX_OK) {
+            clx_log(CLX_LOG_ERROR, "store", "a key of %zu bytes in the events family is not an event key", klen);
+            rc = CLX_ECORRUPT;
+            break;
+        }
+        const char *v = clx_iter_value(it, &vlen);
+        Costlynx__Store__V1__StoredEvent *ev =
+            costlynx__store__v1__stored_event__unpack(NULL, vlen, (const uint8_t *)v);
+        if (ev == NULL) {
+            clx_log(CLX_LOG_ERROR, "store", "event %llu cannot be read: not indexed by event time",
+                    (unsigned long long)seq);
+            continue; /* the listing skips an unreadable record anyway */
+        }
+        size_t wl = (size_t)(nul - k);
+        if (keycap < CLX_EVTIME_KEY_LEN(wl)) {
+            keycap = CLX_EVTIME_KEY_LEN(wl);
+            key = clx_xrealloc(key, keycap);
+        }
+        memcpy(key, k, wl); /* the workspace */
+        size_t kl = clx_evtime_key_encode(key, key, wl, clx_event_time_ms(ev), seq);
+        costlynx__store__v1__stored_event__free_unpacked(ev, NULL);
+        clx_batch_put(b, s, CLX_CF_EVTIME, key, kl, "", 0);
+        if (++n % UPGRADE_BATCH == 0) {
+            rc = clx_store_write(s, b, 0);
+            clx_batch_clear(b);
+            if (rc != CLX_OK)
+                break;
+        }
+    }
+    if (rc == CLX_OK)
+        rc = clx_iter_status(it);
+    clx_iter_destroy(it);
+    if (rc == CLX_OK && clx_batch_count(b) > 0)
+        rc = clx_store_write(s, b, 1);
+    clx_batch_destroy(b);
+    free(key);
+    if (rc == CLX_OK) /* last: only a whole index is marked */
+        rc = clx_store_meta_put(s, CLX_EVTIME_MARKER, "1", 1);
+    if (rc == CLX_OK && indexed != NULL)
+        *indexed = n;
+    if (rc == CLX_OK && n > 0)
+        clx_log(CLX_LOG_INFO, "store", "indexed %llu stored events by event time (once, for this data folder)",
+                (unsigned long long)n);
+    return rc;
 }
 
 /* ---- the log: every workspace's events in global seq order ------------------------------ */

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clx_dims.h"
 #include "clx_error.h"
+#include "clx_events.h" /* clx_event_time_ms */
 #include "clx_log.h"
 
 #define ROLLUP_V2 2
@@ -28,6 +30,18 @@ static void put_le(unsigned char *p, unsigned __int128 v, int bytes)
 
 static unsigned __int128 get_le(const unsigned char *p, int bytes)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (bytes == 16) { /* the hot case (every rollup a query reads): the bytes are the value */
+        unsigned __int128 v;
+        memcpy(&v, p, 16);
+        return v;
+    }
+    if (bytes == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+#endif
     unsigned __int128 v = 0;
     for (int k = bytes - 1; k >= 0; k--)
         v = (v << 8) | p[k];
@@ -153,11 +167,13 @@ int clx_rollup_key_decode(const char *key, size_t klen, size_t plen, char *scrat
 
 /* ---- deltas --------------------------------------------------------------------------------- */
 
-void clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
-                           clx_rollup_ref_t refs[CLX_ROLLUP_PER_EVENT])
+_Static_assert(CLX_ROLLUP_PER_EVENT == 2 + CLX_DIMS_PER_EVENT, "an event's refs: hour, day and its dims");
+
+size_t clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, int sign,
+                             clx_rollup_ref_t *refs)
 {
-    static const char granularity[CLX_ROLLUP_PER_EVENT] = {CLX_ROLLUP_HOUR, CLX_ROLLUP_DAY};
-    static const int64_t width[CLX_ROLLUP_PER_EVENT] = {CLX_MS_PER_HOUR, CLX_MS_PER_DAY};
+    static const char granularity[2] = {CLX_ROLLUP_HOUR, CLX_ROLLUP_DAY};
+    static const int64_t width[2] = {CLX_MS_PER_HOUR, CLX_MS_PER_DAY};
     clx_rollup_dims_t d = {
         .project = rec->project_as_sent,
         .environment = rec->environment_as_sent,
@@ -166,23 +182,27 @@ void clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__S
         .model = rec->model,
         .flags = rec->flags,
     };
+    int64_t at = clx_event_time_ms(rec);
+    int64_t k = sign < 0 ? -1 : 1;
     size_t size = clx_rollup_key_size(ws, &d);
     clx_rollup_t delta = {
-        .events = 1,
-        .input_tokens = rec->input_tokens,
-        .output_tokens = rec->output_tokens,
-        .cached_tokens = rec->cached_tokens,
-        .cache_write_tokens = rec->cache_write_tokens,
-        .cost_nanos = rec->cost_nanos,
-        .first_ms = rec->received_at_ms,
-        .last_ms = rec->received_at_ms,
+        .events = k,
+        .input_tokens = (clx_i128_t)k * rec->input_tokens,
+        .output_tokens = (clx_i128_t)k * rec->output_tokens,
+        .cached_tokens = (clx_i128_t)k * rec->cached_tokens,
+        .cache_write_tokens = (clx_i128_t)k * rec->cache_write_tokens,
+        .cost_nanos = (clx_i128_t)k * rec->cost_nanos,
+        .first_ms = sign < 0 ? 0 : at,
+        .last_ms = sign < 0 ? 0 : at,
     };
-    for (int g = 0; g < CLX_ROLLUP_PER_EVENT; g++) {
+    for (int g = 0; g < 2; g++) {
         char *key = clx_arena_alloc(arena, size);
-        refs[g].klen = clx_rollup_key_encode(key, granularity[g], ws, (uint32_t)(rec->received_at_ms / width[g]), &d);
+        refs[g].klen = clx_rollup_key_encode(key, granularity[g], ws, (uint32_t)(at / width[g]), &d);
         refs[g].key = key;
         refs[g].delta = delta;
+        refs[g].dims = 0;
     }
+    return 2 + clx_dims_event_refs(arena, ws, rec, at / CLX_MS_PER_DAY, &delta, refs + 2);
 }
 
 void clx_rollup_lock_ref(clx_arena_t *arena, const char *ws, const char *key_id, const char *environment,
@@ -194,6 +214,7 @@ void clx_rollup_lock_ref(clx_arena_t *arena, const char *ws, const char *key_id,
     ref->klen = clx_rollup_key_encode(key, CLX_ROLLUP_LOCK, ws, (uint32_t)(at_ms / CLX_MS_PER_DAY), &d);
     ref->key = key;
     ref->delta = (clx_rollup_t){.events = 1, .first_ms = at_ms, .last_ms = at_ms};
+    ref->dims = 0;
 }
 
 /* ---- summing a group ------------------------------------------------------------------------ */
@@ -201,6 +222,8 @@ void clx_rollup_lock_ref(clx_arena_t *arena, const char *ws, const char *key_id,
 static int cmp_ref(const void *a, const void *b)
 {
     const clx_rollup_ref_t *x = *(const clx_rollup_ref_t *const *)a, *y = *(const clx_rollup_ref_t *const *)b;
+    if (x->dims != y->dims)
+        return x->dims < y->dims ? -1 : 1;
     int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
     return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
@@ -217,7 +240,8 @@ size_t clx_rollup_merge_refs(clx_batch_t *b, clx_store_t *s, const clx_rollup_re
             clx_rollup_add(&sum, &refs[j++]->delta);
         unsigned char packed[CLX_ROLLUP_LEN];
         clx_rollup_pack(&sum, packed);
-        clx_batch_merge_rollup(b, s, refs[i]->key, refs[i]->klen, packed, sizeof(packed));
+        clx_batch_merge_counters(b, s, refs[i]->dims ? CLX_CF_DIMS : CLX_CF_ROLLUPS, refs[i]->key, refs[i]->klen,
+                                 packed, sizeof(packed));
         merges++;
         i = j;
     }
@@ -260,6 +284,8 @@ static void *upkeep_main(void *arg)
             continue;
         pthread_mutex_unlock(&u->mu);
         int rc = clx_store_compact(u->s, CLX_CF_ROLLUPS);
+        if (rc == CLX_OK) /* the dims family takes the same bursts (and top-N reads pay alike) */
+            rc = clx_store_compact(u->s, CLX_CF_DIMS);
         if (rc != CLX_OK && rc != CLX_ENOSPC)
             clx_log(CLX_LOG_WARN, "store", "rollups compaction failed; queries stay correct, only slower");
         if (rc != CLX_ENOSPC) /* no room to compact now: try again at the next tick */

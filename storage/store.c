@@ -35,11 +35,8 @@
 #define STORE_WATCH_MS 1000
 
 static const char *const cf_names[CLX_CF_COUNT_] = {
-    [CLX_CF_EVENTS] = "events",
-    [CLX_CF_DEDUP] = "dedup",
-    [CLX_CF_SETTINGS] = "settings",
-    [CLX_CF_ROLLUPS] = "rollups",
-    [CLX_CF_OUTBOX] = "outbox",
+    [CLX_CF_EVENTS] = "events", [CLX_CF_DEDUP] = "dedup", [CLX_CF_SETTINGS] = "settings", [CLX_CF_ROLLUPS] = "rollups",
+    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime",
 };
 
 struct clx_store {
@@ -407,9 +404,15 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     ours[CLX_CF_SETTINGS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
-    rocksdb_options_set_merge_operator(
-        ours[CLX_CF_ROLLUPS], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge, rollup_partial_merge,
-                                                           rollup_delete_value, rollup_name));
+    /* dims: many distinct keys per group (one per end user), read by range only */
+    ours[CLX_CF_DIMS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
+    ours[CLX_CF_EVTIME] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER);
+    /* one operator object per family: RocksDB owns (and destroys) what it is given */
+    const clx_cf_t merged[] = {CLX_CF_ROLLUPS, CLX_CF_DIMS};
+    for (size_t m = 0; m < sizeof(merged) / sizeof(merged[0]); m++)
+        rocksdb_options_set_merge_operator(
+            ours[merged[m]], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge, rollup_partial_merge,
+                                                          rollup_delete_value, rollup_name));
 
     /* a fresh directory has no CURRENT file and nothing to list */
     size_t dlen = strlen(dir);
@@ -867,8 +870,14 @@ void clx_batch_put(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key,
 void clx_batch_merge_rollup(clx_batch_t *b, clx_store_t *s, const void *key, size_t klen, const void *val,
                             size_t vlen)
 {
+    clx_batch_merge_counters(b, s, CLX_CF_ROLLUPS, key, klen, val, vlen);
+}
+
+void clx_batch_merge_counters(clx_batch_t *b, clx_store_t *s, clx_cf_t cf, const void *key, size_t klen,
+                              const void *val, size_t vlen)
+{
     pthread_rwlock_rdlock(&s->lock);
-    rocksdb_writebatch_merge_cf(b->wb, s->cf[CLX_CF_ROLLUPS], key, klen, val, vlen);
+    rocksdb_writebatch_merge_cf(b->wb, s->cf[cf], key, klen, val, vlen);
     pthread_rwlock_unlock(&s->lock);
 }
 

@@ -263,6 +263,13 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             clx_dedup_value_encode(dv, it->seq, it->fingerprint);
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
+        for (x = 0; x < ninserted; x++) { /* the event-time index: the listing's order */
+            i = w->ins[x];
+            const clx_write_item_t *it = w->gitems[i];
+            w->evkeys = grow(w->evkeys, &w->evkeycap, CLX_EVTIME_KEY_LEN(w->wlens[i]));
+            size_t tl = clx_evtime_key_encode(w->evkeys, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
+            clx_batch_put(w->batch, w->s, CLX_CF_EVTIME, w->evkeys, tl, "", 0);
+        }
 
         clx_rollup_upkeep_note(w->upkeep, add_rollups(w, head, ninserted));
 

@@ -23,6 +23,18 @@ int clx_slug_valid(const char *s, size_t len)
     return 1;
 }
 
+int clx_tag_key_valid(const char *k, size_t len)
+{
+    if (len < 1 || len > 64)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = k[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
 int clx_settings_bad(clx_settings_problem_t *problem, const char *field, const char *fmt, const char *arg)
 {
     if (problem != NULL) {

@@ -26,11 +26,30 @@ typedef struct clx_store clx_store_t; /* opened by main; the settings persist in
 /* The longest secret: "clx_" <cell> "_" + 40 base62 on a cell. */
 #define CLX_KEY_SECRET_MAX (CLX_KEY_SECRET_LEN + 1 + CLX_CELL_ID_MAX)
 
+/*
+ * The accepted event-time window (issue 10) when a workspace sets none: an event's timestamp
+ * may lie 35 days before and 5 minutes after its arrival. A workspace may set each from
+ * 1 second up to the maxima.
+ */
+#define CLX_WINDOW_BACK_DEFAULT_MS (35LL * 86400000LL)
+#define CLX_WINDOW_FORWARD_DEFAULT_MS (5LL * 60000LL)
+#define CLX_WINDOW_BACK_MAX_MS (400LL * 86400000LL) /* a provider's invoice year and a month */
+#define CLX_WINDOW_FORWARD_MAX_MS (86400000LL)      /* one day of clock skew */
+
+/* A workspace declares at most this many tag keys as dimensions of its rollups (issue 10). */
+#define CLX_TAG_DIMENSIONS_MAX 5
+#define CLX_TAG_KEY_MAX 64
+
 typedef struct clx_workspace {
     char slug[CLX_SLUG_MAX + 1];
     char *name;
     int strict_mode;
     int64_t created_at_ms;
+    /* the accepted event-time window as set; 0 = the default (CLX_WINDOW_*_DEFAULT_MS) */
+    int64_t window_back_ms, window_forward_ms;
+    /* tag keys rolled up as dimensions, in the order set (clx_tag_key_valid, unique) */
+    char tag_dimensions[CLX_TAG_DIMENSIONS_MAX][CLX_TAG_KEY_MAX + 1];
+    size_t ntag_dimensions;
 } clx_workspace_t;
 
 typedef struct clx_project {
@@ -89,6 +108,7 @@ typedef struct clx_key_info {
     char default_environment[CLX_SLUG_MAX + 1];
     char locked_environment[CLX_SLUG_MAX + 1];
     int strict_mode;
+    int64_t window_back_ms, window_forward_ms; /* the workspace's event-time window, defaults applied */
     uint64_t generation; /* the settings generation at which the key was found valid */
 } clx_key_info_t;
 
@@ -110,6 +130,12 @@ void clx_settings_destroy(clx_settings_t *s);
 
 /* True when s is 1..64 bytes of [a-z0-9_-] starting with [a-z0-9]. */
 int clx_slug_valid(const char *s, size_t len);
+
+/*
+ * True when k (len bytes) is a tag key: 1..64 bytes of [a-z0-9_.-]. The one rule for an
+ * event's tags (issue 10) and a workspace's tagDimensions.
+ */
+int clx_tag_key_valid(const char *k, size_t len);
 
 /* True when id is a cell id (CLX_CELL_ID_MAX above). */
 int clx_cell_id_valid(const char *id);
@@ -171,6 +197,24 @@ int clx_settings_create_workspace(clx_settings_t *s, const char *slug, const cha
                                   clx_settings_problem_t *problem);
 int clx_settings_get_workspace(clx_settings_t *s, const char *slug, clx_workspace_t *out);
 int clx_settings_set_strict_mode(clx_settings_t *s, const char *ws, int strict, clx_workspace_t *out);
+/*
+ * A workspace's ingest settings (issue 10), changed together or not at all. Each set_* says
+ * whether its member changes. window_*_ms: 0 = back to the default, else 1000 ms to the
+ * CLX_WINDOW_*_MAX_MS maximum in whole seconds; tag_dimensions: at most
+ * CLX_TAG_DIMENSIONS_MAX unique tag keys (clx_tag_key_valid), in the order given. A change to
+ * the dimensions applies to events written afterwards (rollups of earlier events stay as they
+ * were). CLX_OK, CLX_EINVAL (*problem: field "eventWindow.backSeconds",
+ * "eventWindow.forwardSeconds" or "tagDimensions"), CLX_ENOTFOUND, CLX_EIO, CLX_ENOSPC.
+ */
+typedef struct clx_workspace_update {
+    int set_window;
+    int64_t window_back_ms, window_forward_ms;
+    int set_tag_dimensions;
+    const char *tag_dimensions[CLX_TAG_DIMENSIONS_MAX + 1]; /* ntag_dimensions of them */
+    size_t ntag_dimensions;                                 /* > CLX_TAG_DIMENSIONS_MAX is refused */
+} clx_workspace_update_t;
+int clx_settings_update_workspace(clx_settings_t *s, const char *ws, const clx_workspace_update_t *u,
+                                  clx_workspace_t *out, clx_settings_problem_t *problem);
 int clx_settings_create_project(clx_settings_t *s, const char *ws, const char *slug, const char *name,
                                 clx_project_t *out, clx_settings_problem_t *problem);
 int clx_settings_get_project(clx_settings_t *s, const char *ws, const char *slug, clx_project_t *out);

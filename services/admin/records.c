@@ -42,6 +42,13 @@ void clx_settings_put_workspace(clx_settings_t *s, clx_batch_t *b, const clx_wor
     m.name = w->name;
     m.strict_mode = w->strict_mode;
     m.created_at_ms = w->created_at_ms;
+    m.window_back_ms = w->window_back_ms;
+    m.window_forward_ms = w->window_forward_ms;
+    char *dims[CLX_TAG_DIMENSIONS_MAX];
+    for (size_t i = 0; i < w->ntag_dimensions && i < CLX_TAG_DIMENSIONS_MAX; i++)
+        dims[i] = (char *)w->tag_dimensions[i];
+    m.n_tag_dimensions = w->ntag_dimensions;
+    m.tag_dimensions = dims;
     put_message(s, b, record_key(key, "ws", w->slug, NULL, NULL), &m.base);
 }
 
@@ -148,6 +155,13 @@ static int load_workspace(clx_settings_t *s, const ProtobufCMessage *msg)
     w->name = clx_xstrdup(m->name);
     w->strict_mode = m->strict_mode;
     w->created_at_ms = m->created_at_ms;
+    w->window_back_ms = m->window_back_ms > 0 ? m->window_back_ms : 0;
+    w->window_forward_ms = m->window_forward_ms > 0 ? m->window_forward_ms : 0;
+    for (size_t i = 0; i < m->n_tag_dimensions && w->ntag_dimensions < CLX_TAG_DIMENSIONS_MAX; i++) {
+        const char *d = m->tag_dimensions[i];
+        if (d != NULL && clx_tag_key_valid(d, strlen(d)))
+            memcpy(w->tag_dimensions[w->ntag_dimensions++], d, strlen(d) + 1);
+    }
     clx_settings_index_workspace(s, w);
     return CLX_OK;
 }

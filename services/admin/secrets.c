@@ -123,6 +123,9 @@ int clx_settings_auth_key(clx_settings_t *s, const char *secret, size_t len, clx
         memcpy(out->default_environment, k->default_environment, sizeof(out->default_environment));
         memcpy(out->locked_environment, k->locked_environment, sizeof(out->locked_environment));
         out->strict_mode = w != NULL && w->strict_mode;
+        out->window_back_ms = w != NULL && w->window_back_ms > 0 ? w->window_back_ms : CLX_WINDOW_BACK_DEFAULT_MS;
+        out->window_forward_ms =
+            w != NULL && w->window_forward_ms > 0 ? w->window_forward_ms : CLX_WINDOW_FORWARD_DEFAULT_MS;
         out->generation = gen;
         rc = CLX_OK;
         if (len <= sizeof(kc->secret)) {

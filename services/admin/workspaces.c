@@ -3,6 +3,7 @@
  * project's environments; created, read and listed by the admin API, looked up by the
  * ingest path inside a read section.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,83 @@ int clx_settings_set_strict_mode(clx_settings_t *s, const char *ws, int strict, 
     if ((rc = clx_settings_commit(s, b)) != CLX_OK)
         goto done;
     w->strict_mode = updated.strict_mode;
+    if (out != NULL)
+        *out = *w;
+done:
+    clx_settings_unlock(s);
+    return rc;
+}
+
+static int check_update(const clx_workspace_update_t *u, clx_settings_problem_t *problem)
+{
+    char msg[160];
+    if (u->set_window) {
+        const struct {
+            const char *field;
+            int64_t ms, max;
+        } w[2] = {{"eventWindow.backSeconds", u->window_back_ms, CLX_WINDOW_BACK_MAX_MS},
+                  {"eventWindow.forwardSeconds", u->window_forward_ms, CLX_WINDOW_FORWARD_MAX_MS}};
+        for (int i = 0; i < 2; i++) {
+            if (w[i].ms != 0 && (w[i].ms < 1000 || w[i].ms > w[i].max || w[i].ms % 1000 != 0)) {
+                snprintf(msg, sizeof(msg), "%s must be a whole number of seconds from 1 to %lld", w[i].field,
+                         (long long)(w[i].max / 1000));
+                return clx_settings_bad(problem, w[i].field, "%s", msg);
+            }
+        }
+    }
+    if (u->set_tag_dimensions) {
+        if (u->ntag_dimensions > CLX_TAG_DIMENSIONS_MAX) {
+            snprintf(msg, sizeof(msg), "tagDimensions holds at most %d tag keys, got %zu", CLX_TAG_DIMENSIONS_MAX,
+                     u->ntag_dimensions);
+            return clx_settings_bad(problem, "tagDimensions", "%s", msg);
+        }
+        for (size_t i = 0; i < u->ntag_dimensions; i++) {
+            const char *d = u->tag_dimensions[i];
+            if (d == NULL || !clx_tag_key_valid(d, strlen(d))) {
+                snprintf(msg, sizeof(msg),
+                         "tagDimensions: '%.64s' is not a tag key (1 to 64 bytes of a-z, 0-9, '_', "
+                         "'.' and '-')",
+                         d != NULL ? d : "");
+                return clx_settings_bad(problem, "tagDimensions", "%s", msg);
+            }
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(u->tag_dimensions[j], d) == 0) {
+                    snprintf(msg, sizeof(msg), "tagDimensions: '%s' appears more than once", d);
+                    return clx_settings_bad(problem, "tagDimensions", "%s", msg);
+                }
+        }
+    }
+    return CLX_OK;
+}
+
+int clx_settings_update_workspace(clx_settings_t *s, const char *ws, const clx_workspace_update_t *u,
+                                  clx_workspace_t *out, clx_settings_problem_t *problem)
+{
+    int rc = check_update(u, problem);
+    if (rc != CLX_OK)
+        return rc;
+    clx_settings_write_lock(s);
+    clx_workspace_t *w = clx_map_get(s->ws_by_slug, ws, strlen(ws));
+    if (w == NULL) {
+        rc = clx_settings_missing(problem, "workspace", "workspace '%s' does not exist", ws);
+        goto done;
+    }
+    clx_workspace_t updated = *w;
+    if (u->set_window) {
+        updated.window_back_ms = u->window_back_ms;
+        updated.window_forward_ms = u->window_forward_ms;
+    }
+    if (u->set_tag_dimensions) {
+        memset(updated.tag_dimensions, 0, sizeof(updated.tag_dimensions));
+        for (size_t i = 0; i < u->ntag_dimensions; i++)
+            memcpy(updated.tag_dimensions[i], u->tag_dimensions[i], strlen(u->tag_dimensions[i]) + 1);
+        updated.ntag_dimensions = u->ntag_dimensions;
+    }
+    clx_batch_t *b = clx_batch_create();
+    clx_settings_put_workspace(s, b, &updated);
+    if ((rc = clx_settings_commit(s, b)) != CLX_OK)
+        goto done;
+    *w = updated; /* the name pointer is the same string */
     if (out != NULL)
         *out = *w;
 done:

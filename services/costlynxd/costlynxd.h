@@ -23,6 +23,9 @@ const char *clx_config_get(const char **values, const char *name);
 
 /* ctl.c: "costlynxd ctl ..." — calls the settings API of a running costlynxd. */
 int clx_ctl_main(int argc, char **argv);
+/* ctl_import.c: "costlynxd ctl [--url URL] import FILE ..." (every argument after "ctl"); url and
+ * token as the ctl resolved them from the environment. */
+int clx_ctl_import(int argc, char **argv, const char *url, const char *token);
 /* ctl_clickhouse.c: "costlynxd ctl clickhouse-schema [--cluster NAME] ..." (args after the command). */
 int clx_ctl_clickhouse_schema(int argc, char **argv);
 

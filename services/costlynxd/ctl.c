@@ -37,6 +37,9 @@ static void help(FILE *f)
                "  key-revoke <id>                         revoke a key\n"
                "  event <requestId>                       show the stored event of a requestId\n"
                "  events [limit]                          newest stored events\n"
+               "  import FILE [--key KEY] [--allow-old] [--parallel N] [--chunk-bytes N]\n"
+               "                                          bulk-import an NDJSON file (one event per line, gzip\n"
+               "                                          read as such) with an ingestion key ($COSTLYNX_API_KEY)\n"
                "  backup [DIR]                            make a backup in the server's --backup-dir; with DIR\n"
                "                                          (new or empty, on this machine) also copy it there.\n"
                "                                          Restore: costlynxd --data-dir DIR\n"
@@ -310,6 +313,15 @@ int clx_ctl_main(int argc, char **argv)
     }
     if (argc > 0 && strcmp(argv[0], "clickhouse-schema") == 0)
         return clx_ctl_clickhouse_schema(argc - 1, argv + 1);
+    for (int i = 0; i < argc; i++) { /* import takes flags of its own and needs no admin token */
+        if (strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "--token") == 0 || strcmp(argv[i], "--workspace") == 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(argv[i], "import") == 0)
+            return clx_ctl_import(argc, argv, url, token);
+        break;
+    }
     const char *pos[4] = {0};
     int npos = 0;
     for (int i = 0; i < argc; i++) {

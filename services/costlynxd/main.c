@@ -17,6 +17,7 @@
 
 #include "clx_clickhouse.h"
 #include "clx_error.h"
+#include "clx_events.h"
 #include "clx_exporter.h"
 #include "clx_grpc.h"
 #include "clx_http.h"
@@ -131,6 +132,9 @@ const clx_option_t clx_options[] = {
     {"max-queued-events", "COSTLYNX_MAX_QUEUED_EVENTS", "200000",
      "events waiting for the writer before ingest answers 503", valid_count},
     {"max-body-bytes", "COSTLYNX_MAX_BODY_BYTES", "1048576", "largest ingest body (413 above)", valid_count},
+    {"import-max-body-bytes", "COSTLYNX_IMPORT_MAX_BODY_BYTES", "16777216",
+     "largest body of one bulk import request, as sent (413 above; costlynxd ctl import sends larger files in parts)",
+     valid_count},
     {"otlp-max-body-bytes", "COSTLYNX_OTLP_MAX_BODY_BYTES", "16777216",
      "largest OTLP trace export, on either port, as sent and after decompression (413 / RESOURCE_EXHAUSTED above)",
      valid_count},
@@ -318,6 +322,16 @@ static int serve(int argc, char **argv)
         /* on stderr for the person or supervisor that started us; /readyz says the same */
         fprintf(stderr, "costlynxd: %s\n", why);
     }
+    /* once per data folder written before the event-time index: index its events (before
+     * the writer starts, so nothing is written meanwhile) */
+    int urc = clx_events_index_upgrade(store, NULL);
+    if (urc == CLX_ENOSPC) {
+        fprintf(stderr, "costlynxd: no room to index the stored events by event time; older events stay out of "
+                        "the event list until a start with free space\n");
+    } else if (urc != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot index the stored events by event time: %s\n", clx_strerror(urc));
+        goto done;
+    }
     int src = clx_settings_open(store, &settings);
     if (src != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot load settings from %s: %s\n", dir, clx_strerror(src));
@@ -390,6 +404,7 @@ static int serve(int argc, char **argv)
         .addr = clx_config_get(values, "http-addr"),
         .threads = (size_t)threads,
         .max_body = (size_t)atol(clx_config_get(values, "max-body-bytes")),
+        .import_max_body = (size_t)atol(clx_config_get(values, "import-max-body-bytes")),
         .pipeline = pipeline,
         .settings = settings,
         .query = query,

@@ -60,8 +60,10 @@ struct wire_field {
 };
 
 static const struct wire_field wire_strings[] = {
-    {6, "requestId"}, {1, "provider"}, {2, "model"}, {7, "project"}, {8, "environment"}, {9, "feature"},
+    {6, "requestId"},   {1, "provider"}, {2, "model"},   {7, "project"},
+    {8, "environment"}, {9, "feature"},  {15, "userId"}, {21, "serviceTier"},
 };
+#define TAGS_FIELD 16 /* map<string,string> tags: entries of key = 1, value = 2 */
 #define NWIRE (sizeof(wire_strings) / sizeof(wire_strings[0]))
 
 /* Reads a varint at *p (< end): 0, or -1 when malformed. */
@@ -105,6 +107,32 @@ static int skip_value(const uint8_t **p, const uint8_t *end, unsigned wt)
 }
 
 /*
+ * One encoded tags entry: -1 with *problem (field "tags") when its key or value holds a NUL
+ * (protobuf-c's C string would cut it: two different tags stored as one), else 0.
+ */
+static int scan_tag(const uint8_t *p, const uint8_t *end, clx_problem_t *problem)
+{
+    while (p < end) {
+        uint64_t tag, n;
+        if (varint(&p, end, &tag) != 0)
+            return 0;
+        if ((tag & 7) != 2) {
+            if (skip_value(&p, end, (unsigned)(tag & 7)) != 0)
+                return 0;
+            continue;
+        }
+        if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+            return 0;
+        if (((tag >> 3) == 1 || (tag >> 3) == 2) && memchr(p, '\0', (size_t)n) != NULL) {
+            clx_problem_set(problem, "tags", CLX_CODE_INVALID_VALUE, "tags must not contain NUL characters");
+            return -1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+/*
  * The refusal for one encoded UsageEvent: problem->field set when one of its string fields
  * (the last occurrence of each, as protobuf keeps) holds a NUL. The message was already
  * decoded by protobuf-c, so malformed bytes here only end the scan.
@@ -123,7 +151,14 @@ static void scan_event(const uint8_t *p, const uint8_t *end, clx_problem_t *prob
         if (wt == 2)
             for (k = 0; k < NWIRE && wire_strings[k].number != (tag >> 3); k++)
                 ;
-        if (k < NWIRE) {
+        if (wt == 2 && (tag >> 3) == TAGS_FIELD) {
+            uint64_t n;
+            if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+                return;
+            if (scan_tag(p, p + n, problem) != 0)
+                return;
+            p += n;
+        } else if (k < NWIRE) {
             uint64_t n;
             if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
                 return;

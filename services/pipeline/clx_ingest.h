@@ -58,6 +58,13 @@
 #define CLX_MAX_PROVIDER 64
 #define CLX_MAX_MODEL 256
 #define CLX_MAX_FEATURE 256
+/* issue 10: the end user, free tags, per-call fees */
+#define CLX_MAX_USER_ID 256
+#define CLX_MAX_TAGS 16    /* tags per event */
+#define CLX_MAX_TAG_KEY 64 /* bytes of [a-z0-9_.-] */
+#define CLX_MAX_TAG_VALUE 256
+#define CLX_MAX_SERVICE_TIER 32
+#define CLX_MAX_CALLS 1000000LL /* webSearchCalls per event: no single call searches more */
 
 typedef struct clx_pipeline clx_pipeline_t;
 typedef struct clx_ingest_session clx_ingest_session_t;

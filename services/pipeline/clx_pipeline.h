@@ -54,4 +54,14 @@ int clx_pipeline_reload_catalog(clx_pipeline_t *p, char **errmsg);
  */
 int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *problem);
 
+/*
+ * The stage's window check (after clx_validate_event, so the timestamp is in range): the
+ * event's time in Unix ms into *event_ms (its timestamp to the millisecond, else now_ms), or
+ * CLX_EINVAL with *problem (field timestamp, code timestamp_out_of_range, naming the window)
+ * when the timestamp lies more than back_ms before or forward_ms after now_ms. Both edges are
+ * accepted.
+ */
+int clx_validate_event_time(const Costlynx__V1__UsageEvent *ev, int64_t now_ms, int64_t back_ms, int64_t forward_ms,
+                            int64_t *event_ms, clx_problem_t *problem);
+
 #endif

@@ -97,7 +97,11 @@ int clx_pipeline_recheck(clx_pipeline_t *p, clx_ingest_session_t *s)
     return clx_settings_recheck_key(p->settings, s->secret, s->secret_len, &s->key);
 }
 
-/* Hash of what the caller sent, after key defaults: equal events have equal fingerprints. */
+/*
+ * Hash of what the caller sent, after key defaults: equal events have equal fingerprints.
+ * Fields added later only enter the hash when set, so the fingerprint of an event without
+ * them is what it always was (an old event sent again is still a duplicate, not a conflict).
+ */
 static uint64_t fingerprint(const Costlynx__Store__V1__StoredEvent *rec, const Costlynx__V1__UsageEvent *ev)
 {
     uint64_t h = CLX_FNV1A64_INIT;
@@ -107,10 +111,62 @@ static uint64_t fingerprint(const Costlynx__Store__V1__StoredEvent *rec, const C
     int64_t nums[] = {ev->input_tokens, ev->output_tokens, ev->cached_tokens, ev->cache_write_tokens,
                       rec->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER ? rec->cost_nanos : -1};
     h = clx_fnv1a64(h, nums, sizeof(nums));
-    /* fields added later only enter the hash when set, so stored fingerprints stay valid */
-    if (ev->batch)
+    /* batch: true and serviceTier "batch" are one tier, hashed as batch always was */
+    if (rec->service_tier == COSTLYNX__STORE__V1__SERVICE_TIER__SERVICE_TIER_BATCH)
         h = clx_fnv1a64(h, "batch", 5);
+    /* issue 10: each one a tagged, NUL-separated item, only when set */
+    if (rec->service_tier == COSTLYNX__STORE__V1__SERVICE_TIER__SERVICE_TIER_PRIORITY ||
+        rec->service_tier == COSTLYNX__STORE__V1__SERVICE_TIER__SERVICE_TIER_FLEX) {
+        uint32_t t = (uint32_t)rec->service_tier;
+        h = clx_fnv1a64(h, "tier", 5);
+        h = clx_fnv1a64(h, &t, sizeof(t));
+    }
+    if (ev->timestamp != NULL) {
+        int64_t ts[2] = {ev->timestamp->seconds, ev->timestamp->nanos};
+        h = clx_fnv1a64(h, "timestamp", 10);
+        h = clx_fnv1a64(h, ts, sizeof(ts));
+    }
+    if (rec->user_id[0] != '\0') {
+        h = clx_fnv1a64(h, "userId", 7);
+        h = clx_fnv1a64(h, rec->user_id, strlen(rec->user_id) + 1);
+    }
+    for (size_t i = 0; i < rec->n_tags; i++) { /* sorted by key: the order sent does not matter */
+        h = clx_fnv1a64(h, "tag", 4);
+        h = clx_fnv1a64(h, rec->tags[i]->key, strlen(rec->tags[i]->key) + 1);
+        h = clx_fnv1a64(h, rec->tags[i]->value, strlen(rec->tags[i]->value) + 1);
+    }
+    static const char *const part_names[] = {"reasoning", "cw1h", "audioIn", "audioOut", "cachedAudio", "webSearch"};
+    int64_t parts[] = {rec->reasoning_tokens,    rec->cache_write_1h_tokens, rec->audio_input_tokens,
+                       rec->audio_output_tokens, rec->cached_audio_tokens,   rec->web_search_calls};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (parts[i] == 0)
+            continue;
+        h = clx_fnv1a64(h, part_names[i], strlen(part_names[i]) + 1);
+        h = clx_fnv1a64(h, &parts[i], sizeof(parts[i]));
+    }
     return h;
+}
+
+/* The event's tags as stored: sorted by key (validation made the keys unique). */
+static void pack_tags(clx_arena_t *arena, const Costlynx__V1__UsageEvent *ev, Costlynx__Store__V1__StoredEvent *rec)
+{
+    if (ev->n_tags == 0)
+        return;
+    Costlynx__Store__V1__Tag *tags = clx_arena_alloc(arena, ev->n_tags * sizeof(*tags));
+    rec->tags = clx_arena_alloc(arena, ev->n_tags * sizeof(*rec->tags));
+    for (size_t i = 0; i < ev->n_tags; i++) {
+        Costlynx__Store__V1__Tag *t = &tags[i];
+        costlynx__store__v1__tag__init(t);
+        t->key = ev->tags[i]->key;
+        t->value = ev->tags[i]->value != NULL ? ev->tags[i]->value : (char *)"";
+        size_t j = i; /* insertion sort: at most CLX_MAX_TAGS */
+        while (j > 0 && strcmp(rec->tags[j - 1]->key, t->key) > 0) {
+            rec->tags[j] = rec->tags[j - 1];
+            j--;
+        }
+        rec->tags[j] = t;
+    }
+    rec->n_tags = ev->n_tags;
 }
 
 static void count(clx_pipeline_t *p, const clx_ingest_t *ing)
@@ -181,7 +237,14 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
         clx_ingest_add_error(ing, i, &why);
         return 0;
     }
+    int64_t event_ms;
+    if (clx_validate_event_time(ev, now, key->window_back_ms, key->window_forward_ms, &event_ms, &why) != CLX_OK) {
+        clx_ingest_add_error(ing, i, &why);
+        return 0;
+    }
     Costlynx__Store__V1__StoredEvent *rec = &slot->rec;
+    clx_usage_t usage;
+    clx_usage_of_event(ev, &usage);
     costlynx__store__v1__stored_event__init(rec);
     rec->request_id = ev->request_id;
     rec->input_tokens = ev->input_tokens;
@@ -189,9 +252,19 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
     rec->cached_tokens = ev->cached_tokens;
     rec->cache_write_tokens = ev->cache_write_tokens;
     rec->feature = ev->feature != NULL ? ev->feature : (char *)"";
-    rec->batch = ev->batch;
+    rec->service_tier = (Costlynx__Store__V1__ServiceTier)usage.service_tier;
+    rec->batch = usage.service_tier == CLX_TIER_BATCH; /* batch: true, or serviceTier "batch" */
     rec->key_id = (char *)key->key_id;
     rec->received_at_ms = now;
+    rec->event_time_ms = event_ms;
+    rec->user_id = ev->user_id != NULL ? ev->user_id : (char *)"";
+    pack_tags(ing->arena, ev, rec);
+    rec->reasoning_tokens = ev->reasoning_tokens;
+    rec->cache_write_1h_tokens = ev->cache_write_1h_tokens;
+    rec->audio_input_tokens = ev->audio_input_tokens;
+    rec->audio_output_tokens = ev->audio_output_tokens;
+    rec->cached_audio_tokens = ev->cached_audio_tokens;
+    rec->web_search_calls = ev->web_search_calls;
     switch (clx_attribute_event(p->settings, key, ev, rec, &why)) {
     case CLX_VERDICT_REJECT:
         clx_ingest_add_error(ing, i, &why);
@@ -204,7 +277,8 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
     case CLX_VERDICT_PASS:
         break;
     }
-    if (clx_price_event(catalog, p->settings, key->workspace, ing->arena, ev, rec, now, &why) == CLX_VERDICT_WARN)
+    /* the price in force when the call was made */
+    if (clx_price_event(catalog, p->settings, key->workspace, ing->arena, ev, rec, event_ms, &why) == CLX_VERDICT_WARN)
         clx_ingest_add_stored_warning(ing, i, &why);
     rec->fingerprint = fingerprint(rec, ev);
     slot->state = SLOT_READY;
@@ -240,11 +314,11 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
         it->value = buf;
         it->value_len = len;
         it->fingerprint = slot->rec.fingerprint;
+        it->event_time_ms = clx_event_time_ms(&slot->rec);
         /* the rollups the event adds to once written (merged by the writer in the same batch) */
         clx_rollup_ref_t *refs = clx_arena_alloc(ing->arena, CLX_ROLLUP_PER_EVENT * sizeof(*refs));
-        clx_rollup_event_refs(ing->arena, ws, &slot->rec, refs);
         it->rollups = refs;
-        it->nrollups = CLX_ROLLUP_PER_EVENT;
+        it->nrollups = clx_rollup_event_refs(ing->arena, ws, &slot->rec, 1, refs);
         ing->item_slot[k++] = i;
     }
     if (ing->nlocks > 0)

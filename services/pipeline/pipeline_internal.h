@@ -38,6 +38,12 @@ clx_verdict_t clx_price_event(const clx_catalog_t *catalog, clx_settings_t *sett
                               clx_arena_t *arena, const Costlynx__V1__UsageEvent *ev,
                               Costlynx__Store__V1__StoredEvent *rec, int64_t at_ms, clx_problem_t *why);
 
+/* validate.c: a tag key by the tag rule (clx_tag_key_valid), refused as invalid_value on field. */
+int clx_validate_tag_key(const char *field, const char *k, size_t len, clx_problem_t *p);
+
+/* validate.c: the event's token counts and tier as pricing reads them (batch: true is the batch tier). */
+void clx_usage_of_event(const Costlynx__V1__UsageEvent *ev, clx_usage_t *u);
+
 /* A session: the authenticated key, kept for the requests made under it. */
 struct clx_ingest_session {
     clx_pipeline_t *pipeline;

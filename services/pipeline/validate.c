@@ -4,9 +4,11 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "clx_error.h"
 #include "clx_money.h"
@@ -29,19 +31,137 @@ static const struct string_rule string_rules[] = {
     {"project", EV_OFF(project), CLX_SLUG_MAX, 0},
     {"environment", EV_OFF(environment), CLX_SLUG_MAX, 0},
     {"feature", EV_OFF(feature), CLX_MAX_FEATURE, 0},
+    {"userId", EV_OFF(user_id), CLX_MAX_USER_ID, 0},
+    {"serviceTier", EV_OFF(service_tier), CLX_MAX_SERVICE_TIER, 0},
 };
 
 struct token_rule {
     const char *field;
     size_t offset;
+    int64_t max;
 };
 
 static const struct token_rule token_rules[] = {
-    {"inputTokens", EV_OFF(input_tokens)},
-    {"outputTokens", EV_OFF(output_tokens)},
-    {"cachedTokens", EV_OFF(cached_tokens)},
-    {"cacheWriteTokens", EV_OFF(cache_write_tokens)},
+    {"inputTokens", EV_OFF(input_tokens), CLX_MAX_TOKENS},
+    {"outputTokens", EV_OFF(output_tokens), CLX_MAX_TOKENS},
+    {"cachedTokens", EV_OFF(cached_tokens), CLX_MAX_TOKENS},
+    {"cacheWriteTokens", EV_OFF(cache_write_tokens), CLX_MAX_TOKENS},
+    {"reasoningTokens", EV_OFF(reasoning_tokens), CLX_MAX_TOKENS},
+    {"cacheWrite1hTokens", EV_OFF(cache_write_1h_tokens), CLX_MAX_TOKENS},
+    {"audioInputTokens", EV_OFF(audio_input_tokens), CLX_MAX_TOKENS},
+    {"audioOutputTokens", EV_OFF(audio_output_tokens), CLX_MAX_TOKENS},
+    {"cachedAudioTokens", EV_OFF(cached_audio_tokens), CLX_MAX_TOKENS},
+    {"webSearchCalls", EV_OFF(web_search_calls), CLX_MAX_CALLS},
 };
+
+/* Proto3 JSON's Timestamp range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */
+#define TS_MIN_SECONDS (-62135596800LL)
+#define TS_MAX_SECONDS 253402300799LL
+
+void clx_usage_of_event(const Costlynx__V1__UsageEvent *ev, clx_usage_t *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->input_tokens = ev->input_tokens;
+    u->output_tokens = ev->output_tokens;
+    u->cached_tokens = ev->cached_tokens;
+    u->cache_write_tokens = ev->cache_write_tokens;
+    u->batch = ev->batch;
+    u->reasoning_tokens = ev->reasoning_tokens;
+    u->cache_write_1h_tokens = ev->cache_write_1h_tokens;
+    u->audio_input_tokens = ev->audio_input_tokens;
+    u->audio_output_tokens = ev->audio_output_tokens;
+    u->cached_audio_tokens = ev->cached_audio_tokens;
+    u->web_search_calls = ev->web_search_calls;
+    u->service_tier = CLX_TIER_STANDARD;
+    if (ev->service_tier != NULL && ev->service_tier[0] != '\0')
+        (void)clx_service_tier_parse(ev->service_tier, strlen(ev->service_tier), &u->service_tier);
+    if (u->batch && u->service_tier == CLX_TIER_STANDARD)
+        u->service_tier = CLX_TIER_BATCH; /* batch: true is the batch tier */
+}
+
+int clx_validate_tag_key(const char *field, const char *k, size_t len, clx_problem_t *p)
+{
+    if (clx_tag_key_valid(k, len))
+        return CLX_OK;
+    return clx_problem_set(p, field, CLX_CODE_INVALID_VALUE,
+                           "%s: the tag key '%.*s'%s must be 1 to %d bytes of a-z, 0-9, '_', '.' and '-'", field,
+                           (int)(len > 64 ? 64 : len), k, len > 64 ? "..." : "", CLX_MAX_TAG_KEY);
+}
+
+/* An event's tags: how many, each key, each value, no key twice. */
+static int validate_tags(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
+{
+    if (ev->n_tags > CLX_MAX_TAGS)
+        return clx_problem_set(p, "tags", CLX_CODE_INVALID_VALUE, "tags has %zu entries; an event carries at most %d",
+                               ev->n_tags, CLX_MAX_TAGS);
+    for (size_t i = 0; i < ev->n_tags; i++) {
+        const char *k = ev->tags[i]->key != NULL ? ev->tags[i]->key : "";
+        const char *v = ev->tags[i]->value != NULL ? ev->tags[i]->value : "";
+        size_t klen = strlen(k), vlen = strlen(v);
+        if (clx_validate_tag_key("tags", k, klen, p) != CLX_OK)
+            return CLX_EINVAL;
+        if (vlen > CLX_MAX_TAG_VALUE)
+            return clx_problem_set(p, "tags", CLX_CODE_INVALID_VALUE,
+                                   "tags: the value of '%s' is %zu bytes long; the limit is %d", k, vlen,
+                                   CLX_MAX_TAG_VALUE);
+        if (clx_text_check((const unsigned char *)v, vlen) != CLX_TEXT_OK)
+            return clx_problem_set(p, "tags", CLX_CODE_INVALID_VALUE,
+                                   "tags: the value of '%s' must be UTF-8 text without control characters", k);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ev->tags[j]->key != NULL ? ev->tags[j]->key : "", k) == 0)
+                return clx_problem_set(p, "tags", CLX_CODE_INVALID_VALUE, "tags: the key '%s' appears more than once",
+                                       k);
+    }
+    return CLX_OK;
+}
+
+static void iso_ms(int64_t ms, char *buf, size_t len)
+{
+    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03dZ", (int)(((ms % 1000) + 1000) % 1000));
+}
+
+/* "35 days", "5 minutes", "90 seconds", "1 day 2 hours"...: a window edge as people say it. */
+static void say_span(int64_t ms, char *buf, size_t len)
+{
+    int64_t s = ms / 1000;
+    if (ms % 1000 != 0)
+        snprintf(buf, len, "%lld ms", (long long)ms);
+    else if (s % 86400 == 0)
+        snprintf(buf, len, "%lld day%s", (long long)(s / 86400), s == 86400 ? "" : "s");
+    else if (s % 3600 == 0)
+        snprintf(buf, len, "%lld hour%s", (long long)(s / 3600), s == 3600 ? "" : "s");
+    else if (s % 60 == 0)
+        snprintf(buf, len, "%lld minute%s", (long long)(s / 60), s == 60 ? "" : "s");
+    else
+        snprintf(buf, len, "%lld second%s", (long long)s, s == 1 ? "" : "s");
+}
+
+int clx_validate_event_time(const Costlynx__V1__UsageEvent *ev, int64_t now_ms, int64_t back_ms, int64_t forward_ms,
+                            int64_t *event_ms, clx_problem_t *p)
+{
+    *event_ms = now_ms;
+    if (ev->timestamp == NULL)
+        return CLX_OK;
+    int64_t t = ev->timestamp->seconds * 1000 + ev->timestamp->nanos / 1000000;
+    if (t >= now_ms - back_ms && t <= now_ms + forward_ms) {
+        *event_ms = t;
+        return CLX_OK;
+    }
+    char at[40], lo[40], hi[40], sb[40], sf[40];
+    iso_ms(t, at, sizeof(at));
+    iso_ms(now_ms - back_ms, lo, sizeof(lo));
+    iso_ms(now_ms + forward_ms, hi, sizeof(hi));
+    say_span(back_ms, sb, sizeof(sb));
+    say_span(forward_ms, sf, sizeof(sf));
+    return clx_problem_set(p, "timestamp", CLX_CODE_TIMESTAMP_OUT_OF_RANGE,
+                           "timestamp %s is outside the accepted window of %s back to %s ahead of arrival (%s to "
+                           "%s): the workspace's eventWindow setting",
+                           at, sb, sf, lo, hi);
+}
 
 int clx_problem_set(clx_problem_t *p, const char *field, clx_code_t code, const char *fmt, ...)
 {
@@ -95,10 +215,10 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
     for (size_t i = 0; i < sizeof(token_rules) / sizeof(token_rules[0]); i++) {
         const struct token_rule *r = &token_rules[i];
         int64_t v = *(const int64_t *)((const char *)ev + r->offset);
-        if (v < 0 || v > CLX_MAX_TOKENS)
+        if (v < 0 || v > r->max)
             return clx_problem_set(p, r->field, CLX_CODE_INVALID_VALUE,
-                                   "%s must be an integer from 0 to %lld, got %lld", r->field,
-                                   (long long)CLX_MAX_TOKENS, (long long)v);
+                                   "%s must be an integer from 0 to %lld, got %lld", r->field, (long long)r->max,
+                                   (long long)v);
     }
     if (ev->cached_tokens > ev->input_tokens)
         return clx_problem_set(
@@ -112,6 +232,28 @@ int clx_validate_event(const Costlynx__V1__UsageEvent *ev, clx_problem_t *p)
             "cachedTokens + cacheWriteTokens (%lld) exceeds inputTokens (%lld): inputTokens counts all "
             "prompt tokens, cache reads and writes included",
             (long long)(ev->cached_tokens + ev->cache_write_tokens), (long long)ev->input_tokens);
+    clx_service_tier_t tier = CLX_TIER_STANDARD;
+    if (ev->service_tier != NULL && ev->service_tier[0] != '\0' &&
+        clx_service_tier_parse(ev->service_tier, strlen(ev->service_tier), &tier) != CLX_OK)
+        return clx_problem_set(p, "serviceTier", CLX_CODE_INVALID_VALUE,
+                               "serviceTier must be one of standard (or default, auto), priority, flex, batch; got "
+                               "'%s'",
+                               ev->service_tier);
+    clx_usage_t usage;
+    const char *ufield = NULL;
+    char umsg[300];
+    clx_usage_of_event(ev, &usage);
+    usage.service_tier = tier; /* as named: batch: true with "priority" is a contradiction */
+    if (clx_usage_check(&usage, &ufield, umsg, sizeof(umsg)) != CLX_OK)
+        return clx_problem_set(p, ufield != NULL ? ufield : "serviceTier", CLX_CODE_INVALID_VALUE, "%s", umsg);
+    if (validate_tags(ev, p) != CLX_OK)
+        return CLX_EINVAL;
+    if (ev->timestamp != NULL && (ev->timestamp->seconds < TS_MIN_SECONDS || ev->timestamp->seconds > TS_MAX_SECONDS ||
+                                  ev->timestamp->nanos < 0 || ev->timestamp->nanos > 999999999))
+        return clx_problem_set(p, "timestamp", CLX_CODE_INVALID_VALUE,
+                               "timestamp must lie in years 0001 to 9999 with nanos from 0 to 999999999, got "
+                               "seconds %lld nanos %d",
+                               (long long)ev->timestamp->seconds, (int)ev->timestamp->nanos);
     switch (ev->estimated_cost_case) {
     case COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_USD:
         /* NaN fails both comparisons, so it is rejected here too; -0 is refused like every

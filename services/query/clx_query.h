@@ -29,25 +29,45 @@ void clx_query_destroy(clx_query_t *q);
 int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len, clx_arena_t *arena,
                     Costlynx__Store__V1__StoredEvent **out);
 
+#define CLX_FILTER_TAGS 4 /* tag.KEY=VALUE filters per listing */
+
 /* Which events a listing returns; zero / NULL members match everything. */
 typedef struct clx_event_filter {
-    int64_t from_ms, to_ms; /* received in [from, to); 0 = open */
+    int64_t from_ms, to_ms;                                         /* event time in [from, to); 0 = open */
     const char *project, *environment, *feature, *provider, *model; /* attributed values; "" = none */
+    const char *user_id;                                            /* the event's userId; "" = none */
+    const char *tag_key[CLX_FILTER_TAGS], *tag_value[CLX_FILTER_TAGS]; /* every one must match */
+    size_t ntags;
 } clx_event_filter_t;
+
+/* A listing's position: before the event (time_ms, seq) in event-time order. */
+typedef struct clx_event_cursor {
+    int64_t time_ms;
+    uint64_t seq; /* 0 (with time 0): no position — from the newest / no next page */
+} clx_event_cursor_t;
+
+/* Bytes enough for a cursor as text (a decimal of up to 128 bits). */
+#define CLX_CURSOR_BUF 48
+/* Writes c as digits only (the REST door's nextCursor); returns the length. Cannot fail. */
+size_t clx_query_cursor_format(const clx_event_cursor_t *c, char buf[CLX_CURSOR_BUF]);
+/* Reads digits written by clx_query_cursor_format: 0, or -1 for anything else. */
+int clx_query_cursor_parse(const char *s, clx_event_cursor_t *c);
 
 #define CLX_LIST_SCAN_MAX 100000 /* events examined per page before a cursor is returned */
 
 /*
- * Calls fn for up to limit events of workspace matching filter (NULL: all), newest first,
- * starting below the sequence number before_seq (0: from the newest). Events are stored
- * in arrival order, so the scan stops at the first one received before filter->from_ms.
- * *next_seq receives the cursor for the next page (0 when there is none; also set when
- * CLX_LIST_SCAN_MAX events were examined without filling the page). fn returns non-zero
- * to stop early; the event it gets is valid only during the call. CLX_OK or CLX_EIO.
+ * Calls fn for up to limit events of workspace matching filter (NULL: all), newest first by
+ * event time (the caller's timestamp, else the arrival; ties: the later arrival first),
+ * starting before *before (NULL or {0,0}: from the newest). The order comes from the
+ * event-time index, so the scan starts at filter->to_ms and stops at the first event before
+ * filter->from_ms; other filters are checked on each event, at most CLX_LIST_SCAN_MAX per
+ * page. *next receives the cursor for the next page ({0,0} when there is none; also set when
+ * CLX_LIST_SCAN_MAX events were examined without filling the page). fn returns non-zero to
+ * stop early; the event it gets is valid only during the call. CLX_OK or CLX_EIO.
  */
 typedef int (*clx_event_fn)(void *arg, uint64_t seq, const Costlynx__Store__V1__StoredEvent *ev);
-int clx_query_list_events(clx_query_t *q, const char *workspace, uint64_t before_seq, size_t limit,
-                          const clx_event_filter_t *filter, clx_event_fn fn, void *arg, uint64_t *next_seq);
+int clx_query_list_events(clx_query_t *q, const char *workspace, const clx_event_cursor_t *before, size_t limit,
+                          const clx_event_filter_t *filter, clx_event_fn fn, void *arg, clx_event_cursor_t *next);
 
 /* ---- aggregates from the rollups (never a scan of events) -------------------------------- */
 
@@ -88,5 +108,36 @@ typedef struct clx_usage_row {
  */
 int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
                     size_t *nrows, clx_usage_row_t *total);
+
+/* ---- top values of a dimension with many values (the dims family, never a scan) ---------- */
+
+#define CLX_TOP_USER 'u' /* the events' userId */
+#define CLX_TOP_KEY 'k'  /* the ingestion key that sent them */
+#define CLX_TOP_TAG 't'  /* the value of a declared tag key */
+
+typedef struct clx_top_query {
+    const char *workspace;
+    char kind;              /* CLX_TOP_* */
+    const char *tag_key;    /* CLX_TOP_TAG: the tag key (a declared one: others have no counters) */
+    int64_t from_ms, to_ms; /* [from, to), whole UTC days (by event time) */
+    size_t limit;           /* the first limit rows by cost; 0: all */
+} clx_top_query_t;
+
+typedef struct clx_top_row {
+    const char *value; /* the user id, key id or tag value */
+    clx_rollup_t sum;
+    clx_i128_t unpriced_events;
+} clx_top_row_t;
+
+/*
+ * The values of q's dimension with their sums over q's days, ordered by cost, then events,
+ * descending, then value ascending; at most q->limit rows (a partial sort: a bounded heap, so
+ * 100,000 users cost one pass), into arena. *total sums every value (not only the rows
+ * returned) and *nvalues counts them. Events without the dimension (no userId; a tag not
+ * set or not declared when written) are in no row. CLX_OK, CLX_EINVAL when the range is not
+ * whole UTC days, CLX_EIO, CLX_ECORRUPT.
+ */
+int clx_query_top(clx_query_t *service, const clx_top_query_t *q, clx_arena_t *arena, clx_top_row_t **rows,
+                  size_t *nrows, clx_top_row_t *total, size_t *nvalues);
 
 #endif

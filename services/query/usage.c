@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clx_dims.h"
 #include "clx_error.h"
 #include "clx_map.h"
 #include "clx_query.h"
@@ -160,5 +161,86 @@ int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_
         qsort(acc.rows, acc.n, sizeof(*acc.rows), (q->group_by & (CLX_DIM_HOUR | CLX_DIM_DAY)) ? by_time : by_cost);
     *rows = acc.rows;
     *nrows = acc.n;
+    return CLX_OK;
+}
+
+/* ---- top values (the dims family) ------------------------------------------------------------ */
+
+/* Row a before row b: more cost, then more events, then the smaller value. */
+static int top_before(const clx_dims_row_t *a, const clx_dims_row_t *b)
+{
+    if (a->sum.cost_nanos != b->sum.cost_nanos)
+        return a->sum.cost_nanos > b->sum.cost_nanos;
+    if (a->sum.events != b->sum.events)
+        return a->sum.events > b->sum.events;
+    return strcmp(a->value, b->value) < 0;
+}
+
+/* A min-heap of the best k rows so far: the root is the worst of them. */
+static void heap_down(const clx_dims_row_t **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && top_before(h[w], h[l]))
+            w = l;
+        if (r < n && top_before(h[w], h[r]))
+            w = r;
+        if (w == i)
+            return;
+        const clx_dims_row_t *t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static int by_top(const void *a, const void *b)
+{
+    const clx_dims_row_t *x = *(const clx_dims_row_t *const *)a, *y = *(const clx_dims_row_t *const *)b;
+    return top_before(x, y) ? -1 : top_before(y, x) ? 1 : 0;
+}
+
+int clx_query_top(clx_query_t *service, const clx_top_query_t *q, clx_arena_t *arena, clx_top_row_t **rows,
+                  size_t *nrows, clx_top_row_t *total, size_t *nvalues)
+{
+    memset(total, 0, sizeof(*total));
+    *rows = NULL;
+    *nrows = 0;
+    *nvalues = 0;
+    if (q->from_ms % CLX_MS_PER_DAY != 0 || q->to_ms % CLX_MS_PER_DAY != 0)
+        return CLX_EINVAL;
+    clx_dims_row_t *all, sum;
+    size_t n;
+    int rc = clx_dims_sum(service->store, q->kind, q->workspace, q->tag_key, q->from_ms / CLX_MS_PER_DAY,
+                          q->to_ms / CLX_MS_PER_DAY, 0, arena, &all, &n, &sum);
+    if (rc != CLX_OK)
+        return rc;
+    total->sum = sum.sum;
+    total->unpriced_events = sum.unpriced_events;
+    *nvalues = n;
+    size_t k = q->limit != 0 && q->limit < n ? q->limit : n;
+    if (k == 0)
+        return CLX_OK;
+    /* the best k: a heap whose root is the worst kept, replaced by any better row */
+    const clx_dims_row_t **h = clx_arena_alloc(arena, k * sizeof(*h));
+    for (size_t i = 0; i < k; i++)
+        h[i] = &all[i];
+    for (size_t i = k / 2; i-- > 0;)
+        heap_down(h, k, i);
+    for (size_t i = k; i < n; i++) {
+        if (top_before(&all[i], h[0])) {
+            h[0] = &all[i];
+            heap_down(h, k, 0);
+        }
+    }
+    qsort(h, k, sizeof(*h), by_top);
+    clx_top_row_t *out = clx_arena_alloc(arena, k * sizeof(*out));
+    for (size_t i = 0; i < k; i++) {
+        out[i].value = h[i]->value;
+        out[i].sum = h[i]->sum;
+        out[i].unpriced_events = h[i]->unpriced_events;
+    }
+    *rows = out;
+    *nrows = k;
     return CLX_OK;
 }

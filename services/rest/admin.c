@@ -149,6 +149,16 @@ static void render_ws(clx_jw_t *w, const clx_workspace_t *ws)
     clx_jw_str(w, "name", ws->name);
     clx_jw_bool(w, "strictMode", ws->strict_mode);
     jw_time(w, "createdAt", ws->created_at_ms);
+    /* the accepted event-time window in force (the defaults when the workspace sets none) */
+    clx_jw_obj_open(w, "eventWindow");
+    clx_jw_int(w, "backSeconds", (ws->window_back_ms > 0 ? ws->window_back_ms : CLX_WINDOW_BACK_DEFAULT_MS) / 1000);
+    clx_jw_int(w, "forwardSeconds",
+               (ws->window_forward_ms > 0 ? ws->window_forward_ms : CLX_WINDOW_FORWARD_DEFAULT_MS) / 1000);
+    clx_jw_obj_end(w);
+    clx_jw_arr_begin(w, "tagDimensions");
+    for (size_t i = 0; i < ws->ntag_dimensions; i++)
+        clx_jw_str(w, NULL, ws->tag_dimensions[i]);
+    clx_jw_arr_end(w);
     clx_jw_obj_end(w);
 }
 
@@ -257,6 +267,71 @@ static int workspace_get(clx_rest_call_t *call, clx_jw_t *w)
     return send_w(call, 200, w);
 }
 
+/*
+ * The issue-10 members of a workspace PATCH into *up: "eventWindow" ({"backSeconds": N,
+ * "forwardSeconds": N}, either member alone keeps the other as it is; null = the defaults)
+ * and "tagDimensions" (an array of tag keys). CLX_OK, or CLX_EINVAL after answering 400.
+ */
+static int ingest_settings(clx_rest_call_t *call, yajl_val body, const clx_workspace_t *cur, clx_workspace_update_t *up)
+{
+    const char *wpath[] = {"eventWindow", NULL};
+    yajl_val win = yajl_tree_get(body, wpath, yajl_t_any);
+    if (win != NULL && YAJL_IS_NULL(win)) {
+        up->set_window = 1; /* 0, 0: the defaults */
+    } else if (win != NULL) {
+        if (!YAJL_IS_OBJECT(win))
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "eventWindow",
+                                       "eventWindow must be an object {\"backSeconds\": N, \"forwardSeconds\": N}"),
+                   CLX_EINVAL;
+        up->set_window = 1;
+        up->window_back_ms = cur->window_back_ms;
+        up->window_forward_ms = cur->window_forward_ms;
+        for (size_t i = 0; i < win->u.object.len; i++) {
+            const char *k = win->u.object.keys[i];
+            yajl_val v = win->u.object.values[i];
+            int back = strcmp(k, "backSeconds") == 0;
+            if (!back && strcmp(k, "forwardSeconds") != 0)
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "eventWindow",
+                                           "eventWindow has the members backSeconds and forwardSeconds, not '%.64s'",
+                                           k),
+                       CLX_EINVAL;
+            const char *field = back ? "eventWindow.backSeconds" : "eventWindow.forwardSeconds";
+            int64_t ms;
+            if (YAJL_IS_NULL(v))
+                ms = 0; /* that edge's default */
+            else if (!YAJL_IS_INTEGER(v))
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, field,
+                                           "%s must be a whole number of seconds", field),
+                       CLX_EINVAL;
+            else if (YAJL_GET_INTEGER(v) <= 0 || YAJL_GET_INTEGER(v) > INT64_MAX / 1000)
+                ms = -1; /* refused by the settings service, which words the range */
+            else
+                ms = YAJL_GET_INTEGER(v) * 1000;
+            *(back ? &up->window_back_ms : &up->window_forward_ms) = ms;
+        }
+    }
+    const char *dpath[] = {"tagDimensions", NULL};
+    yajl_val dims = yajl_tree_get(body, dpath, yajl_t_any);
+    if (dims != NULL) {
+        if (!YAJL_IS_ARRAY(dims))
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "tagDimensions",
+                                       "tagDimensions must be an array of tag keys"),
+                   CLX_EINVAL;
+        up->set_tag_dimensions = 1;
+        up->ntag_dimensions = dims->u.array.len;
+        for (size_t i = 0; i < dims->u.array.len; i++) {
+            yajl_val d = dims->u.array.values[i];
+            if (!YAJL_IS_STRING(d))
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "tagDimensions",
+                                           "tagDimensions must be an array of tag keys (strings)"),
+                       CLX_EINVAL;
+            if (i < CLX_TAG_DIMENSIONS_MAX + 1)
+                up->tag_dimensions[i] = YAJL_GET_STRING(d);
+        }
+    }
+    return CLX_OK;
+}
+
 static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
 {
     char *slug = clx_rest_param(call, 0);
@@ -272,6 +347,17 @@ static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
         clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, "strictMode",
                             "strictMode must be true or false");
         goto done;
+    }
+    clx_workspace_update_t up = {0};
+    if (ingest_settings(call, body, &ws, &up) != CLX_OK)
+        goto done;
+    if (up.set_window || up.set_tag_dimensions) {
+        clx_settings_problem_t problem = {0};
+        int rc = clx_settings_update_workspace(call->srv->cfg.settings, slug, &up, &ws, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+            goto done;
+        }
     }
     if (v != NULL) {
         int rc = clx_settings_set_strict_mode(call->srv->cfg.settings, slug, YAJL_IS_TRUE(v), &ws);
@@ -459,6 +545,81 @@ static int key_revoke(clx_rest_call_t *call, clx_jw_t *w)
 
 /* ---- usage read-back ------------------------------------------------------------------------ */
 
+static const char *cost_source_name(Costlynx__Store__V1__CostSource src)
+{
+    switch (src) {
+    case COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG:
+        return "catalog";
+    case COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER:
+        return "caller";
+    case COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_OVERRIDE:
+        return "override";
+    default:
+        return "none";
+    }
+}
+
+/* A per-call rate in pico-dollars as exact US dollars ("0.01"). */
+static void jw_usd_pico(clx_jw_t *w, const char *key, int64_t pico)
+{
+    char buf[48];
+    int n = snprintf(buf, sizeof(buf), "%lld.%012lld", (long long)(pico / 1000000000000LL),
+                     (long long)(pico % 1000000000000LL));
+    while (n > 0 && buf[n - 1] == '0')
+        n--;
+    if (n > 0 && buf[n - 1] == '.')
+        n--;
+    clx_jw_strn(w, key, buf, (size_t)n);
+}
+
+/*
+ * How a priced event's cost was made: per kind its units, the list rate used and its share
+ * (the shares sum exactly to costUsd). null for caller costs, unpriced events and events
+ * stored before the breakdown was recorded (no cost_detail: nothing is derived).
+ */
+static void render_breakdown(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev)
+{
+    const Costlynx__Store__V1__CostDetail *d = ev->cost_detail;
+    char buf[40];
+    if (d == NULL) {
+        clx_jw_null(w, "costBreakdown");
+        return;
+    }
+    clx_jw_obj_open(w, "costBreakdown");
+    jw_opt(w, "priceId", ev->price_id);
+    jw_opt(w, "catalogVersion", d->catalog_version);
+    clx_jw_str(w, "tier", clx_service_tier_name((clx_service_tier_t)d->tier_used));
+    clx_jw_int(w, "discountPct", d->discount_pct);
+    clx_jw_bool(w, "longContext", d->long_context);
+    clx_jw_arr_begin(w, "flags");
+    if (d->flags & CLX_COST_TIER_UNPRICED)
+        clx_jw_str(w, NULL, "tier_unpriced");
+    if (d->flags & CLX_COST_FEE_UNPRICED)
+        clx_jw_str(w, NULL, "fee_unpriced");
+    if (d->flags & CLX_COST_SATURATED)
+        clx_jw_str(w, NULL, "saturated");
+    clx_jw_arr_end(w);
+    clx_jw_arr_begin(w, "parts");
+    for (size_t i = 0; i < d->n_parts; i++) {
+        const Costlynx__Store__V1__CostPart *p = d->parts[i];
+        clx_jw_obj_open(w, NULL);
+        clx_jw_str(w, "kind", clx_cost_kind_name((clx_cost_kind_t)p->kind));
+        clx_jw_int(w, "units", p->units);
+        if (p->kind == CLX_COST_WEB_SEARCH) {
+            clx_jw_str(w, "unit", "call");
+            jw_usd_pico(w, "ratePerCall", p->rate_pico);
+        } else {
+            clx_jw_str(w, "unit", "token");
+            clx_jw_price(w, "ratePerMtok", p->rate_pico);
+        }
+        clx_money_format_usd(p->nanos, buf);
+        clx_jw_str(w, "costUsd", buf);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+}
+
 void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *ev)
 {
     char cost[32];
@@ -475,21 +636,33 @@ void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *
         clx_money_format_usd(ev->cost_nanos, cost);
         clx_jw_str(w, "costUsd", cost);
     }
-    clx_jw_str(w, "costSource",
-               ev->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CATALOG  ? "catalog"
-               : ev->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER ? "caller"
-                                                                                          : "none");
+    clx_jw_str(w, "costSource", cost_source_name(ev->cost_source));
+    render_breakdown(w, ev);
     clx_jw_int(w, "inputTokens", ev->input_tokens);
     clx_jw_int(w, "outputTokens", ev->output_tokens);
     clx_jw_int(w, "cachedTokens", ev->cached_tokens);
     clx_jw_int(w, "cacheWriteTokens", ev->cache_write_tokens);
+    clx_jw_int(w, "cacheWrite1hTokens", ev->cache_write_1h_tokens);
+    clx_jw_int(w, "reasoningTokens", ev->reasoning_tokens);
+    clx_jw_int(w, "audioInputTokens", ev->audio_input_tokens);
+    clx_jw_int(w, "cachedAudioTokens", ev->cached_audio_tokens);
+    clx_jw_int(w, "audioOutputTokens", ev->audio_output_tokens);
+    clx_jw_int(w, "webSearchCalls", ev->web_search_calls);
+    clx_jw_str(w, "serviceTier", clx_service_tier_name((clx_service_tier_t)ev->service_tier));
     clx_jw_bool(w, "batch", ev->batch);
+    jw_opt(w, "userId", ev->user_id);
+    clx_jw_obj_open(w, "tags");
+    for (size_t i = 0; i < ev->n_tags; i++)
+        clx_jw_str(w, ev->tags[i]->key, ev->tags[i]->value);
+    clx_jw_obj_end(w);
     jw_opt(w, "project", ev->project);
     jw_opt(w, "environment", ev->environment);
     jw_opt(w, "projectAsSent", ev->project_as_sent);
     jw_opt(w, "environmentAsSent", ev->environment_as_sent);
     jw_opt(w, "feature", ev->feature);
     clx_jw_str(w, "keyId", ev->key_id);
+    /* the event's time: its timestamp, else (and in events stored before it existed) arrival */
+    jw_time(w, "timestamp", ev->event_time_ms != 0 ? ev->event_time_ms : ev->received_at_ms);
     jw_time(w, "receivedAt", ev->received_at_ms);
     clx_jw_arr_begin(w, "flags");
     static const struct {
@@ -532,15 +705,9 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
             return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "limit",
                                        "limit must be 1 to 1000");
     }
-    unsigned long long cursor = 0;
-    if (cursor_s != NULL) {
-        char *end;
-        cursor = strtoull(cursor_s, &end, 10);
-        /* digits only: strtoull takes "-1" (as 2^64-1) and " 5" */
-        if (*cursor_s == '\0' || *end != '\0' || strspn(cursor_s, "0123456789") != strlen(cursor_s))
-            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "cursor",
-                                       "cursor must be a number");
-    }
+    clx_event_cursor_t cursor = {0, 0};
+    if (cursor_s != NULL && clx_query_cursor_parse(cursor_s, &cursor) != 0) /* digits only */
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "cursor", "cursor must be a number");
     clx_arena_t *arena = w->arena;
     clx_jw_obj_begin(w);
     clx_jw_arr_begin(w, "events");
@@ -554,20 +721,20 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
         clx_jw_arr_end(w);
         clx_jw_null(w, "nextCursor");
     } else {
-        uint64_t next = 0;
+        clx_event_cursor_t next;
         clx_event_filter_t filter = {0};
         if (clx_rest_event_filter(call, &filter) != 0)
             return 0;
         int rc =
-            clx_query_list_events(call->srv->cfg.query, ws, cursor, (size_t)limit, &filter, list_event_cb, w, &next);
+            clx_query_list_events(call->srv->cfg.query, ws, &cursor, (size_t)limit, &filter, list_event_cb, w, &next);
         if (rc != CLX_OK)
             return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "events could not be read");
         clx_jw_arr_end(w);
-        if (next == 0) {
+        if (next.seq == 0) {
             clx_jw_null(w, "nextCursor");
         } else {
-            char buf[24];
-            snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
+            char buf[CLX_CURSOR_BUF];
+            clx_query_cursor_format(&next, buf);
             clx_jw_str(w, "nextCursor", buf);
         }
     }

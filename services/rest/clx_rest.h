@@ -20,7 +20,8 @@ typedef struct clx_otlp_door clx_otlp_door_t;
 typedef struct clx_rest_config {
     const char *addr;       /* "host:port"; port 0 picks a free one */
     size_t threads;         /* event loops, all accepting from one listening socket */
-    size_t max_body;        /* ingest body limit in bytes (413 above) */
+    size_t max_body;        /* ingest body limit in bytes (413 above); also an import's line limit */
+    size_t import_max_body; /* POST /api/v1/usage/import: one request's body as sent (413 above) */
     clx_pipeline_t *pipeline;
     clx_settings_t *settings;
     clx_query_t *query;

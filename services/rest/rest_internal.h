@@ -26,6 +26,7 @@ struct clx_rest_thread {
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t done_receiver;   /* answers from the writer (pending.c) */
     h2o_multithread_receiver_t backup_receiver; /* backup completions (admin.c) */
+    h2o_multithread_receiver_t import_receiver; /* an import's chunks answered (import.c) */
     clx_arena_t **free_arenas;                 /* reusable request arenas (this thread only) */
     size_t nfree_arenas;
 };
@@ -77,6 +78,12 @@ int clx_rest_admin_auth(clx_rest_call_t *call);
 h2o_iovec_t clx_rest_header(h2o_req_t *req, const char *name);
 /* Query parameter value (percent-decoded into pool memory) or NULL. */
 char *clx_rest_query(h2o_req_t *req, const char *name);
+/*
+ * The query parameters whose decoded name starts with prefix (e.g. "tag."): up to max of them
+ * into names (the rest of the name) and values, in the pool. Returns how many there are (more
+ * than max when some were left out).
+ */
+size_t clx_rest_query_prefixed(h2o_req_t *req, const char *prefix, char **names, char **values, size_t max);
 /* A NUL-terminated copy of a route parameter in the request's pool. */
 char *clx_rest_param(clx_rest_call_t *call, size_t i);
 /* Arena for a request, reused per thread. */
@@ -85,7 +92,8 @@ void clx_rest_arena_put(clx_rest_thread_t *t, clx_arena_t *a);
 
 /*
  * The body limit of the route a request target (raw, query allowed) names: --otlp-max-body-bytes
- * for /v1/traces, else --max-body-bytes; and the larger of the two (h2o's own limit sits above it).
+ * for /v1/traces, --import-max-body-bytes for /api/v1/usage/import, else --max-body-bytes; and
+ * the largest of them (h2o's own limit sits above it).
  */
 size_t clx_rest_body_limit(const clx_rest_t *srv, h2o_iovec_t target);
 size_t clx_rest_body_limit_max(const clx_rest_t *srv);
@@ -126,6 +134,9 @@ void clx_rest_on_pending_done(h2o_multithread_receiver_t *receiver, h2o_linklist
 
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
+/* import.c: POST /api/v1/usage/import (NDJSON backfill), and its chunks' answers from the writer */
+int clx_rest_import(clx_rest_call_t *call);
+void clx_rest_on_import_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 /* otlp.c: POST /v1/traces (OTLP/HTTP) */
 int clx_rest_otlp_traces(clx_rest_call_t *call);
 /* admin.c helpers shared with usage.c */

@@ -177,7 +177,7 @@ void clx_jw_null(clx_jw_t *w, const char *key)
 
 /* ==== ingest reader ========================================================================= */
 
-enum field_kind { F_STRING, F_TOKENS, F_COST_USD, F_COST_NANOS, F_BOOL };
+enum field_kind { F_STRING, F_TOKENS, F_COST_USD, F_COST_NANOS, F_BOOL, F_TIMESTAMP, F_TAGS };
 
 struct field_def {
     const char *json;  /* lowerCamel (what callers write) */
@@ -202,14 +202,27 @@ static const struct field_def fields[] = {
     {"estimatedCostUsd", "estimated_cost_usd", F_COST_USD, 0},
     {"estimatedCostNanos", "estimated_cost_nanos", F_COST_NANOS, 0},
     {"batch", "batch", F_BOOL, EV(batch)},
+    /* issue 10 */
+    {"timestamp", "timestamp", F_TIMESTAMP, 0},
+    {"userId", "user_id", F_STRING, EV(user_id)},
+    {"tags", "tags", F_TAGS, 0},
+    {"reasoningTokens", "reasoning_tokens", F_TOKENS, EV(reasoning_tokens)},
+    {"cacheWrite1hTokens", "cache_write_1h_tokens", F_TOKENS, EV(cache_write_1h_tokens)},
+    {"audioInputTokens", "audio_input_tokens", F_TOKENS, EV(audio_input_tokens)},
+    {"audioOutputTokens", "audio_output_tokens", F_TOKENS, EV(audio_output_tokens)},
+    {"serviceTier", "service_tier", F_STRING, EV(service_tier)},
+    {"webSearchCalls", "web_search_calls", F_TOKENS, EV(web_search_calls)},
+    {"cachedAudioTokens", "cached_audio_tokens", F_TOKENS, EV(cached_audio_tokens)},
 };
+_Static_assert(sizeof(fields) / sizeof(fields[0]) <= 32, "seen_fields is a 32-bit mask");
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
 enum where {
-    AT_START,     /* before the top-level value */
-    AT_TOP,       /* inside the top-level object */
-    AT_EVENTS,    /* inside the events array */
-    AT_EVENT,     /* inside an event object (top-level or in the array) */
+    AT_START,  /* before the top-level value */
+    AT_TOP,    /* inside the top-level object */
+    AT_EVENTS, /* inside the events array */
+    AT_EVENT,  /* inside an event object (top-level or in the array) */
+    AT_TAGS,   /* inside an event's "tags" object */
     AT_DONE,
 };
 
@@ -230,6 +243,12 @@ struct reader {
     size_t skip;             /* > 0: inside a value being skipped, its nesting depth */
     Costlynx__V1__UsageEvent *ev;
     unsigned seen_fields; /* bit i: fields[i] already given in the current event */
+    /* the current event's tags: at most CLX_MAX_TAGS + 1 kept (one more says "too many"),
+     * all counted; the key of the next value */
+    size_t ntags_seen;
+    const char *tag_key;
+    size_t tag_key_len;
+    int tags_bad; /* a note was already made for this tags object */
     size_t index;
     size_t cap_notes;
     int overflow;
@@ -306,6 +325,10 @@ static const char *type_name(enum field_kind k)
         return "a whole number";
     case F_BOOL:
         return "true or false";
+    case F_TIMESTAMP:
+        return "an RFC 3339 time string";
+    case F_TAGS:
+        return "an object of strings";
     default:
         return "a number";
     }
@@ -397,6 +420,140 @@ static void set_cost(struct reader *r, const char *s, size_t len)
         r->ev->estimated_cost_case = COSTLYNX__V1__USAGE_EVENT__ESTIMATED_COST_ESTIMATED_COST_NANOS;
         r->ev->estimated_cost_nanos = v;
     }
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/*
+ * Parses an RFC 3339 date-time as proto3 JSON writes a Timestamp: "YYYY-MM-DDTHH:MM:SS",
+ * optionally "." and 1 to 9 fraction digits, then "Z" or "+HH:MM" / "-HH:MM" ("T" and "Z"
+ * also lower case, as RFC 3339 allows). Years 0001-9999, real calendar days, no leap second
+ * (proto3's Timestamp has none). 0 with *sec / *nanos (UTC), or -1.
+ */
+int clx_rest_parse_rfc3339(const char *s, size_t len, int64_t *sec, int32_t *nanos)
+{
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned y, mo, d, h, mi, se, frac = 0;
+    if (len < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
+        (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
+        s[16] != ':' || digits(s + 17, 2, &se))
+        return -1;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 59)
+        return -1;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return -1;
+    size_t i = 19;
+    if (i < len && s[i] == '.') {
+        size_t n = 0;
+        i++;
+        while (i + n < len && s[i + n] >= '0' && s[i + n] <= '9')
+            n++;
+        if (n < 1 || n > 9 || digits(s + i, n, &frac))
+            return -1;
+        for (size_t k = n; k < 9; k++)
+            frac *= 10;
+        i += n;
+    }
+    int64_t offset = 0;
+    if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+        offset = 0;
+    } else if (i + 6 == len && (s[i] == '+' || s[i] == '-')) {
+        unsigned oh, om;
+        if (digits(s + i + 1, 2, &oh) || s[i + 3] != ':' || digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        offset = (int64_t)(oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+    } else {
+        return -1;
+    }
+    *sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    *nanos = (int32_t)frac;
+    return 0;
+}
+
+static void set_timestamp(struct reader *r, const char *s, size_t len)
+{
+    int64_t sec;
+    int32_t nanos;
+    if (clx_rest_parse_rfc3339(s, len, &sec, &nanos) != 0) {
+        note(r, 1, "timestamp", CLX_CODE_INVALID_VALUE,
+             "timestamp must be an RFC 3339 time such as \"2026-11-30T14:03:07.120Z\" (Z or an offset "
+             "like +01:00, up to 9 fraction digits), got '%.*s'",
+             (int)(len > 40 ? 40 : len), s);
+        return;
+    }
+    Google__Protobuf__Timestamp *ts = clx_arena_alloc(r->arena, sizeof(*ts));
+    google__protobuf__timestamp__init(ts);
+    ts->seconds = sec;
+    ts->nanos = nanos;
+    r->ev->timestamp = ts;
+}
+
+/* A problem with the current tags object: the first one is noted, the rest are the same event's. */
+static void tags_problem(struct reader *r, clx_code_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void tags_problem(struct reader *r, clx_code_t code, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    if (r->tags_bad)
+        return;
+    r->tags_bad = 1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    note(r, 1, "tags", code, "%s", msg);
+}
+
+static int raw_string(const struct reader *r, const char **raw, size_t *len);
+static unsigned lone_surrogate(const char *raw, size_t len);
+
+/* One tag's string value (the key is r->tag_key): kept while the event holds few enough. */
+static void add_tag(struct reader *r, const char *s, size_t len)
+{
+    Costlynx__V1__UsageEvent *ev = r->ev;
+    const char *raw;
+    size_t rawlen;
+    r->ntags_seen++;
+    if (ev->n_tags > CLX_MAX_TAGS || r->tags_bad)
+        return; /* the count is reported when the object ends */
+    if (memchr(s, '\0', len) != NULL || memchr(r->tag_key, '\0', r->tag_key_len) != NULL) {
+        tags_problem(r, CLX_CODE_INVALID_VALUE, "tags must not contain NUL characters");
+        return;
+    }
+    if (r->has_u_escape && raw_string(r, &raw, &rawlen) == 0 && lone_surrogate(raw, rawlen) != 0) {
+        tags_problem(r, CLX_CODE_INVALID_VALUE,
+                     "tags: the value of '%.*s' must be UTF-8 text: it holds half of a surrogate pair",
+                     (int)(r->tag_key_len > 64 ? 64 : r->tag_key_len), r->tag_key);
+        return;
+    }
+    if (ev->n_tags == 0)
+        ev->tags = clx_arena_alloc(r->arena, (CLX_MAX_TAGS + 1) * sizeof(*ev->tags));
+    Costlynx__V1__UsageEvent__TagsEntry *e = clx_arena_alloc(r->arena, sizeof(*e));
+    costlynx__v1__usage_event__tags_entry__init(e);
+    e->key = clx_arena_strndup(r->arena, r->tag_key, r->tag_key_len);
+    e->value = clx_arena_strndup(r->arena, s, len);
+    ev->tags[ev->n_tags++] = e;
 }
 
 /* Starting a value inside an event: returns 1 when the value is handled by the caller. */
@@ -518,6 +675,8 @@ static void set_string(struct reader *r, const char *s, size_t len)
     *(char **)((char *)r->ev + r->field->offset) = clx_arena_strndup(r->arena, s, len);
 }
 
+static int scalar(struct reader *r, const char *what, const char *s, size_t len, int is_string, int is_number);
+
 static int cb_null(void *ctx)
 {
     struct reader *r = ctx;
@@ -528,6 +687,8 @@ static int cb_null(void *ctx)
         event_value_begin(r); /* null = absent */
         r->field = NULL;
         return 1;
+    case AT_TAGS:
+        return scalar(r, "null", "null", 4, 0, 0);
     case AT_TOP:
         if (r->expect_events_array)
             return envelope(r, "events", CLX_CODE_INVALID_BODY, "events must be an array of event objects");
@@ -547,8 +708,13 @@ static int scalar(struct reader *r, const char *what, const char *s, size_t len,
     case AT_EVENT:
         if (!event_value_begin(r))
             return 1;
-        if (r->field->kind == F_BOOL) {
+        if (r->field->kind == F_BOOL || r->field->kind == F_TAGS) {
             wrong_type(r, what);
+        } else if (r->field->kind == F_TIMESTAMP) {
+            if (!is_string)
+                wrong_type(r, what);
+            else
+                set_timestamp(r, s, len);
         } else if (r->field->kind == F_STRING) {
             if (!is_string)
                 wrong_type(r, what);
@@ -563,6 +729,13 @@ static int scalar(struct reader *r, const char *what, const char *s, size_t len,
             wrong_type(r, what);
         }
         r->field = NULL;
+        return 1;
+    case AT_TAGS:
+        if (is_string)
+            add_tag(r, s, len);
+        else
+            tags_problem(r, CLX_CODE_INVALID_TYPE, "tags values must be strings: '%.*s' is %s",
+                         (int)(r->tag_key_len > 64 ? 64 : r->tag_key_len), r->tag_key, what);
         return 1;
     case AT_TOP:
         if (r->expect_events_array)
@@ -633,9 +806,22 @@ static int cb_start_map(void *ctx)
         return begin_event(r);
     case AT_EVENT:
         if (event_value_begin(r)) {
+            if (r->field->kind == F_TAGS) {
+                r->where = AT_TAGS;
+                r->ntags_seen = 0;
+                r->tags_bad = 0;
+                r->tag_key = NULL;
+                r->tag_key_len = 0;
+                return 1;
+            }
             wrong_type(r, "an object");
             r->field = NULL;
         }
+        r->skip = 1;
+        return 1;
+    case AT_TAGS:
+        tags_problem(r, CLX_CODE_INVALID_TYPE, "tags values must be strings: '%.*s' is an object",
+                     (int)(r->tag_key_len > 64 ? 64 : r->tag_key_len), r->tag_key);
         r->skip = 1;
         return 1;
     default:
@@ -658,6 +844,11 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
     if (r->skip)
         return 1;
     const char *k = (const char *)key;
+    if (r->where == AT_TAGS) {
+        r->tag_key = clx_arena_strndup(r->arena, k, len);
+        r->tag_key_len = len;
+        return 1;
+    }
     if (r->where == AT_EVENT && !r->in_batch_event && len == 6 && memcmp(k, "events", 6) == 0)
         return envelope(r, "events", CLX_CODE_INVALID_BODY,
                         "the body mixes a batch (\"events\") with event fields: send one event, or "
@@ -720,6 +911,13 @@ static int cb_end_map(void *ctx)
         return 1;
     }
     switch (r->where) {
+    case AT_TAGS:
+        if (r->ntags_seen > CLX_MAX_TAGS)
+            tags_problem(r, CLX_CODE_INVALID_VALUE, "tags has %zu entries; an event carries at most %d", r->ntags_seen,
+                         CLX_MAX_TAGS);
+        r->where = AT_EVENT;
+        r->field = NULL;
+        return 1;
     case AT_EVENT:
         if (r->in_batch_event) {
             r->in_batch_event = 0;
@@ -759,6 +957,11 @@ static int cb_start_array(void *ctx)
             wrong_type(r, "an array");
             r->field = NULL;
         }
+        r->skip = 1;
+        return 1;
+    case AT_TAGS:
+        tags_problem(r, CLX_CODE_INVALID_TYPE, "tags values must be strings: '%.*s' is an array",
+                     (int)(r->tag_key_len > 64 ? 64 : r->tag_key_len), r->tag_key);
         r->skip = 1;
         return 1;
     case AT_EVENTS:

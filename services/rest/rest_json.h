@@ -73,6 +73,13 @@ typedef struct clx_ingest_body {
 int clx_rest_decode_ingest(const char *body, size_t len, clx_arena_t *arena, clx_ingest_body_t *out);
 
 /*
+ * Parses an RFC 3339 date-time as proto3 JSON writes a google.protobuf.Timestamp
+ * ("2026-11-30T14:03:07.120Z", "2026-11-30T15:03:07+01:00"; 1-9 fraction digits; years
+ * 0001-9999; no leap second). 0 with *sec (Unix seconds, UTC) and *nanos, or -1.
+ */
+int clx_rest_parse_rfc3339(const char *s, size_t len, int64_t *sec, int32_t *nanos);
+
+/*
  * Checks every string of a JSON body (a settings request) by the shared text rule
  * (clx_validate_text), and refuses lone surrogate escapes yajl would alter: CLX_OK, or
  * CLX_EINVAL with problem naming the top-level member that holds the bad string (its name

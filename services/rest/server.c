@@ -129,6 +129,31 @@ char *clx_rest_query(h2o_req_t *req, const char *name)
     return NULL;
 }
 
+size_t clx_rest_query_prefixed(h2o_req_t *req, const char *prefix, char **names, char **values, size_t max)
+{
+    size_t n = 0, pl = strlen(prefix);
+    if (req->query_at == SIZE_MAX)
+        return 0;
+    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp != NULL ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(stop - q));
+        const char *kend = eq != NULL ? eq : stop;
+        char *name = decode_component(&req->pool, q, (size_t)(kend - q), 1);
+        if (strncmp(name, prefix, pl) == 0) {
+            if (n < max) {
+                names[n] = name + pl;
+                values[n] = eq != NULL ? decode_component(&req->pool, eq + 1, (size_t)(stop - eq - 1), 1)
+                                       : decode_component(&req->pool, "", 0, 1);
+            }
+            n++;
+        }
+        q = stop + 1;
+    }
+    return n;
+}
+
 char *clx_rest_param(clx_rest_call_t *call, size_t i)
 {
     /* params are segments of the raw path (see on_req): decoded here, once */
@@ -215,6 +240,7 @@ static const struct top_route {
     {"GET", "/healthz", 0, healthz},
     {"GET", "/readyz", 0, readyz},
     {"POST", "/api/v1/usage/ingest", 1, clx_rest_ingest},
+    {"POST", "/api/v1/usage/import", 1, clx_rest_import},
     {"POST", "/v1/traces", 1, clx_rest_otlp_traces}, /* OTLP/HTTP */
     {"GET", "/api/v1/pricing/models", 0, clx_rest_pricing_models},
     {"GET", "/api/v1/routes", 0, clx_rest_routes},
@@ -224,18 +250,22 @@ static const struct top_route {
 
 size_t clx_rest_body_limit(const clx_rest_t *srv, h2o_iovec_t target)
 {
-    static const char traces[] = "/v1/traces"; /* OTLP exports: --otlp-max-body-bytes */
+    static const char traces[] = "/v1/traces";           /* OTLP exports: --otlp-max-body-bytes */
+    static const char import[] = "/api/v1/usage/import"; /* NDJSON backfill: --import-max-body-bytes */
     const char *q = target.base != NULL ? memchr(target.base, '?', target.len) : NULL;
     size_t n = q != NULL ? (size_t)(q - target.base) : target.len;
     if (srv->cfg.otlp != NULL && n == sizeof(traces) - 1 && memcmp(target.base, traces, n) == 0)
         return clx_otlp_door_max_body(srv->cfg.otlp);
+    if (srv->cfg.import_max_body != 0 && n == sizeof(import) - 1 && memcmp(target.base, import, n) == 0)
+        return srv->cfg.import_max_body;
     return srv->cfg.max_body;
 }
 
 size_t clx_rest_body_limit_max(const clx_rest_t *srv)
 {
     size_t otlp = srv->cfg.otlp != NULL ? clx_otlp_door_max_body(srv->cfg.otlp) : 0;
-    return otlp > srv->cfg.max_body ? otlp : srv->cfg.max_body;
+    size_t max = otlp > srv->cfg.max_body ? otlp : srv->cfg.max_body;
+    return srv->cfg.import_max_body > max ? srv->cfg.import_max_body : max;
 }
 
 void clx_rest_top_routes(clx_route_visit_fn fn, void *arg)
@@ -359,6 +389,7 @@ static void loop_setup(clx_rest_thread_t *t)
     t->queue = h2o_multithread_create_queue(t->ctx.loop);
     h2o_multithread_register_receiver(t->queue, &t->done_receiver, clx_rest_on_pending_done);
     h2o_multithread_register_receiver(t->queue, &t->backup_receiver, clx_rest_on_backup_done);
+    h2o_multithread_register_receiver(t->queue, &t->import_receiver, clx_rest_on_import_done);
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;
     h2o_socket_read_start(t->listener, on_accept);

@@ -149,6 +149,24 @@ int clx_rest_event_filter(clx_rest_call_t *call, clx_event_filter_t *f)
     const char **dims[CLX_NDIMS] = {&f->project, &f->environment, &f->feature, &f->provider, &f->model};
     for (int i = 0; i < CLX_NDIMS; i++)
         *dims[i] = clx_rest_query(call->req, dim_names[i]);
+    f->user_id = clx_rest_query(call->req, "userId");
+    /* tag.KEY=VALUE, any tag (declared or not): checked on each event the scan reads */
+    char *keys[CLX_FILTER_TAGS], *values[CLX_FILTER_TAGS];
+    size_t n = clx_rest_query_prefixed(call->req, "tag.", keys, values, CLX_FILTER_TAGS);
+    if (n > CLX_FILTER_TAGS) {
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "tag", "at most %d tag.KEY filters",
+                            CLX_FILTER_TAGS);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i][0] == '\0') {
+            clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "tag", "a tag filter is tag.KEY=VALUE");
+            return -1;
+        }
+        f->tag_key[i] = keys[i];
+        f->tag_value[i] = values[i];
+    }
+    f->ntags = n;
     return 0;
 }
 
@@ -192,9 +210,9 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
     }
     clx_jw_arr_end(w);
     clx_jw_arr_begin(w, "recent");
-    uint64_t next;
+    clx_event_cursor_t next;
     clx_event_filter_t range = {.from_ms = from, .to_ms = to};
-    if (clx_query_list_events(call->srv->cfg.query, ws, 0, 10, &range, recent_cb, w, &next) != CLX_OK)
+    if (clx_query_list_events(call->srv->cfg.query, ws, NULL, 10, &range, recent_cb, w, &next) != CLX_OK)
         return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "recent events could not be read");
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);

@@ -132,7 +132,8 @@ def parse(raw):
 class Server:
     """One costlynxd process over a data folder that survives restart()."""
 
-    def __init__(self, admin_token=None, threads=2, extra_args=(), env=None, grpc=False, data_dir=None):
+    def __init__(self, admin_token=None, threads=2, extra_args=(), env=None, grpc=False, data_dir=None,
+                 token_on_command_line=False):
         self.tmp = tempfile.mkdtemp(prefix="clx-bb-")
         # data_dir: an existing store (a backup, a tmpfs) instead of a fresh folder under tmp;
         # cleanup() leaves it in place
@@ -140,6 +141,7 @@ class Server:
         self.admin_token = admin_token or ("adm-" + secrets.token_hex(12))
         self.threads = threads
         self.extra_args = list(extra_args)
+        self.token_on_command_line = token_on_command_line
         self.env = env
         self.proc = None
         self.url = None
@@ -164,8 +166,15 @@ class Server:
         env = sanitizer_env(self.env)
         for k in ("COSTLYNX_DATA_DIR", "COSTLYNX_HTTP_ADDR", "COSTLYNX_ADMIN_TOKEN"):
             env.pop(k, None)
+        # the admin token through the environment, as docs/deploy.md tells operators (a
+        # command-line secret is readable in /proc/PID/cmdline); the flag only where a test
+        # checks how the daemon treats it
         args = [BINARY, "--data-dir", self.data_dir, "--http-addr", "127.0.0.1:0",
-                "--admin-token", self.admin_token, "--http-threads", str(self.threads)] + self.extra_args
+                "--http-threads", str(self.threads)] + self.extra_args
+        if self.token_on_command_line:
+            args += ["--admin-token", self.admin_token]
+        else:
+            env["COSTLYNX_ADMIN_TOKEN"] = self.admin_token
         # always a free gRPC port: the default 127.0.0.1:50051 would collide between
         # servers started side by side (and a busy port refuses to start)
         env.pop("COSTLYNX_GRPC_ADDR", None)

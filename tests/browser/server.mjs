@@ -20,8 +20,9 @@ export async function startServer() {
   };
   // the test decides every setting: no COSTLYNX_* from the caller's environment
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("COSTLYNX_")));
+  env.COSTLYNX_ADMIN_TOKEN = srv.token;
   const args = ["--data-dir", path.join(srv.tmp, "data"), "--http-addr", "127.0.0.1:0",
-    "--grpc-addr", "127.0.0.1:0", "--admin-token", srv.token, "--http-threads", "2", "--log-level", "warn"];
+    "--grpc-addr", "127.0.0.1:0", "--http-threads", "2", "--log-level", "warn"];
   srv.proc = spawn(BINARY, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   srv.proc.stderr.on("data", (d) => { srv.stderr += d; });
   await new Promise((resolve, reject) => {

@@ -154,15 +154,25 @@ class IngestTest(GrpcCase):
         self.assertResp(self.ingest(self.key, e), skipped=1)
         self.assertResp(self.ingest(self.key, e), skipped=1)
         got = self.srv.get_event("g-insert-1")
-        for k in ("receivedAt",):
-            got.pop(k)
+        # no timestamp sent: the event time is the arrival time
+        self.assertEqual(got.pop("timestamp"), got.pop("receivedAt"))
+        bd = got.pop("costBreakdown")
+        self.assertTrue(bd.pop("catalogVersion"))
+        self.assertEqual(bd, {
+            "priceId": "openai/gpt-4o-mini@2024-07-18", "tier": "standard", "discountPct": 0, "longContext": False,
+            "flags": [], "parts": [
+                # 850 x $0.15/M = $0.0001275; 320 x $0.60/M = $0.000192
+                {"kind": "input", "units": 850, "unit": "token", "ratePerMtok": "0.15", "costUsd": "0.0001275"},
+                {"kind": "output", "units": 320, "unit": "token", "ratePerMtok": "0.6", "costUsd": "0.000192"}]})
         self.assertEqual(got, {
             "requestId": "g-insert-1", "provider": "openai", "providerAsSent": "openai",
             "model": "gpt-4o-mini", "modelNormalized": "gpt-4o-mini", "priceId": "openai/gpt-4o-mini@2024-07-18",
             "costUsd": "0.0003195", "costSource": "catalog", "inputTokens": 850, "outputTokens": 320,
             "cachedTokens": 0, "cacheWriteTokens": 0, "batch": False, "project": "app", "environment": "prod",
             "projectAsSent": "app", "environmentAsSent": "prod", "feature": "ticket-classifier",
-            "keyId": self.key_id, "flags": []})
+            "keyId": self.key_id, "flags": [], "cacheWrite1hTokens": 0, "reasoningTokens": 0, "audioInputTokens": 0,
+            "cachedAudioTokens": 0, "audioOutputTokens": 0, "webSearchCalls": 0, "serviceTier": "standard",
+            "userId": None, "tags": {}})
 
     def test_resend_with_other_payload_is_a_conflict(self):
         self.assertResp(self.ingest(self.key, ev("g-conflict-1")), inserted=1)
@@ -566,7 +576,8 @@ class ParityTest(GrpcCase):
                     continue
                 stored += 1
                 self.assertEqual(b["keyId"], full["id"])
-                for k in ("requestId", "keyId", "receivedAt"):
+                # without a timestamp the event time is the arrival time, per delivery like receivedAt
+                for k in ("requestId", "keyId", "receivedAt", "timestamp"):
                     a.pop(k)
                     b.pop(k)
                 self.assertEqual(b, a)
@@ -651,10 +662,11 @@ class StartupTest(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="clx-grpc-start-")
         self.addCleanup(shutil.rmtree, tmp, True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("COSTLYNX_")}
+        env["COSTLYNX_ADMIN_TOKEN"] = "t" * 24
         out_path, err_path = os.path.join(tmp, "out"), os.path.join(tmp, "err")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            p = subprocess.Popen([clx.BINARY, "--data-dir", os.path.join(tmp, "data"), "--http-addr", "127.0.0.1:0",
-                                  "--admin-token", "t" * 24] + list(args),
+            p = subprocess.Popen([clx.BINARY, "--data-dir", os.path.join(tmp, "data"), "--http-addr", "127.0.0.1:0"]
+                                 + list(args),
                                  stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while p.poll() is None and time.monotonic() < deadline:

@@ -11,7 +11,7 @@ from hostile import check_answer  # noqa: E402
 class HostileAdminTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv, cls.key = hostile.setup_server()
+        cls.srv, cls.key = hostile.setup_server(token_on_command_line=True)  # test_30 checks the flag
         cls.canaries = hostile.Canaries(cls.srv, cls.key, "admin")
         cls.srv.create_workspace("acme", "Acme")
         cls.ran = 0

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import types
 
 from google.protobuf import json_format
@@ -101,8 +102,12 @@ def attributes(d):
     return [S.common.KeyValue(key=k, value=any_value(v)) for k, v in d.items()]
 
 
-def span(attrs, trace_id=None, span_id=None, end_ns=1767225600_000000000, name="chat gpt-4o-mini"):
-    """One span; ids default to a fixed non-zero pattern (give distinct ones per span)."""
+def span(attrs, trace_id=None, span_id=None, end_ns=None, name="chat gpt-4o-mini"):
+    """One span; ids default to a fixed non-zero pattern (give distinct ones per span). The span
+    ends a minute ago by default: its end is the event's time, which must lie in the workspace's
+    accepted window (35 days back by default)."""
+    if end_ns is None:
+        end_ns = time.time_ns() - 60_000_000_000
     return S.trace.Span(trace_id=trace_id if trace_id is not None else b"\x01" * 16,
                         span_id=span_id if span_id is not None else b"\x02" * 8, name=name, kind=3,
                         start_time_unix_nano=end_ns - 1_000_000_000, end_time_unix_nano=end_ns,

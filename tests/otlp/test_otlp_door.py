@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -217,6 +218,33 @@ class OtlpHttpTest(OtlpDoorBase):
         self.assertEqual((ev["project"], ev["environment"], ev["feature"]), ("checkout", "prod", "order-status"))
         self.assertEqual(ev["priceId"], "openai/gpt-4o-mini@2024-07-18")
         self.assertEqual(ev["flags"], [])
+
+    def test_span_end_time_user_and_tags_are_stored(self):
+        # issue 10 through the OTLP door: the span's end is the event's time (not the arrival),
+        # user.id / enduser.id the user, costlynx.tags.* the tags (the span's replace the resource's)
+        two_days_ago_ns = (time.time_ns() // 1_000_000 - 2 * 86_400_000 - 1234) * 1_000_000 + 987_654
+        t, s = ids(9001)
+        sp = O.span(O.genai("otlp-time-user-tags-1", **{"enduser.id": "cust-7", "costlynx.tags.team": "search",
+                                                        "costlynx.tags.tier": "gold"}),
+                    trace_id=t, span_id=s, end_ns=two_days_ago_ns)
+        req = O.request([sp], resource={"costlynx.tags.team": "payments", "costlynx.tags.region": "eu"})
+        self.assert_success(*self.export(req))
+        ev = self.srv.get_event("otlp-time-user-tags-1")
+        end_ms = two_days_ago_ns // 1_000_000
+        want = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end_ms // 1000)) + ".%03dZ" % (end_ms % 1000)
+        self.assertEqual(ev["timestamp"], want)
+        self.assertNotEqual(ev["receivedAt"], ev["timestamp"])
+        self.assertEqual(ev["userId"], "cust-7")
+        self.assertEqual(ev["tags"], {"region": "eu", "team": "search", "tier": "gold"})
+
+        # a span that ended before the window (35 days) is a rejected span, the window named
+        t, s = ids(9002)
+        old_ns = time.time_ns() - 36 * 86_400 * 1_000_000_000
+        req = O.request([O.span(O.genai("otlp-too-old-1"), trace_id=t, span_id=s, end_ns=old_ns)])
+        rejected, message = self.partial(*self.export(req))
+        self.assertEqual(rejected, 1)
+        self.assertIn("outside the accepted window of 35 days back", message)
+        self.assertIsNone(self.srv.get_event("otlp-too-old-1"))
 
     def test_json_and_gzip_exports(self):
         cases = [("json", False, "otlp-js-1"), ("json", True, "otlp-jsgz-1"), ("pb", True, "otlp-pbgz-1")]

@@ -339,25 +339,25 @@ static void test_event_listing_and_lookup(void **state)
     ingest_five(f);
     ingest(f, f->key_acme, event(f, "e9", "", "", "", "gpt-4o-mini"));
     char *ids[8] = {0};
-    uint64_t next = 0;
+    clx_event_cursor_t next = {0, 0};
 
     /* newest first, a page at a time */
-    assert_int_equal(clx_query_list_events(f->query, "default", 0, 2, NULL, collect, ids, &next), CLX_OK);
+    assert_int_equal(clx_query_list_events(f->query, "default", NULL, 2, NULL, collect, ids, &next), CLX_OK);
     assert_string_equal(ids[0], "e5");
     assert_string_equal(ids[1], "e4");
     assert_null(ids[2]);
-    assert_true(next != 0);
+    assert_true(next.seq != 0);
     free_ids(ids, 2);
-    assert_int_equal(clx_query_list_events(f->query, "default", next, 10, NULL, collect, ids, &next), CLX_OK);
+    assert_int_equal(clx_query_list_events(f->query, "default", &next, 10, NULL, collect, ids, &next), CLX_OK);
     assert_string_equal(ids[0], "e3");
     assert_string_equal(ids[2], "e1");
     assert_null(ids[3]); /* acme's event is not default's */
-    assert_int_equal(next, 0);
+    assert_true(next.seq == 0);
     free_ids(ids, 3);
 
     /* filtered by the attributed project and feature */
     clx_event_filter_t filter = {.project = "support", .feature = "search"};
-    assert_int_equal(clx_query_list_events(f->query, "default", 0, 10, &filter, collect, ids, &next), CLX_OK);
+    assert_int_equal(clx_query_list_events(f->query, "default", NULL, 10, &filter, collect, ids, &next), CLX_OK);
     assert_string_equal(ids[0], "e3");
     assert_null(ids[1]);
     free_ids(ids, 1);

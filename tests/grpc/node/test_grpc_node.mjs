@@ -52,8 +52,9 @@ function startServer() {
   srv.tmp = mkdtempSync(path.join(tmpdir(), "clx-grpc-node-"));
   const env = { ...SANITIZER_ENV,
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("COSTLYNX_"))) };
+  env.COSTLYNX_ADMIN_TOKEN = srv.token;
   const args = ["--data-dir", path.join(srv.tmp, "data"), "--http-addr", "127.0.0.1:0",
-    "--grpc-addr", "127.0.0.1:0", "--admin-token", srv.token, "--http-threads", "2"];
+    "--grpc-addr", "127.0.0.1:0", "--http-threads", "2"];
   srv.proc = spawn(BINARY, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   srv.proc.stderr.on("data", (d) => { srv.stderr += d; });
   return new Promise((resolve, reject) => {

@@ -32,8 +32,9 @@ export class Costlynxd {
     this.tmp = mkdtempSync(path.join(tmpdir(), "clx-otlp-node-"));
     const env = { ...SANITIZER_ENV,
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("COSTLYNX_"))) };
+    env.COSTLYNX_ADMIN_TOKEN = this.token;
     const args = ["--data-dir", path.join(this.tmp, "data"), "--http-addr", "127.0.0.1:0",
-      "--grpc-addr", "127.0.0.1:0", "--admin-token", this.token, "--http-threads", "2"];
+      "--grpc-addr", "127.0.0.1:0", "--http-threads", "2"];
     this.proc = spawn(BINARY, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     this.proc.stderr.on("data", (d) => { this.stderr += d; });
     return new Promise((resolve, reject) => {
