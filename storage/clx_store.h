@@ -60,6 +60,12 @@ typedef struct clx_store_config {
     uint64_t reserve_bytes; /* free space every write must leave on the data folder's filesystem */
     unsigned watch_ms;      /* how often a read-only store looks for space again (0: 1000) */
     int read_only;          /* open read-only and stay so (to inspect a copy); never creates */
+    /* memory all memtables may hold together (RocksDB's db_write_buffer_size): past it the
+     * oldest is flushed, which bounds the process's peak RSS under load (40 MiB: ~120 MiB under
+     * the REST benchmark instead of ~155-180, docs/BENCHMARKS.md); 0: no such bound, each family
+     * has its own buffers (events 64 MiB x up to 3). Not the default: the earlier flushes write
+     * tables that the disk reserve's check does not foresee (test_disk_full) */
+    uint64_t memtable_budget;
 } clx_store_config_t;
 
 /*

@@ -43,6 +43,7 @@ struct clx_store {
     char *dir;
     uint64_t reserve;
     unsigned watch_ms;
+    uint64_t memtable_budget; /* db_write_buffer_size */
     /*
      * Shared by every call that touches the database or a family handle (iterators hold it
      * for their lifetime); exclusive only while the watcher reopens a read-only store
@@ -164,7 +165,7 @@ static const char *rollup_name(void *state)
     return state == DIMS_STATE ? CLX_DIMS_MERGE_NAME : CLX_ROLLUP_MERGE_NAME;
 }
 
-static rocksdb_options_t *db_options(rocksdb_cache_t *cache)
+static rocksdb_options_t *db_options(rocksdb_cache_t *cache, uint64_t memtable_budget)
 {
     rocksdb_options_t *o = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER);
 
@@ -179,6 +180,9 @@ static rocksdb_options_t *db_options(rocksdb_cache_t *cache)
     rocksdb_options_set_bytes_per_sync(o, 1u << 20);
     rocksdb_options_set_keep_log_file_num(o, 5);
     rocksdb_options_set_max_log_file_size(o, 16u << 20);
+    /* all memtables together: past the budget the oldest is flushed (peak RSS, issue 15) */
+    if (memtable_budget != 0)
+        rocksdb_options_set_db_write_buffer_size(o, (size_t)memtable_budget);
     return o;
 }
 
@@ -375,7 +379,7 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     rocksdb_cache_t *cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE);
     const char *dir = s->dir;
 
-    dbopts = db_options(cache);
+    dbopts = db_options(cache, s->memtable_budget);
     /*
      * Not in the C API: the WAL replay then writes no tables unless a recovered memtable
      * fills up, so opening on a nearly full disk writes almost nothing (see open_need).
@@ -646,6 +650,7 @@ int clx_store_open_with(const char *dir, const clx_store_config_t *cfg, clx_stor
     s->dir = clx_xstrdup(dir);
     s->reserve = cfg != NULL ? cfg->reserve_bytes : 0;
     s->watch_ms = cfg != NULL && cfg->watch_ms != 0 ? cfg->watch_ms : STORE_WATCH_MS;
+    s->memtable_budget = cfg != NULL ? cfg->memtable_budget : 0;
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->watch_mu, NULL);
     pthread_cond_init(&s->watch_cv, NULL);
