@@ -367,10 +367,10 @@ static void *queue_main(void *arg)
     int limits = cfg->stream_idle_ms != 0 || cfg->stream_max_ms != 0;
     for (;;) {
         /* with open streams and limits to enforce, wake at least every EXPIRY_SCAN_MS */
-        gpr_timespec until = limits && q->streams != NULL
-                                 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                                gpr_time_from_millis(EXPIRY_SCAN_MS, GPR_TIMESPAN))
-                                 : gpr_inf_future(GPR_CLOCK_REALTIME);
+        gpr_timespec until =
+            limits && q->streams != NULL
+                ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(EXPIRY_SCAN_MS, GPR_TIMESPAN))
+                : gpr_inf_future(GPR_CLOCK_REALTIME);
         grpc_event ev = grpc_completion_queue_next(q->cq, until, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
