@@ -36,13 +36,14 @@
 
 static const char *const cf_names[CLX_CF_COUNT_] = {
     [CLX_CF_EVENTS] = "events", [CLX_CF_DEDUP] = "dedup", [CLX_CF_SETTINGS] = "settings", [CLX_CF_ROLLUPS] = "rollups",
-    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime",
+    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime", [CLX_CF_HISTORY] = "history",
 };
 
 struct clx_store {
     char *dir;
     uint64_t reserve;
     unsigned watch_ms;
+    uint64_t memtable_budget; /* db_write_buffer_size */
     /*
      * Shared by every call that touches the database or a family handle (iterators hold it
      * for their lifetime); exclusive only while the watcher reopens a read-only store
@@ -81,6 +82,7 @@ struct clx_iter {
     size_t plen;
     char *upper; /* smallest key above every key with the prefix; NULL when there is none */
     size_t ulen;
+    const rocksdb_snapshot_t *snap; /* clx_iter_create_pinned's, else NULL */
 };
 
 /* Logs a RocksDB error under the "store" tag, frees it and returns CLX_EIO. */
@@ -163,7 +165,7 @@ static const char *rollup_name(void *state)
     return state == DIMS_STATE ? CLX_DIMS_MERGE_NAME : CLX_ROLLUP_MERGE_NAME;
 }
 
-static rocksdb_options_t *db_options(rocksdb_cache_t *cache)
+static rocksdb_options_t *db_options(rocksdb_cache_t *cache, uint64_t memtable_budget)
 {
     rocksdb_options_t *o = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER);
 
@@ -178,6 +180,9 @@ static rocksdb_options_t *db_options(rocksdb_cache_t *cache)
     rocksdb_options_set_bytes_per_sync(o, 1u << 20);
     rocksdb_options_set_keep_log_file_num(o, 5);
     rocksdb_options_set_max_log_file_size(o, 16u << 20);
+    /* all memtables together: past the budget the oldest is flushed (peak RSS, issue 15) */
+    if (memtable_budget != 0)
+        rocksdb_options_set_db_write_buffer_size(o, (size_t)memtable_budget);
     return o;
 }
 
@@ -374,7 +379,7 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     rocksdb_cache_t *cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE);
     const char *dir = s->dir;
 
-    dbopts = db_options(cache);
+    dbopts = db_options(cache, s->memtable_budget);
     /*
      * Not in the C API: the WAL replay then writes no tables unless a recovered memtable
      * fills up, so opening on a nearly full disk writes almost nothing (see open_need).
@@ -404,6 +409,7 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     ours[CLX_CF_SETTINGS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
+    ours[CLX_CF_HISTORY] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER); /* prefix scans per event */
     /* dims: many distinct keys per group (one per end user), read by range only */
     ours[CLX_CF_DIMS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
     /* a top-N query reads a few hundred thousand of its records at once: LZ4 at every level,
@@ -644,6 +650,7 @@ int clx_store_open_with(const char *dir, const clx_store_config_t *cfg, clx_stor
     s->dir = clx_xstrdup(dir);
     s->reserve = cfg != NULL ? cfg->reserve_bytes : 0;
     s->watch_ms = cfg != NULL && cfg->watch_ms != 0 ? cfg->watch_ms : STORE_WATCH_MS;
+    s->memtable_budget = cfg != NULL ? cfg->memtable_budget : 0;
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->watch_mu, NULL);
     pthread_cond_init(&s->watch_cv, NULL);
@@ -1005,12 +1012,47 @@ clx_iter_t *clx_iter_create(clx_store_t *s, clx_cf_t cf, const void *prefix, siz
     return it;
 }
 
+/* The same on an explicit snapshot, which clx_iter_meta_get reads too. Cannot fail. */
+clx_iter_t *clx_iter_create_pinned(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen)
+{
+    clx_iter_t *it = clx_iter_create(s, cf, prefix, plen); /* holds the store's lock from here */
+    rocksdb_iter_destroy(it->it);
+    it->snap = rocksdb_create_snapshot(s->db);
+    rocksdb_readoptions_set_snapshot(it->ropts, it->snap);
+    it->it = rocksdb_create_iterator_cf(s->db, it->ropts, s->cf[cf]);
+    return it;
+}
+
+int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen)
+{
+    char *err = NULL;
+    clx_store_t *s = it->store; /* its lock is held by the iterator */
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, it->ropts, handle_of(s, CF_META), name, strlen(name), &err);
+    if (err != NULL)
+        return store_fail("get", err);
+    if (ps == NULL)
+        return CLX_ENOTFOUND;
+    size_t n = 0;
+    const char *p = rocksdb_pinnableslice_value(ps, &n);
+    char *copy = clx_xmalloc(n + 1);
+    if (n != 0)
+        memcpy(copy, p, n);
+    copy[n] = '\0';
+    rocksdb_pinnableslice_destroy(ps);
+    *val = copy;
+    *vlen = n;
+    return CLX_OK;
+}
+
 /* NULL is a no-op. */
 void clx_iter_destroy(clx_iter_t *it)
 {
     if (it == NULL)
         return;
     rocksdb_iter_destroy(it->it);
+    if (it->snap != NULL)
+        rocksdb_release_snapshot(it->store->db, it->snap);
     pthread_rwlock_unlock(&it->store->lock);
     rocksdb_readoptions_destroy(it->ropts);
     free(it->prefix);

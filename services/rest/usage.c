@@ -475,3 +475,8 @@ int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_obj_end(w);
     return clx_rest_send_json(call->req, 200, w->buf, w->len);
 }
+
+int clx_rest_parse_time(const char *s, int64_t *ms)
+{
+    return parse_time(s, ms);
+}

@@ -259,6 +259,22 @@ test("Settings creates a key whose secret, shown once, ingests", async () => {
   await waitFor(async () => (await srv.call("GET", "/api/v1/admin/workspaces/default")).body.strictMode === true, "strict mode on");
   await sw.uncheck();
   await waitFor(async () => (await srv.call("GET", "/api/v1/admin/workspaces/default")).body.strictMode === false, "strict mode off");
+
+  // event time and tags (issue 10): the window and the tag dimensions, saved through the settings API
+  await page.getByLabel("Accept events back (days)").fill("2");
+  await page.getByLabel("and ahead (minutes)").fill("60");
+  await page.getByLabel("Tag dimensions").fill("team, Bad Key");
+  await page.getByRole("form", { name: "Event time and tags" }).getByRole("button", { name: "Save" }).click();
+  await page.getByText("“Bad Key” is not a tag key", { exact: false }).waitFor();
+  await page.getByLabel("Tag dimensions").fill("team, customer_tier");
+  await page.getByRole("form", { name: "Event time and tags" }).getByRole("button", { name: "Save" }).click();
+  await waitFor(async () => {
+    const b = (await srv.call("GET", "/api/v1/admin/workspaces/default")).body;
+    return b.eventWindow.backSeconds === 172800 && b.eventWindow.forwardSeconds === 3600 &&
+      JSON.stringify(b.tagDimensions) === JSON.stringify(["team", "customer_tier"]);
+  }, "event window and tag dimensions saved");
+  // back to the defaults for the tests after this one
+  await srv.call("PATCH", "/api/v1/admin/workspaces/default", { body: { eventWindow: null, tagDimensions: [] } });
 });
 
 test("Settings → Pricing: coverage search, and a workspace price for the unpriced model", async () => {
