@@ -14,7 +14,7 @@
  *   the levels   a bucket of level L spans clx_dims_span(L) days and starts on a multiple of
  *                it (1, 4 and 16 days): an event adds to one bucket per level, and a range
  *                of days is read as the fewest aligned buckets that tile it, so "the last 30
- *                days" reads about 6 buckets instead of 30 (docs/design.md, Rollups);
+ *                days" reads about 7 buckets instead of 30 (docs/design.md, Rollups);
  *   the records  clx_rollup_t packed as the rollups family packs it (clx_rollup_pack), and
  *                merged by the same merge operator (store.c wires it for both families).
  *
