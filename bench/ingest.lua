@@ -3,18 +3,13 @@
 -- {"events":[...]} with 100 events. KEY is the ingestion key. IDLEN=33 pads every requestId
 -- to 33 characters with random letters after the unique part (which ends in a digit, so ids
 -- stay unique), as incompressible as real provider ids; the issue's disk figure assumes 33.
--- Unset, the ids are as short as they come. ATTRS=1 adds issue 10's attribution to every event:
--- a timestamp (a minute ago), a userId (one of 100,000) and 4 tags.
+-- Unset, the ids are as short as they come.
 local batch = tonumber(os.getenv("BATCH") or "1")
 local key = os.getenv("KEY") or ""
 local threads = {}
 local counter = 0
 local run = os.getenv("RUN") or tostring(os.time())
 local idlen = tonumber(os.getenv("IDLEN") or "0")
-local attrs = os.getenv("ATTRS") == "1"
-local teams = {"search", "ads", "support", "docs", "infra", "growth", "risk", "data"}
-local tiers = {"free", "pro", "enterprise"}
-local regions = {"eu-west", "us-east", "us-west", "ap-south"}
 
 function setup(thread)
   thread:set("tid", #threads + 1)
@@ -27,16 +22,9 @@ local function event(id)
     for i = 1, idlen - #id do pad[i] = string.char(math.random(97, 122)) end
     id = id .. table.concat(pad)
   end
-  local extra = ""
-  if attrs then
-    local n = math.random(0, 99999)
-    extra = string.format(',"timestamp":"%s","userId":"user-%05d","tags":{"team":"%s","customer_tier":"%s",' ..
-      '"region":"%s","experiment":"exp-%d"}', os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 60), n,
-      teams[n % #teams + 1], tiers[n % #tiers + 1], regions[n % #regions + 1], n % 2)
-  end
   return string.format(
     '{"provider":"openai","model":"gpt-4o-mini","inputTokens":850,"outputTokens":320,' ..
-    '"cachedTokens":100,"requestId":"%s","project":"bench","environment":"prod","feature":"load-test"%s}', id, extra)
+    '"cachedTokens":100,"requestId":"%s","project":"bench","environment":"prod","feature":"load-test"}', id)
 end
 
 function request()

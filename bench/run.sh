@@ -34,9 +34,6 @@ CEIL1=$(BATCH=1 wrk -t2 -c$CONN -d${DUR}s -s bench/ceiling.lua $URL | result); e
 ING1=$(BATCH=1 KEY=$KEY RUN=s$RANDOM wrk -t2 -c$CONN -d${DUR}s -s bench/ingest.lua $URL | result); echo "ingest single   $ING1"
 CEIL100=$(BATCH=100 wrk -t2 -c$CONN -d${DUR}s -s bench/ceiling.lua $URL | result); echo "ceiling batch   $CEIL100"
 ING100=$(BATCH=100 KEY=$KEY RUN=b$RANDOM wrk -t2 -c$CONN -d${DUR}s -s bench/ingest.lua $URL | result); echo "ingest batch100 $ING100"
-# issue 10: the same events carrying a timestamp, a userId and 4 tags (compared with the plain runs above)
-ATT1=$(ATTRS=1 BATCH=1 KEY=$KEY RUN=as$RANDOM wrk -t2 -c$CONN -d${DUR}s -s bench/ingest.lua $URL | result); echo "ingest single +attrs   $ATT1"
-ATT100=$(ATTRS=1 BATCH=100 KEY=$KEY RUN=ab$RANDOM wrk -t2 -c$CONN -d${DUR}s -s bench/ingest.lua $URL | result); echo "ingest batch100 +attrs $ATT100"
 if command -v db_bench >/dev/null; then
   DBB=$(db_bench --benchmarks=fillrandom --db="$DATA/dbbench" --sync=1 --batch_size=100 --value_size=230 \
         --key_size=40 --num=2000000 --duration=$DUR --threads=1 --compression_type=lz4 2>/dev/null | grep '^fillrandom')
@@ -49,9 +46,4 @@ echo "| path | requests/s | events/s | p99 ms | ceiling requests/s | ratio |"
 echo "|---|---|---|---|---|---|"
 echo "| single event (durable) | $(field "$ING1" req_per_s) | $(field "$ING1" events_per_s) | $(field "$ING1" p99_ms) | $(field "$CEIL1" req_per_s) | $(ratio "$(field "$ING1" req_per_s)" "$(field "$CEIL1" req_per_s)") |"
 echo "| 100-event batch (durable) | $(field "$ING100" req_per_s) | $(field "$ING100" events_per_s) | $(field "$ING100" p99_ms) | $(field "$CEIL100" req_per_s) | $(ratio "$(field "$ING100" req_per_s)" "$(field "$CEIL100" req_per_s)") |"
-echo
-echo "| with timestamp, userId, 4 tags | requests/s | events/s | p99 ms | ratio to the plain run above |"
-echo "|---|---|---|---|---|"
-echo "| single event | $(field "$ATT1" req_per_s) | $(field "$ATT1" events_per_s) | $(field "$ATT1" p99_ms) | $(ratio "$(field "$ATT1" events_per_s)" "$(field "$ING1" events_per_s)") |"
-echo "| 100-event batch | $(field "$ATT100" req_per_s) | $(field "$ATT100" events_per_s) | $(field "$ATT100" p99_ms) | $(ratio "$(field "$ATT100" events_per_s)" "$(field "$ING100" events_per_s)") |"
 grep -v '^$' "$DATA/server.log" | tail -3 || true
