@@ -175,7 +175,7 @@ class IngestTest(GrpcCase):
             "costUsd": "0.0003195", "costSource": "catalog", "inputTokens": 850, "outputTokens": 320,
             "cachedTokens": 0, "cacheWriteTokens": 0, "batch": False, "project": "app", "environment": "prod",
             "projectAsSent": "app", "environmentAsSent": "prod", "feature": "ticket-classifier",
-            "keyId": self.key_id, "flags": [], "cacheWrite1hTokens": 0, "reasoningTokens": 0, "audioInputTokens": 0,
+            "keyId": self.key_id, "version": 1, "flags": [], "cacheWrite1hTokens": 0, "reasoningTokens": 0, "audioInputTokens": 0,
             "cachedAudioTokens": 0, "audioOutputTokens": 0, "webSearchCalls": 0, "serviceTier": "standard",
             "userId": None, "tags": {}})
 
@@ -490,9 +490,16 @@ class IngestTest(GrpcCase):
                    for m in svc["UsageIngestion"].method}
         self.assertEqual(methods, {
             "Ingest": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", False, False),
-            "IngestStream": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", True, False)})
+            "IngestStream": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", True, False),
+            "Void": (".costlynx.v1.VoidRequest", ".costlynx.v1.VoidResponse", False, False),
+            "Amend": (".costlynx.v1.AmendRequest", ".costlynx.v1.AmendResponse", False, False)})
         self.assertEqual(sorted(m.name for m in f.message_type),
-                         ["EventError", "IngestBatch", "IngestResponse", "UsageEvent", "Warning"])
+                         ["AmendRequest", "AmendResponse", "BudgetStatus", "CheckBudgetRequest",
+                          "CheckBudgetResponse", "EventError", "IngestBatch", "IngestResponse", "UsageEvent",
+                          "VoidRequest", "VoidResponse", "Warning"])
+        # the budget check (issue 12) is served from the same file
+        self.assertEqual({m.name: (m.input_type, m.output_type) for m in svc["Budgets"].method},
+                         {"CheckBudget": (".costlynx.v1.CheckBudgetRequest", ".costlynx.v1.CheckBudgetResponse")})
         # the served descriptor is the contract itself
         mine = descriptor_pb2.FileDescriptorProto()
         pb.DESCRIPTOR.CopyToProto(mine)
