@@ -198,8 +198,8 @@ static int run_queries(clx_query_t *query, const char *when, long long events, i
     qsort(ns, RUNS, sizeof(ns[0]), cmp_u64);
     qsort(cpu, RUNS, sizeof(cpu[0]), cmp_u64);
     /* events < 0: a store written by an earlier run (query only): nothing to compare with */
-    int exact = events < 0 ? ordered
-                           : total.sum.events == events && total.sum.cost_nanos == cost && nrows == 50 && ordered;
+    int exact =
+        events < 0 ? ordered : total.sum.events == events && total.sum.cost_nanos == cost && nrows == 50 && ordered;
     /* cpu: the query thread's own CPU time, which other jobs on the machine do not inflate */
     printf("RESULT top_users when=%s users=%zu range_days=30 events=%lld p50_ms=%.1f p99_ms=%.1f cpu_p50_ms=%.1f "
            "cpu_p99_ms=%.1f exact=%s\n",

@@ -281,8 +281,7 @@ static void test_sums_over_ranges(void **state)
         clx_dims_row_t *rows, total;
         size_t n;
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total),
-            CLX_OK);
+            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_true(total.sum.events == events);
         assert_true(total.sum.cost_nanos == cost);
         size_t nonzero = 0;
@@ -295,12 +294,10 @@ static void test_sums_over_ranges(void **state)
         }
         /* another kind, workspace or tag key sees none of it */
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total),
-            CLX_OK);
+            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total),
-            CLX_OK);
+            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
     }
     clx_arena_destroy(a);
@@ -351,11 +348,8 @@ static void test_top_n_is_a_partial_sort(void **state)
     clx_query_t *q = clx_query_create(s);
     clx_arena_t *a = clx_arena_create(1 << 16);
     for (size_t limit = 1; limit <= USERS + 5; limit += 37) {
-        clx_top_query_t tq = {.workspace = "acme",
-                              .kind = CLX_TOP_USER,
-                              .from_ms = 20400 * DAY,
-                              .to_ms = 20440 * DAY,
-                              .limit = limit};
+        clx_top_query_t tq = {
+            .workspace = "acme", .kind = CLX_TOP_USER, .from_ms = 20400 * DAY, .to_ms = 20440 * DAY, .limit = limit};
         clx_top_row_t *rows, total;
         size_t n, nvalues;
         assert_int_equal(clx_query_top(q, &tq, a, &rows, &n, &total, &nvalues), CLX_OK);
@@ -473,10 +467,13 @@ int main(void)
 {
     clx_log_set_level(CLX_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_round_trip),   cmocka_unit_test(test_tiling),
-        cmocka_unit_test(test_compact_records),  cmocka_unit_test(test_event_refs_by_event_time),
+        cmocka_unit_test(test_key_round_trip),
+        cmocka_unit_test(test_tiling),
+        cmocka_unit_test(test_compact_records),
+        cmocka_unit_test(test_event_refs_by_event_time),
         cmocka_unit_test(test_sums_over_ranges),
-        cmocka_unit_test(test_top_n_is_a_partial_sort), cmocka_unit_test(test_upgrade_of_an_older_folder),
+        cmocka_unit_test(test_top_n_is_a_partial_sort),
+        cmocka_unit_test(test_upgrade_of_an_older_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
