@@ -115,6 +115,13 @@ void clx_writer_destroy(clx_writer_t *w);
 /* The store the writer writes (for reads of what it wrote, e.g. an amend's current version). */
 clx_store_t *clx_writer_store(clx_writer_t *w);
 
+/*
+ * The dims sums the writer holds in memory until its next flush (clx_dims.h), for the queries
+ * to add to what they read; owned by the writer, valid until clx_writer_destroy.
+ */
+typedef struct clx_dims_acc clx_dims_acc_t;
+clx_dims_acc_t *clx_writer_dims(clx_writer_t *w);
+
 /* Counters for /metrics and benchmarks (approximate, lock-free reads). */
 typedef struct clx_writer_stats {
     uint64_t groups;   /* synced writes */

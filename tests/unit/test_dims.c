@@ -281,7 +281,7 @@ static void test_sums_over_ranges(void **state)
         clx_dims_row_t *rows, total;
         size_t n;
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
+            clx_dims_sum(s, clx_writer_dims(w), CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_true(total.sum.events == events);
         assert_true(total.sum.cost_nanos == cost);
         size_t nonzero = 0;
@@ -294,10 +294,10 @@ static void test_sums_over_ranges(void **state)
         }
         /* another kind, workspace or tag key sees none of it */
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
+            clx_dims_sum(s, clx_writer_dims(w), CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
+            clx_dims_sum(s, clx_writer_dims(w), CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
     }
     clx_arena_destroy(a);
@@ -346,6 +346,7 @@ static void test_top_n_is_a_partial_sort(void **state)
         events[i % USERS]++;
     }
     clx_query_t *q = clx_query_create(s);
+    clx_query_set_dims(q, clx_writer_dims(w));
     clx_arena_t *a = clx_arena_create(1 << 16);
     for (size_t limit = 1; limit <= USERS + 5; limit += 37) {
         clx_top_query_t tq = {
