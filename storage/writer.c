@@ -68,7 +68,7 @@ struct clx_writer {
 };
 
 #define DIMS_FLUSH_MS 5000       /* the longest the writer holds dims sums */
-#define DIMS_FLUSH_KEYS 200000   /* or this many distinct keys, whichever comes first */
+#define DIMS_FLUSH_KEYS 100000 /* or this many distinct keys, whichever comes first */
 
 /* Returns buf grown to hold at least need bytes. Cannot fail (aborts on OOM). */
 static void *grow(void *buf, size_t *cap, size_t need)
