@@ -13,7 +13,11 @@
 #include "clx_log.h"
 #include "clx_store.h"
 
-static const char *cf_names[CLX_CF_COUNT_] = {"events", "dedup", "settings", "rollups", "outbox"};
+static const char *cf_names[CLX_CF_COUNT_] = {
+    [CLX_CF_EVENTS] = "events", [CLX_CF_DEDUP] = "dedup", [CLX_CF_SETTINGS] = "settings", [CLX_CF_ROLLUPS] = "rollups",
+    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime",     [CLX_CF_HISTORY] = "history",
+};
+_Static_assert(CLX_CF_COUNT_ == 8, "a name for every family");
 
 int main(int argc, char **argv)
 {
