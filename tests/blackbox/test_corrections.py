@@ -343,6 +343,16 @@ class Reprice(unittest.TestCase):
         self.assertEqual((last["change"], last["reason"], last["by"]), ("reprice", "reprice", "admin"))
         self.assertEqual(set(last["changed"]), {"costUsd", "priceId"})
 
+        # the run was a job: GET .../jobs/{id} reports it, done, with the same result
+        self.assertEqual((app["status"], app["jobId"][:3]), ("done", "rp_"))
+        st, job, raw = self.srv.admin("GET", "workspaces/%s/usage/jobs/%s" % (ws, app["jobId"]))
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(job, app)
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/jobs/rp_999999" % ws)
+        self.assertEqual(st, 404, raw)
+        st, js, raw = self.srv.admin("GET", "workspaces/default/usage/jobs/%s" % app["jobId"])
+        self.assertEqual(st, 404, raw)  # another workspace's job
+
         st, again, raw = self.reprice(ws, dryRun=False)
         self.assertEqual((again["changed"], again["applied"]), (0, 0), raw)
         # filters: another model, a range without the events
