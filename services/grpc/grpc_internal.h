@@ -21,9 +21,10 @@ enum clx_grpc_method {
     M_HEALTH_WATCH,
     M_REFLECTION_V1ALPHA,
     M_REFLECTION_V1,
-    M_OTLP_EXPORT, /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
-    M_VOID,        /* costlynx.v1.UsageIngestion/Void (correct.c) */
-    M_AMEND,       /* costlynx.v1.UsageIngestion/Amend (correct.c) */
+    M_OTLP_EXPORT,  /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
+    M_VOID,         /* costlynx.v1.UsageIngestion/Void (correct.c) */
+    M_AMEND,        /* costlynx.v1.UsageIngestion/Amend (correct.c) */
+    M_CHECK_BUDGET, /* costlynx.v1.Budgets/CheckBudget (issue 12) */
     M_COUNT_,
     M_UNKNOWN = M_COUNT_ /* any other method: answered UNIMPLEMENTED */
 };
@@ -49,8 +50,8 @@ typedef struct clx_grpc_call {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_call_details details_in; /* M_UNKNOWN: the method the client asked for */
-    grpc_byte_buffer *payload; /* the request (unary) or the last received message */
-    grpc_byte_buffer *out;     /* the message being sent */
+    grpc_byte_buffer *payload;    /* the request (unary) or the last received message */
+    grpc_byte_buffer *out;        /* the message being sent */
     grpc_slice details;
     int details_set;
     int sent_initial_md;
@@ -64,13 +65,13 @@ typedef struct clx_grpc_call {
      */
     atomic_int pending;
     pthread_mutex_t mu;
-    clx_arena_t *arena;        /* the call's memory (a stream's summary lives here) */
+    clx_arena_t *arena; /* the call's memory (a stream's summary lives here) */
     /* ingestion */
     clx_ingest_session_t *session; /* the authenticated key, in arena */
     clx_ingest_t *ing;             /* the request in flight */
     size_t ing_events;             /* its number of events */
-    clx_arena_t *batch_arena;  /* IngestStream: one message's memory, reset per message */
-    const uint8_t *wire;       /* the message being ingested, as received (in its arena) */
+    clx_arena_t *batch_arena;      /* IngestStream: one message's memory, reset per message */
+    const uint8_t *wire;           /* the message being ingested, as received (in its arena) */
     size_t wire_len;
     clx_ingest_summary_t summary; /* IngestStream: the running summary */
     uint32_t events_seen;
@@ -103,8 +104,8 @@ struct clx_grpc {
     int port;
     atomic_int stopping;  /* quiesced: new calls are answered UNAVAILABLE */
     atomic_int shut_down; /* the core server is shutting down: no more request slots */
-    atomic_long calls;  /* live call objects (requested slots included) */
-    atomic_long active; /* calls a client has made that are not finished */
+    atomic_long calls;    /* live call objects (requested slots included) */
+    atomic_long active;   /* calls a client has made that are not finished */
     pthread_mutex_t watch_mu;
     clx_grpc_call_t *watches; /* open health Watch calls */
 };
@@ -168,6 +169,9 @@ void clx_grpc_correct_event(clx_grpc_call_t *c, int ok);
 void clx_grpc_otlp_start(clx_grpc_call_t *c);
 void clx_grpc_otlp_event(clx_grpc_call_t *c, int ok);
 /* health.c */
+/* budgets.c: costlynx.v1.Budgets/CheckBudget */
+void clx_grpc_budgets_start(clx_grpc_call_t *c);
+void clx_grpc_budgets_event(clx_grpc_call_t *c, int ok);
 void clx_grpc_health_start(clx_grpc_call_t *c);
 void clx_grpc_health_event(clx_grpc_call_t *c, int ok);
 /* reflection.c */

@@ -154,6 +154,7 @@ static void render_ws(clx_jw_t *w, const clx_workspace_t *ws)
     clx_jw_str(w, "slug", ws->slug);
     clx_jw_str(w, "name", ws->name);
     clx_jw_bool(w, "strictMode", ws->strict_mode);
+    clx_rest_render_ws_governance(w, ws);
     jw_time(w, "createdAt", ws->created_at_ms);
     /* the accepted event-time window in force (the defaults when the workspace sets none) */
     clx_jw_obj_open(w, "eventWindow");
@@ -356,6 +357,8 @@ static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
     }
     clx_workspace_update_t up = {0};
     if (ingest_settings(call, body, &ws, &up) != CLX_OK)
+        goto done;
+    if (clx_rest_patch_ws_governance(call, body, slug, &ws) < 0)
         goto done;
     if (up.set_window || up.set_tag_dimensions) {
         clx_settings_problem_t problem = {0};
@@ -1078,7 +1081,24 @@ static const struct admin_route routes[] = {
     {"DELETE", "workspaces/{}/pricing/deployments", deployments_delete},
     {"POST", "pricing/reload", clx_rest_pricing_reload},
     {"POST", "backup", backup_create},
+    /* issue 12: services/rest/governance.c */
+    {"GET", "workspaces/{}/budgets", clx_rest_budgets_list},
+    {"POST", "workspaces/{}/budgets", clx_rest_budgets_create},
+    {"GET", "workspaces/{}/budgets/{}", clx_rest_budget_get},
+    {"PATCH", "workspaces/{}/budgets/{}", clx_rest_budget_update},
+    {"DELETE", "workspaces/{}/budgets/{}", clx_rest_budget_delete},
+    {"GET", "workspaces/{}/channels", clx_rest_channels_list},
+    {"POST", "workspaces/{}/channels", clx_rest_channels_create},
+    {"DELETE", "workspaces/{}/channels/{}", clx_rest_channel_delete},
+    {"POST", "workspaces/{}/channels/{}/test", clx_rest_channel_test},
+    {"GET", "workspaces/{}/alerts", clx_rest_alerts_list},
+    {"GET", "workspaces/{}/anomalies", clx_rest_anomalies_list},
 };
+
+yajl_val clx_rest_admin_body(clx_rest_call_t *call)
+{
+    return body_object(call);
+}
 
 void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg)
 {

@@ -190,6 +190,27 @@ int clx_rest_pricing_models(clx_rest_call_t *call);
 int clx_rest_pricing_reload(clx_rest_call_t *call, clx_jw_t *w);
 /* admin.c: a backup's completion, on the loop thread that took the request */
 void clx_rest_on_backup_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/* admin.c: the request body as a JSON object (NULL after answering 400/413), for governance.c */
+#include <yajl/yajl_tree.h>
+yajl_val clx_rest_admin_body(clx_rest_call_t *call);
+/* governance.c (issue 12): budgets, channels, alerts (admin routes) and the budget check */
+int clx_rest_budgets_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budgets_create(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_get(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_update(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_delete(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channels_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channels_create(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channel_delete(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channel_test(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_check(clx_rest_call_t *call);
+/* governance.c: a workspace's governance settings in its JSON (timeZone, anomalySensitivity) and
+ * PATCH of them: 0, 1 when the body names none, -1 after answering 400 */
+struct clx_workspace;
+void clx_rest_render_ws_governance(clx_jw_t *w, const struct clx_workspace *ws);
+int clx_rest_patch_ws_governance(clx_rest_call_t *call, yajl_val body, const char *slug, struct clx_workspace *out);
 /* admin.c: settings API and read-back, Bearer admin token */
 int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len);
 

@@ -248,6 +248,7 @@ static const struct top_route {
     {"GET", "/api/v1/routes", 0, clx_rest_routes},
     {"GET", "/openapi.json", 0, NULL},
     {"GET", "/metrics", 0, clx_rest_metrics},
+    {"GET", "/api/v1/budgets/check", 1, clx_rest_budget_check}, /* ingestion key (issue 12) */
 };
 
 size_t clx_rest_body_limit(const clx_rest_t *srv, h2o_iovec_t target)
