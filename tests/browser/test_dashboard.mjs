@@ -309,6 +309,37 @@ test("Settings → Pricing: coverage search, and a workspace price for the unpri
   assert.match(back.body.events[0].priceId, /^override:/);
 });
 
+test("an event's panel shows its history and the admin voids and amends it (issue 11)", async () => {
+  await page.getByRole("link", { name: "Overview" }).click();
+  const table = page.getByRole("table", { name: "Latest events" });
+  await table.waitFor();
+  const rid = `${RUN}-3`; // document-processing · contract-analysis, the caller's $0.25
+  await table.locator(`tbody tr[data-request-id="${rid}"]`).click();
+  const dlg = page.getByRole("dialog", { name: `Event ${rid}` });
+  await dlg.waitFor();
+  await assertVisibleText(dlg, /version 1/);
+  assert.equal(await dlg.getByRole("table", { name: "Versions" }).locator("tbody tr").count(), 1);
+  // amend: 1000 input tokens become 5000; the caller's cost stands
+  await dlg.getByLabel("inputTokens").fill("5000");
+  await dlg.getByLabel("Reason").fill("tokens were cut by a bug");
+  await dlg.getByRole("button", { name: "Amend" }).click();
+  await assertVisibleText(dlg, /version 2/);
+  const versions = dlg.getByRole("table", { name: "Versions" });
+  assert.equal(await versions.locator("tbody tr").count(), 2);
+  assert.match(await versions.locator("tbody tr").first().innerText(), /amend[\s\S]*tokens were cut by a bug[\s\S]*inputTokens/);
+  await shot("event-panel");
+  // void: it leaves the totals (1.7685 - 0.25 = 1.5185)
+  await dlg.getByLabel("Reason").fill("test traffic");
+  await dlg.getByRole("button", { name: "Void" }).click();
+  await assertVisibleText(dlg, /cannot be amended/);
+  assert.match(await versions.locator("tbody tr").first().innerText(), /void[\s\S]*test traffic/);
+  await dlg.getByRole("button", { name: "Close" }).click();
+  await page.locator('[data-stat="spend"]').filter({ hasText: "$1.52" }).waitFor();
+  const r = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
+  assert.equal(r.body.events[0].voided, true);
+  assert.equal(r.body.events[0].inputTokens, 5000);
+});
+
 test("no script errors in the page", () => {
   assert.deepEqual(pageErrors, []);
 });
