@@ -282,6 +282,15 @@ struct clx_reprice_result {
 int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_reprice_query_t *q,
                        clx_reprice_result_t *out);
 
+/*
+ * A small durable note for a door's running reprice jobs (text, replaced whole, synced), so that
+ * after a restart the door can report the ones the restart interrupted. CLX_OK, CLX_EIO or
+ * CLX_ENOSPC. _load: the note as last saved (*text malloc'd, NUL-terminated, caller frees; NULL
+ * when there is none); CLX_OK or CLX_EIO.
+ */
+int clx_ingest_jobs_save(clx_pipeline_t *p, const char *text, size_t len);
+int clx_ingest_jobs_load(clx_pipeline_t *p, char **text);
+
 /* Counters since start, for /metrics (read without locks; each value is exact on its own). */
 typedef struct clx_ingest_metrics {
     uint64_t requests; /* ingest requests that reached the pipeline */

@@ -212,3 +212,25 @@ int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_re
     free(a);
     return rc;
 }
+
+#define JOBS_META "jobs/reprice" /* the door's note of its running reprices (store metadata) */
+
+int clx_ingest_jobs_save(clx_pipeline_t *p, const char *text, size_t len)
+{
+    return clx_store_meta_put(clx_writer_store(clx_pipeline_writer(p)), JOBS_META, text, len);
+}
+
+int clx_ingest_jobs_load(clx_pipeline_t *p, char **text)
+{
+    char *val = NULL;
+    size_t len = 0;
+    *text = NULL;
+    int rc = clx_store_meta_get(clx_writer_store(clx_pipeline_writer(p)), JOBS_META, &val, &len);
+    if (rc == CLX_ENOTFOUND)
+        return CLX_OK;
+    if (rc != CLX_OK)
+        return rc;
+    *text = clx_xstrndup(val, len);
+    free(val);
+    return CLX_OK;
+}

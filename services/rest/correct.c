@@ -502,6 +502,7 @@ struct clx_rest_job {
     clx_reprice_result_t counts; /* the progress so far (counts only) */
     int done, status;
     int64_t started_ms, finished_ms;
+    int interrupted; /* restored from the journal: a restart ended it part way */
     /* the thread's alone */
     struct reprice_wait *waiter; /* the POST still waiting for its answer */
     uint64_t started_ns;
@@ -552,9 +553,11 @@ static void render_job(clx_jw_t *w, struct clx_rest_job *j)
         clx_jw_obj_open(w, "error");
         clx_jw_str(w, "code", clx_err_name(j->status));
         clx_jw_str(w, "message",
-                   j->q.dry_run ? "the dry run stopped part way; run it again"
-                                : "the reprice stopped part way: the events counted as applied have "
-                                  "their new version, the others do not; run it again to finish");
+                   j->interrupted ? "a restart of costlynxd ended the reprice part way: the events counted as applied "
+                                    "(at least) have their new version, the others do not; run it again to finish"
+                   : j->q.dry_run ? "the dry run stopped part way; run it again"
+                                  : "the reprice stopped part way: the events counted as applied have their new "
+                                    "version, the others do not; run it again to finish");
         clx_jw_obj_end(w);
     }
     clx_jw_bool(w, "dryRun", j->q.dry_run);
@@ -613,13 +616,94 @@ static void post_waiter(struct clx_rest_job *j)
     clx_rest_pending_post(&wt->base);
 }
 
+/*
+ * The journal: the running applies (a line each: id, workspace, started ms, applied so far) in
+ * the store's metadata, saved when one starts, after each batch it writes and when it ends, so a
+ * restart can report the ones it ended part way (clx_rest_jobs_restore). Dry runs change nothing
+ * and are not journaled. journal_mu orders the saves: the last one written is the newest view.
+ */
+static void journal_save(clx_rest_t *srv)
+{
+    pthread_mutex_lock(&srv->journal_mu);
+    size_t cap = 256, len = 0;
+    char *text = clx_xmalloc(cap);
+    text[0] = '\0';
+    pthread_mutex_lock(&srv->jobs_mu);
+    for (size_t i = 0; i < CLX_REST_JOBS; i++) {
+        struct clx_rest_job *j = srv->jobs[i];
+        if (j == NULL || j->q.dry_run)
+            continue;
+        pthread_mutex_lock(&j->mu);
+        if (!j->done) {
+            char line[200];
+            int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\t%lld\n", j->id, j->ws, (long long)j->started_ms,
+                             (long long)j->counts.applied);
+            if (len + (size_t)n + 1 > cap)
+                text = clx_xrealloc(text, cap = (len + (size_t)n + 1) * 2);
+            memcpy(text + len, line, (size_t)n + 1);
+            len += (size_t)n;
+        }
+        pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_unlock(&srv->jobs_mu);
+    if (clx_ingest_jobs_save(srv->cfg.pipeline, text, len) != CLX_OK)
+        clx_log(CLX_LOG_WARN, "rest", "the reprice journal could not be saved: a restart may not report a running job");
+    free(text);
+    pthread_mutex_unlock(&srv->journal_mu);
+}
+
+void clx_rest_jobs_restore(clx_rest_t *srv)
+{
+    char *text = NULL;
+    if (clx_ingest_jobs_load(srv->cfg.pipeline, &text) != CLX_OK || text == NULL) {
+        free(text);
+        return;
+    }
+    int64_t now = clx_now_ms();
+    size_t restored = 0;
+    for (char *line = text, *next; line != NULL && *line != '\0' && restored < CLX_REST_JOBS; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        char id[32], ws[CLX_REST_WS_MAX + 1];
+        long long started, applied;
+        if (sscanf(line, "%31[^\t]\t%64[^\t]\t%lld\t%lld", id, ws, &started, &applied) != 4)
+            continue;
+        struct clx_rest_job *j = clx_xcalloc(1, sizeof(*j));
+        atomic_init(&j->refs, 1);
+        pthread_mutex_init(&j->mu, NULL);
+        j->arena = clx_arena_create(1024);
+        j->srv = srv;
+        snprintf(j->id, sizeof(j->id), "%s", id);
+        snprintf(j->ws, sizeof(j->ws), "%s", ws);
+        j->started_ms = started;
+        j->finished_ms = now;
+        j->counts.applied = applied;
+        j->result.applied = applied;
+        j->done = j->interrupted = 1;
+        j->status = CLX_ESHUTDOWN;
+        srv->jobs[restored++] = j;
+        unsigned long long n = 0;
+        if (sscanf(id, "rp_%llu", &n) == 1 && n > srv->next_job)
+            srv->next_job = n; /* new jobs never take an id a restored one has */
+        clx_log(CLX_LOG_WARN, "rest",
+                "reprice %s of workspace %s was ended by a restart after %lld new versions; run it again to finish", id,
+                ws, applied);
+    }
+    free(text);
+    journal_save(srv); /* none of them runs any more */
+}
+
 static int reprice_progress(void *arg, const clx_reprice_result_t *so_far)
 {
     struct clx_rest_job *j = arg;
     pthread_mutex_lock(&j->mu);
+    int wrote = so_far->applied != j->counts.applied;
     j->counts = *so_far;
     j->counts.nmodels = 0;
     pthread_mutex_unlock(&j->mu);
+    if (wrote)
+        journal_save(j->srv);
     if (j->waiter != NULL && clx_mono_ns() - j->started_ns >= (uint64_t)REPRICE_WAIT_MS * 1000000u)
         post_waiter(j);                         /* a long run: the POST answers 202, GET .../jobs/{id} follows it */
     return atomic_load(&j->srv->stopping) != 0; /* shutting down: stop (what was read is written) */
@@ -637,6 +721,8 @@ static void *reprice_main(void *arg)
     j->done = 1;
     j->finished_ms = clx_now_ms();
     pthread_mutex_unlock(&j->mu);
+    if (!j->q.dry_run)
+        journal_save(srv);
     if (j->waiter != NULL)
         post_waiter(j);
     job_unref(j);
@@ -738,6 +824,8 @@ int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w)
     atomic_fetch_add(&j->refs, 1); /* the registry's and the thread's */
     j->started_ms = clx_now_ms();
     j->started_ns = clx_mono_ns();
+    if (!j->q.dry_run)
+        journal_save(srv); /* before the first write: a restart from now on is reported */
     clx_arena_t *arena = clx_rest_arena_get(call->thread);
     struct reprice_wait *wt = (struct reprice_wait *)clx_rest_pending_new(call, arena, sizeof(*wt), reprice_respond);
     j->waiter = wt;
@@ -771,7 +859,7 @@ int clx_rest_reprice_job(clx_rest_call_t *call, clx_jw_t *w)
     clx_rest_t *srv = call->srv;
     char *ws = clx_rest_param(call, 0);
     char *id = clx_rest_param(call, 1);
-    int found = 0, status = 200;
+    int found = 0;
     pthread_mutex_lock(&srv->jobs_mu);
     for (size_t i = 0; i < CLX_REST_JOBS && !found; i++) {
         struct clx_rest_job *j = srv->jobs[i];
@@ -779,8 +867,7 @@ int clx_rest_reprice_job(clx_rest_call_t *call, clx_jw_t *w)
             continue;
         found = 1;
         pthread_mutex_lock(&j->mu);
-        render_job(w, j);
-        status = j->done && j->status != CLX_OK ? clx_err_http_status(j->status) : 200;
+        render_job(w, j); /* the job exists: 200 whatever its status (a failed one says so inside) */
         pthread_mutex_unlock(&j->mu);
     }
     pthread_mutex_unlock(&srv->jobs_mu);
@@ -789,5 +876,5 @@ int clx_rest_reprice_job(clx_rest_call_t *call, clx_jw_t *w)
                                    "no job '%s' in workspace '%s' (the last %d are kept, in memory: a restart forgets "
                                    "them; run the reprice again, it is idempotent)",
                                    id, ws, CLX_REST_JOBS);
-    return clx_rest_send_json(call->req, status, w->buf, w->len);
+    return clx_rest_send_json(call->req, 200, w->buf, w->len);
 }

@@ -46,6 +46,7 @@ struct clx_rest {
     atomic_int backups;   /* backups running on their own thread (they use the store) */
     atomic_int workers;   /* reprices running on their own thread (they use the writer) */
     pthread_mutex_t jobs_mu;
+    pthread_mutex_t journal_mu; /* orders saves of the reprice journal (correct.c) */
     struct clx_rest_job *jobs[CLX_REST_JOBS]; /* the last reprice jobs, for GET .../jobs/{id} (correct.c) */
     unsigned long long next_job;
     pthread_mutex_t start_mu;
@@ -148,6 +149,8 @@ int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_reprice_job(clx_rest_call_t *call, clx_jw_t *w);
 /* correct.c: frees the jobs kept (at destroy: no reprice thread runs any more) */
 void clx_rest_jobs_free(clx_rest_t *srv);
+/* correct.c: at start, the reprices the journal says were running, kept as failed (interrupted) */
+void clx_rest_jobs_restore(clx_rest_t *srv);
 /* usage.c: a time as the queries take it ("YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ", Unix ms): 0 or -1 */
 int clx_rest_parse_time(const char *s, int64_t *ms);
 /*

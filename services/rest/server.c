@@ -467,6 +467,8 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_door_t *out, char **errmsg)
     }
     pthread_mutex_init(&srv->start_mu, NULL);
     pthread_mutex_init(&srv->jobs_mu, NULL);
+    pthread_mutex_init(&srv->journal_mu, NULL);
+    clx_rest_jobs_restore(srv);
     pthread_cond_init(&srv->start_cv, NULL);
     for (size_t i = 0; i < srv->nthreads; i++) {
         clx_rest_thread_t *t = &srv->threads[i];

@@ -361,6 +361,57 @@ class Reprice(unittest.TestCase):
         st, js, raw = self.reprice(ws, **{"from": "2001-01-01", "to": "2001-02-01"})
         self.assertEqual(js["eligible"], 0, raw)
 
+    def test_kill9_during_an_apply_is_reported_and_a_second_run_finishes(self):
+        """200,000 events of a newly priced model; the apply runs past the POST's 2 s (202), the server
+        is killed, and after the restart the job reads as failed (interrupted) with what it applied; the
+        books hold (rollups = the sum over the current versions) and a second run finishes it."""
+        import gzip
+        import time
+        srv = clx.Server()
+        try:
+            key = srv.create_key()
+            n = 200000
+            body = "".join(json.dumps(clx.event("k%06d" % i, model="house-llm")) + "\n" for i in range(n)).encode()
+            st, _, raw = srv.request("POST", "/api/v1/usage/import", gzip.compress(body),
+                                     {"Content-Type": "application/x-ndjson", "X-API-Key": key,
+                                      "Content-Encoding": "gzip"})
+            self.assertEqual(clx.parse(raw)["inserted"], n, raw[:200])
+            st, js, raw = srv.admin("POST", "workspaces/default/pricing/overrides",
+                                    {"provider": "openai", "model": "house-llm", "inputPerMtok": "2", "outputPerMtok": "8"})
+            self.assertEqual(st, 201, raw)
+            st, js, raw = srv.admin("POST", "workspaces/default/usage/reprice",
+                                    {"from": "2000-01-01", "to": "2999-01-01", "dryRun": False})
+            if st == 200:
+                self.skipTest("the apply of %d events ended within 2 s: nothing to interrupt" % n)
+            self.assertEqual((st, js["status"]), (202, "running"), raw)
+            job = js["jobId"]
+            time.sleep(0.3)
+            srv.kill9()
+            srv.start()
+            st, js, raw = srv.admin("GET", "workspaces/default/usage/jobs/%s" % job)
+            self.assertEqual(st, 200, raw)
+            self.assertEqual((js["ok"], js["status"], js["error"]["code"]), (False, "failed", "shutting_down"), raw)
+            self.assertIn("restart", js["error"]["message"])
+            applied = js["applied"]
+            self.assertGreater(applied, 0)
+            self.assertLess(applied, n)
+            t = clx.parse(srv.admin("GET", "workspaces/default/usage/overview")[2])["totals"]
+            # 10 in x $2/M + 5 out x $8/M = 20,000 + 40,000 = 60,000 nano-dollars per repriced event
+            repriced = n - t["unpricedEvents"]
+            self.assertGreaterEqual(repriced, applied)
+            self.assertEqual(Decimal(t["costUsd"]), usd(60000 * repriced))
+            st, js, raw = srv.admin("POST", "workspaces/default/usage/reprice",
+                                    {"from": "2000-01-01", "to": "2999-01-01", "dryRun": False})
+            self.assertNotEqual(js["jobId"], job)
+            while js["status"] == "running":
+                time.sleep(0.5)
+                st, js, raw = srv.admin("GET", "workspaces/default/usage/jobs/%s" % js["jobId"])
+            self.assertEqual((js["status"], js["changed"], js["applied"]), ("done", n - repriced, n - repriced), raw)
+            t = clx.parse(srv.admin("GET", "workspaces/default/usage/overview")[2])["totals"]
+            self.assertEqual((t["unpricedEvents"], Decimal(t["costUsd"])), (0, usd(60000 * n)))
+        finally:
+            srv.cleanup()
+
     def test_refusals(self):
         st, js, raw = self.reprice("default", to="2000-01-01")
         self.assertEqual((st, js["error"]["field"]), (400, "to"), raw)
