@@ -109,6 +109,14 @@ class Corrections(unittest.TestCase):
         self.assertEqual([w["code"] for w in js["warnings"]], ["requestId_voided"])
         self.assertEqual(self.totals(ws)["events"], 3)
         self.assert_invariant(ws)
+        # every event voided: no row is left anywhere (the rollup records stay, at zero)
+        self.void(key, ["v0", "v2", "v4"])
+        rows, total = self.costs_by_model(ws)
+        self.assertEqual((rows, total), ({}, Decimal(0)))
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/overview" % ws)
+        self.assertEqual((js["totals"]["events"], js["series"], js["recent"][0]["voided"]), (0, [], True), raw[:300])
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/warnings" % ws)
+        self.assertEqual(js["unattributed"], {"events": 0, "items": []}, raw[:300])
 
     def test_amend_exact_history_and_refusals(self):
         ws = "c-amend"
@@ -352,6 +360,9 @@ class Reprice(unittest.TestCase):
         self.assertEqual(st, 404, raw)
         st, js, raw = self.srv.admin("GET", "workspaces/default/usage/jobs/%s" % app["jobId"])
         self.assertEqual(st, 404, raw)  # another workspace's job
+
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/warnings" % ws)
+        self.assertEqual(js["unpriced"], {"events": 0, "items": []}, raw[:300])  # nothing left to price
 
         st, again, raw = self.reprice(ws, dryRun=False)
         self.assertEqual((again["changed"], again["applied"]), (0, 0), raw)
