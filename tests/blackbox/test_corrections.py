@@ -179,6 +179,19 @@ class Corrections(unittest.TestCase):
         st, js = self.history(ws, "nope")
         self.assertEqual(st, 404)
 
+        # the dims family moves with the rollups: an end user's spend follows its events
+        self.srv.ingest(key, {"events": [clx.event("u1", userId="cust-1", estimatedCostUsd=1.5),
+                                         clx.event("u2", userId="cust-2", estimatedCostUsd=0.5)]})
+        st, js, raw = self.amend(key, "u1", {"userId": "cust-2"})
+        self.assertEqual(st, 200, raw)
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?groupBy=user" % ws)
+        self.assertEqual(st, 200, raw)
+        self.assertEqual([(r["user"], r["events"], r["costUsd"]) for r in js["rows"]], [("cust-2", 2, "2")], raw[:400])
+        self.void(key, ["u2"])
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?groupBy=user" % ws)
+        self.assertEqual([(r["user"], r["events"], r["costUsd"]) for r in js["rows"]], [("cust-2", 1, "1.5")], raw[:400])
+        self.void(key, ["u1"])
+
         # a voided event cannot be amended
         self.void(key, ["m2"])
         st, js, raw = self.amend(key, "m2", {"inputTokens": 1})
