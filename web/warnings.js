@@ -1,7 +1,7 @@
 // Warnings: events without a cost figure, unknown project / environment slugs, unattributed events.
-import { h, replace } from "./dom.js";
+import { h, replace, uid } from "./dom.js";
 import * as api from "./api.js";
-import { formatInt, formatTime } from "./format.js";
+import { formatInt, formatTime, formatUsd, formatUsdExact } from "./format.js";
 import { rangeQuery } from "./state.js";
 import { pageHeader, card, statCard, rangeControl, rangeSubtitle, emptyState, badge, toast } from "./ui.js";
 
@@ -41,7 +41,8 @@ export async function render(ctx) {
       tableOf("Unpriced models", [h("th", { scope: "col" }, "Provider"), h("th", { scope: "col" }, "Model"), h("th", { scope: "col", class: "num" }, "Events"), ...seenHead(), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions"))],
         w.unpriced.items.map((it) => h("tr", {},
           h("td", {}, it.provider), h("td", { class: "mono" }, it.model, " ", badge("unpriced", "warn")), h("td", { class: "num" }, formatInt(it.events)), ...seen(it),
-          h("td", { class: "actions" }, h("a", { class: "btn btn-small", href: `#/settings/pricing?q=${encodeURIComponent(it.model)}&provider=${encodeURIComponent(it.provider)}`, "aria-label": `Check pricing for ${it.model}` }, "Check pricing"))))),
+          h("td", { class: "actions" }, h("a", { class: "btn btn-small", href: `#/settings/pricing?q=${encodeURIComponent(it.model)}&provider=${encodeURIComponent(it.provider)}`, "aria-label": `Check pricing for ${it.model}` }, "Check pricing"),
+            " ", h("button", { class: "btn btn-small", type: "button", "aria-label": `Reprice ${it.model}`, onClick: () => repriceDialog(ctx, it) }, "Reprice…"))))),
     ]
     : okLine("Every event has a cost figure."));
 
@@ -114,4 +115,54 @@ function createProjectButton(ctx, slug) {
     }
   });
   return b;
+}
+
+/*
+ * Reprice the stored events of an unpriced model once it has a price (a workspace price, or a
+ * catalog line after a reload): a dry run first (POST .../usage/reprice), then Apply.
+ */
+function repriceDialog(ctx, it) {
+  const titleId = uid("rp");
+  const body = h("p", { role: "status" }, "Checking what today's prices would change…");
+  const apply = h("button", { class: "btn btn-primary", type: "button", disabled: true }, "Apply");
+  const dlg = h("dialog", { class: "dialog", "aria-labelledby": titleId },
+    h("h2", { id: titleId }, "Reprice ", h("span", { class: "mono" }, it.model)), body,
+    h("div", { class: "dialog-actions" }, h("button", { class: "btn", type: "button", onClick: () => dlg.close() }, "Close"), apply));
+  dlg.addEventListener("close", () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  const q = { ...rangeQuery(), provider: it.provider, model: it.model };
+  const run = async (dryRun) => {
+    let job = await api.post(api.wsPath(ctx.workspace, "/usage/reprice"), { ...q, dryRun });
+    while (job.status === "running") {
+      body.textContent = `Scanned ${formatInt(job.scanned)} events…`;
+      await new Promise((r) => setTimeout(r, 500));
+      job = await api.get(api.wsPath(ctx.workspace, `/usage/jobs/${encodeURIComponent(job.jobId)}`));
+    }
+    return job;
+  };
+  (async () => {
+    try {
+      const dry = await run(true);
+      if (!dry.changed) {
+        body.textContent = "Nothing would change: the model still has no price. Add one in Settings → Pricing first.";
+        return;
+      }
+      body.textContent = `${formatInt(dry.changed)} event${dry.changed === 1 ? "" : "s"} would be priced: ${formatUsd(dry.oldCostUsd)} → ${formatUsd(dry.newCostUsd)} (${formatUsdExact(dry.newCostUsd)}). Each gets a new version; the old one stays in its history.`;
+      apply.disabled = false;
+      apply.addEventListener("click", async () => {
+        apply.disabled = true;
+        try {
+          const done = await run(false);
+          toast(`Repriced ${formatInt(done.applied)} event${done.applied === 1 ? "" : "s"}`);
+          dlg.close();
+          ctx.rerender();
+        } catch (err) {
+          body.textContent = err.message;
+        }
+      }, { once: true });
+    } catch (err) {
+      body.textContent = err.message;
+    }
+  })();
 }

@@ -1069,6 +1069,7 @@ static const struct admin_route routes[] = {
     {"GET", "workspaces/{}/usage/events", usage_events},
     {"GET", "workspaces/{}/usage/events/{}/history", clx_rest_event_history},
     {"POST", "workspaces/{}/usage/reprice", clx_rest_reprice},
+    {"GET", "workspaces/{}/usage/jobs/{}", clx_rest_reprice_job},
     {"GET", "workspaces/{}/usage/overview", clx_rest_usage_overview},
     {"GET", "workspaces/{}/usage/costs", clx_rest_usage_costs},
     {"GET", "workspaces/{}/usage/warnings", clx_rest_usage_warnings},

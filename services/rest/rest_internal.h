@@ -13,6 +13,8 @@
 #include "rest_json.h"
 
 typedef struct clx_rest clx_rest_t;
+#define CLX_REST_JOBS 32     /* reprice jobs kept (the oldest finished one makes room) */
+#define CLX_REST_WS_MAX 64   /* a workspace slug's bytes, as a job records it */
 typedef struct clx_rest_thread clx_rest_thread_t;
 
 struct clx_rest_thread {
@@ -43,6 +45,10 @@ struct clx_rest {
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
     atomic_int backups;   /* backups running on their own thread (they use the store) */
     atomic_int workers;   /* reprices running on their own thread (they use the writer) */
+    pthread_mutex_t jobs_mu;
+    pthread_mutex_t journal_mu; /* orders saves of the reprice journal (correct.c) */
+    struct clx_rest_job *jobs[CLX_REST_JOBS]; /* the last reprice jobs, for GET .../jobs/{id} (correct.c) */
+    unsigned long long next_job;
     pthread_mutex_t start_mu;
     pthread_cond_t start_cv;
     size_t started; /* loops set up on their own threads */
@@ -140,6 +146,11 @@ int clx_rest_void(clx_rest_call_t *call);
 int clx_rest_amend(clx_rest_call_t *call);
 int clx_rest_event_history(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_reprice_job(clx_rest_call_t *call, clx_jw_t *w);
+/* correct.c: frees the jobs kept (at destroy: no reprice thread runs any more) */
+void clx_rest_jobs_free(clx_rest_t *srv);
+/* correct.c: at start, the reprices the journal says were running, kept as failed (interrupted) */
+void clx_rest_jobs_restore(clx_rest_t *srv);
 /* usage.c: a time as the queries take it ("YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ", Unix ms): 0 or -1 */
 int clx_rest_parse_time(const char *s, int64_t *ms);
 /*
