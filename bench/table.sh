@@ -21,7 +21,8 @@
 # shared machine. Prints RESULT lines; the last ones are "RESULT summary" with median and range.
 # Usage: bench/table.sh [RUNS=5] [DURATION_S=10] [CONN=64]
 # Environment: QUERY_EVENTS (10000000; 0 skips the costs row), H2_CONNS (8), H2_STREAMS (CONN/H2_CONNS),
-#              PORT (18399), GRPC_PORT (18400), NOBUILD=1, KEEP=1 (keep the data folders)
+#              PORT (18399), GRPC_PORT (18400), NOBUILD=1, KEEP=1 (keep the data folders),
+#              SERVER_ARGS (more costlynxd flags, e.g. "--memtable-budget 40MiB --http-threads 1")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
@@ -75,7 +76,7 @@ one_run() {
   local r=$1 DATA="$TOP/run$1" URL=http://127.0.0.1:$PORT t0 t1 out KEY
   mkdir -p "$DATA"
   "$BUILD/costlynxd" --data-dir "$DATA/db" --http-addr 127.0.0.1:$PORT --grpc-addr 127.0.0.1:$GRPC_PORT \
-    --admin-token bench-admin --log-level warn > "$DATA/server.log" 2>&1 &
+    --admin-token bench-admin --log-level warn ${SERVER_ARGS:-} > "$DATA/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do curl -fs $URL/readyz >/dev/null && break; sleep 0.1; done
   curl -fs $URL/readyz >/dev/null || { echo "costlynxd not ready" >&2; tail -5 "$DATA/server.log" >&2; exit 1; }
@@ -185,6 +186,7 @@ one_run() {
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $RUNS runs of ${DUR}s, $CONN in flight (h2c: $H2_CONNS x $H2_STREAMS)," \
+  "costlynxd ${SERVER_ARGS:-(defaults)}," \
   "load generators on the same machine, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$RUNS"); do
   one_run "$r"

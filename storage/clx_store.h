@@ -12,6 +12,7 @@
  *                    the rollups' records and merge operator)
  *   CLX_CF_EVTIME    the events by event time: (workspace, event time, seq), no value
  *                    (keys: clx_events.h)
+ *   CLX_CF_HISTORY   the earlier versions of corrected events      (keys: clx_events.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
  * All functions are safe to call from any thread once the store is open.
@@ -30,6 +31,7 @@ typedef enum clx_cf {
     CLX_CF_OUTBOX,
     CLX_CF_DIMS,
     CLX_CF_EVTIME,
+    CLX_CF_HISTORY,
     CLX_CF_COUNT_
 } clx_cf_t;
 
@@ -58,6 +60,12 @@ typedef struct clx_store_config {
     uint64_t reserve_bytes; /* free space every write must leave on the data folder's filesystem */
     unsigned watch_ms;      /* how often a read-only store looks for space again (0: 1000) */
     int read_only;          /* open read-only and stay so (to inspect a copy); never creates */
+    /* memory all memtables may hold together (RocksDB's db_write_buffer_size): past it the
+     * oldest is flushed, which bounds the process's peak RSS under load (40 MiB: ~120 MiB under
+     * the REST benchmark instead of ~155-180, docs/BENCHMARKS.md); 0: no such bound, each family
+     * has its own buffers (events 64 MiB x up to 3). Not the default: the earlier flushes write
+     * tables that the disk reserve's check does not foresee (test_disk_full) */
+    uint64_t memtable_budget;
 } clx_store_config_t;
 
 /*
@@ -198,6 +206,8 @@ uint64_t clx_store_disk_bytes(clx_store_t *s);
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen);
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen);
+/* Removes a metadata entry (synced): CLX_OK (also when absent), CLX_ENOSPC or CLX_EIO. */
+int clx_store_meta_delete(clx_store_t *s, const char *name);
 
 /* Big-endian helpers for composing keys. */
 static inline void clx_be64_put(unsigned char *p, uint64_t v)

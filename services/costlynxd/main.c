@@ -155,6 +155,10 @@ const clx_option_t clx_options[] = {
     {"disk-reserve", "COSTLYNX_DISK_RESERVE", "1GiB",
      "free space kept on the data folder's disk: ingest and settings writes answer 503 below it (e.g. 512MiB)",
      valid_size},
+    {"memtable-budget", "COSTLYNX_MEMTABLE_BUDGET", "0",
+     "memory RocksDB's memtables may hold together before the oldest is flushed, e.g. 40MiB (bounds peak RSS; "
+     "0: each column family's own buffers only)",
+     valid_size},
     /* cells and the ClickHouse export (docs/scale-out.md, docs/clickhouse.md) */
     {"cell-id", "COSTLYNX_CELL_ID", "", "this cell's id ([a-z][a-z0-9]*, <= 16): new keys carry it (empty: no cells)",
      valid_cell},
@@ -340,6 +344,7 @@ static int serve(int argc, char **argv)
     }
     clx_store_config_t scfg = {0};
     parse_size(clx_config_get(values, "disk-reserve"), &scfg.reserve_bytes);
+    parse_size(clx_config_get(values, "memtable-budget"), &scfg.memtable_budget);
     if (clx_store_open_with(dir, &scfg, &store, &err) != CLX_OK) {
         fprintf(stderr, "costlynxd: cannot open the store in %s: %s\n", dir, err != NULL ? err : "unknown error");
         goto done;

@@ -12,6 +12,7 @@
 #include "clx_error.h"
 #include "clx_log.h"
 #include "clx_hash.h"
+#include "clx_dims.h"
 #include "clx_rollup.h"
 #include "pipeline_internal.h"
 
@@ -100,6 +101,8 @@ int clx_pipeline_auth(clx_pipeline_t *p, const char *key, size_t len, clx_key_in
 
 int clx_pipeline_recheck(clx_pipeline_t *p, clx_ingest_session_t *s)
 {
+    if (s->admin)
+        return CLX_OK; /* the door checked the admin token for this request */
     return clx_settings_recheck_key(p->settings, s->secret, s->secret_len, &s->key);
 }
 
@@ -253,7 +256,9 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
         return 0;
     }
     int64_t event_ms;
-    if (clx_validate_event_time(ev, now, key->window_back_ms, key->window_forward_ms, &event_ms, &why) != CLX_OK) {
+    /* allowOld (an admin's import): any past time back to year 1, RFC 3339's first */
+    int64_t back_ms = ing->session->allow_old ? now + 62135596800000LL : key->window_back_ms;
+    if (clx_validate_event_time(ev, now, back_ms, key->window_forward_ms, &event_ms, &why) != CLX_OK) {
         clx_ingest_add_error(ing, i, &why);
         return 0;
     }
@@ -305,6 +310,14 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
     const char *ws = ing->session->key.workspace;
     size_t nready = 0;
 
+    /* the tag keys the workspace rolls up now (its tagDimensions): StoredEvent.rolled_tags */
+    clx_workspace_t wsrec;
+    char *declared[CLX_TAG_DIMENSIONS_MAX];
+    size_t ndeclared = 0;
+    if (clx_settings_get_workspace(p->settings, ws, &wsrec) == CLX_OK)
+        for (; ndeclared < wsrec.ntag_dimensions && ndeclared < CLX_TAG_DIMENSIONS_MAX; ndeclared++)
+            declared[ndeclared] = wsrec.tag_dimensions[ndeclared];
+
     const clx_catalog_t *catalog = atomic_load(&p->catalog); /* one catalog for the whole request */
     clx_settings_read_begin(p->settings);
     for (size_t i = 0; i < ing->nevents; i++)
@@ -319,6 +332,7 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
         struct clx_ingest_slot *slot = &ing->slots[i];
         if (slot->state != SLOT_READY)
             continue;
+        slot->rec.rolled_tags = ndeclared > 0 ? clx_dims_rolled_tags(&slot->rec, declared, ndeclared) : 0;
         size_t len = costlynx__store__v1__stored_event__get_packed_size(&slot->rec);
         uint8_t *buf = clx_arena_alloc(ing->arena, len);
         costlynx__store__v1__stored_event__pack(&slot->rec, buf);
@@ -400,4 +414,23 @@ int clx_pipeline_run(clx_pipeline_t *p, clx_ingest_t *ing)
         return 1;
     }
     return 0;
+}
+
+int clx_pipeline_stages_one(clx_pipeline_t *p, clx_ingest_t *ing, size_t i, int64_t now)
+{
+    const clx_catalog_t *catalog = atomic_load(&p->catalog);
+    clx_settings_read_begin(p->settings);
+    int ready = run_stages(p, catalog, ing, i, now);
+    clx_settings_read_end(p->settings);
+    return ready;
+}
+
+clx_writer_t *clx_pipeline_writer(clx_pipeline_t *p)
+{
+    return p->writer;
+}
+
+clx_settings_t *clx_pipeline_settings(clx_pipeline_t *p)
+{
+    return p->settings;
 }

@@ -42,6 +42,7 @@ struct clx_rest {
     atomic_int loops_exit;
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
     atomic_int backups;   /* backups running on their own thread (they use the store) */
+    atomic_int workers;   /* reprices running on their own thread (they use the writer) */
     pthread_mutex_t start_mu;
     pthread_cond_t start_cv;
     size_t started; /* loops set up on their own threads */
@@ -134,6 +135,20 @@ void clx_rest_on_pending_done(h2o_multithread_receiver_t *receiver, h2o_linklist
 
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
+/* correct.c: POST /api/v1/usage/void and /amend (corrections), an event's history and a reprice (admin) */
+int clx_rest_void(clx_rest_call_t *call);
+int clx_rest_amend(clx_rest_call_t *call);
+int clx_rest_event_history(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w);
+/* usage.c: a time as the queries take it ("YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ", Unix ms): 0 or -1 */
+int clx_rest_parse_time(const char *s, int64_t *ms);
+/*
+ * admin.c: the request body as a JSON object (yajl tree; the caller frees it): NULL after
+ * answering 400 / 413 itself (over limit bytes, not JSON, not an object, a string breaking the
+ * shared text rule). An empty body is {}.
+ */
+#include <yajl/yajl_tree.h>
+yajl_val clx_rest_body_object(clx_rest_call_t *call, size_t limit);
 /* import.c: POST /api/v1/usage/import (NDJSON backfill), and its chunks' answers from the writer */
 int clx_rest_import(clx_rest_call_t *call);
 void clx_rest_on_import_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
