@@ -299,6 +299,11 @@ static void hook_lock_refused(void *arg, const char *ws, const char *key_id, con
     clx_govern_on_lock_refusals(arg, ws, key_id, locked, named, n);
 }
 
+static void hook_corrected(void *arg, const char *ws)
+{
+    clx_govern_on_corrected(arg, ws);
+}
+
 static int serve(int argc, char **argv)
 {
     const char *values[32];
@@ -453,6 +458,7 @@ static int serve(int argc, char **argv)
         .stored = hook_stored,
         .check_budget = hook_check_budget,
         .lock_refused = hook_lock_refused,
+        .corrected = hook_corrected,
         .arg = govern,
     };
     clx_pipeline_set_hooks(pipeline, &hooks);

@@ -74,6 +74,13 @@ void clx_govern_stop(clx_govern_t *g);
 void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, uint64_t seq);
 
 /*
+ * Corrections (void, amend, reprice) changed ws's events: its budgets read their spend again
+ * on the governance thread (within milliseconds; until then the check shows the spend before
+ * the correction). Any thread.
+ */
+void clx_govern_on_corrected(clx_govern_t *g, const char *ws);
+
+/*
  * The writer thread: a request of key key_id (locked to environment locked) had n events
  * refused by the lock, the first naming environment named. Raises the day's lock alert.
  */

@@ -36,6 +36,7 @@ struct tracked {
     uint32_t fired;       /* thresholds whose alert is written this period */
     uint32_t pending;     /* crossed, alert not written yet (the governance thread's job) */
     int keep;             /* sync's mark */
+    int dirty;            /* corrections changed its events: spend to be read again */
 };
 
 struct clx_govern {
@@ -510,6 +511,21 @@ static void event_rules(clx_govern_t *g, const char *ws, const Costlynx__Store__
     }
 }
 
+void clx_govern_on_corrected(clx_govern_t *g, const char *ws)
+{
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->budgets[i]->def.workspace, ws) == 0) {
+            g->budgets[i]->dirty = 1;
+            g->kicked = 1;
+        }
+    if (g->kicked)
+        pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
 void clx_govern_on_lock_refusals(clx_govern_t *g, const char *ws, const char *key_id, const char *locked,
                                  const char *named, size_t n)
 {
@@ -901,10 +917,21 @@ static void *govern_main(void *arg)
             pthread_cond_timedwait(&g->cv, &g->mu, &ts);
         }
         int stop = g->stopping;
-        /* periods that ended without an event: start the next */
+        /* periods that ended without an event: start the next; corrected ones: read again */
         int64_t now = clx_now_ms();
-        for (size_t i = 0; i < g->n && !stop; i++)
-            roll_if_over(g, g->budgets[i], now);
+        for (size_t i = 0; i < g->n && !stop; i++) {
+            struct tracked *t = g->budgets[i];
+            if (t->dirty) {
+                t->dirty = 0;
+                uint32_t fired = t->fired;
+                if (start_period(g, t, now) != CLX_OK)
+                    clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend again", t->def.id);
+                t->fired = fired; /* alerts written this period stay written */
+                t->pending &= ~fired;
+            } else {
+                roll_if_over(g, t, now);
+            }
+        }
         pthread_mutex_unlock(&g->mu);
         if (stop)
             break;

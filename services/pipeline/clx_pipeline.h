@@ -63,6 +63,8 @@ typedef struct clx_pipeline_hooks {
      * to environment locked (the first named environment named) */
     void (*lock_refused)(void *arg, const char *ws, const char *key_id, const char *locked, const char *named,
                          size_t n);
+    /* writer thread, after the write: corrections (void, amend, reprice) changed ws's events */
+    void (*corrected)(void *arg, const char *ws);
     void *arg;
 } clx_pipeline_hooks_t;
 /* Sets the hooks (copied); before any request. */

@@ -33,6 +33,12 @@ void clx_pipeline_set_hooks(clx_pipeline_t *p, const clx_pipeline_hooks_t *hooks
     p->hooks = *hooks;
 }
 
+void clx_pipeline_note_corrected(clx_pipeline_t *p, const char *ws)
+{
+    if (p->hooks.corrected != NULL)
+        p->hooks.corrected(p->hooks.arg, ws);
+}
+
 static int load_catalog(const clx_catalog_source_t *src, clx_catalog_t **out, char **errmsg)
 {
     if (src->path != NULL && src->path[0] != '\0')

@@ -189,6 +189,34 @@ class BudgetsTest(unittest.TestCase):
         self.assertIn(env["id"], [x["id"] for x in js["budgets"]])
         self.assertNotIn(feat["id"], [x["id"] for x in js["budgets"]])
 
+    def test_void_and_amend_move_the_spend(self):
+        srv = self.srv
+        srv.create_project("vd")
+        key = srv.create_key(name="vd", default_project="vd")
+        b = self.create({"name": "VD", "amountUsd": "100", "scope": {"type": "project", "project": "vd"}})
+        self.ingest_ok(key, [event("vd-1", estimatedCostUsd=3), event("vd-2", estimatedCostUsd=4)])
+
+        def spent():
+            return [x for x in self.check(key)["budgets"] if x["id"] == b["id"]][0]["spentUsd"]
+
+        def wait_spent(want):
+            end = time.time() + 10
+            while spent() != want and time.time() < end:
+                time.sleep(0.05)
+            self.assertEqual(spent(), want)
+        self.assertEqual(spent(), "7")
+        st, _, raw = srv.request("POST", "/api/v1/usage/void", {"requestIds": ["vd-1"], "reason": "test"},
+                                 {"X-API-Key": key, "Content-Type": "application/json"})
+        self.assertEqual(st, 200, raw)
+        wait_spent("4")
+        st, _, raw = srv.request("POST", "/api/v1/usage/amend", {"requestId": "vd-2", "set": {"estimatedCostUsd": 10.5},
+                                                                 "reason": "test"},
+                                 {"X-API-Key": key, "Content-Type": "application/json"})
+        self.assertEqual(st, 200, raw)
+        wait_spent("10.5")
+        srv.restart()
+        self.assertEqual(spent(), "10.5")
+
     def test_check_needs_a_key(self):
         st, _, raw = self.srv.request("GET", "/api/v1/budgets/check", None, {})
         self.assertEqual(st, 401, raw)
