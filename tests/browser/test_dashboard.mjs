@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { startServer, SOURCE_DIR } from "./server.mjs";
+import { decodePng } from "./png.mjs";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.CLX_SCREENSHOT_DIR || path.join(SOURCE_DIR, "docs", "screenshots");
@@ -307,6 +308,33 @@ test("Settings → Pricing: coverage search, and a workspace price for the unpri
   const back = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
   assert.equal(back.body.events[0].costUsd, "0.004");
   assert.match(back.body.events[0].priceId, /^override:/);
+});
+
+test("the dark sidebar runs the full height of a page longer than the window", async () => {
+  // a long Warnings page: 300 unknown project slugs (as a busy workspace has)
+  const many = [];
+  for (let i = 0; i < 300; i++) many.push(ev(`long-${i}`, { project: `unknown-${String(i).padStart(3, "0")}`, estimatedCostUsd: 0.001 }));
+  for (let i = 0; i < many.length; i += 100) {
+    const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: { events: many.slice(i, i + 100) } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  await assertVisibleText(page.getByRole("table", { name: "Unknown projects" }), /unknown-299/);
+  const docHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(docHeight > 2 * 800, `the page is longer than two windows (${docHeight}px)`);
+  const png = decodePng(await page.screenshot({ fullPage: true }));
+  assert.equal(png.height, docHeight, "a full-page screenshot");
+  const sidebarWidth = await page.evaluate(() => document.querySelector(".sidebar").getBoundingClientRect().width);
+  assert.ok(sidebarWidth >= 200, `a sidebar column (${sidebarWidth}px)`);
+  // every 40 px down the sidebar's column, in its left padding (no text there): the dark sidebar
+  // colour (#111827), not the page's
+  const light = [];
+  for (let y = 0; y < png.height; y += 40) {
+    const [r, g, b] = png.pixel(4, y);
+    if (r + g + b > 3 * 80) light.push(`${y}px: rgb(${r},${g},${b})`);
+  }
+  assert.deepEqual(light, [], `the sidebar column is light at ${light.slice(0, 5).join(", ")} (page ${png.height}px high)`);
 });
 
 test("no script errors in the page", () => {
