@@ -110,6 +110,8 @@ typedef enum clx_budget_scope {
     CLX_BUDGET_SCOPE_ENVIRONMENT = 2, /* project + environment */
     CLX_BUDGET_SCOPE_FEATURE = 3,     /* a feature, within one project when project is set */
     CLX_BUDGET_SCOPE_KEY = 4,         /* an ingestion key */
+    CLX_BUDGET_SCOPE_USER = 5,        /* an end user (userId) */
+    CLX_BUDGET_SCOPE_TAG = 6,         /* a tag value (tag key = value) */
     CLX_BUDGET_SCOPE_COUNT_
 } clx_budget_scope_t;
 
@@ -126,6 +128,9 @@ typedef struct clx_budget_def {
     char environment[CLX_SLUG_MAX + 1];
     char feature[CLX_SETTINGS_FEATURE_MAX + 1];
     char key_id[CLX_KEY_ID_LEN + 1];
+    char user_id[257];
+    char tag_key[CLX_TAG_KEY_MAX + 1];
+    char tag_value[257];
     int period;           /* clx_period_t (services/governance/clx_budget.h) */
     int64_t amount_nanos; /* > 0 */
     uint32_t thresholds_bp[CLX_BUDGET_THRESHOLDS_MAX];

@@ -160,6 +160,18 @@ static int check_budget_shape(const clx_budget_def_t *in, clx_settings_problem_t
                                 "scope.key");
     if (!need_key && in->key_id[0] != '\0')
         return clx_settings_bad(problem, "scope.key", "%s does not belong to this scope type", "scope.key");
+    int need_user = in->scope == CLX_BUDGET_SCOPE_USER, need_tag = in->scope == CLX_BUDGET_SCOPE_TAG;
+    if (need_user && (rc = clx_settings_check_text(in->user_id, 256, "scope.user", problem)) != CLX_OK)
+        return rc;
+    if (!need_user && in->user_id[0] != '\0')
+        return clx_settings_bad(problem, "scope.user", "%s does not belong to this scope type", "scope.user");
+    if (need_tag && !clx_tag_key_valid(in->tag_key, strlen(in->tag_key)))
+        return clx_settings_bad(problem, "scope.tag",
+                                "%s must be a tag key: 1-64 of lowercase letters, digits, '_', '.', '-'", "scope.tag");
+    if (need_tag && (rc = clx_settings_check_text(in->tag_value, 256, "scope.value", problem)) != CLX_OK)
+        return rc;
+    if (!need_tag && (in->tag_key[0] != '\0' || in->tag_value[0] != '\0'))
+        return clx_settings_bad(problem, "scope.tag", "%s does not belong to this scope type", "scope.tag");
     return CLX_OK;
 }
 

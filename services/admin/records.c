@@ -133,6 +133,9 @@ void clx_settings_put_budget(clx_settings_t *s, clx_batch_t *b, const clx_budget
     m.environment = (char *)d->environment;
     m.feature = (char *)d->feature;
     m.key_id = (char *)d->key_id;
+    m.user_id = (char *)d->user_id;
+    m.tag_key = (char *)d->tag_key;
+    m.tag_value = (char *)d->tag_value;
     m.period = (uint32_t)d->period;
     m.amount_nanos = d->amount_nanos;
     m.thresholds_bp = (uint32_t *)d->thresholds_bp;
@@ -320,6 +323,9 @@ static int load_budget(clx_settings_t *s, const ProtobufCMessage *msg)
     clx_settings_copy_slug(d->environment, m->environment);
     snprintf(d->feature, sizeof(d->feature), "%s", m->feature);
     snprintf(d->key_id, sizeof(d->key_id), "%s", m->key_id);
+    snprintf(d->user_id, sizeof(d->user_id), "%s", m->user_id);
+    snprintf(d->tag_key, sizeof(d->tag_key), "%s", m->tag_key);
+    snprintf(d->tag_value, sizeof(d->tag_value), "%s", m->tag_value);
     d->period = (int)m->period;
     d->amount_nanos = m->amount_nanos;
     for (size_t i = 0; i < m->n_thresholds_bp; i++)

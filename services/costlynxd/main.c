@@ -286,11 +286,12 @@ static void hook_stored(void *arg, const char *ws, const Costlynx__Store__V1__St
     clx_govern_on_event(arg, ws, rec, seq);
 }
 
-static void hook_check_budget(void *arg, const char *ws, const char *key_id, const char *project,
-                              const char *environment, const char *feature, clx_arena_t *arena,
-                              Costlynx__V1__CheckBudgetResponse *out)
+static void hook_check_budget(void *arg, const char *ws, const char *key_id, const clx_budget_call_t *call,
+                              clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out)
 {
-    clx_govern_check(arg, ws, key_id, project, environment, feature, arena, out);
+    clx_govern_call_t c = {call->project,  call->environment, call->feature, call->user_id,
+                           call->tag_keys, call->tag_values,  call->ntags};
+    clx_govern_check(arg, ws, key_id, &c, arena, out);
 }
 
 static void hook_lock_refused(void *arg, const char *ws, const char *key_id, const char *locked, const char *named,

@@ -91,12 +91,17 @@ void clx_govern_on_lock_refusals(clx_govern_t *g, const char *ws, const char *ke
 void clx_govern_refresh(clx_govern_t *g);
 
 /*
- * The budgets a call of (project, environment, feature) by key key_id of ws is charged to,
- * and whether any is spent (allowed = none has spent >= amount). Strings of *out live in
- * arena. Cannot fail.
+ * The budgets a call by key key_id of ws would be charged to (project and environment as
+ * attributed, defaults applied by the caller; "" when none), and whether any is spent
+ * (allowed = none has spent >= amount). Strings of *out live in arena. Cannot fail.
  */
-void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const char *project, const char *environment,
-                      const char *feature, clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out);
+typedef struct clx_govern_call {
+    const char *project, *environment, *feature, *user_id;
+    const char *const *tag_keys, *const *tag_values;
+    size_t ntags;
+} clx_govern_call_t;
+void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const clx_govern_call_t *call,
+                      clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out);
 
 /* A budget's state for the admin API. */
 typedef struct clx_budget_state {

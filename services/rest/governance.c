@@ -19,7 +19,7 @@
 #include "clx_settings.h"
 #include "rest_internal.h"
 
-static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key"};
+static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key", "user", "tag"};
 
 static int send_w(clx_rest_call_t *call, int status, clx_jw_t *w)
 {
@@ -95,6 +95,12 @@ static void render_budget(clx_rest_call_t *call, clx_jw_t *w, const clx_budget_d
         clx_jw_str(w, "feature", b->feature);
     if (b->key_id[0])
         clx_jw_str(w, "key", b->key_id);
+    if (b->user_id[0])
+        clx_jw_str(w, "user", b->user_id);
+    if (b->tag_key[0]) {
+        clx_jw_str(w, "tag", b->tag_key);
+        clx_jw_str(w, "value", b->tag_value);
+    }
     clx_jw_obj_end(w);
     clx_jw_str(w, "period", clx_period_name((clx_period_t)b->period));
     jw_usd(w, "amountUsd", b->amount_nanos);
@@ -202,20 +208,20 @@ static int read_budget(clx_rest_call_t *call, yajl_val body, clx_budget_def_t *b
         for (int i = 0; i < CLX_BUDGET_SCOPE_COUNT_; i++)
             if (strcmp(type, scope_names[i]) == 0)
                 scope = i;
-        if (strcmp(type, "user") == 0 || strcmp(type, "tag") == 0)
-            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "scope.type",
-                                       "budgets by %s are not available yet: events do not carry %s in the rollups "
-                                       "this version keeps (issue 10)",
-                                       type, strcmp(type, "user") == 0 ? "user ids" : "tag values"),
-                   -1;
         if (scope < 0)
-            return bad(call, "scope.type", "scope.type must be workspace, project, environment, feature or key"), -1;
+            return bad(call, "scope.type",
+                       "scope.type must be workspace, project, environment, feature, key, user or tag"),
+                   -1;
         b->scope = (clx_budget_scope_t)scope;
         b->project[0] = b->environment[0] = b->feature[0] = b->key_id[0] = '\0';
+        b->user_id[0] = b->tag_key[0] = b->tag_value[0] = '\0';
         if (str_member(call, v, "project", "scope.project", b->project, sizeof(b->project)) < 0 ||
             str_member(call, v, "environment", "scope.environment", b->environment, sizeof(b->environment)) < 0 ||
             str_member(call, v, "feature", "scope.feature", b->feature, sizeof(b->feature)) < 0 ||
-            str_member(call, v, "key", "scope.key", b->key_id, sizeof(b->key_id)) < 0)
+            str_member(call, v, "key", "scope.key", b->key_id, sizeof(b->key_id)) < 0 ||
+            str_member(call, v, "user", "scope.user", b->user_id, sizeof(b->user_id)) < 0 ||
+            str_member(call, v, "tag", "scope.tag", b->tag_key, sizeof(b->tag_key)) < 0 ||
+            str_member(call, v, "value", "scope.value", b->tag_value, sizeof(b->tag_value)) < 0)
             return -1;
     } else if (create) {
         b->scope = CLX_BUDGET_SCOPE_WORKSPACE;
@@ -569,16 +575,31 @@ int clx_rest_budget_check(clx_rest_call_t *call)
     clx_arena_t *arena = clx_rest_arena_get(call->thread);
     clx_ingest_session_t *session;
     Costlynx__V1__CheckBudgetResponse resp;
-    const char *names[] = {"project", "environment", "feature"};
-    char *vals[3];
+    const char *names[] = {"project", "environment", "feature", "user", "tag"};
+    char *vals[5];
     if (clx_ingest_authenticate(call->srv->cfg.pipeline, key.base, key.len, arena, &session) != CLX_OK) {
         clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
         goto done;
     }
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 5; i++)
         vals[i] = clx_rest_query(req, names[i]);
+    /* tag=key:value (one tag; gRPC takes a map) */
+    const char *tk[1], *tv[1];
+    size_t ntags = 0;
+    if (vals[4] != NULL) {
+        char *colon = strchr(vals[4], ':');
+        if (colon == NULL) {
+            clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "tag", "tag must be key:value");
+            goto done;
+        }
+        *colon = '\0';
+        tk[0] = vals[4];
+        tv[0] = colon + 1;
+        ntags = 1;
+    }
+    clx_budget_call_t bc = {vals[0], vals[1], vals[2], vals[3], tk, tv, ntags};
     clx_problem_t why;
-    int rc = clx_ingest_check_budget(session, vals[0], vals[1], vals[2], arena, &resp, &why);
+    int rc = clx_ingest_check_budget(session, &bc, arena, &resp, &why);
     if (rc == CLX_EINVAL) {
         clx_rest_send_error(req, CLX_EINVAL, why.code_id, why.field, "%s", why.message);
         goto done;
