@@ -11,6 +11,8 @@ const SCOPES = [
   { value: "environment", label: "Project + environment" },
   { value: "feature", label: "Feature" },
   { value: "key", label: "Ingestion key" },
+  { value: "user", label: "End user (userId)" },
+  { value: "tag", label: "Tag value" },
 ];
 
 function scopeText(s) {
@@ -19,6 +21,8 @@ function scopeText(s) {
     case "environment": return `${s.project} / ${s.environment}`;
     case "feature": return s.project ? `feature ${s.feature} in ${s.project}` : `feature ${s.feature}`;
     case "key": return `key ${s.key}`;
+    case "user": return `user ${s.user}`;
+    case "tag": return `tag ${s.tag}=${s.value}`;
     default: return "whole workspace";
   }
 }
@@ -74,6 +78,9 @@ export async function render(ctx) {
   const environment = h("input", { name: "environment", placeholder: "prod" });
   const feature = h("input", { name: "feature", placeholder: "chat" });
   const key = select([{ value: "", label: "—" }, ...(keys.keys || []).filter((k) => !k.revokedAt).map((k) => ({ value: k.id, label: `${k.name} (${k.id})` }))], { name: "key" });
+  const user = h("input", { name: "user", placeholder: "cust-42" });
+  const tagKey = h("input", { name: "tag", placeholder: "team" });
+  const tagValue = h("input", { name: "value", placeholder: "support" });
   const period = select([{ value: "month", label: "Calendar month" }, { value: "week", label: "Week (from Monday)" }, { value: "day", label: "Day" }], { name: "period", value: "month" });
   const amount = h("input", { name: "amountUsd", required: true, inputmode: "decimal", placeholder: "250.00" });
   const thresholds = h("input", { name: "thresholds", value: "50, 80, 100" });
@@ -81,6 +88,7 @@ export async function render(ctx) {
   const fields = {
     project: field("Project", project), environment: field("Environment", environment),
     feature: field("Feature", feature), key: field("Ingestion key", key),
+    user: field("User id", user), tag: field("Tag key", tagKey), value: field("Tag value", tagValue),
   };
   const showScope = () => {
     const t = scope.value;
@@ -88,12 +96,15 @@ export async function render(ctx) {
     fields.environment.wrap.hidden = t !== "environment";
     fields.feature.wrap.hidden = t !== "feature";
     fields.key.wrap.hidden = t !== "key";
+    fields.user.wrap.hidden = t !== "user";
+    fields.tag.wrap.hidden = fields.value.wrap.hidden = t !== "tag";
   };
   scope.addEventListener("change", showScope);
   showScope();
   const submit = h("button", { class: "btn btn-primary", type: "submit" }, "Create budget");
   const form = h("form", { class: "form-grid form-grid-prices", "aria-label": "New budget" },
     field("Name", name).wrap, field("Scope", scope).wrap, fields.project.wrap, fields.environment.wrap, fields.feature.wrap, fields.key.wrap,
+    fields.user.wrap, fields.tag.wrap, fields.value.wrap,
     field("Period", period).wrap, field("Amount (USD)", amount, "An exact decimal, e.g. 250.00").wrap,
     field("Thresholds (%)", thresholds, "Alerts at these percentages of the amount").wrap,
     h("div", { class: "field form-submit" }, submit), err);
@@ -105,6 +116,11 @@ export async function render(ctx) {
     if (!fields.environment.wrap.hidden) s.environment = environment.value.trim();
     if (!fields.feature.wrap.hidden) s.feature = feature.value.trim();
     if (!fields.key.wrap.hidden) s.key = key.value;
+    if (!fields.user.wrap.hidden) s.user = user.value.trim();
+    if (!fields.tag.wrap.hidden) {
+      s.tag = tagKey.value.trim();
+      s.value = tagValue.value.trim();
+    }
     const body = { name: name.value.trim(), scope: s, period: period.value, amountUsd: amount.value.trim() };
     const t = thresholds.value.split(/[,\s]+/).filter(Boolean).map(Number);
     if (t.length) body.thresholds = t;
