@@ -57,6 +57,7 @@ typedef struct clx_govern_config {
     long timeout_ms;         /* 0: 15 s */
     clx_backoff_t backoff;   /* all zero: CLX_BACKOFF_DEFAULT */
     int64_t tick_ms;         /* the governance thread's period (new periods, settings); 0: 10 s */
+    int retention_days;      /* delivered / failed deliveries kept this long (checked hourly; 0: forever) */
 } clx_govern_config_t;
 
 /*

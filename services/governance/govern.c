@@ -61,7 +61,8 @@ struct clx_govern {
     size_t nqueue, capqueue;
 
     clx_watch_t *watch; /* hourly anomalies (the governance thread runs it) */
-    int watch_sent;     /* alerts written by the last watch run */
+    int64_t last_prune_ms;
+    int watch_sent; /* alerts written by the last watch run */
 };
 
 /* An alert raised by one event (not a budget): written by the governance thread. */
@@ -965,6 +966,22 @@ void clx_govern_anomalies(clx_govern_t *g, const char *ws, int64_t from_ms, int6
     clx_watch_list(g->watch, ws, from_ms, to_ms, fn, arg);
 }
 
+/* Retention: settled deliveries older than the configured days go, once an hour. */
+static void prune(clx_govern_t *g)
+{
+    int64_t now = clx_now_ms();
+    if (g->cfg.retention_days <= 0 || now - g->last_prune_ms < CLX_MS_PER_HOUR)
+        return;
+    g->last_prune_ms = now;
+    size_t n = 0;
+    int rc = clx_outbox_prune(g->outbox, now - (int64_t)g->cfg.retention_days * CLX_MS_PER_DAY, &n);
+    if (rc != CLX_OK)
+        clx_log(CLX_LOG_WARN, "governance", "old deliveries not removed: %s", clx_strerror(rc));
+    else if (n > 0)
+        clx_log(CLX_LOG_INFO, "governance", "removed %zu deliveries settled more than %d days ago", n,
+                g->cfg.retention_days);
+}
+
 static void *govern_main(void *arg)
 {
     clx_govern_t *g = arg;
@@ -1008,6 +1025,7 @@ static void *govern_main(void *arg)
             clx_delivery_wake(g->delivery);
         g->watch_sent = 0;
         clx_watch_run(g->watch, clx_now_ms(), watch_fire, g);
+        prune(g);
         if (g->watch_sent)
             clx_delivery_wake(g->delivery);
     }
