@@ -13,6 +13,7 @@
 #include "clx_govern.h"
 #include "clx_http.h"
 #include "clx_labels.h"
+#include "clx_log.h" /* CLX_MS_PER_DAY */
 #include "clx_map.h"
 #include "clx_money.h"
 #include "clx_query.h"
@@ -967,6 +968,54 @@ int clx_rest_spellings_section(clx_rest_call_t *call, clx_jw_t *w, const char *w
             ngroups++;
         }
         clx_label_report_destroy(rep);
+    }
+    /* the values of each declared tag key, workspace-wide (the dims family: whole UTC days) */
+    clx_workspace_t wsr;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsr) == CLX_OK) {
+        int64_t day = CLX_MS_PER_DAY;
+        for (size_t d = 0; d < wsr.ntag_dimensions; d++) {
+            clx_top_query_t tq = {.workspace = ws,
+                                  .kind = CLX_TOP_TAG,
+                                  .tag_key = wsr.tag_dimensions[d],
+                                  .from_ms = from > 0 ? from / day * day : 0,
+                                  .to_ms = (to + day - 1) / day * day};
+            clx_top_row_t *trows, ttotal;
+            size_t tn, nvalues;
+            if (clx_query_top(call->srv->cfg.query, &tq, w->arena, &trows, &tn, &ttotal, &nvalues) != CLX_OK)
+                continue; /* the feature groups stand on their own */
+            clx_label_count_t *tl = clx_xcalloc(tn ? tn : 1, sizeof(*tl));
+            size_t nl = 0;
+            for (size_t i = 0; i < tn && nl < CLX_LABELS_MAX; i++)
+                if (trows[i].value[0] != '\0')
+                    tl[nl++] = (clx_label_count_t){trows[i].value, events_of(trows[i].sum.events)};
+            clx_label_report_t *rep;
+            if (nl >= 2 && clx_labels_group(tl, nl, &rep) == CLX_OK) {
+                for (size_t gi = 0; gi < clx_label_report_count(rep); gi++) {
+                    const clx_label_group_t *g = clx_label_report_group(rep, gi);
+                    char line[1024];
+                    clx_label_warning(g, "tag value", line, sizeof(line));
+                    clx_jw_obj_open(w, NULL);
+                    clx_jw_null(w, "project");
+                    clx_jw_str(w, "kind", "tag value");
+                    clx_jw_str(w, "tag", wsr.tag_dimensions[d]);
+                    clx_jw_arr_begin(w, "labels");
+                    for (size_t m = 0; m < g->n; m++) {
+                        clx_jw_obj_open(w, NULL);
+                        clx_jw_str(w, "label", g->members[m].label);
+                        clx_jw_int(w, "events", g->members[m].events);
+                        clx_jw_obj_end(w);
+                    }
+                    clx_jw_arr_end(w);
+                    clx_jw_int(w, "events", g->total_events);
+                    clx_jw_str(w, "suggested", g->canonical);
+                    clx_jw_str(w, "warning", line);
+                    clx_jw_obj_end(w);
+                    ngroups++;
+                }
+                clx_label_report_destroy(rep);
+            }
+            free(tl);
+        }
     }
     clx_jw_arr_end(w);
     clx_jw_int(w, "count", (int64_t)ngroups);

@@ -86,6 +86,21 @@ class LabelsTest(unittest.TestCase):
                                      {"project": "web", "alias": "chat_response", "canonical": "chat-response"})
         self.assertEqual(st, 201, raw)
 
+    def test_3_tag_value_spellings(self):
+        srv = self.srv
+        st, js, raw = srv.admin("PATCH", "workspaces/default", {"tagDimensions": ["team"]})
+        self.assertEqual(st, 200, raw)
+        key = srv.create_key(name="tags", default_project="api")
+        st, js, raw = srv.ingest(key, {"events": [
+            event("t1", tags={"team": "Support"}), event("t2", tags={"team": "support"}),
+            event("t3", tags={"team": "support"}), event("t4", tags={"team": "sales"})]})
+        self.assertEqual(js["inserted"], 4, raw)
+        tg = [g for g in self.groups() if g["kind"] == "tag value"]
+        self.assertEqual(len(tg), 1, tg)
+        self.assertEqual((tg[0]["tag"], tg[0]["project"], tg[0]["suggested"]), ("team", None, "support"))
+        self.assertEqual([(x["label"], x["events"]) for x in tg[0]["labels"]], [("support", 2), ("Support", 1)])
+        self.assertTrue(tg[0]["warning"].startswith("2 spellings of one tag value"), tg)
+
     def test_2_refusals(self):
         cases = [
             ({"project": "web", "alias": "chat-response", "canonical": "Chat-Response"}, 400, "canonical"),  # cycle
