@@ -98,13 +98,17 @@ function spellingsCard(ctx, w) {
   return card("Feature spellings", {
     sub: "Labels that differ only by case, separators, a plural or one letter split one feature's cost. Fold a spelling into the suggested one: queries group them from then on; stored events keep what was sent.",
   },
-  groups.map((g) => h("div", { class: "spelling-group" },
-    h("p", { class: "callout callout-warn" }, g.warning),
-    tableOf(`Spellings in ${g.project || "(unattributed)"}`, [h("th", { scope: "col" }, "Project"), h("th", { scope: "col" }, "Feature as sent"), h("th", { scope: "col", class: "num" }, "Events"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions"))],
-      g.labels.map((l) => h("tr", {},
-        h("td", { class: "mono" }, g.project || "—"), h("td", { class: "mono" }, l.label, l.label === g.suggested ? [" ", badge("suggested", "ok")] : null),
-        h("td", { class: "num" }, formatInt(l.events)),
-        h("td", { class: "actions" }, l.label === g.suggested || !g.project ? null : foldButton(ctx, g.project, l.label, g.suggested))))))));
+  groups.map((g) => {
+    const tag = g.kind === "tag value";
+    return h("div", { class: "spelling-group" },
+      h("p", { class: "callout callout-warn" }, g.warning),
+      tableOf(tag ? `Spellings of tag ${g.tag}` : `Spellings in ${g.project || "(unattributed)"}`,
+        [h("th", { scope: "col" }, tag ? "Tag" : "Project"), h("th", { scope: "col" }, tag ? "Value as sent" : "Feature as sent"), h("th", { scope: "col", class: "num" }, "Events"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions"))],
+        g.labels.map((l) => h("tr", {},
+          h("td", { class: "mono" }, tag ? g.tag : g.project || "—"), h("td", { class: "mono" }, l.label, l.label === g.suggested ? [" ", badge("suggested", "ok")] : null),
+          h("td", { class: "num" }, formatInt(l.events)),
+          h("td", { class: "actions" }, l.label === g.suggested || tag || !g.project ? null : foldButton(ctx, g.project, l.label, g.suggested))))));
+  }));
 }
 
 function foldButton(ctx, project, alias, canonical) {
