@@ -94,6 +94,9 @@ static const char *const code_names[CLX_CODE_COUNT_] = {
     [CLX_CODE_TOO_MANY_SPANS] = "too_many_spans",
     [CLX_CODE_TOO_MANY_MESSAGES] = "too_many_messages",
     [CLX_CODE_TOO_DEEP] = "too_deep",
+    [CLX_CODE_REQUEST_ID_VOIDED] = "requestId_voided",
+    [CLX_CODE_EVENT_VOIDED] = "event_voided",
+    [CLX_CODE_VERSION_CONFLICT] = "version_conflict",
 };
 
 const char *clx_code_name(clx_code_t code)

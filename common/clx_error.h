@@ -77,6 +77,10 @@ typedef enum clx_code {
     /* issue 10 (appended: the values of the codes above stay as they were) */
     CLX_CODE_TIMESTAMP_OUT_OF_RANGE, /* per-event error: the timestamp is outside the workspace's window */
     CLX_CODE_TIER_UNPRICED,          /* warning: the service tier has no price for the model, priced standard */
+    /* corrections (issue 11) */
+    CLX_CODE_REQUEST_ID_VOIDED, /* warning: a re-ingest of a voided event's requestId (skipped) */
+    CLX_CODE_EVENT_VOIDED,      /* an amend of a voided event (409) */
+    CLX_CODE_VERSION_CONFLICT,  /* an amend raced another correction of the event (409, send it again) */
     CLX_CODE_COUNT_
 } clx_code_t;
 

@@ -9,10 +9,17 @@
  *                  value: none — the events in event-time order (clx_event_time_ms), written
  *                  in the same batch as the event; built once for older data folders
  *                  (clx_events_index_upgrade)
+ *                                                                          [flags (1 byte)]
+ *   CLX_CF_HISTORY key: workspace '\0' requestId '\0' version (4 B BE) value: StoredEvent (protobuf)
  *
  * A workspace's events sort by sequence number, i.e. in arrival order; the dedup record of
  * (workspace, requestId) names the seq of the stored event and the fingerprint of what the
  * caller sent, and is written in the same batch as the event.
+ *
+ * Corrections (void, amend) rewrite the event under its seq (the current version) and keep the
+ * version it replaces in CLX_CF_HISTORY, in the same batch. A dedup value of a voided event has
+ * a 17th byte, CLX_DEDUP_VOIDED, so a re-ingest is told without reading the event (values of
+ * 16 bytes, as every one written before, have no flags).
  */
 #ifndef CLX_EVENTS_H
 #define CLX_EVENTS_H
@@ -53,7 +60,7 @@ size_t clx_dedup_key_encode(char *buf, const char *workspace, size_t wslen, cons
 
 /* Writes the dedup value of (seq, fingerprint) into out. Cannot fail. */
 void clx_dedup_value_encode(unsigned char out[CLX_DEDUP_VALUE_LEN], uint64_t seq, uint64_t fingerprint);
-/* Reads a dedup value: CLX_OK, or CLX_ECORRUPT when it has the wrong length. */
+/* Reads a dedup value (16 or 17 bytes): CLX_OK, or CLX_ECORRUPT when it has another length. */
 int clx_dedup_value_decode(const void *val, size_t len, uint64_t *seq, uint64_t *fingerprint);
 
 /* Bytes of the event-time key of a workspace of wslen bytes. */
@@ -62,6 +69,20 @@ int clx_dedup_value_decode(const void *val, size_t len, uint64_t *seq, uint64_t 
 size_t clx_evtime_key_encode(char *buf, const char *workspace, size_t wslen, int64_t time_ms, uint64_t seq);
 /* Reads one: CLX_OK, or CLX_ECORRUPT when it is not an event-time key of a workspace of wslen bytes. */
 int clx_evtime_key_decode(const char *key, size_t klen, size_t wslen, int64_t *time_ms, uint64_t *seq);
+
+#define CLX_DEDUP_VOIDED 1u /* flags: the stored event is voided */
+#define CLX_DEDUP_VALUE_FLAGS_LEN (CLX_DEDUP_VALUE_LEN + 1)
+/* The value with a flags byte (CLX_DEDUP_VALUE_FLAGS_LEN bytes into out). Cannot fail. */
+void clx_dedup_value_encode_flags(unsigned char out[CLX_DEDUP_VALUE_FLAGS_LEN], uint64_t seq, uint64_t fingerprint,
+                                  unsigned flags);
+/* The flags of a dedup value (0 for a 16-byte one). */
+unsigned clx_dedup_value_flags(const void *val, size_t len);
+
+/* Bytes of the history key of (workspace, requestId, version). */
+#define CLX_HISTORY_KEY_LEN(wslen, ridlen) ((wslen) + 1 + (ridlen) + 1 + 4)
+/* Writes the history key into buf (CLX_HISTORY_KEY_LEN bytes); returns its length. Cannot fail. */
+size_t clx_history_key_encode(char *buf, const char *workspace, size_t wslen, const char *request_id, size_t ridlen,
+                              uint32_t version);
 
 /* ---- reads ---------------------------------------------------------------------------------- */
 
@@ -75,6 +96,15 @@ int clx_store_event_get(clx_store_t *s, const char *workspace, uint64_t seq, cha
  */
 int clx_store_find_event(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
                          char **val, size_t *vlen, uint64_t *seq);
+
+/*
+ * The earlier versions of (workspace, request_id), oldest first, on a consistent snapshot: fn
+ * gets each version's number and its StoredEvent bytes (valid during the call); a non-zero
+ * return stops and is returned. CLX_OK (also when there are none), or CLX_EIO.
+ */
+typedef int (*clx_history_fn)(void *arg, uint32_t version, const void *val, size_t vlen);
+int clx_store_event_history(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
+                            clx_history_fn fn, void *arg);
 
 /*
  * A workspace's events, newest first, on a consistent snapshot. Position with

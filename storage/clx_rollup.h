@@ -46,9 +46,18 @@
 #define CLX_ROLLUP_LEN 113
 #define CLX_ROLLUP_V1_LEN 64
 
+/*
+ * Version 3, compact (the dims family's records: most sums there are small): the byte 3, the
+ * six sums and the two times as zigzag LEB128 varints, plus one 0 byte when that would make
+ * exactly CLX_ROLLUP_V1_LEN bytes (which would read as version 1). At most
+ * CLX_ROLLUP_COMPACT_MAX bytes; returns the length. Cannot fail.
+ */
+#define CLX_ROLLUP_COMPACT_MAX (1 + 6 * 19 + 2 * 10 + 1)
+size_t clx_rollup_pack_compact(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_COMPACT_MAX]);
+
 /* Writes r as version 2 (CLX_ROLLUP_LEN bytes). Cannot fail. */
 void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN]);
-/* Reads version 2 or 1: CLX_OK, or CLX_ECORRUPT for any other length or version. */
+/* Reads version 3, 2 or 1: CLX_OK, or CLX_ECORRUPT for any other length or version. */
 int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r);
 
 /*
@@ -58,8 +67,12 @@ int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r);
  */
 char *clx_rollup_merge(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
                        size_t *outlen);
-/* The merge operator's name, recorded by RocksDB in existing stores: never change it. */
+/* The same, writing the result as version 3 when compact (the dims family) else version 2. */
+char *clx_rollup_merge_as(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
+                          int compact, size_t *outlen);
+/* The merge operators' names, recorded by RocksDB in existing stores: never change them. */
 #define CLX_ROLLUP_MERGE_NAME "clx.rollup.v1"
+#define CLX_DIMS_MERGE_NAME "clx.dims.v1"
 
 /* ---- keys ------------------------------------------------------------------------------------- */
 

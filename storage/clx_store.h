@@ -12,6 +12,7 @@
  *                    the rollups' records and merge operator)
  *   CLX_CF_EVTIME    the events by event time: (workspace, event time, seq), no value
  *                    (keys: clx_events.h)
+ *   CLX_CF_HISTORY   the earlier versions of corrected events      (keys: clx_events.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
  * All functions are safe to call from any thread once the store is open.
@@ -30,6 +31,7 @@ typedef enum clx_cf {
     CLX_CF_OUTBOX,
     CLX_CF_DIMS,
     CLX_CF_EVTIME,
+    CLX_CF_HISTORY,
     CLX_CF_COUNT_
 } clx_cf_t;
 
@@ -157,6 +159,13 @@ int clx_store_delete(clx_store_t *s, clx_cf_t cf, const void *key, size_t klen);
  */
 clx_iter_t *clx_iter_create(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen);
 void clx_iter_destroy(clx_iter_t *it);
+/*
+ * clx_iter_create on an explicit snapshot: clx_iter_meta_get then reads metadata as of the
+ * same instant (e.g. the writer's "seq" that matches the rollups the iterator sees).
+ */
+clx_iter_t *clx_iter_create_pinned(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen);
+/* Metadata on a pinned iterator's snapshot: as clx_store_meta_get. */
+int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen);
 void clx_iter_first(clx_iter_t *it);
 void clx_iter_last(clx_iter_t *it);
 void clx_iter_seek(clx_iter_t *it, const void *target, size_t tlen);
@@ -199,6 +208,8 @@ uint64_t clx_store_disk_bytes(clx_store_t *s);
 /* Metadata in the default column family (e.g. "seq"). Same contract as get/put. */
 int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vlen);
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen);
+/* Removes a metadata entry (synced): CLX_OK (also when absent), CLX_ENOSPC or CLX_EIO. */
+int clx_store_meta_delete(clx_store_t *s, const char *name);
 
 /* Big-endian helpers for composing keys. */
 static inline void clx_be64_put(unsigned char *p, uint64_t v)

@@ -26,14 +26,26 @@ typedef enum clx_write_outcome {
     CLX_WRITE_INSERTED = 1,
     CLX_WRITE_SKIPPED = 2,  /* same requestId stored before, same fingerprint */
     CLX_WRITE_CONFLICT = 3, /* same requestId stored before, different fingerprint; not stored */
+    /* corrections */
+    CLX_WRITE_CORRECTED = 4,      /* the void / amend was applied: a new version is stored */
+    CLX_WRITE_NOT_FOUND = 5,      /* no stored event has the requestId */
+    CLX_WRITE_ALREADY_VOIDED = 6, /* the event is voided: a void changes nothing, an amend is refused */
+    CLX_WRITE_STALE = 7,          /* amend: the stored version is not base_version any more */
 } clx_write_outcome_t;
 
 /*
- * What an item asks the writer to do. Today one kind; corrections (void, amend, reprice) and
- * import chunks will be more kinds, ordered with ingestion by the same thread.
+ * What an item asks the writer to do. Corrections are ordered with ingestion by the same
+ * thread: a request of corrections (clx_write_req_t.corrections) is committed as a group of its
+ * own, between the insert groups queued before and after it, so a void racing an ingest or an
+ * amend of the same id has one outcome. A correction keeps the version it replaces in the
+ * history family, rewrites the event under its seq, and moves the rollups (the old version's
+ * deltas out, the new one's in) — all in one synced batch.
  */
 typedef enum clx_write_op {
     CLX_WRITE_OP_INSERT = 0, /* store the event unless (workspace, requestId) was stored before */
+    CLX_WRITE_OP_VOID,       /* mark the stored event voided (by, reason, at_ms); its deltas leave */
+    CLX_WRITE_OP_AMEND,      /* replace the stored event (version base_version) by value, whose
+                                version is base_version + 1, and its deltas by rollups */
 } clx_write_op_t;
 
 /* One event to store. Inputs are owned by the submitter and must stay valid until done. */
@@ -50,9 +62,16 @@ typedef struct clx_write_item {
      * writer adds up a group's deltas per key first, so a busy group writes few merges */
     const clx_rollup_ref_t *rollups;
     size_t nrollups;
+    /* corrections: who, why, when (recorded in a void's new version), and an amend's base */
+    const char *by;
+    const char *reason;
+    int64_t at_ms;
+    uint32_t base_version;
     /* set by the writer before done() */
     clx_write_outcome_t outcome;
-    uint64_t seq; /* event sequence number (key in CF_EVENTS) when inserted; else the stored one's */
+    uint64_t seq;     /* event sequence number (key in CF_EVENTS) when inserted; else the stored one's */
+    int voided;       /* an insert skipped or in conflict: the stored event is voided */
+    uint32_t version; /* a correction applied: the new version */
 } clx_write_item_t;
 
 typedef struct clx_write_req clx_write_req_t;
@@ -65,6 +84,7 @@ struct clx_write_req {
      * request may carry these and no items */
     const clx_rollup_ref_t *extra_rollups;
     size_t nextra_rollups;
+    int corrections;        /* items are corrections (VOID / AMEND), committed as a group of their own */
     clx_write_done_cb done; /* called once, on the writer thread */
     void *data;             /* the submitter's */
     int status;             /* set before done(): CLX_OK, or CLX_EIO / CLX_ENOSPC (disk below its
@@ -91,6 +111,9 @@ int clx_writer_submit(clx_writer_t *w, clx_write_req_t *req);
  * Never from a done() callback (it runs on the thread being joined).
  */
 void clx_writer_destroy(clx_writer_t *w);
+
+/* The store the writer writes (for reads of what it wrote, e.g. an amend's current version). */
+clx_store_t *clx_writer_store(clx_writer_t *w);
 
 /* Counters for /metrics and benchmarks (approximate, lock-free reads). */
 typedef struct clx_writer_stats {

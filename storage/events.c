@@ -49,9 +49,34 @@ void clx_dedup_value_encode(unsigned char out[CLX_DEDUP_VALUE_LEN], uint64_t seq
     clx_be64_put(out + 8, fingerprint);
 }
 
+void clx_dedup_value_encode_flags(unsigned char out[CLX_DEDUP_VALUE_FLAGS_LEN], uint64_t seq, uint64_t fingerprint,
+                                  unsigned flags)
+{
+    clx_dedup_value_encode(out, seq, fingerprint);
+    out[CLX_DEDUP_VALUE_LEN] = (unsigned char)flags;
+}
+
+unsigned clx_dedup_value_flags(const void *val, size_t len)
+{
+    return len == CLX_DEDUP_VALUE_FLAGS_LEN ? ((const unsigned char *)val)[CLX_DEDUP_VALUE_LEN] : 0;
+}
+
+size_t clx_history_key_encode(char *buf, const char *workspace, size_t wslen, const char *request_id, size_t ridlen,
+                              uint32_t version)
+{
+    size_t n = clx_dedup_key_encode(buf, workspace, wslen, request_id, ridlen);
+    buf[n] = '\0';
+    unsigned char *v = (unsigned char *)buf + n + 1;
+    v[0] = (unsigned char)(version >> 24);
+    v[1] = (unsigned char)(version >> 16);
+    v[2] = (unsigned char)(version >> 8);
+    v[3] = (unsigned char)version;
+    return CLX_HISTORY_KEY_LEN(wslen, ridlen);
+}
+
 int clx_dedup_value_decode(const void *val, size_t len, uint64_t *seq, uint64_t *fingerprint)
 {
-    if (len != CLX_DEDUP_VALUE_LEN)
+    if (len != CLX_DEDUP_VALUE_LEN && len != CLX_DEDUP_VALUE_FLAGS_LEN)
         return CLX_ECORRUPT;
     *seq = clx_be64_get(val);
     *fingerprint = clx_be64_get((const unsigned char *)val + 8);
@@ -123,6 +148,34 @@ int clx_store_find_event(clx_store_t *s, const char *workspace, const char *requ
 done:
     free(dv);
     free(key);
+    return rc;
+}
+
+int clx_store_event_history(clx_store_t *s, const char *workspace, const char *request_id, size_t request_id_len,
+                            clx_history_fn fn, void *arg)
+{
+    size_t wl = strlen(workspace);
+    size_t plen = CLX_DEDUP_KEY_LEN(wl, request_id_len) + 1; /* through the NUL before the version */
+    char *prefix = clx_xmalloc(plen);
+    clx_dedup_key_encode(prefix, workspace, wl, request_id, request_id_len);
+    prefix[plen - 1] = '\0';
+    clx_iter_t *it = clx_iter_create(s, CLX_CF_HISTORY, prefix, plen);
+    int rc = CLX_OK;
+    for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it)) {
+        size_t klen, vlen;
+        const unsigned char *k = (const unsigned char *)clx_iter_key(it, &klen);
+        if (klen != plen + 4)
+            continue; /* a longer requestId sharing the prefix cannot: ids hold no NUL */
+        uint32_t version =
+            (uint32_t)k[plen] << 24 | (uint32_t)k[plen + 1] << 16 | (uint32_t)k[plen + 2] << 8 | k[plen + 3];
+        const char *v = clx_iter_value(it, &vlen);
+        if ((rc = fn(arg, version, v, vlen)) != 0)
+            break;
+    }
+    if (rc == CLX_OK)
+        rc = clx_iter_status(it);
+    clx_iter_destroy(it);
+    free(prefix);
     return rc;
 }
 

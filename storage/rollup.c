@@ -59,10 +59,86 @@ void clx_rollup_pack(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_LEN])
     put_le(out + 1 + 16 * ROLLUP_SUMS + 8, (uint64_t)r->last_ms, 8);
 }
 
+#define ROLLUP_V3 3
+
+static size_t put_varint(unsigned char *p, unsigned __int128 v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+/* Reads a varint of at most max_bytes from p (< end): the bytes read, or 0 when malformed. */
+static size_t get_varint(const unsigned char *p, const unsigned char *end, int max_bytes, unsigned __int128 *v)
+{
+    *v = 0;
+    for (int i = 0; i < max_bytes && p + i < end; i++) {
+        *v |= (unsigned __int128)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80))
+            return (size_t)i + 1;
+    }
+    return 0;
+}
+
+static unsigned __int128 zigzag(clx_i128_t v)
+{
+    return ((unsigned __int128)v << 1) ^ (unsigned __int128)(v >> 127);
+}
+
+static clx_i128_t unzigzag(unsigned __int128 u)
+{
+    return (clx_i128_t)(u >> 1) ^ -(clx_i128_t)(u & 1);
+}
+
+size_t clx_rollup_pack_compact(const clx_rollup_t *r, unsigned char out[CLX_ROLLUP_COMPACT_MAX])
+{
+    const clx_i128_t f[ROLLUP_SUMS + 2] = {
+        r->events,     r->input_tokens,         r->output_tokens,      r->cached_tokens, r->cache_write_tokens,
+        r->cost_nanos, (clx_i128_t)r->first_ms, (clx_i128_t)r->last_ms};
+    size_t n = 0;
+    out[n++] = ROLLUP_V3;
+    for (int i = 0; i < ROLLUP_SUMS + 2; i++)
+        n += put_varint(out + n, zigzag(f[i]));
+    if (n == CLX_ROLLUP_V1_LEN)
+        out[n++] = 0; /* never 64 bytes: that length is version 1 */
+    return n;
+}
+
+static int unpack_compact(const unsigned char *p, size_t len, clx_rollup_t *r)
+{
+    const unsigned char *end = p + len, *q = p + 1;
+    clx_i128_t f[ROLLUP_SUMS + 2];
+    for (int i = 0; i < ROLLUP_SUMS + 2; i++) {
+        unsigned __int128 u;
+        size_t k = get_varint(q, end, i < ROLLUP_SUMS ? 19 : 10, &u);
+        if (k == 0)
+            return CLX_ECORRUPT;
+        q += k;
+        f[i] = unzigzag(u);
+    }
+    if (q < end && !(q + 1 == end && *q == 0 && len == CLX_ROLLUP_V1_LEN + 1))
+        return CLX_ECORRUPT;
+    r->events = f[0];
+    r->input_tokens = f[1];
+    r->output_tokens = f[2];
+    r->cached_tokens = f[3];
+    r->cache_write_tokens = f[4];
+    r->cost_nanos = f[5];
+    r->first_ms = (int64_t)f[6];
+    r->last_ms = (int64_t)f[7];
+    return CLX_OK;
+}
+
 int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r)
 {
     const unsigned char *p = data;
     clx_i128_t sums[ROLLUP_SUMS];
+    if (len > 0 && len != CLX_ROLLUP_V1_LEN && p[0] == ROLLUP_V3)
+        return unpack_compact(p, len, r);
     if (len == CLX_ROLLUP_V1_LEN) { /* eight int64, written before the sums were widened */
         for (int i = 0; i < ROLLUP_SUMS; i++)
             sums[i] = (int64_t)(uint64_t)get_le(p + 8 * i, 8);
@@ -88,6 +164,12 @@ int clx_rollup_unpack(const void *data, size_t len, clx_rollup_t *r)
 char *clx_rollup_merge(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
                        size_t *outlen)
 {
+    return clx_rollup_merge_as(existing, elen, ops, oplens, n, 0, outlen);
+}
+
+char *clx_rollup_merge_as(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
+                          int compact, size_t *outlen)
+{
     clx_rollup_t acc = {0}, x;
     if (existing != NULL && clx_rollup_unpack(existing, elen, &acc) != CLX_OK)
         return NULL;
@@ -96,11 +178,15 @@ char *clx_rollup_merge(const char *existing, size_t elen, const char *const *ops
             return NULL;
         clx_rollup_add(&acc, &x);
     }
-    char *out = malloc(CLX_ROLLUP_LEN); /* RocksDB frees it with free(): no clx_xmalloc abort here */
-    if (out == NULL)
+    char *out = malloc(CLX_ROLLUP_LEN > CLX_ROLLUP_COMPACT_MAX ? CLX_ROLLUP_LEN : CLX_ROLLUP_COMPACT_MAX);
+    if (out == NULL) /* RocksDB frees it with free(): no clx_xmalloc abort here */
         return NULL;
-    clx_rollup_pack(&acc, (unsigned char *)out);
-    *outlen = CLX_ROLLUP_LEN;
+    if (compact) {
+        *outlen = clx_rollup_pack_compact(&acc, (unsigned char *)out);
+    } else {
+        clx_rollup_pack(&acc, (unsigned char *)out);
+        *outlen = CLX_ROLLUP_LEN;
+    }
     return out;
 }
 
@@ -238,10 +324,14 @@ size_t clx_rollup_merge_refs(clx_batch_t *b, clx_store_t *s, const clx_rollup_re
         size_t j = i + 1;
         while (j < n && cmp_ref(&refs[i], &refs[j]) == 0)
             clx_rollup_add(&sum, &refs[j++]->delta);
-        unsigned char packed[CLX_ROLLUP_LEN];
-        clx_rollup_pack(&sum, packed);
-        clx_batch_merge_counters(b, s, refs[i]->dims ? CLX_CF_DIMS : CLX_CF_ROLLUPS, refs[i]->key, refs[i]->klen,
-                                 packed, sizeof(packed));
+        unsigned char packed[CLX_ROLLUP_LEN > CLX_ROLLUP_COMPACT_MAX ? CLX_ROLLUP_LEN : CLX_ROLLUP_COMPACT_MAX];
+        if (refs[i]->dims) { /* the dims family keeps compact records (version 3) */
+            size_t plen = clx_rollup_pack_compact(&sum, packed);
+            clx_batch_merge_counters(b, s, CLX_CF_DIMS, refs[i]->key, refs[i]->klen, packed, plen);
+        } else {
+            clx_rollup_pack(&sum, packed);
+            clx_batch_merge_counters(b, s, CLX_CF_ROLLUPS, refs[i]->key, refs[i]->klen, packed, CLX_ROLLUP_LEN);
+        }
         merges++;
         i = j;
     }

@@ -36,7 +36,7 @@
 
 static const char *const cf_names[CLX_CF_COUNT_] = {
     [CLX_CF_EVENTS] = "events", [CLX_CF_DEDUP] = "dedup", [CLX_CF_SETTINGS] = "settings", [CLX_CF_ROLLUPS] = "rollups",
-    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime",
+    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime", [CLX_CF_HISTORY] = "history",
 };
 
 struct clx_store {
@@ -82,6 +82,7 @@ struct clx_iter {
     size_t plen;
     char *upper; /* smallest key above every key with the prefix; NULL when there is none */
     size_t ulen;
+    const rocksdb_snapshot_t *snap; /* clx_iter_create_pinned's, else NULL */
 };
 
 /* Logs a RocksDB error under the "store" tag, frees it and returns CLX_EIO. */
@@ -121,10 +122,14 @@ static rocksdb_options_t *cf_options(rocksdb_cache_t *cache, int bloom, size_t w
 /* ---- the rollups family's merge operator: RocksDB's callbacks around clx_rollup_merge ---------- */
 
 /* A malformed value fails the merge (RocksDB reports corruption). */
-static char *rollup_combine(const char *existing, size_t elen, const char *const *ops, const size_t *oplens, int n,
-                            unsigned char *success, size_t *outlen)
+/* state: NULL for the rollups family (version-2 records), DIMS_STATE for dims (compact). */
+static char dims_state;
+#define DIMS_STATE ((void *)&dims_state)
+
+static char *rollup_combine(void *state, const char *existing, size_t elen, const char *const *ops,
+                            const size_t *oplens, int n, unsigned char *success, size_t *outlen)
 {
-    char *out = clx_rollup_merge(existing, elen, ops, oplens, n, outlen);
+    char *out = clx_rollup_merge_as(existing, elen, ops, oplens, n, state == DIMS_STATE, outlen);
     *success = out != NULL;
     return out;
 }
@@ -133,13 +138,13 @@ static char *rollup_full_merge(void *state, const char *key, size_t klen, const 
                                const char *const *ops, const size_t *oplens, int n, unsigned char *success,
                                size_t *outlen)
 {
-    return rollup_combine(existing, elen, ops, oplens, n, success, outlen);
+    return rollup_combine(state, existing, elen, ops, oplens, n, success, outlen);
 }
 
 static char *rollup_partial_merge(void *state, const char *key, size_t klen, const char *const *ops,
                                   const size_t *oplens, int n, unsigned char *success, size_t *outlen)
 {
-    return rollup_combine(NULL, 0, ops, oplens, n, success, outlen);
+    return rollup_combine(state, NULL, 0, ops, oplens, n, success, outlen);
 }
 
 static void rollup_delete_value(void *state, const char *value, size_t len)
@@ -157,7 +162,7 @@ static void rollup_destroy(void *state)
  * file and table properties of existing stores, and the operator reads both versions. */
 static const char *rollup_name(void *state)
 {
-    return CLX_ROLLUP_MERGE_NAME;
+    return state == DIMS_STATE ? CLX_DIMS_MERGE_NAME : CLX_ROLLUP_MERGE_NAME;
 }
 
 static rocksdb_options_t *db_options(rocksdb_cache_t *cache, uint64_t memtable_budget)
@@ -404,15 +409,20 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     ours[CLX_CF_SETTINGS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
+    ours[CLX_CF_HISTORY] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER); /* prefix scans per event */
     /* dims: many distinct keys per group (one per end user), read by range only */
     ours[CLX_CF_DIMS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
+    /* a top-N query reads a few hundred thousand of its records at once: LZ4 at every level,
+     * whose decompression costs a fraction of zstd's, on the query's path */
+    rocksdb_options_set_bottommost_compression(ours[CLX_CF_DIMS], rocksdb_lz4_compression);
     ours[CLX_CF_EVTIME] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER);
     /* one operator object per family: RocksDB owns (and destroys) what it is given */
-    const clx_cf_t merged[] = {CLX_CF_ROLLUPS, CLX_CF_DIMS};
-    for (size_t m = 0; m < sizeof(merged) / sizeof(merged[0]); m++)
-        rocksdb_options_set_merge_operator(
-            ours[merged[m]], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge, rollup_partial_merge,
-                                                          rollup_delete_value, rollup_name));
+    rocksdb_options_set_merge_operator(
+        ours[CLX_CF_ROLLUPS], rocksdb_mergeoperator_create(NULL, rollup_destroy, rollup_full_merge,
+                                                           rollup_partial_merge, rollup_delete_value, rollup_name));
+    rocksdb_options_set_merge_operator(
+        ours[CLX_CF_DIMS], rocksdb_mergeoperator_create(DIMS_STATE, rollup_destroy, rollup_full_merge,
+                                                        rollup_partial_merge, rollup_delete_value, rollup_name));
 
     /* a fresh directory has no CURRENT file and nothing to list */
     size_t dlen = strlen(dir);
@@ -1002,12 +1012,47 @@ clx_iter_t *clx_iter_create(clx_store_t *s, clx_cf_t cf, const void *prefix, siz
     return it;
 }
 
+/* The same on an explicit snapshot, which clx_iter_meta_get reads too. Cannot fail. */
+clx_iter_t *clx_iter_create_pinned(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen)
+{
+    clx_iter_t *it = clx_iter_create(s, cf, prefix, plen); /* holds the store's lock from here */
+    rocksdb_iter_destroy(it->it);
+    it->snap = rocksdb_create_snapshot(s->db);
+    rocksdb_readoptions_set_snapshot(it->ropts, it->snap);
+    it->it = rocksdb_create_iterator_cf(s->db, it->ropts, s->cf[cf]);
+    return it;
+}
+
+int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen)
+{
+    char *err = NULL;
+    clx_store_t *s = it->store; /* its lock is held by the iterator */
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, it->ropts, handle_of(s, CF_META), name, strlen(name), &err);
+    if (err != NULL)
+        return store_fail("get", err);
+    if (ps == NULL)
+        return CLX_ENOTFOUND;
+    size_t n = 0;
+    const char *p = rocksdb_pinnableslice_value(ps, &n);
+    char *copy = clx_xmalloc(n + 1);
+    if (n != 0)
+        memcpy(copy, p, n);
+    copy[n] = '\0';
+    rocksdb_pinnableslice_destroy(ps);
+    *val = copy;
+    *vlen = n;
+    return CLX_OK;
+}
+
 /* NULL is a no-op. */
 void clx_iter_destroy(clx_iter_t *it)
 {
     if (it == NULL)
         return;
     rocksdb_iter_destroy(it->it);
+    if (it->snap != NULL)
+        rocksdb_release_snapshot(it->store->db, it->snap);
     pthread_rwlock_unlock(&it->store->lock);
     rocksdb_readoptions_destroy(it->ropts);
     free(it->prefix);
@@ -1106,6 +1151,19 @@ int clx_store_meta_get(clx_store_t *s, const char *name, char **val, size_t *vle
 int clx_store_meta_put(clx_store_t *s, const char *name, const void *val, size_t vlen)
 {
     return put_cf(s, CF_META, name, strlen(name), val, vlen);
+}
+
+int clx_store_meta_delete(clx_store_t *s, const char *name)
+{
+    char *err = NULL;
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = space_check(s, strlen(name) + 32);
+    if (rc == CLX_OK)
+        rocksdb_delete_cf(s->db, s->wsync, s->meta, name, strlen(name), &err);
+    pthread_rwlock_unlock(&s->lock);
+    if (err != NULL)
+        rc = store_fail("delete metadata", err);
+    return rc;
 }
 
 int clx_store_checkpoint(clx_store_t *s, const char *dir, char **errmsg)

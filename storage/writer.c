@@ -44,7 +44,7 @@ struct clx_writer {
     size_t *wlens; /* workspace lengths */
     char **vals;
     size_t *vlens;
-    size_t *ins; /* indices of the items inserted by the group */
+    size_t *ins;    /* indices of the items inserted by the group */
     size_t *evoffs; /* inserted item i: its event key at evkeys + evoffs[i] */
     size_t *evlens;
     char *keybuf;
@@ -99,7 +99,7 @@ static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
     return c != 0 ? c : (alen > blen) - (alen < blen);
 }
 
-/* Orders inserted items' indices by their event keys. */
+/* Orders inserted items' indices by the keys in evkeys (their event keys, then their event-time keys). */
 static int cmp_event_key(const void *a, const void *b, void *arg)
 {
     const clx_writer_t *w = arg;
@@ -195,6 +195,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             uint64_t stored_fp;
             if (clx_dedup_value_decode(w->vals[i], w->vlens[i], &it->seq, &stored_fp) == CLX_OK) {
                 it->outcome = stored_fp == it->fingerprint ? CLX_WRITE_SKIPPED : CLX_WRITE_CONFLICT;
+                it->voided = (clx_dedup_value_flags(w->vals[i], w->vlens[i]) & CLX_DEDUP_VOIDED) != 0;
             } else {
                 clx_log(CLX_LOG_ERROR, "store", "dedup record of %zu bytes for workspace %s; kept as is", w->vlens[i],
                         it->workspace);
@@ -263,12 +264,25 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             clx_dedup_value_encode(dv, it->seq, it->fingerprint);
             clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, w->keys[i], w->klens[i], dv, sizeof(dv));
         }
-        for (x = 0; x < ninserted; x++) { /* the event-time index: the listing's order */
+        /*
+         * The event-time index, in its key order too (the events' keys are done with): times
+         * of a backfill are scattered, and sorted inserts reuse the skiplist's splice.
+         */
+        for (evoff = 0, x = 0; x < ninserted; x++) {
             i = w->ins[x];
             const clx_write_item_t *it = w->gitems[i];
-            w->evkeys = grow(w->evkeys, &w->evkeycap, CLX_EVTIME_KEY_LEN(w->wlens[i]));
-            size_t tl = clx_evtime_key_encode(w->evkeys, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
-            clx_batch_put(w->batch, w->s, CLX_CF_EVTIME, w->evkeys, tl, "", 0);
+            w->evkeys = grow(w->evkeys, &w->evkeycap, evoff + CLX_EVTIME_KEY_LEN(w->wlens[i]));
+            w->evoffs[i] = evoff;
+            w->evlens[i] = clx_evtime_key_encode(w->evkeys + evoff, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
+            evoff += w->evlens[i];
+        }
+        for (x = 1; x < ninserted && cmp_event_key(&w->ins[x - 1], &w->ins[x], w) < 0; x++)
+            ;
+        if (x < ninserted)
+            qsort_r(w->ins, ninserted, sizeof(*w->ins), cmp_event_key, w);
+        for (x = 0; x < ninserted; x++) {
+            i = w->ins[x];
+            clx_batch_put(w->batch, w->s, CLX_CF_EVTIME, w->evkeys + w->evoffs[i], w->evlens[i], "", 0);
         }
 
         clx_rollup_upkeep_note(w->upkeep, add_rollups(w, head, ninserted));
@@ -302,6 +316,177 @@ complete:
     }
 }
 
+/* ---- corrections ------------------------------------------------------------------------------ */
+
+/* The state of one event as a correction request leaves it (a later item of it sees this). */
+struct corrected {
+    const char *workspace;
+    const char *request_id;
+    size_t request_id_len;
+    uint64_t seq;
+    const void *val; /* the new current version */
+    size_t vlen;
+};
+
+/*
+ * The current version of item it's event: from an earlier item of the same request, else from
+ * the store (into arena). CLX_OK, CLX_ENOTFOUND, CLX_EIO or CLX_ECORRUPT.
+ */
+static int current_version(clx_writer_t *w, clx_arena_t *arena, const struct corrected *done, size_t ndone,
+                           const clx_write_item_t *it, const void **val, size_t *vlen, uint64_t *seq)
+{
+    for (size_t j = ndone; j-- > 0;) {
+        const struct corrected *c = &done[j];
+        if (c->request_id_len == it->request_id_len && memcmp(c->request_id, it->request_id, c->request_id_len) == 0 &&
+            strcmp(c->workspace, it->workspace) == 0) {
+            *val = c->val;
+            *vlen = c->vlen;
+            *seq = c->seq;
+            return CLX_OK;
+        }
+    }
+    char *v = NULL;
+    int rc = clx_store_find_event(w->s, it->workspace, it->request_id, it->request_id_len, &v, vlen, seq);
+    if (rc != CLX_OK)
+        return rc;
+    char *copy = clx_arena_alloc(arena, *vlen ? *vlen : 1);
+    memcpy(copy, v, *vlen);
+    free(v);
+    *val = copy;
+    return CLX_OK;
+}
+
+/*
+ * Applies one request of corrections in one synced batch: per item, the current version goes to
+ * the history family, the new one replaces it under the event's seq, the old deltas leave the
+ * rollups and the new ones (an amend's) enter. Then completes the request. On a storage failure
+ * the request gets CLX_EIO (or CLX_ENOSPC) and nothing of it is stored.
+ */
+static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
+{
+    clx_arena_t *arena = clx_arena_create(16 * 1024);
+    ProtobufCAllocator alloc;
+    clx_arena_allocator(arena, &alloc);
+    struct corrected *done = clx_arena_alloc(arena, (req->nitems ? req->nitems : 1) * sizeof(*done));
+    size_t ndone = 0, nrefs = 0, caprefs = 16;
+    const clx_rollup_ref_t **refs = clx_arena_alloc(arena, caprefs * sizeof(*refs));
+    int rc = CLX_OK;
+
+    clx_batch_clear(w->batch);
+    for (size_t i = 0; i < req->nitems && rc == CLX_OK; i++) {
+        clx_write_item_t *it = &req->items[i];
+        const void *old = NULL;
+        size_t olen = 0;
+        uint64_t seq = 0;
+        rc = current_version(w, arena, done, ndone, it, &old, &olen, &seq);
+        if (rc == CLX_ENOTFOUND) {
+            it->outcome = CLX_WRITE_NOT_FOUND;
+            rc = CLX_OK;
+            continue;
+        }
+        if (rc != CLX_OK)
+            break;
+        Costlynx__Store__V1__StoredEvent *rec = costlynx__store__v1__stored_event__unpack(&alloc, olen, old);
+        if (rec == NULL) {
+            clx_log(CLX_LOG_ERROR, "store", "event %llu of workspace %s is unreadable; not corrected",
+                    (unsigned long long)seq, it->workspace);
+            rc = CLX_ECORRUPT;
+            break;
+        }
+        uint32_t version = rec->version != 0 ? rec->version : 1;
+        it->seq = seq;
+        if (rec->voided) {
+            it->outcome = CLX_WRITE_ALREADY_VOIDED;
+            continue;
+        }
+        const void *val;
+        size_t vlen;
+        if (it->op == CLX_WRITE_OP_VOID) {
+            Costlynx__Store__V1__StoredEvent next = *rec;
+            next.voided = 1;
+            next.version = version + 1;
+            next.change = COSTLYNX__STORE__V1__CHANGE_KIND__CHANGE_KIND_VOID;
+            next.changed_at_ms = it->at_ms;
+            next.changed_by = (char *)(it->by != NULL ? it->by : "");
+            next.change_reason = (char *)(it->reason != NULL ? it->reason : "");
+            vlen = costlynx__store__v1__stored_event__get_packed_size(&next);
+            uint8_t *buf = clx_arena_alloc(arena, vlen ? vlen : 1);
+            costlynx__store__v1__stored_event__pack(&next, buf);
+            val = buf;
+            /* a re-ingest of the id is told from the dedup record alone */
+            size_t wl = strlen(it->workspace);
+            char *dk = clx_arena_alloc(arena, CLX_DEDUP_KEY_LEN(wl, it->request_id_len));
+            size_t dkl = clx_dedup_key_encode(dk, it->workspace, wl, it->request_id, it->request_id_len);
+            unsigned char dv[CLX_DEDUP_VALUE_FLAGS_LEN];
+            clx_dedup_value_encode_flags(dv, seq, rec->fingerprint, CLX_DEDUP_VOIDED);
+            clx_batch_put(w->batch, w->s, CLX_CF_DEDUP, dk, dkl, dv, sizeof(dv));
+        } else { /* CLX_WRITE_OP_AMEND */
+            if (version != it->base_version) {
+                it->outcome = CLX_WRITE_STALE;
+                continue;
+            }
+            val = it->value;
+            vlen = it->value_len;
+        }
+        size_t wl = strlen(it->workspace);
+        char *hk = clx_arena_alloc(arena, CLX_HISTORY_KEY_LEN(wl, it->request_id_len));
+        size_t hkl = clx_history_key_encode(hk, it->workspace, wl, it->request_id, it->request_id_len, version);
+        clx_batch_put(w->batch, w->s, CLX_CF_HISTORY, hk, hkl, old, olen);
+        char *ek = clx_arena_alloc(arena, CLX_EVENT_KEY_LEN(wl));
+        size_t ekl = clx_event_key_encode(ek, it->workspace, wl, seq);
+        clx_batch_put(w->batch, w->s, CLX_CF_EVENTS, ek, ekl, val, vlen);
+
+        /* the rollups: the old version out, the new one (an amend's) in */
+        size_t need = nrefs + CLX_ROLLUP_PER_EVENT + (it->op == CLX_WRITE_OP_AMEND ? it->nrollups : 0);
+        if (it->op == CLX_WRITE_OP_AMEND && it->event_time_ms != clx_event_time_ms(rec)) {
+            /* a new event time moves the event in the event-time index */
+            char *tk = clx_arena_alloc(arena, CLX_EVTIME_KEY_LEN(wl));
+            size_t tkl = clx_evtime_key_encode(tk, it->workspace, wl, clx_event_time_ms(rec), seq);
+            clx_batch_delete(w->batch, w->s, CLX_CF_EVTIME, tk, tkl);
+            tk = clx_arena_alloc(arena, CLX_EVTIME_KEY_LEN(wl));
+            tkl = clx_evtime_key_encode(tk, it->workspace, wl, it->event_time_ms, seq);
+            clx_batch_put(w->batch, w->s, CLX_CF_EVTIME, tk, tkl, "", 0);
+        }
+        if (need > caprefs) {
+            while (caprefs < need)
+                caprefs *= 2;
+            const clx_rollup_ref_t **grown = clx_arena_alloc(arena, caprefs * sizeof(*grown));
+            memcpy(grown, refs, nrefs * sizeof(*refs));
+            refs = grown;
+        }
+        clx_rollup_ref_t *out = clx_arena_alloc(arena, CLX_ROLLUP_PER_EVENT * sizeof(*out));
+        size_t nout = clx_rollup_event_refs(arena, it->workspace, rec, -1, out);
+        for (size_t k = 0; k < nout; k++)
+            refs[nrefs++] = &out[k];
+        if (it->op == CLX_WRITE_OP_AMEND)
+            for (size_t k = 0; k < it->nrollups; k++)
+                refs[nrefs++] = &it->rollups[k];
+
+        done[ndone++] = (struct corrected){.workspace = it->workspace,
+                                           .request_id = it->request_id,
+                                           .request_id_len = it->request_id_len,
+                                           .seq = seq,
+                                           .val = val,
+                                           .vlen = vlen};
+        it->version = version + 1;
+        it->outcome = CLX_WRITE_CORRECTED;
+    }
+    if (rc == CLX_OK && ndone > 0) {
+        clx_rollup_upkeep_note(w->upkeep, clx_rollup_merge_refs(w->batch, w->s, refs, nrefs));
+        rc = clx_store_write(w->s, w->batch, 1);
+        if (rc == CLX_OK)
+            atomic_fetch_add_explicit(&w->groups, 1, memory_order_relaxed);
+    }
+    if (rc != CLX_OK && rc != CLX_ENOSPC)
+        rc = CLX_EIO;
+    atomic_fetch_add_explicit(&w->requests, 1, memory_order_relaxed);
+    req->next_ = NULL;
+    req->status = rc;
+    if (req->done != NULL)
+        req->done(req);
+    clx_arena_destroy(arena);
+}
+
 /* The writer thread: runs groups until stopping and the queue is drained. */
 static void *writer_main(void *arg)
 {
@@ -318,7 +503,20 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         if (group == NULL)
             break; /* stopping and drained */
-        writer_group(w, group);
+        /* runs of insert requests are group commits; a request of corrections is one of its own */
+        for (clx_write_req_t *r = group, *next; r != NULL; r = next) {
+            if (r->corrections) {
+                next = r->next_;
+                writer_correct(w, r);
+                continue;
+            }
+            clx_write_req_t *last = r;
+            while (last->next_ != NULL && !last->next_->corrections)
+                last = last->next_;
+            next = last->next_;
+            last->next_ = NULL;
+            writer_group(w, r);
+        }
     }
     return NULL;
 }
@@ -433,6 +631,11 @@ void clx_writer_destroy(clx_writer_t *w)
     free(w->slots);
     free(w->rolls);
     free(w);
+}
+
+clx_store_t *clx_writer_store(clx_writer_t *w)
+{
+    return w->s;
 }
 
 /* Cannot fail. */

@@ -1,4 +1,5 @@
-// Costs: spend grouped by any of project, environment, feature, provider, model, day, hour.
+// Costs: spend grouped by any of project, environment, feature, provider, model, day, hour —
+// or the top end users, ingestion keys or values of a declared tag (one of them, alone).
 import { h, replace, icon, uid } from "./dom.js";
 import * as api from "./api.js";
 import { barChart, columnChart } from "./charts.js";
@@ -15,14 +16,22 @@ export const DIMENSIONS = [
   { key: "day", label: "Day" },
   { key: "hour", label: "Hour" },
 ];
+// answered from per-value counters (groupBy=user|key|tag:KEY): alone, without filters
+const TOP = [
+  { key: "user", label: "End user" },
+  { key: "key", label: "Ingestion key" },
+];
+const isTop = (k) => k === "user" || k === "key" || /^tag:[a-z0-9_.-]{1,64}$/.test(k);
+const dimLabel = (k) => (DIMENSIONS.find((d) => d.key === k) || TOP.find((d) => d.key === k) || { label: "Tag " + k.slice(4) }).label;
 const FILTERS = ["project", "environment", "feature", "provider", "model"];
 const DEFAULT_GROUP = ["project", "feature"];
 const UNATTRIBUTED = "(unattributed)";
 
 /** Settings of the page, from the hash: #/costs?groupBy=project,feature&project=support */
 function readParams(params) {
-  const groupBy = (params.get("groupBy") || DEFAULT_GROUP.join(","))
-    .split(",").filter((k) => DIMENSIONS.some((d) => d.key === k));
+  const asked = (params.get("groupBy") || DEFAULT_GROUP.join(",")).split(",");
+  const top = asked.find(isTop);
+  const groupBy = top ? [top] : asked.filter((k) => DIMENSIONS.some((d) => d.key === k));
   const filters = {};
   // an empty value is a real filter: it selects the unattributed (null) rows
   for (const f of FILTERS) if (params.has(f)) filters[f] = params.get(f);
@@ -60,11 +69,15 @@ export async function render(ctx) {
   const { main, workspace } = ctx;
   const p = readParams(ctx.route.params);
   const query = { ...rangeQuery(), groupBy: p.groupBy.join(",") };
-  for (const [k, v] of Object.entries(p.filters)) query[k] = v;
-  const [res, meta] = await Promise.all([
+  const top = isTop(p.groupBy[0]);
+  if (top) query.limit = 50;
+  else for (const [k, v] of Object.entries(p.filters)) query[k] = v;
+  const [res, meta, wsInfo] = await Promise.all([
     api.get(api.wsPath(workspace, "/usage/costs"), query),
     loadProjects(workspace).catch(() => ({ projects: [], environments: [] })),
+    api.get(api.wsPath(workspace)).catch(() => ({})),
   ]);
+  meta.tagDimensions = wsInfo.tagDimensions || [];
   if (!ctx.isCurrent()) return;
 
   const apply = (next) => ctx.navigate(toHash(next), { replaceOnly: true });
@@ -74,14 +87,14 @@ export async function render(ctx) {
 
   const total = res.total;
   const totalNanos = parseNanos(total.costUsd) || 0n;
-  const groupLabel = p.groupBy.map((k) => DIMENSIONS.find((d) => d.key === k).label.toLowerCase()).join(" · ");
-  const filterCount = Object.keys(p.filters).length;
+  const groupLabel = p.groupBy.map((k) => dimLabel(k).toLowerCase()).join(" · ");
+  const filterCount = top ? 0 : Object.keys(p.filters).length;
 
   const stats = h("div", { class: "stats stats-4" },
     statCard("Total spend", formatUsd(total.costUsd), filterCount ? `${filterCount} filter${filterCount > 1 ? "s" : ""} applied` : "all events in range", { id: "total-cost", title: formatUsdExact(total.costUsd) }),
     statCard("Events", formatInt(total.events), null, { id: "total-events" }),
     statCard("Tokens", formatCount(total.inputTokens + total.outputTokens), `${formatCount(total.inputTokens)} in · ${formatCount(total.outputTokens)} out`, { id: "total-tokens" }),
-    statCard("Groups", formatInt(res.rows.length), `by ${groupLabel}`, { id: "groups" }));
+    statCard("Groups", formatInt(top ? res.groups : res.rows.length), top && res.groups > res.rows.length ? `by ${groupLabel} · top ${res.rows.length} shown` : `by ${groupLabel}`, { id: "groups" }));
 
   let body;
   if (!res.rows.length) {
@@ -90,8 +103,10 @@ export async function render(ctx) {
       filterCount ? h("button", { class: "btn", type: "button", onClick: () => apply({ groupBy: p.groupBy, filters: {} }) }, "Clear filters") : null))];
   } else {
     body = [
-      card(`Spend by ${groupLabel}`, { sub: res.rows.length > 12 && !isTimeOnly(p.groupBy) ? `Top 12 of ${res.rows.length} groups` : null }, chart(res, p.groupBy, totalNanos)),
-      card("Breakdown", { sub: "Unpriced events count as $0 — see Warnings. “(unattributed)” = no or unknown slug." }, table(res, p.groupBy, totalNanos)),
+      card(`Spend by ${groupLabel}`, { sub: res.rows.length > 12 && !isTimeOnly(p.groupBy) ? `Top 12 of ${top ? res.groups : res.rows.length} groups` : null }, chart(res, p.groupBy, totalNanos)),
+      card("Breakdown", { sub: top
+        ? "By event time. Events without this dimension are not counted (no userId; a tag not declared when the event was written). Total: every value, not only those shown."
+        : "Unpriced events count as $0 — see Warnings. “(unattributed)” = no or unknown slug." }, table(res, p.groupBy, totalNanos)),
     ];
   }
   replace(main, header, controls(p, meta, apply), stats, ...body);
@@ -103,11 +118,12 @@ function isTimeOnly(groupBy) {
 
 function controls(p, meta, apply) {
   const groupSet = h("fieldset", { class: "chips" }, h("legend", {}, "Group by"));
+  const top = isTop(p.groupBy[0]);
   for (const d of DIMENSIONS) {
     const id = uid("gb");
     const cb = h("input", { type: "checkbox", id, value: d.key, checked: p.groupBy.includes(d.key) });
     cb.addEventListener("change", () => {
-      const next = DIMENSIONS.map((x) => x.key).filter((k) => (k === d.key ? cb.checked : p.groupBy.includes(k)));
+      const next = top ? [d.key] : DIMENSIONS.map((x) => x.key).filter((k) => (k === d.key ? cb.checked : p.groupBy.includes(k)));
       if (!next.length) {
         cb.checked = true;
         return;
@@ -115,6 +131,15 @@ function controls(p, meta, apply) {
       apply({ groupBy: next, filters: p.filters });
     });
     groupSet.append(h("div", { class: "chip" }, cb, h("label", { for: id }, d.label)));
+  }
+  // the top values of one dimension with many values: exclusive, like radio buttons
+  const topSet = h("fieldset", { class: "chips" }, h("legend", {}, "Top by cost"));
+  const tops = TOP.concat((meta.tagDimensions || []).map((t) => ({ key: "tag:" + t, label: "Tag " + t })));
+  for (const d of tops) {
+    const id = uid("top");
+    const cb = h("input", { type: "checkbox", id, value: d.key, checked: p.groupBy[0] === d.key });
+    cb.addEventListener("change", () => apply({ groupBy: cb.checked ? [d.key] : DEFAULT_GROUP.slice(), filters: p.filters }));
+    topSet.append(h("div", { class: "chip" }, cb, h("label", { for: id }, d.label)));
   }
 
   const form = h("form", { class: "filters", "aria-label": "Filters" });
@@ -155,7 +180,11 @@ function controls(p, meta, apply) {
     }
     apply({ groupBy: p.groupBy, filters });
   });
-  return card(null, { class: "controls" }, groupSet, form);
+  if (top) { // the per-value counters take no attribution filter: say so rather than ignore them
+    for (const el of form.querySelectorAll("select, input, button")) el.disabled = true;
+    form.append(h("p", { class: "muted" }, "Filters apply to project, environment, feature, provider and model groupings, not to the top end users, keys or tags."));
+  }
+  return card(null, { class: "controls" }, groupSet, topSet, form);
 }
 
 function rowLabel(row, groupBy) {
@@ -191,7 +220,7 @@ function chart(res, groupBy, totalNanos) {
 
 function table(res, groupBy, totalNanos) {
   const head = h("tr", {},
-    groupBy.map((k) => h("th", { scope: "col" }, DIMENSIONS.find((d) => d.key === k).label)),
+    groupBy.map((k) => h("th", { scope: "col" }, dimLabel(k))),
     h("th", { scope: "col", class: "num" }, "Events"),
     h("th", { scope: "col", class: "num" }, "Input tokens"),
     h("th", { scope: "col", class: "num" }, "Output tokens"),
@@ -202,7 +231,7 @@ function table(res, groupBy, totalNanos) {
     const n = parseNanos(r.costUsd) || 0n;
     const share = totalNanos > 0n ? Number((n * 10000n) / totalNanos) / 10000 : 0;
     return h("tr", {},
-      groupBy.map((k) => h("td", { class: k === "model" ? "mono" : null },
+      groupBy.map((k) => h("td", { class: k === "model" || k === "key" ? "mono" : null },
         r[k] === null ? h("span", { class: "unattributed" }, UNATTRIBUTED) : cellText(k, r[k]))),
       h("td", { class: "num" }, formatInt(r.events)),
       h("td", { class: "num" }, formatInt(r.inputTokens)),

@@ -114,13 +114,15 @@ function noEventsYet() {
 
 function noEventsInRange(ctx) {
   return card(null, {}, emptyState("No events in this time range",
-    h("p", {}, "Events exist in this workspace, but none were received in the selected range."),
+    h("p", {}, "Events exist in this workspace, but none took place in the selected range (by event time)."),
     h("button", { class: "btn", type: "button", onClick: () => { setRange({ kind: "30d" }); ctx.rerender(); } }, "Show the last 30 days")));
 }
 
 export function eventsTable(events) {
   const rows = events.map((e) => h("tr", { title: `requestId ${e.requestId}` },
-    h("td", { class: "nowrap", title: e.receivedAt }, h("span", {}, formatTimeShort(e.receivedAt)), h("span", { class: "cell-sub" }, formatAgo(e.receivedAt))),
+    h("td", { class: "nowrap", title: `event time ${e.timestamp || e.receivedAt}\nreceived ${e.receivedAt}` },
+      h("span", {}, formatTimeShort(e.timestamp || e.receivedAt)), h("span", { class: "cell-sub" }, formatAgo(e.timestamp || e.receivedAt))),
+    h("td", { class: "nowrap" }, e.userId ? e.userId : h("span", { class: "unattributed" }, "(none)")),
     h("td", { class: "mono" }, e.model, h("span", { class: "cell-sub", "aria-label": "provider " + e.provider }, e.provider)),
     h("td", {}, attr(e.project, e.projectAsSent)),
     h("td", {}, attr(e.environment, e.project ? e.environmentAsSent : null)),
@@ -131,7 +133,8 @@ export function eventsTable(events) {
     h("td", { class: "flags" }, h("span", { class: "badges" }, e.flags.length ? e.flags.map(flagBadge) : badge("ok", "ok")))));
   return h("div", { class: "table-wrap" }, h("table", { class: "table", "aria-label": "Latest events" },
     h("thead", {}, h("tr", {},
-      h("th", { scope: "col" }, "Received (UTC)"), h("th", { scope: "col" }, "Model / provider"),
+      h("th", { scope: "col", title: "the event's timestamp (else its arrival); hover a time for when it was received" }, "Time (UTC)"),
+      h("th", { scope: "col" }, "User"), h("th", { scope: "col" }, "Model / provider"),
       h("th", { scope: "col" }, "Project"), h("th", { scope: "col" }, "Environment"), h("th", { scope: "col" }, "Feature"),
       h("th", { scope: "col", class: "num" }, "Tokens in/out"), h("th", { scope: "col", class: "num" }, "Cost"), h("th", { scope: "col" }, "Flags"))),
     h("tbody", {}, rows)));

@@ -56,7 +56,7 @@ async function renderConfigure(ctx, tabs) {
   sections.keys = keysSection(data, changed);
 
   replace(ctx.main,
-    pageHeader("Settings", `Workspace ${ws} · projects, environments, ingestion keys and strict mode`),
+    pageHeader("Settings", `Workspace ${ws} · event time and tags, projects, environments, ingestion keys and strict mode`),
     tabs,
     sections.workspace.el, sections.projects.el, sections.envs.el, sections.keys.el);
 }
@@ -115,6 +115,7 @@ function workspaceSection(ctx, data) {
   });
 
   const el = card("Workspace", { sub: `${info.name} · slug ${info.slug} · created ${formatTime(info.createdAt)}` },
+    ingestSettingsForm(data),
     h("div", { class: "switch-row" },
       h("div", { class: "switch" }, sw, h("label", { for: id }, "Strict mode"), state),
       h("p", { class: "hint", id: id + "-d" },
@@ -123,6 +124,56 @@ function workspaceSection(ctx, data) {
     h("details", { class: "more" }, h("summary", {}, "Create another workspace"),
       h("p", { class: "hint" }, "Workspaces are separate: their own projects, keys and usage. ", SLUG_RULES), form, err));
   return { el };
+}
+
+const TAG_KEY_RE = /^[a-z0-9_.-]{1,64}$/;
+
+// The accepted event-time window and the tag keys rolled up as dimensions (issue 10).
+function ingestSettingsForm(data) {
+  const win = data.wsInfo.eventWindow || { backSeconds: 35 * 86400, forwardSeconds: 300 };
+  const backIn = h("input", { id: uid("winback"), type: "number", min: "0.0001", max: "400", step: "any", required: true,
+    value: String(win.backSeconds / 86400), "aria-describedby": "win-hint" });
+  const fwdIn = h("input", { id: uid("winfwd"), type: "number", min: "0.02", max: "1440", step: "any", required: true,
+    value: String(win.forwardSeconds / 60), "aria-describedby": "win-hint" });
+  const dimsIn = h("input", { id: uid("tagdims"), placeholder: "team, customer_tier", spellcheck: "false", autocomplete: "off",
+    value: (data.wsInfo.tagDimensions || []).join(", "), "aria-describedby": "dims-hint" });
+  const err = formError();
+  const form = h("form", { class: "form-row", "aria-label": "Event time and tags" },
+    h("div", { class: "field" }, h("label", { for: backIn.id }, "Accept events back (days)"), backIn),
+    h("div", { class: "field" }, h("label", { for: fwdIn.id }, "and ahead (minutes)"), fwdIn),
+    h("div", { class: "field" }, h("label", { for: dimsIn.id }, "Tag dimensions"), dimsIn),
+    h("button", { class: "btn", type: "submit" }, "Save"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    showError(err, null);
+    const dims = dimsIn.value.split(",").map((d) => d.trim()).filter((d) => d !== "");
+    const bad = dims.find((d) => !TAG_KEY_RE.test(d));
+    if (bad !== undefined) return showError(err, { message: `“${bad}” is not a tag key: 1–64 characters of a-z, 0-9, “_”, “.” and “-”.` });
+    if (dims.length > 5) return showError(err, { message: "At most 5 tag dimensions." });
+    const body = {
+      eventWindow: { backSeconds: Math.round(Number(backIn.value) * 86400), forwardSeconds: Math.round(Number(fwdIn.value) * 60) },
+      tagDimensions: dims,
+    };
+    try {
+      const res = await api.patch(api.wsPath(data.ws), body);
+      data.wsInfo = res;
+      backIn.value = String(res.eventWindow.backSeconds / 86400);
+      fwdIn.value = String(res.eventWindow.forwardSeconds / 60);
+      dimsIn.value = res.tagDimensions.join(", ");
+      toast("Saved: events are accepted from " + backIn.value + " days back to " + fwdIn.value + " minutes ahead.");
+    } catch (ex) {
+      showError(err, ex);
+    }
+  });
+  return h("div", { class: "ingest-settings" },
+    h("h3", {}, "Event time and tags"),
+    form, err,
+    h("p", { class: "hint", id: "win-hint" },
+      "An event's ", h("code", {}, "timestamp"), " must lie in this window around its arrival, or it is rejected with ",
+      h("code", {}, "timestamp_out_of_range"), ". Default: 35 days back, 5 minutes ahead."),
+    h("p", { class: "hint", id: "dims-hint" },
+      "Up to 5 tag keys whose costs can be grouped (", h("code", {}, "groupBy=tag:team"), "). Other tags are stored and ",
+      "filterable. A change applies to events written from now on; earlier events keep the dimensions they were written with."));
 }
 
 function projectsSection(data, changed) {

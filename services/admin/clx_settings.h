@@ -50,6 +50,8 @@ typedef struct clx_workspace {
     /* tag keys rolled up as dimensions, in the order set (clx_tag_key_valid, unique) */
     char tag_dimensions[CLX_TAG_DIMENSIONS_MAX][CLX_TAG_KEY_MAX + 1];
     size_t ntag_dimensions;
+    char time_zone[64];          /* IANA zone of budget periods; "" = UTC (issue 12) */
+    char anomaly_sensitivity[8]; /* "low", "medium", "high"; "" = medium */
 } clx_workspace_t;
 
 typedef struct clx_project {
@@ -99,6 +101,53 @@ typedef struct clx_deployment {
     char model[257];
     int64_t created_at_ms;
 } clx_deployment_t;
+
+/* ---- governance records (issue 12): budgets and alert channels ---- */
+
+typedef enum clx_budget_scope {
+    CLX_BUDGET_SCOPE_WORKSPACE = 0,
+    CLX_BUDGET_SCOPE_PROJECT = 1,
+    CLX_BUDGET_SCOPE_ENVIRONMENT = 2, /* project + environment */
+    CLX_BUDGET_SCOPE_FEATURE = 3,     /* a feature, within one project when project is set */
+    CLX_BUDGET_SCOPE_KEY = 4,         /* an ingestion key */
+    CLX_BUDGET_SCOPE_COUNT_
+} clx_budget_scope_t;
+
+#define CLX_BUDGET_ID_LEN 16 /* "bud_" + 12 hex */
+#define CLX_BUDGET_THRESHOLDS_MAX 16
+#define CLX_SETTINGS_FEATURE_MAX 256
+
+typedef struct clx_budget_def {
+    char workspace[CLX_SLUG_MAX + 1];
+    char id[CLX_BUDGET_ID_LEN + 1];
+    char *name;
+    clx_budget_scope_t scope;
+    char project[CLX_SLUG_MAX + 1];
+    char environment[CLX_SLUG_MAX + 1];
+    char feature[CLX_SETTINGS_FEATURE_MAX + 1];
+    char key_id[CLX_KEY_ID_LEN + 1];
+    int period;           /* clx_period_t (services/governance/clx_budget.h) */
+    int64_t amount_nanos; /* > 0 */
+    uint32_t thresholds_bp[CLX_BUDGET_THRESHOLDS_MAX];
+    size_t nthresholds;
+    int64_t created_at_ms, updated_at_ms;
+    int deleted; /* kept in memory (pointers stay valid), never listed */
+} clx_budget_def_t;
+
+#define CLX_CHANNEL_ID_LEN 15     /* "ch_" + 12 hex */
+#define CLX_CHANNEL_SECRET_LEN 43 /* "whsec_" + 37 base62 */
+#define CLX_CHANNEL_URL_MAX 2048
+
+typedef struct clx_channel_def {
+    char workspace[CLX_SLUG_MAX + 1];
+    char id[CLX_CHANNEL_ID_LEN + 1];
+    char *name;
+    int kind; /* 0 webhook (signed), 1 Slack incoming webhook */
+    char *url;
+    char secret[CLX_CHANNEL_SECRET_LEN + 1]; /* "" for Slack */
+    int64_t created_at_ms;
+    int deleted;
+} clx_channel_def_t;
 
 /* What the ingest path needs about the key that authenticated a request (a copy). */
 typedef struct clx_key_info {
@@ -286,5 +335,49 @@ typedef void (*clx_override_fn)(void *arg, const clx_price_override_t *o);
 typedef void (*clx_deployment_fn)(void *arg, const clx_deployment_t *d);
 int clx_settings_list_overrides(clx_settings_t *s, const char *ws, clx_override_fn fn, void *arg);
 int clx_settings_list_deployments(clx_settings_t *s, const char *ws, clx_deployment_fn fn, void *arg);
+
+/*
+ * Governance settings (issue 12). time_zone: an IANA name (checked by the caller, which can
+ * load zone files) or "" for UTC; sensitivity: "low" / "medium" / "high" or "" (medium).
+ * NULL leaves a value as it is. CLX_OK, CLX_ENOTFOUND, CLX_EIO, CLX_ENOSPC.
+ */
+int clx_settings_set_governance(clx_settings_t *s, const char *ws, const char *time_zone, const char *sensitivity,
+                                clx_workspace_t *out);
+
+/*
+ * Budgets. create fills in id and timestamps; update replaces every field of budget id but
+ * its id, workspace and created_at. References (project, environment, key) must exist in the
+ * workspace. Input checks name the field: CLX_EINVAL / CLX_ENOTFOUND with *problem; CLX_EIO;
+ * CLX_ENOSPC. On CLX_OK *out (when not NULL) is a copy; out->name stays valid until the
+ * settings are destroyed.
+ */
+int clx_settings_create_budget(clx_settings_t *s, const clx_budget_def_t *in, clx_budget_def_t *out,
+                               clx_settings_problem_t *problem);
+int clx_settings_update_budget(clx_settings_t *s, const clx_budget_def_t *in, clx_budget_def_t *out,
+                               clx_settings_problem_t *problem);
+/* CLX_OK, CLX_ENOTFOUND, CLX_EIO, CLX_ENOSPC. */
+int clx_settings_delete_budget(clx_settings_t *s, const char *ws, const char *id);
+/* CLX_OK with a copy in *out, or CLX_ENOTFOUND. */
+int clx_settings_get_budget(clx_settings_t *s, const char *ws, const char *id, clx_budget_def_t *out);
+/* Every live budget of ws (ws NULL: of every workspace), in creation order, under the shared lock. */
+typedef void (*clx_budget_fn)(void *arg, const clx_budget_def_t *b);
+int clx_settings_list_budgets(clx_settings_t *s, const char *ws, clx_budget_fn fn, void *arg);
+
+/*
+ * Alert channels. create generates the signing secret of a webhook channel (copied into
+ * out->secret: the caller shows it once); the URL is checked by the caller (SSRF guard).
+ * CLX_OK, CLX_EINVAL (problem), CLX_ENOTFOUND (workspace), CLX_EIO, CLX_ENOSPC.
+ */
+int clx_settings_create_channel(clx_settings_t *s, const char *ws, const char *name, int kind, const char *url,
+                                clx_channel_def_t *out, clx_settings_problem_t *problem);
+int clx_settings_delete_channel(clx_settings_t *s, const char *ws, const char *id);
+/* A copy (secret included) into *out: CLX_OK or CLX_ENOTFOUND. out->name / url stay valid
+ * until the settings are destroyed. */
+int clx_settings_get_channel(clx_settings_t *s, const char *ws, const char *id, clx_channel_def_t *out);
+typedef void (*clx_channel_fn)(void *arg, const clx_channel_def_t *c);
+int clx_settings_list_channels(clx_settings_t *s, const char *ws, clx_channel_fn fn, void *arg);
+
+/* Bumped by every settings change: a reader that caches derived state compares it. */
+uint64_t clx_settings_generation(clx_settings_t *s);
 
 #endif

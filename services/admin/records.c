@@ -49,6 +49,8 @@ void clx_settings_put_workspace(clx_settings_t *s, clx_batch_t *b, const clx_wor
         dims[i] = (char *)w->tag_dimensions[i];
     m.n_tag_dimensions = w->ntag_dimensions;
     m.tag_dimensions = dims;
+    m.time_zone = (char *)w->time_zone;
+    m.anomaly_sensitivity = (char *)w->anomaly_sensitivity;
     put_message(s, b, record_key(key, "ws", w->slug, NULL, NULL), &m.base);
 }
 
@@ -119,6 +121,49 @@ void clx_settings_put_deployment(clx_settings_t *s, clx_batch_t *b, const clx_de
     put_message(s, b, record_key(key, "dep", d->workspace, d->deployment, NULL), &m.base);
 }
 
+void clx_settings_put_budget(clx_settings_t *s, clx_batch_t *b, const clx_budget_def_t *d)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__Budget m = COSTLYNX__STORE__V1__BUDGET__INIT;
+    m.workspace = (char *)d->workspace;
+    m.id = (char *)d->id;
+    m.name = d->name;
+    m.scope = (uint32_t)d->scope;
+    m.project = (char *)d->project;
+    m.environment = (char *)d->environment;
+    m.feature = (char *)d->feature;
+    m.key_id = (char *)d->key_id;
+    m.period = (uint32_t)d->period;
+    m.amount_nanos = d->amount_nanos;
+    m.thresholds_bp = (uint32_t *)d->thresholds_bp;
+    m.n_thresholds_bp = d->nthresholds;
+    m.created_at_ms = d->created_at_ms;
+    m.updated_at_ms = d->updated_at_ms;
+    put_message(s, b, record_key(key, "budget", d->workspace, d->id, NULL), &m.base);
+}
+
+void clx_settings_put_channel(clx_settings_t *s, clx_batch_t *b, const clx_channel_def_t *c)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__AlertChannel m = COSTLYNX__STORE__V1__ALERT_CHANNEL__INIT;
+    m.workspace = (char *)c->workspace;
+    m.id = (char *)c->id;
+    m.name = c->name;
+    m.kind = (uint32_t)c->kind;
+    m.url = c->url;
+    m.secret.data = (uint8_t *)c->secret;
+    m.secret.len = strlen(c->secret);
+    m.created_at_ms = c->created_at_ms;
+    put_message(s, b, record_key(key, "chan", c->workspace, c->id, NULL), &m.base);
+}
+
+int clx_settings_delete_gov_record(clx_settings_t *s, const char *kind, const char *ws, const char *id)
+{
+    char key[RECORD_KEY_MAX];
+    record_key(key, kind, ws, id, NULL);
+    return clx_store_delete(s->store, CLX_CF_SETTINGS, key, strlen(key));
+}
+
 int clx_settings_delete_override_record(clx_settings_t *s, const char *ws, const char *provider, const char *model)
 {
     char key[RECORD_KEY_MAX];
@@ -162,6 +207,8 @@ static int load_workspace(clx_settings_t *s, const ProtobufCMessage *msg)
         if (d != NULL && clx_tag_key_valid(d, strlen(d)))
             memcpy(w->tag_dimensions[w->ntag_dimensions++], d, strlen(d) + 1);
     }
+    snprintf(w->time_zone, sizeof(w->time_zone), "%s", m->time_zone);
+    snprintf(w->anomaly_sensitivity, sizeof(w->anomaly_sensitivity), "%s", m->anomaly_sensitivity);
     clx_settings_index_workspace(s, w);
     return CLX_OK;
 }
@@ -239,6 +286,50 @@ static int load_deployment(clx_settings_t *s, const ProtobufCMessage *msg)
     return CLX_OK;
 }
 
+static int load_budget(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__Budget *m = (const Costlynx__Store__V1__Budget *)msg;
+    if (m->scope >= CLX_BUDGET_SCOPE_COUNT_ || m->period > 2 || m->n_thresholds_bp > CLX_BUDGET_THRESHOLDS_MAX ||
+        strlen(m->id) > CLX_BUDGET_ID_LEN)
+        return CLX_ECORRUPT;
+    clx_budget_def_t *d = clx_xcalloc(1, sizeof(*d));
+    clx_settings_copy_slug(d->workspace, m->workspace);
+    snprintf(d->id, sizeof(d->id), "%s", m->id);
+    d->name = clx_xstrdup(m->name);
+    d->scope = (clx_budget_scope_t)m->scope;
+    clx_settings_copy_slug(d->project, m->project);
+    clx_settings_copy_slug(d->environment, m->environment);
+    snprintf(d->feature, sizeof(d->feature), "%s", m->feature);
+    snprintf(d->key_id, sizeof(d->key_id), "%s", m->key_id);
+    d->period = (int)m->period;
+    d->amount_nanos = m->amount_nanos;
+    for (size_t i = 0; i < m->n_thresholds_bp; i++)
+        d->thresholds_bp[i] = m->thresholds_bp[i];
+    d->nthresholds = m->n_thresholds_bp;
+    d->created_at_ms = m->created_at_ms;
+    d->updated_at_ms = m->updated_at_ms;
+    clx_settings_index_budget(s, d);
+    return CLX_OK;
+}
+
+static int load_channel(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__AlertChannel *m = (const Costlynx__Store__V1__AlertChannel *)msg;
+    if (m->secret.len > CLX_CHANNEL_SECRET_LEN || strlen(m->id) > CLX_CHANNEL_ID_LEN || m->kind > 1)
+        return CLX_ECORRUPT;
+    clx_channel_def_t *c = clx_xcalloc(1, sizeof(*c));
+    clx_settings_copy_slug(c->workspace, m->workspace);
+    snprintf(c->id, sizeof(c->id), "%s", m->id);
+    c->name = clx_xstrdup(m->name);
+    c->kind = (int)m->kind;
+    c->url = clx_xstrdup(m->url);
+    if (m->secret.len > 0)
+        memcpy(c->secret, m->secret.data, m->secret.len);
+    c->created_at_ms = m->created_at_ms;
+    clx_settings_index_channel(s, c);
+    return CLX_OK;
+}
+
 /* The record kinds: a key prefix and the message its value holds. */
 static const struct record_kind {
     const char *prefix;
@@ -251,6 +342,8 @@ static const struct record_kind {
     {"key/", &costlynx__store__v1__api_key__descriptor, load_key},
     {"ovr/", &costlynx__store__v1__price_override__descriptor, load_override},
     {"dep/", &costlynx__store__v1__deployment_mapping__descriptor, load_deployment},
+    {"budget/", &costlynx__store__v1__budget__descriptor, load_budget},
+    {"chan/", &costlynx__store__v1__alert_channel__descriptor, load_channel},
 };
 
 int clx_settings_load_record(clx_settings_t *s, const char *key, size_t klen, const void *val, size_t vlen)

@@ -205,6 +205,7 @@ void clx_settings_destroy(clx_settings_t *s)
     }
     for (size_t i = 0; i < s->deployments.n; i++)
         free(s->deployments.items[i]);
+    clx_settings_free_governance(s);
     free(s->overrides.items);
     free(s->deployments.items);
     clx_map_destroy(s->override_by_name);

@@ -27,6 +27,10 @@ static void help(FILE *f)
                "  workspaces                              list workspaces\n"
                "  workspace-create <slug> [name]          create a workspace\n"
                "  strict on|off                           set strict mode of the workspace\n"
+               "  event-window <back-s> <forward-s>|default  the accepted event-time window in seconds\n"
+               "                                          (default: 35 days back, 5 minutes ahead)\n"
+               "  tag-dimensions [key...]                 the tag keys rolled up for group-bys (at most 5;\n"
+               "                                          none: no tag dimensions); later events only\n"
                "  projects                                list projects\n"
                "  project-create <slug> [name]            create a project (with prod, staging, dev)\n"
                "  environments <project>                  list a project's environments\n"
@@ -79,6 +83,21 @@ static void json_member(char *buf, size_t cap, const char *key, const char *val)
     n = strlen(buf);
     snprintf(buf + n, cap - n, ":");
     json_str(buf, cap, val);
+}
+
+/* "key":123 when val is 1-15 digits, else "key":"val" (the server refuses it, naming key). */
+static void json_number_member(char *buf, size_t cap, const char *key, const char *val)
+{
+    size_t n = strlen(buf), len = strlen(val);
+    snprintf(buf + n, cap - n, "%s", buf[n - 1] == '{' ? "" : ",");
+    json_str(buf, cap, key);
+    n = strlen(buf);
+    if (len > 0 && len <= 15 && strspn(val, "0123456789") == len)
+        snprintf(buf + n, cap - n, ":%s", val);
+    else {
+        snprintf(buf + n, cap - n, ":");
+        json_str(buf, cap, val);
+    }
 }
 
 static void url_escape(char *out, size_t cap, const char *s)
@@ -376,6 +395,29 @@ int clx_ctl_main(int argc, char **argv)
         method = "PATCH";
         snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s", wse);
         snprintf(body, sizeof(body), "{\"strictMode\":%s", strcmp(pos[1], "on") == 0 ? "true" : "false");
+    } else if (strcmp(cmd, "event-window") == 0 && (need = 2, npos >= 2) &&
+               (strcmp(pos[1], "default") == 0 || (need = 3, npos >= 3))) {
+        method = "PATCH";
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s", wse);
+        if (strcmp(pos[1], "default") == 0) {
+            snprintf(body, sizeof(body), "{\"eventWindow\":null");
+        } else {
+            /* digits go as numbers; anything else as text, so the server names the field it refuses */
+            snprintf(body, sizeof(body), "{\"eventWindow\":{");
+            json_number_member(body, sizeof(body), "backSeconds", pos[1]);
+            json_number_member(body, sizeof(body), "forwardSeconds", pos[2]);
+            snprintf(body + strlen(body), sizeof(body) - strlen(body), "}");
+        }
+    } else if (strcmp(cmd, "tag-dimensions") == 0) {
+        method = "PATCH";
+        snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s", wse);
+        snprintf(body, sizeof(body), "{\"tagDimensions\":[");
+        for (int i = 1; i < npos; i++) {
+            if (i > 1)
+                snprintf(body + strlen(body), sizeof(body) - strlen(body), ",");
+            json_str(body, sizeof(body), pos[i]);
+        }
+        snprintf(body + strlen(body), sizeof(body) - strlen(body), "]");
     } else if (strcmp(cmd, "projects") == 0) {
         snprintf(path, sizeof(path), "/api/v1/admin/workspaces/%s/projects", wse);
     } else if (strcmp(cmd, "project-create") == 0 && (need = 2, npos >= 2)) {

@@ -19,6 +19,7 @@
 #include "clx_error.h"
 #include "clx_events.h"
 #include "clx_exporter.h"
+#include "clx_govern.h"
 #include "clx_grpc.h"
 #include "clx_http.h"
 #include "clx_log.h"
@@ -106,6 +107,12 @@ static int valid_http_url(const char *v)
     return v[0] == '\0' || strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
 }
 
+static int valid_webhook_allow(const char *v)
+{
+    unsigned mask;
+    return clx_net_allow_parse(v, &mask) == CLX_OK;
+}
+
 static int valid_level(const char *v)
 {
     return strcmp(v, "error") == 0 || strcmp(v, "warn") == 0 || strcmp(v, "info") == 0 || strcmp(v, "debug") == 0;
@@ -168,6 +175,14 @@ const clx_option_t clx_options[] = {
      valid_positive},
     {"clickhouse-interval-ms", "COSTLYNX_CLICKHOUSE_INTERVAL_MS", "1000",
      "when the export has caught up, the wait before looking for new events", valid_count},
+    /* governance (docs/governance.md) */
+    {"webhook-allow", "COSTLYNX_WEBHOOK_ALLOW", "",
+     "address classes alert webhooks may reach besides public ones: loopback,private,link-local (empty: none; "
+     "a webhook URL is an SSRF vector)",
+     valid_webhook_allow},
+    {"webhook-timeout-ms", "COSTLYNX_WEBHOOK_TIMEOUT_MS", "15000", "longest alert delivery attempt", valid_positive},
+    {"webhook-retry-ms", "COSTLYNX_WEBHOOK_RETRY_MS", "30000",
+     "wait after a failed alert delivery, doubled per failure up to an hour, for at most 24 h", valid_positive},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -265,6 +280,25 @@ static char *scrub_secret_arg(int argc, char **argv, const char *value, const ch
     return NULL;
 }
 
+/* The pipeline's hooks, handed to the governance service. */
+static void hook_stored(void *arg, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, uint64_t seq)
+{
+    clx_govern_on_event(arg, ws, rec, seq);
+}
+
+static void hook_check_budget(void *arg, const char *ws, const char *key_id, const char *project,
+                              const char *environment, const char *feature, clx_arena_t *arena,
+                              Costlynx__V1__CheckBudgetResponse *out)
+{
+    clx_govern_check(arg, ws, key_id, project, environment, feature, arena, out);
+}
+
+static void hook_lock_refused(void *arg, const char *ws, const char *key_id, const char *locked, const char *named,
+                              size_t n)
+{
+    clx_govern_on_lock_refusals(arg, ws, key_id, locked, named, n);
+}
+
 static int serve(int argc, char **argv)
 {
     const char *values[32];
@@ -300,6 +334,7 @@ static int serve(int argc, char **argv)
     enum { DOOR_REST, DOOR_GRPC, NDOORS };
     clx_door_t doors[NDOORS] = {{0}};
     clx_exporter_t *exporter = NULL;
+    clx_govern_t *govern = NULL;
     char *err = NULL;
 
     const char *dir = clx_config_get(values, "data-dir");
@@ -400,6 +435,27 @@ static int serve(int argc, char **argv)
         .max_body = (size_t)atol(clx_config_get(values, "otlp-max-body-bytes")),
     };
     clx_otlp_door_create(&ocfg, &otlp);
+    /* governance: budgets in memory (fed by the writer through the pipeline's hook), the alert
+     * outbox and its delivery thread; never on the fsync path */
+    clx_govern_config_t gvcfg = {
+        .store = store,
+        .settings = settings,
+        .query = query,
+        .timeout_ms = atol(clx_config_get(values, "webhook-timeout-ms")),
+        .backoff = {atol(clx_config_get(values, "webhook-retry-ms")), 3600000, 86400000},
+    };
+    clx_net_allow_parse(clx_config_get(values, "webhook-allow"), &gvcfg.allow); /* validated with the options */
+    if (clx_govern_start(&gvcfg, &govern) != CLX_OK) {
+        fprintf(stderr, "costlynxd: cannot start budgets and alert delivery (see the log)\n");
+        goto done;
+    }
+    clx_pipeline_hooks_t hooks = {
+        .stored = hook_stored,
+        .check_budget = hook_check_budget,
+        .lock_refused = hook_lock_refused,
+        .arg = govern,
+    };
+    clx_pipeline_set_hooks(pipeline, &hooks);
     clx_rest_config_t rcfg = {
         .addr = clx_config_get(values, "http-addr"),
         .threads = (size_t)threads,
@@ -410,6 +466,7 @@ static int serve(int argc, char **argv)
         .query = query,
         .maintenance = maintenance,
         .otlp = otlp,
+        .govern = govern,
     };
     free(err);
     err = NULL;
@@ -507,7 +564,8 @@ done:
     for (int d = NDOORS; d-- > 0;)
         clx_door_destroy(&doors[d], clx_mono_ns()); /* a door not stopped yet (a failed start) stops at once */
     clx_exporter_stop(exporter); /* after the doors (/metrics reads it), before the store closes */
-    clx_writer_destroy(writer); /* writes everything still queued */
+    clx_writer_destroy(writer);  /* writes everything still queued (its hook feeds the budgets) */
+    clx_govern_stop(govern);     /* after the writer's last hook; pending deliveries stay in the outbox */
     clx_otlp_door_destroy(otlp);
     clx_query_destroy(query);
     clx_maintenance_destroy(maintenance);

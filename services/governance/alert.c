@@ -148,7 +148,7 @@ static void sb_json(sbuf_t *b, const char *s, size_t max, int mrkdwn)
     sb_add(b, "\"", 1);
 }
 
-static void rfc3339_ms(int64_t ms, char out[32])
+void clx_alert_iso(int64_t ms, char out[32])
 {
     int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
     clx_civil_t c;
@@ -162,7 +162,7 @@ char *clx_alert_webhook_json(const clx_alert_msg_t *m, size_t *len)
     sbuf_t b = {0};
     char at[32];
 
-    rfc3339_ms(m->at_ms, at);
+    clx_alert_iso(m->at_ms, at);
     sb_str(&b, "{\"id\":");
     sb_json(&b, m->id, 0, 0);
     sb_str(&b, ",\"kind\":");

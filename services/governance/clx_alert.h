@@ -59,6 +59,9 @@ typedef struct clx_alert_msg {
     const char *link;      /* dashboard URL, or NULL */
 } clx_alert_msg_t;
 
+/* ms as RFC 3339 UTC with milliseconds ("2026-03-01T00:00:00.000Z") into out. Cannot fail. */
+void clx_alert_iso(int64_t ms, char out[32]);
+
 /*
  * The webhook JSON body: {"id","kind","workspace","title","text","at" (RFC 3339 UTC, ms),
  * "fields":{name: value…},"link"}. Returns a malloc'd NUL-terminated string (caller

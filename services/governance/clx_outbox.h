@@ -10,6 +10,7 @@
  * the alert id).
  *
  * Keys (CLX_CF_OUTBOX):
+ *   'f' workspace '\0' alert                          -> fired at (8 bytes BE ms): clx_outbox_fire
  *   'i' workspace '\0' alert '\0' channel             -> the item record (below)
  *   'd' due_ms (8 bytes BE) workspace '\0' alert '\0' channel -> "" (pending items by due time)
  * Record: version (1 byte, = 1), state (1), attempts (4 BE), created_ms, due_ms,
@@ -74,6 +75,24 @@ void clx_outbox_destroy(clx_outbox_t *ob); /* NULL is a no-op */
  */
 int clx_outbox_enqueue(clx_outbox_t *ob, const char *workspace, const char *alert_id, const char *channel_id,
                        const void *payload, size_t payload_len, int64_t due_ms, int64_t now_ms);
+
+/*
+ * An alert that must happen once: its fired mark ('f' workspace '\0' alert -> the time) and
+ * one pending item per channel (items[i], due at due_ms) in ONE synced batch, so the mark
+ * never exists without its deliveries nor the reverse — even across kill -9. CLX_OK;
+ * CLX_EEXIST when the alert was fired before (nothing written); CLX_EINVAL; CLX_EIO.
+ * n may be 0 (no channel yet: the alert is only marked as fired).
+ */
+typedef struct clx_outbox_new {
+    const char *channel_id;
+    const void *payload;
+    size_t payload_len;
+    int64_t due_ms;
+} clx_outbox_new_t;
+int clx_outbox_fire(clx_outbox_t *ob, const char *workspace, const char *alert_id, const clx_outbox_new_t *items,
+                    size_t n, int64_t now_ms);
+/* CLX_OK when alert_id was fired (clx_outbox_fire), CLX_ENOTFOUND when not, CLX_EINVAL, CLX_EIO. */
+int clx_outbox_fired(clx_outbox_t *ob, const char *workspace, const char *alert_id);
 
 /*
  * Up to max pending items with due_ms <= now_ms, earliest first, as copies in *items

@@ -209,6 +209,80 @@ done:
     return rc;
 }
 
+/* 'f' ws '\0' alert: the fired mark */
+static size_t mark_key(char *buf, const char *ws, const char *alert)
+{
+    size_t a = strlen(ws) + 1, b = strlen(alert);
+    buf[0] = 'f';
+    memcpy(buf + 1, ws, a);
+    memcpy(buf + 1 + a, alert, b);
+    return 1 + a + b;
+}
+
+int clx_outbox_fired(clx_outbox_t *ob, const char *workspace, const char *alert_id)
+{
+    char key[KEY_MAX];
+    if (!id_ok(workspace) || !id_ok(alert_id))
+        return CLX_EINVAL;
+    char *val = NULL;
+    size_t vlen;
+    int rc = clx_store_get(ob->store, CLX_CF_OUTBOX, key, mark_key(key, workspace, alert_id), &val, &vlen);
+    free(val);
+    return rc;
+}
+
+int clx_outbox_fire(clx_outbox_t *ob, const char *workspace, const char *alert_id, const clx_outbox_new_t *items,
+                    size_t n, int64_t now_ms)
+{
+    char key[KEY_MAX], dkey[KEY_MAX], mkey[KEY_MAX];
+    int rc;
+    if (!id_ok(workspace) || !id_ok(alert_id))
+        return CLX_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!id_ok(items[i].channel_id) || items[i].payload_len > CLX_OUTBOX_PAYLOAD_MAX ||
+            (items[i].payload == NULL && items[i].payload_len > 0))
+            return CLX_EINVAL;
+    size_t mlen = mark_key(mkey, workspace, alert_id);
+    clx_batch_t *b = clx_batch_create();
+    unsigned char ts[8];
+    clx_be64_put(ts, (uint64_t)now_ms);
+
+    pthread_mutex_lock(&ob->lock);
+    char *val = NULL;
+    size_t vlen;
+    rc = clx_store_get(ob->store, CLX_CF_OUTBOX, mkey, mlen, &val, &vlen);
+    free(val);
+    if (rc == CLX_OK) {
+        rc = CLX_EEXIST;
+        goto done;
+    }
+    if (rc != CLX_ENOTFOUND)
+        goto done;
+    clx_batch_put(b, ob->store, CLX_CF_OUTBOX, mkey, mlen, ts, sizeof(ts));
+    for (size_t i = 0; i < n; i++) {
+        clx_outbox_item_t it = {0};
+        it.workspace = (char *)workspace;
+        it.alert_id = (char *)alert_id;
+        it.channel_id = (char *)items[i].channel_id;
+        it.payload = (char *)items[i].payload;
+        it.payload_len = items[i].payload_len;
+        it.state = CLX_OUTBOX_PENDING;
+        it.created_ms = it.updated_ms = now_ms;
+        it.due_ms = items[i].due_ms;
+        it.last_error = "";
+        size_t rlen, klen = item_key(key, &it), dlen = due_key(dkey, &it, it.due_ms);
+        unsigned char *rec = encode(&it, &rlen);
+        clx_batch_put(b, ob->store, CLX_CF_OUTBOX, key, klen, rec, rlen);
+        clx_batch_put(b, ob->store, CLX_CF_OUTBOX, dkey, dlen, "", 0);
+        free(rec);
+    }
+    rc = clx_store_write(ob->store, b, 1);
+done:
+    pthread_mutex_unlock(&ob->lock);
+    clx_batch_destroy(b);
+    return rc;
+}
+
 int clx_outbox_take_due(clx_outbox_t *ob, int64_t now_ms, size_t max, clx_outbox_item_t **items, size_t *n)
 {
     clx_iter_t *it = clx_iter_create(ob->store, CLX_CF_OUTBOX, "d", 1);

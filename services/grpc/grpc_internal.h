@@ -21,7 +21,10 @@ enum clx_grpc_method {
     M_HEALTH_WATCH,
     M_REFLECTION_V1ALPHA,
     M_REFLECTION_V1,
-    M_OTLP_EXPORT, /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
+    M_OTLP_EXPORT,  /* opentelemetry.proto.collector.trace.v1.TraceService/Export */
+    M_VOID,         /* costlynx.v1.UsageIngestion/Void (correct.c) */
+    M_AMEND,        /* costlynx.v1.UsageIngestion/Amend (correct.c) */
+    M_CHECK_BUDGET, /* costlynx.v1.Budgets/CheckBudget (issue 12) */
     M_COUNT_,
     M_UNKNOWN = M_COUNT_ /* any other method: answered UNIMPLEMENTED */
 };
@@ -47,8 +50,8 @@ typedef struct clx_grpc_call {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_call_details details_in; /* M_UNKNOWN: the method the client asked for */
-    grpc_byte_buffer *payload; /* the request (unary) or the last received message */
-    grpc_byte_buffer *out;     /* the message being sent */
+    grpc_byte_buffer *payload;    /* the request (unary) or the last received message */
+    grpc_byte_buffer *out;        /* the message being sent */
     grpc_slice details;
     int details_set;
     int sent_initial_md;
@@ -62,13 +65,13 @@ typedef struct clx_grpc_call {
      */
     atomic_int pending;
     pthread_mutex_t mu;
-    clx_arena_t *arena;        /* the call's memory (a stream's summary lives here) */
+    clx_arena_t *arena; /* the call's memory (a stream's summary lives here) */
     /* ingestion */
     clx_ingest_session_t *session; /* the authenticated key, in arena */
     clx_ingest_t *ing;             /* the request in flight */
     size_t ing_events;             /* its number of events */
-    clx_arena_t *batch_arena;  /* IngestStream: one message's memory, reset per message */
-    const uint8_t *wire;       /* the message being ingested, as received (in its arena) */
+    clx_arena_t *batch_arena;      /* IngestStream: one message's memory, reset per message */
+    const uint8_t *wire;           /* the message being ingested, as received (in its arena) */
     size_t wire_len;
     clx_ingest_summary_t summary; /* IngestStream: the running summary */
     uint32_t events_seen;
@@ -101,8 +104,8 @@ struct clx_grpc {
     int port;
     atomic_int stopping;  /* quiesced: new calls are answered UNAVAILABLE */
     atomic_int shut_down; /* the core server is shutting down: no more request slots */
-    atomic_long calls;  /* live call objects (requested slots included) */
-    atomic_long active; /* calls a client has made that are not finished */
+    atomic_long calls;    /* live call objects (requested slots included) */
+    atomic_long active;   /* calls a client has made that are not finished */
     pthread_mutex_t watch_mu;
     clx_grpc_call_t *watches; /* open health Watch calls */
 };
@@ -152,10 +155,23 @@ void clx_grpc_ingest_start(clx_grpc_call_t *c);
 void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok);
 /* Ends the open IngestStreams of q that waited or lasted past their limits (queue thread). */
 void clx_grpc_ingest_expire(clx_grpc_queue_t *q, uint64_t now_ns);
+/* ingest.c, shared with correct.c: the call's session from x-api-key (0 after answering
+ * UNAUTHENTICATED); the wire readers; the NUL check of one encoded UsageEvent's strings
+ * (problem->field set when one holds a NUL, which protobuf-c's C strings would cut) */
+int clx_grpc_authenticate(clx_grpc_call_t *c);
+int clx_grpc_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+int clx_grpc_wire_skip(const uint8_t **p, const uint8_t *end, unsigned wt);
+void clx_grpc_scan_event(const uint8_t *p, const uint8_t *end, clx_problem_t *problem);
+/* correct.c: Void and Amend */
+void clx_grpc_correct_start(clx_grpc_call_t *c);
+void clx_grpc_correct_event(clx_grpc_call_t *c, int ok);
 /* otlp.c: TraceService/Export (OTLP/gRPC) */
 void clx_grpc_otlp_start(clx_grpc_call_t *c);
 void clx_grpc_otlp_event(clx_grpc_call_t *c, int ok);
 /* health.c */
+/* budgets.c: costlynx.v1.Budgets/CheckBudget */
+void clx_grpc_budgets_start(clx_grpc_call_t *c);
+void clx_grpc_budgets_event(clx_grpc_call_t *c, int ok);
 void clx_grpc_health_start(clx_grpc_call_t *c);
 void clx_grpc_health_event(clx_grpc_call_t *c, int ok);
 /* reflection.c */

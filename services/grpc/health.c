@@ -9,7 +9,7 @@
 
 static int known_service(const char *name)
 {
-    static const char *const served[] = {"", "costlynx.v1.UsageIngestion",
+    static const char *const served[] = {"", "costlynx.v1.UsageIngestion", "costlynx.v1.Budgets",
                                          "opentelemetry.proto.collector.trace.v1.TraceService"};
     for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
         if (strcmp(name, served[i]) == 0)

@@ -485,3 +485,25 @@ void clx_grpc_ingest_event(clx_grpc_call_t *c, int ok)
     }
     stream_message(c);
 }
+
+/* ---- shared with correct.c ------------------------------------------------------------------ */
+
+int clx_grpc_authenticate(clx_grpc_call_t *c)
+{
+    return authenticate(c);
+}
+
+int clx_grpc_wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    return varint(p, end, v);
+}
+
+int clx_grpc_wire_skip(const uint8_t **p, const uint8_t *end, unsigned wt)
+{
+    return skip_value(p, end, wt);
+}
+
+void clx_grpc_scan_event(const uint8_t *p, const uint8_t *end, clx_problem_t *problem)
+{
+    scan_event(p, end, problem);
+}

@@ -33,6 +33,9 @@ static const struct {
                          SLOTS_QUIET},
     [M_OTLP_EXPORT] = {"/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
+    [M_VOID] = {"/costlynx.v1.UsageIngestion/Void", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
+    [M_AMEND] = {"/costlynx.v1.UsageIngestion/Amend", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_QUIET},
+    [M_CHECK_BUDGET] = {"/costlynx.v1.Budgets/CheckBudget", GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, SLOTS_BUSY},
 };
 
 /* ---- helpers shared by the method files ------------------------------------------------- */
@@ -299,6 +302,9 @@ static const struct method_handlers {
     [M_REFLECTION_V1ALPHA] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
     [M_REFLECTION_V1] = {clx_grpc_reflection_start, clx_grpc_reflection_event},
     [M_OTLP_EXPORT] = {clx_grpc_otlp_start, clx_grpc_otlp_event},
+    [M_VOID] = {clx_grpc_correct_start, clx_grpc_correct_event},
+    [M_AMEND] = {clx_grpc_correct_start, clx_grpc_correct_event},
+    [M_CHECK_BUDGET] = {clx_grpc_budgets_start, clx_grpc_budgets_event},
 };
 
 /* One completion for call c. */
@@ -361,10 +367,10 @@ static void *queue_main(void *arg)
     int limits = cfg->stream_idle_ms != 0 || cfg->stream_max_ms != 0;
     for (;;) {
         /* with open streams and limits to enforce, wake at least every EXPIRY_SCAN_MS */
-        gpr_timespec until = limits && q->streams != NULL
-                                 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                                gpr_time_from_millis(EXPIRY_SCAN_MS, GPR_TIMESPAN))
-                                 : gpr_inf_future(GPR_CLOCK_REALTIME);
+        gpr_timespec until =
+            limits && q->streams != NULL
+                ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(EXPIRY_SCAN_MS, GPR_TIMESPAN))
+                : gpr_inf_future(GPR_CLOCK_REALTIME);
         grpc_event ev = grpc_completion_queue_next(q->cq, until, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;

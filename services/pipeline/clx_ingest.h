@@ -23,9 +23,9 @@
  * it. Memory: sessions and requests live in arenas the door owns; the door keeps them
  * (and the events) alive until the answer was read, and frees them with the arena.
  *
- * Later request kinds (corrections: void, amend; reprice) get their own begin function
- * under the same session, and share submit, status and response; the writer orders them
- * with ingestion.
+ * Corrections (void, amend) have their own begin functions under the same kind of session (an
+ * ingestion key's, or clx_ingest_admin_session's), and share submit and status; their outcome is
+ * read with clx_ingest_correction. The writer orders them with ingestion.
  */
 #ifndef CLX_INGEST_H
 #define CLX_INGEST_H
@@ -77,6 +77,12 @@ typedef struct clx_ingest clx_ingest_t;
  */
 int clx_ingest_authenticate(clx_pipeline_t *p, const char *key, size_t len, clx_arena_t *arena,
                             clx_ingest_session_t **out);
+
+/*
+ * Lifts the workspace's event-time window for timestamps in the past for the session's requests
+ * (a bulk import's ?allowOld=true: the door checked the admin token). The window ahead stays.
+ */
+void clx_ingest_session_allow_old(clx_ingest_session_t *s);
 
 /*
  * Re-checks that the session's key was not revoked (a stream, before each message): one
@@ -175,6 +181,98 @@ void clx_ingest_summary_reject(clx_ingest_summary_t *s, clx_arena_t *arena, Cost
                                size_t n, uint32_t offset, const char *field, clx_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
 
+/* ---- corrections (issue 11) -------------------------------------------------------------------- */
+
+#define CLX_MAX_VOID 1000 /* requestIds in one void */
+
+/*
+ * A session of the admin token acting on workspace (the door checked the token): for
+ * corrections; what they record as made "by" it is "admin". CLX_OK with *out; CLX_ENOTFOUND
+ * when there is no such workspace.
+ */
+int clx_ingest_admin_session(clx_pipeline_t *p, const char *workspace, clx_arena_t *arena,
+                             clx_ingest_session_t **out);
+
+/*
+ * A void of n requestIds (1..CLX_MAX_VOID, NUL-terminated, the door checked their text) with
+ * reason (may be ""), in arena: each stored event is marked voided and leaves every total; one
+ * already voided, or unknown, changes nothing. Strings must outlive the request.
+ * CLX_OK with *out; CLX_EUNAUTH when the session's key was revoked.
+ */
+int clx_ingest_begin_void(clx_ingest_session_t *s, clx_arena_t *arena, char **request_ids, size_t n,
+                          const char *reason, clx_ingest_t **out);
+
+/*
+ * An amend of request_id: the fields named (proto3 JSON names, nfields of them) take set's
+ * values — a name whose value set leaves unset clears the field — and the event is validated,
+ * attributed and priced again as if ingested so (at its original time, under this session's
+ * key lock and the workspace's strict mode). A name that is not amendable is an error naming it
+ * (clx_ingest_response errors[0]), found at submit. Strings must outlive the request.
+ * CLX_OK with *out; CLX_EUNAUTH when the session's key was revoked.
+ */
+int clx_ingest_begin_amend(clx_ingest_session_t *s, clx_arena_t *arena, const char *request_id,
+                           Costlynx__V1__UsageEvent *set, char **fields, size_t nfields, const char *reason,
+                           clx_ingest_t **out);
+
+/* 1 when an amend may change the field name (proto3 JSON spelling), else 0. */
+int clx_ingest_amendable(const char *name);
+
+/* The outcome of a void or an amend, once clx_ingest_status is CLX_OK. */
+typedef struct clx_correction_result {
+    /* void */
+    int64_t voided, already_voided, not_found;
+    /*
+     * amend: CLX_OK (event is the new version, in the request's arena; the response's warnings
+     * are what the stages warned about); CLX_ENOTFOUND; CLX_EINVAL (the response's errors[0]
+     * names the field; nothing changed); CLX_EEXIST with code CLX_CODE_EVENT_VOIDED or
+     * CLX_CODE_VERSION_CONFLICT (another correction won the race: send it again).
+     */
+    int amend;
+    clx_code_t amend_code;
+    const struct Costlynx__Store__V1__StoredEvent *event;
+} clx_correction_result_t;
+void clx_ingest_correction(clx_ingest_t *ing, clx_correction_result_t *out);
+
+/* ---- reprice (issue 11) --------------------------------------------------------------------------- */
+
+typedef struct clx_reprice_query {
+    int64_t from_ms, to_ms; /* event time in [from, to); 0: open */
+    const char *provider;   /* normalised; NULL: any */
+    const char *model;      /* as stored (sent); NULL: any */
+    int dry_run;            /* count only; else write the new versions */
+} clx_reprice_query_t;
+
+/* One (provider, model) of the events a reprice would change, and their cost before and after. */
+typedef struct clx_reprice_model {
+    const char *provider, *model;
+    int64_t events;
+    __int128 old_nanos, new_nanos;
+} clx_reprice_model_t;
+
+typedef struct clx_reprice_result {
+    int64_t scanned;   /* the workspace's events read */
+    int64_t eligible;  /* in range and filter, not voided, not priced by the caller */
+    int64_t changed;   /* priced differently by today's catalog and the workspace's terms */
+    int64_t applied;   /* of those, written as a new version (apply only) */
+    int64_t conflicts; /* changed meanwhile by another correction: left for the next run */
+    __int128 old_nanos, new_nanos; /* of the changed events */
+    clx_reprice_model_t *models;   /* by provider and model, at most CLX_REPRICE_MODELS (the rest in one "*") */
+    size_t nmodels;
+} clx_reprice_result_t;
+#define CLX_REPRICE_MODELS 200
+
+/*
+ * Prices every eligible event of the session's workspace again with the catalog and the
+ * workspace's terms in force now, at the event's time, and (unless dry_run) writes each one
+ * priced differently as a new version (change "reprice", by "admin" or the key, reason
+ * "reprice") in writer requests of 1,000, each awaited — so it BLOCKS: call it on a thread of
+ * its own, never on a loop. Idempotent: a second run finds nothing to change. The result lives
+ * in arena. CLX_OK; CLX_EIO (the scan failed); CLX_ESHUTDOWN / CLX_EBUSY / CLX_ENOSPC (a write was
+ * refused: what was applied so far is in *out, the rest was not written — a later run finishes it).
+ */
+int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_reprice_query_t *q,
+                       clx_reprice_result_t *out);
+
 /* Counters since start, for /metrics (read without locks; each value is exact on its own). */
 typedef struct clx_ingest_metrics {
     uint64_t requests; /* ingest requests that reached the pipeline */
@@ -190,5 +288,17 @@ typedef struct clx_ingest_metrics {
     size_t catalog_prices;
 } clx_ingest_metrics_t;
 void clx_ingest_metrics(clx_pipeline_t *p, clx_ingest_metrics_t *out);
+
+/*
+ * The budget check (issue 12): the budgets a call of (project, environment, feature) by the
+ * session's key would be charged to, answered from memory. project and environment default
+ * as ingestion's do (the key's defaults; a key locked to an environment checks that one);
+ * NULL or "" is none. *out and its strings live in arena. CLX_OK; CLX_EINVAL with *why
+ * naming the field (longer than an event's, or not text); CLX_EUNAUTH when the key was
+ * revoked since the session opened. Without budgets wired (no hook set), every call is
+ * allowed and no budget is listed.
+ */
+int clx_ingest_check_budget(clx_ingest_session_t *s, const char *project, const char *environment, const char *feature,
+                            clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why);
 
 #endif

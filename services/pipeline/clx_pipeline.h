@@ -15,6 +15,7 @@
 #include "clx_error.h"
 #include "clx_ingest.h"
 #include "clx_pricing.h"
+#include "costlynx/store/v1/records.pb-c.h"
 #include "costlynx/v1/usage.pb-c.h"
 
 /* Collaborators, declared only: the pipeline's users never need their insides. */
@@ -47,6 +48,25 @@ const clx_catalog_t *clx_pipeline_catalog(clx_pipeline_t *p);
  * never change. On failure the running catalog stays and *errmsg (malloc'd) says why.
  */
 int clx_pipeline_reload_catalog(clx_pipeline_t *p, char **errmsg);
+
+/*
+ * What the governance service (issue 12) hangs on the pipeline; main sets it before serving.
+ * stored: on the writer thread after the group's synced write, once per inserted event (in
+ * sequence order); it must be quick and never block on I/O. check_budget: answers
+ * clx_ingest_check_budget on the door's thread (project / environment already defaulted).
+ */
+typedef struct clx_pipeline_hooks {
+    void (*stored)(void *arg, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, uint64_t seq);
+    void (*check_budget)(void *arg, const char *ws, const char *key_id, const char *project, const char *environment,
+                         const char *feature, clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out);
+    /* writer thread, after the write: n events of a request were refused by the key's lock
+     * to environment locked (the first named environment named) */
+    void (*lock_refused)(void *arg, const char *ws, const char *key_id, const char *locked, const char *named,
+                         size_t n);
+    void *arg;
+} clx_pipeline_hooks_t;
+/* Sets the hooks (copied); before any request. */
+void clx_pipeline_set_hooks(clx_pipeline_t *p, const clx_pipeline_hooks_t *hooks);
 
 /*
  * The first stage, exposed for tests and fuzzing: required fields, lengths, UTF-8, token

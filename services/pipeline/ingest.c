@@ -28,10 +28,17 @@ int clx_ingest_authenticate(clx_pipeline_t *p, const char *key, size_t len, clx_
     if (rc != CLX_OK)
         return rc;
     s->pipeline = p;
+    s->admin = 0;
+    s->allow_old = 0;
     s->secret = clx_arena_strndup(arena, key, len);
     s->secret_len = len;
     *out = s;
     return CLX_OK;
+}
+
+void clx_ingest_session_allow_old(clx_ingest_session_t *s)
+{
+    s->allow_old = 1;
 }
 
 int clx_ingest_session_check(clx_ingest_session_t *s)
@@ -60,6 +67,8 @@ int clx_ingest_submit(clx_ingest_t *ing, clx_ingest_done_fn done, void *data)
 {
     ing->done = done;
     ing->data = data;
+    if (ing->correction != NULL)
+        return clx_correct_run(ing->session->pipeline, ing);
     return clx_pipeline_run(ing->session->pipeline, ing);
 }
 
@@ -194,7 +203,11 @@ void clx_ingest_finish(clx_ingest_t *ing)
         }
         r->skipped++;
         ing->slots[idx].state = SLOT_OPEN; /* not stored: its stored-only notes go */
-        if (it->outcome == CLX_WRITE_CONFLICT)
+        if (it->voided)
+            clx_ingest_warn(ing, idx, CLX_CODE_REQUEST_ID_VOIDED,
+                            "requestId '%s' belongs to a voided event: this event was skipped, the void stands",
+                            request_id_of(ing, idx));
+        else if (it->outcome == CLX_WRITE_CONFLICT)
             clx_ingest_warn(ing, idx, CLX_CODE_REQUEST_ID_CONFLICT,
                             "requestId '%s' was already stored with a different payload: this event was skipped, "
                             "the stored one stands",

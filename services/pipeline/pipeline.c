@@ -12,6 +12,7 @@
 #include "clx_error.h"
 #include "clx_log.h"
 #include "clx_hash.h"
+#include "clx_dims.h"
 #include "clx_rollup.h"
 #include "pipeline_internal.h"
 
@@ -24,7 +25,13 @@ struct clx_pipeline {
     atomic_uint_fast64_t m_requests, m_refused, m_failed, m_inserted, m_skipped, m_rejected, m_warnings;
     clx_catalog_t **retired; /* earlier catalogs: in-flight requests may still hold them */
     size_t nretired;
+    clx_pipeline_hooks_t hooks; /* governance's (issue 12); zero: none */
 };
+
+void clx_pipeline_set_hooks(clx_pipeline_t *p, const clx_pipeline_hooks_t *hooks)
+{
+    p->hooks = *hooks;
+}
 
 static int load_catalog(const clx_catalog_source_t *src, clx_catalog_t **out, char **errmsg)
 {
@@ -94,6 +101,8 @@ int clx_pipeline_auth(clx_pipeline_t *p, const char *key, size_t len, clx_key_in
 
 int clx_pipeline_recheck(clx_pipeline_t *p, clx_ingest_session_t *s)
 {
+    if (s->admin)
+        return CLX_OK; /* the door checked the admin token for this request */
     return clx_settings_recheck_key(p->settings, s->secret, s->secret_len, &s->key);
 }
 
@@ -186,7 +195,16 @@ static void count(clx_pipeline_t *p, const clx_ingest_t *ing)
 static void on_written(clx_write_req_t *wreq)
 {
     clx_ingest_t *ing = wreq->data;
+    clx_pipeline_t *p = ing->session->pipeline;
     ing->status = wreq->status;
+    if (wreq->status == CLX_OK && p->hooks.stored != NULL) /* budgets: after the fsync, before the answer */
+        for (size_t k = 0; k < wreq->nitems; k++)
+            if (ing->items[k].outcome == CLX_WRITE_INSERTED)
+                p->hooks.stored(p->hooks.arg, ing->items[k].workspace, &ing->slots[ing->item_slot[k]].rec,
+                                ing->items[k].seq);
+    if (wreq->status == CLX_OK && ing->nlocks > 0 && p->hooks.lock_refused != NULL)
+        p->hooks.lock_refused(p->hooks.arg, ing->session->key.workspace, ing->session->key.key_id,
+                              ing->session->key.locked_environment, ing->locks[0], ing->nlocks);
     if (wreq->status == CLX_OK)
         clx_ingest_finish(ing);
     count(ing->session->pipeline, ing);
@@ -238,7 +256,9 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
         return 0;
     }
     int64_t event_ms;
-    if (clx_validate_event_time(ev, now, key->window_back_ms, key->window_forward_ms, &event_ms, &why) != CLX_OK) {
+    /* allowOld (an admin's import): any past time back to year 1, RFC 3339's first */
+    int64_t back_ms = ing->session->allow_old ? now + 62135596800000LL : key->window_back_ms;
+    if (clx_validate_event_time(ev, now, back_ms, key->window_forward_ms, &event_ms, &why) != CLX_OK) {
         clx_ingest_add_error(ing, i, &why);
         return 0;
     }
@@ -290,6 +310,14 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
     const char *ws = ing->session->key.workspace;
     size_t nready = 0;
 
+    /* the tag keys the workspace rolls up now (its tagDimensions): StoredEvent.rolled_tags */
+    clx_workspace_t wsrec;
+    char *declared[CLX_TAG_DIMENSIONS_MAX];
+    size_t ndeclared = 0;
+    if (clx_settings_get_workspace(p->settings, ws, &wsrec) == CLX_OK)
+        for (; ndeclared < wsrec.ntag_dimensions && ndeclared < CLX_TAG_DIMENSIONS_MAX; ndeclared++)
+            declared[ndeclared] = wsrec.tag_dimensions[ndeclared];
+
     const clx_catalog_t *catalog = atomic_load(&p->catalog); /* one catalog for the whole request */
     clx_settings_read_begin(p->settings);
     for (size_t i = 0; i < ing->nevents; i++)
@@ -304,6 +332,7 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
         struct clx_ingest_slot *slot = &ing->slots[i];
         if (slot->state != SLOT_READY)
             continue;
+        slot->rec.rolled_tags = ndeclared > 0 ? clx_dims_rolled_tags(&slot->rec, declared, ndeclared) : 0;
         size_t len = costlynx__store__v1__stored_event__get_packed_size(&slot->rec);
         uint8_t *buf = clx_arena_alloc(ing->arena, len);
         costlynx__store__v1__stored_event__pack(&slot->rec, buf);
@@ -330,6 +359,44 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
     return nready;
 }
 
+int clx_ingest_check_budget(clx_ingest_session_t *s, const char *project, const char *environment, const char *feature,
+                            clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why)
+{
+    clx_pipeline_t *p = s->pipeline;
+    /* the limits and text rule of an event's fields of the same names */
+    const struct {
+        const char *name, *v;
+        size_t max;
+    } fields[] = {{"project", project, CLX_SLUG_MAX},
+                  {"environment", environment, CLX_SLUG_MAX},
+                  {"feature", feature, CLX_MAX_FEATURE}};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = fields[i].v != NULL ? strlen(fields[i].v) : 0;
+        if (n > fields[i].max)
+            return clx_problem_set(why, fields[i].name, CLX_CODE_INVALID_VALUE, "%s is longer than %zu bytes",
+                                   fields[i].name, fields[i].max);
+        if (n > 0 && clx_validate_text(fields[i].name, fields[i].v, n, why) != CLX_OK)
+            return CLX_EINVAL;
+    }
+    if (clx_pipeline_recheck(p, s) != CLX_OK)
+        return CLX_EUNAUTH;
+    const clx_key_info_t *key = &s->key;
+    if (project == NULL || project[0] == '\0')
+        project = key->default_project;
+    if (key->locked_environment[0] != '\0')
+        environment = key->locked_environment;
+    else if (environment == NULL || environment[0] == '\0')
+        environment = key->default_environment;
+    if (p->hooks.check_budget == NULL) {
+        costlynx__v1__check_budget_response__init(out);
+        out->allowed = 1;
+        return CLX_OK;
+    }
+    p->hooks.check_budget(p->hooks.arg, key->workspace, key->key_id, project, environment,
+                          feature != NULL ? feature : "", arena, out);
+    return CLX_OK;
+}
+
 int clx_pipeline_run(clx_pipeline_t *p, clx_ingest_t *ing)
 {
     size_t nready = clx_pipeline_prepare(p, ing, clx_now_ms());
@@ -347,4 +414,23 @@ int clx_pipeline_run(clx_pipeline_t *p, clx_ingest_t *ing)
         return 1;
     }
     return 0;
+}
+
+int clx_pipeline_stages_one(clx_pipeline_t *p, clx_ingest_t *ing, size_t i, int64_t now)
+{
+    const clx_catalog_t *catalog = atomic_load(&p->catalog);
+    clx_settings_read_begin(p->settings);
+    int ready = run_stages(p, catalog, ing, i, now);
+    clx_settings_read_end(p->settings);
+    return ready;
+}
+
+clx_writer_t *clx_pipeline_writer(clx_pipeline_t *p)
+{
+    return p->writer;
+}
+
+clx_settings_t *clx_pipeline_settings(clx_pipeline_t *p)
+{
+    return p->settings;
 }

@@ -50,6 +50,8 @@ struct clx_ingest_session {
     clx_key_info_t key;
     const char *secret; /* the key as sent (arena copy), to re-check it */
     size_t secret_len;
+    int admin;     /* the admin token acting on key.workspace (corrections): nothing to re-check */
+    int allow_old; /* the workspace's event-time window does not bound timestamps in the past */
 };
 
 enum slot_state {
@@ -85,6 +87,7 @@ struct clx_ingest {
     void *data;
     int status;
     Costlynx__V1__IngestResponse response;
+    struct clx_correction *correction; /* a void or an amend (correct.c); NULL for ingestion */
 };
 
 /* ingest.c: the record of a rejection / a stored-only warning (the stages' verdicts). */
@@ -103,6 +106,18 @@ void clx_ingest_finish(clx_ingest_t *ing);
 size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now);
 /* pipeline.c: clx_ingest_submit's work: prepare, then hand the write request to the writer. */
 int clx_pipeline_run(clx_pipeline_t *p, clx_ingest_t *ing);
+/*
+ * pipeline.c: the stages over event i of ing alone, accepted (and priced) at now, inside one
+ * catalog and settings read section. 1 when the event passed (slot i READY, rec filled).
+ */
+int clx_pipeline_stages_one(clx_pipeline_t *p, clx_ingest_t *ing, size_t i, int64_t now);
+/* pipeline.c: the writer (corrections submit their own requests) and the settings */
+clx_writer_t *clx_pipeline_writer(clx_pipeline_t *p);
+clx_settings_t *clx_pipeline_settings(clx_pipeline_t *p);
+/* correct.c: the event as the caller sent it, from its stored version (key defaults included), in a. */
+Costlynx__V1__UsageEvent *clx_correct_rebuild(clx_arena_t *a, const Costlynx__Store__V1__StoredEvent *rec);
+/* correct.c: clx_ingest_submit's work for a void or an amend (same contract). */
+int clx_correct_run(clx_pipeline_t *p, clx_ingest_t *ing);
 /* pipeline.c: the key behind a session is still valid (one atomic load while nothing changed). */
 int clx_pipeline_recheck(clx_pipeline_t *p, clx_ingest_session_t *s);
 /* pipeline.c: authenticates a key for a session. */

@@ -4,7 +4,6 @@
  */
 #include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -124,7 +123,7 @@ static void iso_ms(int64_t ms, char *buf, size_t len)
     snprintf(buf + n, len - n, ".%03dZ", (int)(((ms % 1000) + 1000) % 1000));
 }
 
-/* "35 days", "5 minutes", "90 seconds", "1 day 2 hours"...: a window edge as people say it. */
+/* "35 days", "5 minutes", "90 seconds": a window edge in the largest unit that divides it. */
 static void say_span(int64_t ms, char *buf, size_t len)
 {
     int64_t s = ms / 1000;

@@ -31,6 +31,15 @@ int clx_query_event(clx_query_t *q, const char *workspace, const char *request_i
 
 #define CLX_FILTER_TAGS 4 /* tag.KEY=VALUE filters per listing */
 
+/*
+ * Every version of the event of (workspace, request_id), oldest first and the current one last,
+ * each unpacked into arena: fn(arg, version, event). CLX_OK; CLX_ENOTFOUND when no event has the
+ * id; CLX_EIO; CLX_ECORRUPT for an unreadable record. fn's non-zero return stops and is returned.
+ */
+typedef int (*clx_version_fn)(void *arg, uint32_t version, const Costlynx__Store__V1__StoredEvent *ev);
+int clx_query_event_history(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len,
+                            clx_arena_t *arena, clx_version_fn fn, void *arg);
+
 /* Which events a listing returns; zero / NULL members match everything. */
 typedef struct clx_event_filter {
     int64_t from_ms, to_ms;                                         /* event time in [from, to); 0 = open */

@@ -38,6 +38,37 @@ int clx_query_event(clx_query_t *q, const char *workspace, const char *request_i
     return *out != NULL ? CLX_OK : CLX_ECORRUPT;
 }
 
+struct history_walk {
+    clx_arena_t *arena;
+    clx_version_fn fn;
+    void *arg;
+};
+
+static int history_one(void *arg, uint32_t version, const void *val, size_t vlen)
+{
+    struct history_walk *h = arg;
+    ProtobufCAllocator alloc;
+    clx_arena_allocator(h->arena, &alloc);
+    Costlynx__Store__V1__StoredEvent *ev = costlynx__store__v1__stored_event__unpack(&alloc, vlen, val);
+    if (ev == NULL)
+        return CLX_ECORRUPT;
+    return h->fn(h->arg, version, ev);
+}
+
+int clx_query_event_history(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len,
+                            clx_arena_t *arena, clx_version_fn fn, void *arg)
+{
+    Costlynx__Store__V1__StoredEvent *cur;
+    int rc = clx_query_event(q, workspace, request_id, rid_len, arena, &cur);
+    if (rc != CLX_OK)
+        return rc;
+    struct history_walk h = {.arena = arena, .fn = fn, .arg = arg};
+    rc = clx_store_event_history(q->store, workspace, request_id, rid_len, history_one, &h);
+    if (rc != CLX_OK)
+        return rc;
+    return fn(arg, cur->version != 0 ? cur->version : 1, cur);
+}
+
 static int field_matches(const char *want, const char *have)
 {
     return want == NULL || strcmp(want, have != NULL ? have : "") == 0;

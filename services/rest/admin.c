@@ -68,10 +68,16 @@ static void jw_opt(clx_jw_t *w, const char *key, const char *v)
  */
 static yajl_val body_object(clx_rest_call_t *call)
 {
+    return clx_rest_body_object(call, 64 * 1024);
+}
+
+yajl_val clx_rest_body_object(clx_rest_call_t *call, size_t limit)
+{
     h2o_req_t *req = call->req;
     char err[160];
-    if (req->entity.len > 64 * 1024) {
-        clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL, "settings bodies are limited to 64 KiB");
+    if (req->entity.len > limit) {
+        clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL, "the body is larger than the limit of %zu bytes",
+                            limit);
         return NULL;
     }
     size_t len = req->entity.len;
@@ -148,6 +154,7 @@ static void render_ws(clx_jw_t *w, const clx_workspace_t *ws)
     clx_jw_str(w, "slug", ws->slug);
     clx_jw_str(w, "name", ws->name);
     clx_jw_bool(w, "strictMode", ws->strict_mode);
+    clx_rest_render_ws_governance(w, ws);
     jw_time(w, "createdAt", ws->created_at_ms);
     /* the accepted event-time window in force (the defaults when the workspace sets none) */
     clx_jw_obj_open(w, "eventWindow");
@@ -350,6 +357,8 @@ static int workspace_patch(clx_rest_call_t *call, clx_jw_t *w)
     }
     clx_workspace_update_t up = {0};
     if (ingest_settings(call, body, &ws, &up) != CLX_OK)
+        goto done;
+    if (clx_rest_patch_ws_governance(call, body, slug, &ws) < 0)
         goto done;
     if (up.set_window || up.set_tag_dimensions) {
         clx_settings_problem_t problem = {0};
@@ -664,6 +673,14 @@ void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *
     /* the event's time: its timestamp, else (and in events stored before it existed) arrival */
     jw_time(w, "timestamp", ev->event_time_ms != 0 ? ev->event_time_ms : ev->received_at_ms);
     jw_time(w, "receivedAt", ev->received_at_ms);
+    /* corrections (issue 11): the version, and a voided event's mark (it is in no total) */
+    clx_jw_int(w, "version", ev->version != 0 ? ev->version : 1);
+    if (ev->voided) {
+        clx_jw_bool(w, "voided", 1);
+        jw_time(w, "voidedAt", ev->changed_at_ms);
+        clx_jw_str(w, "voidedBy", ev->changed_by);
+        clx_jw_str(w, "voidReason", ev->change_reason);
+    }
     clx_jw_arr_begin(w, "flags");
     static const struct {
         uint32_t bit;
@@ -1050,6 +1067,8 @@ static const struct admin_route routes[] = {
     {"POST", "workspaces/{}/keys", keys_create},
     {"DELETE", "workspaces/{}/keys/{}", key_revoke},
     {"GET", "workspaces/{}/usage/events", usage_events},
+    {"GET", "workspaces/{}/usage/events/{}/history", clx_rest_event_history},
+    {"POST", "workspaces/{}/usage/reprice", clx_rest_reprice},
     {"GET", "workspaces/{}/usage/overview", clx_rest_usage_overview},
     {"GET", "workspaces/{}/usage/costs", clx_rest_usage_costs},
     {"GET", "workspaces/{}/usage/warnings", clx_rest_usage_warnings},
@@ -1061,7 +1080,24 @@ static const struct admin_route routes[] = {
     {"DELETE", "workspaces/{}/pricing/deployments", deployments_delete},
     {"POST", "pricing/reload", clx_rest_pricing_reload},
     {"POST", "backup", backup_create},
+    /* issue 12: services/rest/governance.c */
+    {"GET", "workspaces/{}/budgets", clx_rest_budgets_list},
+    {"POST", "workspaces/{}/budgets", clx_rest_budgets_create},
+    {"GET", "workspaces/{}/budgets/{}", clx_rest_budget_get},
+    {"PATCH", "workspaces/{}/budgets/{}", clx_rest_budget_update},
+    {"DELETE", "workspaces/{}/budgets/{}", clx_rest_budget_delete},
+    {"GET", "workspaces/{}/channels", clx_rest_channels_list},
+    {"POST", "workspaces/{}/channels", clx_rest_channels_create},
+    {"DELETE", "workspaces/{}/channels/{}", clx_rest_channel_delete},
+    {"POST", "workspaces/{}/channels/{}/test", clx_rest_channel_test},
+    {"GET", "workspaces/{}/alerts", clx_rest_alerts_list},
+    {"GET", "workspaces/{}/anomalies", clx_rest_anomalies_list},
 };
+
+yajl_val clx_rest_admin_body(clx_rest_call_t *call)
+{
+    return body_object(call);
+}
 
 void clx_rest_admin_routes(clx_route_visit_fn fn, void *arg)
 {

@@ -16,6 +16,7 @@ typedef struct clx_settings clx_settings_t;
 typedef struct clx_query clx_query_t;
 typedef struct clx_maintenance clx_maintenance_t;
 typedef struct clx_otlp_door clx_otlp_door_t;
+typedef struct clx_govern clx_govern_t;
 
 typedef struct clx_rest_config {
     const char *addr;       /* "host:port"; port 0 picks a free one */
@@ -30,6 +31,7 @@ typedef struct clx_rest_config {
     void (*metrics_extra)(void *arg, char *buf, size_t cap, size_t *len);
     void *metrics_arg;
     clx_otlp_door_t *otlp; /* POST /v1/traces (its body limit: clx_otlp_door_max_body) */
+    clx_govern_t *govern;  /* budgets, alerts (issue 12); NULL: those routes answer without state */
 } clx_rest_config_t;
 
 /*

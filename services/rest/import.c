@@ -551,6 +551,8 @@ int clx_rest_import(clx_rest_call_t *call)
         return clx_rest_send_error(req, CLX_EMEDIA, CLX_CODE_UNSUPPORTED_ENCODING, "Content-Encoding",
                                    "Content-Encoding must be gzip or identity");
     size_t limit = srv->cfg.import_max_body;
+    if (limit > UINT32_MAX) /* zlib's avail_in is 32 bits */
+        limit = UINT32_MAX;
     if (req->entity.len > limit)
         return clx_rest_send_error(req, CLX_ETOOBIG, CLX_CODE_NONE, NULL,
                                    "the body is larger than the limit of %zu bytes; send the file in parts, "
@@ -566,6 +568,7 @@ int clx_rest_import(clx_rest_call_t *call)
                                        "firstLine must be a line number from 1");
         first_line = v;
     }
+    int allow = 0;
     const char *allow_old = clx_rest_query(req, "allowOld");
     if (allow_old != NULL && strcmp(allow_old, "false") != 0) {
         if (strcmp(allow_old, "true") != 0)
@@ -576,8 +579,7 @@ int clx_rest_import(clx_rest_call_t *call)
             return clx_rest_send_error(req, CLX_EFORBIDDEN, CLX_CODE_NONE, "Authorization",
                                        "allowOld=true needs the admin token (Authorization: Bearer) as well as the "
                                        "ingestion key");
-        /* TODO(issue 11): no event-time window exists in the pipeline yet; once it does, the
-         * slots' sessions are opened with the window lifted here. */
+        allow = 1;
     }
 
     clx_arena_t *arena = clx_rest_arena_get(t);
@@ -599,6 +601,8 @@ int clx_rest_import(clx_rest_call_t *call)
             clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
             goto fail;
         }
+        if (allow)
+            clx_ingest_session_allow_old(s->session);
         s->arena = clx_arena_create(SLOT_ARENA);
         s->text = clx_arena_create(gzip ? SLOT_ARENA : 64);
     }

@@ -42,6 +42,7 @@ struct clx_rest {
     atomic_int loops_exit;
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
     atomic_int backups;   /* backups running on their own thread (they use the store) */
+    atomic_int workers;   /* reprices running on their own thread (they use the writer) */
     pthread_mutex_t start_mu;
     pthread_cond_t start_cv;
     size_t started; /* loops set up on their own threads */
@@ -134,6 +135,20 @@ void clx_rest_on_pending_done(h2o_multithread_receiver_t *receiver, h2o_linklist
 
 /* ingest.c */
 int clx_rest_ingest(clx_rest_call_t *call);
+/* correct.c: POST /api/v1/usage/void and /amend (corrections), an event's history and a reprice (admin) */
+int clx_rest_void(clx_rest_call_t *call);
+int clx_rest_amend(clx_rest_call_t *call);
+int clx_rest_event_history(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w);
+/* usage.c: a time as the queries take it ("YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ", Unix ms): 0 or -1 */
+int clx_rest_parse_time(const char *s, int64_t *ms);
+/*
+ * admin.c: the request body as a JSON object (yajl tree; the caller frees it): NULL after
+ * answering 400 / 413 itself (over limit bytes, not JSON, not an object, a string breaking the
+ * shared text rule). An empty body is {}.
+ */
+#include <yajl/yajl_tree.h>
+yajl_val clx_rest_body_object(clx_rest_call_t *call, size_t limit);
 /* import.c: POST /api/v1/usage/import (NDJSON backfill), and its chunks' answers from the writer */
 int clx_rest_import(clx_rest_call_t *call);
 void clx_rest_on_import_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
@@ -167,6 +182,27 @@ int clx_rest_pricing_models(clx_rest_call_t *call);
 int clx_rest_pricing_reload(clx_rest_call_t *call, clx_jw_t *w);
 /* admin.c: a backup's completion, on the loop thread that took the request */
 void clx_rest_on_backup_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+/* admin.c: the request body as a JSON object (NULL after answering 400/413), for governance.c */
+#include <yajl/yajl_tree.h>
+yajl_val clx_rest_admin_body(clx_rest_call_t *call);
+/* governance.c (issue 12): budgets, channels, alerts (admin routes) and the budget check */
+int clx_rest_budgets_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budgets_create(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_get(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_update(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_delete(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channels_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channels_create(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channel_delete(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_channel_test(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_budget_check(clx_rest_call_t *call);
+/* governance.c: a workspace's governance settings in its JSON (timeZone, anomalySensitivity) and
+ * PATCH of them: 0, 1 when the body names none, -1 after answering 400 */
+struct clx_workspace;
+void clx_rest_render_ws_governance(clx_jw_t *w, const struct clx_workspace *ws);
+int clx_rest_patch_ws_governance(clx_rest_call_t *call, yajl_val body, const char *slug, struct clx_workspace *out);
 /* admin.c: settings API and read-back, Bearer admin token */
 int clx_rest_admin_route(clx_rest_call_t *call, const char *path, size_t len);
 

@@ -241,11 +241,14 @@ static const struct top_route {
     {"GET", "/readyz", 0, readyz},
     {"POST", "/api/v1/usage/ingest", 1, clx_rest_ingest},
     {"POST", "/api/v1/usage/import", 1, clx_rest_import},
+    {"POST", "/api/v1/usage/void", 1, clx_rest_void},
+    {"POST", "/api/v1/usage/amend", 1, clx_rest_amend},
     {"POST", "/v1/traces", 1, clx_rest_otlp_traces}, /* OTLP/HTTP */
     {"GET", "/api/v1/pricing/models", 0, clx_rest_pricing_models},
     {"GET", "/api/v1/routes", 0, clx_rest_routes},
     {"GET", "/openapi.json", 0, NULL},
     {"GET", "/metrics", 0, clx_rest_metrics},
+    {"GET", "/api/v1/budgets/check", 1, clx_rest_budget_check}, /* ingestion key (issue 12) */
 };
 
 size_t clx_rest_body_limit(const clx_rest_t *srv, h2o_iovec_t target)
@@ -509,6 +512,8 @@ static void rest_stop(void *impl, uint64_t deadline_ns)
             break;
         usleep(10 * 1000);
     }
+    while (atomic_load(&r->workers) != 0) /* a reprice writes through the writer, stopped after us */
+        usleep(10 * 1000);
     if (atomic_load(&r->backups) != 0) {
         /* the store closes after us: a checkpoint still copying must finish first */
         clx_log(CLX_LOG_WARN, "rest", "waiting for the running backup to finish before stopping");

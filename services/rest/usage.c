@@ -221,6 +221,96 @@ int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w)
 
 /* ---- costs --------------------------------------------------------------------------------- */
 
+/* Reads limit (1..1000) into *limit when present. 0, or -1 after a 400. */
+static int read_limit(clx_rest_call_t *call, size_t *limit)
+{
+    char *v = clx_rest_query(call->req, "limit");
+    if (v == NULL)
+        return 0;
+    if (*v == '\0' || strspn(v, "0123456789") != strlen(v) || strlen(v) > 4 || atoi(v) < 1 || atoi(v) > 1000) {
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "limit", "limit must be 1 to 1000");
+        return -1;
+    }
+    *limit = (size_t)atoi(v);
+    return 0;
+}
+
+/*
+ * groupBy=user, key or tag:KEY: the top values from the dims family (clx_query_top). It
+ * answers one such dimension over whole UTC days of event time, and nothing else: another
+ * groupBy, an attribution filter or a range not on day boundaries is refused by name.
+ */
+static int costs_top(clx_rest_call_t *call, clx_jw_t *w, const char *ws, int64_t from, int64_t to, const char *group)
+{
+    clx_top_query_t q = {.workspace = ws, .from_ms = from, .to_ms = to, .limit = 50};
+    if (strchr(group, ',') != NULL)
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
+                                   "groupBy user, key or tag:KEY takes no other dimension (got '%.80s')", group);
+    if (strcmp(group, "user") == 0) {
+        q.kind = CLX_TOP_USER;
+    } else if (strcmp(group, "key") == 0) {
+        q.kind = CLX_TOP_KEY;
+    } else {
+        q.kind = CLX_TOP_TAG;
+        q.tag_key = group + 4;
+        clx_workspace_t wsrec;
+        int declared = 0;
+        if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsrec) == CLX_OK)
+            for (size_t i = 0; i < wsrec.ntag_dimensions; i++)
+                declared |= strcmp(wsrec.tag_dimensions[i], q.tag_key) == 0;
+        if (!declared)
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
+                                       "tag '%.64s' is not one of the workspace's tagDimensions: only declared tags "
+                                       "are rolled up (the event list filters on any tag: tag.KEY=VALUE)",
+                                       q.tag_key);
+    }
+    for (int i = 0; i < CLX_NDIMS; i++)
+        if (clx_rest_query(call->req, dim_names[i]) != NULL)
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, dim_names[i],
+                                       "groupBy=%s cannot be filtered by %s: its counters are per %s and day only",
+                                       group, dim_names[i], group);
+    if (from % CLX_MS_PER_DAY != 0 || to % CLX_MS_PER_DAY != 0)
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE,
+                                   from % CLX_MS_PER_DAY != 0 ? "from" : "to",
+                                   "groupBy=%s needs whole UTC days: from and to at midnight UTC", group);
+    if (read_limit(call, &q.limit) != 0)
+        return 0;
+    clx_top_row_t *rows, total;
+    size_t n, nvalues;
+    int rc = clx_query_top(call->srv->cfg.query, &q, w->arena, &rows, &n, &total, &nvalues);
+    if (rc != CLX_OK)
+        return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "usage could not be read: %s",
+                                   clx_strerror(rc));
+    jw_head(w, ws, from, to);
+    clx_jw_arr_begin(w, "groupBy");
+    clx_jw_str(w, NULL, group);
+    clx_jw_arr_end(w);
+    clx_jw_obj_open(w, "total"); /* every value's, not only the rows shown */
+    clx_usage_row_t t = {.sum = total.sum, .unpriced_events = total.unpriced_events};
+    jw_sum(w, &t);
+    clx_jw_obj_end(w);
+    clx_jw_int(w, "groups", (int64_t)nvalues);
+    clx_jw_int(w, "limit", (int64_t)q.limit);
+    clx_jw_arr_begin(w, "rows");
+    for (size_t i = 0; i < n; i++) {
+        clx_jw_obj_open(w, NULL);
+        clx_jw_str(w, group, rows[i].value);
+        clx_usage_row_t r = {.sum = rows[i].sum, .unpriced_events = rows[i].unpriced_events};
+        jw_sum(w, &r);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return clx_rest_send_json(call->req, 200, w->buf, w->len);
+}
+
+/* Is tok (len bytes) one of the dims family's group-bys: user, key, tag:KEY? */
+static int top_group(const char *tok, size_t len)
+{
+    return (len == 4 && strncmp(tok, "user", 4) == 0) || (len == 3 && strncmp(tok, "key", 3) == 0) ||
+           (len > 4 && strncmp(tok, "tag:", 4) == 0);
+}
+
 int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
 {
     char *ws;
@@ -231,9 +321,20 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
     char *group = clx_rest_query(call->req, "groupBy");
     if (group == NULL)
         group = "project";
+    size_t limit = 0;
     for (char *tok = group, *comma; *tok != '\0'; tok = comma != NULL ? comma + 1 : tok + strlen(tok)) {
         comma = strchr(tok, ',');
         size_t len = comma != NULL ? (size_t)(comma - tok) : strlen(tok);
+        if (top_group(tok, len)) {
+            if (tok != group)
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
+                                           "groupBy %.*s takes no other dimension", (int)(len > 70 ? 70 : len), tok);
+            if (len == strlen(group) && strncmp(group, "tag:", 4) == 0 &&
+                !clx_tag_key_valid(group + 4, strlen(group + 4)))
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
+                                           "tag:KEY takes a tag key: 1 to 64 of a-z 0-9 _ . -");
+            return costs_top(call, w, ws, from, to, group);
+        }
         unsigned bit = 0;
         for (int i = 0; i < CLX_NDIMS; i++)
             if (strlen(dim_names[i]) == len && strncmp(tok, dim_names[i], len) == 0)
@@ -244,11 +345,13 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
             bit = CLX_DIM_HOUR;
         if (bit == 0 && len > 0)
             return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
-                                       "groupBy takes project, environment, feature, provider, model, day or hour; "
-                                       "got '%.*s'",
+                                       "groupBy takes project, environment, feature, provider, model, day or hour, "
+                                       "or one of user, key, tag:KEY; got '%.*s'",
                                        (int)(len > 40 ? 40 : len), tok);
         q.group_by |= bit;
     }
+    if (read_limit(call, &limit) != 0)
+        return 0;
     for (int i = 0; i < CLX_NDIMS; i++)
         q.filter[i] = clx_rest_query(call->req, dim_names[i]);
     clx_usage_row_t *rows;
@@ -270,6 +373,8 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
     jw_sum(w, &total);
     clx_jw_obj_end(w);
     clx_jw_arr_begin(w, "rows");
+    if (limit != 0 && n > limit) /* rows are by cost (or time): the first limit of them */
+        n = limit;
     for (size_t i = 0; i < n; i++) {
         clx_jw_obj_open(w, NULL);
         for (int k = 0; k < CLX_NDIMS; k++) {
@@ -369,4 +474,9 @@ int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w)
         return 0;
     clx_jw_obj_end(w);
     return clx_rest_send_json(call->req, 200, w->buf, w->len);
+}
+
+int clx_rest_parse_time(const char *s, int64_t *ms)
+{
+    return parse_time(s, ms);
 }

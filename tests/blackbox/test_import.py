@@ -165,6 +165,30 @@ class ImportTest(unittest.TestCase):
         st, js, raw = self.post(b"")
         self.assertEqual((st, js["lines"], js["inserted"]), (200, 0, 0), raw)
 
+    def test_allow_old_lifts_the_event_window_for_the_admin(self):
+        ws = "imp-old"
+        self.srv.create_workspace(ws)
+        key = self.srv.create_key(ws=ws)
+        old = line("old-1", timestamp="2020-03-01T10:00:00Z")  # far beyond the default 35 days
+        recent = line("old-2")
+        st, js, raw = self.post(old + "\n" + recent + "\n", key=key)
+        self.assertEqual((st, js["inserted"], js["rejected"]), (200, 1, 1), raw)
+        self.assertEqual((js["errors"][0]["line"], js["errors"][0]["field"], js["errors"][0]["code"]),
+                         (1, "timestamp", "timestamp_out_of_range"))
+        admin = {"Authorization": "Bearer " + self.srv.admin_token}
+        st, js, raw = self.post(old + "\n" + recent + "\n", key=key, query="?allowOld=true", headers=admin)
+        self.assertEqual((st, js["inserted"], js["skipped"], js["rejected"]), (200, 1, 1, 0), raw)
+        # an amend that keeps the old time is not refused by the window it was let through
+        st, _, raw = self.srv.request("POST", "/api/v1/usage/amend", json.dumps(
+            {"requestId": "old-1", "set": {"feature": "backfill"}}), {"Content-Type": "application/json",
+                                                                      "X-API-Key": key})
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(clx.parse(raw)["event"]["feature"], "backfill")
+        # still a window ahead: a time in the future is refused
+        st, js, raw = self.post(line("old-3", timestamp="2999-01-01T00:00:00Z") + "\n", key=key,
+                                query="?allowOld=true", headers=admin)
+        self.assertEqual((js["rejected"], js["errors"][0]["code"]), (1, "timestamp_out_of_range"), raw)
+
     def test_first_line_offsets_the_numbers(self):
         body = "\n".join([line("fl-1"), "nope", line("fl-3")])
         st, js, raw = self.post(body, query="?firstLine=1000001")

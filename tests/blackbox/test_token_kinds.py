@@ -391,6 +391,22 @@ class WindowSettingTest(unittest.TestCase):
         st, js, raw = self.srv.admin("PATCH", "workspaces/w", {"tagDimensions": []})
         self.assertEqual((st, js["tagDimensions"]), (200, []), raw)
 
+    def test_ctl(self):
+        rc, out, err = self.srv.ctl("--workspace", "w", "event-window", "86400", "600")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(clx.parse(out)["eventWindow"], {"backSeconds": 86400, "forwardSeconds": 600})
+        rc, out, err = self.srv.ctl("--workspace", "w", "event-window", "-5", "600")
+        self.assertNotEqual(rc, 0)
+        self.assertIn(b"eventWindow.backSeconds", out + err)
+        rc, out, err = self.srv.ctl("--workspace", "w", "event-window", "default")
+        self.assertEqual(clx.parse(out)["eventWindow"], {"backSeconds": 35 * DAY, "forwardSeconds": 300})
+        rc, out, err = self.srv.ctl("--workspace", "w", "tag-dimensions", "team", "env.region")
+        self.assertEqual((rc, clx.parse(out)["tagDimensions"]), (0, ["team", "env.region"]), err)
+        rc, out, err = self.srv.ctl("--workspace", "w", "tag-dimensions")
+        self.assertEqual((rc, clx.parse(out)["tagDimensions"]), (0, []), err)
+        rc, out, err = self.srv.ctl("--workspace", "w", "event-window", "5")
+        self.assertNotEqual(rc, 0)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,4 +1,6 @@
 """A data folder written by the previous costlynxd opens in this one, with the same answers.
+Its events read back with issue 10's fields at their "absent" values, and sent again they are
+duplicates, not conflicts (their fingerprints did not change).
 
 The rollup records changed format (64-byte int64 sums → 113-byte 128-bit sums, docs/design.md
 "Rollups"): this test writes a folder with an older binary — flushed tables and, after a
@@ -20,6 +22,24 @@ import clx
 from clx import event
 
 PREVIOUS = os.environ.get("CLX_PREVIOUS_COSTLYNXD")
+# what read-back gained with issue 10 (event time, user, tags, token kinds, tier, breakdown)
+ISSUE10_FIELDS = ("timestamp", "userId", "tags", "cacheWrite1hTokens", "reasoningTokens", "audioInputTokens",
+                  "cachedAudioTokens", "audioOutputTokens", "webSearchCalls", "serviceTier", "costBreakdown")
+
+
+def strip_issue10(js):
+    """Removes issue 10's read-back fields from every event (a dict with a requestId) in js."""
+    if isinstance(js, dict):
+        if "requestId" in js and "receivedAt" in js:
+            for k in ISSUE10_FIELDS:
+                js.pop(k, None)
+        for v in js.values():
+            strip_issue10(v)
+    elif isinstance(js, list):
+        for v in js:
+            strip_issue10(v)
+
+
 READS = ["usage/overview", "usage/overview?bucket=hour", "usage/costs?groupBy=project,feature",
          "usage/costs?groupBy=model,day", "usage/warnings", "usage/events?limit=1000"]
 
@@ -46,6 +66,14 @@ class UpgradeTest(unittest.TestCase):
         self.servers.append(s)
         return s
 
+    def start_as(self, srv, binary):
+        saved = clx.BINARY
+        clx.BINARY = binary
+        try:
+            srv.start()
+        finally:
+            clx.BINARY = saved
+
     def reads(self, srv):
         out = {}
         for path in READS:
@@ -53,6 +81,7 @@ class UpgradeTest(unittest.TestCase):
             self.assertEqual(st, 200, raw)
             for k in ("from", "to"):  # the default range ends "today": equal within one run
                 js.pop(k, None)
+            strip_issue10(js)  # checked in old_events_read_back
             out[path] = js
         return out
 
@@ -72,7 +101,7 @@ class UpgradeTest(unittest.TestCase):
         key = old.create_key(name="k", default_project="app", default_environment="prod")
         self.ingest(old, key, "a", 10)
         old.stop()  # flushed: version-1 records in tables
-        old.start()
+        self.start_as(old, PREVIOUS)  # clx.Server.start runs clx.BINARY: the older one again
         self.ingest(old, key, "b", 10)
         before = self.reads(old)
         self.assertEqual(before["usage/overview"]["totals"]["events"], 1000)
@@ -81,6 +110,7 @@ class UpgradeTest(unittest.TestCase):
         new = self.server(clx.BINARY, token)
         after = self.reads(new)
         self.assertEqual(after, before)
+        self.old_events_read_back(new)
         # new ingestion adds version-2 operands onto version-1 records
         self.ingest(new, key, "c", 4)
         total = self.reads(new)["usage/overview"]["totals"]
@@ -97,6 +127,27 @@ class UpgradeTest(unittest.TestCase):
         # the settings written by the older binary work: the key still ingests, a repeat is skipped
         st, js, raw = new.ingest(key, event("a-0-1", feature="feat-1", inputTokens=1001, outputTokens=50))
         self.assertEqual(raw, clx.SKIP1)
+        # an old event sent again unchanged is a duplicate (its fingerprint did not move), and one
+        # sent with a new field set is a conflict (a batch of them: every fingerprint kind)
+        st, js, raw = new.ingest(key, {"events": [
+            event("a-0-%d" % i, feature="feat-%d" % (i % 4), inputTokens=1000 + i, outputTokens=50,
+                  **({"estimatedCostUsd": "0.%06d" % (i + 1)} if i % 3 == 0 else {})) for i in range(1, 50)]})
+        self.assertEqual((st, js["inserted"], js["skipped"], js.get("warnings", [])), (200, 0, 49, []), raw[:300])
+        st, js, raw = new.ingest(key, event("a-0-1", feature="feat-1", inputTokens=1001, outputTokens=50,
+                                            userId="someone"))
+        self.assertEqual([w["code"] for w in js["warnings"]], ["requestId_conflict"], raw)
+
+    def old_events_read_back(self, srv):
+        """Events stored before issue 10: the event time is the arrival time, no user, no tags,
+        no token kinds, the standard tier, and no breakdown (none was recorded; none is derived)."""
+        events = srv.all_events()
+        self.assertEqual(len(events), 1000)
+        for e in events:
+            self.assertEqual(e["timestamp"], e["receivedAt"])
+            self.assertEqual((e["userId"], e["tags"], e["costBreakdown"], e["serviceTier"]),
+                             (None, {}, None, "standard"))
+            self.assertEqual([e[k] for k in ("cacheWrite1hTokens", "reasoningTokens", "audioInputTokens",
+                                             "cachedAudioTokens", "audioOutputTokens", "webSearchCalls")], [0] * 6)
 
 
 if __name__ == "__main__":

@@ -39,14 +39,18 @@ before(async () => {
   // exact caller costs, so the page's amounts are known to the digit:
   //   customer-support · chat 1.5 (+ one unpriced event), document-processing · contract-analysis 0.25,
   //   customer-support · ticket-classifier 0.0123 + 0.0002, (unattributed) · chat 0.006 → total 1.7685
+  // issue 10: team is a declared tag dimension; event 1 happened a day before it was sent
+  const w = await srv.call("PATCH", A, { body: { tagDimensions: ["team"] } });
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  const dayAgo = new Date(Date.now() - 86400e3).toISOString();
   const events = [
-    ev("1", { project: "customer-support", environment: "prod", feature: "ticket-classifier", estimatedCostUsd: 0.0123 }),
+    ev("1", { project: "customer-support", environment: "prod", feature: "ticket-classifier", estimatedCostUsd: 0.0123, timestamp: dayAgo }),
     ev("2", { project: "customer-support", environment: "prod", feature: "chat", estimatedCostUsd: 1.5 }),
     ev("3", { project: "document-processing", environment: "prod", feature: "contract-analysis", estimatedCostUsd: 0.25 }),
     ev("4", { project: "nope-unknown", feature: "chat", estimatedCostUsd: 0.006 }),
     ev("5", { model: UNPRICED_MODEL, project: "customer-support", environment: "prod", feature: "chat" }),
     // the newest: what Overview must show with its attribution
-    ev("6", { model: "gpt-4o-mini", inputTokens: 850, outputTokens: 320, project: "customer-support", environment: "staging", feature: "ticket-classifier", estimatedCostUsd: 0.0002 }),
+    ev("6", { model: "gpt-4o-mini", inputTokens: 850, outputTokens: 320, project: "customer-support", environment: "staging", feature: "ticket-classifier", estimatedCostUsd: 0.0002, userId: "cust-42", tags: { team: "support", trace: "t-1" } }),
   ];
   for (const e of events) { // one by one, so "newest first" is well defined
     const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: e });
@@ -119,7 +123,13 @@ test("Overview shows totals and the newest event with its attribution", async ()
   for (const text of ["gpt-4o-mini", "customer-support", "staging", "ticket-classifier", "850 / 320", "$0.0002"]) {
     assert.ok(cells.includes(text), `newest event row lacks "${text}": ${JSON.stringify(cells)}`);
   }
-  // the unknown slug is shown as unattributed, the unpriced event flagged
+  assert.ok(cells.includes("cust-42"), `newest event row lacks its user: ${JSON.stringify(cells)}`);
+  assert.equal(await table.getByRole("columnheader", { name: "Time (UTC)" }).count(), 1);
+  // listed by event time: the backdated event 1 comes last, its arrival on hover
+  const oldest = table.locator("tbody tr").last();
+  assert.match(await oldest.innerText(), /\$0\.0123/);
+  assert.match(await oldest.locator("td").first().getAttribute("title"), /^event time [\s\S]*\nreceived /);
+    // the unknown slug is shown as unattributed, the unpriced event flagged
   assert.match(await table.innerText(), /\(unattributed\)/);
   assert.match(await table.innerText(), /unpriced/);
   assert.equal((await page.locator('[data-stat="spend"]').innerText()).trim(), "$1.77");
@@ -161,6 +171,25 @@ test("Costs shows spend by project and feature with exact amounts", async () => 
   await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Spend breakdown"] tbody tr').length === 1);
   assert.match(await table.innerText(), /\(unattributed\)[\s\S]*\$0\.006/);
   await page.getByRole("button", { name: "Clear", exact: true }).click();
+});
+
+test("Costs shows the top end users and the values of a declared tag", async () => {
+  await page.getByRole("link", { name: "Costs" }).click();
+  const table = page.getByRole("table", { name: "Spend breakdown" });
+  await table.waitFor();
+  await page.getByRole("checkbox", { name: "End user" }).check();
+  await page.waitForFunction(() => location.hash.includes("groupBy=user"));
+  await row(table, "cust-42").getByRole("cell", { name: "$0.0002", exact: true }).waitFor();
+  assert.equal(await table.locator("tbody tr").count(), 1, "only event 6 has a user");
+  assert.equal(await page.getByRole("columnheader", { name: "End user" }).count(), 1);
+  assert.ok(await page.getByRole("form", { name: "Filters" }).getByLabel("Project").isDisabled(), "no filters for top users");
+  await page.getByRole("checkbox", { name: "Tag team" }).check();
+  await page.waitForFunction(() => location.hash.includes("groupBy=tag%3Ateam") || location.hash.includes("groupBy=tag:team"));
+  await row(table, "support").getByRole("cell", { name: "$0.0002", exact: true }).waitFor();
+  assert.equal(await page.getByRole("checkbox", { name: "Tag trace" }).count(), 0, "undeclared tags are not offered");
+  await shot("costs-top-users");
+  await page.getByRole("checkbox", { name: "Tag team" }).uncheck();
+  await page.waitForFunction(() => location.hash.includes("groupBy=project"));
 });
 
 test("Warnings lists the unpriced model with the fix", async () => {
@@ -230,6 +259,22 @@ test("Settings creates a key whose secret, shown once, ingests", async () => {
   await waitFor(async () => (await srv.call("GET", "/api/v1/admin/workspaces/default")).body.strictMode === true, "strict mode on");
   await sw.uncheck();
   await waitFor(async () => (await srv.call("GET", "/api/v1/admin/workspaces/default")).body.strictMode === false, "strict mode off");
+
+  // event time and tags (issue 10): the window and the tag dimensions, saved through the settings API
+  await page.getByLabel("Accept events back (days)").fill("2");
+  await page.getByLabel("and ahead (minutes)").fill("60");
+  await page.getByLabel("Tag dimensions").fill("team, Bad Key");
+  await page.getByRole("form", { name: "Event time and tags" }).getByRole("button", { name: "Save" }).click();
+  await page.getByText("“Bad Key” is not a tag key", { exact: false }).waitFor();
+  await page.getByLabel("Tag dimensions").fill("team, customer_tier");
+  await page.getByRole("form", { name: "Event time and tags" }).getByRole("button", { name: "Save" }).click();
+  await waitFor(async () => {
+    const b = (await srv.call("GET", "/api/v1/admin/workspaces/default")).body;
+    return b.eventWindow.backSeconds === 172800 && b.eventWindow.forwardSeconds === 3600 &&
+      JSON.stringify(b.tagDimensions) === JSON.stringify(["team", "customer_tier"]);
+  }, "event window and tag dimensions saved");
+  // back to the defaults for the tests after this one
+  await srv.call("PATCH", "/api/v1/admin/workspaces/default", { body: { eventWindow: null, tagDimensions: [] } });
 });
 
 test("Settings → Pricing: coverage search, and a workspace price for the unpriced model", async () => {

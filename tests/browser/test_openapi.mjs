@@ -191,7 +191,8 @@ function documentedSchema(method, p, status) {
 
 test("the schema check catches an answer that differs from the document", () => {
   const ws = doc.components.schemas.Workspace;
-  assert.deepEqual(check(ws, { slug: "default", name: "D", strictMode: false, createdAt: "2026-11-27T00:00:00.000Z" }), []);
+  assert.deepEqual(check(ws, { slug: "default", name: "D", strictMode: false, createdAt: "2026-11-27T00:00:00.000Z",
+    eventWindow: { backSeconds: 3024000, forwardSeconds: 300 }, tagDimensions: [] }), []);
   assert.notDeepEqual(check(ws, { slug: "default", name: "D", createdAt: "2026-11-27T00:00:00.000Z" }), [], "missing required");
   assert.notDeepEqual(check(ws, { slug: "default", name: "D", strictMode: "no", createdAt: "x" }), [], "wrong type");
   assert.notDeepEqual(check({ $ref: "#/components/schemas/StoredEvent" }, { costUsd: 1 }), [], "nested");

@@ -3,7 +3,7 @@
  * (services/rest/rest_json.c, clx_rest_decode_ingest): the bytes are a request body. What it
  * decodes is then checked the way the door uses it: every decoded event is a complete
  * UsageEvent the validator can read, at most CLX_MAX_BATCH of them, every note names an event
- * that exists, and a refused body says why.
+ * that exists, and a refused body says why; tags and timestamps (issue 10) are whole.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,8 +38,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     for (size_t i = 0; i < body->nevents; i++) {
         clx_problem_t problem;
-        if (body->events[i] != NULL)
-            (void)clx_validate_event(body->events[i], &problem);
+        const Costlynx__V1__UsageEvent *ev = body->events[i];
+        if (ev == NULL)
+            continue;
+        /* issue 10: at most one tag more than allowed is kept, every one whole; a decoded
+         * timestamp is a real instant */
+        if (ev->n_tags > CLX_MAX_TAGS + 1)
+            abort();
+        for (size_t t = 0; t < ev->n_tags; t++)
+            if (ev->tags[t] == NULL || ev->tags[t]->key == NULL || ev->tags[t]->value == NULL)
+                abort();
+        if (ev->timestamp != NULL && (ev->timestamp->nanos < 0 || ev->timestamp->nanos > 999999999))
+            abort();
+        if (clx_validate_event(ev, &problem) == CLX_OK) {
+            int64_t at;
+            (void)clx_validate_event_time(ev, 1796000000000LL, 35LL * 86400000LL, 300000LL, &at, &problem);
+        }
     }
 done:
     clx_arena_destroy(arena);

@@ -101,6 +101,46 @@ def full_event():
             "timestamp": "2026-03-04T05:06:07.123Z"}
 
 
+def issue10_event(i=0, **kw):
+    """Every issue-10 field at once: event time, user, tags, each token kind, a tier, web search."""
+    ev = {"provider": "anthropic", "model": "claude-sonnet-4-5", "requestId": "i10-%d" % i, "inputTokens": 10000,
+          "cachedTokens": 2000, "cacheWriteTokens": 3000, "cacheWrite1hTokens": 1000, "outputTokens": 3000,
+          "reasoningTokens": 1000, "audioInputTokens": 500, "cachedAudioTokens": 100, "audioOutputTokens": 200,
+          "webSearchCalls": 3, "serviceTier": "priority", "userId": "cust-42",
+          "tags": {"team": "search", "customer_tier": "gold", "a.b-c_1": ""},
+          "timestamp": "2026-11-30T14:03:07.123456789+01:00", "project": "app", "environment": "prod"}
+    ev.update(kw)
+    return ev
+
+
+def issue10_bodies():
+    """name -> str: the issue-10 fields, valid and at and past every limit."""
+    b = {}
+    b["i10_full"] = json.dumps(issue10_event())
+    b["i10_proto_names"] = json.dumps({"provider": "openai", "model": "o3", "request_id": "i10-p", "user_id": "u",
+                                       "reasoning_tokens": 5, "output_tokens": 9, "cache_write_1h_tokens": 0,
+                                       "service_tier": "flex", "web_search_calls": 1, "cached_audio_tokens": 0,
+                                       "audio_input_tokens": 0, "audio_output_tokens": 1})
+    b["i10_batch"] = json.dumps({"events": [issue10_event(i, serviceTier=t, timestamp=ts) for i, (t, ts) in
+                                            enumerate([("standard", "2026-11-30T00:00:00Z"),
+                                                       ("batch", "2026-11-30T23:59:59.9z"),
+                                                       ("flex", "0001-01-01T00:00:00Z"),
+                                                       ("auto", "9999-12-31T23:59:59.999999999Z"),
+                                                       ("default", "2024-02-29T12:00:00-23:59")])]})
+    b["i10_tags_16"] = json.dumps(issue10_event(tags={"t%02d" % i: "v" * 256 for i in range(16)}))
+    b["i10_tags_17"] = json.dumps(issue10_event(tags={"t%02d" % i: "v" for i in range(17)}))
+    b["i10_tags_bad"] = ('{"provider":"openai","model":"m","requestId":"t","tags":{"Team":1,"a":{"b":[1]},'
+                         '"c":["x"],"d":null,"e":true,"f":"\\ud800","g":"a\\u0000b","a":"dup"}}')
+    b["i10_tags_not_object"] = '{"events":[{"provider":"o","model":"m","tags":"x"},{"tags":[{"a":"b"}]},{"tags":5}]}'
+    b["i10_timestamps_bad"] = json.dumps({"events": [issue10_event(i, timestamp=t) for i, t in enumerate(
+        ["2026-02-30T00:00:00Z", "2026-11-30T24:00:00Z", "2026-11-30T14:03:07.1234567890Z", "2026-11-30",
+         "2026-11-30T14:03:07+0100", "", "x" * 40, "2026-11-30T14:03:60Z"])] + [issue10_event(99, timestamp=5)]})
+    b["i10_numbers"] = ('{"provider":"openai","model":"gpt-4o-mini","requestId":"n","reasoningTokens":-0,'
+                        '"webSearchCalls":1e3,"audioInputTokens":"12","cachedAudioTokens":99999999999999999999,'
+                        '"serviceTier":"PRIORITY","userId":"u\\u0000v"}')
+    return b
+
+
 def rest_bodies():
     """name -> bytes."""
     b = {}
@@ -129,6 +169,7 @@ def rest_bodies():
     b["empty"] = ""
     b["not_object"] = "[1,2,3]"
     b["truncated"] = GUIDE_BATCH[:120]
+    b.update(issue10_bodies())
     return {k: (v if isinstance(v, bytes) else v.encode()) for k, v in b.items()}
 
 
@@ -155,6 +196,21 @@ def grpc_messages():
                                                                input_tokens=1, output_tokens=1,
                                                                request_id="a\0x")]).SerializeToString()
     m["bad_utf8"] = batch([event(7)]).replace(b"req-0007", b"req-\xff\xfe07")
+    # issue 10: every new field; tags at and past the limits; NULs in the new strings (the wire check)
+    m["i10_full"] = batch([issue10_event()])
+    m["i10_batch"] = batch([issue10_event(i, serviceTier=t) for i, t in enumerate(["flex", "batch", "auto", "x"])])
+    m["i10_tags_17"] = batch([issue10_event(tags={"t%02d" % i: "v" for i in range(17)})])
+    m["i10_nul_strings"] = pb.IngestBatch(events=[
+        pb.UsageEvent(provider="openai", model="gpt-4o-mini", request_id="n1", user_id="u\0v"),
+        pb.UsageEvent(provider="openai", model="gpt-4o-mini", request_id="n2", service_tier="flex\0x"),
+        pb.UsageEvent(provider="openai", model="gpt-4o-mini", request_id="n3", tags={"team\0x": "v"}),
+        pb.UsageEvent(provider="openai", model="gpt-4o-mini", request_id="n4", tags={"team": "v\0w"}),
+    ]).SerializeToString()
+    m["i10_timestamp_range"] = pb.IngestBatch(events=[
+        pb.UsageEvent(provider="openai", model="gpt-4o-mini", request_id="t%d" % i,
+                      timestamp={"seconds": sec, "nanos": ns})
+        for i, (sec, ns) in enumerate([(-62135596801, 0), (253402300800, 0), (0, -1), (0, 1000000000),
+                                       (2**63 - 1, 999999999), (-2**63, 0)])]).SerializeToString()
     return m
 
 

@@ -6,8 +6,10 @@ dir (grpc_stubs.py). Run with the Debian interpreter, which has python3-grpcio/p
 
     cd tests/grpc && /usr/bin/python3 -m unittest -v test_grpc_python
 """
+import datetime
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +26,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
 sys.path.insert(0, HERE)
 
 import grpc  # noqa: E402
-from google.protobuf import descriptor_pb2, json_format  # noqa: E402
+from google.protobuf import descriptor_pb2, json_format, timestamp_pb2  # noqa: E402
 
 import clx  # noqa: E402
 import grpc_stubs  # noqa: E402
@@ -71,7 +73,10 @@ def json_to_proto(ev_json):
 
 def err_message(field, message, fix):
     # REST quotes the JSON text of a bad estimatedCostUsd ('-1'); gRPC has only a double: not compared
-    return "<not compared>" if field == "estimatedCostUsd" else fix(message)
+    if field == "estimatedCostUsd":
+        return "<not compared>"
+    # the window's edges are the arrival time's, which differs per call: compared without them
+    return re.sub(r" \(\d{4}-\d\d-\d\dT[^)]* to [^)]*\)", " (edges)", fix(message))
 
 
 def norm_rest(js, prefix):
@@ -170,7 +175,7 @@ class IngestTest(GrpcCase):
             "costUsd": "0.0003195", "costSource": "catalog", "inputTokens": 850, "outputTokens": 320,
             "cachedTokens": 0, "cacheWriteTokens": 0, "batch": False, "project": "app", "environment": "prod",
             "projectAsSent": "app", "environmentAsSent": "prod", "feature": "ticket-classifier",
-            "keyId": self.key_id, "flags": [], "cacheWrite1hTokens": 0, "reasoningTokens": 0, "audioInputTokens": 0,
+            "keyId": self.key_id, "version": 1, "flags": [], "cacheWrite1hTokens": 0, "reasoningTokens": 0, "audioInputTokens": 0,
             "cachedAudioTokens": 0, "audioOutputTokens": 0, "webSearchCalls": 0, "serviceTier": "standard",
             "userId": None, "tags": {}})
 
@@ -382,6 +387,34 @@ class IngestTest(GrpcCase):
         self.assertEqual((r.inserted + r.skipped, r.rejected), (1, 0))
         self.assertIsNotNone(self.srv.get_event("g-cancel-1"))
 
+    def test_stream_sees_a_window_changed_meanwhile(self):
+        # issue 10: an open stream's session re-reads its workspace's event window after a
+        # settings change (the key's re-check), so the next message is judged by the new one
+        self.srv.create_workspace("grpcwin")
+        key = self.srv.create_key(ws="grpcwin", name="win")
+        sent, go = threading.Event(), threading.Event()
+        def ts(days):
+            t = timestamp_pb2.Timestamp()
+            t.FromDatetime(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days))
+            return t
+
+        def gen():
+            yield batch(ev("g-win-1", timestamp=ts(3)))
+            sent.set()
+            go.wait(10)
+            yield batch(ev("g-win-2", timestamp=ts(3)), ev("g-win-3", timestamp=ts(0.5)))
+        fut = self.stub.IngestStream.future(gen(), metadata=md(key), timeout=RPC_TIMEOUT)
+        self.assertTrue(sent.wait(10))
+        time.sleep(0.3)  # the first message is processed before the next is read
+        st, js, raw = self.srv.admin("PATCH", "workspaces/grpcwin", {"eventWindow": {"backSeconds": 86400}})
+        self.assertEqual(st, 200, raw)
+        go.set()
+        r = fut.result()
+        self.assertEqual((r.inserted, r.rejected), (2, 1), r)
+        self.assertEqual([(e.index, e.request_id, e.field, e.code) for e in r.errors],
+                         [(1, "g-win-2", "timestamp", "timestamp_out_of_range")])
+        self.assertIn("1 day back to 5 minutes ahead", r.errors[0].message)
+
     def test_stream_of_one_batch(self):
         r = self.stream(self.key, [batch(ev("g-s1-0"), ev("g-s1-1", input_tokens=-2))])
         self.assertResp(r, inserted=1, rejected=1, errors=[(1, "g-s1-1", "inputTokens", "invalid_value")])
@@ -457,9 +490,16 @@ class IngestTest(GrpcCase):
                    for m in svc["UsageIngestion"].method}
         self.assertEqual(methods, {
             "Ingest": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", False, False),
-            "IngestStream": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", True, False)})
+            "IngestStream": (".costlynx.v1.IngestBatch", ".costlynx.v1.IngestResponse", True, False),
+            "Void": (".costlynx.v1.VoidRequest", ".costlynx.v1.VoidResponse", False, False),
+            "Amend": (".costlynx.v1.AmendRequest", ".costlynx.v1.AmendResponse", False, False)})
         self.assertEqual(sorted(m.name for m in f.message_type),
-                         ["EventError", "IngestBatch", "IngestResponse", "UsageEvent", "Warning"])
+                         ["AmendRequest", "AmendResponse", "BudgetStatus", "CheckBudgetRequest",
+                          "CheckBudgetResponse", "EventError", "IngestBatch", "IngestResponse", "UsageEvent",
+                          "VoidRequest", "VoidResponse", "Warning"])
+        # the budget check (issue 12) is served from the same file
+        self.assertEqual({m.name: (m.input_type, m.output_type) for m in svc["Budgets"].method},
+                         {"CheckBudget": (".costlynx.v1.CheckBudgetRequest", ".costlynx.v1.CheckBudgetResponse")})
         # the served descriptor is the contract itself
         mine = descriptor_pb2.FileDescriptorProto()
         pb.DESCRIPTOR.CopyToProto(mine)
@@ -481,6 +521,14 @@ class IngestTest(GrpcCase):
 # ---- parity with REST ---------------------------------------------------------------------------
 
 # REST JSON events (requestId added per door). Valid, warned and invalid ones, each kind once.
+def _ago(seconds, offset=False):
+    """An RFC 3339 time `seconds` before now (negative: ahead), UTC 'Z' or a -05:30 offset."""
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
+    if offset:
+        return t.astimezone(datetime.timezone(datetime.timedelta(hours=-5, minutes=-30))).isoformat()
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 PARITY_EVENTS = [
     {"provider": "openai", "model": "gpt-4o-mini", "inputTokens": 850, "outputTokens": 320, "project": "app",
      "environment": "prod", "feature": "ticket-classifier"},
@@ -514,6 +562,39 @@ PARITY_EVENTS = [
     {"provider": "openai", "model": "gpt-4o-mini", "project": "app", "environment": "staging"},  # locked keys
     {"provider": "openai", "model": "gpt-4o-mini", "requestId": None},  # no requestId at all
     {"provider": "openai", "model": "gpt-4o-mini", "requestId": "x" * 252},  # 257 bytes with the prefix
+    # ---- issue 10: event time, end users, tags, the whole token bill (appended: the indices above stay)
+    {"provider": "anthropic", "model": "claude-sonnet-4-5", "inputTokens": 10000, "cachedTokens": 2000,
+     "cacheWriteTokens": 3000, "cacheWrite1hTokens": 1000, "outputTokens": 500, "webSearchCalls": 3,
+     "userId": "cust-42 ✓", "tags": {"team": "search", "customer_tier": "gold"}, "timestamp": _ago(3 * 86400)},
+    {"provider": "openai", "model": "o3", "inputTokens": 1000, "outputTokens": 3000, "reasoningTokens": 2000,
+     "serviceTier": "flex", "timestamp": _ago(3600, offset=True)},
+    {"provider": "openai", "model": "gpt-4o-realtime-preview", "inputTokens": 2000, "cachedTokens": 800,
+     "audioInputTokens": 1200, "cachedAudioTokens": 500, "outputTokens": 100, "audioOutputTokens": 100},
+    {"provider": "openai", "model": "gpt-4o-mini", "inputTokens": 100, "outputTokens": 10, "serviceTier": "priority"},
+    {"provider": "openai", "model": "gpt-4o-mini", "inputTokens": 100, "outputTokens": 10, "serviceTier": "batch"},
+    {"provider": "openai", "model": "gpt-4o-mini", "inputTokens": 100, "outputTokens": 10, "batch": True,
+     "serviceTier": "auto"},
+    {"provider": "openai", "model": "gpt-4.1-nano", "inputTokens": 100, "outputTokens": 10, "serviceTier": "flex",
+     "webSearchCalls": 1},  # tier_unpriced warning, fee unpriced
+    {"provider": "openai", "model": "gpt-4o-mini", "batch": True, "serviceTier": "priority"},
+    {"provider": "openai", "model": "gpt-4o-mini", "serviceTier": "turbo"},
+    {"provider": "openai", "model": "gpt-4o-mini", "outputTokens": 5, "reasoningTokens": 6},
+    {"provider": "openai", "model": "gpt-4o-mini", "inputTokens": 10, "cacheWriteTokens": 3, "cacheWrite1hTokens": 4},
+    {"provider": "openai", "model": "gpt-4o-mini", "inputTokens": 10, "audioInputTokens": 11},
+    {"provider": "openai", "model": "gpt-4o-mini", "outputTokens": 5, "reasoningTokens": 3, "audioOutputTokens": 3},
+    {"provider": "openai", "model": "gpt-4o-mini", "webSearchCalls": 1000001},
+    {"provider": "openai", "model": "gpt-4o-mini", "timestamp": _ago(40 * 86400)},
+    {"provider": "openai", "model": "gpt-4o-mini", "timestamp": _ago(-3600)},
+    {"provider": "openai", "model": "gpt-4o-mini", "userId": "u" * 257},
+    {"provider": "openai", "model": "gpt-4o-mini", "userId": "a\u0001b"},
+    {"provider": "openai", "model": "gpt-4o-mini", "tags": {"t%02d" % i: "v" for i in range(17)}},
+    {"provider": "openai", "model": "gpt-4o-mini", "tags": {"k" * 65: "v"}},
+    {"provider": "openai", "model": "gpt-4o-mini", "tags": {"Team": "v"}},
+    {"provider": "openai", "model": "gpt-4o-mini", "tags": {"": "v"}},
+    {"provider": "openai", "model": "gpt-4o-mini", "tags": {"team": "v" * 257}},
+    {"provider": "openai", "model": "gpt-4o-mini", "tags": {"team": "a\nb"}},
+    {"provider": "openai", "model": "gpt-4o-mini", "tags": {"team": "ok", "t2": "é"}, "project": "app",
+     "environment": "prod", "userId": "u-1"},
 ]
 
 

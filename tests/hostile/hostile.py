@@ -270,7 +270,8 @@ def pb_varint(field, n):
 
 def pb_event(request_id=b"r", provider=b"openai", model=b"gpt-4o-mini", extra=b"", **strings):
     """An encoded UsageEvent; string fields as bytes (any bytes at all)."""
-    nums = {"provider": 1, "model": 2, "request_id": 6, "project": 7, "environment": 8, "feature": 9}
+    nums = {"provider": 1, "model": 2, "request_id": 6, "project": 7, "environment": 8, "feature": 9,
+            "user_id": 15, "service_tier": 21}
     vals = {"provider": provider, "model": model, "request_id": request_id, "project": b"app",
             "environment": b"prod"}
     vals.update(strings)

@@ -12,7 +12,7 @@ from hostile import pb_batch, pb_event, pb_len, pb_varint  # noqa: E402
 S = grpc_stubs.load()
 PB = S.usage_pb2
 FIELDS = {"request_id": "requestId", "provider": "provider", "model": "model", "project": "project",
-          "environment": "environment", "feature": "feature"}
+          "environment": "environment", "feature": "feature", "user_id": "userId", "service_tier": "serviceTier"}
 
 
 class HostileGrpcTest(unittest.TestCase):
@@ -87,6 +87,27 @@ class HostileGrpcTest(unittest.TestCase):
                           stored={ok_id.decode(): {"inputTokens": 10}},
                           absent=["grpc-bad-%d" % n, "grpc-bad-%d-a" % n])
             self.canaries.add("between")
+        hostile.assert_alive(self, self.srv)
+
+    def test_10b_bad_bytes_in_tags(self):
+        # issue 10: a tag key or value that protobuf-c's C strings would cut or that is not text
+        bad = [("invalid UTF-8", b"\xff\xfe"), ("NUL", b"a\x00x"), ("DEL", b"a\x7f"), ("newline", b"a\nb")]
+        n = 0
+        for what, raw in bad:
+            for where in ("key", "value"):
+                n += 1
+                entry = pb_len(1, b"team" + raw if where == "key" else b"team") + \
+                    pb_len(2, b"v" + raw if where == "value" else b"v")
+                ok_id = b"grpc-tag-ok-%d" % n
+                self.case("%s in a tag %s" % (what, where),
+                          pb_batch(pb_event(request_id=ok_id, extra=pb_len(16, pb_len(1, b"team") + pb_len(2, b"v"))),
+                                   pb_event(request_id=b"grpc-tag-bad-%d" % n, extra=pb_len(16, entry))),
+                          errors=[(1, "tags", "invalid_value")], inserted=1,
+                          stored={ok_id.decode(): {"tags": {"team": "v"}}}, absent=["grpc-tag-bad-%d" % n])
+        # two entries of one key (a proto map keeps the last; REST refuses a repeated key): refused alike
+        self.case("a tag key twice", pb_batch(pb_event(request_id=b"grpc-tag-dup", extra=pb_len(
+            16, pb_len(1, b"team") + pb_len(2, b"a")) + pb_len(16, pb_len(1, b"team") + pb_len(2, b"b")))),
+            errors=[(0, "tags", "invalid_value")], inserted=0, absent=["grpc-tag-dup"])
         hostile.assert_alive(self, self.srv)
 
     def test_11_nul_ids_never_collide(self):

@@ -151,10 +151,18 @@ def number_cases():
         ("cached over input", n("rest-n32", "cachedTokens", b"11"), ("one", "invalid_value", "cachedTokens")),
         ("batch 'yes'", n("rest-n33", "batch", b'"yes"'), ("one", "invalid_type", "batch")),
         ("batch 1", n("rest-n34", "batch", b"1"), ("one", "invalid_type", "batch")),
+        # issue 10: the new counts follow the token rules; their parts stay within their totals
+        ("-0 reasoningTokens", n("rest-n35", "reasoningTokens", b"-0"), ("one", "invalid_value", "reasoningTokens")),
+        ("1e2 webSearchCalls", n("rest-n36", "webSearchCalls", b"1e2"), ("one", "invalid_value", "webSearchCalls")),
+        ("10^6+1 webSearchCalls", n("rest-n37", "webSearchCalls", b"1000001"), ("one", "invalid_value", "webSearchCalls")),
+        ("int64 max cachedAudioTokens", n("rest-n38", "cachedAudioTokens", b"9223372036854775807"),
+         ("one", "invalid_value", "cachedAudioTokens")),
+        ("reasoning over output", n("rest-n39", "reasoningTokens", b"6"), ("one", "invalid_value", "reasoningTokens")),
+        ("'4' audioOutputTokens", n("rest-n40", "audioOutputTokens", b'"4"'), ("ok", "rest-n40", {"audioOutputTokens": 4})),
     ]
 
 
-STRING_FIELDS = ("requestId", "provider", "model", "project", "environment", "feature")
+STRING_FIELDS = ("requestId", "provider", "model", "project", "environment", "feature", "userId", "serviceTier")
 
 
 def string_cases():
@@ -186,6 +194,19 @@ def string_cases():
         body = js(ev("placeholder"))
         body = body.replace(b'"placeholder"', b'"' + prefix.encode() + raw + b'"')
         cases.append(("%s kept exactly" % name, body, ("ok", rid, {"requestId": rid})))
+    tag = lambda rid, raw: with_raw(rid, "tags", raw)  # noqa: E731
+    cases += [  # issue 10: tag keys and values are strings like the others, named as tags
+        ("NUL in a tag value", tag("rest-tag-nul", b'{"team":"a\\u0000x"}'), ("one", "invalid_value", "tags")),
+        ("NUL in a tag key", tag("rest-tag-knul", b'{"te\\u0000am":"a"}'), ("one", "invalid_value", "tags")),
+        ("lone surrogate in a tag value", tag("rest-tag-hi", b'{"team":"a\\ud800"}'), ("one", "invalid_value", "tags")),
+        ("DEL in a tag value", tag("rest-tag-del", b'{"team":"a\x7f"}'), ("one", "invalid_value", "tags")),
+        ("raw 0xff in a tag value", tag("rest-tag-ff", b'{"team":"a\xff"}'), ("one", "invalid_value", "tags")),
+        ("raw 0xff in a tag key", tag("rest-tag-kff", b'{"te\xffam":"a"}'), ("one", "invalid_value", "tags")),
+        ("surrogate pair in a tag value kept", tag("rest-tag-pair", b'{"team":"\\ud83d\\ude00"}'),
+         ("ok", "rest-tag-pair", {"tags": {"team": "\U0001F600"}})),
+        ("tags nested deep", tag("rest-tag-deep", b'{"a":' + b"[" * 200 + b"]" * 200 + b"}"),
+         ("one", "invalid_type", "tags")),
+    ]
     cases += [
         ("tab in feature", js(ev("rest-tab", feature="a\tb")), ("ok", "rest-tab", {"feature": "a\tb"})),
         ("RTL override in feature", js(ev("rest-rtl", feature="x\u202ey")), ("ok", "rest-rtl", {"feature": "x\u202ey"})),

@@ -354,6 +354,66 @@ static void test_summary_shifts_indices_and_caps_notes(void **state)
     clx_arena_destroy(a);
 }
 
+/* FNV-1a 64 written out here, so the test pins the stored formula, not the library's. */
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/*
+ * Old data folders (issue 10): an event without the new fields keeps the fingerprint the
+ * formula gave before they existed (provider, model, project and environment as sent,
+ * feature, each NUL-ended; input, output, cached, cache-write tokens and -1 for a
+ * catalog cost as int64s; "batch" for batch events), so an old event sent again is still a
+ * duplicate and not a requestId_conflict. With a new field set it differs.
+ */
+static void test_fingerprint_of_old_events_unchanged(void **state)
+{
+    struct fixture *f = *state;
+    clx_arena_t *a = clx_arena_create(4096);
+    static const char strs[] = "openai\0gpt-4o-mini\0support\0staging\0\0";
+    int64_t nums[5] = {850, 320, 0, 0, -1};
+    uint64_t want = fnv(0xcbf29ce484222325ULL, strs, sizeof(strs) - 1);
+    want = fnv(want, nums, sizeof(nums));
+    uint64_t want_batch = fnv(want, "batch", 5);
+
+    run1(f, a, f->key_plain, event(a, "openai", "gpt-4o-mini", "fp-old", "support", "staging"));
+    Costlynx__Store__V1__StoredEvent *s = stored(f, a, "default", "fp-old");
+    assert_non_null(s);
+    assert_true(s->fingerprint == want);
+
+    Costlynx__V1__UsageEvent *b = event(a, "openai", "gpt-4o-mini", "fp-batch", "support", "staging");
+    b->batch = 1;
+    run1(f, a, f->key_plain, b);
+    s = stored(f, a, "default", "fp-batch");
+    assert_non_null(s);
+    assert_true(s->fingerprint == want_batch);
+    /* serviceTier "batch" is the same tier as batch: true, so the same event */
+    Costlynx__V1__UsageEvent *t = event(a, "openai", "gpt-4o-mini", "fp-tier", "support", "staging");
+    t->service_tier = "batch";
+    run1(f, a, f->key_plain, t);
+    s = stored(f, a, "default", "fp-tier");
+    assert_non_null(s);
+    assert_true(s->fingerprint == want_batch);
+    assert_true(s->batch);
+
+    /* a new field, set: another fingerprint (a resend with it differing is a conflict) */
+    Costlynx__V1__UsageEvent *u = event(a, "openai", "gpt-4o-mini", "fp-user", "support", "staging");
+    u->user_id = "cust-1";
+    run1(f, a, f->key_plain, u);
+    s = stored(f, a, "default", "fp-user");
+    assert_non_null(s);
+    assert_true(s->fingerprint != want);
+    assert_string_equal(s->user_id, "cust-1");
+    assert_true(s->event_time_ms == s->received_at_ms); /* no timestamp: the arrival time */
+    clx_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_batch_mixed_and_repeated_ids),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_summary_shifts_indices_and_caps_notes),
+        cmocka_unit_test(test_fingerprint_of_old_events_unchanged),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -342,6 +342,115 @@ static void test_duplicate_fields_are_refused(void **state)
     }
 }
 
+/* RFC 3339 as proto3 JSON writes a Timestamp; the expected values come from Python's datetime. */
+static void test_rfc3339(void **state)
+{
+    static const struct {
+        const char *s;
+        int64_t sec;
+        int32_t nanos;
+    } ok[] = {
+        {"1970-01-01T00:00:00Z", 0, 0},
+        {"2026-11-30T14:03:07.120Z", 1796047387, 120000000},
+        {"1969-12-31T23:59:59.5Z", -1, 500000000},
+        {"2000-02-29T23:59:59.999999999-00:30", 951870599, 999999999},
+        {"0001-01-01T00:00:00Z", -62135596800LL, 0},
+        {"9999-12-31T23:59:59Z", 253402300799LL, 0},
+        {"2024-03-01t00:00:00+14:00", 1709200800, 0},
+        {"2026-11-30T14:03:07.1z", 1796047387, 100000000},
+    };
+    static const char *const bad[] = {
+        "2026-11-30",
+        "2026-11-30T14:03:07",
+        "2026-11-30 14:03:07Z",
+        "2026-02-29T00:00:00Z",
+        "2100-02-29T00:00:00Z",
+        "2026-04-31T00:00:00Z",
+        "2026-11-30T24:00:00Z",
+        "2026-11-30T14:60:00Z",
+        "2026-11-30T14:03:60Z",
+        "2026-11-30T14:03:07.Z",
+        "2026-11-30T14:03:07.1234567890Z",
+        "2026-11-30T14:03:07+0100",
+        "2026-11-30T14:03:07+24:00",
+        "2026-11-30T14:03:07Zjunk",
+        "0000-01-01T00:00:00Z",
+        "-001-01-01T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-00-01T00:00:00Z",
+        "2026-11-00T00:00:00Z",
+        "+2026-11-30T14:03:07Z",
+        "",
+    };
+    int64_t sec;
+    int32_t nanos;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(clx_rest_parse_rfc3339(ok[i].s, strlen(ok[i].s), &sec, &nanos), 0);
+        assert_true(sec == ok[i].sec);
+        assert_int_equal(nanos, ok[i].nanos);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(clx_rest_parse_rfc3339(bad[i], strlen(bad[i]), &sec, &nanos), -1);
+}
+
+/* issue 10's fields: each decoded where it belongs; tags in the order sent; every tag problem named on tags. */
+static void test_issue10_fields(void **state)
+{
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_ingest_body_t b;
+    assert_int_equal(
+        decode("{\"provider\":\"openai\",\"model\":\"o3\",\"requestId\":\"r\",\"timestamp\":"
+               "\"2026-11-30T14:03:07.120Z\",\"userId\":\"cust-1\",\"tags\":{\"team\":\"a\",\"env.x\":\"\"},"
+               "\"reasoning_tokens\":\"5\",\"cacheWrite1hTokens\":1,\"audioInputTokens\":2,"
+               "\"audioOutputTokens\":3,\"cachedAudioTokens\":4,\"serviceTier\":\"flex\",\"webSearchCalls\":6}",
+               a, &b),
+        CLX_OK);
+    assert_int_equal(b.nnotes, 0);
+    Costlynx__V1__UsageEvent *ev = b.events[0];
+    assert_non_null(ev->timestamp);
+    assert_true(ev->timestamp->seconds == 1796047387);
+    assert_int_equal(ev->timestamp->nanos, 120000000);
+    assert_string_equal(ev->user_id, "cust-1");
+    assert_int_equal(ev->n_tags, 2);
+    assert_string_equal(ev->tags[0]->key, "team");
+    assert_string_equal(ev->tags[1]->key, "env.x");
+    assert_string_equal(ev->tags[1]->value, "");
+    assert_int_equal(ev->reasoning_tokens, 5);
+    assert_int_equal(ev->cache_write_1h_tokens, 1);
+    assert_int_equal(ev->audio_input_tokens, 2);
+    assert_int_equal(ev->audio_output_tokens, 3);
+    assert_int_equal(ev->cached_audio_tokens, 4);
+    assert_string_equal(ev->service_tier, "flex");
+    assert_int_equal(ev->web_search_calls, 6);
+
+    /* one note per event, on tags, for whatever is wrong first; the other events unharmed */
+    assert_int_equal(decode("{\"events\":[{\"requestId\":\"a\",\"tags\":{\"x\":1,\"y\":[2]}},"
+                            "{\"requestId\":\"b\",\"tags\":\"team=a\"},"
+                            "{\"requestId\":\"c\",\"tags\":{\"a\":{\"b\":{\"c\":1}}},\"userId\":\"u\"},"
+                            "{\"requestId\":\"d\",\"timestamp\":1700000000},"
+                            "{\"requestId\":\"e\",\"tags\":{\"k\":\"v\"},\"timestamp\":\"2026-11-30\"}]}",
+                            a, &b),
+                     CLX_OK);
+    assert_int_equal(b.nevents, 5);
+    assert_int_equal(b.nnotes, 5);
+    static const struct {
+        size_t index;
+        const char *field, *code;
+    } want[] = {{0, "tags", "invalid_type"},
+                {1, "tags", "invalid_type"},
+                {2, "tags", "invalid_type"},
+                {3, "timestamp", "invalid_type"},
+                {4, "timestamp", "invalid_value"}};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(b.notes[i].index, want[i].index);
+        assert_string_equal(b.notes[i].field, want[i].field);
+        assert_string_equal(b.notes[i].code, want[i].code);
+    }
+    assert_string_equal(b.events[2]->user_id, "u"); /* the members after a skipped tags value are read */
+    assert_int_equal(b.events[4]->n_tags, 1);
+    clx_arena_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +467,8 @@ int main(void)
         cmocka_unit_test(test_empty_body_says_so),
         cmocka_unit_test(test_nul_in_strings),
         cmocka_unit_test(test_duplicate_fields_are_refused),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_issue10_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,8 @@
  */
 #include "clx_test.h"
 
+#include <string.h>
+
 #include "clx_error.h"
 #include "clx_pipeline.h"
 
@@ -200,6 +202,60 @@ static void test_text_rule(void **state)
     assert_int_equal(clx_validate_text("feature", "\xc2\x9f", 2, &p), CLX_EINVAL);
 }
 
+/*
+ * The event-time window to the millisecond (issue 10): exactly 35 days back and exactly 5
+ * minutes ahead are accepted; one millisecond (and one second) beyond either is refused with
+ * timestamp_out_of_range naming the window. A blackbox test cannot hit an edge exactly: the
+ * server's clock moves between the client's send and the check.
+ */
+static void test_event_time_window_edges(void **state)
+{
+    (void)state;
+    const int64_t now = 1796000000123LL; /* 2026-11-30T...Z, with milliseconds */
+    const int64_t back = 35LL * 86400000LL, fwd = 300000LL;
+    Costlynx__V1__UsageEvent ev;
+    Google__Protobuf__Timestamp ts;
+    clx_problem_t p;
+    int64_t at;
+    valid_event(&ev);
+    google__protobuf__timestamp__init(&ts);
+    ev.timestamp = &ts;
+    struct {
+        int64_t ms;
+        int ok;
+    } cases[] = {
+        {now - back, 1}, {now - back - 1, 0}, {now - back - 1000, 0}, {now, 1},
+        {now + fwd, 1},  {now + fwd + 1, 0},  {now + fwd + 1000, 0},  {now - back + 1, 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ts.seconds = cases[i].ms / 1000;
+        ts.nanos = (int32_t)(cases[i].ms % 1000) * 1000000 + 999999; /* sub-ms digits never count */
+        assert_int_equal(clx_validate_event(&ev, &p), CLX_OK);
+        int rc = clx_validate_event_time(&ev, now, back, fwd, &at, &p);
+        assert_int_equal(rc, cases[i].ok ? CLX_OK : CLX_EINVAL);
+        if (cases[i].ok) {
+            assert_true(at == cases[i].ms);
+        } else {
+            assert_string_equal(p.field, "timestamp");
+            assert_string_equal(p.code, "timestamp_out_of_range");
+            assert_non_null(strstr(p.message, "35 days back to 5 minutes ahead"));
+        }
+    }
+    ev.timestamp = NULL; /* absent: the arrival time */
+    assert_int_equal(clx_validate_event_time(&ev, now, back, fwd, &at, &p), CLX_OK);
+    assert_true(at == now);
+    /* out of proto3's range, or nanos out of range: invalid_value before any window */
+    ev.timestamp = &ts;
+    ts.seconds = 253402300800LL;
+    ts.nanos = 0;
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_EINVAL);
+    assert_string_equal(p.code, "invalid_value");
+    ts.seconds = 0;
+    ts.nanos = 1000000000;
+    assert_int_equal(clx_validate_event(&ev, &p), CLX_EINVAL);
+    assert_string_equal(p.field, "timestamp");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_limits_are_inclusive),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_text_rule),
+        cmocka_unit_test(test_event_time_window_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,690 @@
+/*
+ * governance.c — the REST routes of issue 12: budgets and their state, alert channels (with
+ * a test message), the alerts list (admin token), and the budget check (ingestion key).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "clx_error.h"
+#include "clx_anomaly.h"
+#include "clx_govern.h"
+#include "clx_http.h"
+#include "clx_money.h"
+#include "clx_query.h"
+#include "clx_settings.h"
+#include "rest_internal.h"
+
+static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key"};
+
+static int send_w(clx_rest_call_t *call, int status, clx_jw_t *w)
+{
+    return clx_rest_send_json(call->req, status, w->buf, w->len);
+}
+
+static void jw_usd(clx_jw_t *w, const char *key, int64_t nanos)
+{
+    char buf[32];
+    clx_money_format_usd(nanos, buf);
+    clx_jw_str(w, key, buf);
+}
+
+static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
+{
+    char buf[40];
+    if (ms == 0) {
+        clx_jw_null(w, key);
+        return;
+    }
+    clx_rest_iso_time(ms, buf, sizeof(buf));
+    clx_jw_str(w, key, buf);
+}
+
+/* Basis points as a percentage number: 8000 -> 80, 8050 -> 80.5, 1 -> 0.01. */
+static void jw_pct(clx_jw_t *w, const char *key, int64_t bp)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%lld", (long long)(bp / 100));
+    if (bp % 100 != 0) {
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, ".%02lld", (long long)(bp % 100));
+        if (buf[n - 1] == '0')
+            buf[--n] = '\0';
+    }
+    clx_jw_key(w, key); /* NULL: an array element (the comma only) */
+    clx_jw_raw(w, buf, (size_t)n);
+}
+
+static int settings_error(clx_rest_call_t *call, int rc, const clx_settings_problem_t *p)
+{
+    if (rc == CLX_EIO || rc == CLX_ENOSPC)
+        return clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s: the settings could not be saved; retry",
+                                   clx_strerror(rc));
+    clx_code_t code = rc == CLX_EEXIST || rc == CLX_ENOTFOUND ? CLX_CODE_NONE : CLX_CODE_INVALID_VALUE;
+    return clx_rest_send_error(call->req, rc, code, p->field, "%s", p->message);
+}
+
+static int no_workspace(clx_rest_call_t *call, const char *ws)
+{
+    return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "workspace", "workspace '%s' does not exist",
+                               ws);
+}
+
+static int bad(clx_rest_call_t *call, const char *field, const char *msg)
+{
+    return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, field, "%s", msg);
+}
+
+/* ---- budgets ----------------------------------------------------------------------------------- */
+
+static void render_budget(clx_rest_call_t *call, clx_jw_t *w, const clx_budget_def_t *b)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "id", b->id);
+    clx_jw_str(w, "name", b->name);
+    clx_jw_obj_open(w, "scope");
+    clx_jw_str(w, "type", scope_names[b->scope]);
+    if (b->project[0])
+        clx_jw_str(w, "project", b->project);
+    if (b->environment[0])
+        clx_jw_str(w, "environment", b->environment);
+    if (b->feature[0])
+        clx_jw_str(w, "feature", b->feature);
+    if (b->key_id[0])
+        clx_jw_str(w, "key", b->key_id);
+    clx_jw_obj_end(w);
+    clx_jw_str(w, "period", clx_period_name((clx_period_t)b->period));
+    jw_usd(w, "amountUsd", b->amount_nanos);
+    clx_jw_arr_begin(w, "thresholds");
+    for (size_t i = 0; i < b->nthresholds; i++)
+        jw_pct(w, NULL, b->thresholds_bp[i]);
+    clx_jw_arr_end(w);
+    jw_time(w, "createdAt", b->created_at_ms);
+    jw_time(w, "updatedAt", b->updated_at_ms);
+    clx_budget_state_t st;
+    if (call->srv->cfg.govern != NULL &&
+        clx_govern_budget_state(call->srv->cfg.govern, b->workspace, b->id, &st) == CLX_OK) {
+        clx_jw_obj_open(w, "state");
+        clx_jw_str(w, "timeZone", st.zone);
+        jw_time(w, "periodStart", st.period.start_ms);
+        jw_time(w, "periodEnd", st.period.end_ms);
+        jw_usd(w, "spentUsd", st.spent_nanos);
+        jw_usd(w, "remainingUsd", st.spent_nanos >= b->amount_nanos ? 0 : b->amount_nanos - st.spent_nanos);
+        jw_pct(w, "percent", st.percent_bp);
+        jw_usd(w, "forecastUsd", st.forecast_nanos);
+        clx_jw_bool(w, "exceeded", st.spent_nanos >= b->amount_nanos);
+        clx_jw_arr_begin(w, "fired");
+        for (size_t i = 0; i < b->nthresholds; i++)
+            if (st.fired & (1u << i))
+                jw_pct(w, NULL, b->thresholds_bp[i]);
+        clx_jw_arr_end(w);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_obj_end(w);
+}
+
+/* "80", "80.5", "0.01" percent -> basis points; -1 when not such a number. */
+static int64_t parse_pct(const char *s)
+{
+    int64_t v = 0;
+    size_t i = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    for (; s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (s[i] - '0');
+        if (v > 1000000)
+            return -1;
+    }
+    v *= 100;
+    if (s[i] == '.') {
+        i++;
+        int scale = 10;
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        for (; s[i] >= '0' && s[i] <= '9'; i++) {
+            if (scale == 0 && s[i] != '0')
+                return -1; /* finer than 0.01 % */
+            v += (s[i] - '0') * scale;
+            scale /= 10;
+        }
+    }
+    return s[i] == '\0' ? v : -1;
+}
+
+static yajl_val member(yajl_val obj, const char *name)
+{
+    const char *path[] = {name, NULL};
+    return yajl_tree_get(obj, path, yajl_t_any);
+}
+
+/* A string member into dst (cap bytes): 0, absent (1, dst untouched), or -1 after a 400. */
+static int str_member(clx_rest_call_t *call, yajl_val obj, const char *name, const char *field, char *dst, size_t cap)
+{
+    yajl_val v = member(obj, name);
+    if (v == NULL || YAJL_IS_NULL(v))
+        return 1;
+    if (!YAJL_IS_STRING(v)) {
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_TYPE, field, "%s must be a string", field);
+        return -1;
+    }
+    const char *s = YAJL_GET_STRING(v);
+    if (strlen(s) >= cap) {
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, field, "%s is too long (at most %zu bytes)",
+                            field, cap - 1);
+        return -1;
+    }
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+/*
+ * Reads a budget body into *b (create: every field; update: only those present). Returns 0,
+ * or -1 after answering 400. name is pointed into body (valid while body lives).
+ */
+static int read_budget(clx_rest_call_t *call, yajl_val body, clx_budget_def_t *b, int create)
+{
+    yajl_val v;
+    if ((v = member(body, "name")) != NULL && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_STRING(v))
+            return bad(call, "name", "name must be a string"), -1;
+        b->name = YAJL_GET_STRING(v);
+    }
+    if ((v = member(body, "scope")) != NULL && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_OBJECT(v))
+            return bad(call, "scope", "scope must be an object such as {\"type\":\"project\",\"project\":\"web\"}"), -1;
+        char type[32] = "";
+        if (str_member(call, v, "type", "scope.type", type, sizeof(type)) < 0)
+            return -1;
+        int scope = -1;
+        for (int i = 0; i < CLX_BUDGET_SCOPE_COUNT_; i++)
+            if (strcmp(type, scope_names[i]) == 0)
+                scope = i;
+        if (strcmp(type, "user") == 0 || strcmp(type, "tag") == 0)
+            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "scope.type",
+                                       "budgets by %s are not available yet: events do not carry %s in the rollups "
+                                       "this version keeps (issue 10)",
+                                       type, strcmp(type, "user") == 0 ? "user ids" : "tag values"),
+                   -1;
+        if (scope < 0)
+            return bad(call, "scope.type", "scope.type must be workspace, project, environment, feature or key"), -1;
+        b->scope = (clx_budget_scope_t)scope;
+        b->project[0] = b->environment[0] = b->feature[0] = b->key_id[0] = '\0';
+        if (str_member(call, v, "project", "scope.project", b->project, sizeof(b->project)) < 0 ||
+            str_member(call, v, "environment", "scope.environment", b->environment, sizeof(b->environment)) < 0 ||
+            str_member(call, v, "feature", "scope.feature", b->feature, sizeof(b->feature)) < 0 ||
+            str_member(call, v, "key", "scope.key", b->key_id, sizeof(b->key_id)) < 0)
+            return -1;
+    } else if (create) {
+        b->scope = CLX_BUDGET_SCOPE_WORKSPACE;
+    }
+    if ((v = member(body, "period")) != NULL && !YAJL_IS_NULL(v)) {
+        clx_period_t p;
+        if (!YAJL_IS_STRING(v) || clx_period_parse(YAJL_GET_STRING(v), &p) != CLX_OK)
+            return bad(call, "period", "period must be day, week (ISO, from Monday) or month"), -1;
+        b->period = (int)p;
+    } else if (create) {
+        b->period = CLX_PERIOD_MONTH;
+    }
+    if ((v = member(body, "amountUsd")) != NULL && !YAJL_IS_NULL(v)) {
+        const char *text = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : YAJL_IS_NUMBER(v) ? YAJL_GET_NUMBER(v) : NULL;
+        int64_t nanos;
+        if (text == NULL || clx_money_parse_usd(text, strlen(text), &nanos) != CLX_OK || nanos <= 0)
+            return bad(call, "amountUsd", "amountUsd must be a positive decimal number of US dollars, e.g. \"250.00\""),
+                   -1;
+        b->amount_nanos = nanos;
+    } else if (create) {
+        return bad(call, "amountUsd", "amountUsd is required (US dollars, a decimal string such as \"250.00\")"), -1;
+    }
+    if ((v = member(body, "thresholds")) != NULL && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_ARRAY(v) || v->u.array.len == 0 || v->u.array.len > CLX_BUDGET_MAX_THRESHOLDS)
+            return bad(call, "thresholds", "thresholds must be an array of 1 to 16 percentages, e.g. [50, 80, 100]"),
+                   -1;
+        uint32_t bp[CLX_BUDGET_MAX_THRESHOLDS];
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            yajl_val e = v->u.array.values[i];
+            int64_t x = YAJL_IS_NUMBER(e) ? parse_pct(YAJL_GET_NUMBER(e)) : -1;
+            if (x < 1 || x > CLX_BUDGET_MAX_THRESHOLD_BP)
+                return bad(call, "thresholds",
+                           "each threshold must be a percentage from 0.01 to 1000 with at most two decimals"),
+                       -1;
+            bp[i] = (uint32_t)x;
+        }
+        if (clx_budget_thresholds_valid(bp, v->u.array.len) != CLX_OK)
+            return bad(call, "thresholds", "thresholds must be in ascending order without repeats"), -1;
+        memcpy(b->thresholds_bp, bp, v->u.array.len * sizeof(bp[0]));
+        b->nthresholds = v->u.array.len;
+    } else if (create) {
+        uint32_t def[] = CLX_BUDGET_DEFAULT_THRESHOLDS;
+        memcpy(b->thresholds_bp, def, sizeof(def));
+        b->nthresholds = sizeof(def) / sizeof(def[0]);
+    }
+    return 0;
+}
+
+struct list_ctx {
+    clx_rest_call_t *call;
+    clx_jw_t *w;
+};
+
+static void list_budget_cb(void *arg, const clx_budget_def_t *b)
+{
+    struct list_ctx *c = arg;
+    render_budget(c->call, c->w, b);
+}
+
+int clx_rest_budgets_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    if (call->srv->cfg.govern != NULL)
+        clx_govern_refresh(call->srv->cfg.govern);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "budgets");
+    struct list_ctx c = {call, w};
+    if (clx_settings_list_budgets(call->srv->cfg.settings, ws, list_budget_cb, &c) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+int clx_rest_budgets_create(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    yajl_val body = clx_rest_admin_body(call);
+    if (body == NULL)
+        return 0;
+    clx_budget_def_t in, out;
+    memset(&in, 0, sizeof(in));
+    snprintf(in.workspace, sizeof(in.workspace), "%s", ws);
+    if (read_budget(call, body, &in, 1) == 0) {
+        clx_settings_problem_t problem = {0};
+        int rc = clx_settings_create_budget(call->srv->cfg.settings, &in, &out, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            if (call->srv->cfg.govern != NULL)
+                clx_govern_refresh(call->srv->cfg.govern);
+            render_budget(call, w, &out);
+            send_w(call, 201, w);
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+int clx_rest_budget_get(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
+    clx_budget_def_t b;
+    if (clx_settings_get_budget(call->srv->cfg.settings, ws, id, &b) != CLX_OK)
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "budget '%s' does not exist", id);
+    if (call->srv->cfg.govern != NULL)
+        clx_govern_refresh(call->srv->cfg.govern);
+    render_budget(call, w, &b);
+    return send_w(call, 200, w);
+}
+
+int clx_rest_budget_update(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
+    clx_budget_def_t b, out;
+    if (clx_settings_get_budget(call->srv->cfg.settings, ws, id, &b) != CLX_OK)
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "budget '%s' does not exist", id);
+    yajl_val body = clx_rest_admin_body(call);
+    if (body == NULL)
+        return 0;
+    if (read_budget(call, body, &b, 0) == 0) {
+        clx_settings_problem_t problem = {0};
+        int rc = clx_settings_update_budget(call->srv->cfg.settings, &b, &out, &problem);
+        if (rc != CLX_OK) {
+            settings_error(call, rc, &problem);
+        } else {
+            if (call->srv->cfg.govern != NULL)
+                clx_govern_refresh(call->srv->cfg.govern);
+            render_budget(call, w, &out);
+            send_w(call, 200, w);
+        }
+    }
+    yajl_tree_free(body);
+    return 0;
+}
+
+int clx_rest_budget_delete(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
+    int rc = clx_settings_delete_budget(call->srv->cfg.settings, ws, id);
+    if (rc == CLX_ENOTFOUND)
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "budget '%s' does not exist", id);
+    if (rc != CLX_OK)
+        return clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s: nothing changed, retry", clx_strerror(rc));
+    if (call->srv->cfg.govern != NULL)
+        clx_govern_refresh(call->srv->cfg.govern);
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", 1);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+/* ---- channels ---------------------------------------------------------------------------------- */
+
+static void render_channel(clx_jw_t *w, const clx_channel_def_t *c, int with_secret)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "id", c->id);
+    clx_jw_str(w, "name", c->name);
+    clx_jw_str(w, "type", c->kind == 1 ? "slack" : "webhook");
+    if (c->kind == 1 && !with_secret) {
+        /* a Slack webhook URL is its own secret: only its host is shown after creation */
+        const char *host = strstr(c->url, "://");
+        host = host != NULL ? host + 3 : c->url;
+        size_t hl = strcspn(host, "/");
+        char buf[300];
+        snprintf(buf, sizeof(buf), "%.*s%.*s/…", (int)(host - c->url), c->url, (int)(hl > 200 ? 200 : hl), host);
+        clx_jw_str(w, "url", buf);
+    } else {
+        clx_jw_str(w, "url", c->url);
+    }
+    if (with_secret && c->kind == 0)
+        clx_jw_str(w, "secret", c->secret);
+    jw_time(w, "createdAt", c->created_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void list_channel_cb(void *arg, const clx_channel_def_t *c)
+{
+    render_channel(arg, c, 0);
+}
+
+int clx_rest_channels_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "channels");
+    if (clx_settings_list_channels(call->srv->cfg.settings, ws, list_channel_cb, w) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+int clx_rest_channels_create(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    if (call->srv->cfg.govern == NULL)
+        return clx_rest_send_error(call->req, CLX_EBUSY, CLX_CODE_NONE, NULL, "alert delivery is not running");
+    yajl_val body = clx_rest_admin_body(call);
+    if (body == NULL)
+        return 0;
+    char name[CLX_NAME_MAX + 1] = "", type[16] = "webhook", url[CLX_CHANNEL_URL_MAX + 1] = "";
+    if (str_member(call, body, "name", "name", name, sizeof(name)) < 0 ||
+        str_member(call, body, "type", "type", type, sizeof(type)) < 0 ||
+        str_member(call, body, "url", "url", url, sizeof(url)) < 0)
+        goto done;
+    int kind = strcmp(type, "webhook") == 0 ? 0 : strcmp(type, "slack") == 0 ? 1 : -1;
+    if (kind < 0) {
+        bad(call, "type", "type must be webhook or slack");
+        goto done;
+    }
+    if (url[0] == '\0') {
+        bad(call, "url", "url is required (http:// or https://)");
+        goto done;
+    }
+    /* the SSRF guard, now (the delivery thread checks again at every attempt: DNS changes) */
+    clx_url_target_t target;
+    char err[300];
+    int rc = clx_url_check(url, clx_govern_allow(call->srv->cfg.govern), &target, err, sizeof(err));
+    if (rc != CLX_OK && rc != CLX_ENOTFOUND) {
+        clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "url", "%s", err);
+        goto done;
+    }
+    clx_channel_def_t out;
+    clx_settings_problem_t problem = {0};
+    rc = clx_settings_create_channel(call->srv->cfg.settings, ws, name, kind, url, &out, &problem);
+    if (rc != CLX_OK) {
+        settings_error(call, rc, &problem);
+        goto done;
+    }
+    render_channel(w, &out, 1);
+    send_w(call, 201, w);
+done:
+    yajl_tree_free(body);
+    return 0;
+}
+
+int clx_rest_channel_delete(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
+    int rc = clx_settings_delete_channel(call->srv->cfg.settings, ws, id);
+    if (rc == CLX_ENOTFOUND)
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "channel '%s' does not exist", id);
+    if (rc != CLX_OK)
+        return clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s: nothing changed, retry", clx_strerror(rc));
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", 1);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+int clx_rest_channel_test(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0), *id = clx_rest_param(call, 1);
+    if (call->srv->cfg.govern == NULL)
+        return clx_rest_send_error(call->req, CLX_EBUSY, CLX_CODE_NONE, NULL, "alert delivery is not running");
+    char alert[CLX_OUTBOX_ID_MAX + 1];
+    int rc = clx_govern_test_channel(call->srv->cfg.govern, ws, id, alert);
+    if (rc == CLX_ENOTFOUND)
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "id", "channel '%s' does not exist", id);
+    if (rc != CLX_OK)
+        return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "%s: the test was not queued, retry",
+                                   clx_strerror(rc));
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", 1);
+    clx_jw_str(w, "alertId", alert);
+    clx_jw_str(w, "state", "pending");
+    clx_jw_obj_end(w);
+    return send_w(call, 202, w);
+}
+
+/* ---- alerts ------------------------------------------------------------------------------------ */
+
+static int alert_cb(void *ctx, const clx_outbox_item_t *it)
+{
+    clx_jw_t *w = ctx;
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "id", it->alert_id);
+    size_t kl = strcspn(it->alert_id, ":");
+    clx_jw_strn(w, "kind", it->alert_id, kl);
+    clx_jw_str(w, "channel", it->channel_id);
+    clx_jw_str(w, "state", clx_outbox_state_name(it->state));
+    clx_jw_int(w, "attempts", it->attempts);
+    jw_time(w, "createdAt", it->created_ms);
+    jw_time(w, "updatedAt", it->updated_ms);
+    if (it->state == CLX_OUTBOX_PENDING)
+        jw_time(w, "nextAttemptAt", it->due_ms);
+    else
+        clx_jw_null(w, "nextAttemptAt");
+    if (it->last_error[0])
+        clx_jw_str(w, "lastError", it->last_error);
+    else
+        clx_jw_null(w, "lastError");
+    clx_jw_obj_end(w);
+    return 0;
+}
+
+int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_workspace_t wsr;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsr) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "alerts");
+    if (call->srv->cfg.govern != NULL) {
+        int rc = clx_outbox_each(clx_govern_outbox(call->srv->cfg.govern), ws, alert_cb, w);
+        if (rc != CLX_OK)
+            return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "the alerts cannot be read: %s",
+                                       clx_strerror(rc));
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+/* ---- the budget check (ingestion key) ---------------------------------------------------------- */
+
+void clx_rest_render_budget_check(clx_jw_t *w, const Costlynx__V1__CheckBudgetResponse *r)
+{
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "allowed", r->allowed);
+    clx_jw_arr_begin(w, "budgets");
+    for (size_t i = 0; i < r->n_budgets; i++) {
+        const Costlynx__V1__BudgetStatus *b = r->budgets[i];
+        clx_jw_obj_open(w, NULL);
+        clx_jw_str(w, "id", b->id);
+        clx_jw_str(w, "name", b->name);
+        clx_jw_str(w, "scope", b->scope);
+        clx_jw_str(w, "period", b->period);
+        jw_time(w, "periodStart", b->period_start_ms);
+        jw_time(w, "periodEnd", b->period_end_ms);
+        clx_jw_str(w, "amountUsd", b->amount_usd);
+        clx_jw_str(w, "spentUsd", b->spent_usd);
+        clx_jw_str(w, "remainingUsd", b->remaining_usd);
+        jw_pct(w, "percent", b->percent_bp);
+        clx_jw_bool(w, "exceeded", b->exceeded);
+        clx_jw_obj_end(w);
+    }
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+}
+
+int clx_rest_budget_check(clx_rest_call_t *call)
+{
+    h2o_req_t *req = call->req;
+    h2o_iovec_t key = clx_rest_header(req, "x-api-key");
+    if (key.base == NULL || key.len == 0)
+        return clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "the X-API-Key header is missing");
+    clx_arena_t *arena = clx_rest_arena_get(call->thread);
+    clx_ingest_session_t *session;
+    Costlynx__V1__CheckBudgetResponse resp;
+    const char *names[] = {"project", "environment", "feature"};
+    char *vals[3];
+    if (clx_ingest_authenticate(call->srv->cfg.pipeline, key.base, key.len, arena, &session) != CLX_OK) {
+        clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
+        goto done;
+    }
+    for (size_t i = 0; i < 3; i++)
+        vals[i] = clx_rest_query(req, names[i]);
+    clx_problem_t why;
+    int rc = clx_ingest_check_budget(session, vals[0], vals[1], vals[2], arena, &resp, &why);
+    if (rc == CLX_EINVAL) {
+        clx_rest_send_error(req, CLX_EINVAL, why.code_id, why.field, "%s", why.message);
+        goto done;
+    }
+    if (rc != CLX_OK) {
+        clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
+        goto done;
+    }
+    clx_jw_t w;
+    clx_jw_init(&w, arena, 512);
+    clx_rest_render_budget_check(&w, &resp);
+    clx_rest_send_json(req, 200, w.buf, w.len);
+done:
+    clx_rest_arena_put(call->thread, arena);
+    return 0;
+}
+
+/* ---- workspace settings: timeZone, anomalySensitivity ---------------------------------------- */
+
+void clx_rest_render_ws_governance(clx_jw_t *w, const clx_workspace_t *ws)
+{
+    clx_jw_str(w, "timeZone", ws->time_zone[0] ? ws->time_zone : "UTC");
+    clx_jw_str(w, "anomalySensitivity", ws->anomaly_sensitivity[0] ? ws->anomaly_sensitivity : "medium");
+}
+
+int clx_rest_patch_ws_governance(clx_rest_call_t *call, yajl_val body, const char *slug, clx_workspace_t *out)
+{
+    char tz[CLX_TZ_NAME_MAX + 1], sens[16];
+    int has_tz = str_member(call, body, "timeZone", "timeZone", tz, sizeof(tz));
+    if (has_tz < 0)
+        return -1;
+    int has_sens = str_member(call, body, "anomalySensitivity", "anomalySensitivity", sens, sizeof(sens));
+    if (has_sens < 0)
+        return -1;
+    if (has_tz == 1 && has_sens == 1)
+        return 1;
+    if (has_tz == 0) {
+        clx_tz_t *zone = NULL;
+        int rc = strcmp(tz, "UTC") == 0 ? CLX_OK : clx_tz_load(tz, &zone);
+        clx_tz_destroy(zone);
+        if (rc != CLX_OK) {
+            bad(call, "timeZone", "timeZone must be an IANA time zone name such as Europe/Berlin, or UTC");
+            return -1;
+        }
+        if (strcmp(tz, "UTC") == 0)
+            tz[0] = '\0';
+    }
+    if (has_sens == 0) {
+        clx_sensitivity_t s;
+        if (clx_sensitivity_parse(sens, &s) != CLX_OK) {
+            bad(call, "anomalySensitivity", "anomalySensitivity must be low, medium or high");
+            return -1;
+        }
+    }
+    int rc = clx_settings_set_governance(call->srv->cfg.settings, slug, has_tz == 0 ? tz : NULL,
+                                         has_sens == 0 ? sens : NULL, out);
+    if (rc != CLX_OK) {
+        clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s: nothing changed, retry", clx_strerror(rc));
+        return -1;
+    }
+    if (call->srv->cfg.govern != NULL)
+        clx_govern_refresh(call->srv->cfg.govern); /* budget periods follow the zone */
+    return 0;
+}
+
+/* ---- anomalies --------------------------------------------------------------------------------- */
+
+static void anomaly_cb(void *arg, const clx_watch_item_t *it)
+{
+    clx_jw_t *w = arg;
+    char buf[32];
+    clx_jw_obj_open(w, NULL);
+    clx_jw_obj_open(w, "scope");
+    clx_jw_str(w, "type", it->scope_type);
+    clx_jw_str(w, "name", it->scope);
+    clx_jw_obj_end(w);
+    jw_time(w, "hour", it->hour_ms);
+    jw_time(w, "episodeStart", it->episode_ms);
+    jw_usd(w, "observedUsd", it->a.observed_nanos);
+    jw_usd(w, "baselineUsd", it->a.baseline_nanos);
+    clx_jw_int(w, "observedEvents", it->a.observed_events);
+    clx_jw_int(w, "baselineEvents", it->a.baseline_events);
+    int n = snprintf(buf, sizeof(buf), "%.2f", it->a.ratio);
+    clx_jw_key(w, "ratio");
+    clx_jw_raw(w, buf, (size_t)n);
+    n = snprintf(buf, sizeof(buf), "%.2f", it->a.score);
+    clx_jw_key(w, "score");
+    clx_jw_raw(w, buf, (size_t)n);
+    clx_jw_str(w, "reason", it->a.reason);
+    clx_jw_str(w, "alertId", it->alert_id);
+    clx_jw_obj_end(w);
+}
+
+int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_workspace_t wsr;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsr) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_event_filter_t f = {0};
+    if (clx_rest_event_filter(call, &f) != 0)
+        return 0;
+    clx_jw_obj_begin(w);
+    clx_jw_str(w, "sensitivity", wsr.anomaly_sensitivity[0] ? wsr.anomaly_sensitivity : "medium");
+    clx_jw_arr_begin(w, "anomalies");
+    if (call->srv->cfg.govern != NULL)
+        clx_govern_anomalies(call->srv->cfg.govern, ws, f.from_ms, f.to_ms, anomaly_cb, w);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
