@@ -260,6 +260,11 @@ class ImportMemoryTest(unittest.TestCase):
         cls.srv.stop()
         cls.srv.cleanup()
 
+    # AddressSanitizer keeps freed memory in quarantine and pads every allocation, so the RSS of
+    # an asan/... build says nothing about what the release build holds: the bound is checked on
+    # the release build (blackbox/test_import); the asan run still imports the file and checks it.
+    SANITIZED = os.environ.get("CLX_EXPECT_SANITIZER") == "1"
+
     def test_peak_rss_bounded(self):
         pad = " " * 900
         text = "".join(line("mem-%06d" % i) + pad + "\n" for i in range(self.N)).encode()
@@ -278,6 +283,8 @@ class ImportMemoryTest(unittest.TestCase):
             self.assertEqual((js["inserted"], js["skipped"], js["rejected"]), want, raw[:300])
             grew_mib = (vm_hwm_kib(pid) - before) / 1024.0
             print("import %d: peak RSS grew %.1f MiB" % (attempt, grew_mib))
+            if self.SANITIZED:
+                continue
             self.assertLess(grew_mib, budget_mib,
                             "import %d of a file inflating to %d MB grew the peak RSS by %.1f MiB"
                             % (attempt, inflated // 10 ** 6, grew_mib))

@@ -184,6 +184,11 @@ class TokenKindsTest(unittest.TestCase):
                     flags=["tier_unpriced"], warnings=["tier_unpriced"])
         st, js, _ = self.srv.ingest(self.key, e)  # the warning holds only when stored: a duplicate has none
         self.assertEqual((js["skipped"], js.get("warnings", [])), (1, []))
+        # batch: true on a model the batch API does not discount (gpt-5-codex: input 1.25, output 10):
+        # the list price, with the same warning — the batch tier is a tier like the others
+        self.priced(ev("k-batch-nodiscount", model="gpt-5-codex", inputTokens=1000, outputTokens=100, batch=True),
+                    "0.00225", [("input", 1000, "1.25", "0.00125"), ("output", 100, "10", "0.001")],
+                    flags=["tier_unpriced"], warnings=["tier_unpriced"])
         # strict mode is about attribution: a pricing warning stays a warning there too
         e2 = dict(e, requestId="k-unpriced-strict")
         self.priced(e2, "0.0005", [("input", 1000, "0.1", "0.0001"), ("output", 1000, "0.4", "0.0004")],

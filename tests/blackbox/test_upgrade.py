@@ -28,11 +28,14 @@ ISSUE10_FIELDS = ("timestamp", "userId", "tags", "cacheWrite1hTokens", "reasonin
 
 
 def strip_issue10(js):
-    """Removes issue 10's read-back fields from every event (a dict with a requestId) in js."""
+    """Removes the read-back fields added since the older binary from every event (a dict with a
+    requestId) in js: issue 10's, and issue 11's version (1 for an event never corrected)."""
     if isinstance(js, dict):
         if "requestId" in js and "receivedAt" in js:
             for k in ISSUE10_FIELDS:
                 js.pop(k, None)
+            if js.get("version") == 1:
+                js.pop("version")
         for v in js.values():
             strip_issue10(v)
     elif isinstance(js, list):
