@@ -202,4 +202,26 @@ awk '{ k = $1 " " $2; v[k] = v[k] " " $3; if (!(k in seen)) { seen[k] = 1; order
              for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) if (a[y] + 0 < a[x] + 0) { t = a[x]; a[x] = a[y]; a[y] = t }
              med = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2;
              split(k, kk, " ");
-             printf "RESULT summary row=%s metric=%s runs=%d median=%s min=%s max=%s\n", kk[1], kk[2], m, med, a[1], a[m] } }' "$ROWS"
+             printf "RESULT summary row=%s metric=%s runs=%d median=%s min=%s max=%s\n", kk[1], kk[2], m, med, a[1], a[m] } }' "$ROWS" |
+  tee "$TOP/summary"
+
+# the same as a markdown table for docs/BENCHMARKS.md: "median (min–max)" of each figure
+cell() { # row metric [decimals]
+  awk -v r="$1" -v m="$2" -v d="${3:-0}" '$3 == "row=" r && $4 == "metric=" m {
+      split($6, md, "="); split($7, lo, "="); split($8, hi, "=");
+      f = "%." d "f"; printf f " (" f "–" f ")", md[2], lo[2], hi[2]; found = 1 }
+    END { if (!found) printf "—" }' "$TOP/summary"
+}
+echo
+echo "| path | median (range) over $RUNS runs | ceiling, same run | ratio | target |"
+echo "|---|---|---|---|---|"
+echo "| REST, 1 event per request, HTTP/1.1 keep-alive | $(cell h1_single events_per_s) ev/s | $(cell h1_single ceiling) req/s (wrk, /healthz) | $(cell h1_single ratio 2) | ≥ 0.6 |"
+echo "| REST, 1 event per request, h2c (prior knowledge) | $(cell h2_single events_per_s) ev/s | $(cell h2_single ceiling) req/s (h2_load, /healthz) | $(cell h2_single ratio 2) | ≥ 0.6 |"
+echo "| REST, 100-event batches | $(cell rest_batch events_per_s) ev/s | db_bench 100-row batches | synced $(cell rest_batch ratio_sync 2), not synced $(cell rest_batch ratio_nosync 2) | keep |"
+echo "| gRPC unary, 100-event batches | $(cell grpc_batch events_per_s) ev/s | the REST batch figure | $(cell grpc_batch ratio 2) | ≥ 300k ev/s or ≥ 0.9 |"
+echo "| costs query, 30 days, $QUERY_EVENTS events | p50 $(cell costs_query p50_ms_at_rest 1) ms at rest; $(cell costs_query p50_ms_after_burst 1) ms right after the load | — | — | ≤ 20 ms; ≤ 60 ms |"
+echo "| peak RSS under the REST benchmark | $(cell peak_rss vmhwm_mib 1) MiB | — | — | ≤ 128 MiB |"
+echo "| disk per stored event (after compaction, 33-char ids) | $(cell disk bytes_per_event 1) B | — | — | ≤ 100 B |"
+echo
+echo "Server CPU per event (µs): HTTP/1.1 single $(cell h1_single cpu_us_per_event 1), h2c single $(cell h2_single cpu_us_per_event 1)," \
+  "REST batch $(cell rest_batch cpu_us_per_event 2), gRPC batch $(cell grpc_batch cpu_us_per_event 2)"
