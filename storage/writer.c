@@ -411,6 +411,7 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
     size_t ndone = 0, nrefs = 0, caprefs = 16;
     const clx_rollup_ref_t **refs = clx_arena_alloc(arena, caprefs * sizeof(*refs));
     int rc = CLX_OK;
+    uint64_t cseq = w->last_seq; /* each applied correction takes the next seq: its correction-log record */
 
     /* the events corrected may have dims deltas still held: into the store first, so the
      * correction's own deltas (written below) meet them there and a replay never redoes them */
@@ -478,6 +479,7 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
         char *ek = clx_arena_alloc(arena, CLX_EVENT_KEY_LEN(wl));
         size_t ekl = clx_event_key_encode(ek, it->workspace, wl, seq);
         clx_batch_put(w->batch, w->s, CLX_CF_EVENTS, ek, ekl, val, vlen);
+        clx_corrlog_put(w->batch, w->s, ++cseq, it->workspace, wl, seq);
 
         /* the rollups: the old version out, the new one (an amend's) in */
         size_t need = nrefs + CLX_ROLLUP_PER_EVENT + (it->op == CLX_WRITE_OP_AMEND ? it->nrollups : 0);
@@ -516,9 +518,14 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
     }
     if (rc == CLX_OK && ndone > 0) {
         clx_rollup_upkeep_note(w->upkeep, clx_rollup_merge_refs(w->batch, w->s, refs, nrefs));
+        unsigned char sv[8];
+        clx_be64_put(sv, cseq);
+        clx_batch_meta_put(w->batch, w->s, CLX_WRITER_META_SEQ, sv, sizeof(sv));
         rc = clx_store_write(w->s, w->batch, 1);
-        if (rc == CLX_OK)
+        if (rc == CLX_OK) {
+            w->last_seq = cseq;
             atomic_fetch_add_explicit(&w->groups, 1, memory_order_relaxed);
+        }
     }
     if (rc != CLX_OK && rc != CLX_ENOSPC)
         rc = CLX_EIO;
