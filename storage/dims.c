@@ -292,6 +292,8 @@ struct replay {
 static int replay_one(void *arg, const clx_logged_event_t *ev)
 {
     struct replay *r = arg;
+    if (ev->event_seq != ev->seq)
+        return 0; /* a correction's entry: its deltas went into its own batch (after a flush) */
     Costlynx__Store__V1__StoredEvent *rec =
         costlynx__store__v1__stored_event__unpack(NULL, ev->vlen, (const uint8_t *)ev->value);
     if (rec == NULL) {
