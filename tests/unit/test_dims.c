@@ -74,8 +74,9 @@ static void test_compact_records(void **state)
     clx_rollup_t small = {.events = 1, .cost_nanos = 210000, .first_ms = 1767225600000LL, .last_ms = 1767225600001LL};
     clx_rollup_t neg = {.events = -3, .input_tokens = -1, .cost_nanos = -(clx_i128_t)INT64_MAX * 1000};
     clx_rollup_t huge = {.events = big, .input_tokens = big, .output_tokens = big, .cached_tokens = 64};
-    clx_rollup_t max = {.events = ~((clx_i128_t)1 << 127),
-                        .cost_nanos = (clx_i128_t)1 << 127,
+    const clx_i128_t i128_min = (clx_i128_t)((unsigned __int128)1 << 127);
+    clx_rollup_t max = {.events = ~i128_min,
+                        .cost_nanos = i128_min,
                         .first_ms = INT64_MIN,
                         .last_ms = INT64_MAX};
     check_compact(&small);
