@@ -158,6 +158,19 @@ class Corrections(unittest.TestCase):
                 self.assertEqual(js["error"]["code"], code, raw)
         st, js, raw = self.amend(key, "m1", {})
         self.assertEqual((st, js["error"]["field"]), (400, "set"))
+        # hostile bodies: a NUL would cut a member name or an id into another one
+        for body, field in ((b'{"requestId":"m1","set":{"model\\u0000x":"gpt-4o"}}', "set"),
+                            (b'{"requestId":"m1\\u0000x","set":{"model":"gpt-4o"}}', "requestId"),
+                            (b'{"requestId":"m1","set":{"tags":{"a":{"x":1}}}}', "set.tags"),
+                            (b'{"requestId":"m1","set":{"timestamp":"nope"}}', "set.timestamp"),
+                            (b'{"requestId":"m1","set":{"inputTokens":1e400}}', "set.inputTokens"),
+                            (b'{"requestId":"m1","set":null}', "set")):
+            st, _, raw = self.srv.request("POST", "/api/v1/usage/amend", body,
+                                          {"Content-Type": "application/json", "X-API-Key": key})
+            self.assertEqual((st, clx.parse(raw)["error"]["field"]), (400, field), raw)
+        st, _, raw = self.srv.request("POST", "/api/v1/usage/void", b'{"requestIds":["m1\\u0000zz"]}',
+                                      {"Content-Type": "application/json", "X-API-Key": key})
+        self.assertEqual(st, 400, raw)
         st, js, raw = self.amend(key, "nope", {"inputTokens": 1})
         self.assertEqual((st, js["error"]["code"]), (404, "not_found"), raw)
         self.assertEqual(self.totals(ws), before)
