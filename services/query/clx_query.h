@@ -99,6 +99,7 @@ typedef struct clx_usage_query {
     uint32_t require_flags;           /* only events carrying all these EventFlag bits */
     int as_sent;                      /* project/environment as the events named them */
     int lock_refusals;                /* read the CLX_ROLLUP_LOCK counters instead (day buckets) */
+    int voided;                       /* read the voided events' counters instead (day buckets) */
 } clx_usage_query_t;
 
 typedef struct clx_usage_row {
