@@ -30,10 +30,13 @@ export function curlExample() {
 export async function render(ctx) {
   const { main, workspace } = ctx;
   const rq = rangeQuery();
-  const [ov, warn] = await Promise.all([
+  const [ov, warn, anomalies] = await Promise.all([
     api.get(api.wsPath(workspace, "/usage/overview"), { ...rq, bucket: bucketChoice || undefined }),
     api.get(api.wsPath(workspace, "/usage/warnings"), rq).catch(() => null),
+    api.get(api.wsPath(workspace, "/anomalies"), rq).catch(() => null),
   ]);
+  // the workspace's own flagged hours mark the chart (issue 12); the others are on the Alerts page
+  ov.anomalies = ((anomalies && anomalies.anomalies) || []).filter((a) => a.scope.type === "workspace");
   if (!ctx.isCurrent()) return;
 
   const header = pageHeader("Overview", rangeSubtitle("Usage"), rangeControl(() => ctx.rerender()));
@@ -98,7 +101,9 @@ function seriesChart(ov) {
     const b = by.get(t) || zero;
     const d = new Date(t);
     const when = ov.bucket === "hour" ? `${formatDayShort(d)} ${formatHour(d)} UTC` : `${formatDayShort(d)} (UTC)`;
-    points.push({ start: d, value: m.value(b), title: `${when}\n${formatUsd(b.costUsd)} · ${formatInt(b.events)} events · ${formatInt(b.inputTokens + b.outputTokens)} tokens` });
+    const flagged = (ov.anomalies || []).filter((a) => { const h = new Date(a.hour).getTime(); return h >= t && h < t + step; });
+    const note = flagged.length ? `\nAnomaly: ${flagged.map((a) => a.reason).join("; ")}` : "";
+    points.push({ start: d, value: m.value(b), anomaly: flagged.length > 0, title: `${when}\n${formatUsd(b.costUsd)} · ${formatInt(b.events)} events · ${formatInt(b.inputTokens + b.outputTokens)} tokens${note}` });
   }
   return columnChart({ points, bucket: ov.bucket, formatY: m.axis, label: `${m.label} per ${ov.bucket}` });
 }

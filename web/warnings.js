@@ -19,9 +19,10 @@ export async function render(ctx) {
     statCard("Unknown environments", formatInt(w.unknownEnvironments.events), `${w.unknownEnvironments.items.length} slug${w.unknownEnvironments.items.length === 1 ? "" : "s"}`, { kind: w.unknownEnvironments.events ? "warn" : "ok", id: "unknown-environments" }),
     statCard("Unattributed events", formatInt(w.unattributed.events), "no project", { kind: w.unattributed.events ? "warn" : "ok", id: "unattributed" }));
 
+  const spell = spellingsCard(ctx, w);
   if (!total) {
     replace(main, header, stats, card(null, {}, emptyState("All clear",
-      h("p", {}, "Every event in this range has a cost figure and a known project and environment."))));
+      h("p", {}, "Every event in this range has a cost figure and a known project and environment."))), spell);
     return;
   }
 
@@ -88,7 +89,43 @@ export async function render(ctx) {
         h("td", { class: "mono" }, it.keyId), h("td", { class: "mono" }, it.environment || "—"), h("td", { class: "mono" }, it.lockedTo), h("td", { class: "num" }, formatInt(it.events)), ...seen(it))))
     : okLine("No event was refused by an environment lock."));
 
-  replace(main, header, stats, unpriced, unknownProjects, unknownEnvs, unattributed, locked);
+  replace(main, header, stats, unpriced, unknownProjects, unknownEnvs, unattributed, locked, spell);
+}
+
+/* Feature labels that are spellings of one (issue 12), with a button declaring the alias. */
+function spellingsCard(ctx, w) {
+  const groups = (w.spellings && w.spellings.groups) || [];
+  if (!groups.length) return card("Feature spellings", {}, okLine("No feature is spelled in several ways."));
+  return card("Feature spellings", {
+    sub: "Labels that differ only by case, separators, a plural or one letter split one feature's cost. Fold a spelling into the suggested one: queries group them from then on; stored events keep what was sent.",
+  },
+  groups.map((g) => {
+    const tag = g.kind === "tag value";
+    return h("div", { class: "spelling-group" },
+      h("p", { class: "callout callout-warn" }, g.warning),
+      tableOf(tag ? `Spellings of tag ${g.tag}` : `Spellings in ${g.project || "(unattributed)"}`,
+        [h("th", { scope: "col" }, tag ? "Tag" : "Project"), h("th", { scope: "col" }, tag ? "Value as sent" : "Feature as sent"), h("th", { scope: "col", class: "num" }, "Events"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions"))],
+        g.labels.map((l) => h("tr", {},
+          h("td", { class: "mono" }, tag ? g.tag : g.project || "—"), h("td", { class: "mono" }, l.label, l.label === g.suggested ? [" ", badge("suggested", "ok")] : null),
+          h("td", { class: "num" }, formatInt(l.events)),
+          h("td", { class: "actions" }, l.label === g.suggested || tag || !g.project ? null : foldButton(ctx, g.project, l.label, g.suggested))))));
+  }));
+}
+
+function foldButton(ctx, project, alias, canonical) {
+  const b = h("button", { class: "btn btn-small", type: "button", "aria-label": `Fold ${alias} into ${canonical}` }, `Fold into ${canonical}`);
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await api.post(api.wsPath(ctx.workspace, "/aliases"), { project, alias, canonical });
+      toast(`${alias} is now counted as ${canonical}`);
+      ctx.rerender();
+    } catch (ex) {
+      toast("Could not declare the alias: " + ex.message, "error");
+      b.disabled = false;
+    }
+  });
+  return b;
 }
 
 function okLine(text) {

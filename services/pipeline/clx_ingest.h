@@ -308,15 +308,20 @@ typedef struct clx_ingest_metrics {
 void clx_ingest_metrics(clx_pipeline_t *p, clx_ingest_metrics_t *out);
 
 /*
- * The budget check (issue 12): the budgets a call of (project, environment, feature) by the
- * session's key would be charged to, answered from memory. project and environment default
- * as ingestion's do (the key's defaults; a key locked to an environment checks that one);
- * NULL or "" is none. *out and its strings live in arena. CLX_OK; CLX_EINVAL with *why
- * naming the field (longer than an event's, or not text); CLX_EUNAUTH when the key was
- * revoked since the session opened. Without budgets wired (no hook set), every call is
- * allowed and no budget is listed.
+ * The budget check (issue 12): the budgets a call would be charged to, answered from memory.
+ * project and environment default as ingestion's do (the key's defaults; a key locked to an
+ * environment checks that one); NULL or "" is none; user_id and tags match user and tag
+ * budgets. *out and its strings live in arena. CLX_OK; CLX_EINVAL with *why naming the field
+ * (longer than an event's, not text, more than CLX_MAX_TAGS tags, a bad tag key); CLX_EUNAUTH
+ * when the key was revoked since the session opened. Without budgets wired (no hook set),
+ * every call is allowed and no budget is listed.
  */
-int clx_ingest_check_budget(clx_ingest_session_t *s, const char *project, const char *environment, const char *feature,
-                            clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why);
+typedef struct clx_budget_call {
+    const char *project, *environment, *feature, *user_id;
+    const char *const *tag_keys, *const *tag_values;
+    size_t ntags;
+} clx_budget_call_t;
+int clx_ingest_check_budget(clx_ingest_session_t *s, const clx_budget_call_t *call, clx_arena_t *arena,
+                            Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why);
 
 #endif

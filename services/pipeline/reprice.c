@@ -64,6 +64,7 @@ static int flush(clx_pipeline_t *p, struct apply *a, clx_reprice_result_t *out)
     pthread_mutex_unlock(&a->mu);
     if (a->req.status != CLX_OK)
         return a->req.status;
+    clx_pipeline_note_corrected(p, a->items[0].workspace); /* budgets read their spend again */
     for (size_t i = 0; i < a->n; i++) {
         if (a->items[i].outcome == CLX_WRITE_CORRECTED)
             out->applied++;

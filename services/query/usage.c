@@ -94,6 +94,8 @@ int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_
             if (d.flags & (F_UNKNOWN_PROJECT | F_UNKNOWN_ENVIRONMENT))
                 dims[1] = "";
         }
+        if (q->fold_feature != NULL && dims[2][0] != '\0' && !q->lock_refusals)
+            dims[2] = q->fold_feature(q->fold_ctx, dims[0], dims[2]);
         int skip = 0;
         for (int i = 0; i < CLX_NDIMS && !skip; i++)
             skip = q->filter[i] != NULL && strcmp(q->filter[i], dims[i]) != 0;
@@ -219,7 +221,7 @@ int clx_query_top(clx_query_t *service, const clx_top_query_t *q, clx_arena_t *a
     clx_dims_row_t *all, sum;
     size_t n;
     int rc = clx_dims_sum(service->store, q->kind, q->workspace, q->tag_key, q->from_ms / CLX_MS_PER_DAY,
-                          q->to_ms / CLX_MS_PER_DAY, 0, arena, &all, &n, &sum);
+                          q->to_ms / CLX_MS_PER_DAY, arena, &all, &n, &sum);
     if (rc != CLX_OK)
         return rc;
     total->sum = sum.sum;

@@ -1093,6 +1093,9 @@ static const struct admin_route routes[] = {
     {"POST", "workspaces/{}/channels/{}/test", clx_rest_channel_test},
     {"GET", "workspaces/{}/alerts", clx_rest_alerts_list},
     {"GET", "workspaces/{}/anomalies", clx_rest_anomalies_list},
+    {"GET", "workspaces/{}/aliases", clx_rest_aliases_list},
+    {"POST", "workspaces/{}/aliases", clx_rest_aliases_set},
+    {"DELETE", "workspaces/{}/aliases", clx_rest_aliases_delete},
 };
 
 yajl_val clx_rest_admin_body(clx_rest_call_t *call)

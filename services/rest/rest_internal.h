@@ -208,6 +208,16 @@ int clx_rest_channel_delete(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_channel_test(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_aliases_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_aliases_set(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_aliases_delete(clx_rest_call_t *call, clx_jw_t *w);
+/* governance.c: feature aliases folded into a usage query (the tables live until freed; NULL:
+ * the workspace has none), and the warnings' spelling groups (0, or -1 after answering) */
+struct clx_usage_query;
+struct clx_rest_fold;
+struct clx_rest_fold *clx_rest_fold_attach(clx_rest_call_t *call, const char *ws, struct clx_usage_query *q);
+void clx_rest_fold_free(struct clx_rest_fold *f);
+int clx_rest_spellings_section(clx_rest_call_t *call, clx_jw_t *w, const char *ws, int64_t from, int64_t to);
 int clx_rest_budget_check(clx_rest_call_t *call);
 /* governance.c: a workspace's governance settings in its JSON (timeZone, anomalySensitivity) and
  * PATCH of them: 0, 1 when the body names none, -1 after answering 400 */

@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { startServer, SOURCE_DIR } from "./server.mjs";
+import { decodePng } from "./png.mjs";
+import { createServer } from "node:http";
+import { createHmac } from "node:crypto";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.CLX_SCREENSHOT_DIR || path.join(SOURCE_DIR, "docs", "screenshots");
@@ -25,7 +28,7 @@ const ev = (id, fields) => ({ provider: "openai", model: "gpt-4.1", inputTokens:
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM)`);
-  srv = await startServer();
+  srv = await startServer(["--webhook-allow", "loopback"]); // the Alerts test's receiver is on loopback
 
   // --- data, prepared through the REST API ---
   const A = "/api/v1/admin/workspaces/default";
@@ -309,6 +312,113 @@ test("Settings → Pricing: coverage search, and a workspace price for the unpri
   assert.match(back.body.events[0].priceId, /^override:/);
 });
 
+test("Budgets creates a budget and shows its exact spend this period", async () => {
+  await page.getByRole("link", { name: "Budgets" }).click();
+  const form = page.getByRole("form", { name: "New budget" });
+  await form.waitFor();
+  await form.getByLabel("Name").fill("Docs monthly");
+  await form.getByLabel("Scope").selectOption("project");
+  await form.getByLabel("Project").selectOption("document-processing");
+  await form.getByLabel("Amount (USD)").fill("2.00");
+  await form.getByRole("button", { name: "Create budget" }).click();
+  const table = page.getByRole("table", { name: "Budgets" });
+  await assertVisibleText(table, /Docs monthly/);
+  // document-processing was charged one event of $0.25 this month: 12.5 % of $2.00
+  const r = table.locator("tbody tr").filter({ hasText: "Docs monthly" });
+  const text = await r.innerText();
+  assert.match(text, /\$0\.25\b/);
+  assert.match(text, /\$2\.00/);
+  assert.match(text, /12\.5%/);
+  await shot("budgets");
+});
+
+test("Alerts adds a webhook channel (secret shown once) and delivers a signed test message", async () => {
+  const got = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => { body += d; });
+    req.on("end", () => {
+      got.push({ headers: req.headers, body });
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end("{}");
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  try {
+    await page.getByRole("link", { name: "Alerts" }).click();
+    const form = page.getByRole("form", { name: "New channel" });
+    await form.waitFor();
+    await form.getByLabel("Name").fill("ops");
+    await form.getByLabel("URL").fill(`http://127.0.0.1:${receiver.address().port}/hook`);
+    await form.getByRole("button", { name: "Add channel" }).click();
+    const secretBox = page.getByLabel("Signing secret", { exact: true });
+    await secretBox.waitFor();
+    const secret = (await secretBox.innerText()).trim();
+    assert.match(secret, /^whsec_[A-Za-z0-9]{37}$/);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const channels = page.getByRole("table", { name: "Alert channels" });
+    await assertVisibleText(channels, /ops/);
+    assert.doesNotMatch(await page.locator("main").innerText(), new RegExp(secret), "the secret is not shown again");
+    await channels.getByRole("button", { name: "Send a test message to ops" }).click();
+    await waitFor(async () => got.length > 0, "the test message", 10000);
+    const ts = got[0].headers["x-costlynx-timestamp"];
+    const want = "sha256=" + createHmac("sha256", secret).update(ts + "." + got[0].body).digest("hex");
+    assert.equal(got[0].headers["x-costlynx-signature"], want, "signed with the secret shown once");
+    assert.equal(JSON.parse(got[0].body).kind, "test");
+    await waitFor(async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      const t = page.getByRole("table", { name: "Deliveries" });
+      return (await t.count()) > 0 && /delivered/.test(await t.innerText());
+    }, "the delivery listed as delivered", 10000);
+    await shot("alerts");
+  } finally {
+    receiver.close();
+  }
+});
+
+test("Warnings lists feature spellings and folds one into the suggested label", async () => {
+  const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: { events: [
+    ev("sp1", { feature: "chat-response", estimatedCostUsd: 0.01 }), ev("sp2", { feature: "chat-response", estimatedCostUsd: 0.01 }),
+    ev("sp3", { feature: "chat_response", estimatedCostUsd: 0.01 })] } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  const table = page.getByRole("table", { name: "Spellings in customer-support" });
+  await assertVisibleText(table, /chat_response/);
+  await table.getByRole("button", { name: "Fold chat_response into chat-response" }).click();
+  await waitFor(async () => (await page.getByRole("table", { name: "Spellings in customer-support" }).count()) === 0, "the group to go");
+  const costs = await srv.call("GET", "/api/v1/admin/workspaces/default/usage/costs?groupBy=feature&project=customer-support&feature=chat-response");
+  assert.equal(costs.body.total.events, 3);
+  assert.equal(costs.body.total.costUsd, "0.03");
+});
+
+test("the dark sidebar runs the full height of a page longer than the window", async () => {
+  // a long Warnings page: 300 unknown project slugs (as a busy workspace has)
+  const many = [];
+  for (let i = 0; i < 300; i++) many.push(ev(`long-${i}`, { project: `unknown-${String(i).padStart(3, "0")}`, estimatedCostUsd: 0.001 }));
+  for (let i = 0; i < many.length; i += 100) {
+    const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: { events: many.slice(i, i + 100) } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  await assertVisibleText(page.getByRole("table", { name: "Unknown projects" }), /unknown-299/);
+  const docHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(docHeight > 2 * 800, `the page is longer than two windows (${docHeight}px)`);
+  const png = decodePng(await page.screenshot({ fullPage: true }));
+  assert.equal(png.height, docHeight, "a full-page screenshot");
+  const sidebarWidth = await page.evaluate(() => document.querySelector(".sidebar").getBoundingClientRect().width);
+  assert.ok(sidebarWidth >= 200, `a sidebar column (${sidebarWidth}px)`);
+  // every 40 px down the sidebar's column, in its left padding (no text there): the dark sidebar
+  // colour (#111827), not the page's
+  const light = [];
+  for (let y = 0; y < png.height; y += 40) {
+    const [r, g, b] = png.pixel(4, y);
+    if (r + g + b > 3 * 80) light.push(`${y}px: rgb(${r},${g},${b})`);
+  }
+  assert.deepEqual(light, [], `the sidebar column is light at ${light.slice(0, 5).join(", ")} (page ${png.height}px high)`);
+});
+
 test("Warnings reprices the stored events of a model that now has a price (issue 11)", async () => {
   // the previous test gave the unpriced model a workspace price; event 5 was stored without one:
   // 1000 × $2/M + 200 × $10/M = $0.004
@@ -327,7 +437,12 @@ test("an event's panel shows its history and the admin voids and amends it (issu
   await page.getByRole("link", { name: "Overview" }).click();
   const table = page.getByRole("table", { name: "Latest events" });
   await table.waitFor();
-  const rid = `${RUN}-3`; // document-processing · contract-analysis, the caller's $0.25
+  // the newest event (so it is in the table whatever came before): the caller's $0.25
+  const rid = `${RUN}-panel`;
+  const sent = await srv.call("POST", "/api/v1/usage/ingest", { key, body: ev("panel", { project: "document-processing", environment: "prod", feature: "contract-analysis", estimatedCostUsd: 0.25 }) });
+  assert.equal(sent.body.inserted, 1, JSON.stringify(sent.body));
+  await page.getByRole("link", { name: "Costs" }).click();
+  await page.getByRole("link", { name: "Overview" }).click();
   await table.locator(`tbody tr[data-request-id="${rid}"]`).click();
   const dlg = page.getByRole("dialog", { name: `Event ${rid}` });
   await dlg.waitFor();
