@@ -11,6 +11,9 @@
  *                  (clx_events_index_upgrade)
  *                                                                          [flags (1 byte)]
  *   CLX_CF_HISTORY key: workspace '\0' requestId '\0' version (4 B BE) value: StoredEvent (protobuf)
+ *   CLX_CF_CORRLOG key: seq (8 B BE)            value: event seq (8 B BE) workspace
+ *                  one per applied correction (void, amend, reprice), under a seq of its own from
+ *                  the writer's counter, written in the correction's batch: the log's corrections
  *
  * A workspace's events sort by sequence number, i.e. in arrival order; the dedup record of
  * (workspace, requestId) names the seq of the stored event and the fingerprint of what the
@@ -84,6 +87,13 @@ unsigned clx_dedup_value_flags(const void *val, size_t len);
 size_t clx_history_key_encode(char *buf, const char *workspace, size_t wslen, const char *request_id, size_t ridlen,
                               uint32_t version);
 
+/*
+ * Puts the correction-log record of a correction (seq: its own, fresh from the writer's counter)
+ * of the event (workspace, event_seq) into b. Cannot fail.
+ */
+void clx_corrlog_put(clx_batch_t *b, clx_store_t *s, uint64_t seq, const char *workspace, size_t wslen,
+                     uint64_t event_seq);
+
 /* ---- reads ---------------------------------------------------------------------------------- */
 
 /* The stored event (workspace, seq): CLX_OK with *val (malloc'd, caller frees), CLX_ENOTFOUND, CLX_EIO. */
@@ -133,7 +143,8 @@ int clx_event_iter_status(clx_event_iter_t *it);
  * A workspace's events by event time, newest first (ties: the later seq first), on one
  * snapshot: the listing's order. Position with clx_evtime_iter_seek_before, read while valid,
  * step with clx_evtime_iter_prev. Each position names an event (time, seq); its record is
- * clx_evtime_iter_value (one point read of the events family, on the same snapshot).
+ * clx_evtime_iter_value (a seek in the events family, whose iterator is made right after the
+ * index's, so it holds every event the index names).
  */
 typedef struct clx_evtime_iter clx_evtime_iter_t;
 /* Cannot fail (aborts on OOM); storage errors surface through clx_evtime_iter_status. */
@@ -165,36 +176,42 @@ int clx_evtime_iter_status(clx_evtime_iter_t *it);
 #define CLX_EVTIME_MARKER "evtime.v1"
 int clx_events_index_upgrade(clx_store_t *s, uint64_t *indexed);
 
-/* ---- the log: every workspace's events in global seq order ------------------------------ */
+/* ---- the log: every workspace's events and corrections in global seq order ------------------ */
 
 /*
- * Every inserted event has the next number of one global sequence and a write group commits
- * atomically, so "the events after N" is well defined and gapless: the outbox of exporters.
- * With today's keys (workspace '\0' seq) the family is in seq order per workspace only, so
- * reading after N is a merge over the workspaces (one seek per workspace, then one per run of
- * consecutive seqs of one workspace). Storage v2 keys events by seq alone: this becomes one
- * seek and a forward scan, and its callers do not change.
+ * Every inserted event has the next number of one global sequence, and so has every applied
+ * correction (void, amend, reprice: its record in CLX_CF_CORRLOG); a write group commits
+ * atomically. So "the entries after N" — events and corrections, merged by seq — is well defined
+ * and gapless: the outbox of exporters. An exporter sends an event's current version at the
+ * event's seq and again at each of its corrections' seqs: the last one it sends is the newest.
+ * With today's keys (workspace '\0' seq) the events family is in seq order per workspace only,
+ * so reading after N is a merge over the workspaces (one seek per workspace, then one per run
+ * of consecutive seqs of one workspace) and the correction log. Storage v2 keys events by seq
+ * alone: this becomes one seek and a forward scan, and its callers do not change.
+ * Corrections applied before the correction log existed have no record (no seq of their own).
  */
 
-/* One committed event as the log hands it out. Pointers are valid only during the callback. */
+/* One log entry as the log hands it out. Pointers are valid only during the callback. */
 typedef struct clx_logged_event {
-    uint64_t seq;
+    uint64_t seq;          /* the entry's: the event's own, or the correction's */
+    uint64_t event_seq;    /* the event's own seq (== seq for an event; < seq for a correction) */
     const char *workspace; /* NUL-terminated */
-    const void *value;     /* the StoredEvent record */
+    const void *value;     /* the event's StoredEvent record: its current version */
     size_t vlen;
 } clx_logged_event_t;
 
-/* Called once per event, in ascending seq. Non-zero stops the read and is returned by it. */
+/* Called once per entry, in ascending seq. Non-zero stops the read and is returned by it. */
 typedef int (*clx_event_log_fn)(void *arg, const clx_logged_event_t *ev);
 
 /*
- * Calls fn for the committed events with after_seq < seq <= up_to_seq, in ascending seq
- * order, at most max of them, all read from ONE consistent snapshot of the store (a write
- * group is seen whole or not at all). When last_seq is not NULL, *last_seq receives the
- * highest seq in that snapshot (0 when there are no events): the lag is *last_seq minus the
- * reader's cursor, exactly, because the sequence has no gaps.
+ * Calls fn for the log entries with after_seq < seq <= up_to_seq, in ascending seq order, at
+ * most max of them, all read from ONE consistent snapshot of the store (a write group is seen
+ * whole or not at all). When last_seq is not NULL, *last_seq receives the highest seq in that
+ * snapshot (0 when there are none): the lag is *last_seq minus the reader's cursor, exactly,
+ * because the sequence has no gaps.
  * Returns CLX_OK; fn's non-zero return; CLX_EIO on a storage error; CLX_ECORRUPT when a key
- * in the events family is not an event key (logged). Safe from any thread.
+ * in the events family is not an event key, or a correction record is malformed or names a
+ * missing event (logged). Safe from any thread.
  */
 int clx_events_read_after(clx_store_t *s, uint64_t after_seq, uint64_t up_to_seq, size_t max, clx_event_log_fn fn,
                           void *arg, uint64_t *last_seq);

@@ -13,6 +13,8 @@
  *   CLX_CF_EVTIME    the events by event time: (workspace, event time, seq), no value
  *                    (keys: clx_events.h)
  *   CLX_CF_HISTORY   the earlier versions of corrected events      (keys: clx_events.h)
+ *   CLX_CF_CORRLOG   one record per correction under its own seq: the exporters' outbox
+ *                    of corrections (keys: clx_events.h)
  * "default" exists too (RocksDB requires it) and holds store metadata.
  *
  * All functions are safe to call from any thread once the store is open.
@@ -32,6 +34,7 @@ typedef enum clx_cf {
     CLX_CF_DIMS,
     CLX_CF_EVTIME,
     CLX_CF_HISTORY,
+    CLX_CF_CORRLOG,
     CLX_CF_COUNT_
 } clx_cf_t;
 
@@ -166,6 +169,14 @@ void clx_iter_destroy(clx_iter_t *it);
 clx_iter_t *clx_iter_create_pinned(clx_store_t *s, clx_cf_t cf, const void *prefix, size_t plen);
 /* Metadata on a pinned iterator's snapshot: as clx_store_meta_get. */
 int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen);
+/*
+ * Another iterator (over cf, prefix as clx_iter_create) on the snapshot of the pinned iterator
+ * `pinned`, so several families are read as of one instant. It borrows pinned's snapshot and
+ * lock: destroy it before pinned, on the same thread. Cannot fail.
+ */
+clx_iter_t *clx_iter_create_beside(clx_iter_t *pinned, clx_cf_t cf, const void *prefix, size_t plen);
+/* A point read of cf on the iterator's snapshot (a pinned one's): as clx_store_get. */
+int clx_iter_get(clx_iter_t *it, clx_cf_t cf, const void *key, size_t klen, char **val, size_t *vlen);
 void clx_iter_first(clx_iter_t *it);
 void clx_iter_last(clx_iter_t *it);
 void clx_iter_seek(clx_iter_t *it, const void *target, size_t tlen);

@@ -101,6 +101,20 @@ int clx_evtime_key_decode(const char *key, size_t klen, size_t wslen, int64_t *t
     return CLX_OK;
 }
 
+void clx_corrlog_put(clx_batch_t *b, clx_store_t *s, uint64_t seq, const char *workspace, size_t wslen,
+                     uint64_t event_seq)
+{
+    unsigned char key[8];
+    char stackval[8 + 64];
+    char *val = wslen <= 64 ? stackval : clx_xmalloc(8 + wslen);
+    clx_be64_put(key, seq);
+    clx_be64_put((unsigned char *)val, event_seq);
+    memcpy(val + 8, workspace, wslen);
+    clx_batch_put(b, s, CLX_CF_CORRLOG, key, sizeof(key), val, 8 + wslen);
+    if (val != stackval)
+        free(val);
+}
+
 /* ---- reads ---------------------------------------------------------------------------------- */
 
 int clx_store_event_get(clx_store_t *s, const char *workspace, uint64_t seq, char **val, size_t *vlen)
@@ -562,23 +576,105 @@ static int collect_runs(clx_iter_t *it, merge_t *m, uint64_t after_seq, uint64_t
     return CLX_OK;
 }
 
+/*
+ * Where the correction log's iterator stands: 1 on a record with after_seq < seq <= up_to_seq
+ * (*seq set); 0 when none is left; CLX_ECORRUPT for a key that is not a seq (logged).
+ */
+static int corr_at(clx_iter_t *cit, uint64_t after_seq, uint64_t up_to_seq, uint64_t *seq)
+{
+    size_t klen;
+    if (!clx_iter_valid(cit))
+        return 0;
+    const char *k = clx_iter_key(cit, &klen);
+    if (klen != 8) {
+        clx_log(CLX_LOG_ERROR, "store", "a key of %zu bytes in the correction log is not a seq", klen);
+        return CLX_ECORRUPT;
+    }
+    *seq = clx_be64_get((const unsigned char *)k);
+    return *seq > after_seq && *seq <= up_to_seq;
+}
+
+/* Hands the correction at cit's position to fn: the event it names, read on the same snapshot. */
+static int corr_emit(clx_iter_t *it, clx_iter_t *cit, merge_t *m, clx_event_log_fn fn, void *arg)
+{
+    size_t klen, vlen;
+    const char *k = clx_iter_key(cit, &klen);
+    const char *v = clx_iter_value(cit, &vlen);
+    if (klen != 8 || vlen < 9 || memchr(v + 8, '\0', vlen - 8) != NULL) {
+        clx_log(CLX_LOG_ERROR, "store", "a correction record (value of %zu bytes) is malformed", vlen);
+        return CLX_ECORRUPT;
+    }
+    clx_logged_event_t ev = {.seq = clx_be64_get((const unsigned char *)k),
+                             .event_seq = clx_be64_get((const unsigned char *)v)};
+    size_t wl = vlen - 8;
+    if (m->keycap < CLX_EVENT_KEY_LEN(wl) + wl + 1) {
+        m->keycap = CLX_EVENT_KEY_LEN(wl) + wl + 1;
+        m->key = clx_xrealloc(m->key, m->keycap);
+    }
+    size_t ekl = clx_event_key_encode(m->key, v + 8, wl, ev.event_seq);
+    char *ws = m->key + ekl; /* the workspace, NUL-terminated, after the key */
+    memcpy(ws, v + 8, wl);
+    ws[wl] = '\0';
+    char *val = NULL;
+    int rc = clx_iter_get(it, CLX_CF_EVENTS, m->key, ekl, &val, &ev.vlen);
+    if (rc == CLX_ENOTFOUND) {
+        clx_log(CLX_LOG_ERROR, "store", "correction %llu names event %llu of workspace %s, which does not exist",
+                (unsigned long long)ev.seq, (unsigned long long)ev.event_seq, ws);
+        return CLX_ECORRUPT;
+    }
+    if (rc != CLX_OK)
+        return rc;
+    ev.workspace = ws;
+    ev.value = val;
+    rc = fn(arg, &ev);
+    free(val);
+    return rc;
+}
+
 int clx_events_read_after(clx_store_t *s, uint64_t after_seq, uint64_t up_to_seq, size_t max, clx_event_log_fn fn,
                           void *arg, uint64_t *last_seq)
 {
     merge_t m;
-    uint64_t last = 0, seq;
+    uint64_t last = 0, seq, cseq = 0;
     size_t n = 0;
     int rc;
 
     memset(&m, 0, sizeof(m));
-    /* one iterator = one implicit snapshot for the whole read; v2: seek(after_seq + 1), scan */
-    clx_iter_t *it = clx_iter_create(s, CLX_CF_EVENTS, NULL, 0);
+    /* one snapshot for the whole read, shared by the events, the correction log and the
+     * corrected events' point reads; v2: seek(after_seq + 1), scan */
+    clx_iter_t *it = clx_iter_create_pinned(s, CLX_CF_EVENTS, NULL, 0);
+    clx_iter_t *cit = clx_iter_create_beside(it, CLX_CF_CORRLOG, NULL, 0);
     rc = collect_runs(it, &m, after_seq, up_to_seq, &last);
-    while (rc == CLX_OK && m.nheap > 0 && n < max) {
+    int have_corr = 0;
+    if (rc == CLX_OK) {
+        clx_iter_last(cit);
+        if ((rc = corr_at(cit, 0, UINT64_MAX, &seq)) == 1 && seq > last)
+            last = seq;
+        if (rc >= 0) {
+            unsigned char k[8];
+            clx_be64_put(k, after_seq == UINT64_MAX ? UINT64_MAX : after_seq + 1);
+            clx_iter_seek(cit, k, sizeof(k));
+            have_corr = corr_at(cit, after_seq, up_to_seq, &cseq);
+            rc = have_corr < 0 ? have_corr : CLX_OK;
+        }
+    }
+    while (rc == CLX_OK && (m.nheap > 0 || have_corr) && n < max) {
+        if (have_corr && (m.nheap == 0 || cseq < m.runs[m.heap[0]].next)) {
+            rc = corr_emit(it, cit, &m, fn, arg);
+            if (rc != 0)
+                break;
+            n++;
+            clx_iter_next(cit);
+            if ((have_corr = corr_at(cit, after_seq, up_to_seq, &cseq)) < 0)
+                rc = have_corr;
+            continue;
+        }
         size_t ri = heap_pop(&m);
         ws_run_t *r = &m.runs[ri];
-        /* this run is read until another workspace's next event comes first */
+        /* this run is read until another workspace's next event, or a correction, comes first */
         uint64_t bound = m.nheap > 0 ? m.runs[m.heap[0]].next : UINT64_MAX;
+        if (have_corr && cseq < bound)
+            bound = cseq;
         seek_event(it, &m, r, r->next);
         while (n < max && key_in_run(it, r, &seq) && seq <= up_to_seq) {
             if (seq > bound) {
@@ -586,7 +682,7 @@ int clx_events_read_after(clx_store_t *s, uint64_t after_seq, uint64_t up_to_seq
                 heap_push(&m, ri);
                 break;
             }
-            clx_logged_event_t ev = {.seq = seq, .workspace = r->ws};
+            clx_logged_event_t ev = {.seq = seq, .event_seq = seq, .workspace = r->ws};
             ev.value = clx_iter_value(it, &ev.vlen);
             rc = fn(arg, &ev);
             if (rc != 0)
@@ -597,8 +693,11 @@ int clx_events_read_after(clx_store_t *s, uint64_t after_seq, uint64_t up_to_seq
     }
     if (rc == CLX_OK)
         rc = clx_iter_status(it);
+    if (rc == CLX_OK)
+        rc = clx_iter_status(cit);
     if (rc == CLX_OK && last_seq != NULL)
         *last_seq = last;
+    clx_iter_destroy(cit);
     clx_iter_destroy(it);
     for (size_t i = 0; i < m.nruns; i++)
         free(m.runs[i].ws);

@@ -35,8 +35,9 @@
 #define STORE_WATCH_MS 1000
 
 static const char *const cf_names[CLX_CF_COUNT_] = {
-    [CLX_CF_EVENTS] = "events", [CLX_CF_DEDUP] = "dedup", [CLX_CF_SETTINGS] = "settings", [CLX_CF_ROLLUPS] = "rollups",
-    [CLX_CF_OUTBOX] = "outbox", [CLX_CF_DIMS] = "dims",   [CLX_CF_EVTIME] = "evtime", [CLX_CF_HISTORY] = "history",
+    [CLX_CF_EVENTS] = "events",   [CLX_CF_DEDUP] = "dedup",     [CLX_CF_SETTINGS] = "settings",
+    [CLX_CF_ROLLUPS] = "rollups", [CLX_CF_OUTBOX] = "outbox",   [CLX_CF_DIMS] = "dims",
+    [CLX_CF_EVTIME] = "evtime",   [CLX_CF_HISTORY] = "history", [CLX_CF_CORRLOG] = "corrlog",
 };
 
 struct clx_store {
@@ -83,6 +84,7 @@ struct clx_iter {
     char *upper; /* smallest key above every key with the prefix; NULL when there is none */
     size_t ulen;
     const rocksdb_snapshot_t *snap; /* clx_iter_create_pinned's, else NULL */
+    int borrowed;                   /* clx_iter_create_beside's: snap and the lock are another's */
 };
 
 /* Logs a RocksDB error under the "store" tag, frees it and returns CLX_EIO. */
@@ -410,6 +412,7 @@ static int db_open(clx_store_t *s, int read_only, char **errmsg)
     ours[CLX_CF_ROLLUPS] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_OUTBOX] = cf_options(cache, 1, STORE_SMALL_WRITE_BUFFER);
     ours[CLX_CF_HISTORY] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER); /* prefix scans per event */
+    ours[CLX_CF_CORRLOG] = cf_options(cache, 0, STORE_SMALL_WRITE_BUFFER); /* scanned in seq order */
     /* dims: many distinct keys per group (one per end user), read by range only */
     ours[CLX_CF_DIMS] = cf_options(cache, 0, STORE_WRITE_BUFFER);
     /* a top-N query reads a few hundred thousand of its records at once: LZ4 at every level,
@@ -1023,12 +1026,37 @@ clx_iter_t *clx_iter_create_pinned(clx_store_t *s, clx_cf_t cf, const void *pref
     return it;
 }
 
-int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen)
+clx_iter_t *clx_iter_create_beside(clx_iter_t *pinned, clx_cf_t cf, const void *prefix, size_t plen)
+{
+    clx_store_t *s = pinned->store; /* its lock is held by pinned */
+    clx_iter_t *it = clx_xcalloc(1, sizeof(*it));
+
+    it->plen = plen;
+    it->prefix = clx_xmalloc(plen != 0 ? plen : 1);
+    if (plen != 0)
+        memcpy(it->prefix, prefix, plen);
+    it->ropts = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_total_order_seek(it->ropts, 1);
+    if (plen != 0) {
+        rocksdb_readoptions_set_iterate_lower_bound(it->ropts, it->prefix, plen);
+        if (prefix_successor(it->prefix, plen, &it->upper, &it->ulen))
+            rocksdb_readoptions_set_iterate_upper_bound(it->ropts, it->upper, it->ulen);
+    }
+    if (pinned->snap != NULL)
+        rocksdb_readoptions_set_snapshot(it->ropts, pinned->snap);
+    it->store = s;
+    it->snap = pinned->snap;
+    it->borrowed = 1;
+    it->it = rocksdb_create_iterator_cf(s->db, it->ropts, s->cf[cf]);
+    return it;
+}
+
+/* A point read of family cf (or CF_META) on the iterator's read options (its snapshot). */
+static int iter_get(clx_iter_t *it, int cf, const void *key, size_t klen, char **val, size_t *vlen)
 {
     char *err = NULL;
     clx_store_t *s = it->store; /* its lock is held by the iterator */
-    rocksdb_pinnableslice_t *ps =
-        rocksdb_get_pinned_cf(s->db, it->ropts, handle_of(s, CF_META), name, strlen(name), &err);
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, it->ropts, handle_of(s, cf), key, klen, &err);
     if (err != NULL)
         return store_fail("get", err);
     if (ps == NULL)
@@ -1045,15 +1073,27 @@ int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen
     return CLX_OK;
 }
 
+int clx_iter_meta_get(clx_iter_t *it, const char *name, char **val, size_t *vlen)
+{
+    return iter_get(it, CF_META, name, strlen(name), val, vlen);
+}
+
+int clx_iter_get(clx_iter_t *it, clx_cf_t cf, const void *key, size_t klen, char **val, size_t *vlen)
+{
+    return iter_get(it, (int)cf, key, klen, val, vlen);
+}
+
 /* NULL is a no-op. */
 void clx_iter_destroy(clx_iter_t *it)
 {
     if (it == NULL)
         return;
     rocksdb_iter_destroy(it->it);
-    if (it->snap != NULL)
-        rocksdb_release_snapshot(it->store->db, it->snap);
-    pthread_rwlock_unlock(&it->store->lock);
+    if (!it->borrowed) {
+        if (it->snap != NULL)
+            rocksdb_release_snapshot(it->store->db, it->snap);
+        pthread_rwlock_unlock(&it->store->lock);
+    }
     rocksdb_readoptions_destroy(it->ropts);
     free(it->prefix);
     free(it->upper);

@@ -273,7 +273,8 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             const clx_write_item_t *it = w->gitems[i];
             w->evkeys = grow(w->evkeys, &w->evkeycap, evoff + CLX_EVTIME_KEY_LEN(w->wlens[i]));
             w->evoffs[i] = evoff;
-            w->evlens[i] = clx_evtime_key_encode(w->evkeys + evoff, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
+            w->evlens[i] =
+                clx_evtime_key_encode(w->evkeys + evoff, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
             evoff += w->evlens[i];
         }
         for (x = 1; x < ninserted && cmp_event_key(&w->ins[x - 1], &w->ins[x], w) < 0; x++)
@@ -371,6 +372,7 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
     size_t ndone = 0, nrefs = 0, caprefs = 16;
     const clx_rollup_ref_t **refs = clx_arena_alloc(arena, caprefs * sizeof(*refs));
     int rc = CLX_OK;
+    uint64_t cseq = w->last_seq; /* each applied correction takes the next seq: its correction-log record */
 
     clx_batch_clear(w->batch);
     for (size_t i = 0; i < req->nitems && rc == CLX_OK; i++) {
@@ -435,6 +437,7 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
         char *ek = clx_arena_alloc(arena, CLX_EVENT_KEY_LEN(wl));
         size_t ekl = clx_event_key_encode(ek, it->workspace, wl, seq);
         clx_batch_put(w->batch, w->s, CLX_CF_EVENTS, ek, ekl, val, vlen);
+        clx_corrlog_put(w->batch, w->s, ++cseq, it->workspace, wl, seq);
 
         /* the rollups: the old version out, the new one (an amend's) in */
         size_t need = nrefs + CLX_ROLLUP_PER_EVENT + (it->op == CLX_WRITE_OP_AMEND ? it->nrollups : 0);
@@ -473,9 +476,14 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
     }
     if (rc == CLX_OK && ndone > 0) {
         clx_rollup_upkeep_note(w->upkeep, clx_rollup_merge_refs(w->batch, w->s, refs, nrefs));
+        unsigned char sv[8];
+        clx_be64_put(sv, cseq);
+        clx_batch_meta_put(w->batch, w->s, CLX_WRITER_META_SEQ, sv, sizeof(sv));
         rc = clx_store_write(w->s, w->batch, 1);
-        if (rc == CLX_OK)
+        if (rc == CLX_OK) {
+            w->last_seq = cseq;
             atomic_fetch_add_explicit(&w->groups, 1, memory_order_relaxed);
+        }
     }
     if (rc != CLX_OK && rc != CLX_ENOSPC)
         rc = CLX_EIO;

@@ -47,7 +47,7 @@ static void help(FILE *f)
                "  backup [DIR]                            make a backup in the server's --backup-dir; with DIR\n"
                "                                          (new or empty, on this machine) also copy it there.\n"
                "                                          Restore: costlynxd --data-dir DIR\n"
-               "  clickhouse-schema [--cluster NAME] [--database DB] [--table T]\n"
+               "  clickhouse-schema [--cluster NAME] [--database DB] [--table T] [--upgrade]\n"
                "                                          print the ClickHouse DDL of the export (no server)\n");
 }
 

@@ -65,7 +65,7 @@ typedef struct clx_ch_row {
     const char *workspace;
     const char *cell; /* "" without a cell id */
     uint64_t version; /* the event's seq in its cell */
-    int voided;       /* 1 for a voided version (corrections); 0 today */
+    int voided;       /* 1 for a voided version (the StoredEvent's voided) */
     const Costlynx__Store__V1__StoredEvent *ev;
 } clx_ch_row_t;
 
@@ -75,5 +75,18 @@ void clx_ch_encode_row(clx_bytes_t *out, const clx_ch_row_t *row);
 /* Number of columns, and the name of column i (for tests and docs). */
 size_t clx_ch_ncolumns(void);
 const char *clx_ch_column_name(size_t i);
+
+/*
+ * Columns added after the first release (issue 10's): a table made by an older costlynxd lacks
+ * them. clx_ch_column_added(i) is 1 for such a column. clx_ch_add_column appends the
+ * "ALTER TABLE database.table [ON CLUSTER cluster] ADD COLUMN ..." of column i (no ";"),
+ * with the DEFAULT that the table's older rows read. clx_ch_upgrade appends every such ALTER
+ * for t, each ending in ";\n": single node on t's table; a cluster on <table>_local then on
+ * the Distributed <table>, both ON CLUSTER. (An ALTER of a column the table has fails with
+ * ClickHouse's "already exists": run only the missing ones.)
+ */
+int clx_ch_column_added(size_t i);
+void clx_ch_add_column(clx_bytes_t *out, const char *database, const char *table, const char *cluster, size_t i);
+void clx_ch_upgrade(clx_bytes_t *out, const clx_ch_target_t *t);
 
 #endif

@@ -38,8 +38,11 @@ typedef struct batch {
 
 struct clx_exporter {
     clx_store_t *store;
-    char *url;    /* the INSERT's URL: the base, plus the query */
-    char *cursor; /* the cursor's name */
+    char *url;      /* the INSERT's URL: the base, plus the query */
+    char *base_url; /* as configured: other statements go there as the POST's body */
+    int columns_ok; /* the table has every column of ours (checked before the first INSERT, and
+                       again after a failed one); the thread's own */
+    char *cursor;   /* the cursor's name */
     char *user, *password, *cell;
     clx_ch_target_t target;
     char *database, *table;
@@ -157,7 +160,10 @@ static int add_row(void *arg, const clx_logged_event_t *lev)
                 (unsigned long long)lev->seq, lev->workspace);
         return CLX_ECORRUPT;
     }
-    clx_ch_row_t row = {.workspace = lev->workspace, .cell = e->cell, .version = lev->seq, .voided = 0, .ev = ev};
+    /* an event's current version at the event's seq, and again at each correction's seq: the
+     * highest version in ClickHouse is the newest (ReplacingMergeTree(version)) */
+    clx_ch_row_t row = {
+        .workspace = lev->workspace, .cell = e->cell, .version = lev->seq, .voided = ev->voided, .ev = ev};
     clx_ch_encode_row(&b->body, &row);
     if (b->nrows == 0)
         b->first_seq = lev->seq;
@@ -255,6 +261,109 @@ static int send_wait(batch_t *b)
     return b->rc;
 }
 
+/* Runs one statement (the POST's body): CLX_OK for HTTP 200 (its answer's start in res->body_head). */
+static int ch_query(clx_exporter_t *e, const char *sql, clx_httpc_result_t *res)
+{
+    static const char *const headers[] = {"Content-Type: text/plain"};
+    clx_httpc_req_t req = {
+        .url = e->base_url,
+        .headers = headers,
+        .nheaders = 1,
+        .body = sql,
+        .body_len = strlen(sql),
+        .user = e->user,
+        .password = e->password,
+        .timeout_ms = e->timeout_ms,
+        .cancelled = stop_requested,
+        .cancel_arg = e,
+    };
+    int rc = clx_httpc_post(e->http, &req, res);
+    return rc == CLX_OK && res->status != 200 ? CLX_EIO : rc;
+}
+
+/*
+ * Gives a table made by an older costlynxd the columns added since (clx_ch_column_added):
+ * ALTER TABLE ... ADD COLUMN, each with the DEFAULT its older rows read. A Distributed table
+ * (a cluster) is not altered here — its local tables on every node need ON CLUSTER — so the
+ * export waits with a message naming the command that prints the statements. A missing table is
+ * left to the INSERT's own error. CLX_OK, or CLX_EIO with why set.
+ */
+static int ensure_columns(clx_exporter_t *e, char *why, size_t whylen)
+{
+    clx_httpc_result_t res;
+    clx_bytes_t q = {0}, names = {0};
+    char engine[64];
+    int rc;
+
+    clx_bytes_printf(&q, "SELECT engine FROM system.tables WHERE database = '%s' AND name = '%s'", e->database,
+                     e->table);
+    rc = ch_query(e, clx_bytes_cstr(&q), &res);
+    if (rc != CLX_OK) {
+        snprintf(why, whylen, "looking up table %s.%s failed: %s", e->database, e->table, res.error);
+        goto done;
+    }
+    snprintf(engine, sizeof(engine), "%.*s", (int)strcspn(res.body_head, " "), res.body_head);
+    if (engine[0] == '\0')
+        goto done; /* no table (yet): the INSERT says so, and this runs again after it */
+
+    size_t n = clx_ch_ncolumns(), nadded = 0;
+    for (size_t i = 0; i < n; i++)
+        if (clx_ch_column_added(i))
+            clx_bytes_printf(&names, "%s'%s'", nadded++ > 0 ? "," : "[", clx_ch_column_name(i));
+    clx_bytes_printf(&names, "]");
+    q.len = 0;
+    clx_bytes_printf(&q,
+                     "SELECT arrayStringConcat(groupArray(toString(indexOf(%s, name))), ',') FROM system.columns "
+                     "WHERE database = '%s' AND table = '%s' AND indexOf(%s, name) > 0",
+                     clx_bytes_cstr(&names), e->database, e->table, clx_bytes_cstr(&names));
+    rc = ch_query(e, clx_bytes_cstr(&q), &res);
+    if (rc != CLX_OK) {
+        snprintf(why, whylen, "reading the columns of %s.%s failed: %s", e->database, e->table, res.error);
+        goto done;
+    }
+    /* res.body_head: the 1-based positions (in names) of the added columns the table has */
+    unsigned char have[64] = {0};
+    for (const char *p = res.body_head; *p != '\0';) {
+        char *end;
+        unsigned long k = strtoul(p, &end, 10);
+        if (end == p)
+            break;
+        if (k >= 1 && k <= sizeof(have))
+            have[k - 1] = 1;
+        p = *end == ',' ? end + 1 : end;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!clx_ch_column_added(i) || have[k++])
+            continue;
+        if (strcmp(engine, "Distributed") == 0) {
+            snprintf(why, whylen,
+                     "the Distributed table %s.%s lacks column %s (and maybe more) of this costlynxd: add them on the "
+                     "cluster with the statements of `costlynxd ctl clickhouse-schema --cluster NAME --upgrade` "
+                     "(docs/clickhouse.md); the export waits meanwhile",
+                     e->database, e->table, clx_ch_column_name(i));
+            rc = CLX_EIO;
+            goto done;
+        }
+        q.len = 0;
+        clx_ch_add_column(&q, e->database, e->table, NULL, i);
+        rc = ch_query(e, clx_bytes_cstr(&q), &res);
+        if (rc != CLX_OK) {
+            snprintf(why, whylen, "adding column %s to %s.%s failed: %s", clx_ch_column_name(i), e->database, e->table,
+                     res.error);
+            goto done;
+        }
+        clx_log(CLX_LOG_INFO, "export", "added column %s to %s.%s (a table of an older costlynxd)",
+                clx_ch_column_name(i), e->database, e->table);
+    }
+    e->columns_ok = 1;
+    rc = CLX_OK;
+done:
+    free(q.p);
+    free(names.p);
+    return rc;
+}
+
 /* Stores the cursor (synced); a failure is logged: the next start re-sends a confirmed batch at worst. */
 static int save_cursor(clx_exporter_t *e)
 {
@@ -283,6 +392,11 @@ static void *exporter_main(void *arg)
 
     pthread_setname_np(pthread_self(), "clx-export");
     while (!stop_requested(e)) {
+        if (!e->columns_ok && ensure_columns(e, cur->why, sizeof(cur->why)) != CLX_OK) {
+            if (stop_requested(e))
+                break;
+            goto failed;
+        }
         if (!have_cur) {
             /* a batch to send: the unconfirmed one of the last run, else new events */
             rc = e->cur.pending != 0 ? build_batch(e, cur, e->cur.done, e->cur.pending, SIZE_MAX)
@@ -324,8 +438,9 @@ static void *exporter_main(void *arg)
         rc = send_wait(cur);
         if (rc != CLX_OK) {
             if (stop_requested(e))
-                break;   /* abandoned for shutdown, not a ClickHouse failure */
-            goto failed; /* cur is sent again; next is rebuilt after it */
+                break;         /* abandoned for shutdown, not a ClickHouse failure */
+            e->columns_ok = 0; /* the table may be new, or another one: its columns are checked again */
+            goto failed;       /* cur is sent again; next is rebuilt after it */
         }
         clx_log(CLX_LOG_DEBUG, "export", "%zu rows (seq %llu..%llu, %zu bytes) inserted in %.1f ms", cur->nrows,
                 (unsigned long long)cur->first_seq, (unsigned long long)cur->end_seq, cur->body.len,
@@ -418,6 +533,7 @@ int clx_exporter_start(const clx_exporter_config_t *cfg, clx_exporter_t **out, c
     free(q.p);
     clx_bytes_printf(&b, "&wait_end_of_query=1");
     e->url = clx_xstrdup(clx_bytes_cstr(&b));
+    e->base_url = clx_xstrdup(cfg->url);
     free(b.p);
 
     rc = clx_export_cursor_load(e->store, e->cursor, &e->cur);
@@ -454,6 +570,7 @@ fail:
     clx_httpc_destroy(e->http);
     clx_arena_destroy(e->arena);
     free(e->url);
+    free(e->base_url);
     free(e->cursor);
     free(e->user);
     free(e->password);
@@ -480,6 +597,7 @@ void clx_exporter_stop(clx_exporter_t *e)
     free(e->batches[0].body.p);
     free(e->batches[1].body.p);
     free(e->url);
+    free(e->base_url);
     free(e->cursor);
     if (e->password != NULL)
         memset(e->password, 0, strlen(e->password));
@@ -491,13 +609,17 @@ void clx_exporter_stop(clx_exporter_t *e)
     free(e);
 }
 
-/* Event log callback of the lag: the received time of the first event after the cursor. */
+/*
+ * Event log callback of the lag: when the first entry after the cursor was committed — an
+ * event's arrival, a correction's time (its version's changed_at_ms, or a later one's: the
+ * current version is what the log hands out, so at worst the lag reads younger).
+ */
 static int first_received(void *arg, const clx_logged_event_t *lev)
 {
     Costlynx__Store__V1__StoredEvent *ev =
         costlynx__store__v1__stored_event__unpack(NULL, lev->vlen, (const uint8_t *)lev->value);
     if (ev != NULL) {
-        *(int64_t *)arg = ev->received_at_ms;
+        *(int64_t *)arg = lev->seq != lev->event_seq && ev->changed_at_ms > 0 ? ev->changed_at_ms : ev->received_at_ms;
         costlynx__store__v1__stored_event__free_unpacked(ev, NULL);
     }
     return 0;

@@ -12,6 +12,7 @@ Money is hand-computed: gpt-4o-mini costs $0.15 / $0.60 per million input / outp
 import gzip
 import json
 import os
+import subprocess
 import tempfile
 import unittest
 from decimal import Decimal
@@ -188,6 +189,33 @@ class ImportTest(unittest.TestCase):
         st, js, raw = self.post(line("old-3", timestamp="2999-01-01T00:00:00Z") + "\n", key=key,
                                 query="?allowOld=true", headers=admin)
         self.assertEqual((js["rejected"], js["errors"][0]["code"]), (1, "timestamp_out_of_range"), raw)
+
+    def test_http2_takes_the_import_limit_not_the_ingest_one(self):
+        """h2c: a 3 MB body (over --max-body-bytes, 1 MiB, under this import limit) is imported whole;
+        one over the import limit is a JSON 413 (framing.c cuts an HTTP/2 body by its route's limit)."""
+        ws = "imp-h2"
+        self.srv.create_workspace(ws)
+        key = self.srv.create_key(ws=ws)
+        body = "".join(line("h2-%05d" % i) + "\n" for i in range(30000)).encode()
+        self.assertGreater(len(body), 2 * 2 ** 20)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "body.ndjson")
+            for data, want in ((body, 200), (body * 2, 413)):
+                with open(path, "wb") as f:
+                    f.write(data)
+                p = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code} %{http_version}", "--http2-prior-knowledge",
+                                    "-X", "POST", self.srv.url + "/api/v1/usage/import", "-H", "X-API-Key: " + key,
+                                    "-H", "Content-Type: application/x-ndjson", "--data-binary", "@" + path],
+                                   capture_output=True, timeout=60)
+                out, status = p.stdout.rsplit(b"\n", 1)
+                self.assertEqual(status.decode(), "%d 2" % want, out[:300])
+                js = clx.parse(out)
+                if want == 200:
+                    self.assertEqual((js["inserted"], js["lines"]), (30000, 30000))
+                else:
+                    self.assertEqual(js["error"]["code"], "payload_too_large")
+        self.assertEqual(clx.parse(self.srv.admin("GET", "workspaces/%s/usage/overview" % ws)[2])["totals"]["events"],
+                         30000)
 
     def test_first_line_offsets_the_numbers(self):
         body = "\n".join([line("fl-1"), "nope", line("fl-3")])

@@ -313,6 +313,8 @@ class Proxy:
     hold_from = n: the n-th POST (1-based) and later ones are forwarded to ClickHouse (so it
     stores the rows) but not answered until release(): the caller never learns the INSERT
     succeeded. held is set when the first held request has been forwarded.
+    Only INSERTs are recorded, counted and held; other statements (the exporter's look at the
+    table's columns) are forwarded and answered, and listed in `others`.
     """
 
     def __init__(self, target_port):
@@ -320,7 +322,8 @@ class Proxy:
 
         proxy = self
         self.target_port = target_port
-        self.bodies = []  # (path, body) in arrival order
+        self.bodies = []  # (path, body) of the INSERTs, in arrival order
+        self.others = []  # bodies of the other statements
         self.hold_from = 0
         self.held = threading.Event()
         self._release = threading.Event()
@@ -336,8 +339,12 @@ class Proxy:
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
                 with proxy._lock:
-                    proxy.bodies.append((self.path, body))
-                    index = len(proxy.bodies)
+                    if "query=INSERT" in self.path:
+                        proxy.bodies.append((self.path, body))
+                        index = len(proxy.bodies)
+                    else:
+                        proxy.others.append(body)
+                        index = 0
                 hdrs = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
                 c = http.client.HTTPConnection("127.0.0.1", proxy.target_port, timeout=120)
                 try:
@@ -348,7 +355,7 @@ class Proxy:
                     status, answer = 502, str(e).encode()
                 finally:
                     c.close()
-                if proxy.hold_from and index >= proxy.hold_from:
+                if proxy.hold_from and index and index >= proxy.hold_from:
                     proxy.held.set()
                     proxy._release.wait(300)
                 try:

@@ -134,6 +134,164 @@ static void seen_free(seen_t *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* Submits one request and waits for it: its status. */
+static int run_req(clx_writer_t *w, clx_write_req_t *req)
+{
+    waiter_t wt;
+    sem_init(&wt.done, 0, 0);
+    req->done = done_post;
+    req->data = &wt;
+    int rc = clx_writer_submit(w, req);
+    if (rc == CLX_OK) {
+        sem_wait(&wt.done);
+        rc = req->status;
+    }
+    sem_destroy(&wt.done);
+    return rc;
+}
+
+/* Stores the StoredEvent (ws, id) costing nanos: its seq. */
+static uint64_t put_stored(clx_writer_t *w, const char *ws, const char *id, int64_t nanos)
+{
+    Costlynx__Store__V1__StoredEvent ev = COSTLYNX__STORE__V1__STORED_EVENT__INIT;
+    ev.request_id = (char *)id;
+    ev.model = "m";
+    ev.cost_nanos = nanos;
+    ev.received_at_ms = 1700000000000;
+    ev.version = 1;
+    uint8_t buf[256];
+    size_t n = costlynx__store__v1__stored_event__pack(&ev, buf);
+    clx_write_item_t it = {.workspace = ws,
+                           .request_id = id,
+                           .request_id_len = strlen(id),
+                           .value = buf,
+                           .value_len = n,
+                           .fingerprint = 7,
+                           .event_time_ms = ev.received_at_ms};
+    clx_write_req_t req = {.items = &it, .nitems = 1};
+    assert_int_equal(run_req(w, &req), CLX_OK);
+    assert_int_equal(it.outcome, CLX_WRITE_INSERTED);
+    return it.seq;
+}
+
+typedef struct entry {
+    uint64_t seq, event_seq;
+    char ws[16];
+    int voided;
+    uint32_t version;
+    int64_t nanos;
+} entry_t;
+
+static int collect_entries(void *arg, const clx_logged_event_t *lev)
+{
+    entry_t **pp = arg;
+    entry_t *e = (*pp)++;
+    Costlynx__Store__V1__StoredEvent *ev =
+        costlynx__store__v1__stored_event__unpack(NULL, lev->vlen, (const uint8_t *)lev->value);
+    assert_non_null(ev);
+    e->seq = lev->seq;
+    e->event_seq = lev->event_seq;
+    snprintf(e->ws, sizeof(e->ws), "%s", lev->workspace);
+    e->voided = ev->voided;
+    e->version = ev->version;
+    e->nanos = ev->cost_nanos;
+    costlynx__store__v1__stored_event__free_unpacked(ev, NULL);
+    return 0;
+}
+
+/*
+ * Corrections take seqs of their own (their correction-log records) and the log merges them
+ * with the events: gapless, in seq order, each handing out the event's current version.
+ */
+static void test_log_has_corrections(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(put_stored(f->w, "a", "r1", 100), 1);
+    assert_int_equal(put_stored(f->w, "ab", "r2", 200), 2);
+    assert_int_equal(put_stored(f->w, "a", "r3", 300), 3);
+
+    /* void r1, then amend r3 (cost 300 -> 333): seqs 4 and 5 */
+    clx_write_item_t v = {.op = CLX_WRITE_OP_VOID,
+                          .workspace = "a",
+                          .request_id = "r1",
+                          .request_id_len = 2,
+                          .by = "admin",
+                          .reason = "test",
+                          .at_ms = 1700000001000};
+    clx_write_req_t vreq = {.items = &v, .nitems = 1, .corrections = 1};
+    assert_int_equal(run_req(f->w, &vreq), CLX_OK);
+    assert_int_equal(v.outcome, CLX_WRITE_CORRECTED);
+    Costlynx__Store__V1__StoredEvent am = COSTLYNX__STORE__V1__STORED_EVENT__INIT;
+    am.request_id = "r3";
+    am.model = "m";
+    am.cost_nanos = 333;
+    am.received_at_ms = 1700000000000;
+    am.version = 2;
+    uint8_t buf[256];
+    size_t n = costlynx__store__v1__stored_event__pack(&am, buf);
+    clx_write_item_t a = {.op = CLX_WRITE_OP_AMEND,
+                          .workspace = "a",
+                          .request_id = "r3",
+                          .request_id_len = 2,
+                          .value = buf,
+                          .value_len = n,
+                          .event_time_ms = am.received_at_ms,
+                          .base_version = 1};
+    clx_write_req_t areq = {.items = &a, .nitems = 1, .corrections = 1};
+    assert_int_equal(run_req(f->w, &areq), CLX_OK);
+    assert_int_equal(a.outcome, CLX_WRITE_CORRECTED);
+    assert_int_equal(a.seq, 3); /* the event keeps its seq */
+    assert_int_equal(put_stored(f->w, "ab", "r4", 400), 6);
+
+    entry_t got[16], *p = got;
+    uint64_t last = 0;
+    assert_int_equal(clx_events_read_after(f->s, 0, UINT64_MAX, 100, collect_entries, &p, &last), CLX_OK);
+    assert_int_equal(p - got, 6);
+    assert_int_equal(last, 6);
+    static const struct {
+        uint64_t seq, event_seq;
+        const char *ws;
+        int voided;
+        uint32_t version;
+        int64_t nanos;
+    } want[] = {
+        {1, 1, "a", 1, 2, 100}, {2, 2, "ab", 0, 1, 200}, {3, 3, "a", 0, 2, 333},
+        {4, 1, "a", 1, 2, 100}, {5, 3, "a", 0, 2, 333},  {6, 6, "ab", 0, 1, 400},
+    };
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(got[i].seq, want[i].seq);
+        assert_int_equal(got[i].event_seq, want[i].event_seq);
+        assert_string_equal(got[i].ws, want[i].ws);
+        assert_int_equal(got[i].voided, want[i].voided);
+        assert_int_equal(got[i].version, want[i].version);
+        assert_int_equal(got[i].nanos, want[i].nanos);
+    }
+    /* bounds: after 3, at most 2 -> the two corrections; up to 4 -> one; after 5 -> the last event */
+    p = got;
+    assert_int_equal(clx_events_read_after(f->s, 3, UINT64_MAX, 2, collect_entries, &p, &last), CLX_OK);
+    assert_int_equal(p - got, 2);
+    assert_int_equal(got[0].seq, 4);
+    assert_int_equal(got[1].seq, 5);
+    p = got;
+    assert_int_equal(clx_events_read_after(f->s, 2, 4, SIZE_MAX, collect_entries, &p, NULL), CLX_OK);
+    assert_int_equal(p - got, 2);
+    assert_int_equal(got[0].seq, 3);
+    assert_int_equal(got[1].seq, 4);
+    p = got;
+    assert_int_equal(clx_events_read_after(f->s, 5, UINT64_MAX, 100, collect_entries, &p, &last), CLX_OK);
+    assert_int_equal(p - got, 1);
+    assert_int_equal(got[0].seq, 6);
+    p = got;
+    assert_int_equal(clx_events_read_after(f->s, 6, UINT64_MAX, 100, collect_entries, &p, &last), CLX_OK);
+    assert_int_equal(p - got, 0);
+    assert_int_equal(last, 6);
+
+    /* the counter survives a restart: the next event takes 7 */
+    clx_writer_destroy(f->w);
+    assert_int_equal(clx_writer_create(f->s, 1u << 20, &f->w), CLX_OK);
+    assert_int_equal(put_stored(f->w, "a", "r5", 500), 7);
+}
+
 /* Requests alternate between workspaces whose names prefix each other ("a", "ab", "a-b"):
  * the log must come back in global seq order with each event's own workspace. */
 static void test_merge_order_across_workspaces(void **state)
@@ -425,7 +583,7 @@ static void test_rowbinary_bytes(void **state)
     expect_str(&p, "c2");
     assert_int_equal(read_le(&p, 4), 1700000000); /* received_at, DateTime */
     assert_int_equal(read_le(&p, 8), 1700000000123ull);
-    assert_int_equal(read_le(&p, 8), 1700000000123ull); /* event_time_ms */
+    assert_int_equal(read_le(&p, 8), 1700000000123ull); /* event_time_ms: none sent, so received_at_ms */
     expect_str(&p, "openai");
     expect_str(&p, "openai");
     expect_str(&p, "gpt-4o-mini");
@@ -446,6 +604,73 @@ static void test_rowbinary_bytes(void **state)
     expect_str(&p, ""); /* user */
     expect_str(&p, "key_0123456789ab");
     assert_int_equal(read_le(&p, 4), 0);
+    /* issue 10's columns, zero / empty in an event without them */
+    assert_int_equal(read_le(&p, 4), 1700000000); /* event_time */
+    assert_int_equal(read_le(&p, 1), 0);          /* tag_keys: an empty array */
+    assert_int_equal(read_le(&p, 1), 0);          /* tag_values */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(read_le(&p, 8), 0); /* reasoning .. cached audio */
+    expect_str(&p, "standard");
+    assert_int_equal(read_le(&p, 8), 0); /* web_search_calls */
+    assert_int_equal((size_t)(p - b.p), b.len);
+    free(b.p);
+}
+
+/* Issue 10's fields: the caller's time, the user, tags as two parallel arrays, token kinds, tier. */
+static void test_rowbinary_issue10(void **state)
+{
+    (void)state;
+    Costlynx__Store__V1__StoredEvent ev = sample_event();
+    Costlynx__Store__V1__Tag t1 = COSTLYNX__STORE__V1__TAG__INIT, t2 = COSTLYNX__STORE__V1__TAG__INIT;
+    t1.key = "team";
+    t1.value = "search";
+    t2.key = "tenant";
+    t2.value = "t-42";
+    Costlynx__Store__V1__Tag *tags[] = {&t1, &t2};
+    ev.event_time_ms = 1699999990999; /* before its arrival */
+    ev.user_id = "u-7";
+    ev.tags = tags;
+    ev.n_tags = 2;
+    ev.reasoning_tokens = 11;
+    ev.cache_write_1h_tokens = 12;
+    ev.audio_input_tokens = 13;
+    ev.audio_output_tokens = 14;
+    ev.cached_audio_tokens = 15;
+    ev.web_search_calls = 3;
+    ev.service_tier = COSTLYNX__STORE__V1__SERVICE_TIER__SERVICE_TIER_FLEX;
+    ev.voided = 1;
+    clx_ch_row_t row = {.workspace = "acme", .cell = "", .version = 9, .voided = 1, .ev = &ev};
+    clx_bytes_t b = {0};
+    clx_ch_encode_row(&b, &row);
+
+    const unsigned char *p = b.p;
+    expect_str(&p, "acme");
+    expect_str(&p, "req-1");
+    assert_int_equal(read_le(&p, 8), 9);
+    assert_int_equal(read_le(&p, 1), 1);
+    expect_str(&p, "");
+    assert_int_equal(read_le(&p, 4), 1700000000);       /* received_at stays the partition key */
+    assert_int_equal(read_le(&p, 8), 1700000000123ull); /* received_at_ms */
+    assert_int_equal(read_le(&p, 8), 1699999990999ull); /* event_time_ms: the caller's */
+    for (int i = 0; i < 6; i++)
+        free(read_string(&p));
+    p += 5 * 8 + 1;
+    for (int i = 0; i < 5; i++)
+        free(read_string(&p));
+    expect_str(&p, "u-7");
+    expect_str(&p, "key_0123456789ab");
+    p += 4;
+    assert_int_equal(read_le(&p, 4), 1699999990); /* event_time */
+    assert_int_equal(read_le(&p, 1), 2);
+    expect_str(&p, "team");
+    expect_str(&p, "tenant");
+    assert_int_equal(read_le(&p, 1), 2);
+    expect_str(&p, "search");
+    expect_str(&p, "t-42");
+    for (int i = 11; i <= 15; i++)
+        assert_int_equal(read_le(&p, 8), i);
+    expect_str(&p, "flex");
+    assert_int_equal(read_le(&p, 8), 3);
     assert_int_equal((size_t)(p - b.p), b.len);
     free(b.p);
 }
@@ -521,13 +746,16 @@ static void test_schema_and_insert(void **state)
     assert_non_null(strstr(ddl, "CREATE TABLE IF NOT EXISTS costlynx.usage_events\n"));
     assert_non_null(strstr(ddl, "ENGINE = ReplacingMergeTree(version)\n"));
     assert_non_null(strstr(ddl, "ORDER BY (workspace, request_id)\n"));
-    assert_non_null(strstr(ddl, "cost_nanos           Int64"));
+    assert_non_null(strstr(ddl, "cost_nanos            Int64"));
+    assert_non_null(strstr(ddl, "tag_keys              Array(String)"));
+    assert_non_null(strstr(ddl, "event_time            DateTime      DEFAULT toDateTime(intDiv(event_time_ms, 1000))"));
+    assert_non_null(strstr(ddl, "PARTITION BY toYYYYMM(received_at)\n"));
     assert_null(strstr(ddl, "Float"));
     assert_null(strstr(ddl, "ON CLUSTER"));
     /* every column in the DDL, and no quote inside a comment (18.16 has no '' escape) */
     for (size_t i = 0; i < clx_ch_ncolumns(); i++) {
         char line[64];
-        snprintf(line, sizeof(line), "\n    %-20s ", clx_ch_column_name(i));
+        snprintf(line, sizeof(line), "\n    %-21s ", clx_ch_column_name(i));
         assert_non_null(strstr(ddl, line));
     }
     for (const char *l = ddl; (l = strstr(l, "COMMENT '")) != NULL; l++) {
@@ -549,7 +777,9 @@ static void test_schema_and_insert(void **state)
     clx_ch_insert_query(&b, &single);
     const char *q = clx_bytes_cstr(&b);
     assert_int_equal(strncmp(q, "INSERT INTO costlynx.usage_events (workspace, request_id, version, ", 67), 0);
-    assert_non_null(strstr(q, ", flags) FORMAT RowBinary"));
+    assert_non_null(strstr(
+        q, ", flags, event_time, tag_keys, tag_values, reasoning_tokens, cache_write_1h_tokens, audio_input_tokens, "
+           "audio_output_tokens, cached_audio_tokens, service_tier, web_search_calls) FORMAT RowBinary"));
     size_t commas = 0;
     for (const char *c = q; *c; c++)
         commas += *c == ',';
@@ -570,10 +800,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_merge_order_across_workspaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_has_corrections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_are_gapless_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_round_trip, setup, teardown),
         cmocka_unit_test(test_rowbinary_bytes),
+        cmocka_unit_test(test_rowbinary_issue10),
         cmocka_unit_test(test_rowbinary_edges),
         cmocka_unit_test(test_rowbinary_deterministic),
         cmocka_unit_test(test_schema_and_insert),
