@@ -88,13 +88,13 @@ size_t clx_dims_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__S
  * memtable on the writer thread cost two thirds of ingest (docs/BENCHMARKS.md). So the writer
  * adds an inserted event's dims deltas to this accumulator — a hash table of key -> sums in
  * memory, where a user's many events collapse — and flushes it as one merge per key every few
- * seconds (clx_dims_acc_flush), with the metadata entry CLX_DIMS_META_THROUGH = the last seq
+ * seconds on a thread of its own (clx_dims_acc_flush_async), with the metadata entry CLX_DIMS_META_THROUGH = the last seq
  * whose deltas are in the store, in the same batch. Nothing is lost in a crash: the events
  * are durable, and at open (clx_dims_acc_recover) the deltas of the events after "through"
  * are computed again from the stored events. Queries add the accumulator to what they read
  * from the store, under its lock, so they see every acknowledged event.
  *
- * The writer thread alone adds and flushes; queries read (clx_dims_sum). Thread-safe.
+ * The writer thread alone adds and hands over; the flusher writes; queries read (clx_dims_sum).
  */
 typedef struct clx_dims_acc clx_dims_acc_t;
 #define CLX_DIMS_META_THROUGH "dims.through"
@@ -108,11 +108,25 @@ void clx_dims_acc_add(clx_dims_acc_t *a, const clx_rollup_ref_t *const *refs, si
 /* Number of distinct keys held. */
 size_t clx_dims_acc_size(clx_dims_acc_t *a);
 /*
- * Writes every held sum as one merge into the dims family and through (seq, 8 bytes BE) as
- * CLX_DIMS_META_THROUGH, in one unsynced batch b (cleared first), then empties the
- * accumulator — all under its lock, so a query sees the sums either here or in the store.
- * *merges (may be NULL) receives the merges written. CLX_OK, or CLX_ENOSPC / CLX_EIO (then
- * the sums stay held, to be flushed later).
+ * Starts the flusher thread over s (after clx_dims_acc_recover). CLX_OK, or CLX_EIO when the
+ * thread cannot start (then only clx_dims_acc_flush writes).
+ */
+int clx_dims_acc_start(clx_dims_acc_t *a, clx_store_t *s);
+/*
+ * Hands the held sums (with through, the last seq they count) to the flusher thread and goes
+ * on with an empty table: the writer is not held up while they are written. Returns 1 when
+ * handed over, 0 when nothing is held, no flusher runs, or a flush is still under way (then
+ * the sums wait for the next call).
+ */
+int clx_dims_acc_flush_async(clx_dims_acc_t *a, uint64_t through);
+/* Merges the flusher wrote since the last call (for the rollups upkeep). */
+size_t clx_dims_acc_flushed(clx_dims_acc_t *a);
+/*
+ * Writes every held sum (a flush under way first) as one merge per key into the dims family,
+ * with through (seq, 8 bytes BE) as CLX_DIMS_META_THROUGH, in unsynced batches through b, and
+ * empties the tables — holding the query lock meanwhile, so a query sees each sum once, in
+ * the store or held. For corrections and the writer's stop. *merges (may be NULL) receives the
+ * merges written. CLX_OK, or CLX_ENOSPC / CLX_EIO (then the sums stay held).
  */
 int clx_dims_acc_flush(clx_dims_acc_t *a, clx_store_t *s, clx_batch_t *b, uint64_t through, size_t *merges);
 /*

@@ -3,11 +3,14 @@
  * value in aligned day buckets of three widths; their keys, an event's deltas, and the sums
  * over a range of days that top-N queries read.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "clx_dims.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clx_error.h"
 #include "clx_events.h"
@@ -154,78 +157,119 @@ size_t clx_dims_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__S
 /* ---- the writer's sums not yet in the store ------------------------------------------------- */
 
 typedef struct acc_entry {
-    const char *key; /* in the accumulator's arena */
+    const char *key; /* in the table's arena */
     size_t klen;
     uint64_t hash;
     clx_rollup_t sum;
 } acc_entry_t;
 
-struct clx_dims_acc {
-    pthread_mutex_t mu;
+/* Sums by key: an open-addressing table of entry indexes, keys in an arena. */
+typedef struct table {
     clx_arena_t *keys;
     acc_entry_t *e;
     size_t n, cap;
     uint32_t *slots; /* entry index + 1; 0 empty; at most half full */
     size_t mask;
+} table_t;
+
+/*
+ * Two tables: the writer adds to cur; a flush swaps it with the empty out and the flusher
+ * thread writes out to the store while the writer goes on. Locks, always in this order:
+ * view (held by a flush from its write until out is emptied, and by a query while it takes
+ * its iterators and copies the tables: so a query sees each sum once, in the store or in a
+ * table) and mu (the tables and the hand-off; the writer's adds take only mu, so a flush never
+ * holds up ingestion).
+ */
+struct clx_dims_acc {
+    pthread_mutex_t view;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    table_t t[2];
+    int cur;          /* index of the table the writer adds to */
+    int out_busy;     /* t[!cur] holds sums being written */
+    uint64_t out_through;
+    int stop;
+    clx_store_t *s;   /* set by clx_dims_acc_start: the flusher thread runs */
+    clx_batch_t *batch;
+    pthread_t thread;
+    atomic_size_t flushed; /* merges written, for the upkeep (read by the writer) */
 };
+
+static void table_init(table_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->keys = clx_arena_create(1 << 20);
+    t->mask = 4095;
+    t->slots = clx_xcalloc(t->mask + 1, sizeof(*t->slots));
+}
+
+static void table_dispose(table_t *t)
+{
+    clx_arena_destroy(t->keys);
+    free(t->e);
+    free(t->slots);
+}
+
+static void table_clear(table_t *t)
+{
+    t->n = 0;
+    memset(t->slots, 0, (t->mask + 1) * sizeof(*t->slots));
+    clx_arena_reset(t->keys);
+}
 
 clx_dims_acc_t *clx_dims_acc_create(void)
 {
     clx_dims_acc_t *a = clx_xcalloc(1, sizeof(*a));
+    pthread_mutex_init(&a->view, NULL);
     pthread_mutex_init(&a->mu, NULL);
-    a->keys = clx_arena_create(1 << 20);
-    a->mask = 4095;
-    a->slots = clx_xcalloc(a->mask + 1, sizeof(*a->slots));
+    pthread_cond_init(&a->cv, NULL);
+    table_init(&a->t[0]);
+    table_init(&a->t[1]);
+    atomic_init(&a->flushed, 0);
     return a;
 }
 
-void clx_dims_acc_destroy(clx_dims_acc_t *a)
+static void table_rehash(table_t *t, size_t nslots)
 {
-    if (a == NULL)
-        return;
-    pthread_mutex_destroy(&a->mu);
-    clx_arena_destroy(a->keys);
-    free(a->e);
-    free(a->slots);
-    free(a);
-}
-
-static void acc_rehash(clx_dims_acc_t *a, size_t nslots)
-{
-    free(a->slots);
-    a->slots = clx_xcalloc(nslots, sizeof(*a->slots));
-    a->mask = nslots - 1;
-    for (size_t i = 0; i < a->n; i++) {
-        size_t h = (size_t)a->e[i].hash & a->mask;
-        while (a->slots[h] != 0)
-            h = (h + 1) & a->mask;
-        a->slots[h] = (uint32_t)(i + 1);
+    free(t->slots);
+    t->slots = clx_xcalloc(nslots, sizeof(*t->slots));
+    t->mask = nslots - 1;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t h = (size_t)t->e[i].hash & t->mask;
+        while (t->slots[h] != 0)
+            h = (h + 1) & t->mask;
+        t->slots[h] = (uint32_t)(i + 1);
     }
 }
 
-/* Caller holds a->mu. */
-static void acc_add_one(clx_dims_acc_t *a, const char *key, size_t klen, const clx_rollup_t *d)
+static void table_add(table_t *t, const char *key, size_t klen, const clx_rollup_t *d)
 {
     uint64_t hv = clx_fnv1a64(CLX_FNV1A64_INIT, key, klen);
-    size_t h = (size_t)hv & a->mask;
-    for (; a->slots[h] != 0; h = (h + 1) & a->mask) {
-        acc_entry_t *e = &a->e[a->slots[h] - 1];
+    size_t h = (size_t)hv & t->mask;
+    for (; t->slots[h] != 0; h = (h + 1) & t->mask) {
+        acc_entry_t *e = &t->e[t->slots[h] - 1];
         if (e->hash == hv && e->klen == klen && memcmp(e->key, key, klen) == 0) {
             clx_rollup_add(&e->sum, d);
             return;
         }
     }
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 4096;
-        a->e = clx_xrealloc(a->e, a->cap * sizeof(*a->e));
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 4096;
+        t->e = clx_xrealloc(t->e, t->cap * sizeof(*t->e));
     }
-    acc_entry_t *e = &a->e[a->n++];
-    char *k = clx_arena_alloc(a->keys, klen ? klen : 1);
+    acc_entry_t *e = &t->e[t->n++];
+    char *k = clx_arena_alloc(t->keys, klen ? klen : 1);
     memcpy(k, key, klen);
     *e = (acc_entry_t){.key = k, .klen = klen, .hash = hv, .sum = *d};
-    a->slots[h] = (uint32_t)a->n;
-    if (2 * a->n > a->mask + 1)
-        acc_rehash(a, (a->mask + 1) * 2);
+    t->slots[h] = (uint32_t)t->n;
+    if (2 * t->n > t->mask + 1)
+        table_rehash(t, (t->mask + 1) * 2);
+}
+
+/* Caller holds a->mu. */
+static void acc_add_one(clx_dims_acc_t *a, const char *key, size_t klen, const clx_rollup_t *d)
+{
+    table_add(&a->t[a->cur], key, klen, d);
 }
 
 void clx_dims_acc_add(clx_dims_acc_t *a, const clx_rollup_ref_t *const *refs, size_t n)
@@ -240,7 +284,7 @@ void clx_dims_acc_add(clx_dims_acc_t *a, const clx_rollup_ref_t *const *refs, si
 size_t clx_dims_acc_size(clx_dims_acc_t *a)
 {
     pthread_mutex_lock(&a->mu);
-    size_t n = a->n;
+    size_t n = a->t[a->cur].n;
     pthread_mutex_unlock(&a->mu);
     return n;
 }
@@ -252,16 +296,20 @@ static int cmp_entry(const void *x, const void *y)
     return c != 0 ? c : (a->klen > b->klen) - (a->klen < b->klen);
 }
 
-int clx_dims_acc_flush(clx_dims_acc_t *a, clx_store_t *s, clx_batch_t *b, uint64_t through, size_t *merges)
+/*
+ * Writes table t and through into the store in one unsynced batch b (lost with a crash,
+ * "through" is lost with it). The caller holds view (no query snapshots meanwhile) and keeps
+ * t unchanged. CLX_OK or the store's error.
+ */
+static int table_write(const table_t *t, clx_store_t *s, clx_batch_t *b, uint64_t through)
 {
-    pthread_mutex_lock(&a->mu);
     clx_batch_clear(b);
     /* in key order: each skiplist insert starts where the previous one ended */
-    const acc_entry_t **order = clx_xmalloc((a->n ? a->n : 1) * sizeof(*order));
-    for (size_t i = 0; i < a->n; i++)
-        order[i] = &a->e[i];
-    qsort(order, a->n, sizeof(*order), cmp_entry);
-    for (size_t i = 0; i < a->n; i++) {
+    const acc_entry_t **order = clx_xmalloc((t->n ? t->n : 1) * sizeof(*order));
+    for (size_t i = 0; i < t->n; i++)
+        order[i] = &t->e[i];
+    qsort(order, t->n, sizeof(*order), cmp_entry);
+    for (size_t i = 0; i < t->n; i++) {
         unsigned char packed[CLX_ROLLUP_COMPACT_MAX];
         size_t plen = clx_rollup_pack_compact(&order[i]->sum, packed);
         clx_batch_merge_counters(b, s, CLX_CF_DIMS, order[i]->key, order[i]->klen, packed, plen);
@@ -270,17 +318,139 @@ int clx_dims_acc_flush(clx_dims_acc_t *a, clx_store_t *s, clx_batch_t *b, uint64
     unsigned char tv[8];
     clx_be64_put(tv, through);
     clx_batch_meta_put(b, s, CLX_DIMS_META_THROUGH, tv, sizeof(tv));
-    int rc = clx_store_write(s, b, 0); /* unsynced: lost with a crash, "through" is lost with it */
+    int rc = clx_store_write(s, b, 0);
     clx_batch_clear(b);
-    if (rc == CLX_OK) {
-        if (merges != NULL)
-            *merges = a->n;
-        a->n = 0;
-        memset(a->slots, 0, (a->mask + 1) * sizeof(*a->slots));
-        clx_arena_reset(a->keys);
+    return rc;
+}
+
+/* The flusher thread: writes out whenever a flush hands it over; retries a failed write. */
+static void *flusher_main(void *arg)
+{
+    clx_dims_acc_t *a = arg;
+    pthread_setname_np(pthread_self(), "clx-dims");
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->out_busy && !a->stop)
+            pthread_cond_wait(&a->cv, &a->mu);
+        if (!a->out_busy)
+            break; /* stopping, nothing handed over */
+        pthread_mutex_unlock(&a->mu);
+        pthread_mutex_lock(&a->view); /* view before mu, always */
+        pthread_mutex_lock(&a->mu);
+        if (!a->out_busy) { /* a synchronous flush wrote it meanwhile */
+            pthread_mutex_unlock(&a->view);
+            continue;
+        }
+        table_t *out = &a->t[!a->cur];
+        uint64_t through = a->out_through;
+        pthread_mutex_unlock(&a->mu);
+        /* out is ours until emptied: the writer adds to cur, queries only read (under view) */
+        int rc = table_write(out, a->s, a->batch, through);
+        pthread_mutex_lock(&a->mu);
+        if (rc == CLX_OK) {
+            atomic_fetch_add(&a->flushed, out->n);
+            table_clear(out);
+            a->out_busy = 0;
+            pthread_cond_broadcast(&a->cv);
+        }
+        pthread_mutex_unlock(&a->view);
+        if (rc != CLX_OK) {
+            clx_log(CLX_LOG_WARN, "store", "dims sums not flushed yet (%s); kept in memory", clx_strerror(rc));
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&a->cv, &a->mu, &until); /* then retry (or stop) */
+            if (a->stop)
+                break;
+        }
     }
     pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+int clx_dims_acc_start(clx_dims_acc_t *a, clx_store_t *s)
+{
+    a->s = s;
+    a->batch = clx_batch_create();
+    if (pthread_create(&a->thread, NULL, flusher_main, a) != 0) {
+        clx_batch_destroy(a->batch);
+        a->batch = NULL;
+        a->s = NULL;
+        return CLX_EIO;
+    }
+    return CLX_OK;
+}
+
+int clx_dims_acc_flush_async(clx_dims_acc_t *a, uint64_t through)
+{
+    pthread_mutex_lock(&a->mu);
+    int started = 0;
+    if (a->s != NULL && !a->out_busy && a->t[a->cur].n > 0) {
+        a->cur = !a->cur; /* the held sums become out; the emptied out becomes cur */
+        a->out_busy = 1;
+        a->out_through = through;
+        pthread_cond_broadcast(&a->cv);
+        started = 1;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return started;
+}
+
+size_t clx_dims_acc_flushed(clx_dims_acc_t *a)
+{
+    return atomic_exchange(&a->flushed, 0);
+}
+
+int clx_dims_acc_flush(clx_dims_acc_t *a, clx_store_t *s, clx_batch_t *b, uint64_t through, size_t *merges)
+{
+    /* view: no query snapshots and no flusher write meanwhile; mu: the tables */
+    pthread_mutex_lock(&a->view);
+    pthread_mutex_lock(&a->mu);
+    int rc = CLX_OK;
+    size_t n = 0;
+    if (a->out_busy) { /* handed over but not written (or its write failed): first, in order */
+        table_t *out = &a->t[!a->cur];
+        rc = table_write(out, s, b, a->out_through);
+        if (rc == CLX_OK) {
+            n += out->n;
+            table_clear(out);
+            a->out_busy = 0;
+            pthread_cond_broadcast(&a->cv);
+        }
+    }
+    if (rc == CLX_OK) { /* even when empty: it records how far the store is counted */
+        table_t *cur = &a->t[a->cur];
+        rc = table_write(cur, s, b, through);
+        if (rc == CLX_OK) {
+            n += cur->n;
+            table_clear(cur);
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_unlock(&a->view);
+    if (merges != NULL)
+        *merges = rc == CLX_OK ? n : 0;
     return rc;
+}
+
+void clx_dims_acc_destroy(clx_dims_acc_t *a)
+{
+    if (a == NULL)
+        return;
+    if (a->s != NULL) {
+        pthread_mutex_lock(&a->mu);
+        a->stop = 1;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->thread, NULL);
+        clx_batch_destroy(a->batch);
+    }
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->view);
+    table_dispose(&a->t[0]);
+    table_dispose(&a->t[1]);
+    free(a);
 }
 
 struct replay {
@@ -446,29 +616,50 @@ static void take_held(clx_dims_acc_t *acc, run_t *runs, size_t nstore, clx_arena
     size_t common = runs[0].plen - 6; /* kind ws space: shared by every run */
     for (size_t i = 0; i < nstore; i++)
         runs[nstore + i] = (run_t){.flags = runs[i].flags};
-    for (size_t k = 0; k < acc->n; k++) {
-        const acc_entry_t *e = &acc->e[k];
-        if (e->klen < runs[0].plen || memcmp(e->key, runs[0].prefix, common) != 0)
+    for (int k = 0; k < 2; k++) {
+        const table_t *t = &acc->t[k];
+        if (t != &acc->t[acc->cur] && !acc->out_busy)
             continue;
-        for (size_t i = 0; i < nstore; i++) {
-            if (memcmp(e->key + common, runs[i].prefix + common, 6) != 0)
+        for (size_t j = 0; j < t->n; j++) {
+            const acc_entry_t *e = &t->e[j];
+            if (e->klen < runs[0].plen || memcmp(e->key, runs[0].prefix, common) != 0)
                 continue;
-            run_t *h = &runs[nstore + i];
-            if (h->nitems == h->cap) {
-                size_t cap = h->cap ? h->cap * 2 : 64;
-                held_t *fresh = clx_arena_alloc(arena, cap * sizeof(*fresh));
-                if (h->nitems)
-                    memcpy(fresh, h->items, h->nitems * sizeof(*fresh));
-                h->items = fresh;
-                h->cap = cap;
+            for (size_t i = 0; i < nstore; i++) {
+                if (memcmp(e->key + common, runs[i].prefix + common, 6) != 0)
+                    continue;
+                run_t *h = &runs[nstore + i];
+                if (h->nitems == h->cap) {
+                    size_t cap = h->cap ? h->cap * 2 : 64;
+                    held_t *fresh = clx_arena_alloc(arena, cap * sizeof(*fresh));
+                    if (h->nitems)
+                        memcpy(fresh, h->items, h->nitems * sizeof(*fresh));
+                    h->items = fresh;
+                    h->cap = cap;
+                }
+                size_t vlen = e->klen - runs[i].plen;
+                char *v = clx_arena_alloc(arena, vlen ? vlen : 1);
+                memcpy(v, e->key + runs[i].plen, vlen);
+                h->items[h->nitems++] = (held_t){.value = v, .vlen = vlen, .sum = e->sum};
+                break;
             }
-            size_t vlen = e->klen - runs[i].plen;
-            char *v = clx_arena_alloc(arena, vlen ? vlen : 1);
-            memcpy(v, e->key + runs[i].plen, vlen);
-            h->items[h->nitems++] = (held_t){.value = v, .vlen = vlen, .sum = e->sum};
-            break;
         }
     }
+}
+
+/* Sorts a held run by value and adds up equal values (one from each table): one item each. */
+static void held_sort(run_t *h)
+{
+    if (h->nitems < 2)
+        return;
+    qsort(h->items, h->nitems, sizeof(*h->items), cmp_held);
+    size_t w = 0;
+    for (size_t i = 1; i < h->nitems; i++) {
+        if (cmp_held(&h->items[w], &h->items[i]) == 0)
+            clx_rollup_add(&h->items[w].sum, &h->items[i].sum);
+        else
+            h->items[++w] = h->items[i];
+    }
+    h->nitems = w + 1;
 }
 
 int clx_dims_sum(clx_store_t *s, clx_dims_acc_t *acc, char kind, const char *ws, const char *tag_key, int64_t from_day,
@@ -496,8 +687,10 @@ int clx_dims_sum(clx_store_t *s, clx_dims_acc_t *acc, char kind, const char *ws,
     run_t *runs = clx_arena_zalloc(arena, nruns * sizeof(*runs));
     size_t plen = clx_dims_key_size(ws, space, "");
     int rc = CLX_OK;
-    if (acc != NULL) /* the store and the held sums at one moment: a flush holds the lock */
+    if (acc != NULL) { /* the store and the held sums at one moment: a flush holds view */
+        pthread_mutex_lock(&acc->view);
         pthread_mutex_lock(&acc->mu);
+    }
     for (size_t i = 0; i < nstore; i++) {
         run_t *r = &runs[i];
         r->flags = (uint8_t)(i % 2);
@@ -508,9 +701,9 @@ int clx_dims_sum(clx_store_t *s, clx_dims_acc_t *acc, char kind, const char *ws,
     if (acc != NULL) {
         take_held(acc, runs, nstore, arena);
         pthread_mutex_unlock(&acc->mu);
+        pthread_mutex_unlock(&acc->view);
         for (size_t i = nstore; i < nruns; i++)
-            if (runs[i].nitems > 1)
-                qsort(runs[i].items, runs[i].nitems, sizeof(*runs[i].items), cmp_held);
+            held_sort(&runs[i]);
     }
     for (size_t i = 0; i < nruns; i++) {
         if (runs[i].it != NULL)

@@ -175,12 +175,17 @@ static int dims_flush(clx_writer_t *w)
     return rc;
 }
 
-/* After a group: flush when the sums are old or many enough. */
+/* After a group: hand the sums to the flusher when they are old or many enough. */
 static void dims_maybe_flush(clx_writer_t *w)
 {
     size_t n = clx_dims_acc_size(w->dims);
-    if (n >= DIMS_FLUSH_KEYS || (n > 0 && (int64_t)(clx_mono_ns() / 1000000) - w->dims_flushed_ms >= DIMS_FLUSH_MS))
+    int64_t now = (int64_t)(clx_mono_ns() / 1000000);
+    if ((n >= DIMS_FLUSH_KEYS || (n > 0 && now - w->dims_flushed_ms >= DIMS_FLUSH_MS)) &&
+        clx_dims_acc_flush_async(w->dims, w->last_seq))
+        w->dims_flushed_ms = now;
+    else if (n >= 4 * DIMS_FLUSH_KEYS) /* no flusher, or one stuck on a full disk: here, then */
         dims_flush(w);
+    clx_rollup_upkeep_note(w->upkeep, clx_dims_acc_flushed(w->dims));
 }
 
 static void writer_group(clx_writer_t *w, clx_write_req_t *head)
@@ -622,6 +627,8 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
     w->dims = clx_dims_acc_create();
     w->dims_flushed_ms = (int64_t)(clx_mono_ns() / 1000000);
     rc = clx_dims_acc_recover(w->dims, s, last_seq, NULL); /* the deltas a crash left unflushed */
+    if (rc == CLX_OK && clx_dims_acc_start(w->dims, s) != CLX_OK)
+        clx_log(CLX_LOG_WARN, "store", "cannot start the dims flusher; the writer flushes them itself");
     if (rc != CLX_OK) {
         clx_log(CLX_LOG_ERROR, "store", "cannot count the dims of the events after the last flush: %s",
                 clx_strerror(rc));
@@ -694,8 +701,7 @@ void clx_writer_destroy(clx_writer_t *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    if (clx_dims_acc_size(w->dims) > 0) /* a clean stop leaves nothing to count again */
-        dims_flush(w);
+    dims_flush(w); /* a clean stop leaves nothing to count again */
     clx_rollup_upkeep_stop(w->upkeep);
     clx_dims_acc_destroy(w->dims);
     free(w->dimrefs);

@@ -7,6 +7,7 @@
 #include "clx_test.h"
 
 #include <semaphore.h>
+#include <unistd.h>
 
 #include "clx_dims.h"
 #include "clx_error.h"
@@ -221,11 +222,21 @@ static void on_written(clx_write_req_t *req)
 }
 
 /* Writes n events of user "user-<i % users>" (cost i+1 nanos) on day 20400 + i % 40 through the writer. */
+static void write_events_from(clx_writer_t *w, int first, int n, int users);
+static int64_t user_cost(clx_store_t *s, clx_writer_t *w, const char *user, int64_t *events);
+
 static void write_events(clx_writer_t *w, int n, int users)
+{
+    write_events_from(w, 0, n, users);
+}
+
+/* Events first .. first+n-1 (same rules as write_events, by event index). */
+static void write_events_from(clx_writer_t *w, int first, int n, int users)
 {
     clx_arena_t *a = clx_arena_create(1 << 16);
     clx_write_item_t *items = clx_arena_zalloc(a, (size_t)n * sizeof(*items));
-    for (int i = 0; i < n; i++) {
+    for (int k = 0; k < n; k++) {
+        int i = first + k;
         Costlynx__Store__V1__StoredEvent rec = COSTLYNX__STORE__V1__STORED_EVENT__INIT;
         char *rid = clx_arena_alloc(a, 16), *user = clx_arena_alloc(a, 16);
         snprintf(rid, 16, "r%d", i);
@@ -239,15 +250,15 @@ static void write_events(clx_writer_t *w, int n, int users)
         size_t len = costlynx__store__v1__stored_event__get_packed_size(&rec);
         uint8_t *buf = clx_arena_alloc(a, len);
         costlynx__store__v1__stored_event__pack(&rec, buf);
-        items[i].workspace = "acme";
-        items[i].request_id = rid;
-        items[i].request_id_len = strlen(rid);
-        items[i].value = buf;
-        items[i].value_len = len;
-        items[i].event_time_ms = rec.event_time_ms;
+        items[k].workspace = "acme";
+        items[k].request_id = rid;
+        items[k].request_id_len = strlen(rid);
+        items[k].value = buf;
+        items[k].value_len = len;
+        items[k].event_time_ms = rec.event_time_ms;
         clx_rollup_ref_t *refs = clx_arena_alloc(a, CLX_ROLLUP_PER_EVENT * sizeof(*refs));
-        items[i].rollups = refs;
-        items[i].nrollups = clx_rollup_event_refs(a, "acme", &rec, 1, refs);
+        items[k].rollups = refs;
+        items[k].nrollups = clx_rollup_event_refs(a, "acme", &rec, 1, refs);
     }
     clx_write_req_t req = {.items = items, .nitems = (size_t)n, .done = on_written};
     assert_int_equal(clx_writer_submit(w, &req), CLX_OK);
@@ -465,6 +476,49 @@ static void test_held_sums_recovered(void **state)
     clx_test_rmdir(dir);
 }
 
+/*
+ * Past the writer's flush threshold (100,000 held keys) the sums are handed to the flusher
+ * thread while events keep coming: every query in between counts each event exactly once.
+ */
+static void test_exact_across_background_flushes(void **state)
+{
+    (void)state;
+    char *dir = clx_test_tmpdir();
+    clx_store_t *s = NULL;
+    clx_writer_t *w = NULL;
+    sem_init(&written, 0, 0);
+    assert_int_equal(clx_store_open(dir, &s, NULL), CLX_OK);
+    assert_int_equal(clx_writer_create(s, 100000, &w), CLX_OK);
+    clx_query_t *q = clx_query_create(s);
+    clx_query_set_dims(q, clx_writer_dims(w));
+    clx_arena_t *a = clx_arena_create(1 << 16);
+    int64_t cost = 0;
+    for (int r = 0; r < 50; r++) { /* 50,000 users, 3 keys each: two background flushes */
+        write_events_from(w, r * 1000, 1000, 1 << 30);
+        for (int i = r * 1000; i < (r + 1) * 1000; i++)
+            cost += i + 1;
+        clx_top_query_t tq = {
+            .workspace = "acme", .kind = CLX_TOP_USER, .from_ms = 20400 * DAY, .to_ms = 20440 * DAY, .limit = 1};
+        clx_top_row_t *rows, total;
+        size_t n, nvalues;
+        assert_int_equal(clx_query_top(q, &tq, a, &rows, &n, &total, &nvalues), CLX_OK);
+        assert_true(total.sum.events == (r + 1) * 1000);
+        assert_true(total.sum.cost_nanos == cost);
+        assert_int_equal(nvalues, (size_t)(r + 1) * 1000);
+        clx_arena_reset(a);
+    }
+    /* the flusher did write: user-0's sums are in the store itself (not only held) */
+    int64_t events = 0;
+    for (int tries = 0; tries < 200 && user_cost(s, NULL, "user-0", &events) != 1; tries++)
+        usleep(10000);
+    assert_int_equal(events, 1);
+    clx_arena_destroy(a);
+    clx_query_destroy(q);
+    clx_writer_destroy(w);
+    clx_store_close(s);
+    clx_test_rmdir(dir);
+}
+
 static int count_index(clx_store_t *s, const char *ws, int64_t *times, int max)
 {
     clx_evtime_iter_t *it = clx_evtime_iter_create(s, ws);
@@ -557,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_sums_over_ranges),
         cmocka_unit_test(test_top_n_is_a_partial_sort),
         cmocka_unit_test(test_held_sums_recovered),
+        cmocka_unit_test(test_exact_across_background_flushes),
         cmocka_unit_test(test_upgrade_of_an_older_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
