@@ -57,6 +57,7 @@ struct clx_govern {
     /* the event rules (a new model, unpriced events, lock refusals): under mu */
     clx_map_t *models;         /* ws '\0' provider '\0' model -> (void *)1: seen in the workspace */
     clx_map_t *raised;         /* ws '\0' alert id -> (void *)1: queued once by this process */
+    clx_map_t *counts;         /* ws '\0' rule '\0' UTC date -> alerts raised (under_cap) */
     struct event_alert *queue; /* alerts to write, for the thread */
     size_t nqueue, capqueue;
 
@@ -484,7 +485,55 @@ static void model_label(char *buf, size_t len, const char *provider, const char 
 }
 
 /* Queues an alert unless this process queued the same id before. g->mu held. */
+static struct event_alert *queue_alert(clx_govern_t *g, const char *ws, const char *id, const char *kind, int64_t now);
+static void utc_date(int64_t ms, char out[16]);
+
+/*
+ * An ingestion key can make any number of distinct model names (each a "new model", each
+ * unpriced): each rule alerts at most EVENT_ALERTS_PER_DAY times per workspace and UTC day,
+ * then once more to say so, then not until the next day. Returns 1 when id may be raised.
+ * g->mu held.
+ */
+#define EVENT_ALERTS_PER_DAY 20
+static int under_cap(clx_govern_t *g, const char *ws, const char *kind, int64_t now)
+{
+    char date[16], k[CLX_SLUG_MAX + 64], id[CLX_OUTBOX_ID_MAX + 1];
+    utc_date(now, date);
+    int n = snprintf(k, sizeof(k), "%s%c%s%c%s", ws, 0, kind, 0, date);
+    if (n <= 0 || (size_t)n >= sizeof(k))
+        return 0;
+    uintptr_t count = (uintptr_t)clx_map_get(g->counts, k, (size_t)n);
+    clx_map_put(g->counts, k, (size_t)n, (void *)(count + 1));
+    if (count < EVENT_ALERTS_PER_DAY)
+        return 1;
+    if (count == EVENT_ALERTS_PER_DAY) {
+        snprintf(id, sizeof(id), "%s:%s:more", kind, date);
+        struct event_alert *a = queue_alert(g, ws, id, kind, now);
+        if (a != NULL) {
+            snprintf(a->title, sizeof(a->title), "More than %d %s alerts in workspace %s today", EVENT_ALERTS_PER_DAY,
+                     kind, ws);
+            snprintf(a->text, sizeof(a->text),
+                     "Further %s alerts are not sent until tomorrow (UTC); the Warnings page lists every model. "
+                     "Many distinct model names in one day usually mean a caller sends something else as the model.",
+                     kind);
+        }
+    }
+    return 0;
+}
+
 static struct event_alert *raise_alert(clx_govern_t *g, const char *ws, const char *id, const char *kind, int64_t now)
+{
+    char k[CLX_SLUG_MAX + CLX_OUTBOX_ID_MAX + 2];
+    int n = snprintf(k, sizeof(k), "%s%c%s", ws, 0, id);
+    if (n <= 0 || (size_t)n >= sizeof(k) || clx_map_get(g->raised, k, (size_t)n) != NULL)
+        return NULL;
+    if (!under_cap(g, ws, kind, now))
+        return NULL;
+    return queue_alert(g, ws, id, kind, now);
+}
+
+/* Queues id unless this process queued it before. g->mu held. */
+static struct event_alert *queue_alert(clx_govern_t *g, const char *ws, const char *id, const char *kind, int64_t now)
 {
     char k[CLX_SLUG_MAX + CLX_OUTBOX_ID_MAX + 2];
     int n = snprintf(k, sizeof(k), "%s%c%s", ws, 0, id);
@@ -493,6 +542,8 @@ static struct event_alert *raise_alert(clx_govern_t *g, const char *ws, const ch
     if (clx_map_size(g->raised) > 100000) { /* a day of distinct alerts, bounded: the outbox marks stay */
         clx_map_destroy(g->raised);
         g->raised = clx_map_create();
+        clx_map_destroy(g->counts);
+        g->counts = clx_map_create();
     }
     clx_map_put(g->raised, k, (size_t)n, (void *)1);
     if (g->nqueue == g->capqueue) {
@@ -525,13 +576,16 @@ static void utc_date(int64_t ms, char out[16])
     snprintf(out, 16, "%04d-%02d-%02d", c.year, c.month, c.day);
 }
 
+#define MODELS_MAX 1000000 /* models remembered (all workspaces); beyond, no more new-model alerts */
+
 /* The event rules for one written event. g->mu held. */
 static void event_rules(clx_govern_t *g, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, int64_t now)
 {
     char mk[CLX_SLUG_MAX + 700], label[200], id[CLX_OUTBOX_ID_MAX + 1], date[16];
     int n = snprintf(mk, sizeof(mk), "%s%c%s%c%s", ws, 0, rec->provider, 0, rec->model);
     model_label(label, sizeof(label), rec->provider, rec->model);
-    if (n > 0 && (size_t)n < sizeof(mk) && clx_map_get(g->models, mk, (size_t)n) == NULL) {
+    if (n > 0 && (size_t)n < sizeof(mk) && clx_map_size(g->models) < MODELS_MAX &&
+        clx_map_get(g->models, mk, (size_t)n) == NULL) {
         clx_map_put(g->models, mk, (size_t)n, (void *)1);
         snprintf(id, sizeof(id), "model:%.180s", label);
         struct event_alert *a = raise_alert(g, ws, id, "new_model", now);
@@ -1097,6 +1151,7 @@ int clx_govern_start(const clx_govern_config_t *cfg, clx_govern_t **out)
     g->outbox = clx_outbox_create(cfg->store);
     g->models = clx_map_create();
     g->raised = clx_map_create();
+    g->counts = clx_map_create();
     g->watch = clx_watch_create(cfg->store, cfg->settings);
     int rc = load_models(g);
     if (rc != CLX_OK)
@@ -1128,6 +1183,7 @@ fail:
     free(g->budgets);
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
+    clx_map_destroy(g->counts);
     clx_watch_destroy(g->watch);
     clx_outbox_destroy(g->outbox);
     free(g);
@@ -1150,6 +1206,7 @@ void clx_govern_stop(clx_govern_t *g)
     free(g->budgets);
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
+    clx_map_destroy(g->counts);
     clx_watch_destroy(g->watch);
     free(g->queue);
     clx_outbox_destroy(g->outbox);

@@ -229,6 +229,25 @@ class AlertsTest(unittest.TestCase):
         self.assertTrue(all(r["verified"] for r in self.rx.requests))
 
 
+    def test_event_rules_are_capped_per_day(self):
+        # an ingestion key can invent model names: 30 new (and unpriced) models in one day make
+        # 20 alerts of each rule and one "more" alert each, not 60
+        ch = self.channel()
+        self.rx.secret = ch["secret"].encode()
+        st, js, raw = self.srv.ingest(self.key, {"events": [event("cap%d" % i, model="invented-%02d" % i)
+                                                            for i in range(30)]})
+        self.assertEqual(js["inserted"], 30, raw)
+        date = time.strftime("%Y-%m-%d", time.gmtime())
+        self.assertTrue(wait_for(lambda: len(self.ids("")) >= 42, 30), len(self.ids("")))
+        time.sleep(2)
+        ids = self.ids("")
+        self.assertEqual(len([i for i in ids if i.startswith("model:")]), 20, ids)
+        self.assertEqual(len([i for i in ids if i.startswith("unpriced:")]), 20, ids)
+        self.assertIn("new_model:%s:more" % date, ids)
+        self.assertIn("unpriced_events:%s:more" % date, ids)
+        self.assertEqual(len(ids), 42, ids)
+
+
 class SsrfDefaultTest(unittest.TestCase):
     def test_loopback_refused_without_the_flag(self):
         srv = clx.Server()
