@@ -75,9 +75,13 @@ struct scope {
     int64_t *cost, *events;
 };
 
+/* Scopes judged per workspace (each holds 29 days of hours, ~11 KiB): a workspace with more
+ * features and models than this has the first ones met in key order judged, the rest not. */
+#define SCOPES_MAX 2000
+
 struct scopes {
     struct scope *items;
-    size_t n, cap, slots;
+    size_t n, cap, slots, dropped;
     clx_map_t *index; /* type '\0' name -> index + 1 */
 };
 
@@ -90,6 +94,10 @@ static struct scope *scope_get(struct scopes *ss, const char *type, const char *
     size_t idx = (size_t)(uintptr_t)clx_map_get(ss->index, k, (size_t)kl);
     if (idx != 0)
         return &ss->items[idx - 1];
+    if (ss->n == SCOPES_MAX) { /* callers choose feature and model names: the memory stays bounded */
+        ss->dropped++;
+        return NULL;
+    }
     if (ss->n == ss->cap) {
         ss->cap = ss->cap ? ss->cap * 2 : 32;
         ss->items = clx_xrealloc(ss->items, ss->cap * sizeof(*ss->items));
@@ -310,6 +318,9 @@ static size_t judge_ws(clx_watch_t *w, const char *ws, const char *sensitivity, 
         scopes_free(&ss);
         return 0;
     }
+    if (ss.dropped > 0)
+        clx_log(CLX_LOG_WARN, "governance", "anomalies of %s: more than %d features and models; %zu rollups not judged",
+                ws, SCOPES_MAX, ss.dropped);
     size_t found = 0;
     pthread_mutex_lock(&w->mu);
     for (int64_t h = from; h <= to; h++) {
