@@ -107,6 +107,36 @@ class AlertsTest(unittest.TestCase):
         self.assertEqual(js["state"]["fired"], [50, 80, 100], raw)
         self.assertEqual(js["state"]["spentUsd"], "13", raw)
 
+    def test_concurrent_ingests_fire_each_threshold_once(self):
+        # 8 threads, 25 events each of $0.05 over REST (HTTP/1.1 connections of their own):
+        # $10 in all against a $10 budget, crossing 50, 80 and 100 % somewhere in the middle
+        import threading
+        ch = self.channel()
+        self.rx.secret = ch["secret"].encode()
+        b = self.budget(amount="10")
+        errors = []
+
+        def worker(t):
+            try:
+                for i in range(25):
+                    st, js, raw = self.srv.ingest(self.key, event("c%d-%d" % (t, i), estimatedCostUsd=0.05))
+                    if st != 200 or js.get("inserted") != 1:
+                        errors.append(raw)
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(repr(e))
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertTrue(wait_for(lambda: len(self.budget_reqs()) >= 3, 60), self.ids())
+        time.sleep(2)
+        date = b["state"]["periodStart"][:10]
+        self.assertEqual(sorted(self.ids()), sorted("budget:%s:%s:%d" % (b["id"], date, bp) for bp in (5000, 8000, 10000)))
+        st, js, raw = self.srv.admin("GET", "workspaces/default/budgets/%s" % b["id"])
+        self.assertEqual((js["state"]["spentUsd"], js["state"]["fired"]), ("10", [50, 80, 100]), raw)
+
     def test_receiver_down_then_kill9_then_back(self):
         ch = self.channel()
         port = self.rx.port
