@@ -971,6 +971,16 @@ static int fire_pending(clx_govern_t *g)
         struct firing *f = &fs[k];
         struct chans cs = {0};
         clx_settings_list_channels(g->cfg.settings, f->def.workspace, chan_cb, &cs);
+        if (f->def.nchannels > 0) { /* the budget names its channels */
+            size_t kept = 0;
+            for (size_t c = 0; c < cs.n; c++)
+                for (size_t j = 0; j < f->def.nchannels; j++)
+                    if (strcmp(cs.items[c].id, f->def.channel_ids[j]) == 0) {
+                        cs.items[kept++] = cs.items[c];
+                        break;
+                    }
+            cs.n = kept;
+        }
         uint32_t done = 0;
         for (size_t i = 0; i < f->def.nthresholds; i++) {
             if (!(f->bits & (1u << i)))

@@ -105,6 +105,10 @@ static void render_budget(clx_rest_call_t *call, clx_jw_t *w, const clx_budget_d
     clx_jw_obj_end(w);
     clx_jw_str(w, "period", clx_period_name((clx_period_t)b->period));
     jw_usd(w, "amountUsd", b->amount_nanos);
+    clx_jw_arr_begin(w, "channels");
+    for (size_t i = 0; i < b->nchannels; i++)
+        clx_jw_str(w, NULL, b->channel_ids[i]);
+    clx_jw_arr_end(w);
     clx_jw_arr_begin(w, "thresholds");
     for (size_t i = 0; i < b->nthresholds; i++)
         jw_pct(w, NULL, b->thresholds_bp[i]);
@@ -267,6 +271,18 @@ static int read_budget(clx_rest_call_t *call, yajl_val body, clx_budget_def_t *b
         uint32_t def[] = CLX_BUDGET_DEFAULT_THRESHOLDS;
         memcpy(b->thresholds_bp, def, sizeof(def));
         b->nthresholds = sizeof(def) / sizeof(def[0]);
+    }
+    if ((v = member(body, "channels")) != NULL && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_ARRAY(v) || v->u.array.len > CLX_BUDGET_CHANNELS_MAX)
+            return bad(call, "channels", "channels must be an array of at most 8 channel ids ([]: every channel)"), -1;
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            yajl_val e = v->u.array.values[i];
+            const char *id = YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : NULL;
+            if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof(b->channel_ids[0]))
+                return bad(call, "channels", "channels must hold channel ids such as ch_0a1b2c3d4e5f"), -1;
+            memcpy(b->channel_ids[i], id, strlen(id) + 1);
+        }
+        b->nchannels = v->u.array.len;
     }
     return 0;
 }

@@ -107,6 +107,30 @@ class AlertsTest(unittest.TestCase):
         self.assertEqual(js["state"]["fired"], [50, 80, 100], raw)
         self.assertEqual(js["state"]["spentUsd"], "13", raw)
 
+    def test_a_budget_names_its_channels(self):
+        ops = self.channel()
+        other = WebhookReceiver().start()
+        try:
+            team = self.channel(url="http://127.0.0.1:%d/team" % other.port)
+            other.secret = team["secret"].encode()
+            self.rx.secret = ops["secret"].encode()
+            st, b, raw = self.srv.admin("POST", "workspaces/default/budgets",
+                                        {"name": "Team", "amountUsd": "1", "thresholds": [100],
+                                         "scope": {"type": "project", "project": "web"}, "channels": [team["id"]]})
+            self.assertEqual(st, 201, raw)
+            self.assertEqual(b["channels"], [team["id"]])
+            st, js, raw = self.srv.admin("POST", "workspaces/default/budgets",
+                                         {"name": "x", "amountUsd": "1", "channels": ["ch_000000000000"]})
+            self.assertEqual((st, js["error"]["field"]), (404, "channels"), raw)
+            self.spend("t1", 1)
+            self.assertTrue(wait_for(lambda: [r for r in other.requests
+                                              if r["headers"].get("X-Costlynx-Alert-Id", "").startswith("budget:")], 30))
+            time.sleep(1.5)
+            self.assertEqual(self.budget_reqs(), [])  # ops is not this budget's channel
+            self.assertTrue(all(r["verified"] for r in other.requests))
+        finally:
+            other.stop()
+
     def test_concurrent_ingests_fire_each_threshold_once(self):
         # 8 threads, 25 events each of $0.05 over REST (HTTP/1.1 connections of their own):
         # $10 in all against a $10 budget, crossing 50, 80 and 100 % somewhere in the middle
