@@ -106,6 +106,17 @@ class AlertsTest(unittest.TestCase):
         st, js, raw = self.srv.admin("GET", "workspaces/default/budgets/%s" % b["id"])
         self.assertEqual(js["state"]["fired"], [50, 80, 100], raw)
         self.assertEqual(js["state"]["spentUsd"], "13", raw)
+        # the list: newest first, a limit, a state filter, refusals
+        st, js, raw = self.srv.admin("GET", "workspaces/default/alerts?state=delivered&limit=2")
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(len(js["alerts"]), 2, raw)
+        self.assertGreaterEqual(js["total"], 4, raw)  # three thresholds and the new model
+        self.assertGreaterEqual(js["alerts"][0]["createdAt"], js["alerts"][1]["createdAt"])
+        st, js, raw = self.srv.admin("GET", "workspaces/default/alerts?state=failed")
+        self.assertEqual((js["total"], js["alerts"]), (0, []), raw)
+        for q, field in (("limit=0", "limit"), ("limit=x", "limit"), ("limit=5001", "limit"), ("state=lost", "state")):
+            st, js, raw = self.srv.admin("GET", "workspaces/default/alerts?" + q)
+            self.assertEqual((st, js["error"]["field"]), (400, field), raw)
 
     def test_a_budget_names_its_channels(self):
         ops = self.channel()
