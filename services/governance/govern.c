@@ -61,6 +61,14 @@ struct clx_govern {
     struct event_alert *queue; /* alerts to write, for the thread */
     size_t nqueue, capqueue;
 
+    /* budgets sorted by workspace, and each workspace's range of them (rebuilt by sync): the
+     * writer's hook and the check look at their workspace's budgets only */
+    clx_map_t *by_ws; /* ws -> index + 1 into ranges */
+    struct ws_range {
+        size_t start, n;
+    } * ranges;
+    size_t nranges;
+
     clx_watch_t *watch; /* hourly anomalies (the governance thread runs it) */
     int64_t last_prune_ms;
     int watch_sent; /* alerts written by the last watch run */
@@ -315,6 +323,40 @@ static void tracked_free(struct tracked *t)
     free(t);
 }
 
+static int by_workspace(const void *x, const void *y)
+{
+    const struct tracked *a = *(const struct tracked *const *)x, *b = *(const struct tracked *const *)y;
+    return strcmp(a->def.workspace, b->def.workspace);
+}
+
+/* Sorts the budgets by workspace and indexes each workspace's range. g->mu held. */
+static void index_budgets(clx_govern_t *g)
+{
+    if (g->n > 1)
+        qsort(g->budgets, g->n, sizeof(*g->budgets), by_workspace);
+    clx_map_destroy(g->by_ws);
+    g->by_ws = clx_map_create();
+    free(g->ranges);
+    g->ranges = clx_xcalloc(g->n ? g->n : 1, sizeof(*g->ranges));
+    g->nranges = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const char *ws = g->budgets[i]->def.workspace;
+        if (i == 0 || strcmp(ws, g->budgets[i - 1]->def.workspace) != 0) {
+            g->ranges[g->nranges] = (struct ws_range){i, 0};
+            clx_map_put(g->by_ws, ws, strlen(ws), (void *)(uintptr_t)(++g->nranges));
+        }
+        g->ranges[g->nranges - 1].n++;
+    }
+}
+
+/* ws's budgets: [*start, *start + return). g->mu held. */
+static size_t ws_budgets(clx_govern_t *g, const char *ws, size_t *start)
+{
+    size_t idx = g->by_ws != NULL ? (size_t)(uintptr_t)clx_map_get(g->by_ws, ws, strlen(ws)) : 0;
+    *start = idx ? g->ranges[idx - 1].start : 0;
+    return idx ? g->ranges[idx - 1].n : 0;
+}
+
 /* ---- syncing with the settings --------------------------------------------------------------- */
 
 struct defs {
@@ -414,6 +456,7 @@ static void sync_budgets(clx_govern_t *g, int force)
             tracked_free(g->budgets[j]);
     }
     g->n = k;
+    index_budgets(g);
     g->gen = gen;
     if (g->kicked)
         pthread_cond_signal(&g->cv);
@@ -718,9 +761,10 @@ void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store_
     pthread_mutex_lock(&g->mu);
     event_rules(g, ws, rec, now);
     kick = g->kicked;
-    for (size_t i = 0; i < g->n; i++) {
+    size_t first, nb = ws_budgets(g, ws, &first);
+    for (size_t i = first; i < first + nb; i++) {
         struct tracked *t = g->budgets[i];
-        if (strcmp(t->def.workspace, ws) != 0 || !scope_matches(&t->def, &a))
+        if (!scope_matches(&t->def, &a))
             continue;
         /* by the clock, not the event's time (a timestamp a few minutes ahead must not end the
          * period early); a new period's spend is read from the store, this event included */
@@ -766,13 +810,11 @@ void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const
                       .tag_values = call->tag_values,
                       .ncheck_tags = call->ntags};
     pthread_mutex_lock(&g->mu);
-    size_t cnt = 0;
-    for (size_t i = 0; i < g->n; i++)
-        cnt += strcmp(g->budgets[i]->def.workspace, ws) == 0;
+    size_t first, cnt = ws_budgets(g, ws, &first);
     out->budgets = clx_arena_alloc(arena, (cnt ? cnt : 1) * sizeof(*out->budgets));
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = first; i < first + cnt; i++) {
         struct tracked *t = g->budgets[i];
-        if (strcmp(t->def.workspace, ws) != 0 || !scope_matches(&t->def, &a))
+        if (!scope_matches(&t->def, &a))
             continue;
         int64_t spent = t->spent;
         clx_span_t period = t->period;
@@ -1194,6 +1236,8 @@ fail:
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
     clx_map_destroy(g->counts);
+    clx_map_destroy(g->by_ws);
+    free(g->ranges);
     clx_watch_destroy(g->watch);
     clx_outbox_destroy(g->outbox);
     free(g);
@@ -1217,6 +1261,8 @@ void clx_govern_stop(clx_govern_t *g)
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
     clx_map_destroy(g->counts);
+    clx_map_destroy(g->by_ws);
+    free(g->ranges);
     clx_watch_destroy(g->watch);
     free(g->queue);
     clx_outbox_destroy(g->outbox);
