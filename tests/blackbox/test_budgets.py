@@ -257,6 +257,19 @@ class BudgetsTest(unittest.TestCase):
             st, js, raw = srv.admin("GET", "workspaces/default/budgets/%s" % bid)
             self.assertEqual(js["state"]["spentUsd"], want, raw)
 
+    def test_workspaces_are_apart(self):
+        srv = self.srv
+        keys, budgets = {}, {}
+        for ws in ("wa", "wb", "wc"):
+            srv.create_workspace(ws)
+            keys[ws] = srv.create_key(ws=ws, name=ws)
+            budgets[ws] = self.create({"name": ws, "amountUsd": "5"}, ws=ws)
+        self.ingest_ok(keys["wb"], [event("wb-1", estimatedCostUsd=1.5)])
+        self.ingest_ok(keys["wa"], [event("wa-1", estimatedCostUsd=0.5)])
+        for ws, want in (("wa", "0.5"), ("wb", "1.5"), ("wc", "0")):
+            js = self.check(keys[ws])
+            self.assertEqual([(x["id"], x["spentUsd"]) for x in js["budgets"]], [(budgets[ws]["id"], want)], js)
+
     def test_check_needs_a_key(self):
         st, _, raw = self.srv.request("GET", "/api/v1/budgets/check", None, {})
         self.assertEqual(st, 401, raw)
