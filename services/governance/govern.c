@@ -37,6 +37,14 @@ struct tracked {
     uint32_t pending;     /* crossed, alert not written yet (the governance thread's job) */
     int keep;             /* sync's mark */
     int dirty;            /* corrections changed its events: spend to be read again */
+    /* while its spend is read from the store (without the mutex: a month of a key's events
+     * can take a while), the hook keeps the deltas of the events it sees here instead */
+    int loading;
+    struct delta {
+        uint64_t seq;
+        int64_t cost;
+    } * buf;
+    size_t nbuf, capbuf;
 };
 
 struct clx_govern {
@@ -209,17 +217,18 @@ static int key_scan_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__Store
 }
 
 /*
- * Sums t's period-to-date spend and sets applied_seq to match (see the header). Called with
- * g->mu held, so no on_event runs meanwhile. CLX_OK, CLX_EIO or CLX_ECORRUPT.
+ * Sums budget d's spend over period into *spent, and into *seq the sequence number the sum is
+ * exact up to (see the header). Reads the store only: needs no lock. CLX_OK, CLX_EIO or
+ * CLX_ECORRUPT.
  */
-static int load_spend(clx_govern_t *g, struct tracked *t)
+static int load_spend(clx_govern_t *g, const clx_budget_def_t *d, clx_span_t period, int64_t *spent, uint64_t *seq_out)
 {
-    const clx_budget_def_t *d = &t->def;
-    t->spent = 0;
+    *spent = 0;
+    *seq_out = 0;
     if (by_events(d)) {
         /* the events of the period, newest first (the listing filters users and tags itself) */
-        struct key_scan ks = {.def = d, .period = t->period};
-        clx_event_filter_t f = {.from_ms = t->period.start_ms, .to_ms = t->period.end_ms};
+        struct key_scan ks = {.def = d, .period = period};
+        clx_event_filter_t f = {.from_ms = period.start_ms, .to_ms = period.end_ms};
         if (d->scope == CLX_BUDGET_SCOPE_USER)
             f.user_id = d->user_id;
         if (d->scope == CLX_BUDGET_SCOPE_TAG) {
@@ -234,8 +243,8 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
                 return rc;
             before = next;
         } while (next.seq != 0 || next.time_ms != 0);
-        t->spent = ks.spent;
-        t->applied_seq = ks.max_seq;
+        *spent = ks.spent;
+        *seq_out = ks.max_seq;
         return CLX_OK;
     }
 
@@ -243,8 +252,8 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
     size_t wl = strlen(ws);
     char prefix[CLX_ROLLUP_PREFIX_LEN(CLX_SLUG_MAX)], start[CLX_ROLLUP_PREFIX_LEN(CLX_SLUG_MAX)];
     size_t plen = clx_rollup_key_prefix(prefix, CLX_ROLLUP_HOUR, ws, 0, 0);
-    int64_t from = (t->period.start_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR; /* hours starting inside */
-    int64_t to = (t->period.end_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR;
+    int64_t from = (period.start_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR; /* hours starting inside */
+    int64_t to = (period.end_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR;
     size_t slen = clx_rollup_key_prefix(start, CLX_ROLLUP_HOUR, ws, (uint32_t)from, 1);
     (void)wl;
     int rc = CLX_OK;
@@ -296,8 +305,8 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
     free(scratch);
     if (rc != CLX_OK)
         return rc;
-    t->spent = sum > INT64_MAX ? INT64_MAX : sum < INT64_MIN ? INT64_MIN : (int64_t)sum;
-    t->applied_seq = seq;
+    *spent = sum > INT64_MAX ? INT64_MAX : sum < INT64_MIN ? INT64_MIN : (int64_t)sum;
+    *seq_out = seq;
     return CLX_OK;
 }
 
@@ -306,7 +315,7 @@ static int start_period(clx_govern_t *g, struct tracked *t, int64_t now)
 {
     clx_period_bounds(t->tz, (clx_period_t)t->def.period, now, &t->period);
     t->fired = 0;
-    int rc = load_spend(g, t);
+    int rc = load_spend(g, &t->def, t->period, &t->spent, &t->applied_seq);
     t->pending =
         clx_budget_crossed(t->spent, t->def.amount_nanos, t->def.thresholds_bp, t->def.nthresholds) & ~t->fired;
     if (t->pending)
@@ -314,10 +323,66 @@ static int start_period(clx_govern_t *g, struct tracked *t, int64_t now)
     return rc;
 }
 
+/*
+ * Reading a budget's spend without holding g->mu: begin (mu held) sets the period at now and
+ * makes the hook buffer its deltas; the caller then reads the store (load_spend, no lock) and
+ * finishes (mu held): the sum, plus every buffered event the read did not see (seq above the
+ * read's), is exact — seqs are given in commit order and a snapshot holds every commit before
+ * it. Thresholds already fired stay fired. The caller holds sync_mu so t is not freed meanwhile.
+ */
+static void begin_load(struct tracked *t, int64_t now)
+{
+    int64_t start = t->period.start_ms;
+    clx_period_bounds(t->tz, (clx_period_t)t->def.period, now, &t->period);
+    if (t->period.start_ms != start)
+        t->spent = 0; /* a new period (or a new budget); else the figure before stands meanwhile */
+    t->loading = 1;
+    t->nbuf = 0;
+    t->pending = 0;
+}
+
+static void finish_load(clx_govern_t *g, struct tracked *t, int rc, int64_t spent, uint64_t seq)
+{
+    if (rc != CLX_OK)
+        clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend: %s", t->def.id, clx_strerror(rc));
+    uint64_t applied = seq;
+    for (size_t i = 0; i < t->nbuf; i++) {
+        if (t->buf[i].seq <= seq)
+            continue; /* in the read already */
+        spent = sat_add(spent, t->buf[i].cost);
+        if (t->buf[i].seq > applied)
+            applied = t->buf[i].seq;
+    }
+    t->nbuf = 0;
+    t->spent = spent;
+    t->applied_seq = applied;
+    t->loading = 0;
+    t->pending =
+        clx_budget_crossed(t->spent, t->def.amount_nanos, t->def.thresholds_bp, t->def.nthresholds) & ~t->fired;
+    if (t->pending)
+        g->kicked = 1;
+}
+
+/* Loads the budgets of list (each begun) one by one, the mutex held only to finish each. */
+static void load_list(clx_govern_t *g, struct tracked **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t spent;
+        uint64_t seq;
+        int rc = load_spend(g, &list[i]->def, list[i]->period, &spent, &seq);
+        pthread_mutex_lock(&g->mu);
+        finish_load(g, list[i], rc, spent, seq);
+        if (g->kicked)
+            pthread_cond_signal(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+    }
+}
+
 static void tracked_free(struct tracked *t)
 {
     if (t == NULL)
         return;
+    free(t->buf);
     free(t->def.name);
     clx_tz_destroy(t->tz);
     free(t);
@@ -415,6 +480,8 @@ static void sync_budgets(clx_govern_t *g, int force)
     }
 
     int64_t now = clx_now_ms();
+    struct tracked **to_load = clx_xcalloc(defs.n ? defs.n : 1, sizeof(*to_load));
+    size_t nload = 0;
     pthread_mutex_lock(&g->mu);
     for (size_t j = 0; j < g->n; j++)
         g->budgets[j]->keep = 0;
@@ -439,9 +506,8 @@ static void sync_budgets(clx_govern_t *g, int force)
         t->tz = zones[i];
         snprintf(t->zone, sizeof(t->zone), "%s", zone_names[i]);
         t->keep = 2; /* added below */
-        int rc = start_period(g, t, now);
-        if (rc != CLX_OK)
-            clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend: %s", t->def.id, clx_strerror(rc));
+        begin_load(t, now);
+        to_load[nload++] = t;
         if (g->n == g->cap) {
             g->cap = g->cap ? g->cap * 2 : 16;
             g->budgets = clx_xrealloc(g->budgets, g->cap * sizeof(*g->budgets));
@@ -461,6 +527,8 @@ static void sync_budgets(clx_govern_t *g, int force)
     if (g->kicked)
         pthread_cond_signal(&g->cv);
     pthread_mutex_unlock(&g->mu);
+    load_list(g, to_load, nload); /* the new and changed budgets' spend, the mutex free meanwhile */
+    free(to_load);
     free(defs.items);
     free(zones);
     free(zone_names);
@@ -744,7 +812,7 @@ static int fire_events(clx_govern_t *g)
 /* A period over: the next one starts (spend from the store). g->mu held. */
 static void roll_if_over(clx_govern_t *g, struct tracked *t, int64_t at)
 {
-    if (at < t->period.end_ms)
+    if (at < t->period.end_ms || t->loading)
         return;
     if (start_period(g, t, at) != CLX_OK)
         clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read the new period's spend", t->def.id);
@@ -769,7 +837,18 @@ void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store_
         /* by the clock, not the event's time (a timestamp a few minutes ahead must not end the
          * period early); a new period's spend is read from the store, this event included */
         roll_if_over(g, t, now);
-        if (seq <= t->applied_seq || at < t->period.start_ms || at >= t->period.end_ms)
+        if (at < t->period.start_ms || at >= t->period.end_ms)
+            continue;
+        if (t->loading) { /* its spend is being read: keep the delta for finish_load */
+            if (t->nbuf == t->capbuf) {
+                t->capbuf = t->capbuf ? t->capbuf * 2 : 64;
+                t->buf = clx_xrealloc(t->buf, t->capbuf * sizeof(*t->buf));
+            }
+            t->buf[t->nbuf++] = (struct delta){seq, rec->cost_nanos};
+            t->spent = sat_add(t->spent, rec->cost_nanos); /* provisional, for the check meanwhile */
+            continue;
+        }
+        if (seq <= t->applied_seq)
             continue;
         t->applied_seq = seq;
         t->spent = sat_add(t->spent, rec->cost_nanos);
@@ -1088,6 +1167,31 @@ static void prune(clx_govern_t *g)
                 g->cfg.retention_days);
 }
 
+/* Budgets whose events corrections changed read their spend again (alerts written stay written). */
+static void reload_dirty(clx_govern_t *g)
+{
+    pthread_mutex_lock(&g->sync_mu); /* no sync frees them meanwhile */
+    pthread_mutex_lock(&g->mu);
+    struct tracked **list = clx_xcalloc(g->n ? g->n : 1, sizeof(*list));
+    size_t n = 0;
+    int64_t now = clx_now_ms();
+    for (size_t i = 0; i < g->n; i++) {
+        struct tracked *t = g->budgets[i];
+        if (!t->dirty || t->loading)
+            continue;
+        t->dirty = 0;
+        int64_t start = t->period.start_ms;
+        begin_load(t, now);
+        if (t->period.start_ms != start)
+            t->fired = 0; /* a new period meanwhile */
+        list[n++] = t;
+    }
+    pthread_mutex_unlock(&g->mu);
+    load_list(g, list, n);
+    free(list);
+    pthread_mutex_unlock(&g->sync_mu);
+}
+
 static void *govern_main(void *arg)
 {
     clx_govern_t *g = arg;
@@ -1109,22 +1213,13 @@ static void *govern_main(void *arg)
         int stop = g->stopping;
         /* periods that ended without an event: start the next; corrected ones: read again */
         int64_t now = clx_now_ms();
-        for (size_t i = 0; i < g->n && !stop; i++) {
-            struct tracked *t = g->budgets[i];
-            if (t->dirty) {
-                t->dirty = 0;
-                uint32_t fired = t->fired;
-                if (start_period(g, t, now) != CLX_OK)
-                    clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend again", t->def.id);
-                t->fired = fired; /* alerts written this period stay written */
-                t->pending &= ~fired;
-            } else {
-                roll_if_over(g, t, now);
-            }
-        }
+        for (size_t i = 0; i < g->n && !stop; i++)
+            if (!g->budgets[i]->dirty)
+                roll_if_over(g, g->budgets[i], now);
         pthread_mutex_unlock(&g->mu);
         if (stop)
             break;
+        reload_dirty(g);
         sync_budgets(g, 0);
         fire_pending(g);
         if (fire_events(g))
