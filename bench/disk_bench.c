@@ -13,8 +13,6 @@
 #include "clx_log.h"
 #include "clx_store.h"
 
-static const char *cf_names[CLX_CF_COUNT_] = {"events", "dedup", "settings", "rollups", "outbox"};
-
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -32,7 +30,7 @@ int main(int argc, char **argv)
     int rc = 0;
     for (int cf = 0; cf < CLX_CF_COUNT_; cf++) {
         if (clx_store_compact(store, (clx_cf_t)cf) != CLX_OK) {
-            fprintf(stderr, "compacting %s failed\n", cf_names[cf]);
+            fprintf(stderr, "compacting %s failed\n", clx_store_cf_name((clx_cf_t)cf));
             rc = 1;
         }
     }
@@ -49,7 +47,8 @@ int main(int argc, char **argv)
     printf("RESULT disk events=%llu sst_bytes=%llu bytes_per_event=%.1f", events, (unsigned long long)total,
            events > 0 ? (double)total / (double)events : 0.0);
     for (int cf = 0; cf < CLX_CF_COUNT_; cf++)
-        printf(" %s_per_event=%.1f", cf_names[cf], events > 0 ? (double)bytes[cf] / (double)events : 0.0);
+        printf(" %s_per_event=%.1f", clx_store_cf_name((clx_cf_t)cf),
+               events > 0 ? (double)bytes[cf] / (double)events : 0.0);
     printf("\n");
     clx_store_close(store);
     return rc != 0 || events == 0;

@@ -63,6 +63,7 @@ typedef struct conn {
     int fd, id;
     nghttp2_session *session;
     uint64_t n;   /* requests made on this connection: part of every requestId */
+    int inflight; /* requests submitted and not yet closed */
     uint8_t *out; /* frames nghttp2 made, sent with one send() per turn */
     size_t olen, ooff, ocap;
 } conn_t;
@@ -134,6 +135,7 @@ static int submit_one(conn_t *c)
 #undef NV
     nghttp2_data_provider prd = {.source.ptr = s, .read_callback = read_body};
     s->start_ns = now_ns();
+    c->inflight++;
     int32_t sid =
         nghttp2_submit_request(c->session, NULL, hdrs, sizeof(hdrs) / sizeof(hdrs[0]) - (cfg.key[0] ? 0 : 1), &prd, s);
     if (sid < 0) {
@@ -177,6 +179,7 @@ static int on_close(nghttp2_session *session, int32_t stream_id, uint32_t error_
     if (s == NULL)
         return 0;
     uint64_t t = now_ns();
+    c->inflight--;
     int ok = error_code == 0 && s->status == 200 &&
              (cfg.mode == MODE_CEILING || strstr(s->answer, "\"inserted\":1") != NULL);
     if (ok) {
@@ -296,19 +299,9 @@ static void *worker_main(void *arg)
             if (c->session == NULL)
                 continue;
             int over = conn_pump(c) != 0;
-            /* done: the deadline passed and this connection has nothing in flight */
-            if (!over && now_ns() >= w->deadline_ns && c->olen == 0 &&
-                nghttp2_session_get_outbound_queue_size(c->session) == 0 &&
-                nghttp2_session_get_next_stream_id(c->session) > 1 && !nghttp2_session_want_write(c->session)) {
-                /* in-flight streams still have user data; closed ones have none */
-                int busy = 0;
-                for (int32_t sid = 1; sid < (int32_t)nghttp2_session_get_next_stream_id(c->session); sid += 2)
-                    if (nghttp2_session_get_stream_user_data(c->session, sid) != NULL) {
-                        busy = 1;
-                        break;
-                    }
-                over = !busy;
-            }
+            /* done: the deadline passed and this connection has nothing in flight or unsent */
+            if (!over && c->inflight == 0 && c->olen == 0 && now_ns() >= w->deadline_ns)
+                over = 1;
             if (over) {
                 nghttp2_session_del(c->session);
                 c->session = NULL;

@@ -38,17 +38,34 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, ${DUR}s per path, $CONN in flight, co
 
 # $1: label, $2: requests per event... the rest: the load command. perf stat covers the whole
 # load command; requests come from its RESULT line.
+# CPU ticks of each of costlynxd's threads, "comm ticks" per line (comm: clx-writer, rocksdb:low...;
+# the REST loops are the busy ones among the threads named costlynxd)
+thread_ticks() {
+  for t in /proc/$PID/task/*; do
+    echo "$(basename "$t") $(tr ' ' _ < "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"
+  done | sort
+}
+TCK=$(getconf CLK_TCK)
 measure() {
   local label=$1 events_per_req=$2
   shift 2
+  thread_ticks > "$DATA/t0"
   perf stat -x, -e 'syscalls:sys_enter_*' -e context-switches,task-clock -p $PID -o "$DATA/stat" &
   local sp=$!
   sleep 0.5
   local out
   out=$("$@" | grep '^RESULT' | tail -1)
   kill -INT $sp; wait $sp 2>/dev/null || true
+  thread_ticks > "$DATA/t1"
   local reqs
   reqs=$(echo "$out" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+  # CPU per request by thread kind: the writer, the threads named costlynxd (the REST loops; main
+  # and gRPC's queues are idle here), RocksDB's background flushes and compactions, the rest
+  join "$DATA/t0" "$DATA/t1" | awk -v n="$reqs" -v hz="$TCK" '
+    { d = ($5 - $3) * 1e6 / hz; k = $2 == "clx-writer" ? "writer" : $2 == "costlynxd" ? "loops" : $2 ~ /^rocksdb/ ? "rocksdb_bg" : "other"; us[k] += d }
+    END { if (n > 0) printf "#   cpu_us_per_request by thread: loops=%.1f writer=%.1f rocksdb_bg=%.1f other=%.1f\n",
+            us["loops"] / n, us["writer"] / n, us["rocksdb_bg"] / n, us["other"] / n }'
+
   awk -F, -v label="$label" -v n="$reqs" -v epr="$events_per_req" '
     /^#/ || NF < 3 { next }
     $3 ~ /^syscalls:sys_enter_/ { c = $1 + 0; if (c == 0) next; name = substr($3, 20); total += c; per[name] = c }

@@ -70,6 +70,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.3f", 
 cpu_per_event() { awk -v d="$1" -v n="$2" -v hz="$TCK" 'BEGIN { if (n > 0) printf "%.2f", d / hz * 1e6 / n }'; }
 keep() { [ -n "$3" ] && echo "$1 $2 $3" >> "$ROWS"; return 0; }
 result() { grep '^RESULT' | tail -1 || true; }
+# runs a load generator or tool and prints its last RESULT line; a tool that fails (e.g. h2_load
+# counting answers other than "inserted":1) still leaves its line, errors= says so, and the run
+# goes on instead of ending the whole table under set -e
+run() { { "$@" || echo "# $1 exited $?" >&2; } | result; }
 
 # $1: run number. One whole run on a fresh server.
 one_run() {
@@ -88,9 +92,9 @@ one_run() {
 
   # --- REST single event, HTTP/1.1 keep-alive
   local c1 i1 cpu1
-  c1=$(BATCH=1 wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ceiling.lua $URL | result)
+  c1=$(run env BATCH=1 wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ceiling.lua $URL)
   t0=$(ticks)
-  i1=$(BATCH=1 KEY=$KEY IDLEN=$IDLEN RUN="h1r$r$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL | result)
+  i1=$(run env BATCH=1 KEY="$KEY" IDLEN=$IDLEN RUN="h1r$r$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL)
   t1=$(ticks)
   cpu1=$(cpu_per_event $((t1 - t0)) "$(field "$i1" requests)")
   echo "RESULT run=$r row=h1_single events_per_s=$(field "$i1" events_per_s) ceiling_req_per_s=$(field "$c1" req_per_s)" \
@@ -103,14 +107,14 @@ one_run() {
 
   # --- REST single event, h2c prior knowledge
   local c2 i2 cpu2 hl
-  c2=$("$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --mode ceiling --connections "$H2_CONNS" \
-    --streams "$H2_STREAMS" --seconds "$DUR" | result)
+  c2=$(run "$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --mode ceiling --connections "$H2_CONNS" \
+    --streams "$H2_STREAMS" --seconds "$DUR")
   head -c 230 /dev/zero | tr '\0' x > "$DATA/body230"
-  hl=$(h2load -c "$H2_CONNS" -m "$H2_STREAMS" -t 2 -D "$DUR" -d "$DATA/body230" $URL/healthz 2>/dev/null |
+  hl=$({ h2load -c "$H2_CONNS" -m "$H2_STREAMS" -t 2 -D "$DUR" -d "$DATA/body230" $URL/healthz 2>/dev/null || true; } |
     sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p')
   t0=$(ticks)
-  i2=$("$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --key "$KEY" --connections "$H2_CONNS" --streams "$H2_STREAMS" \
-    --seconds "$DUR" --id-len $IDLEN --run-id "h2r$r$RANDOM" | result)
+  i2=$(run "$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --key "$KEY" --connections "$H2_CONNS" \
+    --streams "$H2_STREAMS" --seconds "$DUR" --id-len $IDLEN --run-id "h2r$r$RANDOM")
   t1=$(ticks)
   cpu2=$(cpu_per_event $((t1 - t0)) "$(field "$i2" requests)")
   echo "RESULT run=$r row=h2_single events_per_s=$(field "$i2" events_per_s) ceiling_req_per_s=$(field "$c2" req_per_s)" \
@@ -124,7 +128,7 @@ one_run() {
   # --- REST 100-event batches vs db_bench synced / unsynced 100-row batches
   local ib cpub dbs dbn dbs_rate dbn_rate
   t0=$(ticks)
-  ib=$(BATCH=100 KEY=$KEY IDLEN=$IDLEN RUN="bt$r$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL | result)
+  ib=$(run env BATCH=100 KEY="$KEY" IDLEN=$IDLEN RUN="bt$r$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL)
   t1=$(ticks)
   cpub=$(cpu_per_event $((t1 - t0)) "$(awk -v q="$(field "$ib" requests)" 'BEGIN { print q * 100 }')")
   local hwm
@@ -133,8 +137,8 @@ one_run() {
   # --- gRPC unary, 100-event batches
   local g cpug
   t0=$(ticks)
-  g=$("$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode unary --batch 100 \
-    --concurrency "$CONN" --seconds "$DUR" --id-len $IDLEN --run-id "g$r$RANDOM" | result)
+  g=$(run "$BUILD/bench/grpc_load" --addr 127.0.0.1:$GRPC_PORT --key "$KEY" --mode unary --batch 100 \
+    --concurrency "$CONN" --seconds "$DUR" --id-len $IDLEN --run-id "g$r$RANDOM")
   t1=$(ticks)
   cpug=$(cpu_per_event $((t1 - t0)) "$(field "$g" events)")
 
@@ -165,14 +169,14 @@ one_run() {
   keep grpc_batch cpu_us_per_event "$cpug"
 
   # --- disk per stored event, after a full compaction
-  out=$("$BUILD/bench/disk_bench" "$DATA/db" | result)
+  out=$(run "$BUILD/bench/disk_bench" "$DATA/db")
   echo "RESULT run=$r row=disk ${out#RESULT disk }"
   keep disk bytes_per_event "$(field "$out" bytes_per_event)"
   [ -n "${KEEP:-}" ] || rm -rf "$DATA"
 
   # --- the 30-day costs query over QUERY_EVENTS events
   if [ "$QUERY_EVENTS" -gt 0 ]; then
-    out=$("$BUILD/bench/rollup_bench" "$QUERY_EVENTS" "$TOP/rollup$r")
+    out=$("$BUILD/bench/rollup_bench" "$QUERY_EVENTS" "$TOP/rollup$r" || echo "# rollup_bench exited $?" >&2)
     rm -rf "$TOP/rollup$r"
     local burst rest exact
     burst=$(echo "$out" | grep 'when=right_after_load' | sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p')
@@ -198,4 +202,26 @@ awk '{ k = $1 " " $2; v[k] = v[k] " " $3; if (!(k in seen)) { seen[k] = 1; order
              for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++) if (a[y] + 0 < a[x] + 0) { t = a[x]; a[x] = a[y]; a[y] = t }
              med = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2;
              split(k, kk, " ");
-             printf "RESULT summary row=%s metric=%s runs=%d median=%s min=%s max=%s\n", kk[1], kk[2], m, med, a[1], a[m] } }' "$ROWS"
+             printf "RESULT summary row=%s metric=%s runs=%d median=%s min=%s max=%s\n", kk[1], kk[2], m, med, a[1], a[m] } }' "$ROWS" |
+  tee "$TOP/summary"
+
+# the same as a markdown table for docs/BENCHMARKS.md: "median (min–max)" of each figure
+cell() { # row metric [decimals]
+  awk -v r="$1" -v m="$2" -v d="${3:-0}" '$3 == "row=" r && $4 == "metric=" m {
+      split($6, md, "="); split($7, lo, "="); split($8, hi, "=");
+      f = "%." d "f"; printf f " (" f "–" f ")", md[2], lo[2], hi[2]; found = 1 }
+    END { if (!found) printf "—" }' "$TOP/summary"
+}
+echo
+echo "| path | median (range) over $RUNS runs | ceiling, same run | ratio | target |"
+echo "|---|---|---|---|---|"
+echo "| REST, 1 event per request, HTTP/1.1 keep-alive | $(cell h1_single events_per_s) ev/s | $(cell h1_single ceiling) req/s (wrk, /healthz) | $(cell h1_single ratio 2) | ≥ 0.6 |"
+echo "| REST, 1 event per request, h2c (prior knowledge) | $(cell h2_single events_per_s) ev/s | $(cell h2_single ceiling) req/s (h2_load, /healthz) | $(cell h2_single ratio 2) | ≥ 0.6 |"
+echo "| REST, 100-event batches | $(cell rest_batch events_per_s) ev/s | db_bench 100-row batches | synced $(cell rest_batch ratio_sync 2), not synced $(cell rest_batch ratio_nosync 2) | keep |"
+echo "| gRPC unary, 100-event batches | $(cell grpc_batch events_per_s) ev/s | the REST batch figure | $(cell grpc_batch ratio 2) | ≥ 300k ev/s or ≥ 0.9 |"
+echo "| costs query, 30 days, $QUERY_EVENTS events | p50 $(cell costs_query p50_ms_at_rest 1) ms at rest; $(cell costs_query p50_ms_after_burst 1) ms right after the load | — | — | ≤ 20 ms; ≤ 60 ms |"
+echo "| peak RSS under the REST benchmark | $(cell peak_rss vmhwm_mib 1) MiB | — | — | ≤ 128 MiB |"
+echo "| disk per stored event (after compaction, 33-char ids) | $(cell disk bytes_per_event 1) B | — | — | ≤ 100 B |"
+echo
+echo "Server CPU per event (µs): HTTP/1.1 single $(cell h1_single cpu_us_per_event 1), h2c single $(cell h2_single cpu_us_per_event 1)," \
+  "REST batch $(cell rest_batch cpu_us_per_event 2), gRPC batch $(cell grpc_batch cpu_us_per_event 2)"

@@ -22,6 +22,8 @@ TEST_PACKAGES=(
   python3-h2
   # fuzzing (tests/fuzz): clang with libFuzzer and its sanitizer runtimes
   clang libclang-rt-14-dev
+  # bench/h2_load (HTTP/2 load with a fresh requestId per request; tests/blackbox/test_bench_tools.py)
+  libnghttp2-dev
   # deployment tests: chart rendering checks, helm's archive
   python3-yaml unzip
   # dashboard tests: Debian's Chromium, driven by playwright-core

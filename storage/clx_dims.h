@@ -14,7 +14,7 @@
  *   the levels   a bucket of level L spans clx_dims_span(L) days and starts on a multiple of
  *                it (1, 4 and 16 days): an event adds to one bucket per level, and a range
  *                of days is read as the fewest aligned buckets that tile it, so "the last 30
- *                days" reads about 6 buckets instead of 30 (docs/design.md, Rollups);
+ *                days" reads about 7 buckets instead of 30 (docs/design.md, Rollups);
  *   the records  clx_rollup_t packed as the rollups family packs it (clx_rollup_pack), and
  *                merged by the same merge operator (store.c wires it for both families).
  *
@@ -84,18 +84,18 @@ size_t clx_dims_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__S
 /* One value's sum over a range (clx_dims_sum). */
 typedef struct clx_dims_row {
     const char *value; /* the user id, key id or tag value (in the caller's arena) */
-    int64_t day_ms;    /* start of the day when by_day, else 0 */
     clx_rollup_t sum;
     clx_i128_t unpriced_events;
 } clx_dims_row_t;
 
 /*
  * Adds up the counters of kind (for CLX_DIM_KIND_TAG: of tag key tag_key) of workspace ws
- * over the days [from_day, to_day) per value (per value and day when by_day: then only the
- * 1-day buckets are read), on one snapshot. Rows go into arena, unordered; *total sums them
- * all. CLX_OK, CLX_EIO, or CLX_ECORRUPT for an unreadable key or record.
+ * over the days [from_day, to_day) per value, on the tiles clx_dims_tile gives, merging the
+ * tiles' sorted key ranges (no hash table). Rows go into arena, sorted by value; a value
+ * whose sums were taken back to nothing has no row; *total sums them all. CLX_OK, CLX_EIO,
+ * or CLX_ECORRUPT for an unreadable record.
  */
 int clx_dims_sum(clx_store_t *s, char kind, const char *ws, const char *tag_key, int64_t from_day, int64_t to_day,
-                 int by_day, clx_arena_t *arena, clx_dims_row_t **rows, size_t *nrows, clx_dims_row_t *total);
+                 clx_arena_t *arena, clx_dims_row_t **rows, size_t *nrows, clx_dims_row_t *total);
 
 #endif

@@ -143,7 +143,8 @@ int clx_event_iter_status(clx_event_iter_t *it);
  * A workspace's events by event time, newest first (ties: the later seq first), on one
  * snapshot: the listing's order. Position with clx_evtime_iter_seek_before, read while valid,
  * step with clx_evtime_iter_prev. Each position names an event (time, seq); its record is
- * clx_evtime_iter_value (one point read of the events family, on the same snapshot).
+ * clx_evtime_iter_value (a seek in the events family, whose iterator is made right after the
+ * index's, so it holds every event the index names).
  */
 typedef struct clx_evtime_iter clx_evtime_iter_t;
 /* Cannot fail (aborts on OOM); storage errors surface through clx_evtime_iter_status. */

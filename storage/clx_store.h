@@ -197,6 +197,8 @@ int clx_iter_status(clx_iter_t *it);
 int clx_store_compact(clx_store_t *s, clx_cf_t cf);
 /* The bytes of the family's table files now (RocksDB's total-sst-files-size; benchmarks). */
 uint64_t clx_store_sst_bytes(clx_store_t *s, clx_cf_t cf);
+/* The family's RocksDB name ("events", "dedup"...), a static string. */
+const char *clx_store_cf_name(clx_cf_t cf);
 
 /*
  * Writes a consistent online copy of the store into dir, which must not exist (RocksDB's

@@ -5,18 +5,16 @@
  */
 #include "clx_dims.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#include <stdlib.h>
-
 #include "clx_error.h"
-#include "clx_hash.h"
 #include "clx_log.h"
 
 /*
  * 1, 4 and 16 days. A range of n days is tiled by at most about 2·3 + n/16 buckets (the
- * edges in smaller ones); "the last 30 days" reads 5 to 9 of them, and the coarse ones
- * already hold each value once. Writes cost one merge per level and value: three for an
+ * edges in smaller ones); "the last 30 days" reads 5 to 12 of them (6.9 on average), and
+ * the coarse ones already hold each value once. Writes cost one merge per level and value: three for an
  * event's user (docs/design.md, Rollups, has the measurements behind the choice).
  */
 static const uint32_t spans[CLX_DIMS_LEVELS] = {1, 4, 16};
@@ -153,70 +151,48 @@ size_t clx_dims_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__S
 /* ---- sums over a range ---------------------------------------------------------------------- */
 
 /*
- * The rows of a sum, found by value through an open-addressing table of row indexes (the
- * value's bytes live in the row, in the arena): no copy of a key per value, as a general map
- * would make — the table is the query's hot path (one lookup per key read).
+ * A range is read as runs: one per (tile, flags), each a RocksDB range whose keys differ only
+ * in their value, so each yields its values in sorted order. Merging the runs (the smallest
+ * current value first) meets every value once per run that has it, in order: a value's sum
+ * is complete when the merge moves past it, and rows come out sorted with no hash table —
+ * 100,000 users over 7 tiles cost sequential reads and a few comparisons each, not a random
+ * memory access per key.
  */
-struct acc {
-    clx_arena_t *arena;
-    clx_dims_row_t *rows;
-    uint32_t *vlens; /* per row: the value's length */
-    uint64_t *hashes;
-    size_t n, cap;
-    uint32_t *slots; /* row index + 1; 0 empty */
-    size_t mask;
-};
+typedef struct run {
+    clx_iter_t *it;
+    char *prefix; /* kind ws space level bucket flags: every key of the run starts with it */
+    size_t plen;
+    uint8_t flags;
+    const char *value; /* the current key's value (valid until the run moves) */
+    size_t vlen;
+} run_t;
 
-static void acc_grow_slots(struct acc *a)
+/* Moves r to its next key (or ends it); CLX_OK or CLX_ECORRUPT. */
+static int run_settle(run_t *r)
 {
-    size_t nslots = (a->mask + 1) * 2;
-    uint32_t *slots = clx_xcalloc(nslots, sizeof(*slots));
-    for (size_t r = 0; r < a->n; r++) {
-        size_t h = (size_t)a->hashes[r] & (nslots - 1);
-        while (slots[h] != 0)
-            h = (h + 1) & (nslots - 1);
-        slots[h] = (uint32_t)(r + 1);
+    if (!clx_iter_valid(r->it)) {
+        r->value = NULL;
+        return CLX_OK;
     }
-    free(a->slots);
-    a->slots = slots;
-    a->mask = nslots - 1;
+    size_t klen;
+    const char *key = clx_iter_key(r->it, &klen);
+    if (klen < r->plen || memcmp(key, r->prefix, r->plen) != 0) {
+        r->value = NULL; /* past the run */
+        return CLX_OK;
+    }
+    r->value = key + r->plen;
+    r->vlen = klen - r->plen;
+    return CLX_OK;
 }
 
-static clx_dims_row_t *row_of(struct acc *a, const char *value, size_t vlen, int64_t day_ms)
+static int value_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
-    uint64_t hv = clx_fnv1a64(clx_fnv1a64(CLX_FNV1A64_INIT, &day_ms, sizeof(day_ms)), value, vlen);
-    size_t h = (size_t)hv & a->mask;
-    for (; a->slots[h] != 0; h = (h + 1) & a->mask) {
-        size_t r = a->slots[h] - 1;
-        if (a->hashes[r] == hv && a->vlens[r] == vlen && a->rows[r].day_ms == day_ms &&
-            memcmp(a->rows[r].value, value, vlen) == 0)
-            return &a->rows[r];
-    }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 1024;
-        clx_dims_row_t *rows = clx_arena_alloc(a->arena, cap * sizeof(*rows));
-        if (a->n)
-            memcpy(rows, a->rows, a->n * sizeof(*rows));
-        a->rows = rows;
-        a->vlens = clx_xrealloc(a->vlens, cap * sizeof(*a->vlens));
-        a->hashes = clx_xrealloc(a->hashes, cap * sizeof(*a->hashes));
-        a->cap = cap;
-    }
-    size_t r = a->n++;
-    clx_dims_row_t *row = &a->rows[r];
-    memset(row, 0, sizeof(*row));
-    row->value = clx_arena_strndup(a->arena, value, vlen);
-    row->day_ms = day_ms;
-    a->vlens[r] = (uint32_t)vlen;
-    a->hashes[r] = hv;
-    a->slots[h] = (uint32_t)(r + 1);
-    if (2 * a->n > a->mask + 1) /* at most half full */
-        acc_grow_slots(a);
-    return row;
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c != 0 ? c : (al > bl) - (al < bl);
 }
 
 int clx_dims_sum(clx_store_t *s, char kind, const char *ws, const char *tag_key, int64_t from_day, int64_t to_day,
-                 int by_day, clx_arena_t *arena, clx_dims_row_t **rows, size_t *nrows, clx_dims_row_t *total)
+                 clx_arena_t *arena, clx_dims_row_t **rows, size_t *nrows, clx_dims_row_t *total)
 {
     const char *space = kind == CLX_DIM_KIND_TAG && tag_key != NULL ? tag_key : "";
     memset(total, 0, sizeof(*total));
@@ -229,70 +205,82 @@ int clx_dims_sum(clx_store_t *s, char kind, const char *ws, const char *tag_key,
     if (to_day <= from_day)
         return CLX_OK;
 
-    /* by day: the 1-day buckets only; else the fewest that tile the range */
-    size_t ntiles = by_day ? (size_t)(to_day - from_day) : clx_dims_tile(from_day, to_day, NULL, NULL, 0);
+    size_t ntiles = clx_dims_tile(from_day, to_day, NULL, NULL, 0);
     int *levels = clx_arena_alloc(arena, ntiles * sizeof(*levels));
     uint32_t *buckets = clx_arena_alloc(arena, ntiles * sizeof(*buckets));
-    if (by_day) {
-        for (size_t i = 0; i < ntiles; i++) {
-            levels[i] = 0;
-            buckets[i] = (uint32_t)(from_day + (int64_t)i);
-        }
-    } else {
-        clx_dims_tile(from_day, to_day, levels, buckets, ntiles);
-    }
+    clx_dims_tile(from_day, to_day, levels, buckets, ntiles);
 
-    size_t prefix_cap = clx_dims_key_size(ws, space, "");
-    char *prefix = clx_arena_alloc(arena, prefix_cap);
-    size_t plen = put_prefix(prefix, kind, ws, space, 0, 0); /* every level and bucket of (kind, ws, space) */
-    plen -= 5;
-    struct acc acc = {.arena = arena, .mask = 4095};
-    acc.slots = clx_xcalloc(acc.mask + 1, sizeof(*acc.slots));
+    /* two runs per tile: the priced events' counters (flags 0), then the unpriced (flags 1) */
+    size_t nruns = 2 * ntiles, cap = 0, n = 0;
+    run_t *runs = clx_arena_zalloc(arena, nruns * sizeof(*runs));
+    size_t plen = clx_dims_key_size(ws, space, "");
     int rc = CLX_OK;
-    clx_iter_t *it = clx_iter_create(s, CLX_CF_DIMS, prefix, plen);
-    for (size_t t = 0; t < ntiles && rc == CLX_OK; t++) {
-        size_t blen = put_prefix(prefix, kind, ws, space, levels[t], buckets[t]);
-        int64_t day_ms = by_day ? (int64_t)buckets[t] * CLX_MS_PER_DAY : 0;
-        for (clx_iter_seek(it, prefix, blen); clx_iter_valid(it); clx_iter_next(it)) {
-            size_t klen, vlen, slen, valen;
-            const char *key = clx_iter_key(it, &klen);
-            if (klen < blen + 1 || memcmp(key, prefix, blen) != 0)
-                break; /* past this bucket */
-            char k;
-            const char *sp, *value;
-            int level;
-            uint32_t bucket;
-            uint8_t flags;
-            if (clx_dims_key_decode(key, klen, &k, &sp, &slen, &level, &bucket, &flags, &value, &valen) != 0) {
-                clx_log(CLX_LOG_ERROR, "store", "a key of %zu bytes in the dims family is malformed", klen);
-                rc = CLX_ECORRUPT;
-                break;
-            }
-            clx_rollup_t r;
-            const char *val = clx_iter_value(it, &vlen);
-            if (clx_rollup_unpack(val, vlen, &r) != CLX_OK) {
-                rc = CLX_ECORRUPT;
-                break;
-            }
-            if (r.events == 0 && r.cost_nanos == 0)
-                continue; /* taken back whole (corrections): no row */
-            clx_i128_t unpriced = flags ? r.events : 0;
-            clx_dims_row_t *row = row_of(&acc, value, valen, day_ms);
-            clx_rollup_add(&row->sum, &r);
-            row->unpriced_events += unpriced;
-            clx_rollup_add(&total->sum, &r);
-            total->unpriced_events += unpriced;
-        }
+    for (size_t i = 0; i < nruns; i++) {
+        run_t *r = &runs[i];
+        r->flags = (uint8_t)(i % 2);
+        r->prefix = clx_arena_alloc(arena, plen);
+        r->plen = clx_dims_key_encode(r->prefix, kind, ws, space, levels[i / 2], buckets[i / 2], r->flags, "");
+        r->it = clx_iter_create(s, CLX_CF_DIMS, r->prefix, r->plen);
+        clx_iter_seek(r->it, r->prefix, r->plen);
+        run_settle(r);
     }
-    if (rc == CLX_OK)
-        rc = clx_iter_status(it);
-    clx_iter_destroy(it);
-    free(acc.slots);
-    free(acc.vlens);
-    free(acc.hashes);
+    clx_dims_row_t *out = NULL;
+    for (;;) {
+        /* the smallest current value among the runs */
+        const char *min = NULL;
+        size_t minlen = 0;
+        for (size_t i = 0; i < nruns; i++)
+            if (runs[i].value != NULL && (min == NULL || value_cmp(runs[i].value, runs[i].vlen, min, minlen) < 0)) {
+                min = runs[i].value;
+                minlen = runs[i].vlen;
+            }
+        if (min == NULL)
+            break;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            clx_dims_row_t *fresh = clx_arena_alloc(arena, cap * sizeof(*fresh));
+            if (n)
+                memcpy(fresh, out, n * sizeof(*fresh));
+            out = fresh;
+        }
+        clx_dims_row_t *row = &out[n++];
+        memset(row, 0, sizeof(*row));
+        row->value = clx_arena_strndup(arena, min, minlen); /* before the runs move on */
+        for (size_t i = 0; i < nruns && rc == CLX_OK; i++) {
+            run_t *r = &runs[i];
+            if (r->value == NULL || r->vlen != minlen || memcmp(r->value, row->value, minlen) != 0)
+                continue;
+            size_t vlen;
+            const char *val = clx_iter_value(r->it, &vlen);
+            clx_rollup_t c;
+            if (clx_rollup_unpack(val, vlen, &c) != CLX_OK) {
+                clx_log(CLX_LOG_ERROR, "store", "a record of %zu bytes in the dims family is malformed", vlen);
+                rc = CLX_ECORRUPT;
+                break;
+            }
+            clx_rollup_add(&row->sum, &c);
+            if (r->flags)
+                row->unpriced_events += c.events;
+            clx_iter_next(r->it);
+            rc = run_settle(r);
+        }
+        if (rc != CLX_OK)
+            break;
+        if (row->sum.events == 0 && row->sum.cost_nanos == 0) {
+            n--; /* taken back whole (corrections): no row */
+            continue;
+        }
+        clx_rollup_add(&total->sum, &row->sum);
+        total->unpriced_events += row->unpriced_events;
+    }
+    for (size_t i = 0; i < nruns; i++) {
+        if (rc == CLX_OK)
+            rc = clx_iter_status(runs[i].it);
+        clx_iter_destroy(runs[i].it);
+    }
     if (rc != CLX_OK)
         return rc;
-    *rows = acc.rows;
-    *nrows = acc.n;
+    *rows = out;
+    *nrows = n;
     return CLX_OK;
 }

@@ -75,6 +75,15 @@ static size_t put_varint(unsigned char *p, unsigned __int128 v)
 /* Reads a varint of at most max_bytes from p (< end): the bytes read, or 0 when malformed. */
 static size_t get_varint(const unsigned char *p, const unsigned char *end, int max_bytes, unsigned __int128 *v)
 {
+    /* the usual case, up to 9 bytes (63 bits), in 64-bit arithmetic */
+    uint64_t u = 0;
+    for (int i = 0; i < 9 && i < max_bytes && p + i < end; i++) {
+        u |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = u;
+            return (size_t)i + 1;
+        }
+    }
     *v = 0;
     for (int i = 0; i < max_bytes && p + i < end; i++) {
         *v |= (unsigned __int128)(p[i] & 0x7f) << (7 * i);

@@ -1262,6 +1262,11 @@ int clx_store_compact(clx_store_t *s, clx_cf_t cf)
     return rc;
 }
 
+const char *clx_store_cf_name(clx_cf_t cf)
+{
+    return cf < CLX_CF_COUNT_ ? cf_names[cf] : "?";
+}
+
 uint64_t clx_store_sst_bytes(clx_store_t *s, clx_cf_t cf)
 {
     pthread_rwlock_rdlock(&s->lock);

@@ -273,7 +273,8 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
             const clx_write_item_t *it = w->gitems[i];
             w->evkeys = grow(w->evkeys, &w->evkeycap, evoff + CLX_EVTIME_KEY_LEN(w->wlens[i]));
             w->evoffs[i] = evoff;
-            w->evlens[i] = clx_evtime_key_encode(w->evkeys + evoff, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
+            w->evlens[i] =
+                clx_evtime_key_encode(w->evkeys + evoff, it->workspace, w->wlens[i], it->event_time_ms, it->seq);
             evoff += w->evlens[i];
         }
         for (x = 1; x < ninserted && cmp_event_key(&w->ins[x - 1], &w->ins[x], w) < 0; x++)

@@ -6,12 +6,16 @@ import { errorState, loading } from "./ui.js";
 import * as overview from "./overview.js";
 import * as costs from "./costs.js";
 import * as warnings from "./warnings.js";
+import * as budgets from "./budgets.js";
+import * as alerts from "./alerts.js";
 import * as settings from "./settings.js";
 
 const PAGES = {
   overview: { title: "Overview", icon: "overview", mod: overview },
   costs: { title: "Costs", icon: "costs", mod: costs },
   warnings: { title: "Warnings", icon: "warnings", mod: warnings },
+  budgets: { title: "Budgets", icon: "budgets", mod: budgets },
+  alerts: { title: "Alerts", icon: "alerts", mod: alerts },
   settings: { title: "Settings", icon: "settings", mod: settings },
 };
 

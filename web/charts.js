@@ -44,6 +44,10 @@ export function columnChart({ points, bucket, formatY, label }) {
       s("title", {}, p.title),
       s("rect", { x, y: T, width: slot, height: ph, class: "hit" }),
       s("rect", { x: x + (slot - bw) / 2, y: T + ph - hgt, width: bw, height: Math.max(hgt, p.value > 0 ? 1.5 : 0), rx: bw > 6 ? 2 : 0, class: "bar" }));
+    if (p.anomaly) { // a spend anomaly in this bucket: a dashed line and a dot above the column
+      g.append(s("line", { x1: x + slot / 2, x2: x + slot / 2, y1: T, y2: T + ph - hgt, class: "anomaly-line" }),
+        s("circle", { cx: x + slot / 2, cy: T + 4, r: 4, class: "anomaly-mark", "data-anomaly": "1" }));
+    }
     svg.append(g);
     if (i % every === 0) {
       const d = p.start;

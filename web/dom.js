@@ -98,6 +98,8 @@ const ICONS = {
   check: "M4 10.5 8 14.5 16 5.5",
   key: "M12.5 3a4.5 4.5 0 1 0 0 9 4.5 4.5 0 0 0 0-9zM9.3 10.7 3 17h3l1-1h2v-2h2",
   download: "M10 3v10M6 9l4 4 4-4M3 17h14",
+  budgets: "M3 5h14v11H3zM3 8h14M13 12h2",
+  alerts: "M10 2.5a5 5 0 0 0-5 5V12l-1.5 2.5h13L15 12V7.5a5 5 0 0 0-5-5zM8 16.5a2 2 0 0 0 4 0",
 };
 
 export function icon(name, cls = "icon") {

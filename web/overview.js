@@ -5,6 +5,7 @@ import { columnChart } from "./charts.js";
 import { formatUsd, formatUsdExact, formatUsdAxis, formatInt, formatCount, formatTimeShort, formatAgo, formatDayShort, formatHour } from "./format.js";
 import { state, setRange, rangeQuery } from "./state.js";
 import { pageHeader, card, statCard, rangeControl, rangeSubtitle, emptyState, codeBlock, attr, flagBadge, badge, errorState } from "./ui.js";
+import { openEventPanel } from "./event.js";
 
 let bucketChoice = ""; // "" (automatic), "hour" or "day"
 let metric = "cost"; // cost | events | tokens
@@ -29,10 +30,13 @@ export function curlExample() {
 export async function render(ctx) {
   const { main, workspace } = ctx;
   const rq = rangeQuery();
-  const [ov, warn] = await Promise.all([
+  const [ov, warn, anomalies] = await Promise.all([
     api.get(api.wsPath(workspace, "/usage/overview"), { ...rq, bucket: bucketChoice || undefined }),
     api.get(api.wsPath(workspace, "/usage/warnings"), rq).catch(() => null),
+    api.get(api.wsPath(workspace, "/anomalies"), rq).catch(() => null),
   ]);
+  // the workspace's own flagged hours mark the chart (issue 12); the others are on the Alerts page
+  ov.anomalies = ((anomalies && anomalies.anomalies) || []).filter((a) => a.scope.type === "workspace");
   if (!ctx.isCurrent()) return;
 
   const header = pageHeader("Overview", rangeSubtitle("Usage"), rangeControl(() => ctx.rerender()));
@@ -97,7 +101,9 @@ function seriesChart(ov) {
     const b = by.get(t) || zero;
     const d = new Date(t);
     const when = ov.bucket === "hour" ? `${formatDayShort(d)} ${formatHour(d)} UTC` : `${formatDayShort(d)} (UTC)`;
-    points.push({ start: d, value: m.value(b), title: `${when}\n${formatUsd(b.costUsd)} · ${formatInt(b.events)} events · ${formatInt(b.inputTokens + b.outputTokens)} tokens` });
+    const flagged = (ov.anomalies || []).filter((a) => { const h = new Date(a.hour).getTime(); return h >= t && h < t + step; });
+    const note = flagged.length ? `\nAnomaly: ${flagged.map((a) => a.reason).join("; ")}` : "";
+    points.push({ start: d, value: m.value(b), anomaly: flagged.length > 0, title: `${when}\n${formatUsd(b.costUsd)} · ${formatInt(b.events)} events · ${formatInt(b.inputTokens + b.outputTokens)} tokens${note}` });
   }
   return columnChart({ points, bucket: ov.bucket, formatY: m.axis, label: `${m.label} per ${ov.bucket}` });
 }
@@ -118,8 +124,13 @@ function noEventsInRange(ctx) {
     h("button", { class: "btn", type: "button", onClick: () => { setRange({ kind: "30d" }); ctx.rerender(); } }, "Show the last 30 days")));
 }
 
-export function eventsTable(events) {
-  const rows = events.map((e) => h("tr", { title: `requestId ${e.requestId}` },
+/** The events as table rows; with onOpen, a row opens (click or Enter) the event's detail panel. */
+export function eventsTable(events, onOpen) {
+  const rows = events.map((e) => h("tr", onOpen ? {
+    title: `requestId ${e.requestId} — open its details, history and corrections`, class: "row-open" + (e.voided ? " row-voided" : ""),
+    tabindex: "0", dataset: { requestId: e.requestId },
+    onClick: () => onOpen(e), onKeydown: (ev) => { if (ev.key === "Enter") onOpen(e); },
+  } : { title: `requestId ${e.requestId}` },
     h("td", { class: "nowrap", title: `event time ${e.timestamp || e.receivedAt}\nreceived ${e.receivedAt}` },
       h("span", {}, formatTimeShort(e.timestamp || e.receivedAt)), h("span", { class: "cell-sub" }, formatAgo(e.timestamp || e.receivedAt))),
     h("td", { class: "nowrap" }, e.userId ? e.userId : h("span", { class: "unattributed" }, "(none)")),
@@ -130,7 +141,8 @@ export function eventsTable(events) {
     h("td", { class: "num", title: `${formatInt(e.inputTokens)} input (${formatInt(e.cachedTokens)} cached) · ${formatInt(e.outputTokens)} output` }, `${formatCount(e.inputTokens)} / ${formatCount(e.outputTokens)}`),
     h("td", { class: "num", title: e.costUsd === null ? "no cost figure" : `${formatUsdExact(e.costUsd)} (${e.costSource}${e.priceId ? ": " + e.priceId : ""})` },
       formatUsd(e.costUsd), e.costSource === "caller" ? h("span", { class: "cell-sub" }, "caller") : null),
-    h("td", { class: "flags" }, h("span", { class: "badges" }, e.flags.length ? e.flags.map(flagBadge) : badge("ok", "ok")))));
+    h("td", { class: "flags" }, h("span", { class: "badges" }, e.voided ? badge("voided", "warn", e.voidReason || "voided") : null,
+      e.flags.length ? e.flags.map(flagBadge) : e.voided ? null : badge("ok", "ok")))));
   return h("div", { class: "table-wrap" }, h("table", { class: "table", "aria-label": "Latest events" },
     h("thead", {}, h("tr", {},
       h("th", { scope: "col", title: "the event's timestamp (else its arrival); hover a time for when it was received" }, "Time (UTC)"),
@@ -141,7 +153,8 @@ export function eventsTable(events) {
 }
 
 function recentCard(recent, ctx) {
-  const host = h("div", {}, eventsTable(recent));
+  const open = (e) => openEventPanel(ctx, e.requestId);
+  const host = h("div", {}, eventsTable(recent, open));
   let cursor = null;
   let all = recent.slice();
   const more = h("button", { class: "btn", type: "button" }, "Show more events");
@@ -155,7 +168,7 @@ function recentCard(recent, ctx) {
       const seen = new Set(all.map((e) => e.requestId));
       for (const e of res.events) if (!seen.has(e.requestId)) all.push(e);
       cursor = res.nextCursor;
-      replace(host, eventsTable(all));
+      replace(host, eventsTable(all, open));
       status.textContent = cursor ? `${formatInt(all.length)} events shown` : `All ${formatInt(all.length)} events shown`;
       more.hidden = !cursor;
     } catch (err) {

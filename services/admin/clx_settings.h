@@ -110,6 +110,8 @@ typedef enum clx_budget_scope {
     CLX_BUDGET_SCOPE_ENVIRONMENT = 2, /* project + environment */
     CLX_BUDGET_SCOPE_FEATURE = 3,     /* a feature, within one project when project is set */
     CLX_BUDGET_SCOPE_KEY = 4,         /* an ingestion key */
+    CLX_BUDGET_SCOPE_USER = 5,        /* an end user (userId) */
+    CLX_BUDGET_SCOPE_TAG = 6,         /* a tag value (tag key = value) */
     CLX_BUDGET_SCOPE_COUNT_
 } clx_budget_scope_t;
 
@@ -126,6 +128,9 @@ typedef struct clx_budget_def {
     char environment[CLX_SLUG_MAX + 1];
     char feature[CLX_SETTINGS_FEATURE_MAX + 1];
     char key_id[CLX_KEY_ID_LEN + 1];
+    char user_id[257];
+    char tag_key[CLX_TAG_KEY_MAX + 1];
+    char tag_value[257];
     int period;           /* clx_period_t (services/governance/clx_budget.h) */
     int64_t amount_nanos; /* > 0 */
     uint32_t thresholds_bp[CLX_BUDGET_THRESHOLDS_MAX];
@@ -148,6 +153,16 @@ typedef struct clx_channel_def {
     int64_t created_at_ms;
     int deleted;
 } clx_channel_def_t;
+
+/* A feature label alias within a project (issue 12). */
+typedef struct clx_alias_def {
+    char workspace[CLX_SLUG_MAX + 1];
+    char project[CLX_SLUG_MAX + 1];
+    char *alias;
+    char *canonical;
+    int64_t created_at_ms;
+    int deleted;
+} clx_alias_def_t;
 
 /* What the ingest path needs about the key that authenticated a request (a copy). */
 typedef struct clx_key_info {
@@ -376,6 +391,18 @@ int clx_settings_delete_channel(clx_settings_t *s, const char *ws, const char *i
 int clx_settings_get_channel(clx_settings_t *s, const char *ws, const char *id, clx_channel_def_t *out);
 typedef void (*clx_channel_fn)(void *arg, const clx_channel_def_t *c);
 int clx_settings_list_channels(clx_settings_t *s, const char *ws, clx_channel_fn fn, void *arg);
+
+/*
+ * Feature aliases (issue 12). set declares alias -> canonical in project of ws (replacing an
+ * earlier declaration of alias); the caller has checked chains and cycles (clx_labels.h).
+ * CLX_OK, CLX_EINVAL (problem), CLX_ENOTFOUND (workspace, project), CLX_EIO, CLX_ENOSPC.
+ * delete: CLX_OK, CLX_ENOTFOUND, CLX_EIO, CLX_ENOSPC. list: ws's aliases (project NULL: all).
+ */
+int clx_settings_set_alias(clx_settings_t *s, const char *ws, const char *project, const char *alias,
+                           const char *canonical, clx_alias_def_t *out, clx_settings_problem_t *problem);
+int clx_settings_delete_alias(clx_settings_t *s, const char *ws, const char *project, const char *alias);
+typedef void (*clx_alias_fn)(void *arg, const clx_alias_def_t *a);
+int clx_settings_list_aliases(clx_settings_t *s, const char *ws, const char *project, clx_alias_fn fn, void *arg);
 
 /* Bumped by every settings change: a reader that caches derived state compares it. */
 uint64_t clx_settings_generation(clx_settings_t *s);

@@ -64,6 +64,8 @@ void clx_settings_index_channel(clx_settings_t *s, clx_channel_def_t *c)
     vec_push(&s->channels, c);
 }
 
+static void free_aliases(clx_settings_t *s);
+
 void clx_settings_free_governance(clx_settings_t *s)
 {
     for (size_t i = 0; i < s->budgets.n; i++) {
@@ -79,6 +81,7 @@ void clx_settings_free_governance(clx_settings_t *s)
     }
     free(s->budgets.items);
     free(s->channels.items);
+    free_aliases(s);
 }
 
 /* ---- workspace settings ---------------------------------------------------------------------- */
@@ -157,6 +160,18 @@ static int check_budget_shape(const clx_budget_def_t *in, clx_settings_problem_t
                                 "scope.key");
     if (!need_key && in->key_id[0] != '\0')
         return clx_settings_bad(problem, "scope.key", "%s does not belong to this scope type", "scope.key");
+    int need_user = in->scope == CLX_BUDGET_SCOPE_USER, need_tag = in->scope == CLX_BUDGET_SCOPE_TAG;
+    if (need_user && (rc = clx_settings_check_text(in->user_id, 256, "scope.user", problem)) != CLX_OK)
+        return rc;
+    if (!need_user && in->user_id[0] != '\0')
+        return clx_settings_bad(problem, "scope.user", "%s does not belong to this scope type", "scope.user");
+    if (need_tag && !clx_tag_key_valid(in->tag_key, strlen(in->tag_key)))
+        return clx_settings_bad(problem, "scope.tag",
+                                "%s must be a tag key: 1-64 of lowercase letters, digits, '_', '.', '-'", "scope.tag");
+    if (need_tag && (rc = clx_settings_check_text(in->tag_value, 256, "scope.value", problem)) != CLX_OK)
+        return rc;
+    if (!need_tag && (in->tag_key[0] != '\0' || in->tag_value[0] != '\0'))
+        return clx_settings_bad(problem, "scope.tag", "%s does not belong to this scope type", "scope.tag");
     return CLX_OK;
 }
 
@@ -378,6 +393,118 @@ int clx_settings_list_channels(clx_settings_t *s, const char *ws, clx_channel_fn
         const clx_channel_def_t *c = s->channels.items[i];
         if (!c->deleted && strcmp(c->workspace, ws) == 0)
             fn(arg, c);
+    }
+done:
+    clx_settings_read_end(s);
+    return rc;
+}
+
+/* ---- feature aliases --------------------------------------------------------------------------- */
+
+#define ALIAS_MAX 200 /* the alias table's limit (clx_labels.h) */
+
+static clx_alias_def_t *find_alias(clx_settings_t *s, const char *ws, const char *project, const char *alias)
+{
+    for (size_t i = 0; i < s->aliases.n; i++) {
+        clx_alias_def_t *a = s->aliases.items[i];
+        if (!a->deleted && strcmp(a->workspace, ws) == 0 && strcmp(a->project, project) == 0 &&
+            strcmp(a->alias, alias) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+void clx_settings_index_alias(clx_settings_t *s, clx_alias_def_t *a)
+{
+    clx_alias_def_t *old = find_alias(s, a->workspace, a->project, a->alias);
+    if (old != NULL)
+        old->deleted = 1;
+    vec_push(&s->aliases, a);
+}
+
+static void free_aliases(clx_settings_t *s)
+{
+    for (size_t i = 0; i < s->aliases.n; i++) {
+        clx_alias_def_t *a = s->aliases.items[i];
+        free(a->alias);
+        free(a->canonical);
+        free(a);
+    }
+    free(s->aliases.items);
+}
+
+int clx_settings_set_alias(clx_settings_t *s, const char *ws, const char *project, const char *alias,
+                           const char *canonical, clx_alias_def_t *out, clx_settings_problem_t *problem)
+{
+    int rc;
+    char k[CLX_SETTINGS_MAPKEY_MAX];
+    if ((rc = clx_settings_check_slug(project, "project", problem)) != CLX_OK ||
+        (rc = clx_settings_check_text(alias, ALIAS_MAX, "alias", problem)) != CLX_OK ||
+        (rc = clx_settings_check_text(canonical, ALIAS_MAX, "canonical", problem)) != CLX_OK)
+        return rc;
+    if (strcmp(alias, canonical) == 0)
+        return clx_settings_bad(problem, "canonical", "%s must differ from the alias", "canonical");
+    if (strlen(ws) > CLX_SLUG_MAX)
+        return clx_settings_missing(problem, "workspace", "workspace '%s' does not exist", ws);
+    clx_settings_write_lock(s);
+    if (clx_map_get(s->ws_by_slug, ws, strlen(ws)) == NULL) {
+        rc = clx_settings_missing(problem, "workspace", "workspace '%s' does not exist", ws);
+        goto done;
+    }
+    if (clx_map_get(s->proj_by_slug, k, clx_settings_mapkey(k, ws, project, NULL)) == NULL) {
+        rc = clx_settings_missing(problem, "project", "project '%s' does not exist", project);
+        goto done;
+    }
+    clx_alias_def_t *a = clx_xcalloc(1, sizeof(*a));
+    clx_settings_copy_slug(a->workspace, ws);
+    clx_settings_copy_slug(a->project, project);
+    a->alias = clx_xstrdup(alias);
+    a->canonical = clx_xstrdup(canonical);
+    a->created_at_ms = clx_now_ms();
+    clx_batch_t *b = clx_batch_create();
+    clx_settings_put_alias(s, b, a);
+    if ((rc = clx_settings_commit(s, b)) != CLX_OK) {
+        free(a->alias);
+        free(a->canonical);
+        free(a);
+        goto done;
+    }
+    clx_settings_index_alias(s, a);
+    if (out != NULL)
+        *out = *a;
+done:
+    clx_settings_unlock(s);
+    return rc;
+}
+
+int clx_settings_delete_alias(clx_settings_t *s, const char *ws, const char *project, const char *alias)
+{
+    int rc;
+    clx_settings_write_lock(s);
+    clx_alias_def_t *a = find_alias(s, ws, project, alias);
+    if (a == NULL) {
+        rc = CLX_ENOTFOUND;
+        goto done;
+    }
+    if ((rc = clx_settings_delete_alias_record(s, ws, project, alias)) == CLX_OK)
+        a->deleted = 1;
+done:
+    clx_settings_unlock(s);
+    return rc;
+}
+
+int clx_settings_list_aliases(clx_settings_t *s, const char *ws, const char *project, clx_alias_fn fn, void *arg)
+{
+    int rc = CLX_OK;
+    clx_settings_read_begin(s);
+    if (clx_map_get(s->ws_by_slug, ws, strlen(ws)) == NULL) {
+        rc = CLX_ENOTFOUND;
+        goto done;
+    }
+    for (size_t i = 0; i < s->aliases.n; i++) {
+        const clx_alias_def_t *a = s->aliases.items[i];
+        if (!a->deleted && strcmp(a->workspace, ws) == 0 && (project == NULL || strcmp(a->project, project) == 0))
+            fn(arg, a);
     }
 done:
     clx_settings_read_end(s);

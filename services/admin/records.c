@@ -133,6 +133,9 @@ void clx_settings_put_budget(clx_settings_t *s, clx_batch_t *b, const clx_budget
     m.environment = (char *)d->environment;
     m.feature = (char *)d->feature;
     m.key_id = (char *)d->key_id;
+    m.user_id = (char *)d->user_id;
+    m.tag_key = (char *)d->tag_key;
+    m.tag_value = (char *)d->tag_value;
     m.period = (uint32_t)d->period;
     m.amount_nanos = d->amount_nanos;
     m.thresholds_bp = (uint32_t *)d->thresholds_bp;
@@ -155,6 +158,25 @@ void clx_settings_put_channel(clx_settings_t *s, clx_batch_t *b, const clx_chann
     m.secret.len = strlen(c->secret);
     m.created_at_ms = c->created_at_ms;
     put_message(s, b, record_key(key, "chan", c->workspace, c->id, NULL), &m.base);
+}
+
+void clx_settings_put_alias(clx_settings_t *s, clx_batch_t *b, const clx_alias_def_t *a)
+{
+    char key[RECORD_KEY_MAX];
+    Costlynx__Store__V1__LabelAlias m = COSTLYNX__STORE__V1__LABEL_ALIAS__INIT;
+    m.workspace = (char *)a->workspace;
+    m.project = (char *)a->project;
+    m.alias = a->alias;
+    m.canonical = a->canonical;
+    m.created_at_ms = a->created_at_ms;
+    put_message(s, b, record_key(key, "alias", a->workspace, a->project, a->alias), &m.base);
+}
+
+int clx_settings_delete_alias_record(clx_settings_t *s, const char *ws, const char *project, const char *alias)
+{
+    char key[RECORD_KEY_MAX];
+    record_key(key, "alias", ws, project, alias);
+    return clx_store_delete(s->store, CLX_CF_SETTINGS, key, strlen(key));
 }
 
 int clx_settings_delete_gov_record(clx_settings_t *s, const char *kind, const char *ws, const char *id)
@@ -301,6 +323,9 @@ static int load_budget(clx_settings_t *s, const ProtobufCMessage *msg)
     clx_settings_copy_slug(d->environment, m->environment);
     snprintf(d->feature, sizeof(d->feature), "%s", m->feature);
     snprintf(d->key_id, sizeof(d->key_id), "%s", m->key_id);
+    snprintf(d->user_id, sizeof(d->user_id), "%s", m->user_id);
+    snprintf(d->tag_key, sizeof(d->tag_key), "%s", m->tag_key);
+    snprintf(d->tag_value, sizeof(d->tag_value), "%s", m->tag_value);
     d->period = (int)m->period;
     d->amount_nanos = m->amount_nanos;
     for (size_t i = 0; i < m->n_thresholds_bp; i++)
@@ -330,6 +355,21 @@ static int load_channel(clx_settings_t *s, const ProtobufCMessage *msg)
     return CLX_OK;
 }
 
+static int load_alias(clx_settings_t *s, const ProtobufCMessage *msg)
+{
+    const Costlynx__Store__V1__LabelAlias *m = (const Costlynx__Store__V1__LabelAlias *)msg;
+    if (m->alias[0] == '\0' || m->canonical[0] == '\0')
+        return CLX_ECORRUPT;
+    clx_alias_def_t *a = clx_xcalloc(1, sizeof(*a));
+    clx_settings_copy_slug(a->workspace, m->workspace);
+    clx_settings_copy_slug(a->project, m->project);
+    a->alias = clx_xstrdup(m->alias);
+    a->canonical = clx_xstrdup(m->canonical);
+    a->created_at_ms = m->created_at_ms;
+    clx_settings_index_alias(s, a);
+    return CLX_OK;
+}
+
 /* The record kinds: a key prefix and the message its value holds. */
 static const struct record_kind {
     const char *prefix;
@@ -344,6 +384,7 @@ static const struct record_kind {
     {"dep/", &costlynx__store__v1__deployment_mapping__descriptor, load_deployment},
     {"budget/", &costlynx__store__v1__budget__descriptor, load_budget},
     {"chan/", &costlynx__store__v1__alert_channel__descriptor, load_channel},
+    {"alias/", &costlynx__store__v1__label_alias__descriptor, load_alias},
 };
 
 int clx_settings_load_record(clx_settings_t *s, const char *key, size_t klen, const void *val, size_t vlen)

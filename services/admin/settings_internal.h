@@ -29,7 +29,7 @@ struct clx_settings {
     clx_store_t *store;
     pthread_rwlock_t lock;
     struct clx_settings_vec workspaces, projects, environments, keys, overrides, deployments;
-    struct clx_settings_vec budgets, channels; /* issue 12; deleted ones stay (flagged) */
+    struct clx_settings_vec budgets, channels, aliases; /* issue 12; deleted ones stay (flagged) */
     clx_map_t *ws_by_slug;         /* slug -> clx_workspace_t* */
     clx_map_t *proj_by_slug;       /* ws '\0' project -> clx_project_t* */
     clx_map_t *env_by_slug;        /* ws '\0' project '\0' env -> clx_environment_t* */
@@ -73,6 +73,7 @@ void clx_settings_index_deployment(clx_settings_t *s, clx_deployment_t *d);
 /* governance.c: adds a loaded or created budget / channel (replacing one with its id). */
 void clx_settings_index_budget(clx_settings_t *s, clx_budget_def_t *b);
 void clx_settings_index_channel(clx_settings_t *s, clx_channel_def_t *c);
+void clx_settings_index_alias(clx_settings_t *s, clx_alias_def_t *a);
 void clx_settings_free_governance(clx_settings_t *s);
 
 /* ---- records.c: the settings column family ------------------------------------------------ */
@@ -91,8 +92,10 @@ void clx_settings_put_environment(clx_settings_t *s, clx_batch_t *b, const clx_e
 void clx_settings_put_key(clx_settings_t *s, clx_batch_t *b, const clx_apikey_t *k);
 void clx_settings_put_budget(clx_settings_t *s, clx_batch_t *b, const clx_budget_def_t *d);
 void clx_settings_put_channel(clx_settings_t *s, clx_batch_t *b, const clx_channel_def_t *c);
-/* Deletes a "budget/" or "chan/" record from the store (synced). */
+void clx_settings_put_alias(clx_settings_t *s, clx_batch_t *b, const clx_alias_def_t *a);
+/* Deletes a "budget/" or "chan/" record (or "alias/ws/project/alias": c) from the store (synced). */
 int clx_settings_delete_gov_record(clx_settings_t *s, const char *kind, const char *ws, const char *id);
+int clx_settings_delete_alias_record(clx_settings_t *s, const char *ws, const char *project, const char *alias);
 void clx_settings_put_override(clx_settings_t *s, clx_batch_t *b, const clx_price_override_t *o);
 void clx_settings_put_deployment(clx_settings_t *s, clx_batch_t *b, const clx_deployment_t *d);
 /* Deletes the record of an override / a deployment mapping, synced. CLX_OK or CLX_EIO. */

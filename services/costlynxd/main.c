@@ -181,6 +181,9 @@ const clx_option_t clx_options[] = {
      "a webhook URL is an SSRF vector)",
      valid_webhook_allow},
     {"webhook-timeout-ms", "COSTLYNX_WEBHOOK_TIMEOUT_MS", "15000", "longest alert delivery attempt", valid_positive},
+    {"alert-retention-days", "COSTLYNX_ALERT_RETENTION_DAYS", "90",
+     "delivered and failed alert deliveries kept this long (0: forever; an alert is never sent twice either way)",
+     valid_count},
     {"webhook-retry-ms", "COSTLYNX_WEBHOOK_RETRY_MS", "30000",
      "wait after a failed alert delivery, doubled per failure up to an hour, for at most 24 h", valid_positive},
     {NULL, NULL, NULL, NULL, NULL},
@@ -286,11 +289,12 @@ static void hook_stored(void *arg, const char *ws, const Costlynx__Store__V1__St
     clx_govern_on_event(arg, ws, rec, seq);
 }
 
-static void hook_check_budget(void *arg, const char *ws, const char *key_id, const char *project,
-                              const char *environment, const char *feature, clx_arena_t *arena,
-                              Costlynx__V1__CheckBudgetResponse *out)
+static void hook_check_budget(void *arg, const char *ws, const char *key_id, const clx_budget_call_t *call,
+                              clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out)
 {
-    clx_govern_check(arg, ws, key_id, project, environment, feature, arena, out);
+    clx_govern_call_t c = {call->project,  call->environment, call->feature, call->user_id,
+                           call->tag_keys, call->tag_values,  call->ntags};
+    clx_govern_check(arg, ws, key_id, &c, arena, out);
 }
 
 static void hook_lock_refused(void *arg, const char *ws, const char *key_id, const char *locked, const char *named,
@@ -299,9 +303,14 @@ static void hook_lock_refused(void *arg, const char *ws, const char *key_id, con
     clx_govern_on_lock_refusals(arg, ws, key_id, locked, named, n);
 }
 
+static void hook_corrected(void *arg, const char *ws)
+{
+    clx_govern_on_corrected(arg, ws);
+}
+
 static int serve(int argc, char **argv)
 {
-    const char *values[32];
+    const char *values[sizeof(clx_options) / sizeof(clx_options[0])]; /* one per option (the last is NULL) */
     clx_config_parse(argc, argv, values);
     const char *level = clx_config_get(values, "log-level");
     clx_log_set_level(strcmp(level, "error") == 0   ? CLX_LOG_ERROR
@@ -443,6 +452,7 @@ static int serve(int argc, char **argv)
         .query = query,
         .timeout_ms = atol(clx_config_get(values, "webhook-timeout-ms")),
         .backoff = {atol(clx_config_get(values, "webhook-retry-ms")), 3600000, 86400000},
+        .retention_days = atoi(clx_config_get(values, "alert-retention-days")),
     };
     clx_net_allow_parse(clx_config_get(values, "webhook-allow"), &gvcfg.allow); /* validated with the options */
     if (clx_govern_start(&gvcfg, &govern) != CLX_OK) {
@@ -453,6 +463,7 @@ static int serve(int argc, char **argv)
         .stored = hook_stored,
         .check_budget = hook_check_budget,
         .lock_refused = hook_lock_refused,
+        .corrected = hook_corrected,
         .arg = govern,
     };
     clx_pipeline_set_hooks(pipeline, &hooks);

@@ -57,6 +57,7 @@ typedef struct clx_govern_config {
     long timeout_ms;         /* 0: 15 s */
     clx_backoff_t backoff;   /* all zero: CLX_BACKOFF_DEFAULT */
     int64_t tick_ms;         /* the governance thread's period (new periods, settings); 0: 10 s */
+    int retention_days;      /* delivered / failed deliveries kept this long (checked hourly; 0: forever) */
 } clx_govern_config_t;
 
 /*
@@ -74,6 +75,13 @@ void clx_govern_stop(clx_govern_t *g);
 void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, uint64_t seq);
 
 /*
+ * Corrections (void, amend, reprice) changed ws's events: its budgets read their spend again
+ * on the governance thread (within milliseconds; until then the check shows the spend before
+ * the correction). Any thread.
+ */
+void clx_govern_on_corrected(clx_govern_t *g, const char *ws);
+
+/*
  * The writer thread: a request of key key_id (locked to environment locked) had n events
  * refused by the lock, the first naming environment named. Raises the day's lock alert.
  */
@@ -84,12 +92,17 @@ void clx_govern_on_lock_refusals(clx_govern_t *g, const char *ws, const char *ke
 void clx_govern_refresh(clx_govern_t *g);
 
 /*
- * The budgets a call of (project, environment, feature) by key key_id of ws is charged to,
- * and whether any is spent (allowed = none has spent >= amount). Strings of *out live in
- * arena. Cannot fail.
+ * The budgets a call by key key_id of ws would be charged to (project and environment as
+ * attributed, defaults applied by the caller; "" when none), and whether any is spent
+ * (allowed = none has spent >= amount). Strings of *out live in arena. Cannot fail.
  */
-void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const char *project, const char *environment,
-                      const char *feature, clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out);
+typedef struct clx_govern_call {
+    const char *project, *environment, *feature, *user_id;
+    const char *const *tag_keys, *const *tag_values;
+    size_t ntags;
+} clx_govern_call_t;
+void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const clx_govern_call_t *call,
+                      clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out);
 
 /* A budget's state for the admin API. */
 typedef struct clx_budget_state {

@@ -124,4 +124,11 @@ int clx_outbox_get(clx_outbox_t *ob, const char *workspace, const char *alert_id
 int clx_outbox_each(clx_outbox_t *ob, const char *workspace, int (*fn)(void *ctx, const clx_outbox_item_t *it),
                     void *ctx);
 
+/*
+ * Retention: deletes the delivered and failed items last changed before before_ms, in one
+ * synced batch (pending items stay whatever their age; fired marks stay, so an alert is never
+ * sent twice). *removed (may be NULL) gets the count. CLX_OK, CLX_EIO, CLX_ECORRUPT.
+ */
+int clx_outbox_prune(clx_outbox_t *ob, int64_t before_ms, size_t *removed);
+
 #endif

@@ -36,6 +36,7 @@ struct tracked {
     uint32_t fired;       /* thresholds whose alert is written this period */
     uint32_t pending;     /* crossed, alert not written yet (the governance thread's job) */
     int keep;             /* sync's mark */
+    int dirty;            /* corrections changed its events: spend to be read again */
 };
 
 struct clx_govern {
@@ -60,7 +61,8 @@ struct clx_govern {
     size_t nqueue, capqueue;
 
     clx_watch_t *watch; /* hourly anomalies (the governance thread runs it) */
-    int watch_sent;     /* alerts written by the last watch run */
+    int64_t last_prune_ms;
+    int watch_sent; /* alerts written by the last watch run */
 };
 
 /* An alert raised by one event (not a budget): written by the governance thread. */
@@ -94,7 +96,7 @@ static void chan_cb(void *arg, const clx_channel_def_t *c)
 struct clx_govern;
 static int fire_message(struct clx_govern *g, const clx_alert_msg_t *m, const struct chans *cs, int64_t now);
 
-static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key"};
+static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key", "user", "tag"};
 
 static int64_t sat_add(int64_t a, int64_t b)
 {
@@ -112,24 +114,66 @@ static int64_t event_hour_ms(const Costlynx__Store__V1__StoredEvent *rec)
     return (t >= 0 ? t / CLX_MS_PER_HOUR : (t - CLX_MS_PER_HOUR + 1) / CLX_MS_PER_HOUR) * CLX_MS_PER_HOUR;
 }
 
-/* Does a budget charge (project, environment: attributed, "" when none; feature; key)? */
-static int scope_matches(const clx_budget_def_t *d, const char *project, const char *environment, const char *feature,
-                         const char *key_id)
+/* What a budget is matched against: one event's (or one checked call's) attribution. */
+struct attrs {
+    const char *project, *environment; /* attributed; "" when none */
+    const char *feature, *key_id, *user_id;
+    Costlynx__Store__V1__Tag **tags; /* an event's, or NULL */
+    size_t ntags;
+    const char *const *tag_keys, *const *tag_values; /* a check's, or NULL */
+    size_t ncheck_tags;
+};
+
+static int has_tag(const struct attrs *a, const char *key, const char *value)
+{
+    for (size_t i = 0; i < a->ntags; i++)
+        if (strcmp(a->tags[i]->key, key) == 0 && strcmp(a->tags[i]->value, value) == 0)
+            return 1;
+    for (size_t i = 0; i < a->ncheck_tags; i++)
+        if (strcmp(a->tag_keys[i], key) == 0 && strcmp(a->tag_values[i], value) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does budget d charge a? */
+static int scope_matches(const clx_budget_def_t *d, const struct attrs *a)
 {
     switch (d->scope) {
     case CLX_BUDGET_SCOPE_WORKSPACE:
         return 1;
     case CLX_BUDGET_SCOPE_PROJECT:
-        return strcmp(d->project, project) == 0;
+        return strcmp(d->project, a->project) == 0;
     case CLX_BUDGET_SCOPE_ENVIRONMENT:
-        return strcmp(d->project, project) == 0 && strcmp(d->environment, environment) == 0;
+        return strcmp(d->project, a->project) == 0 && strcmp(d->environment, a->environment) == 0;
     case CLX_BUDGET_SCOPE_FEATURE:
-        return strcmp(d->feature, feature) == 0 && (d->project[0] == '\0' || strcmp(d->project, project) == 0);
+        return strcmp(d->feature, a->feature) == 0 && (d->project[0] == '\0' || strcmp(d->project, a->project) == 0);
     case CLX_BUDGET_SCOPE_KEY:
-        return strcmp(d->key_id, key_id) == 0;
+        return strcmp(d->key_id, a->key_id) == 0;
+    case CLX_BUDGET_SCOPE_USER:
+        return a->user_id != NULL && strcmp(d->user_id, a->user_id) == 0;
+    case CLX_BUDGET_SCOPE_TAG:
+        return has_tag(a, d->tag_key, d->tag_value);
     default:
         return 0;
     }
+}
+
+static void event_attrs(const Costlynx__Store__V1__StoredEvent *rec, struct attrs *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->project = rec->project;
+    a->environment = rec->environment;
+    a->feature = rec->feature;
+    a->key_id = rec->key_id;
+    a->user_id = rec->user_id;
+    a->tags = rec->tags;
+    a->ntags = rec->n_tags;
+}
+
+/* Budgets the rollups cannot answer (they carry no key, user or tag): read from the events. */
+static int by_events(const clx_budget_def_t *d)
+{
+    return d->scope == CLX_BUDGET_SCOPE_KEY || d->scope == CLX_BUDGET_SCOPE_USER || d->scope == CLX_BUDGET_SCOPE_TAG;
 }
 
 /* ---- loading a budget's spend ------------------------------------------------------------------ */
@@ -145,7 +189,9 @@ static int key_scan_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__Store
 {
     struct key_scan *ks = arg;
     int64_t t = event_hour_ms(ev);
-    if (strcmp(ev->key_id, ks->def->key_id) != 0 || t < ks->period.start_ms || t >= ks->period.end_ms)
+    struct attrs a;
+    event_attrs(ev, &a);
+    if (ev->voided || !scope_matches(ks->def, &a) || t < ks->period.start_ms || t >= ks->period.end_ms)
         return 0;
     ks->spent = sat_add(ks->spent, ev->cost_nanos);
     if (seq > ks->max_seq)
@@ -161,10 +207,17 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
 {
     const clx_budget_def_t *d = &t->def;
     t->spent = 0;
-    if (d->scope == CLX_BUDGET_SCOPE_KEY) {
-        /* rollups carry no key: the events of the period, newest first */
+    if (by_events(d)) {
+        /* the events of the period, newest first (the listing filters users and tags itself) */
         struct key_scan ks = {.def = d, .period = t->period};
         clx_event_filter_t f = {.from_ms = t->period.start_ms, .to_ms = t->period.end_ms};
+        if (d->scope == CLX_BUDGET_SCOPE_USER)
+            f.user_id = d->user_id;
+        if (d->scope == CLX_BUDGET_SCOPE_TAG) {
+            f.tag_key[0] = d->tag_key;
+            f.tag_value[0] = d->tag_value;
+            f.ntags = 1;
+        }
         clx_event_cursor_t before = {0, 0}, next = {0, 0};
         do {
             int rc = clx_query_list_events(g->cfg.query, d->workspace, &before, SIZE_MAX, &f, key_scan_cb, &ks, &next);
@@ -217,7 +270,8 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
             break;
         const char *project = (dm.flags & F_UNKNOWN_PROJECT) ? "" : dm.project;
         const char *env = (dm.flags & (F_UNKNOWN_PROJECT | F_UNKNOWN_ENVIRONMENT)) ? "" : dm.environment;
-        if (!scope_matches(d, project, env, dm.feature, ""))
+        struct attrs a = {.project = project, .environment = env, .feature = dm.feature, .key_id = ""};
+        if (!scope_matches(d, &a))
             continue;
         clx_rollup_t r;
         const char *val = clx_iter_value(it, &vlen);
@@ -510,6 +564,21 @@ static void event_rules(clx_govern_t *g, const char *ws, const Costlynx__Store__
     }
 }
 
+void clx_govern_on_corrected(clx_govern_t *g, const char *ws)
+{
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->budgets[i]->def.workspace, ws) == 0) {
+            g->budgets[i]->dirty = 1;
+            g->kicked = 1;
+        }
+    if (g->kicked)
+        pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
 void clx_govern_on_lock_refusals(clx_govern_t *g, const char *ws, const char *key_id, const char *locked,
                                  const char *named, size_t n)
 {
@@ -590,13 +659,14 @@ void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store_
         return;
     int64_t at = event_hour_ms(rec), now = clx_now_ms();
     int kick = 0;
+    struct attrs a;
+    event_attrs(rec, &a);
     pthread_mutex_lock(&g->mu);
     event_rules(g, ws, rec, now);
     kick = g->kicked;
     for (size_t i = 0; i < g->n; i++) {
         struct tracked *t = g->budgets[i];
-        if (strcmp(t->def.workspace, ws) != 0 ||
-            !scope_matches(&t->def, rec->project, rec->environment, rec->feature, rec->key_id))
+        if (strcmp(t->def.workspace, ws) != 0 || !scope_matches(&t->def, &a))
             continue;
         /* by the clock, not the event's time (a timestamp a few minutes ahead must not end the
          * period early); a new period's spend is read from the store, this event included */
@@ -625,14 +695,22 @@ static char *arena_usd(clx_arena_t *arena, int64_t nanos)
     return clx_arena_strndup(arena, buf, n);
 }
 
-void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const char *project, const char *environment,
-                      const char *feature, clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out)
+void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const clx_govern_call_t *call,
+                      clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out)
 {
     costlynx__v1__check_budget_response__init(out);
     out->allowed = 1;
     if (g == NULL)
         return;
     int64_t now = clx_now_ms();
+    struct attrs a = {.project = call->project,
+                      .environment = call->environment,
+                      .feature = call->feature,
+                      .key_id = key_id,
+                      .user_id = call->user_id,
+                      .tag_keys = call->tag_keys,
+                      .tag_values = call->tag_values,
+                      .ncheck_tags = call->ntags};
     pthread_mutex_lock(&g->mu);
     size_t cnt = 0;
     for (size_t i = 0; i < g->n; i++)
@@ -640,7 +718,7 @@ void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const
     out->budgets = clx_arena_alloc(arena, (cnt ? cnt : 1) * sizeof(*out->budgets));
     for (size_t i = 0; i < g->n; i++) {
         struct tracked *t = g->budgets[i];
-        if (strcmp(t->def.workspace, ws) != 0 || !scope_matches(&t->def, project, environment, feature, key_id))
+        if (strcmp(t->def.workspace, ws) != 0 || !scope_matches(&t->def, &a))
             continue;
         int64_t spent = t->spent;
         clx_span_t period = t->period;
@@ -727,6 +805,12 @@ static void scope_text(const clx_budget_def_t *d, char *buf, size_t len)
         break;
     case CLX_BUDGET_SCOPE_KEY:
         snprintf(buf, len, "ingestion key %s", d->key_id);
+        break;
+    case CLX_BUDGET_SCOPE_USER:
+        snprintf(buf, len, "user %s", d->user_id);
+        break;
+    case CLX_BUDGET_SCOPE_TAG:
+        snprintf(buf, len, "tag %s=%s", d->tag_key, d->tag_value);
         break;
     default:
         snprintf(buf, len, "workspace %s", d->workspace);
@@ -882,6 +966,22 @@ void clx_govern_anomalies(clx_govern_t *g, const char *ws, int64_t from_ms, int6
     clx_watch_list(g->watch, ws, from_ms, to_ms, fn, arg);
 }
 
+/* Retention: settled deliveries older than the configured days go, once an hour. */
+static void prune(clx_govern_t *g)
+{
+    int64_t now = clx_now_ms();
+    if (g->cfg.retention_days <= 0 || now - g->last_prune_ms < CLX_MS_PER_HOUR)
+        return;
+    g->last_prune_ms = now;
+    size_t n = 0;
+    int rc = clx_outbox_prune(g->outbox, now - (int64_t)g->cfg.retention_days * CLX_MS_PER_DAY, &n);
+    if (rc != CLX_OK)
+        clx_log(CLX_LOG_WARN, "governance", "old deliveries not removed: %s", clx_strerror(rc));
+    else if (n > 0)
+        clx_log(CLX_LOG_INFO, "governance", "removed %zu deliveries settled more than %d days ago", n,
+                g->cfg.retention_days);
+}
+
 static void *govern_main(void *arg)
 {
     clx_govern_t *g = arg;
@@ -901,10 +1001,21 @@ static void *govern_main(void *arg)
             pthread_cond_timedwait(&g->cv, &g->mu, &ts);
         }
         int stop = g->stopping;
-        /* periods that ended without an event: start the next */
+        /* periods that ended without an event: start the next; corrected ones: read again */
         int64_t now = clx_now_ms();
-        for (size_t i = 0; i < g->n && !stop; i++)
-            roll_if_over(g, g->budgets[i], now);
+        for (size_t i = 0; i < g->n && !stop; i++) {
+            struct tracked *t = g->budgets[i];
+            if (t->dirty) {
+                t->dirty = 0;
+                uint32_t fired = t->fired;
+                if (start_period(g, t, now) != CLX_OK)
+                    clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend again", t->def.id);
+                t->fired = fired; /* alerts written this period stay written */
+                t->pending &= ~fired;
+            } else {
+                roll_if_over(g, t, now);
+            }
+        }
         pthread_mutex_unlock(&g->mu);
         if (stop)
             break;
@@ -914,6 +1025,7 @@ static void *govern_main(void *arg)
             clx_delivery_wake(g->delivery);
         g->watch_sent = 0;
         clx_watch_run(g->watch, clx_now_ms(), watch_fire, g);
+        prune(g);
         if (g->watch_sent)
             clx_delivery_wake(g->delivery);
     }

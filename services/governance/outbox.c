@@ -456,3 +456,37 @@ int clx_outbox_each(clx_outbox_t *ob, const char *workspace, int (*fn)(void *ctx
     clx_iter_destroy(it);
     return rc;
 }
+
+int clx_outbox_prune(clx_outbox_t *ob, int64_t before_ms, size_t *removed)
+{
+    int rc = CLX_OK;
+    size_t n = 0;
+    clx_batch_t *b = clx_batch_create();
+    pthread_mutex_lock(&ob->lock); /* no settle of the same item meanwhile */
+    clx_iter_t *it = clx_iter_create(ob->store, CLX_CF_OUTBOX, "i", 1);
+    for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = clx_iter_key(it, &klen);
+        const unsigned char *v = (const unsigned char *)clx_iter_value(it, &vlen);
+        /* state and updated_ms are at fixed places of the record: no copy of the item needed */
+        if (vlen < REC_FIXED || v[0] != REC_VERSION) {
+            rc = CLX_ECORRUPT;
+            break;
+        }
+        int64_t updated = (int64_t)clx_be64_get(v + 22);
+        if (v[1] != CLX_OUTBOX_PENDING && updated < before_ms) {
+            clx_batch_delete(b, ob->store, CLX_CF_OUTBOX, k, klen); /* settled items have no due entry */
+            n++;
+        }
+    }
+    if (rc == CLX_OK)
+        rc = clx_iter_status(it);
+    clx_iter_destroy(it);
+    if (rc == CLX_OK && n > 0)
+        rc = clx_store_write(ob->store, b, 1);
+    pthread_mutex_unlock(&ob->lock);
+    clx_batch_destroy(b);
+    if (removed != NULL)
+        *removed = rc == CLX_OK ? n : 0;
+    return rc;
+}

@@ -30,7 +30,14 @@ void clx_grpc_budgets_start(clx_grpc_call_t *c)
     }
     Costlynx__V1__CheckBudgetResponse resp;
     clx_problem_t why;
-    int rc = clx_ingest_check_budget(c->session, req->project, req->environment, req->feature, c->arena, &resp, &why);
+    const char **keys = clx_arena_alloc(c->arena, (req->n_tags ? req->n_tags : 1) * sizeof(char *));
+    const char **values = clx_arena_alloc(c->arena, (req->n_tags ? req->n_tags : 1) * sizeof(char *));
+    for (size_t i = 0; i < req->n_tags; i++) {
+        keys[i] = req->tags[i]->key;
+        values[i] = req->tags[i]->value;
+    }
+    clx_budget_call_t call = {req->project, req->environment, req->feature, req->user_id, keys, values, req->n_tags};
+    int rc = clx_ingest_check_budget(c->session, &call, c->arena, &resp, &why);
     if (rc == CLX_EINVAL) {
         clx_grpc_fail(c, CLX_EINVAL, why.message);
         return;

@@ -265,6 +265,10 @@ static int walk(struct scan *s, const ProtobufCMessageDescriptor *d, const uint8
         uint64_t key;
         if (!read_varint(&p, end, &key))
             return scan_fail(s, at, "a truncated field key");
+        /* protobuf-c reads a key in at most 5 bytes and refuses a longer (over-long) one: so must
+         * the walk, or the door's decode (the walk alone) would take what the whole decode refuses */
+        if (p - at > 5)
+            return scan_fail(s, at, "a field key longer than 5 bytes");
         if ((key >> 3) == 0 || (key >> 3) > 0x1fffffff)
             return scan_fail(s, at, "an invalid field number");
         f.number = (uint32_t)(key >> 3);

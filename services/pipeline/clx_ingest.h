@@ -235,12 +235,20 @@ void clx_ingest_correction(clx_ingest_t *ing, clx_correction_result_t *out);
 
 /* ---- reprice (issue 11) --------------------------------------------------------------------------- */
 
+typedef struct clx_reprice_result clx_reprice_result_t;
 typedef struct clx_reprice_query {
     int64_t from_ms, to_ms; /* event time in [from, to); 0: open */
     const char *provider;   /* normalised; NULL: any */
     const char *model;      /* as stored (sent); NULL: any */
     int dry_run;            /* count only; else write the new versions */
+    /* called on the reprice's thread every CLX_REPRICE_PROGRESS events scanned and after each
+     * batch written, with the counts so far (scanned, eligible, changed, applied, conflicts;
+     * not the models); non-zero stops the run (CLX_ESHUTDOWN, what is pending is still
+     * written first); NULL: none */
+    int (*progress)(void *arg, const clx_reprice_result_t *so_far);
+    void *progress_arg;
 } clx_reprice_query_t;
+#define CLX_REPRICE_PROGRESS 4096
 
 /* One (provider, model) of the events a reprice would change, and their cost before and after. */
 typedef struct clx_reprice_model {
@@ -249,7 +257,7 @@ typedef struct clx_reprice_model {
     __int128 old_nanos, new_nanos;
 } clx_reprice_model_t;
 
-typedef struct clx_reprice_result {
+struct clx_reprice_result {
     int64_t scanned;   /* the workspace's events read */
     int64_t eligible;  /* in range and filter, not voided, not priced by the caller */
     int64_t changed;   /* priced differently by today's catalog and the workspace's terms */
@@ -258,7 +266,7 @@ typedef struct clx_reprice_result {
     __int128 old_nanos, new_nanos; /* of the changed events */
     clx_reprice_model_t *models;   /* by provider and model, at most CLX_REPRICE_MODELS (the rest in one "*") */
     size_t nmodels;
-} clx_reprice_result_t;
+};
 #define CLX_REPRICE_MODELS 200
 
 /*
@@ -267,11 +275,21 @@ typedef struct clx_reprice_result {
  * priced differently as a new version (change "reprice", by "admin" or the key, reason
  * "reprice") in writer requests of 1,000, each awaited — so it BLOCKS: call it on a thread of
  * its own, never on a loop. Idempotent: a second run finds nothing to change. The result lives
- * in arena. CLX_OK; CLX_EIO (the scan failed); CLX_ESHUTDOWN / CLX_EBUSY / CLX_ENOSPC (a write was
- * refused: what was applied so far is in *out, the rest was not written — a later run finishes it).
+ * in arena. CLX_OK; CLX_EIO (the scan failed); CLX_ESHUTDOWN (progress asked to stop, or the
+ * writer is stopping) / CLX_EBUSY / CLX_ENOSPC (a write was refused): what was applied so far is in
+ * *out, the rest was not written — a later run finishes it.
  */
 int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_reprice_query_t *q,
                        clx_reprice_result_t *out);
+
+/*
+ * A small durable note for a door's running reprice jobs (text, replaced whole, synced), so that
+ * after a restart the door can report the ones the restart interrupted. CLX_OK, CLX_EIO or
+ * CLX_ENOSPC. _load: the note as last saved (*text malloc'd, NUL-terminated, caller frees; NULL
+ * when there is none); CLX_OK or CLX_EIO.
+ */
+int clx_ingest_jobs_save(clx_pipeline_t *p, const char *text, size_t len);
+int clx_ingest_jobs_load(clx_pipeline_t *p, char **text);
 
 /* Counters since start, for /metrics (read without locks; each value is exact on its own). */
 typedef struct clx_ingest_metrics {
@@ -290,15 +308,20 @@ typedef struct clx_ingest_metrics {
 void clx_ingest_metrics(clx_pipeline_t *p, clx_ingest_metrics_t *out);
 
 /*
- * The budget check (issue 12): the budgets a call of (project, environment, feature) by the
- * session's key would be charged to, answered from memory. project and environment default
- * as ingestion's do (the key's defaults; a key locked to an environment checks that one);
- * NULL or "" is none. *out and its strings live in arena. CLX_OK; CLX_EINVAL with *why
- * naming the field (longer than an event's, or not text); CLX_EUNAUTH when the key was
- * revoked since the session opened. Without budgets wired (no hook set), every call is
- * allowed and no budget is listed.
+ * The budget check (issue 12): the budgets a call would be charged to, answered from memory.
+ * project and environment default as ingestion's do (the key's defaults; a key locked to an
+ * environment checks that one); NULL or "" is none; user_id and tags match user and tag
+ * budgets. *out and its strings live in arena. CLX_OK; CLX_EINVAL with *why naming the field
+ * (longer than an event's, not text, more than CLX_MAX_TAGS tags, a bad tag key); CLX_EUNAUTH
+ * when the key was revoked since the session opened. Without budgets wired (no hook set),
+ * every call is allowed and no budget is listed.
  */
-int clx_ingest_check_budget(clx_ingest_session_t *s, const char *project, const char *environment, const char *feature,
-                            clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why);
+typedef struct clx_budget_call {
+    const char *project, *environment, *feature, *user_id;
+    const char *const *tag_keys, *const *tag_values;
+    size_t ntags;
+} clx_budget_call_t;
+int clx_ingest_check_budget(clx_ingest_session_t *s, const clx_budget_call_t *call, clx_arena_t *arena,
+                            Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why);
 
 #endif

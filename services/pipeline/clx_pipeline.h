@@ -57,12 +57,14 @@ int clx_pipeline_reload_catalog(clx_pipeline_t *p, char **errmsg);
  */
 typedef struct clx_pipeline_hooks {
     void (*stored)(void *arg, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, uint64_t seq);
-    void (*check_budget)(void *arg, const char *ws, const char *key_id, const char *project, const char *environment,
-                         const char *feature, clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out);
+    void (*check_budget)(void *arg, const char *ws, const char *key_id, const clx_budget_call_t *call,
+                         clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out);
     /* writer thread, after the write: n events of a request were refused by the key's lock
      * to environment locked (the first named environment named) */
     void (*lock_refused)(void *arg, const char *ws, const char *key_id, const char *locked, const char *named,
                          size_t n);
+    /* writer thread, after the write: corrections (void, amend, reprice) changed ws's events */
+    void (*corrected)(void *arg, const char *ws);
     void *arg;
 } clx_pipeline_hooks_t;
 /* Sets the hooks (copied); before any request. */

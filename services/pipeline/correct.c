@@ -256,6 +256,8 @@ static void on_corrected(clx_write_req_t *wreq)
     clx_ingest_t *ing = wreq->data;
     struct clx_correction *c = ing->correction;
     ing->status = wreq->status;
+    if (wreq->status == CLX_OK && ing->wreq.nitems > 0) /* budgets read their spend again */
+        clx_pipeline_note_corrected(ing->session->pipeline, ing->items[0].workspace);
     if (wreq->status == CLX_OK) {
         if (c->op == CLX_WRITE_OP_VOID) {
             for (size_t i = 0; i < ing->wreq.nitems; i++) {

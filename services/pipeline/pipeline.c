@@ -33,6 +33,12 @@ void clx_pipeline_set_hooks(clx_pipeline_t *p, const clx_pipeline_hooks_t *hooks
     p->hooks = *hooks;
 }
 
+void clx_pipeline_note_corrected(clx_pipeline_t *p, const char *ws)
+{
+    if (p->hooks.corrected != NULL)
+        p->hooks.corrected(p->hooks.arg, ws);
+}
+
 static int load_catalog(const clx_catalog_source_t *src, clx_catalog_t **out, char **errmsg)
 {
     if (src->path != NULL && src->path[0] != '\0')
@@ -359,18 +365,19 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
     return nready;
 }
 
-int clx_ingest_check_budget(clx_ingest_session_t *s, const char *project, const char *environment, const char *feature,
-                            clx_arena_t *arena, Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why)
+int clx_ingest_check_budget(clx_ingest_session_t *s, const clx_budget_call_t *call, clx_arena_t *arena,
+                            Costlynx__V1__CheckBudgetResponse *out, clx_problem_t *why)
 {
     clx_pipeline_t *p = s->pipeline;
     /* the limits and text rule of an event's fields of the same names */
     const struct {
         const char *name, *v;
         size_t max;
-    } fields[] = {{"project", project, CLX_SLUG_MAX},
-                  {"environment", environment, CLX_SLUG_MAX},
-                  {"feature", feature, CLX_MAX_FEATURE}};
-    for (size_t i = 0; i < 3; i++) {
+    } fields[] = {{"project", call->project, CLX_SLUG_MAX},
+                  {"environment", call->environment, CLX_SLUG_MAX},
+                  {"feature", call->feature, CLX_MAX_FEATURE},
+                  {"userId", call->user_id, CLX_MAX_USER_ID}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         size_t n = fields[i].v != NULL ? strlen(fields[i].v) : 0;
         if (n > fields[i].max)
             return clx_problem_set(why, fields[i].name, CLX_CODE_INVALID_VALUE, "%s is longer than %zu bytes",
@@ -378,22 +385,39 @@ int clx_ingest_check_budget(clx_ingest_session_t *s, const char *project, const 
         if (n > 0 && clx_validate_text(fields[i].name, fields[i].v, n, why) != CLX_OK)
             return CLX_EINVAL;
     }
+    if (call->ntags > CLX_MAX_TAGS)
+        return clx_problem_set(why, "tags", CLX_CODE_INVALID_VALUE, "at most %d tags", CLX_MAX_TAGS);
+    for (size_t i = 0; i < call->ntags; i++) {
+        size_t kl = strlen(call->tag_keys[i]), vl = strlen(call->tag_values[i]);
+        if (!clx_tag_key_valid(call->tag_keys[i], kl))
+            return clx_problem_set(why, "tags", CLX_CODE_INVALID_VALUE,
+                                   "a tag key is 1-64 of lowercase letters, digits, '_', '.', '-'");
+        if (vl > CLX_MAX_TAG_VALUE)
+            return clx_problem_set(why, "tags", CLX_CODE_INVALID_VALUE, "a tag value is at most %d bytes",
+                                   CLX_MAX_TAG_VALUE);
+        if (clx_validate_text("tags", call->tag_values[i], vl, why) != CLX_OK)
+            return CLX_EINVAL;
+    }
     if (clx_pipeline_recheck(p, s) != CLX_OK)
         return CLX_EUNAUTH;
     const clx_key_info_t *key = &s->key;
-    if (project == NULL || project[0] == '\0')
-        project = key->default_project;
+    clx_budget_call_t c = *call;
+    if (c.project == NULL || c.project[0] == '\0')
+        c.project = key->default_project;
     if (key->locked_environment[0] != '\0')
-        environment = key->locked_environment;
-    else if (environment == NULL || environment[0] == '\0')
-        environment = key->default_environment;
+        c.environment = key->locked_environment;
+    else if (c.environment == NULL || c.environment[0] == '\0')
+        c.environment = key->default_environment;
+    if (c.feature == NULL)
+        c.feature = "";
+    if (c.user_id == NULL)
+        c.user_id = "";
     if (p->hooks.check_budget == NULL) {
         costlynx__v1__check_budget_response__init(out);
         out->allowed = 1;
         return CLX_OK;
     }
-    p->hooks.check_budget(p->hooks.arg, key->workspace, key->key_id, project, environment,
-                          feature != NULL ? feature : "", arena, out);
+    p->hooks.check_budget(p->hooks.arg, key->workspace, key->key_id, &c, arena, out);
     return CLX_OK;
 }
 

@@ -113,6 +113,9 @@ int clx_pipeline_run(clx_pipeline_t *p, clx_ingest_t *ing);
 int clx_pipeline_stages_one(clx_pipeline_t *p, clx_ingest_t *ing, size_t i, int64_t now);
 /* pipeline.c: the writer (corrections submit their own requests) and the settings */
 clx_writer_t *clx_pipeline_writer(clx_pipeline_t *p);
+/* pipeline.c: writer thread, after a correction group (void, amend, reprice) of ws was written:
+ * tells the governance hook (budgets read their spend again). */
+void clx_pipeline_note_corrected(clx_pipeline_t *p, const char *ws);
 clx_settings_t *clx_pipeline_settings(clx_pipeline_t *p);
 /* correct.c: the event as the caller sent it, from its stored version (key defaults included), in a. */
 Costlynx__V1__UsageEvent *clx_correct_rebuild(clx_arena_t *a, const Costlynx__Store__V1__StoredEvent *rec);

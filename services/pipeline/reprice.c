@@ -64,6 +64,7 @@ static int flush(clx_pipeline_t *p, struct apply *a, clx_reprice_result_t *out)
     pthread_mutex_unlock(&a->mu);
     if (a->req.status != CLX_OK)
         return a->req.status;
+    clx_pipeline_note_corrected(p, a->items[0].workspace); /* budgets read their spend again */
     for (size_t i = 0; i < a->n; i++) {
         if (a->items[i].outcome == CLX_WRITE_CORRECTED)
             out->applied++;
@@ -72,6 +73,14 @@ static int flush(clx_pipeline_t *p, struct apply *a, clx_reprice_result_t *out)
     }
     a->n = 0;
     return CLX_OK;
+}
+
+static int flush_report(clx_pipeline_t *p, struct apply *a, const clx_reprice_query_t *q, clx_reprice_result_t *out)
+{
+    int rc = flush(p, a, out);
+    if (q->progress != NULL && q->progress(q->progress_arg, out) != 0 && rc == CLX_OK)
+        rc = CLX_ESHUTDOWN;
+    return rc;
 }
 
 /* The result's row of (provider, model), added when there is room (else the "*" row). */
@@ -120,7 +129,11 @@ int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_re
         if (a->n == 0)
             clx_arena_reset(chunk); /* nothing pending refers to it: memory stays one batch's */
         const char *val = clx_event_iter_value(it, &vlen);
-        out->scanned++;
+        if (++out->scanned % CLX_REPRICE_PROGRESS == 0 && q->progress != NULL &&
+            q->progress(q->progress_arg, out) != 0) {
+            rc = CLX_ESHUTDOWN;
+            break;
+        }
         Costlynx__Store__V1__StoredEvent *old =
             costlynx__store__v1__stored_event__unpack(&alloc, vlen, (const uint8_t *)val);
         if (old == NULL || old->voided || old->cost_source == COSTLYNX__STORE__V1__COST_SOURCE__COST_SOURCE_CALLER)
@@ -179,15 +192,18 @@ int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_re
         item->nrollups = clx_rollup_event_refs(chunk, ws, rec, 1, refs);
         item->base_version = version;
         if (a->n == APPLY_BATCH) {
-            if ((rc = flush(p, a, out)) != CLX_OK)
+            if ((rc = flush_report(p, a, q, out)) != CLX_OK)
                 break;
         }
     }
     if (rc == CLX_OK && clx_event_iter_status(it) != CLX_OK)
         rc = CLX_EIO;
     clx_event_iter_destroy(it);
-    if (rc == CLX_OK)
-        rc = flush(p, a, out);
+    if (rc == CLX_OK || (rc == CLX_ESHUTDOWN && a->n > 0)) { /* what was read is still written */
+        int frc = flush_report(p, a, q, out);
+        if (rc == CLX_OK)
+            rc = frc;
+    }
     if (rc != CLX_OK)
         clx_log(CLX_LOG_WARN, "pipeline", "reprice of workspace %s stopped: %s (%lld applied)", ws, clx_strerror(rc),
                 (long long)out->applied);
@@ -196,4 +212,26 @@ int clx_ingest_reprice(clx_ingest_session_t *s, clx_arena_t *arena, const clx_re
     pthread_mutex_destroy(&a->mu);
     free(a);
     return rc;
+}
+
+#define JOBS_META "jobs/reprice" /* the door's note of its running reprices (store metadata) */
+
+int clx_ingest_jobs_save(clx_pipeline_t *p, const char *text, size_t len)
+{
+    return clx_store_meta_put(clx_writer_store(clx_pipeline_writer(p)), JOBS_META, text, len);
+}
+
+int clx_ingest_jobs_load(clx_pipeline_t *p, char **text)
+{
+    char *val = NULL;
+    size_t len = 0;
+    *text = NULL;
+    int rc = clx_store_meta_get(clx_writer_store(clx_pipeline_writer(p)), JOBS_META, &val, &len);
+    if (rc == CLX_ENOTFOUND)
+        return CLX_OK;
+    if (rc != CLX_OK)
+        return rc;
+    *text = clx_xstrndup(val, len);
+    free(val);
+    return CLX_OK;
 }

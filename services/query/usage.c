@@ -47,8 +47,8 @@ static int by_cost(const void *a, const void *b)
 int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
                     size_t *nrows, clx_usage_row_t *total)
 {
-    int hourly = !q->lock_refusals && ((q->group_by & CLX_DIM_HOUR) || q->from_ms % CLX_MS_PER_DAY != 0 ||
-                                       q->to_ms % CLX_MS_PER_DAY != 0);
+    int hourly = !q->lock_refusals &&
+                 ((q->group_by & CLX_DIM_HOUR) || q->from_ms % CLX_MS_PER_DAY != 0 || q->to_ms % CLX_MS_PER_DAY != 0);
     int64_t width = hourly ? CLX_MS_PER_HOUR : CLX_MS_PER_DAY;
     char g = q->lock_refusals ? CLX_ROLLUP_LOCK : hourly ? CLX_ROLLUP_HOUR : CLX_ROLLUP_DAY;
     int64_t from = q->from_ms > 0 ? q->from_ms / width : 0;
@@ -94,6 +94,8 @@ int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_
             if (d.flags & (F_UNKNOWN_PROJECT | F_UNKNOWN_ENVIRONMENT))
                 dims[1] = "";
         }
+        if (q->fold_feature != NULL && dims[2][0] != '\0' && !q->lock_refusals)
+            dims[2] = q->fold_feature(q->fold_ctx, dims[0], dims[2]);
         int skip = 0;
         for (int i = 0; i < CLX_NDIMS && !skip; i++)
             skip = q->filter[i] != NULL && strcmp(q->filter[i], dims[i]) != 0;
@@ -157,6 +159,13 @@ int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_
     clx_map_destroy(acc.index);
     if (rc != CLX_OK)
         return rc;
+    /* a group whose every event was taken out again (voided, or amended into another group)
+     * sums to nothing: it is not a row (its records stay, at zero) */
+    size_t kept = 0;
+    for (size_t i = 0; i < acc.n; i++)
+        if (acc.rows[i].sum.events != 0)
+            acc.rows[kept++] = acc.rows[i];
+    acc.n = kept;
     if (acc.n > 1)
         qsort(acc.rows, acc.n, sizeof(*acc.rows), (q->group_by & (CLX_DIM_HOUR | CLX_DIM_DAY)) ? by_time : by_cost);
     *rows = acc.rows;
@@ -212,11 +221,16 @@ int clx_query_top(clx_query_t *service, const clx_top_query_t *q, clx_arena_t *a
     clx_dims_row_t *all, sum;
     size_t n;
     int rc = clx_dims_sum(service->store, q->kind, q->workspace, q->tag_key, q->from_ms / CLX_MS_PER_DAY,
-                          q->to_ms / CLX_MS_PER_DAY, 0, arena, &all, &n, &sum);
+                          q->to_ms / CLX_MS_PER_DAY, arena, &all, &n, &sum);
     if (rc != CLX_OK)
         return rc;
     total->sum = sum.sum;
     total->unpriced_events = sum.unpriced_events;
+    size_t kept = 0; /* values whose every event was taken out again by a correction are none */
+    for (size_t i = 0; i < n; i++)
+        if (all[i].sum.events != 0)
+            all[kept++] = all[i];
+    n = kept;
     *nvalues = n;
     size_t k = q->limit != 0 && q->limit < n ? q->limit : n;
     if (k == 0)

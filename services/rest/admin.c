@@ -1069,6 +1069,7 @@ static const struct admin_route routes[] = {
     {"GET", "workspaces/{}/usage/events", usage_events},
     {"GET", "workspaces/{}/usage/events/{}/history", clx_rest_event_history},
     {"POST", "workspaces/{}/usage/reprice", clx_rest_reprice},
+    {"GET", "workspaces/{}/usage/jobs/{}", clx_rest_reprice_job},
     {"GET", "workspaces/{}/usage/overview", clx_rest_usage_overview},
     {"GET", "workspaces/{}/usage/costs", clx_rest_usage_costs},
     {"GET", "workspaces/{}/usage/warnings", clx_rest_usage_warnings},
@@ -1092,6 +1093,9 @@ static const struct admin_route routes[] = {
     {"POST", "workspaces/{}/channels/{}/test", clx_rest_channel_test},
     {"GET", "workspaces/{}/alerts", clx_rest_alerts_list},
     {"GET", "workspaces/{}/anomalies", clx_rest_anomalies_list},
+    {"GET", "workspaces/{}/aliases", clx_rest_aliases_list},
+    {"POST", "workspaces/{}/aliases", clx_rest_aliases_set},
+    {"DELETE", "workspaces/{}/aliases", clx_rest_aliases_delete},
 };
 
 yajl_val clx_rest_admin_body(clx_rest_call_t *call)

@@ -7,6 +7,7 @@
  * (Authorization: Bearer) naming the workspace with ?workspace=.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "clx_error.h"
 #include "clx_money.h"
 #include "clx_ingest.h"
+#include "clx_log.h"
 #include "clx_query.h"
 #include "rest_internal.h"
 
@@ -484,16 +486,52 @@ int clx_rest_event_history(clx_rest_call_t *call, clx_jw_t *w)
     return clx_rest_send_json(call->req, 200, w->buf, w->len);
 }
 
-/* ---- reprice ----------------------------------------------------------------------------------- */
+/* ---- reprice: a job on a thread of its own ------------------------------------------------------ */
 
-struct reprice_job {
-    clx_rest_pending_t base; /* first */
-    clx_rest_t *srv;
+#define REPRICE_WAIT_MS 2000 /* a POST answers with the result when the job ends sooner, else 202 */
+
+struct clx_rest_job {
+    atomic_int refs; /* the registry's and the thread's */
+    char id[32];
+    char ws[CLX_REST_WS_MAX + 1];
+    clx_arena_t *arena; /* the session, the query's strings, the result */
     clx_ingest_session_t *session;
     clx_reprice_query_t q;
-    clx_reprice_result_t result;
+    clx_reprice_result_t result; /* the thread's; read by others once done */
+    pthread_mutex_t mu;          /* guards what follows */
+    clx_reprice_result_t counts; /* the progress so far (counts only) */
+    int done, status;
+    int64_t started_ms, finished_ms;
+    int interrupted; /* restored from the journal: a restart ended it part way */
+    /* the thread's alone */
+    struct reprice_wait *waiter; /* the POST still waiting for its answer */
+    uint64_t started_ns;
+    clx_rest_t *srv;
+};
+
+/* A POST's answer, rendered by the job's thread (the job as it was then) and posted to its loop. */
+struct reprice_wait {
+    clx_rest_pending_t base; /* first */
+    char *json;
+    size_t len;
     int status;
 };
+
+static void job_unref(struct clx_rest_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&j->mu);
+    clx_arena_destroy(j->arena);
+    free(j);
+}
+
+void clx_rest_jobs_free(clx_rest_t *srv)
+{
+    for (size_t i = 0; i < CLX_REST_JOBS; i++)
+        if (srv->jobs[i] != NULL)
+            job_unref(srv->jobs[i]);
+}
 
 static void jw_nanos(clx_jw_t *w, const char *key, __int128 nanos)
 {
@@ -502,60 +540,225 @@ static void jw_nanos(clx_jw_t *w, const char *key, __int128 nanos)
     clx_jw_str(w, key, buf);
 }
 
+/* The job as an answer (caller holds j->mu): the counts, and once done the result. */
+static void render_job(clx_jw_t *w, struct clx_rest_job *j)
+{
+    char when[40];
+    const clx_reprice_result_t *r = j->done ? &j->result : &j->counts;
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", !j->done || j->status == CLX_OK);
+    clx_jw_str(w, "jobId", j->id);
+    clx_jw_str(w, "status", !j->done ? "running" : j->status == CLX_OK ? "done" : "failed");
+    if (j->done && j->status != CLX_OK) {
+        clx_jw_obj_open(w, "error");
+        clx_jw_str(w, "code", clx_err_name(j->status));
+        clx_jw_str(w, "message",
+                   j->interrupted ? "a restart of costlynxd ended the reprice part way: the events counted as applied "
+                                    "(at least) have their new version, the others do not; run it again to finish"
+                   : j->q.dry_run ? "the dry run stopped part way; run it again"
+                                  : "the reprice stopped part way: the events counted as applied have their new "
+                                    "version, the others do not; run it again to finish");
+        clx_jw_obj_end(w);
+    }
+    clx_jw_bool(w, "dryRun", j->q.dry_run);
+    clx_rest_iso_time(j->started_ms, when, sizeof(when));
+    clx_jw_str(w, "startedAt", when);
+    if (j->done) {
+        clx_rest_iso_time(j->finished_ms, when, sizeof(when));
+        clx_jw_str(w, "finishedAt", when);
+    }
+    clx_jw_int(w, "scanned", r->scanned);
+    clx_jw_int(w, "eligible", r->eligible);
+    clx_jw_int(w, "changed", r->changed);
+    if (!j->q.dry_run) {
+        clx_jw_int(w, "applied", r->applied);
+        clx_jw_int(w, "conflicts", r->conflicts);
+    }
+    if (j->done) {
+        jw_nanos(w, "oldCostUsd", r->old_nanos);
+        jw_nanos(w, "newCostUsd", r->new_nanos);
+        clx_jw_arr_begin(w, "models");
+        for (size_t i = 0; i < r->nmodels; i++) {
+            const clx_reprice_model_t *m = &r->models[i];
+            clx_jw_obj_open(w, NULL);
+            clx_jw_str(w, "provider", m->provider);
+            clx_jw_str(w, "model", m->model);
+            clx_jw_int(w, "events", m->events);
+            jw_nanos(w, "oldCostUsd", m->old_nanos);
+            jw_nanos(w, "newCostUsd", m->new_nanos);
+            clx_jw_obj_end(w);
+        }
+        clx_jw_arr_end(w);
+    }
+    clx_jw_obj_end(w);
+}
+
 static void reprice_respond(clx_rest_pending_t *base, h2o_req_t *req)
 {
-    struct reprice_job *j = (struct reprice_job *)base;
-    const clx_reprice_result_t *r = &j->result;
-    if (j->status != CLX_OK && r->applied == 0) {
-        clx_rest_send_error(req, j->status, CLX_CODE_NONE, NULL, "%s: nothing was repriced; run it again",
-                            clx_strerror(j->status));
+    struct reprice_wait *wt = (struct reprice_wait *)base;
+    clx_rest_send_json(req, wt->status, wt->json, wt->len);
+}
+
+/* The job's thread: renders the waiting POST's answer into its arena (the loop does not touch it
+ * until the post) and posts it; the answer needs nothing of the job afterwards. */
+static void post_waiter(struct clx_rest_job *j)
+{
+    struct reprice_wait *wt = j->waiter;
+    j->waiter = NULL;
+    clx_jw_t w;
+    pthread_mutex_lock(&j->mu);
+    clx_jw_init(&w, wt->base.arena, 1024 + 160 * (j->done ? j->result.nmodels : 0));
+    render_job(&w, j);
+    wt->status = !j->done ? 202 : j->status == CLX_OK ? 200 : clx_err_http_status(j->status);
+    pthread_mutex_unlock(&j->mu);
+    wt->json = w.buf;
+    wt->len = w.len;
+    clx_rest_pending_post(&wt->base);
+}
+
+/*
+ * The journal: the running applies (a line each: id, workspace, started ms, applied so far) in
+ * the store's metadata, saved when one starts, after each batch it writes and when it ends, so a
+ * restart can report the ones it ended part way (clx_rest_jobs_restore). Dry runs change nothing
+ * and are not journaled. journal_mu orders the saves: the last one written is the newest view.
+ */
+static void journal_save(clx_rest_t *srv)
+{
+    pthread_mutex_lock(&srv->journal_mu);
+    size_t cap = 256, len = 0;
+    char *text = clx_xmalloc(cap);
+    text[0] = '\0';
+    pthread_mutex_lock(&srv->jobs_mu);
+    for (size_t i = 0; i < CLX_REST_JOBS; i++) {
+        struct clx_rest_job *j = srv->jobs[i];
+        if (j == NULL || j->q.dry_run)
+            continue;
+        pthread_mutex_lock(&j->mu);
+        if (!j->done) {
+            char line[200];
+            int n = snprintf(line, sizeof(line), "%s\t%s\t%lld\t%lld\n", j->id, j->ws, (long long)j->started_ms,
+                             (long long)j->counts.applied);
+            if (len + (size_t)n + 1 > cap)
+                text = clx_xrealloc(text, cap = (len + (size_t)n + 1) * 2);
+            memcpy(text + len, line, (size_t)n + 1);
+            len += (size_t)n;
+        }
+        pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_unlock(&srv->jobs_mu);
+    if (clx_ingest_jobs_save(srv->cfg.pipeline, text, len) != CLX_OK)
+        clx_log(CLX_LOG_WARN, "rest", "the reprice journal could not be saved: a restart may not report a running job");
+    free(text);
+    pthread_mutex_unlock(&srv->journal_mu);
+}
+
+void clx_rest_jobs_restore(clx_rest_t *srv)
+{
+    char *text = NULL;
+    if (clx_ingest_jobs_load(srv->cfg.pipeline, &text) != CLX_OK || text == NULL) {
+        free(text);
         return;
     }
-    clx_jw_t w;
-    clx_jw_init(&w, base->arena, 1024 + 160 * r->nmodels);
-    clx_jw_obj_begin(&w);
-    clx_jw_bool(&w, "ok", j->status == CLX_OK);
-    if (j->status != CLX_OK) {
-        clx_jw_obj_open(&w, "error");
-        clx_jw_str(&w, "code", clx_err_name(j->status));
-        clx_jw_str(&w, "message", "the reprice stopped part way: the events counted as applied have their new "
-                                  "version, the rest do not; run it again to finish");
-        clx_jw_obj_end(&w);
+    int64_t now = clx_now_ms();
+    size_t restored = 0;
+    for (char *line = text, *next; line != NULL && *line != '\0' && restored < CLX_REST_JOBS; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        char id[32], ws[CLX_REST_WS_MAX + 1];
+        long long started, applied;
+        if (sscanf(line, "%31[^\t]\t%64[^\t]\t%lld\t%lld", id, ws, &started, &applied) != 4)
+            continue;
+        struct clx_rest_job *j = clx_xcalloc(1, sizeof(*j));
+        atomic_init(&j->refs, 1);
+        pthread_mutex_init(&j->mu, NULL);
+        j->arena = clx_arena_create(1024);
+        j->srv = srv;
+        snprintf(j->id, sizeof(j->id), "%s", id);
+        snprintf(j->ws, sizeof(j->ws), "%s", ws);
+        j->started_ms = started;
+        j->finished_ms = now;
+        j->counts.applied = applied;
+        j->result.applied = applied;
+        j->done = j->interrupted = 1;
+        j->status = CLX_ESHUTDOWN;
+        srv->jobs[restored++] = j;
+        unsigned long long n = 0;
+        if (sscanf(id, "rp_%llu", &n) == 1 && n > srv->next_job)
+            srv->next_job = n; /* new jobs never take an id a restored one has */
+        clx_log(CLX_LOG_WARN, "rest",
+                "reprice %s of workspace %s was ended by a restart after %lld new versions; run it again to finish", id,
+                ws, applied);
     }
-    clx_jw_bool(&w, "dryRun", j->q.dry_run);
-    clx_jw_int(&w, "scanned", r->scanned);
-    clx_jw_int(&w, "eligible", r->eligible);
-    clx_jw_int(&w, "changed", r->changed);
-    if (!j->q.dry_run) {
-        clx_jw_int(&w, "applied", r->applied);
-        clx_jw_int(&w, "conflicts", r->conflicts);
-    }
-    jw_nanos(&w, "oldCostUsd", r->old_nanos);
-    jw_nanos(&w, "newCostUsd", r->new_nanos);
-    clx_jw_arr_begin(&w, "models");
-    for (size_t i = 0; i < r->nmodels; i++) {
-        const clx_reprice_model_t *m = &r->models[i];
-        clx_jw_obj_open(&w, NULL);
-        clx_jw_str(&w, "provider", m->provider);
-        clx_jw_str(&w, "model", m->model);
-        clx_jw_int(&w, "events", m->events);
-        jw_nanos(&w, "oldCostUsd", m->old_nanos);
-        jw_nanos(&w, "newCostUsd", m->new_nanos);
-        clx_jw_obj_end(&w);
-    }
-    clx_jw_arr_end(&w);
-    clx_jw_obj_end(&w);
-    clx_rest_send_json(req, j->status == CLX_OK ? 200 : clx_err_http_status(j->status), w.buf, w.len);
+    free(text);
+    journal_save(srv); /* none of them runs any more */
+}
+
+static int reprice_progress(void *arg, const clx_reprice_result_t *so_far)
+{
+    struct clx_rest_job *j = arg;
+    pthread_mutex_lock(&j->mu);
+    int wrote = so_far->applied != j->counts.applied;
+    j->counts = *so_far;
+    j->counts.nmodels = 0;
+    pthread_mutex_unlock(&j->mu);
+    if (wrote)
+        journal_save(j->srv);
+    if (j->waiter != NULL && clx_mono_ns() - j->started_ns >= (uint64_t)REPRICE_WAIT_MS * 1000000u)
+        post_waiter(j);                         /* a long run: the POST answers 202, GET .../jobs/{id} follows it */
+    return atomic_load(&j->srv->stopping) != 0; /* shutting down: stop (what was read is written) */
 }
 
 static void *reprice_main(void *arg)
 {
-    struct reprice_job *j = arg;
+    struct clx_rest_job *j = arg;
     clx_rest_t *srv = j->srv;
-    j->status = clx_ingest_reprice(j->session, j->base.arena, &j->q, &j->result);
-    clx_rest_pending_post(&j->base);
+    clx_reprice_result_t result;
+    int status = clx_ingest_reprice(j->session, j->arena, &j->q, &result);
+    pthread_mutex_lock(&j->mu);
+    j->result = result;
+    j->status = status;
+    j->done = 1;
+    j->finished_ms = clx_now_ms();
+    pthread_mutex_unlock(&j->mu);
+    if (!j->q.dry_run)
+        journal_save(srv);
+    if (j->waiter != NULL)
+        post_waiter(j);
+    job_unref(j);
     atomic_fetch_sub(&srv->workers, 1);
     return NULL;
+}
+
+/* Registers j (one reference): CLX_OK, or CLX_EBUSY when every slot holds a running job. */
+static int job_register(clx_rest_t *srv, struct clx_rest_job *j)
+{
+    int rc = CLX_EBUSY;
+    pthread_mutex_lock(&srv->jobs_mu);
+    size_t slot = CLX_REST_JOBS;
+    int64_t oldest = INT64_MAX;
+    for (size_t i = 0; i < CLX_REST_JOBS; i++) {
+        struct clx_rest_job *o = srv->jobs[i];
+        if (o == NULL) {
+            slot = i;
+            break;
+        }
+        pthread_mutex_lock(&o->mu);
+        if (o->done && o->finished_ms < oldest) { /* the oldest finished one makes room */
+            oldest = o->finished_ms;
+            slot = i;
+        }
+        pthread_mutex_unlock(&o->mu);
+    }
+    if (slot < CLX_REST_JOBS) {
+        if (srv->jobs[slot] != NULL)
+            job_unref(srv->jobs[slot]);
+        srv->jobs[slot] = j;
+        snprintf(j->id, sizeof(j->id), "rp_%llu", (unsigned long long)++srv->next_job);
+        rc = CLX_OK;
+    }
+    pthread_mutex_unlock(&srv->jobs_mu);
+    return rc;
 }
 
 int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w)
@@ -567,13 +770,15 @@ int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w)
     yajl_val body = clx_rest_body_object(call, 64 * 1024);
     if (body == NULL)
         return 0;
-    clx_arena_t *arena = clx_arena_create(16 * 1024); /* the job's: it outlives this call */
-    struct reprice_job *j = NULL;
+    struct clx_rest_job *j = clx_xcalloc(1, sizeof(*j));
+    atomic_init(&j->refs, 1);
+    pthread_mutex_init(&j->mu, NULL);
+    j->arena = clx_arena_create(16 * 1024);
+    j->srv = srv;
+    snprintf(j->ws, sizeof(j->ws), "%s", ws);
     static const char *const allowed[] = {"from", "to", "provider", "model", "dryRun"};
     if (only_members(call, body, allowed, 5) != 0)
         goto fail;
-    j = (struct reprice_job *)clx_rest_pending_new(call, arena, sizeof(*j), reprice_respond);
-    j->srv = srv;
     const char *names[] = {"from", "to"};
     int64_t *slots[] = {&j->q.from_ms, &j->q.to_ms};
     for (size_t i = 0; i < 2; i++) {
@@ -594,8 +799,8 @@ int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w)
     if (text_member(call, body, "provider", CLX_MAX_PROVIDER, &provider) != CLX_OK ||
         text_member(call, body, "model", CLX_MAX_MODEL, &model) != CLX_OK)
         goto fail;
-    j->q.provider = provider != NULL ? clx_arena_strndup(arena, provider, strlen(provider)) : NULL;
-    j->q.model = model != NULL ? clx_arena_strndup(arena, model, strlen(model)) : NULL;
+    j->q.provider = provider != NULL ? clx_arena_strndup(j->arena, provider, strlen(provider)) : NULL;
+    j->q.model = model != NULL ? clx_arena_strndup(j->arena, model, strlen(model)) : NULL;
     const char *dp[] = {"dryRun", NULL};
     yajl_val dry = yajl_tree_get(body, dp, yajl_t_any);
     if (dry != NULL && !YAJL_IS_TRUE(dry) && !YAJL_IS_FALSE(dry)) {
@@ -603,28 +808,73 @@ int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w)
         goto fail;
     }
     j->q.dry_run = dry == NULL || YAJL_IS_TRUE(dry); /* a dry run unless asked otherwise */
-    if (clx_ingest_admin_session(srv->cfg.pipeline, ws, arena, &j->session) != CLX_OK) {
+    j->q.progress = reprice_progress;
+    j->q.progress_arg = j;
+    if (clx_ingest_admin_session(srv->cfg.pipeline, ws, j->arena, &j->session) != CLX_OK) {
         clx_rest_send_error(req, CLX_ENOTFOUND, CLX_CODE_NONE, NULL, "no workspace '%s'", ws);
         goto fail;
     }
     yajl_tree_free(body);
     body = NULL;
+    if (job_register(srv, j) != CLX_OK) {
+        clx_rest_send_error(req, CLX_EBUSY, CLX_CODE_NONE, NULL, "%d reprices are running; retry later", CLX_REST_JOBS);
+        job_unref(j);
+        return 0;
+    }
+    atomic_fetch_add(&j->refs, 1); /* the registry's and the thread's */
+    j->started_ms = clx_now_ms();
+    j->started_ns = clx_mono_ns();
+    if (!j->q.dry_run)
+        journal_save(srv); /* before the first write: a restart from now on is reported */
+    clx_arena_t *arena = clx_rest_arena_get(call->thread);
+    struct reprice_wait *wt = (struct reprice_wait *)clx_rest_pending_new(call, arena, sizeof(*wt), reprice_respond);
+    j->waiter = wt;
+    clx_rest_pending_wait(&wt->base, req);
     atomic_fetch_add(&srv->workers, 1);
-    clx_rest_pending_wait(&j->base, req);
     pthread_t tid;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int started = pthread_create(&tid, &attr, reprice_main, j) == 0;
     pthread_attr_destroy(&attr);
-    if (!started) { /* answered as a failure through the same path */
+    if (!started) { /* the job fails at once, answered through the same path */
+        pthread_mutex_lock(&j->mu);
         j->status = CLX_EBUSY;
-        clx_rest_pending_post(&j->base);
+        j->done = 1;
+        j->finished_ms = clx_now_ms();
+        pthread_mutex_unlock(&j->mu);
+        post_waiter(j);
+        job_unref(j);
         atomic_fetch_sub(&srv->workers, 1);
     }
     return 0;
 fail:
     yajl_tree_free(body);
-    clx_arena_destroy(arena);
+    job_unref(j);
     return 0;
+}
+
+int clx_rest_reprice_job(clx_rest_call_t *call, clx_jw_t *w)
+{
+    clx_rest_t *srv = call->srv;
+    char *ws = clx_rest_param(call, 0);
+    char *id = clx_rest_param(call, 1);
+    int found = 0;
+    pthread_mutex_lock(&srv->jobs_mu);
+    for (size_t i = 0; i < CLX_REST_JOBS && !found; i++) {
+        struct clx_rest_job *j = srv->jobs[i];
+        if (j == NULL || strcmp(j->id, id) != 0 || strcmp(j->ws, ws) != 0)
+            continue;
+        found = 1;
+        pthread_mutex_lock(&j->mu);
+        render_job(w, j); /* the job exists: 200 whatever its status (a failed one says so inside) */
+        pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_unlock(&srv->jobs_mu);
+    if (!found)
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "jobId",
+                                   "no job '%s' in workspace '%s' (the last %d are kept, in memory: a restart forgets "
+                                   "them; run the reprice again, it is idempotent)",
+                                   id, ws, CLX_REST_JOBS);
+    return clx_rest_send_json(call->req, 200, w->buf, w->len);
 }

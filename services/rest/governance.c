@@ -12,12 +12,15 @@
 #include "clx_anomaly.h"
 #include "clx_govern.h"
 #include "clx_http.h"
+#include "clx_labels.h"
+#include "clx_log.h" /* CLX_MS_PER_DAY */
+#include "clx_map.h"
 #include "clx_money.h"
 #include "clx_query.h"
 #include "clx_settings.h"
 #include "rest_internal.h"
 
-static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key"};
+static const char *const scope_names[] = {"workspace", "project", "environment", "feature", "key", "user", "tag"};
 
 static int send_w(clx_rest_call_t *call, int status, clx_jw_t *w)
 {
@@ -93,6 +96,12 @@ static void render_budget(clx_rest_call_t *call, clx_jw_t *w, const clx_budget_d
         clx_jw_str(w, "feature", b->feature);
     if (b->key_id[0])
         clx_jw_str(w, "key", b->key_id);
+    if (b->user_id[0])
+        clx_jw_str(w, "user", b->user_id);
+    if (b->tag_key[0]) {
+        clx_jw_str(w, "tag", b->tag_key);
+        clx_jw_str(w, "value", b->tag_value);
+    }
     clx_jw_obj_end(w);
     clx_jw_str(w, "period", clx_period_name((clx_period_t)b->period));
     jw_usd(w, "amountUsd", b->amount_nanos);
@@ -200,20 +209,20 @@ static int read_budget(clx_rest_call_t *call, yajl_val body, clx_budget_def_t *b
         for (int i = 0; i < CLX_BUDGET_SCOPE_COUNT_; i++)
             if (strcmp(type, scope_names[i]) == 0)
                 scope = i;
-        if (strcmp(type, "user") == 0 || strcmp(type, "tag") == 0)
-            return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "scope.type",
-                                       "budgets by %s are not available yet: events do not carry %s in the rollups "
-                                       "this version keeps (issue 10)",
-                                       type, strcmp(type, "user") == 0 ? "user ids" : "tag values"),
-                   -1;
         if (scope < 0)
-            return bad(call, "scope.type", "scope.type must be workspace, project, environment, feature or key"), -1;
+            return bad(call, "scope.type",
+                       "scope.type must be workspace, project, environment, feature, key, user or tag"),
+                   -1;
         b->scope = (clx_budget_scope_t)scope;
         b->project[0] = b->environment[0] = b->feature[0] = b->key_id[0] = '\0';
+        b->user_id[0] = b->tag_key[0] = b->tag_value[0] = '\0';
         if (str_member(call, v, "project", "scope.project", b->project, sizeof(b->project)) < 0 ||
             str_member(call, v, "environment", "scope.environment", b->environment, sizeof(b->environment)) < 0 ||
             str_member(call, v, "feature", "scope.feature", b->feature, sizeof(b->feature)) < 0 ||
-            str_member(call, v, "key", "scope.key", b->key_id, sizeof(b->key_id)) < 0)
+            str_member(call, v, "key", "scope.key", b->key_id, sizeof(b->key_id)) < 0 ||
+            str_member(call, v, "user", "scope.user", b->user_id, sizeof(b->user_id)) < 0 ||
+            str_member(call, v, "tag", "scope.tag", b->tag_key, sizeof(b->tag_key)) < 0 ||
+            str_member(call, v, "value", "scope.value", b->tag_value, sizeof(b->tag_value)) < 0)
             return -1;
     } else if (create) {
         b->scope = CLX_BUDGET_SCOPE_WORKSPACE;
@@ -567,16 +576,31 @@ int clx_rest_budget_check(clx_rest_call_t *call)
     clx_arena_t *arena = clx_rest_arena_get(call->thread);
     clx_ingest_session_t *session;
     Costlynx__V1__CheckBudgetResponse resp;
-    const char *names[] = {"project", "environment", "feature"};
-    char *vals[3];
+    const char *names[] = {"project", "environment", "feature", "user", "tag"};
+    char *vals[5];
     if (clx_ingest_authenticate(call->srv->cfg.pipeline, key.base, key.len, arena, &session) != CLX_OK) {
         clx_rest_send_error(req, CLX_EUNAUTH, CLX_CODE_NONE, "X-API-Key", "unknown or revoked ingestion key");
         goto done;
     }
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 5; i++)
         vals[i] = clx_rest_query(req, names[i]);
+    /* tag=key:value (one tag; gRPC takes a map) */
+    const char *tk[1], *tv[1];
+    size_t ntags = 0;
+    if (vals[4] != NULL) {
+        char *colon = strchr(vals[4], ':');
+        if (colon == NULL) {
+            clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "tag", "tag must be key:value");
+            goto done;
+        }
+        *colon = '\0';
+        tk[0] = vals[4];
+        tv[0] = colon + 1;
+        ntags = 1;
+    }
+    clx_budget_call_t bc = {vals[0], vals[1], vals[2], vals[3], tk, tv, ntags};
     clx_problem_t why;
-    int rc = clx_ingest_check_budget(session, vals[0], vals[1], vals[2], arena, &resp, &why);
+    int rc = clx_ingest_check_budget(session, &bc, arena, &resp, &why);
     if (rc == CLX_EINVAL) {
         clx_rest_send_error(req, CLX_EINVAL, why.code_id, why.field, "%s", why.message);
         goto done;
@@ -687,4 +711,317 @@ int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);
     return send_w(call, 200, w);
+}
+
+/* ---- feature aliases and spellings ------------------------------------------------------------ */
+
+struct alias_defs {
+    clx_alias_def_t *items;
+    size_t n, cap;
+};
+
+static void alias_collect(void *arg, const clx_alias_def_t *a)
+{
+    struct alias_defs *d = arg;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->items = clx_xrealloc(d->items, d->cap * sizeof(*d->items));
+    }
+    d->items[d->n] = *a;
+    d->items[d->n].alias = clx_xstrdup(a->alias);
+    d->items[d->n].canonical = clx_xstrdup(a->canonical);
+    d->n++;
+}
+
+static void alias_defs_free(struct alias_defs *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->items[i].alias);
+        free(d->items[i].canonical);
+    }
+    free(d->items);
+}
+
+/* The alias tables of a workspace, one per project. */
+struct clx_rest_fold {
+    clx_map_t *tables; /* project -> clx_alias_table_t * */
+    clx_alias_table_t **all;
+    size_t n;
+};
+
+static clx_alias_table_t *fold_table(const struct clx_rest_fold *f, const char *project)
+{
+    return f != NULL ? clx_map_get(f->tables, project, strlen(project)) : NULL;
+}
+
+static const char *fold_feature(void *ctx, const char *project, const char *feature)
+{
+    clx_alias_table_t *t = fold_table(ctx, project);
+    return t != NULL ? clx_alias_fold(t, feature) : feature;
+}
+
+/* ws's aliases as tables (project NULL: every project); NULL when there are none. */
+static struct clx_rest_fold *fold_load(clx_rest_call_t *call, const char *ws, const char *project)
+{
+    struct alias_defs d = {0};
+    clx_settings_list_aliases(call->srv->cfg.settings, ws, project, alias_collect, &d);
+    if (d.n == 0 && project == NULL) {
+        alias_defs_free(&d);
+        return NULL;
+    }
+    struct clx_rest_fold *f = clx_xcalloc(1, sizeof(*f));
+    f->tables = clx_map_create();
+    f->all = clx_xcalloc(d.n ? d.n : 1, sizeof(*f->all));
+    for (size_t i = 0; i < d.n; i++) {
+        clx_alias_table_t *t = fold_table(f, d.items[i].project);
+        if (t == NULL) {
+            t = clx_alias_create();
+            f->all[f->n++] = t;
+            clx_map_put(f->tables, d.items[i].project, strlen(d.items[i].project), t);
+        }
+        clx_alias_set(t, d.items[i].alias, d.items[i].canonical); /* checked when declared */
+    }
+    alias_defs_free(&d);
+    return f;
+}
+
+void clx_rest_fold_free(struct clx_rest_fold *f)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        clx_alias_destroy(f->all[i]);
+    free(f->all);
+    clx_map_destroy(f->tables);
+    free(f);
+}
+
+struct clx_rest_fold *clx_rest_fold_attach(clx_rest_call_t *call, const char *ws, clx_usage_query_t *q)
+{
+    struct clx_rest_fold *f = fold_load(call, ws, NULL);
+    if (f != NULL) {
+        q->fold_feature = fold_feature;
+        q->fold_ctx = f;
+    }
+    return f;
+}
+
+static void render_alias(clx_jw_t *w, const clx_alias_def_t *a)
+{
+    clx_jw_obj_open(w, NULL);
+    clx_jw_str(w, "project", a->project);
+    clx_jw_str(w, "alias", a->alias);
+    clx_jw_str(w, "canonical", a->canonical);
+    jw_time(w, "createdAt", a->created_at_ms);
+    clx_jw_obj_end(w);
+}
+
+static void list_alias_cb(void *arg, const clx_alias_def_t *a)
+{
+    render_alias(arg, a);
+}
+
+int clx_rest_aliases_list(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    clx_jw_obj_begin(w);
+    clx_jw_arr_begin(w, "aliases");
+    if (clx_settings_list_aliases(call->srv->cfg.settings, ws, clx_rest_query(call->req, "project"), list_alias_cb,
+                                  w) != CLX_OK)
+        return no_workspace(call, ws);
+    clx_jw_arr_end(w);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+int clx_rest_aliases_set(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    yajl_val body = clx_rest_admin_body(call);
+    if (body == NULL)
+        return 0;
+    char project[CLX_SLUG_MAX + 1] = "", kind[16] = "feature", alias[CLX_MAX_FEATURE + 1] = "",
+                                canonical[CLX_MAX_FEATURE + 1] = "";
+    struct clx_rest_fold *f = NULL;
+    if (str_member(call, body, "project", "project", project, sizeof(project)) < 0 ||
+        str_member(call, body, "kind", "kind", kind, sizeof(kind)) < 0 ||
+        str_member(call, body, "alias", "alias", alias, sizeof(alias)) < 0 ||
+        str_member(call, body, "canonical", "canonical", canonical, sizeof(canonical)) < 0)
+        goto done;
+    if (strcmp(kind, "feature") != 0) {
+        bad(call, "kind", "kind must be feature (tag value aliases are not available yet)");
+        goto done;
+    }
+    /* chains and cycles, against the project's aliases as they stand */
+    f = fold_load(call, ws, project[0] ? project : "-");
+    clx_alias_table_t *t = f != NULL ? fold_table(f, project) : NULL;
+    clx_alias_table_t *tmp = t == NULL ? clx_alias_create() : NULL;
+    int rc = alias[0] && canonical[0] && strlen(alias) <= 200 && strlen(canonical) <= 200
+                 ? clx_alias_set(t != NULL ? t : tmp, alias, canonical)
+                 : CLX_OK; /* the settings name the missing or long field */
+    clx_alias_destroy(tmp);
+    if (rc != CLX_OK) {
+        bad(call, "canonical",
+            strcmp(alias, canonical) == 0 ? "canonical must differ from the alias"
+                                          : "canonical folds back to the alias: the aliases would form a cycle");
+        goto done;
+    }
+    clx_alias_def_t out;
+    clx_settings_problem_t problem = {0};
+    rc = clx_settings_set_alias(call->srv->cfg.settings, ws, project, alias, canonical, &out, &problem);
+    if (rc != CLX_OK) {
+        settings_error(call, rc, &problem);
+        goto done;
+    }
+    render_alias(w, &out);
+    send_w(call, 201, w);
+done:
+    clx_rest_fold_free(f);
+    yajl_tree_free(body);
+    return 0;
+}
+
+int clx_rest_aliases_delete(clx_rest_call_t *call, clx_jw_t *w)
+{
+    char *ws = clx_rest_param(call, 0);
+    char *project = clx_rest_query(call->req, "project"), *alias = clx_rest_query(call->req, "alias");
+    if (project == NULL || alias == NULL)
+        return bad(call, project == NULL ? "project" : "alias", "project and alias are required query parameters");
+    int rc = clx_settings_delete_alias(call->srv->cfg.settings, ws, project, alias);
+    if (rc == CLX_ENOTFOUND)
+        return clx_rest_send_error(call->req, CLX_ENOTFOUND, CLX_CODE_NONE, "alias", "no alias '%.200s' in %s/%s",
+                                   alias, ws, project);
+    if (rc != CLX_OK)
+        return clx_rest_send_error(call->req, rc, CLX_CODE_NONE, NULL, "%s: nothing changed, retry", clx_strerror(rc));
+    clx_jw_obj_begin(w);
+    clx_jw_bool(w, "ok", 1);
+    clx_jw_obj_end(w);
+    return send_w(call, 200, w);
+}
+
+static int64_t events_of(clx_i128_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Each project's feature spellings that no alias has folded together yet. */
+int clx_rest_spellings_section(clx_rest_call_t *call, clx_jw_t *w, const char *ws, int64_t from, int64_t to)
+{
+    clx_usage_query_t q = {
+        .workspace = ws, .from_ms = from, .to_ms = to, .group_by = CLX_DIM_PROJECT | CLX_DIM_FEATURE};
+    clx_usage_row_t *rows, total;
+    size_t n;
+    int rc = clx_query_usage(call->srv->cfg.query, &q, w->arena, &rows, &n, &total);
+    if (rc != CLX_OK) {
+        clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "usage could not be read: %s", clx_strerror(rc));
+        return -1;
+    }
+    struct clx_rest_fold *f = fold_load(call, ws, NULL);
+    clx_label_count_t *labels = clx_xcalloc(n ? n : 1, sizeof(*labels));
+    char **done_projects = clx_xcalloc(n ? n : 1, sizeof(*done_projects));
+    size_t ndone = 0, ngroups = 0;
+    clx_jw_obj_open(w, "spellings");
+    clx_jw_arr_begin(w, "groups");
+    for (size_t i = 0; i < n; i++) {
+        const char *project = rows[i].dims[0];
+        int seen = 0;
+        for (size_t k = 0; k < ndone && !seen; k++)
+            seen = strcmp(done_projects[k], project) == 0;
+        if (seen)
+            continue;
+        done_projects[ndone++] = (char *)project;
+        size_t nl = 0;
+        for (size_t j = i; j < n && nl < CLX_LABELS_MAX; j++)
+            if (strcmp(rows[j].dims[0], project) == 0 && rows[j].dims[2][0] != '\0')
+                labels[nl++] = (clx_label_count_t){rows[j].dims[2], events_of(rows[j].sum.events)};
+        clx_label_report_t *rep;
+        if (nl < 2 || clx_labels_group(labels, nl, &rep) != CLX_OK)
+            continue;
+        clx_alias_table_t *t = fold_table(f, project);
+        for (size_t gi = 0; gi < clx_label_report_count(rep); gi++) {
+            const clx_label_group_t *g = clx_label_report_group(rep, gi);
+            int folded = t != NULL;
+            for (size_t m = 1; m < g->n && folded; m++)
+                folded = strcmp(clx_alias_fold(t, g->members[m].label), clx_alias_fold(t, g->members[0].label)) == 0;
+            if (folded)
+                continue; /* an alias makes them one already */
+            char line[1024];
+            clx_label_warning(g, "feature", line, sizeof(line));
+            clx_jw_obj_open(w, NULL);
+            if (project[0])
+                clx_jw_str(w, "project", project);
+            else
+                clx_jw_null(w, "project");
+            clx_jw_str(w, "kind", "feature");
+            clx_jw_arr_begin(w, "labels");
+            for (size_t m = 0; m < g->n; m++) {
+                clx_jw_obj_open(w, NULL);
+                clx_jw_str(w, "label", g->members[m].label);
+                clx_jw_int(w, "events", g->members[m].events);
+                clx_jw_obj_end(w);
+            }
+            clx_jw_arr_end(w);
+            clx_jw_int(w, "events", g->total_events);
+            clx_jw_str(w, "suggested", g->canonical);
+            clx_jw_str(w, "warning", line);
+            clx_jw_obj_end(w);
+            ngroups++;
+        }
+        clx_label_report_destroy(rep);
+    }
+    /* the values of each declared tag key, workspace-wide (the dims family: whole UTC days) */
+    clx_workspace_t wsr;
+    if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsr) == CLX_OK) {
+        int64_t day = CLX_MS_PER_DAY;
+        for (size_t d = 0; d < wsr.ntag_dimensions; d++) {
+            clx_top_query_t tq = {.workspace = ws,
+                                  .kind = CLX_TOP_TAG,
+                                  .tag_key = wsr.tag_dimensions[d],
+                                  .from_ms = from > 0 ? from / day * day : 0,
+                                  .to_ms = (to + day - 1) / day * day};
+            clx_top_row_t *trows, ttotal;
+            size_t tn, nvalues;
+            if (clx_query_top(call->srv->cfg.query, &tq, w->arena, &trows, &tn, &ttotal, &nvalues) != CLX_OK)
+                continue; /* the feature groups stand on their own */
+            clx_label_count_t *tl = clx_xcalloc(tn ? tn : 1, sizeof(*tl));
+            size_t nl = 0;
+            for (size_t i = 0; i < tn && nl < CLX_LABELS_MAX; i++)
+                if (trows[i].value[0] != '\0')
+                    tl[nl++] = (clx_label_count_t){trows[i].value, events_of(trows[i].sum.events)};
+            clx_label_report_t *rep;
+            if (nl >= 2 && clx_labels_group(tl, nl, &rep) == CLX_OK) {
+                for (size_t gi = 0; gi < clx_label_report_count(rep); gi++) {
+                    const clx_label_group_t *g = clx_label_report_group(rep, gi);
+                    char line[1024];
+                    clx_label_warning(g, "tag value", line, sizeof(line));
+                    clx_jw_obj_open(w, NULL);
+                    clx_jw_null(w, "project");
+                    clx_jw_str(w, "kind", "tag value");
+                    clx_jw_str(w, "tag", wsr.tag_dimensions[d]);
+                    clx_jw_arr_begin(w, "labels");
+                    for (size_t m = 0; m < g->n; m++) {
+                        clx_jw_obj_open(w, NULL);
+                        clx_jw_str(w, "label", g->members[m].label);
+                        clx_jw_int(w, "events", g->members[m].events);
+                        clx_jw_obj_end(w);
+                    }
+                    clx_jw_arr_end(w);
+                    clx_jw_int(w, "events", g->total_events);
+                    clx_jw_str(w, "suggested", g->canonical);
+                    clx_jw_str(w, "warning", line);
+                    clx_jw_obj_end(w);
+                    ngroups++;
+                }
+                clx_label_report_destroy(rep);
+            }
+            free(tl);
+        }
+    }
+    clx_jw_arr_end(w);
+    clx_jw_int(w, "count", (int64_t)ngroups);
+    clx_jw_obj_end(w);
+    free(labels);
+    free(done_projects);
+    clx_rest_fold_free(f);
+    return 0;
 }

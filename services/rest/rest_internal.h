@@ -13,6 +13,8 @@
 #include "rest_json.h"
 
 typedef struct clx_rest clx_rest_t;
+#define CLX_REST_JOBS 32     /* reprice jobs kept (the oldest finished one makes room) */
+#define CLX_REST_WS_MAX 64   /* a workspace slug's bytes, as a job records it */
 typedef struct clx_rest_thread clx_rest_thread_t;
 
 struct clx_rest_thread {
@@ -43,6 +45,10 @@ struct clx_rest {
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
     atomic_int backups;   /* backups running on their own thread (they use the store) */
     atomic_int workers;   /* reprices running on their own thread (they use the writer) */
+    pthread_mutex_t jobs_mu;
+    pthread_mutex_t journal_mu; /* orders saves of the reprice journal (correct.c) */
+    struct clx_rest_job *jobs[CLX_REST_JOBS]; /* the last reprice jobs, for GET .../jobs/{id} (correct.c) */
+    unsigned long long next_job;
     pthread_mutex_t start_mu;
     pthread_cond_t start_cv;
     size_t started; /* loops set up on their own threads */
@@ -140,6 +146,11 @@ int clx_rest_void(clx_rest_call_t *call);
 int clx_rest_amend(clx_rest_call_t *call);
 int clx_rest_event_history(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_reprice(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_reprice_job(clx_rest_call_t *call, clx_jw_t *w);
+/* correct.c: frees the jobs kept (at destroy: no reprice thread runs any more) */
+void clx_rest_jobs_free(clx_rest_t *srv);
+/* correct.c: at start, the reprices the journal says were running, kept as failed (interrupted) */
+void clx_rest_jobs_restore(clx_rest_t *srv);
 /* usage.c: a time as the queries take it ("YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ", Unix ms): 0 or -1 */
 int clx_rest_parse_time(const char *s, int64_t *ms);
 /*
@@ -197,6 +208,16 @@ int clx_rest_channel_delete(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_channel_test(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_anomalies_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_aliases_list(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_aliases_set(clx_rest_call_t *call, clx_jw_t *w);
+int clx_rest_aliases_delete(clx_rest_call_t *call, clx_jw_t *w);
+/* governance.c: feature aliases folded into a usage query (the tables live until freed; NULL:
+ * the workspace has none), and the warnings' spelling groups (0, or -1 after answering) */
+struct clx_usage_query;
+struct clx_rest_fold;
+struct clx_rest_fold *clx_rest_fold_attach(clx_rest_call_t *call, const char *ws, struct clx_usage_query *q);
+void clx_rest_fold_free(struct clx_rest_fold *f);
+int clx_rest_spellings_section(clx_rest_call_t *call, clx_jw_t *w, const char *ws, int64_t from, int64_t to);
 int clx_rest_budget_check(clx_rest_call_t *call);
 /* governance.c: a workspace's governance settings in its JSON (timeZone, anomalySensitivity) and
  * PATCH of them: 0, 1 when the body names none, -1 after answering 400 */

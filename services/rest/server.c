@@ -466,6 +466,9 @@ int clx_rest_start(const clx_rest_config_t *cfg, clx_door_t *out, char **errmsg)
                                                      : ((struct sockaddr_in *)&bound)->sin_port);
     }
     pthread_mutex_init(&srv->start_mu, NULL);
+    pthread_mutex_init(&srv->jobs_mu, NULL);
+    pthread_mutex_init(&srv->journal_mu, NULL);
+    clx_rest_jobs_restore(srv);
     pthread_cond_init(&srv->start_cv, NULL);
     for (size_t i = 0; i < srv->nthreads; i++) {
         clx_rest_thread_t *t = &srv->threads[i];
@@ -528,6 +531,7 @@ static void rest_stop(void *impl, uint64_t deadline_ns)
 static void rest_destroy(void *impl)
 {
     clx_rest_t *r = impl;
+    clx_rest_jobs_free(r);
     /* contexts and loops are left to process exit: h2o 2.2 cannot dispose a loop with open
      * connections, and costlynxd destroys the server only on its way out */
     for (size_t i = 0; i < r->nthreads; i++) {

@@ -357,7 +357,10 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
     clx_usage_row_t *rows;
     size_t n;
     clx_usage_row_t total;
-    if (run_query(call, &q, w->arena, &rows, &n, &total) != 0)
+    struct clx_rest_fold *fold = clx_rest_fold_attach(call, ws, &q); /* feature aliases (issue 12) */
+    int failed = run_query(call, &q, w->arena, &rows, &n, &total);
+    clx_rest_fold_free(fold); /* the rows' labels are arena copies */
+    if (failed != 0)
         return 0;
     jw_head(w, ws, from, to);
     clx_jw_arr_begin(w, "groupBy");
@@ -470,7 +473,7 @@ int clx_rest_usage_warnings(clx_rest_call_t *call, clx_jw_t *w)
                 CLX_DIM_PROJECT | CLX_DIM_ENVIRONMENT) != 0 ||
         section(call, w, "unattributed", ws, from, to, COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_NO_ATTRIBUTION,
                 CLX_DIM_PROVIDER | CLX_DIM_MODEL) != 0 ||
-        lock_section(call, w, ws, from, to) != 0)
+        lock_section(call, w, ws, from, to) != 0 || clx_rest_spellings_section(call, w, ws, from, to) != 0)
         return 0;
     clx_jw_obj_end(w);
     return clx_rest_send_json(call->req, 200, w->buf, w->len);

@@ -77,8 +77,12 @@ class BudgetsTest(unittest.TestCase):
             ({"name": "x", "amountUsd": "5", "thresholds": [0]}, 400, "thresholds"),
             ({"name": "x", "amountUsd": "5", "thresholds": [50.001]}, 400, "thresholds"),
             ({"name": "x", "amountUsd": "5", "thresholds": []}, 400, "thresholds"),
-            ({"name": "x", "amountUsd": "5", "scope": {"type": "user", "user": "u1"}}, 400, "scope.type"),
-            ({"name": "x", "amountUsd": "5", "scope": {"type": "tag"}}, 400, "scope.type"),
+            ({"name": "x", "amountUsd": "5", "scope": {"type": "user"}}, 400, "scope.user"),
+            ({"name": "x", "amountUsd": "5", "scope": {"type": "tag"}}, 400, "scope.tag"),
+            ({"name": "x", "amountUsd": "5", "scope": {"type": "tag", "tag": "Team!", "value": "a"}}, 400, "scope.tag"),
+            ({"name": "x", "amountUsd": "5", "scope": {"type": "tag", "tag": "team"}}, 400, "scope.value"),
+            ({"name": "x", "amountUsd": "5", "scope": {"type": "project", "project": "web", "user": "u"}}, 400,
+             "scope.user"),
             ({"name": "x", "amountUsd": "5", "scope": {"type": "planet"}}, 400, "scope.type"),
             ({"name": "x", "amountUsd": "5", "scope": {"type": "project"}}, 400, "scope.project"),
             ({"name": "x", "amountUsd": "5", "scope": {"type": "project", "project": "nope"}}, 404, "scope.project"),
@@ -188,6 +192,70 @@ class BudgetsTest(unittest.TestCase):
         js = self.check(key["key"])
         self.assertIn(env["id"], [x["id"] for x in js["budgets"]])
         self.assertNotIn(feat["id"], [x["id"] for x in js["budgets"]])
+
+    def test_void_and_amend_move_the_spend(self):
+        srv = self.srv
+        srv.create_project("vd")
+        key = srv.create_key(name="vd", default_project="vd")
+        b = self.create({"name": "VD", "amountUsd": "100", "scope": {"type": "project", "project": "vd"}})
+        self.ingest_ok(key, [event("vd-1", estimatedCostUsd=3), event("vd-2", estimatedCostUsd=4)])
+
+        def spent():
+            return [x for x in self.check(key)["budgets"] if x["id"] == b["id"]][0]["spentUsd"]
+
+        def wait_spent(want):
+            end = time.time() + 10
+            while spent() != want and time.time() < end:
+                time.sleep(0.05)
+            self.assertEqual(spent(), want)
+        self.assertEqual(spent(), "7")
+        st, _, raw = srv.request("POST", "/api/v1/usage/void", {"requestIds": ["vd-1"], "reason": "test"},
+                                 {"X-API-Key": key, "Content-Type": "application/json"})
+        self.assertEqual(st, 200, raw)
+        wait_spent("4")
+        st, _, raw = srv.request("POST", "/api/v1/usage/amend", {"requestId": "vd-2", "set": {"estimatedCostUsd": 10.5},
+                                                                 "reason": "test"},
+                                 {"X-API-Key": key, "Content-Type": "application/json"})
+        self.assertEqual(st, 200, raw)
+        wait_spent("10.5")
+        srv.restart()
+        self.assertEqual(spent(), "10.5")
+
+    def test_user_and_tag_budgets(self):
+        srv = self.srv
+        srv.create_project("ut")
+        key = srv.create_key(name="ut", default_project="ut")
+        # before the budgets exist: u1 0.5 + 0.25 (one tagged team=support), u2 1 (team=support)
+        self.ingest_ok(key, [event("ut-1", userId="u1", estimatedCostUsd=0.5),
+                             event("ut-2", userId="u1", estimatedCostUsd=0.25, tags={"team": "support"}),
+                             event("ut-3", userId="u2", estimatedCostUsd=1, tags={"team": "support", "x": "y"})])
+        ub = self.create({"name": "U1", "amountUsd": "1", "scope": {"type": "user", "user": "u1"}})
+        tb = self.create({"name": "Support", "amountUsd": "2", "scope": {"type": "tag", "tag": "team", "value": "support"}})
+        self.assertEqual(ub["scope"], {"type": "user", "user": "u1"})
+        self.assertEqual(tb["scope"], {"type": "tag", "tag": "team", "value": "support"})
+        self.assertEqual(ub["state"]["spentUsd"], "0.75")
+        self.assertEqual(tb["state"]["spentUsd"], "1.25")
+        # after: every written event adds
+        self.ingest_ok(key, [event("ut-4", userId="u1", estimatedCostUsd=0.25, tags={"team": "support"})])
+
+        def spent(params):
+            js = self.check(key, **params)
+            return {x["id"]: (x["spentUsd"], x["exceeded"]) for x in js["budgets"]}, js["allowed"]
+        got, allowed = spent({"user": "u1"})
+        self.assertEqual(got.get(ub["id"]), ("1", True))  # exactly at the amount
+        self.assertNotIn(tb["id"], got)
+        self.assertIs(allowed, False)
+        got, allowed = spent({"tag": "team:support"})
+        self.assertEqual(got.get(tb["id"]), ("1.5", False))
+        self.assertNotIn(ub["id"], got)
+        got, allowed = spent({"user": "u2"})
+        self.assertNotIn(ub["id"], got)
+        st, _, raw = self.srv.request("GET", "/api/v1/budgets/check?tag=team", None, {"X-API-Key": key})
+        self.assertEqual(st, 400, raw)
+        srv.restart()
+        for bid, want in ((ub["id"], "1"), (tb["id"], "1.5")):
+            st, js, raw = srv.admin("GET", "workspaces/default/budgets/%s" % bid)
+            self.assertEqual(js["state"]["spentUsd"], want, raw)
 
     def test_check_needs_a_key(self):
         st, _, raw = self.srv.request("GET", "/api/v1/budgets/check", None, {})

@@ -109,6 +109,14 @@ class Corrections(unittest.TestCase):
         self.assertEqual([w["code"] for w in js["warnings"]], ["requestId_voided"])
         self.assertEqual(self.totals(ws)["events"], 3)
         self.assert_invariant(ws)
+        # every event voided: no row is left anywhere (the rollup records stay, at zero)
+        self.void(key, ["v0", "v2", "v4"])
+        rows, total = self.costs_by_model(ws)
+        self.assertEqual((rows, total), ({}, Decimal(0)))
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/overview" % ws)
+        self.assertEqual((js["totals"]["events"], js["series"], js["recent"][0]["voided"]), (0, [], True), raw[:300])
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/warnings" % ws)
+        self.assertEqual(js["unattributed"], {"events": 0, "items": []}, raw[:300])
 
     def test_amend_exact_history_and_refusals(self):
         ws = "c-amend"
@@ -170,6 +178,19 @@ class Corrections(unittest.TestCase):
         self.assertEqual([v["event"]["costUsd"] for v in js["versions"]], ["0.0000045", "0.25", "0.0000045"])
         st, js = self.history(ws, "nope")
         self.assertEqual(st, 404)
+
+        # the dims family moves with the rollups: an end user's spend follows its events
+        self.srv.ingest(key, {"events": [clx.event("u1", userId="cust-1", estimatedCostUsd=1.5),
+                                         clx.event("u2", userId="cust-2", estimatedCostUsd=0.5)]})
+        st, js, raw = self.amend(key, "u1", {"userId": "cust-2"})
+        self.assertEqual(st, 200, raw)
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?groupBy=user" % ws)
+        self.assertEqual(st, 200, raw)
+        self.assertEqual([(r["user"], r["events"], r["costUsd"]) for r in js["rows"]], [("cust-2", 2, "2")], raw[:400])
+        self.void(key, ["u2"])
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?groupBy=user" % ws)
+        self.assertEqual([(r["user"], r["events"], r["costUsd"]) for r in js["rows"]], [("cust-2", 1, "1.5")], raw[:400])
+        self.void(key, ["u1"])
 
         # a voided event cannot be amended
         self.void(key, ["m2"])
@@ -343,6 +364,19 @@ class Reprice(unittest.TestCase):
         self.assertEqual((last["change"], last["reason"], last["by"]), ("reprice", "reprice", "admin"))
         self.assertEqual(set(last["changed"]), {"costUsd", "priceId"})
 
+        # the run was a job: GET .../jobs/{id} reports it, done, with the same result
+        self.assertEqual((app["status"], app["jobId"][:3]), ("done", "rp_"))
+        st, job, raw = self.srv.admin("GET", "workspaces/%s/usage/jobs/%s" % (ws, app["jobId"]))
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(job, app)
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/jobs/rp_999999" % ws)
+        self.assertEqual(st, 404, raw)
+        st, js, raw = self.srv.admin("GET", "workspaces/default/usage/jobs/%s" % app["jobId"])
+        self.assertEqual(st, 404, raw)  # another workspace's job
+
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/warnings" % ws)
+        self.assertEqual(js["unpriced"], {"events": 0, "items": []}, raw[:300])  # nothing left to price
+
         st, again, raw = self.reprice(ws, dryRun=False)
         self.assertEqual((again["changed"], again["applied"]), (0, 0), raw)
         # filters: another model, a range without the events
@@ -350,6 +384,57 @@ class Reprice(unittest.TestCase):
         self.assertEqual((js["eligible"], js["changed"]), (2, 0), raw)
         st, js, raw = self.reprice(ws, **{"from": "2001-01-01", "to": "2001-02-01"})
         self.assertEqual(js["eligible"], 0, raw)
+
+    def test_kill9_during_an_apply_is_reported_and_a_second_run_finishes(self):
+        """200,000 events of a newly priced model; the apply runs past the POST's 2 s (202), the server
+        is killed, and after the restart the job reads as failed (interrupted) with what it applied; the
+        books hold (rollups = the sum over the current versions) and a second run finishes it."""
+        import gzip
+        import time
+        srv = clx.Server()
+        try:
+            key = srv.create_key()
+            n = 200000
+            body = "".join(json.dumps(clx.event("k%06d" % i, model="house-llm")) + "\n" for i in range(n)).encode()
+            st, _, raw = srv.request("POST", "/api/v1/usage/import", gzip.compress(body),
+                                     {"Content-Type": "application/x-ndjson", "X-API-Key": key,
+                                      "Content-Encoding": "gzip"})
+            self.assertEqual(clx.parse(raw)["inserted"], n, raw[:200])
+            st, js, raw = srv.admin("POST", "workspaces/default/pricing/overrides",
+                                    {"provider": "openai", "model": "house-llm", "inputPerMtok": "2", "outputPerMtok": "8"})
+            self.assertEqual(st, 201, raw)
+            st, js, raw = srv.admin("POST", "workspaces/default/usage/reprice",
+                                    {"from": "2000-01-01", "to": "2999-01-01", "dryRun": False})
+            if st == 200:
+                self.skipTest("the apply of %d events ended within 2 s: nothing to interrupt" % n)
+            self.assertEqual((st, js["status"]), (202, "running"), raw)
+            job = js["jobId"]
+            time.sleep(0.3)
+            srv.kill9()
+            srv.start()
+            st, js, raw = srv.admin("GET", "workspaces/default/usage/jobs/%s" % job)
+            self.assertEqual(st, 200, raw)
+            self.assertEqual((js["ok"], js["status"], js["error"]["code"]), (False, "failed", "shutting_down"), raw)
+            self.assertIn("restart", js["error"]["message"])
+            applied = js["applied"]
+            self.assertGreater(applied, 0)
+            self.assertLess(applied, n)
+            t = clx.parse(srv.admin("GET", "workspaces/default/usage/overview")[2])["totals"]
+            # 10 in x $2/M + 5 out x $8/M = 20,000 + 40,000 = 60,000 nano-dollars per repriced event
+            repriced = n - t["unpricedEvents"]
+            self.assertGreaterEqual(repriced, applied)
+            self.assertEqual(Decimal(t["costUsd"]), usd(60000 * repriced))
+            st, js, raw = srv.admin("POST", "workspaces/default/usage/reprice",
+                                    {"from": "2000-01-01", "to": "2999-01-01", "dryRun": False})
+            self.assertNotEqual(js["jobId"], job)
+            while js["status"] == "running":
+                time.sleep(0.5)
+                st, js, raw = srv.admin("GET", "workspaces/default/usage/jobs/%s" % js["jobId"])
+            self.assertEqual((js["status"], js["changed"], js["applied"]), ("done", n - repriced, n - repriced), raw)
+            t = clx.parse(srv.admin("GET", "workspaces/default/usage/overview")[2])["totals"]
+            self.assertEqual((t["unpricedEvents"], Decimal(t["costUsd"])), (0, usd(60000 * n)))
+        finally:
+            srv.cleanup()
 
     def test_refusals(self):
         st, js, raw = self.reprice("default", to="2000-01-01")

@@ -12,7 +12,7 @@ export const SOURCE_DIR = process.env.CLX_SOURCE_DIR || path.resolve(HERE, "..",
 export const BINARY = process.env.COSTLYNXD || path.join(SOURCE_DIR, "build", "costlynxd");
 const START_TIMEOUT_MS = 15000;
 
-export async function startServer() {
+export async function startServer(extraArgs = []) {
   const srv = {
     tmp: mkdtempSync(path.join(tmpdir(), "clx-browser-")),
     token: "adm-" + randomBytes(12).toString("hex"),
@@ -22,7 +22,7 @@ export async function startServer() {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("COSTLYNX_")));
   env.COSTLYNX_ADMIN_TOKEN = srv.token;
   const args = ["--data-dir", path.join(srv.tmp, "data"), "--http-addr", "127.0.0.1:0",
-    "--grpc-addr", "127.0.0.1:0", "--http-threads", "2", "--log-level", "warn"];
+    "--grpc-addr", "127.0.0.1:0", "--http-threads", "2", "--log-level", "warn", ...extraArgs];
   srv.proc = spawn(BINARY, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   srv.proc.stderr.on("data", (d) => { srv.stderr += d; });
   await new Promise((resolve, reject) => {

@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { startServer, SOURCE_DIR } from "./server.mjs";
+import { decodePng } from "./png.mjs";
+import { createServer } from "node:http";
+import { createHmac } from "node:crypto";
 
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.CLX_SCREENSHOT_DIR || path.join(SOURCE_DIR, "docs", "screenshots");
@@ -25,7 +28,7 @@ const ev = (id, fields) => ({ provider: "openai", model: "gpt-4.1", inputTokens:
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM)`);
-  srv = await startServer();
+  srv = await startServer(["--webhook-allow", "loopback"]); // the Alerts test's receiver is on loopback
 
   // --- data, prepared through the REST API ---
   const A = "/api/v1/admin/workspaces/default";
@@ -307,6 +310,162 @@ test("Settings → Pricing: coverage search, and a workspace price for the unpri
   const back = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
   assert.equal(back.body.events[0].costUsd, "0.004");
   assert.match(back.body.events[0].priceId, /^override:/);
+});
+
+test("Budgets creates a budget and shows its exact spend this period", async () => {
+  await page.getByRole("link", { name: "Budgets" }).click();
+  const form = page.getByRole("form", { name: "New budget" });
+  await form.waitFor();
+  await form.getByLabel("Name").fill("Docs monthly");
+  await form.getByLabel("Scope").selectOption("project");
+  await form.getByLabel("Project").selectOption("document-processing");
+  await form.getByLabel("Amount (USD)").fill("2.00");
+  await form.getByRole("button", { name: "Create budget" }).click();
+  const table = page.getByRole("table", { name: "Budgets" });
+  await assertVisibleText(table, /Docs monthly/);
+  // document-processing was charged one event of $0.25 this month: 12.5 % of $2.00
+  const r = table.locator("tbody tr").filter({ hasText: "Docs monthly" });
+  const text = await r.innerText();
+  assert.match(text, /\$0\.25\b/);
+  assert.match(text, /\$2\.00/);
+  assert.match(text, /12\.5%/);
+  await shot("budgets");
+});
+
+test("Alerts adds a webhook channel (secret shown once) and delivers a signed test message", async () => {
+  const got = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => { body += d; });
+    req.on("end", () => {
+      got.push({ headers: req.headers, body });
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end("{}");
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  try {
+    await page.getByRole("link", { name: "Alerts" }).click();
+    const form = page.getByRole("form", { name: "New channel" });
+    await form.waitFor();
+    await form.getByLabel("Name").fill("ops");
+    await form.getByLabel("URL").fill(`http://127.0.0.1:${receiver.address().port}/hook`);
+    await form.getByRole("button", { name: "Add channel" }).click();
+    const secretBox = page.getByLabel("Signing secret", { exact: true });
+    await secretBox.waitFor();
+    const secret = (await secretBox.innerText()).trim();
+    assert.match(secret, /^whsec_[A-Za-z0-9]{37}$/);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const channels = page.getByRole("table", { name: "Alert channels" });
+    await assertVisibleText(channels, /ops/);
+    assert.doesNotMatch(await page.locator("main").innerText(), new RegExp(secret), "the secret is not shown again");
+    await channels.getByRole("button", { name: "Send a test message to ops" }).click();
+    await waitFor(async () => got.length > 0, "the test message", 10000);
+    const ts = got[0].headers["x-costlynx-timestamp"];
+    const want = "sha256=" + createHmac("sha256", secret).update(ts + "." + got[0].body).digest("hex");
+    assert.equal(got[0].headers["x-costlynx-signature"], want, "signed with the secret shown once");
+    assert.equal(JSON.parse(got[0].body).kind, "test");
+    await waitFor(async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      const t = page.getByRole("table", { name: "Deliveries" });
+      return (await t.count()) > 0 && /delivered/.test(await t.innerText());
+    }, "the delivery listed as delivered", 10000);
+    await shot("alerts");
+  } finally {
+    receiver.close();
+  }
+});
+
+test("Warnings lists feature spellings and folds one into the suggested label", async () => {
+  const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: { events: [
+    ev("sp1", { feature: "chat-response", estimatedCostUsd: 0.01 }), ev("sp2", { feature: "chat-response", estimatedCostUsd: 0.01 }),
+    ev("sp3", { feature: "chat_response", estimatedCostUsd: 0.01 })] } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  const table = page.getByRole("table", { name: "Spellings in customer-support" });
+  await assertVisibleText(table, /chat_response/);
+  await table.getByRole("button", { name: "Fold chat_response into chat-response" }).click();
+  await waitFor(async () => (await page.getByRole("table", { name: "Spellings in customer-support" }).count()) === 0, "the group to go");
+  const costs = await srv.call("GET", "/api/v1/admin/workspaces/default/usage/costs?groupBy=feature&project=customer-support&feature=chat-response");
+  assert.equal(costs.body.total.events, 3);
+  assert.equal(costs.body.total.costUsd, "0.03");
+});
+
+test("the dark sidebar runs the full height of a page longer than the window", async () => {
+  // a long Warnings page: 300 unknown project slugs (as a busy workspace has)
+  const many = [];
+  for (let i = 0; i < 300; i++) many.push(ev(`long-${i}`, { project: `unknown-${String(i).padStart(3, "0")}`, estimatedCostUsd: 0.001 }));
+  for (let i = 0; i < many.length; i += 100) {
+    const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: { events: many.slice(i, i + 100) } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  await assertVisibleText(page.getByRole("table", { name: "Unknown projects" }), /unknown-299/);
+  const docHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(docHeight > 2 * 800, `the page is longer than two windows (${docHeight}px)`);
+  const png = decodePng(await page.screenshot({ fullPage: true }));
+  assert.equal(png.height, docHeight, "a full-page screenshot");
+  const sidebarWidth = await page.evaluate(() => document.querySelector(".sidebar").getBoundingClientRect().width);
+  assert.ok(sidebarWidth >= 200, `a sidebar column (${sidebarWidth}px)`);
+  // every 40 px down the sidebar's column, in its left padding (no text there): the dark sidebar
+  // colour (#111827), not the page's
+  const light = [];
+  for (let y = 0; y < png.height; y += 40) {
+    const [r, g, b] = png.pixel(4, y);
+    if (r + g + b > 3 * 80) light.push(`${y}px: rgb(${r},${g},${b})`);
+  }
+  assert.deepEqual(light, [], `the sidebar column is light at ${light.slice(0, 5).join(", ")} (page ${png.height}px high)`);
+test("Warnings reprices the stored events of a model that now has a price (issue 11)", async () => {
+  // the previous test gave the unpriced model a workspace price; event 5 was stored without one:
+  // 1000 × $2/M + 200 × $10/M = $0.004
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  await page.getByRole("button", { name: `Reprice ${UNPRICED_MODEL}` }).click();
+  const dlg = page.getByRole("dialog", { name: `Reprice ${UNPRICED_MODEL}` });
+  await assertVisibleText(dlg, /1 event would be priced: \$0(\.00)? → \$0\.004/);
+  await dlg.getByRole("button", { name: "Apply" }).click();
+  await page.getByRole("table", { name: "Unpriced models" }).waitFor({ state: "detached" });
+  const back = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${RUN}-5`);
+  assert.equal(back.body.events[0].costUsd, "0.004");
+  assert.equal(back.body.events[0].version, 2);
+});
+
+test("an event's panel shows its history and the admin voids and amends it (issue 11)", async () => {
+  await page.getByRole("link", { name: "Overview" }).click();
+  const table = page.getByRole("table", { name: "Latest events" });
+  await table.waitFor();
+  const rid = `${RUN}-3`; // document-processing · contract-analysis, the caller's $0.25
+  await table.locator(`tbody tr[data-request-id="${rid}"]`).click();
+  const dlg = page.getByRole("dialog", { name: `Event ${rid}` });
+  await dlg.waitFor();
+  await assertVisibleText(dlg, /version 1/);
+  assert.equal(await dlg.getByRole("table", { name: "Versions" }).locator("tbody tr").count(), 1);
+  // amend: 1000 input tokens become 5000; the caller's cost stands
+  await dlg.getByLabel("inputTokens").fill("5000");
+  await dlg.getByLabel("Reason").fill("tokens were cut by a bug");
+  await dlg.getByRole("button", { name: "Amend" }).click();
+  await assertVisibleText(dlg, /version 2/);
+  const versions = dlg.getByRole("table", { name: "Versions" });
+  assert.equal(await versions.locator("tbody tr").count(), 2);
+  assert.match(await versions.locator("tbody tr").first().innerText(), /amend[\s\S]*tokens were cut by a bug[\s\S]*inputTokens/);
+  await shot("event-panel");
+  // void: it leaves the totals
+  const before = await srv.call("GET", "/api/v1/admin/workspaces/default/usage/overview");
+  const spendBefore = (([i, f = ""]) => BigInt(i) * 1000000000n + BigInt((f + "000000000").slice(0, 9)))(before.body.totals.costUsd.split("."));
+  await dlg.getByLabel("Reason").fill("test traffic");
+  await dlg.getByRole("button", { name: "Void" }).click();
+  await assertVisibleText(dlg, /cannot be amended/);
+  assert.match(await versions.locator("tbody tr").first().innerText(), /void[\s\S]*test traffic/);
+  await dlg.getByRole("button", { name: "Close" }).click();
+  // the page's total is the API's, which lost exactly the voided $0.25
+  const nanos = (usd) => { const [i, f = ""] = usd.split("."); return BigInt(i) * 1000000000n + BigInt((f + "000000000").slice(0, 9)); };
+  const ov = await srv.call("GET", "/api/v1/admin/workspaces/default/usage/overview");
+  assert.equal(nanos(ov.body.totals.costUsd), spendBefore - 250000000n);
+  await page.locator('[data-stat="spend"]').filter({ hasText: "$" + (Number(ov.body.totals.costUsd).toFixed(2)) }).waitFor();
+  const r = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
+  assert.equal(r.body.events[0].voided, true);
+  assert.equal(r.body.events[0].inputTokens, 5000);
 });
 
 test("no script errors in the page", () => {

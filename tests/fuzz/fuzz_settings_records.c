@@ -33,6 +33,21 @@ static void count(void *arg, const void *rec)
     (*(size_t *)arg)++;
 }
 
+static void on_budget(void *arg, const clx_budget_def_t *b)
+{
+    (*(size_t *)arg) += strlen(b->name) + strlen(b->feature) + b->nthresholds;
+}
+
+static void on_channel(void *arg, const clx_channel_def_t *c)
+{
+    (*(size_t *)arg) += strlen(c->name) + strlen(c->url) + strlen(c->secret);
+}
+
+static void on_alias(void *arg, const clx_alias_def_t *a)
+{
+    (*(size_t *)arg) += strlen(a->alias) + strlen(a->canonical);
+}
+
 static void on_key(void *arg, const clx_apikey_t *k)
 {
     (*(size_t *)arg) += strlen(k->name) + strlen(k->prefix);
@@ -53,6 +68,10 @@ static void read_back(clx_settings_t *s, const char *ws, const char *proj)
     clx_settings_list_keys(s, ws, on_key, &n);
     clx_settings_list_overrides(s, ws, (clx_override_fn)count, &n);
     clx_settings_list_deployments(s, ws, (clx_deployment_fn)count, &n);
+    /* issue 12: budgets, alert channels, feature aliases */
+    clx_settings_list_budgets(s, NULL, on_budget, &n);
+    clx_settings_list_channels(s, ws, on_channel, &n);
+    clx_settings_list_aliases(s, ws, NULL, on_alias, &n);
     (void)clx_settings_auth_key(s, proj, strlen(proj), &info);
     (void)clx_settings_auth_key(s, "clx_0000000000000000000000000000000000000000", 44, &info);
     clx_settings_read_begin(s);

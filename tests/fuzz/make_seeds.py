@@ -309,6 +309,23 @@ def settings_records(harness):
                                 "cachedInputPerMtok": "1.25", "note": "negotiated"}), "override")
         srv._ok(201, srv.admin("POST", "workspaces/acme/pricing/deployments",
                                {"deployment": "contoso-gpt4o-prod", "model": "gpt-4o"}), "deployment")
+        # issue 12: a budget of each scope, a webhook and a Slack channel, a feature alias, a time zone
+        for scope in ({"type": "workspace"}, {"type": "project", "project": "customer-support"},
+                      {"type": "environment", "project": "customer-support", "environment": "canary"},
+                      {"type": "feature", "feature": "chat"}, {"type": "user", "user": "cust-42"},
+                      {"type": "tag", "tag": "team", "value": "support"}):
+            srv._ok(201, srv.admin("POST", "workspaces/acme/budgets",
+                                   {"name": "b " + scope["type"], "amountUsd": "250.5", "scope": scope,
+                                    "period": "week", "thresholds": [25, 80.5, 100]}), "budget")
+        srv._ok(201, srv.admin("POST", "workspaces/acme/channels",
+                               {"name": "ops", "url": "https://ops.example.com/costlynx"}), "channel")
+        srv._ok(201, srv.admin("POST", "workspaces/acme/channels",
+                               {"name": "slack", "type": "slack", "url": "https://hooks.slack.com/services/T/B/X"}),
+                "channel")
+        srv._ok(201, srv.admin("POST", "workspaces/acme/aliases",
+                               {"project": "customer-support", "alias": "chat_response", "canonical": "chat-response"}),
+                "alias")
+        srv._ok(200, srv.admin("PATCH", "workspaces/acme", {"timeZone": "Europe/Berlin"}), "time zone")
         srv.stop()
         out = os.path.join(srv.tmp, "records.bin")
         env = dict(os.environ, CLX_FUZZ_PACK_STORE=srv.data_dir, CLX_FUZZ_PACK_OUT=out)

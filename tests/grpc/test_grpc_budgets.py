@@ -68,6 +68,24 @@ class CheckBudgetTest(unittest.TestCase):
         r = self.check(self.key, feature="search")
         self.assertEqual((r.allowed, list(r.budgets)), (True, []))
 
+    def test_user_and_tags(self):
+        st, ub, raw = self.srv.admin("POST", "workspaces/default/budgets",
+                                     {"name": "G user", "amountUsd": "1", "scope": {"type": "user", "user": "g-u"}})
+        self.assertEqual(st, 201, raw)
+        st, tb, raw = self.srv.admin("POST", "workspaces/default/budgets",
+                                     {"name": "G tag", "amountUsd": "1", "scope": {"type": "tag", "tag": "team", "value": "g"}})
+        self.assertEqual(st, 201, raw)
+        st, js, raw = self.srv.ingest(self.key, event("gu1", userId="g-u", tags={"team": "g"}, estimatedCostUsd=0.4))
+        self.assertEqual(js["inserted"], 1, raw)
+        r = self.check(self.key, user_id="g-u", tags={"team": "g"})
+        got = {x.id: x.spent_nanos for x in r.budgets}
+        self.assertEqual((got.get(ub["id"]), got.get(tb["id"])), (400000000, 400000000), r)
+        r = self.check(self.key, tags={"team": "other"})
+        self.assertNotIn(tb["id"], [x.id for x in r.budgets])
+        with self.assertRaises(grpc.RpcError) as e:
+            self.check(self.key, tags={"Bad Key": "x"})
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+
     def test_refusals(self):
         with self.assertRaises(grpc.RpcError) as e:
             self.stub.CheckBudget(pb.CheckBudgetRequest(), timeout=10)

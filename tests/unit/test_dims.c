@@ -12,6 +12,7 @@
 #include "clx_error.h"
 #include "clx_events.h"
 #include "clx_log.h"
+#include "clx_query.h"
 #include "clx_rollup.h"
 #include "clx_writer.h"
 
@@ -280,8 +281,7 @@ static void test_sums_over_ranges(void **state)
         clx_dims_row_t *rows, total;
         size_t n;
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], 0, a, &rows, &n, &total),
-            CLX_OK);
+            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_true(total.sum.events == events);
         assert_true(total.sum.cost_nanos == cost);
         size_t nonzero = 0;
@@ -294,12 +294,10 @@ static void test_sums_over_ranges(void **state)
         }
         /* another kind, workspace or tag key sees none of it */
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], 0, a, &rows, &n, &total),
-            CLX_OK);
+            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], 0, a, &rows, &n, &total),
-            CLX_OK);
+            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
     }
     clx_arena_destroy(a);
@@ -325,6 +323,60 @@ static void test_sums_over_ranges(void **state)
     clx_evtime_iter_destroy(it);
     assert_int_equal(count, N);
 
+    clx_writer_destroy(w);
+    clx_store_close(s);
+    clx_test_rmdir(dir);
+}
+
+/* The top N by cost equal the first N of a full sort (cost, then events desc, then value asc). */
+static void test_top_n_is_a_partial_sort(void **state)
+{
+    (void)state;
+    char *dir = clx_test_tmpdir();
+    clx_store_t *s = NULL;
+    clx_writer_t *w = NULL;
+    sem_init(&written, 0, 0);
+    assert_int_equal(clx_store_open(dir, &s, NULL), CLX_OK);
+    assert_int_equal(clx_writer_create(s, 10000, &w), CLX_OK);
+    enum { N = 2000, USERS = 300 };
+    write_events(w, N, USERS); /* user u gets the costs i+1 of events i = u mod 300 */
+    int64_t cost[USERS] = {0}, events[USERS] = {0};
+    for (int i = 0; i < N; i++) {
+        cost[i % USERS] += i + 1;
+        events[i % USERS]++;
+    }
+    clx_query_t *q = clx_query_create(s);
+    clx_arena_t *a = clx_arena_create(1 << 16);
+    for (size_t limit = 1; limit <= USERS + 5; limit += 37) {
+        clx_top_query_t tq = {
+            .workspace = "acme", .kind = CLX_TOP_USER, .from_ms = 20400 * DAY, .to_ms = 20440 * DAY, .limit = limit};
+        clx_top_row_t *rows, total;
+        size_t n, nvalues;
+        assert_int_equal(clx_query_top(q, &tq, a, &rows, &n, &total, &nvalues), CLX_OK);
+        assert_int_equal(nvalues, USERS);
+        assert_int_equal(n, limit < USERS ? limit : USERS);
+        assert_true(total.sum.events == N);
+        for (size_t r = 0; r < n; r++) {
+            int u = atoi(rows[r].value + 5);
+            assert_true(rows[r].sum.cost_nanos == cost[u]);
+            assert_true(rows[r].sum.events == events[u]);
+            /* no user outside the rows costs more than the last row */
+            if (r + 1 < n)
+                assert_true(rows[r].sum.cost_nanos >= rows[r + 1].sum.cost_nanos);
+        }
+        int64_t last = rows[n - 1].sum.cost_nanos;
+        size_t more = 0;
+        for (int u = 0; u < USERS; u++)
+            more += cost[u] > last;
+        assert_true(more <= n - 1);
+        clx_arena_reset(a);
+    }
+    clx_top_query_t bad = {.workspace = "acme", .kind = CLX_TOP_USER, .from_ms = 20400 * DAY + 1, .to_ms = 20440 * DAY};
+    clx_top_row_t *rows, total;
+    size_t n, nvalues;
+    assert_int_equal(clx_query_top(q, &bad, a, &rows, &n, &total, &nvalues), CLX_EINVAL); /* not whole days */
+    clx_arena_destroy(a);
+    clx_query_destroy(q);
     clx_writer_destroy(w);
     clx_store_close(s);
     clx_test_rmdir(dir);
@@ -415,9 +467,13 @@ int main(void)
 {
     clx_log_set_level(CLX_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_round_trip),   cmocka_unit_test(test_tiling),
-        cmocka_unit_test(test_compact_records),  cmocka_unit_test(test_event_refs_by_event_time),
-        cmocka_unit_test(test_sums_over_ranges), cmocka_unit_test(test_upgrade_of_an_older_folder),
+        cmocka_unit_test(test_key_round_trip),
+        cmocka_unit_test(test_tiling),
+        cmocka_unit_test(test_compact_records),
+        cmocka_unit_test(test_event_refs_by_event_time),
+        cmocka_unit_test(test_sums_over_ranges),
+        cmocka_unit_test(test_top_n_is_a_partial_sort),
+        cmocka_unit_test(test_upgrade_of_an_older_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

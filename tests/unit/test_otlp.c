@@ -1057,6 +1057,36 @@ static void test_truncated_protobuf(void **state)
     clx_arena_destroy(a);
 }
 
+/*
+ * Found by fuzz/otlp: an unknown field whose key is spelled in 6 bytes (an over-long varint). The
+ * walk took it and the door's decode (the walk alone) stored nothing wrong, but protobuf-c reads
+ * a key in at most 5 bytes, so the whole decode refused the same body: both now refuse it, and a
+ * 5-byte key of an unknown field is still skipped by both.
+ */
+static void test_overlong_field_key(void **state)
+{
+    (void)state;
+    clx_arena_t *a = clx_arena_create(1 << 16);
+    clx_otlp_limits_t lean = clx_otlp_default_limits;
+    lean.usage_only = 1;
+    const clx_otlp_limits_t *modes[] = {&clx_otlp_default_limits, &lean};
+    /* field 33554424, varint 0x18c: key 0xc0 0xff 0xff 0xff 0x80 0x00 (6 bytes) */
+    static const uint8_t six[] = {0xc0, 0xff, 0xff, 0xff, 0x80, 0x00, 0x8c, 0x03};
+    /* the same field, its key in 4 bytes */
+    static const uint8_t four[] = {0xc0, 0xff, 0xff, 0x7f, 0x8c, 0x03};
+    clx_otlp_request_t *req;
+    clx_otlp_error_t err;
+    for (size_t m = 0; m < 2; m++) {
+        clx_arena_reset(a);
+        assert_int_equal(clx_otlp_decode(six, sizeof(six), CLX_OTLP_PROTOBUF, modes[m], a, &req, &err), CLX_EINVAL);
+        assert_refused(&err, CLX_CODE_INVALID_PROTOBUF, "invalid_protobuf");
+        assert_non_null(strstr(err.message, "a field key longer than 5 bytes at byte 0"));
+        clx_arena_reset(a);
+        assert_int_equal(clx_otlp_decode(four, sizeof(four), CLX_OTLP_PROTOBUF, modes[m], a, &req, &err), CLX_OK);
+    }
+    clx_arena_destroy(a);
+}
+
 static void test_truncated_json(void **state)
 {
     clx_arena_t *a = clx_arena_create(1 << 16);
@@ -1370,6 +1400,7 @@ int main(void)
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_garbage_bytes),
         cmocka_unit_test(test_truncated_protobuf),
+        cmocka_unit_test(test_overlong_field_key),
         cmocka_unit_test(test_truncated_json),
         cmocka_unit_test(test_gzip_bodies),
         cmocka_unit_test(test_gzip_bomb),

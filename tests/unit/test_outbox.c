@@ -195,12 +195,57 @@ static void test_listing(void **state)
     assert_int_equal(s.n, 3);
 }
 
+/* clx_outbox_fire: the mark and every channel's item at once, never twice; prune keeps marks and pending items */
+static void test_fire_once_and_prune(void **state)
+{
+    fx_t *f = *state;
+    clx_outbox_item_t it;
+    clx_outbox_new_t items[2] = {{"ops", "{\"a\":1}", 7, 100}, {"slack", "{}", 2, 100}};
+
+    assert_int_equal(clx_outbox_fired(f->ob, "acme", "budget:b:2026-03-01:5000"), CLX_ENOTFOUND);
+    assert_int_equal(clx_outbox_fire(f->ob, "acme", "budget:b:2026-03-01:5000", items, 2, 50), CLX_OK);
+    assert_int_equal(clx_outbox_fired(f->ob, "acme", "budget:b:2026-03-01:5000"), CLX_OK);
+    /* a second fire writes nothing, even with other channels */
+    clx_outbox_new_t other = {"pager", "{}", 2, 100};
+    assert_int_equal(clx_outbox_fire(f->ob, "acme", "budget:b:2026-03-01:5000", &other, 1, 60), CLX_EEXIST);
+    assert_int_equal(clx_outbox_get(f->ob, "acme", "budget:b:2026-03-01:5000", "pager", &it), CLX_ENOTFOUND);
+    assert_int_equal(clx_outbox_get(f->ob, "acme", "budget:b:2026-03-01:5000", "ops", &it), CLX_OK);
+    assert_int_equal(it.payload_len, 7);
+    clx_outbox_item_dispose(&it);
+    /* no channel: only the mark */
+    assert_int_equal(clx_outbox_fire(f->ob, "acme", "model:openai/x", NULL, 0, 50), CLX_OK);
+    assert_int_equal(clx_outbox_fired(f->ob, "acme", "model:openai/x"), CLX_OK);
+    /* the ops item delivered at 200, the slack one still pending */
+    clx_outbox_item_t *due;
+    size_t n;
+    assert_int_equal(clx_outbox_take_due(f->ob, 100, 10, &due, &n), CLX_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(due[i].channel_id, "ops") == 0)
+            assert_int_equal(clx_outbox_mark_delivered(f->ob, &due[i], 200), CLX_OK);
+    clx_outbox_items_free(due, n);
+    size_t removed = 99;
+    assert_int_equal(clx_outbox_prune(f->ob, 200, &removed), CLX_OK); /* settled at 200: not before 200 */
+    assert_int_equal(removed, 0);
+    assert_int_equal(clx_outbox_prune(f->ob, 201, &removed), CLX_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(clx_outbox_get(f->ob, "acme", "budget:b:2026-03-01:5000", "ops", &it), CLX_ENOTFOUND);
+    assert_int_equal(clx_outbox_get(f->ob, "acme", "budget:b:2026-03-01:5000", "slack", &it), CLX_OK);
+    clx_outbox_item_dispose(&it);
+    /* the mark outlives the pruned item, and a restart */
+    fx_close(f);
+    fx_open(f);
+    assert_int_equal(clx_outbox_fire(f->ob, "acme", "budget:b:2026-03-01:5000", items, 2, 300), CLX_EEXIST);
+    assert_int_equal(clx_outbox_get(f->ob, "acme", "budget:b:2026-03-01:5000", "ops", &it), CLX_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enqueue_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_due_order_and_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fire_once_and_prune, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
