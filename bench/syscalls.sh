@@ -8,7 +8,8 @@
 # PROFILE=1 also samples where the server's CPU goes (perf record, cpu-clock) during the HTTP/1.1
 # single-event run and prints the share of each binary and the top symbols.
 # Usage: bench/syscalls.sh [DURATION_S=5] [CONN=64] [extra costlynxd flags...]
-# Environment: PORT (18499), NOBUILD=1, PROFILE=1
+# Environment: PORT (18499), NOBUILD=1, PROFILE=1, PATHS (the paths to run, default
+#              "h1_single h1_ceiling h2_single h2_ceiling h1_batch100")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-5}
@@ -36,6 +37,8 @@ KEY=$(curl -fs -X POST -H "Authorization: Bearer bench-admin" $URL/api/v1/admin/
 [ -n "$KEY" ] || { echo "could not create an ingestion key" >&2; exit 1; }
 echo "# $(date -u +%FT%TZ) $(nproc) cores, ${DUR}s per path, $CONN in flight, costlynxd $* (threads: $(ls /proc/$PID/task | wc -l)), loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 
+PATHS=${PATHS:-h1_single h1_ceiling h2_single h2_ceiling h1_batch100}
+want() { [[ " $PATHS " == *" $1 "* ]]; }
 # $1: label, $2: requests per event... the rest: the load command. perf stat covers the whole
 # load command; requests come from its RESULT line.
 # CPU ticks of each of costlynxd's threads, "comm ticks" per line (comm: clx-writer, rocksdb:low...;
@@ -83,17 +86,18 @@ if [ -n "${PROFILE:-}" ]; then
   RP=$!
   sleep 0.5
 fi
-measure h1_single 1 env BATCH=1 KEY="$KEY" IDLEN=33 RUN="s$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL
+want h1_single && measure h1_single 1 env BATCH=1 KEY="$KEY" IDLEN=33 RUN="s$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL
 if [ -n "${PROFILE:-}" ]; then
   kill -INT $RP; wait $RP 2>/dev/null || true
   echo "# profile of the h1_single run: share of costlynxd's CPU samples by binary, then the top symbols"
   perf report -i "$DATA/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | grep -v '^#' | head -12 || true
   perf report -i "$DATA/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep '%' | grep -v '^#' | head -30 || true
 fi
-measure h1_ceiling 1 env BATCH=1 wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ceiling.lua $URL
+want h1_ceiling && measure h1_ceiling 1 env BATCH=1 wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ceiling.lua $URL
 H2C=$(((CONN + 7) / 8))
-measure h2_single 1 "$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --key "$KEY" --connections 8 --streams $H2C \
+want h2_single && measure h2_single 1 "$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --key "$KEY" --connections 8 --streams $H2C \
   --seconds "$DUR" --id-len 33 --run-id "h$RANDOM"
-measure h2_ceiling 1 "$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --mode ceiling --connections 8 --streams $H2C \
+want h2_ceiling && measure h2_ceiling 1 "$BUILD/bench/h2_load" --addr 127.0.0.1:$PORT --mode ceiling --connections 8 --streams $H2C \
   --seconds "$DUR"
-measure h1_batch100 100 env BATCH=100 KEY="$KEY" IDLEN=33 RUN="b$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL
+want h1_batch100 && measure h1_batch100 100 env BATCH=100 KEY="$KEY" IDLEN=33 RUN="b$RANDOM" wrk -t2 -c"$CONN" -d"${DUR}s" -s bench/ingest.lua $URL
+exit 0

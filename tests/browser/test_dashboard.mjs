@@ -392,31 +392,6 @@ test("Warnings lists feature spellings and folds one into the suggested label", 
   assert.equal(costs.body.total.costUsd, "0.03");
 });
 
-test("the dark sidebar runs the full height of a page longer than the window", async () => {
-  // a long Warnings page: 300 unknown project slugs (as a busy workspace has)
-  const many = [];
-  for (let i = 0; i < 300; i++) many.push(ev(`long-${i}`, { project: `unknown-${String(i).padStart(3, "0")}`, estimatedCostUsd: 0.001 }));
-  for (let i = 0; i < many.length; i += 100) {
-    const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: { events: many.slice(i, i + 100) } });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-  }
-  await page.getByRole("link", { name: "Overview" }).click();
-  await page.getByRole("link", { name: /^Warnings/ }).click();
-  await assertVisibleText(page.getByRole("table", { name: "Unknown projects" }), /unknown-299/);
-  const docHeight = await page.evaluate(() => document.documentElement.scrollHeight);
-  assert.ok(docHeight > 2 * 800, `the page is longer than two windows (${docHeight}px)`);
-  const png = decodePng(await page.screenshot({ fullPage: true }));
-  assert.equal(png.height, docHeight, "a full-page screenshot");
-  const sidebarWidth = await page.evaluate(() => document.querySelector(".sidebar").getBoundingClientRect().width);
-  assert.ok(sidebarWidth >= 200, `a sidebar column (${sidebarWidth}px)`);
-  // every 40 px down the sidebar's column, in its left padding (no text there): the dark sidebar
-  // colour (#111827), not the page's
-  const light = [];
-  for (let y = 0; y < png.height; y += 40) {
-    const [r, g, b] = png.pixel(4, y);
-    if (r + g + b > 3 * 80) light.push(`${y}px: rgb(${r},${g},${b})`);
-  }
-  assert.deepEqual(light, [], `the sidebar column is light at ${light.slice(0, 5).join(", ")} (page ${png.height}px high)`);
 test("Warnings reprices the stored events of a model that now has a price (issue 11)", async () => {
   // the previous test gave the unpriced model a workspace price; event 5 was stored without one:
   // 1000 × $2/M + 200 × $10/M = $0.004
@@ -466,6 +441,33 @@ test("an event's panel shows its history and the admin voids and amends it (issu
   const r = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
   assert.equal(r.body.events[0].voided, true);
   assert.equal(r.body.events[0].inputTokens, 5000);
+});
+
+test("the dark sidebar runs the full height of a page longer than the window", async () => {
+  // a long Warnings page: 300 unknown project slugs (as a busy workspace has)
+  const many = [];
+  for (let i = 0; i < 300; i++) many.push(ev(`long-${i}`, { project: `unknown-${String(i).padStart(3, "0")}`, estimatedCostUsd: 0.001 }));
+  for (let i = 0; i < many.length; i += 100) {
+    const r = await srv.call("POST", "/api/v1/usage/ingest", { key, body: { events: many.slice(i, i + 100) } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("link", { name: /^Warnings/ }).click();
+  await assertVisibleText(page.getByRole("table", { name: "Unknown projects" }), /unknown-299/);
+  const docHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(docHeight > 2 * 800, `the page is longer than two windows (${docHeight}px)`);
+  const png = decodePng(await page.screenshot({ fullPage: true }));
+  assert.equal(png.height, docHeight, "a full-page screenshot");
+  const sidebarWidth = await page.evaluate(() => document.querySelector(".sidebar").getBoundingClientRect().width);
+  assert.ok(sidebarWidth >= 200, `a sidebar column (${sidebarWidth}px)`);
+  // every 40 px down the sidebar's column, in its left padding (no text there): the dark sidebar
+  // colour (#111827), not the page's
+  const light = [];
+  for (let y = 0; y < png.height; y += 40) {
+    const [r, g, b] = png.pixel(4, y);
+    if (r + g + b > 3 * 80) light.push(`${y}px: rgb(${r},${g},${b})`);
+  }
+  assert.deepEqual(light, [], `the sidebar column is light at ${light.slice(0, 5).join(", ")} (page ${png.height}px high)`);
 });
 
 test("no script errors in the page", () => {
