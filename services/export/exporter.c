@@ -349,8 +349,10 @@ static int ensure_columns(clx_exporter_t *e, char *why, size_t whylen)
         clx_ch_add_column(&q, e->database, e->table, NULL, i);
         rc = ch_query(e, clx_bytes_cstr(&q), &res);
         if (rc != CLX_OK) {
-            snprintf(why, whylen, "adding column %s to %s.%s failed: %s", clx_ch_column_name(i), e->database, e->table,
-                     res.error);
+            snprintf(why, whylen,
+                     "adding column %s to %s.%s failed (a user without ALTER rights: run the statements of "
+                     "`costlynxd ctl clickhouse-schema --upgrade` as one with them): %s",
+                     clx_ch_column_name(i), e->database, e->table, res.error);
             goto done;
         }
         clx_log(CLX_LOG_INFO, "export", "added column %s to %s.%s (a table of an older costlynxd)",
