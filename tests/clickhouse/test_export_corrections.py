@@ -6,6 +6,7 @@ clickhouse-server (Debian 12's 18.16) started by this file.
     FINAL / argMax sums equal costlynx's own totals (voided excluded) — and hand-computed ones;
   - costlynxd killed (SIGKILL) while the INSERT carrying corrections is unconfirmed: the restart
     re-sends it byte for byte; nothing lost, nothing counted twice;
+  - voids and amends racing a load while ClickHouse is killed and restarted;
   - a reprice apply reaches ClickHouse;
   - the event time, user, tags, token kinds, service tier and web search calls, field by field;
   - a table made by an older costlynxd (main's DDL before issue 10's columns) gets the new
@@ -213,6 +214,64 @@ class CorrectionsTest(unittest.TestCase):
         CH.query("OPTIMIZE TABLE %s FINAL" % self.table)
         self.assertEqual(int(CH.scalar("SELECT count() FROM %s" % self.table)), 300)
         self.assertEqual(int(CH.scalar("SELECT sum(voided) FROM %s" % self.table)), 6)
+
+    def test_corrections_during_a_load_and_a_clickhouse_restart(self):
+        """Voids and amends racing ingestion (the log merges two families on one snapshot) while
+        ClickHouse is killed and restarted: every entry arrives once, totals equal costlynx's."""
+        CH.create_schema(self.db)
+        s = self.start(batch_rows=2000)
+        key = chlib.setup_workspace(s)
+        n = max(chlib.EVENTS // 5, 5000)
+        load = chlib.Load(s, key, "ld", n, batch=100)
+        load.start()
+        applied = 0
+        voided, amended = set(), set()
+        i = 0
+        killed = restarted = False
+        while load.is_alive() or i < 600:
+            done = load.inserted
+            if i + 10 > done:
+                if not load.is_alive():
+                    break
+                time.sleep(0.02)
+                continue
+            if not killed and done > n // 4:
+                CH.kill()
+                killed = True
+            if killed and not restarted and done > n // 2:
+                CH.start()
+                restarted = True
+            if i % 20 == 0:
+                ids = ["ld-%d" % j for j in range(i, i + 5)]
+                st, js, raw = post(s, "/api/v1/usage/void", {"requestIds": ids}, key)
+                self.assertEqual((st, js["voided"]), (200, 5), raw)
+                voided.update(ids)
+                applied += 5
+            else:
+                rid = "ld-%d" % (i + 7)
+                st, js, raw = post(s, "/api/v1/usage/amend", {"requestId": rid, "set": {"outputTokens": 999}}, key)
+                self.assertEqual(st, 200, raw)
+                amended.add(rid)
+                applied += 1
+            i += 10
+        load.stop()
+        if not restarted:
+            if not killed:
+                CH.kill()
+            CH.start()
+        self.assertEqual(load.inserted, n)
+        self.assertGreater(applied, 50)
+        m = chlib.wait_for("everything exported", lambda: (lambda m: m if m["costlynx_export_cursor"] == n + applied
+                                                           and m["costlynx_export_lag_events"] == 0
+                                                           else None)(chlib.metrics(s)))
+        self.assertEqual(m["costlynx_export_rows_total"], n + applied)
+        totals = self.assert_same_totals(s)
+        self.assertEqual(totals[0], n - len(voided))
+        self.assertEqual(int(CH.scalar("SELECT count() FROM %s FINAL" % self.table)), n)
+        self.assertEqual(int(CH.scalar("SELECT sum(voided) FROM %s FINAL" % self.table)), len(voided))
+        still = amended - voided
+        self.assertEqual(int(CH.scalar("SELECT countIf(output_tokens = 999) FROM %s FINAL WHERE voided = 0"
+                                       % self.table)), len(still))
 
     def test_reprice_apply_reaches_clickhouse(self):
         CH.create_schema(self.db)
