@@ -88,16 +88,25 @@ size_t clx_dims_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__S
  * memtable on the writer thread cost two thirds of ingest (docs/BENCHMARKS.md). So the writer
  * adds an inserted event's dims deltas to this accumulator — a hash table of key -> sums in
  * memory, where a user's many events collapse — and flushes it as one merge per key every few
- * seconds on a thread of its own (clx_dims_acc_flush_async), with the metadata entry CLX_DIMS_META_THROUGH = the last seq
- * whose deltas are in the store, in the same batch. Nothing is lost in a crash: the events
- * are durable, and at open (clx_dims_acc_recover) the deltas of the events after "through"
- * are computed again from the stored events. Queries add the accumulator to what they read
- * from the store, under its lock, so they see every acknowledged event.
+ * seconds on a thread of its own (clx_dims_acc_flush_async), with the metadata entry
+ * CLX_DIMS_META_THROUGH = the last seq whose deltas are in the store, in the last of its
+ * batches (CLX_DIMS_CHUNK below). Nothing is lost in a crash: the events are durable, and at
+ * open (clx_dims_acc_recover) the deltas of the events after "through" are computed again
+ * from the stored events. Queries add the accumulator to what they read from the store, under
+ * its lock, so they see every acknowledged event.
  *
  * The writer thread alone adds and hands over; the flusher writes; queries read (clx_dims_sum).
  */
 typedef struct clx_dims_acc clx_dims_acc_t;
 #define CLX_DIMS_META_THROUGH "dims.through"
+/*
+ * A flush writes at most CLX_DIMS_CHUNK merges per batch, so an event's synced write never
+ * waits behind a whole table; every batch but the last puts CLX_DIMS_META_PARTIAL (8 bytes BE:
+ * the through the flush will record, then the last key written, in key order), and
+ * clx_dims_acc_recover does not count again the keys up to it for the events up to that seq.
+ */
+#define CLX_DIMS_META_PARTIAL "dims.partial"
+#define CLX_DIMS_CHUNK 10000
 
 /* Cannot fail (aborts on OOM). */
 clx_dims_acc_t *clx_dims_acc_create(void);
@@ -126,7 +135,8 @@ size_t clx_dims_acc_flushed(clx_dims_acc_t *a);
  * with through (seq, 8 bytes BE) as CLX_DIMS_META_THROUGH, in unsynced batches through b, and
  * empties the tables — holding the query lock meanwhile, so a query sees each sum once, in
  * the store or held. For corrections and the writer's stop. *merges (may be NULL) receives the
- * merges written. CLX_OK, or CLX_ENOSPC / CLX_EIO (then the sums stay held).
+ * merges written. CLX_OK, or CLX_ENOSPC / CLX_EIO (then the sums stay held; when some batches
+ * are in, the rest is written by the flusher or the next call, after them).
  */
 int clx_dims_acc_flush(clx_dims_acc_t *a, clx_store_t *s, clx_batch_t *b, uint64_t through, size_t *merges);
 /*

@@ -188,6 +188,7 @@ struct clx_dims_acc {
     int cur;          /* index of the table the writer adds to */
     int out_busy;     /* t[!cur] holds sums being written */
     uint64_t out_through;
+    size_t out_done; /* entries of out already in the store (sorted order; under view) */
     int stop;
     clx_store_t *s;   /* set by clx_dims_acc_start: the flusher thread runs */
     clx_batch_t *batch;
@@ -289,37 +290,74 @@ size_t clx_dims_acc_size(clx_dims_acc_t *a)
     return n;
 }
 
+/* The order batches are written in (and recover skips by): the key's bytes, then its length. */
+static int key_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c != 0 ? c : (al > bl) - (al < bl);
+}
+
 static int cmp_entry(const void *x, const void *y)
 {
     const acc_entry_t *a = *(const acc_entry_t *const *)x, *b = *(const acc_entry_t *const *)y;
-    int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
-    return c != 0 ? c : (a->klen > b->klen) - (a->klen < b->klen);
+    return key_cmp(a->key, a->klen, b->key, b->klen);
 }
 
 /*
- * Writes table t and through into the store in one unsynced batch b (lost with a crash,
- * "through" is lost with it). The caller holds view (no query snapshots meanwhile) and keeps
- * t unchanged. CLX_OK or the store's error.
+ * Writes table t (from its *done-th entry in key order on) and through into the store in
+ * unsynced batches of at most CLX_DIMS_CHUNK merges through b: a synced event write waits
+ * behind one chunk, never behind the whole table (RocksDB serializes writes). The last batch
+ * puts CLX_DIMS_META_THROUGH; each earlier one puts CLX_DIMS_META_PARTIAL = (through, its last
+ * key), so a crash between two batches lets clx_dims_acc_recover skip what is in. A crash
+ * loses a suffix of the batches (the WAL keeps writes in order). *done receives the entries
+ * written, so a failed write resumes where it stopped instead of merging a chunk twice. The
+ * caller holds view (no query snapshots meanwhile) and keeps t unchanged. CLX_OK or the
+ * store's error.
  */
-static int table_write(const table_t *t, clx_store_t *s, clx_batch_t *b, uint64_t through)
+static int table_write(const table_t *t, clx_store_t *s, clx_batch_t *b, uint64_t through, size_t *done)
 {
-    clx_batch_clear(b);
     /* in key order: each skiplist insert starts where the previous one ended */
     const acc_entry_t **order = clx_xmalloc((t->n ? t->n : 1) * sizeof(*order));
     for (size_t i = 0; i < t->n; i++)
         order[i] = &t->e[i];
     qsort(order, t->n, sizeof(*order), cmp_entry);
-    for (size_t i = 0; i < t->n; i++) {
-        unsigned char packed[CLX_ROLLUP_COMPACT_MAX];
-        size_t plen = clx_rollup_pack_compact(&order[i]->sum, packed);
-        clx_batch_merge_counters(b, s, CLX_CF_DIMS, order[i]->key, order[i]->klen, packed, plen);
-    }
-    free(order);
-    unsigned char tv[8];
-    clx_be64_put(tv, through);
-    clx_batch_meta_put(b, s, CLX_DIMS_META_THROUGH, tv, sizeof(tv));
-    int rc = clx_store_write(s, b, 0);
+    int rc = CLX_OK;
+    uint64_t worst_ns = 0, start_ns = clx_mono_ns();
+    size_t batches = 0;
+    do { /* even an empty table writes through */
+        clx_batch_clear(b);
+        size_t end = t->n - *done > CLX_DIMS_CHUNK ? *done + CLX_DIMS_CHUNK : t->n;
+        for (size_t i = *done; i < end; i++) {
+            unsigned char packed[CLX_ROLLUP_COMPACT_MAX];
+            size_t plen = clx_rollup_pack_compact(&order[i]->sum, packed);
+            clx_batch_merge_counters(b, s, CLX_CF_DIMS, order[i]->key, order[i]->klen, packed, plen);
+        }
+        if (end < t->n) {
+            const acc_entry_t *last = order[end - 1];
+            char *pv = clx_xmalloc(8 + last->klen);
+            clx_be64_put((unsigned char *)pv, through);
+            memcpy(pv + 8, last->key, last->klen);
+            clx_batch_meta_put(b, s, CLX_DIMS_META_PARTIAL, pv, 8 + last->klen);
+            free(pv);
+        } else {
+            unsigned char tv[8];
+            clx_be64_put(tv, through);
+            clx_batch_meta_put(b, s, CLX_DIMS_META_THROUGH, tv, sizeof(tv));
+        }
+        uint64_t t0 = clx_mono_ns();
+        rc = clx_store_write(s, b, 0);
+        uint64_t took = clx_mono_ns() - t0;
+        worst_ns = took > worst_ns ? took : worst_ns;
+        batches++;
+        if (rc != CLX_OK)
+            break;
+        *done = end;
+    } while (*done < t->n);
     clx_batch_clear(b);
+    free(order);
+    if (t->n > 0)
+        clx_log(CLX_LOG_DEBUG, "store", "dims flush: %zu merges in %zu batches, %.1f ms, the longest write %.1f ms",
+                t->n, batches, (double)(clx_mono_ns() - start_ns) / 1e6, (double)worst_ns / 1e6);
     return rc;
 }
 
@@ -345,9 +383,10 @@ static void *flusher_main(void *arg)
         uint64_t through = a->out_through;
         pthread_mutex_unlock(&a->mu);
         /* out is ours until emptied: the writer adds to cur, queries only read (under view) */
-        int rc = table_write(out, a->s, a->batch, through);
+        int rc = table_write(out, a->s, a->batch, through, &a->out_done);
         pthread_mutex_lock(&a->mu);
         if (rc == CLX_OK) {
+            a->out_done = 0;
             atomic_fetch_add(&a->flushed, out->n);
             table_clear(out);
             a->out_busy = 0;
@@ -410,8 +449,9 @@ int clx_dims_acc_flush(clx_dims_acc_t *a, clx_store_t *s, clx_batch_t *b, uint64
     size_t n = 0;
     if (a->out_busy) { /* handed over but not written (or its write failed): first, in order */
         table_t *out = &a->t[!a->cur];
-        rc = table_write(out, s, b, a->out_through);
+        rc = table_write(out, s, b, a->out_through, &a->out_done);
         if (rc == CLX_OK) {
+            a->out_done = 0;
             n += out->n;
             table_clear(out);
             a->out_busy = 0;
@@ -420,10 +460,17 @@ int clx_dims_acc_flush(clx_dims_acc_t *a, clx_store_t *s, clx_batch_t *b, uint64
     }
     if (rc == CLX_OK) { /* even when empty: it records how far the store is counted */
         table_t *cur = &a->t[a->cur];
-        rc = table_write(cur, s, b, through);
+        size_t done = 0;
+        rc = table_write(cur, s, b, through, &done);
         if (rc == CLX_OK) {
             n += cur->n;
             table_clear(cur);
+        } else if (done > 0) { /* some batches are in: it becomes out, to be resumed after them */
+            a->cur = !a->cur;
+            a->out_busy = 1;
+            a->out_through = through;
+            a->out_done = done;
+            pthread_cond_broadcast(&a->cv);
         }
     }
     pthread_mutex_unlock(&a->mu);
@@ -457,6 +504,11 @@ struct replay {
     clx_dims_acc_t *a;
     clx_arena_t *arena;
     uint64_t n;
+    /* a flush's first batches are in (CLX_DIMS_META_PARTIAL): the keys up to skip_key of the
+     * events up to skip_through are already counted in the store */
+    uint64_t skip_through;
+    const char *skip_key;
+    size_t skip_klen;
 };
 
 static int replay_one(void *arg, const clx_logged_event_t *ev)
@@ -479,8 +531,9 @@ static int replay_one(void *arg, const clx_logged_event_t *ev)
         for (size_t i = 0; i < n; i++)
             ptrs[i] = &refs[i];
         pthread_mutex_lock(&r->a->mu);
+        int skip = r->skip_key != NULL && ev->seq <= r->skip_through;
         for (size_t i = 0; i < n; i++)
-            if (ptrs[i]->dims)
+            if (ptrs[i]->dims && !(skip && key_cmp(ptrs[i]->key, ptrs[i]->klen, r->skip_key, r->skip_klen) <= 0))
                 acc_add_one(r->a, ptrs[i]->key, ptrs[i]->klen, &ptrs[i]->delta);
         pthread_mutex_unlock(&r->a->mu);
     }
@@ -511,7 +564,25 @@ int clx_dims_acc_recover(clx_dims_acc_t *a, clx_store_t *s, uint64_t last_seq, u
     uint64_t through = clx_be64_get((const unsigned char *)v);
     free(v);
     struct replay r = {.a = a, .arena = clx_arena_create(4096)};
+    char *pv = NULL;
+    size_t pvlen = 0;
+    rc = clx_store_meta_get(s, CLX_DIMS_META_PARTIAL, &pv, &pvlen);
+    if (rc == CLX_OK && pvlen < 8) {
+        free(pv);
+        clx_log(CLX_LOG_ERROR, "store", "metadata %s has %zu bytes, expected 8 or more", CLX_DIMS_META_PARTIAL, pvlen);
+        return CLX_ECORRUPT;
+    }
+    if (rc == CLX_OK && clx_be64_get((const unsigned char *)pv) > through) { /* else an old one, done */
+        r.skip_through = clx_be64_get((const unsigned char *)pv);
+        r.skip_key = pv + 8;
+        r.skip_klen = pvlen - 8;
+        clx_log(CLX_LOG_INFO, "store", "the last dims flush stopped part way; its first batches are not counted again");
+    } else if (rc != CLX_OK && rc != CLX_ENOTFOUND) {
+        clx_arena_destroy(r.arena);
+        return rc;
+    }
     rc = clx_events_read_after(s, through, UINT64_MAX, SIZE_MAX, replay_one, &r, NULL);
+    free(pv);
     clx_arena_destroy(r.arena);
     if (replayed != NULL)
         *replayed = r.n;
