@@ -125,6 +125,15 @@ clx_store_t *clx_writer_store(clx_writer_t *w);
  */
 typedef struct clx_dims_acc clx_dims_acc_t;
 clx_dims_acc_t *clx_writer_dims(clx_writer_t *w);
+/*
+ * The writer hands its held dims sums to the flusher every 5 s or at this many distinct keys
+ * (and flushes them itself at twice as many, when the flusher cannot take them). Each held key
+ * costs about 200 bytes, and there are two tables (the one being written): 400,000 keys are
+ * about 80 MB each. Fewer keys mean more merges per event (a user's events collapse less).
+ */
+#define CLX_WRITER_DIMS_FLUSH_KEYS 400000
+/* Sets that threshold (tests use a lower one). Any thread; takes effect after the next group. */
+void clx_writer_set_dims_flush_keys(clx_writer_t *w, size_t keys);
 
 /* Counters for /metrics and benchmarks (approximate, lock-free reads). */
 typedef struct clx_writer_stats {

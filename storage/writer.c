@@ -65,10 +65,10 @@ struct clx_writer {
     const clx_rollup_ref_t **dimrefs; /* the group's dims refs, added once the group is written */
     size_t ndimrefs, dimcap;
     int64_t dims_flushed_ms; /* monotonic time of the last flush */
+    atomic_size_t dims_flush_keys; /* hand over at this many held keys (CLX_WRITER_DIMS_FLUSH_KEYS) */
 };
 
-#define DIMS_FLUSH_MS 5000       /* the longest the writer holds dims sums */
-#define DIMS_FLUSH_KEYS 100000 /* or this many distinct keys, whichever comes first */
+#define DIMS_FLUSH_MS 5000 /* the longest the writer holds dims sums */
 
 /* Returns buf grown to hold at least need bytes. Cannot fail (aborts on OOM). */
 static void *grow(void *buf, size_t *cap, size_t need)
@@ -178,12 +178,12 @@ static int dims_flush(clx_writer_t *w)
 /* After a group: hand the sums to the flusher when they are old or many enough. */
 static void dims_maybe_flush(clx_writer_t *w)
 {
-    size_t n = clx_dims_acc_size(w->dims);
+    size_t n = clx_dims_acc_size(w->dims), keys = atomic_load(&w->dims_flush_keys);
     int64_t now = (int64_t)(clx_mono_ns() / 1000000);
-    if ((n >= DIMS_FLUSH_KEYS || (n > 0 && now - w->dims_flushed_ms >= DIMS_FLUSH_MS)) &&
+    if ((n >= keys || (n > 0 && now - w->dims_flushed_ms >= DIMS_FLUSH_MS)) &&
         clx_dims_acc_flush_async(w->dims, w->last_seq))
         w->dims_flushed_ms = now;
-    else if (n >= 4 * DIMS_FLUSH_KEYS) /* no flusher, or one stuck on a full disk: here, then */
+    else if (n >= 2 * keys) /* no flusher, or one stuck on a full disk: here, then */
         dims_flush(w);
     clx_rollup_upkeep_note(w->upkeep, clx_dims_acc_flushed(w->dims));
 }
@@ -625,6 +625,7 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
     w->last_seq = last_seq;
     w->batch = clx_batch_create();
     w->dims = clx_dims_acc_create();
+    atomic_init(&w->dims_flush_keys, CLX_WRITER_DIMS_FLUSH_KEYS);
     w->dims_flushed_ms = (int64_t)(clx_mono_ns() / 1000000);
     rc = clx_dims_acc_recover(w->dims, s, last_seq, NULL); /* the deltas a crash left unflushed */
     if (rc == CLX_OK && clx_dims_acc_start(w->dims, s) != CLX_OK)
@@ -732,6 +733,11 @@ clx_store_t *clx_writer_store(clx_writer_t *w)
 }
 
 /* Cannot fail. */
+void clx_writer_set_dims_flush_keys(clx_writer_t *w, size_t keys)
+{
+    atomic_store(&w->dims_flush_keys, keys > 0 ? keys : 1);
+}
+
 clx_dims_acc_t *clx_writer_dims(clx_writer_t *w)
 {
     return w->dims;

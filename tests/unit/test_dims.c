@@ -569,7 +569,7 @@ static void test_crash_between_flush_batches(void **state)
 }
 
 /*
- * Past the writer's flush threshold (100,000 held keys) the sums are handed to the flusher
+ * Past the writer's flush threshold (set to 100,000 held keys here) the sums are handed to the flusher
  * thread while events keep coming: every query in between counts each event exactly once.
  */
 static void test_exact_across_background_flushes(void **state)
@@ -581,6 +581,7 @@ static void test_exact_across_background_flushes(void **state)
     sem_init(&written, 0, 0);
     assert_int_equal(clx_store_open(dir, &s, NULL), CLX_OK);
     assert_int_equal(clx_writer_create(s, 100000, &w), CLX_OK);
+    clx_writer_set_dims_flush_keys(w, 100000);
     clx_query_t *q = clx_query_create(s);
     clx_query_set_dims(q, clx_writer_dims(w));
     clx_arena_t *a = clx_arena_create(1 << 16);
