@@ -40,6 +40,9 @@
 /* per day: events refused by a key's environment lock; dims: project = key id,
  * environment = the one the event named, feature = the locked one */
 #define CLX_ROLLUP_LOCK 'x'
+/* per day of the event's time: the events voided (issue 11), dims as 'd' — what the totals no
+ * longer count, for "voided spend" (a query reads them only when asked) */
+#define CLX_ROLLUP_VOIDED 'v'
 
 /* ---- records ---------------------------------------------------------------------------------- */
 
@@ -125,6 +128,12 @@ typedef struct clx_rollup_ref {
  */
 size_t clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, int sign,
                              clx_rollup_ref_t *refs);
+/*
+ * The voided counts of a stored event being voided: one ref (CLX_ROLLUP_VOIDED, its event day,
+ * its attribution), key in arena. Cannot fail.
+ */
+void clx_rollup_voided_ref(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
+                           clx_rollup_ref_t *ref);
 /*
  * The count of one event refused at at_ms by key_id's lock to locked_environment (the event
  * named environment): one ref, key in arena. Cannot fail.

@@ -300,6 +300,34 @@ size_t clx_rollup_event_refs(clx_arena_t *arena, const char *ws, const Costlynx_
     return 2 + clx_dims_event_refs(arena, ws, rec, at / CLX_MS_PER_DAY, &delta, refs + 2);
 }
 
+void clx_rollup_voided_ref(clx_arena_t *arena, const char *ws, const Costlynx__Store__V1__StoredEvent *rec,
+                           clx_rollup_ref_t *ref)
+{
+    clx_rollup_dims_t d = {
+        .project = rec->project_as_sent,
+        .environment = rec->environment_as_sent,
+        .feature = rec->feature,
+        .provider = rec->provider,
+        .model = rec->model,
+        .flags = rec->flags,
+    };
+    int64_t at = clx_event_time_ms(rec);
+    char *key = clx_arena_alloc(arena, clx_rollup_key_size(ws, &d));
+    ref->klen = clx_rollup_key_encode(key, CLX_ROLLUP_VOIDED, ws, (uint32_t)(at / CLX_MS_PER_DAY), &d);
+    ref->key = key;
+    ref->delta = (clx_rollup_t){
+        .events = 1,
+        .input_tokens = rec->input_tokens,
+        .output_tokens = rec->output_tokens,
+        .cached_tokens = rec->cached_tokens,
+        .cache_write_tokens = rec->cache_write_tokens,
+        .cost_nanos = rec->cost_nanos,
+        .first_ms = at,
+        .last_ms = at,
+    };
+    ref->dims = 0;
+}
+
 void clx_rollup_lock_ref(clx_arena_t *arena, const char *ws, const char *key_id, const char *environment,
                          const char *locked_environment, int64_t at_ms, clx_rollup_ref_t *ref)
 {

@@ -440,7 +440,7 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
         clx_corrlog_put(w->batch, w->s, ++cseq, it->workspace, wl, seq);
 
         /* the rollups: the old version out, the new one (an amend's) in */
-        size_t need = nrefs + CLX_ROLLUP_PER_EVENT + (it->op == CLX_WRITE_OP_AMEND ? it->nrollups : 0);
+        size_t need = nrefs + CLX_ROLLUP_PER_EVENT + 1 + (it->op == CLX_WRITE_OP_AMEND ? it->nrollups : 0);
         if (it->op == CLX_WRITE_OP_AMEND && it->event_time_ms != clx_event_time_ms(rec)) {
             /* a new event time moves the event in the event-time index */
             char *tk = clx_arena_alloc(arena, CLX_EVTIME_KEY_LEN(wl));
@@ -461,9 +461,14 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
         size_t nout = clx_rollup_event_refs(arena, it->workspace, rec, -1, out);
         for (size_t k = 0; k < nout; k++)
             refs[nrefs++] = &out[k];
-        if (it->op == CLX_WRITE_OP_AMEND)
+        if (it->op == CLX_WRITE_OP_AMEND) {
             for (size_t k = 0; k < it->nrollups; k++)
                 refs[nrefs++] = &it->rollups[k];
+        } else { /* what the totals no longer count, kept apart for "voided spend" */
+            clx_rollup_ref_t *v = clx_arena_alloc(arena, sizeof(*v));
+            clx_rollup_voided_ref(arena, it->workspace, rec, v);
+            refs[nrefs++] = v;
+        }
 
         done[ndone++] = (struct corrected){.workspace = it->workspace,
                                            .request_id = it->request_id,

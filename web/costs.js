@@ -109,7 +109,32 @@ export async function render(ctx) {
         : "Unpriced events count as $0 — see Warnings. “(unattributed)” = no or unknown slug." }, table(res, p.groupBy, totalNanos)),
     ];
   }
-  replace(main, header, controls(p, meta, apply), stats, ...body);
+  replace(main, header, controls(p, meta, apply), stats, ...body, voidedCard(ctx, p, top, query));
+}
+
+/*
+ * Voided spend (issue 11), apart and only when asked: the events voided in the range, which none
+ * of the totals above count, by the same groups (not for end users, keys or tags, nor by hour).
+ */
+function voidedCard(ctx, p, top, query) {
+  const host = h("div", { class: "muted", role: "status" });
+  const btn = h("button", { class: "btn btn-small", type: "button" }, "Show voided spend");
+  const supported = !top && !p.groupBy.includes("hour");
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    host.textContent = "Loading…";
+    try {
+      const res = await api.get(api.wsPath(ctx.workspace, "/usage/costs"), { ...query, voided: true });
+      replace(host,
+        h("p", { "data-voided": "total" }, `Voided: ${formatUsd(res.total.costUsd)} in ${formatInt(res.total.events)} event${res.total.events === 1 ? "" : "s"} — not counted above.`),
+        res.rows.length ? table(res, p.groupBy, parseNanos(res.total.costUsd) || 0n) : null);
+    } catch (err) {
+      host.textContent = err.message;
+      btn.disabled = false;
+    }
+  });
+  return card("Voided spend", { sub: supported ? "Events taken out of every total by a void (kept with their history)." : "Not kept by end user, key, tag or hour: group by project, environment, feature, provider, model or day." },
+    supported ? [btn, host] : null);
 }
 
 function isTimeOnly(groupBy) {

@@ -8,6 +8,7 @@
 
 #include "clx_error.h"
 #include "clx_ingest.h"
+#include "clx_text.h"
 #include "clx_utf8.h"
 #include "costlynx/store/v1/records.pb-c.h"
 #include "grpc_internal.h"
@@ -226,9 +227,39 @@ static void amend_start(clx_grpc_call_t *c, const uint8_t *data, size_t len, Pro
         done(c->ing, c);
 }
 
+/*
+ * The call's session: the ingestion key (x-api-key), or the admin token (authorization: Bearer)
+ * naming the workspace in costlynx-workspace. 0 after answering UNAUTHENTICATED / INVALID_ARGUMENT
+ * / NOT_FOUND.
+ */
+static int session_of(clx_grpc_call_t *c)
+{
+    const grpc_slice *auth = clx_grpc_metadata(&c->md, "authorization");
+    if (clx_grpc_metadata(&c->md, "x-api-key") != NULL || auth == NULL)
+        return clx_grpc_authenticate(c);
+    const char *token;
+    size_t len;
+    if (!clx_bearer_token((const char *)GRPC_SLICE_START_PTR(*auth), GRPC_SLICE_LENGTH(*auth), &token, &len)) {
+        clx_grpc_fail(c, CLX_EUNAUTH, "authorization must be 'Bearer <admin token>'");
+        return 0;
+    }
+    const grpc_slice *ws = clx_grpc_metadata(&c->md, "costlynx-workspace");
+    if (ws == NULL || GRPC_SLICE_LENGTH(*ws) == 0 || GRPC_SLICE_LENGTH(*ws) > 64) {
+        clx_grpc_fail(c, CLX_EINVAL, "costlynx-workspace: with the admin token, name the workspace to correct");
+        return 0;
+    }
+    char *slug = clx_arena_strndup(c->arena, (const char *)GRPC_SLICE_START_PTR(*ws), GRPC_SLICE_LENGTH(*ws));
+    int rc = clx_ingest_admin_authenticate(c->server->cfg.pipeline, token, len, slug, c->arena, &c->session);
+    if (rc == CLX_EUNAUTH)
+        clx_grpc_fail(c, CLX_EUNAUTH, "the admin token is not valid");
+    else if (rc != CLX_OK)
+        clx_grpc_fail(c, CLX_ENOTFOUND, "costlynx-workspace: no such workspace");
+    return rc == CLX_OK;
+}
+
 void clx_grpc_correct_start(clx_grpc_call_t *c)
 {
-    if (!clx_grpc_authenticate(c))
+    if (!session_of(c))
         return;
     size_t limit = c->server->cfg.max_message ? c->server->cfg.max_message : CLX_GRPC_MAX_MESSAGE;
     if (c->payload != NULL && grpc_byte_buffer_length(c->payload) > limit) {

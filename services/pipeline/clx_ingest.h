@@ -192,6 +192,13 @@ void clx_ingest_summary_reject(clx_ingest_summary_t *s, clx_arena_t *arena, Cost
  */
 int clx_ingest_admin_session(clx_pipeline_t *p, const char *workspace, clx_arena_t *arena,
                              clx_ingest_session_t **out);
+/*
+ * The same for a door that has not checked the admin token itself (gRPC): token (len bytes, not
+ * NUL-terminated) must be the admin token. CLX_OK with *out; CLX_EUNAUTH for a wrong token;
+ * CLX_ENOTFOUND when there is no such workspace.
+ */
+int clx_ingest_admin_authenticate(clx_pipeline_t *p, const char *token, size_t len, const char *workspace,
+                                  clx_arena_t *arena, clx_ingest_session_t **out);
 
 /*
  * A void of n requestIds (1..CLX_MAX_VOID, NUL-terminated, the door checked their text) with

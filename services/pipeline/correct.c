@@ -46,6 +46,14 @@ int clx_ingest_admin_session(clx_pipeline_t *p, const char *workspace, clx_arena
     return CLX_OK;
 }
 
+int clx_ingest_admin_authenticate(clx_pipeline_t *p, const char *token, size_t len, const char *workspace,
+                                  clx_arena_t *arena, clx_ingest_session_t **out)
+{
+    if (clx_settings_admin_check(clx_pipeline_settings(p), token, len) != CLX_OK)
+        return CLX_EUNAUTH;
+    return clx_ingest_admin_session(p, workspace, arena, out);
+}
+
 static int begin(clx_ingest_session_t *s, clx_arena_t *arena, Costlynx__V1__UsageEvent **events, size_t n,
                  clx_ingest_t **out)
 {

@@ -99,6 +99,7 @@ typedef struct clx_usage_query {
     uint32_t require_flags;           /* only events carrying all these EventFlag bits */
     int as_sent;                      /* project/environment as the events named them */
     int lock_refusals;                /* read the CLX_ROLLUP_LOCK counters instead (day buckets) */
+    int voided;                       /* read the voided events' counters instead (day buckets) */
     /* issue 12: a feature as an admin's aliases name it (grouped, filtered and shown so);
      * NULL: as stored. Called per rollup with the row's project; returns feature or a label
      * that lives as long as the query */

@@ -47,10 +47,10 @@ static int by_cost(const void *a, const void *b)
 int clx_query_usage(clx_query_t *service, const clx_usage_query_t *q, clx_arena_t *arena, clx_usage_row_t **rows,
                     size_t *nrows, clx_usage_row_t *total)
 {
-    int hourly = !q->lock_refusals &&
+    int hourly = !q->lock_refusals && !q->voided &&
                  ((q->group_by & CLX_DIM_HOUR) || q->from_ms % CLX_MS_PER_DAY != 0 || q->to_ms % CLX_MS_PER_DAY != 0);
     int64_t width = hourly ? CLX_MS_PER_HOUR : CLX_MS_PER_DAY;
-    char g = q->lock_refusals ? CLX_ROLLUP_LOCK : hourly ? CLX_ROLLUP_HOUR : CLX_ROLLUP_DAY;
+    char g = q->lock_refusals ? CLX_ROLLUP_LOCK : q->voided ? CLX_ROLLUP_VOIDED : hourly ? CLX_ROLLUP_HOUR : CLX_ROLLUP_DAY;
     int64_t from = q->from_ms > 0 ? q->from_ms / width : 0;
     int64_t to = (q->to_ms + width - 1) / width; /* exclusive */
     memset(total, 0, sizeof(*total));

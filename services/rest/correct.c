@@ -6,6 +6,7 @@
  * Who may correct: the workspace's ingestion key (X-API-Key), or the admin token
  * (Authorization: Bearer) naming the workspace with ?workspace=.
  */
+#define _GNU_SOURCE /* memmem */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -322,6 +323,12 @@ int clx_rest_amend(clx_rest_call_t *call)
     static const char *const allowed[] = {"requestId", "set", "reason"};
     if (only_members(call, body, allowed, 3) != 0)
         goto done;
+    /* strings holding a NUL were refused above; one left is in a member name, which yajl's C
+     * strings would cut ("model\u0000x" read as "model"): never amend a field not named */
+    if (memmem(req->entity.base, req->entity.len, "\\u0000", 6) != NULL) {
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "set", "member names must not contain NUL");
+        goto done;
+    }
     const char *rid, *reason;
     if (text_member(call, body, "requestId", CLX_MAX_REQUEST_ID, &rid) != CLX_OK ||
         text_member(call, body, "reason", MAX_REASON, &reason) != CLX_OK)
@@ -369,6 +376,10 @@ int clx_rest_amend(clx_rest_call_t *call)
                                 note->message);
             goto done;
         }
+    }
+    if (decoded->events[0] == NULL) { /* the decoder refused it without a note: never amend with nothing */
+        clx_rest_send_error(req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "set", "set must be an object of event fields");
+        goto done;
     }
     rid = clx_arena_strndup(arena, rid, strlen(rid));
     reason = clx_arena_strndup(arena, reason != NULL ? reason : "", reason != NULL ? strlen(reason) : 0);

@@ -38,6 +38,12 @@
 #define IMPORT_RETRY_MS 20     /* a full writer queue: the chunk is submitted again after this */
 #define GZ_SLACK (64 * 1024)   /* the inflate window beyond one line */
 #define SLOT_ARENA (128 * 1024)
+/*
+ * Imports under way at once, server-wide: each holds its body (up to --import-max-body-bytes)
+ * and its slots, so this bounds what imports hold together (8 x 16 MiB by default); one more is
+ * answered 503 with Retry-After, which costlynxd ctl import waits out and sends again.
+ */
+#define IMPORTS_AT_ONCE 8
 
 struct import_error {
     uint64_t line;
@@ -402,6 +408,7 @@ static void import_free(struct import *imp)
     free(imp->errors);
     free(imp);
     clx_rest_arena_put(t, a);
+    atomic_fetch_sub(&t->server->imports, 1);
     atomic_fetch_sub(&t->server->inflight, 1);
 }
 
@@ -582,6 +589,12 @@ int clx_rest_import(clx_rest_call_t *call)
         allow = 1;
     }
 
+    if (atomic_fetch_add(&srv->imports, 1) >= IMPORTS_AT_ONCE) {
+        atomic_fetch_sub(&srv->imports, 1);
+        return clx_rest_send_error(req, CLX_EBUSY, CLX_CODE_NONE, NULL,
+                                   "%d imports are under way; send this part again shortly (stored lines are skipped)",
+                                   IMPORTS_AT_ONCE);
+    }
     clx_arena_t *arena = clx_rest_arena_get(t);
     struct import *imp = clx_xcalloc(1, sizeof(*imp));
     imp->thread = t;

@@ -45,6 +45,7 @@ struct clx_rest {
     atomic_long inflight; /* ingest requests handed to the pipeline, not yet answered */
     atomic_int backups;   /* backups running on their own thread (they use the store) */
     atomic_int workers;   /* reprices running on their own thread (they use the writer) */
+    atomic_int imports;   /* bulk imports under way (import.c bounds them) */
     pthread_mutex_t jobs_mu;
     pthread_mutex_t journal_mu; /* orders saves of the reprice journal (correct.c) */
     struct clx_rest_job *jobs[CLX_REST_JOBS]; /* the last reprice jobs, for GET .../jobs/{id} (correct.c) */

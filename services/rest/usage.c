@@ -321,11 +321,20 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
     char *group = clx_rest_query(call->req, "groupBy");
     if (group == NULL)
         group = "project";
+    /* voided=true: the spend of the events voided (issue 11), which no other total counts */
+    char *voided = clx_rest_query(call->req, "voided");
+    if (voided != NULL && strcmp(voided, "true") != 0 && strcmp(voided, "false") != 0)
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "voided", "voided must be true or false");
+    q.voided = voided != NULL && strcmp(voided, "true") == 0;
     size_t limit = 0;
     for (char *tok = group, *comma; *tok != '\0'; tok = comma != NULL ? comma + 1 : tok + strlen(tok)) {
         comma = strchr(tok, ',');
         size_t len = comma != NULL ? (size_t)(comma - tok) : strlen(tok);
         if (top_group(tok, len)) {
+            if (q.voided)
+                return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
+                                           "voided spend groups by project, environment, feature, provider, model "
+                                           "or day");
             if (tok != group)
                 return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
                                            "groupBy %.*s takes no other dimension", (int)(len > 70 ? 70 : len), tok);
@@ -350,6 +359,9 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
                                        (int)(len > 40 ? 40 : len), tok);
         q.group_by |= bit;
     }
+    if (q.voided && (q.group_by & CLX_DIM_HOUR))
+        return clx_rest_send_error(call->req, CLX_EINVAL, CLX_CODE_INVALID_VALUE, "groupBy",
+                                   "voided spend is kept per day: group by day, not hour");
     if (read_limit(call, &limit) != 0)
         return 0;
     for (int i = 0; i < CLX_NDIMS; i++)
@@ -372,6 +384,8 @@ int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w)
     if (q.group_by & CLX_DIM_HOUR)
         clx_jw_str(w, NULL, "hour");
     clx_jw_arr_end(w);
+    if (q.voided)
+        clx_jw_bool(w, "voided", 1);
     clx_jw_obj_open(w, "total");
     jw_sum(w, &total);
     clx_jw_obj_end(w);

@@ -76,6 +76,12 @@ class Corrections(unittest.TestCase):
         self.assertEqual(t["inputTokens"], sum(e["inputTokens"] for e in live))
         self.assertEqual(t["outputTokens"], sum(e["outputTokens"] for e in live))
         self.assertEqual(Decimal(t["costUsd"]), sum((Decimal(e["costUsd"] or "0") for e in live), Decimal(0)))
+        # and the voided spend equals the sum over the voided ones
+        dead = [e for e in evs if e.get("voided")]
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?voided=true" % ws)
+        self.assertEqual((js["total"]["events"], js["total"]["inputTokens"]),
+                         (len(dead), sum(e["inputTokens"] for e in dead)), raw[:300])
+        self.assertEqual(Decimal(js["total"]["costUsd"]), sum((Decimal(e["costUsd"] or "0") for e in dead), Decimal(0)))
         return evs
 
     def test_void_exact_and_idempotent(self):
@@ -93,6 +99,14 @@ class Corrections(unittest.TestCase):
         rows, total = self.costs_by_model(ws)
         self.assertEqual(rows, {"gpt-4o-mini": (3, usd(3 * MINI))})
         self.assertEqual(total, usd(3 * MINI))
+        # the voided spend, apart, when asked
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?groupBy=model&voided=true" % ws)
+        self.assertEqual(st, 200, raw)
+        self.assertEqual((js["voided"], js["total"]["events"], Decimal(js["total"]["costUsd"])), (True, 2, usd(2 * MINI)))
+        self.assertEqual([(r["model"], r["events"], r["inputTokens"]) for r in js["rows"]], [("gpt-4o-mini", 2, 20)])
+        for q in ("groupBy=user&voided=true", "groupBy=hour&voided=true", "voided=yes"):
+            st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?%s" % (ws, q))
+            self.assertEqual(st, 400, raw)
         # voiding again changes nothing
         st, js, raw = self.void(key, ["v1"])
         self.assertEqual((js["voided"], js["alreadyVoided"]), (0, 1))
@@ -113,6 +127,8 @@ class Corrections(unittest.TestCase):
         self.void(key, ["v0", "v2", "v4"])
         rows, total = self.costs_by_model(ws)
         self.assertEqual((rows, total), ({}, Decimal(0)))
+        st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/costs?voided=true" % ws)
+        self.assertEqual((js["total"]["events"], Decimal(js["total"]["costUsd"])), (5, usd(5 * MINI)), raw)
         st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/overview" % ws)
         self.assertEqual((js["totals"]["events"], js["series"], js["recent"][0]["voided"]), (0, [], True), raw[:300])
         st, js, raw = self.srv.admin("GET", "workspaces/%s/usage/warnings" % ws)
@@ -158,6 +174,19 @@ class Corrections(unittest.TestCase):
                 self.assertEqual(js["error"]["code"], code, raw)
         st, js, raw = self.amend(key, "m1", {})
         self.assertEqual((st, js["error"]["field"]), (400, "set"))
+        # hostile bodies: a NUL would cut a member name or an id into another one
+        for body, field in ((b'{"requestId":"m1","set":{"model\\u0000x":"gpt-4o"}}', "set"),
+                            (b'{"requestId":"m1\\u0000x","set":{"model":"gpt-4o"}}', "requestId"),
+                            (b'{"requestId":"m1","set":{"tags":{"a":{"x":1}}}}', "set.tags"),
+                            (b'{"requestId":"m1","set":{"timestamp":"nope"}}', "set.timestamp"),
+                            (b'{"requestId":"m1","set":{"inputTokens":1e400}}', "set.inputTokens"),
+                            (b'{"requestId":"m1","set":null}', "set")):
+            st, _, raw = self.srv.request("POST", "/api/v1/usage/amend", body,
+                                          {"Content-Type": "application/json", "X-API-Key": key})
+            self.assertEqual((st, clx.parse(raw)["error"]["field"]), (400, field), raw)
+        st, _, raw = self.srv.request("POST", "/api/v1/usage/void", b'{"requestIds":["m1\\u0000zz"]}',
+                                      {"Content-Type": "application/json", "X-API-Key": key})
+        self.assertEqual(st, 400, raw)
         st, js, raw = self.amend(key, "nope", {"inputTokens": 1})
         self.assertEqual((st, js["error"]["code"]), (404, "not_found"), raw)
         self.assertEqual(self.totals(ws), before)
@@ -525,6 +554,10 @@ class CorrectionsKill9(unittest.TestCase):
                                  "cycle %d" % cycle)
                 self.assertEqual(Decimal(t["costUsd"]), sum((Decimal(e["costUsd"]) for e in live), Decimal(0)),
                                  "cycle %d" % cycle)
+                dead = [e for e in evs.values() if e.get("voided")]
+                st, js, raw = srv.admin("GET", "workspaces/default/usage/costs?voided=true")
+                self.assertEqual((js["total"]["events"], Decimal(js["total"]["costUsd"])),
+                                 (len(dead), sum((Decimal(e["costUsd"]) for e in dead), Decimal(0))), "cycle %d" % cycle)
                 for rid in voided:
                     self.assertTrue(evs[rid].get("voided"), "acknowledged void of %s lost (cycle %d)" % (rid, cycle))
                 for rid, v in amended.items():

@@ -441,6 +441,10 @@ test("an event's panel shows its history and the admin voids and amends it (issu
   const r = await srv.call("GET", `/api/v1/admin/workspaces/default/usage/events?requestId=${rid}`);
   assert.equal(r.body.events[0].voided, true);
   assert.equal(r.body.events[0].inputTokens, 5000);
+  // Costs shows the voided spend apart when asked
+  await page.getByRole("link", { name: "Costs" }).click();
+  await page.getByRole("button", { name: "Show voided spend" }).click();
+  await assertVisibleText(page.locator('[data-voided="total"]'), /^Voided: \$0\.25 in 1 event/);
 });
 
 test("the dark sidebar runs the full height of a page longer than the window", async () => {

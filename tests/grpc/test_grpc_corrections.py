@@ -90,6 +90,27 @@ class GrpcCorrections(unittest.TestCase):
         r = self.stub.Amend(pb.AmendRequest(request_id="g2", fields=["estimatedCostNanos"]), metadata=md, timeout=T)
         self.assertEqual((r.cost_nanos, r.version), (4500, 3))
 
+    def test_admin_token_names_the_workspace(self):
+        ws = "gc-3"
+        key, md = self.setup_ws(ws)
+        admin = (("authorization", "Bearer " + self.srv.admin_token), ("costlynx-workspace", ws))
+        r = self.stub.Void(pb.VoidRequest(request_ids=["g0"], reason="admin"), metadata=admin, timeout=T)
+        self.assertEqual(r.voided, 1)
+        ev0 = self.srv.get_event("g0", ws=ws)
+        self.assertEqual((ev0["voidedBy"], ev0["voidReason"]), ("admin", "admin"))
+        r = self.stub.Amend(pb.AmendRequest(request_id="g1", set=ev("", feature="chat"), fields=["feature"]),
+                            metadata=admin, timeout=T)
+        self.assertEqual(r.version, 2)
+        self.assertEqual(self.srv.get_event("g1", ws=ws)["feature"], "chat")
+        self.status(SC.UNAUTHENTICATED, self.stub.Void, pb.VoidRequest(request_ids=["g2"]),
+                    metadata=(("authorization", "Bearer wrong"), ("costlynx-workspace", ws)), timeout=T)
+        self.status(SC.INVALID_ARGUMENT, self.stub.Void, pb.VoidRequest(request_ids=["g2"]),
+                    metadata=(("authorization", "Bearer " + self.srv.admin_token),), timeout=T)
+        self.status(SC.NOT_FOUND, self.stub.Void, pb.VoidRequest(request_ids=["g2"]),
+                    metadata=(("authorization", "Bearer " + self.srv.admin_token), ("costlynx-workspace", "nope")),
+                    timeout=T)
+        self.assertEqual(self.totals(ws)["events"], 3)
+
     def test_refusals(self):
         ws = "gc-2"
         key, md = self.setup_ws(ws)
