@@ -232,6 +232,10 @@ static void fill(struct import *imp, struct slot *s)
         if (rc == LINE_OK) {
             if (len > 0 && line[len - 1] == '\r')
                 len--;
+            if (imp->lines == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+                line += 3; /* a UTF-8 byte order mark (Windows tools write one) starts the body */
+                len -= 3;
+            }
             size_t i = 0;
             while (i < len && (line[i] == ' ' || line[i] == '\t'))
                 i++;
