@@ -7,6 +7,9 @@ query strings) and gRPC (Budgets/CheckBudget with NULs: protobuf-c's C strings w
 resolve never reaches a loopback receiver at delivery. Each answer names the field; canaries
 are read back exactly. (hostile.py)"""
 import http.server
+import ipaddress
+import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -32,6 +35,23 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+
+def private_address():
+    """A private (RFC 1918 / fc00::/7) address of this host that is not loopback, or None."""
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout.split()
+    except OSError:
+        return None
+    nets = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")]
+    for a in out:
+        try:
+            ip = ipaddress.ip_address(a)
+        except ValueError:
+            continue
+        if any(ip.version == n.version and ip in n for n in nets):
+            return ip
+    return None
 
 
 class HostileGovernanceTest(unittest.TestCase):
@@ -263,6 +283,71 @@ class HostileGovernanceTest(unittest.TestCase):
         self.assertEqual(Receiver.hits, [], "a webhook reached the loopback receiver")
         self.canaries.add("between")
         hostile.assert_alive(self, self.srv)
+
+    def test_50_redirect_to_loopback_with_private_allowed(self):
+        # --webhook-allow private: a receiver on this host's private address may be reached, but
+        # its redirect to loopback is not followed (3xx is retried, never followed). Also the
+        # regression: an IPv6 literal URL was never delivered (libcurl 7.88 cannot parse the
+        # CURLOPT_RESOLVE pin of an IPv6 literal: "Couldn't parse CURLOPT_RESOLVE entry")
+        ip = private_address()
+        if ip is None:
+            self.skipTest("this host has no private address besides loopback")
+        hits = {"a": [], "b": []}
+
+        class Loop(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                hits["b"].append(self.path)
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        loop = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Loop)
+
+        class Redirect(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                hits["a"].append(self.path)
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(307)
+                self.send_header("Location", "http://127.0.0.1:%d/stolen" % loop.server_address[1])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        red = Server((str(ip), 0), Redirect)
+        for s in (loop, red):
+            threading.Thread(target=s.serve_forever, daemon=True).start()
+        srv = clx.Server(extra_args=["--webhook-retry-ms", "100", "--webhook-allow", "private"])
+        try:
+            host = "[%s]" % ip if ip.version == 6 else str(ip)
+            st, js, raw = srv.admin("POST", "workspaces/default/channels",
+                                    {"name": "r", "type": "webhook", "url": "http://%s:%d/hook" % (host, red.server_address[1])})
+            self.assertEqual(st, 201, raw)
+            st, _, raw = srv.admin("POST", "workspaces/default/channels/%s/test" % js["id"])
+            self.assertEqual(st, 202, raw)
+            st, js, raw = srv.admin("POST", "workspaces/default/channels",
+                                    {"name": "l", "type": "webhook", "url": "http://127.0.0.1:%d/" % loop.server_address[1]})
+            self.assertEqual((st, js["error"]["field"]), (400, "url"), raw)  # loopback still refused
+            deadline = time.monotonic() + 10
+            while len(hits["a"]) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertGreaterEqual(len(hits["a"]), 2, srv.admin("GET", "workspaces/default/alerts")[2])
+            st, js, raw = srv.admin("GET", "workspaces/default/alerts")
+            self.assertEqual(js["alerts"][0]["state"], "pending", raw)
+            self.assertIn("HTTP 307", js["alerts"][0]["lastError"], raw)
+            self.assertEqual(hits["b"], [], "the redirect to loopback was followed")
+            hostile.CASES["count"] += 1
+            type(self).ran += 1
+        finally:
+            srv.cleanup()
+            for s in (loop, red):
+                s.shutdown()
+                s.server_close()
 
     def test_99_canaries_after(self):
         for _ in range(3):
