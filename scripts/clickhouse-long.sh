@@ -11,5 +11,5 @@ TARGET=costlynxd ./scripts/build.sh
 export COSTLYNXD="$PWD/${BUILD_DIR:-build}/costlynxd" CLX_SOURCE_DIR="$PWD"
 export CLX_CH_EVENTS="${CLX_CH_EVENTS:-1000000}" CLX_CH_CYCLES="${CLX_CH_CYCLES:-5}" CLX_CH_WAIT="${CLX_CH_WAIT:-1800}"
 cd tests/clickhouse
-if [ $# -eq 0 ]; then set -- test_export test_cells; fi
+if [ $# -eq 0 ]; then set -- test_export test_export_corrections test_cells; fi
 exec /usr/bin/python3 -m unittest -v "$@"

@@ -39,7 +39,9 @@ typedef enum clx_write_outcome {
  * own, between the insert groups queued before and after it, so a void racing an ingest or an
  * amend of the same id has one outcome. A correction keeps the version it replaces in the
  * history family, rewrites the event under its seq, and moves the rollups (the old version's
- * deltas out, the new one's in) — all in one synced batch.
+ * deltas out, the new one's in) — all in one synced batch, with a correction-log record under
+ * a seq of its own (the next number of the same counter as the events': clx_corrlog_put), so
+ * the exporters see every new version in seq order (clx_events_read_after).
  */
 typedef enum clx_write_op {
     CLX_WRITE_OP_INSERT = 0, /* store the event unless (workspace, requestId) was stored before */
@@ -124,7 +126,7 @@ typedef struct clx_writer_stats {
 } clx_writer_stats_t;
 void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out);
 
-/* Metadata entry holding the last event sequence number written (8 bytes BE). */
+/* Metadata entry holding the last sequence number taken, by an event or a correction (8 bytes BE). */
 #define CLX_WRITER_META_SEQ "seq"
 
 #endif

@@ -349,8 +349,10 @@ static int ensure_columns(clx_exporter_t *e, char *why, size_t whylen)
         clx_ch_add_column(&q, e->database, e->table, NULL, i);
         rc = ch_query(e, clx_bytes_cstr(&q), &res);
         if (rc != CLX_OK) {
-            snprintf(why, whylen, "adding column %s to %s.%s failed: %s", clx_ch_column_name(i), e->database, e->table,
-                     res.error);
+            snprintf(why, whylen,
+                     "adding column %s to %s.%s failed (a user without ALTER rights: run the statements of "
+                     "`costlynxd ctl clickhouse-schema --upgrade` as one with them): %s",
+                     clx_ch_column_name(i), e->database, e->table, res.error);
             goto done;
         }
         clx_log(CLX_LOG_INFO, "export", "added column %s to %s.%s (a table of an older costlynxd)",
@@ -656,14 +658,15 @@ void clx_exporter_metrics(void *exporter, char *buf, size_t cap, size_t *len)
         return;
     int n = snprintf(
         buf + *len, cap - *len,
-        "# HELP costlynx_export_lag_events Committed events not yet confirmed by ClickHouse.\n"
+        "# HELP costlynx_export_lag_events Committed events and corrections not yet confirmed by ClickHouse.\n"
         "# TYPE costlynx_export_lag_events gauge\n"
         "costlynx_export_lag_events{destination=\"clickhouse\"} %llu\n"
         "# HELP costlynx_export_lag_seconds Age of the oldest committed event not yet confirmed by ClickHouse (0 "
         "when caught up).\n"
         "# TYPE costlynx_export_lag_seconds gauge\n"
         "costlynx_export_lag_seconds{destination=\"clickhouse\"} %.3f\n"
-        "# HELP costlynx_export_cursor Every event with a sequence number up to this one is in ClickHouse.\n"
+        "# HELP costlynx_export_cursor Every event and correction with a sequence number up to this one is in "
+        "ClickHouse.\n"
         "# TYPE costlynx_export_cursor gauge\n"
         "costlynx_export_cursor{destination=\"clickhouse\"} %llu\n"
         "# HELP costlynx_export_rows_total Rows ClickHouse confirmed since start.\n"

@@ -200,6 +200,10 @@ MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("anthropic", "claud
           ("google", "gemini-2.0-flash"), ("openai", "mystery-model")]
 
 
+# the event times of make_event: fixed for the process, so a re-sent event is the same event
+BASE_MS = (int(time.time()) // 3600 - 1) * 3600 * 1000
+
+
 def make_event(prefix, i):
     """A deterministic, varied event: several models (one unpriced), projects, features, sizes."""
     provider, model = MODELS[i % len(MODELS)]
@@ -212,6 +216,14 @@ def make_event(prefix, i):
         ev["estimatedCostUsd"] = 0.000123
     if i % 17 == 0 and ev["inputTokens"] > 50:
         ev["cachedTokens"] = 50
+    # issue 10: most events name a user, half a team tag, a third happened hours before arrival
+    if i % 4 != 3:
+        ev["userId"] = "u%d" % (i % 23)
+    if i % 2 == 0:
+        ev["tags"] = {"team": "t%d" % (i % 5), "run": str(i % 3)}
+    if i % 3 == 0:
+        ms = BASE_MS - (i % 72) * 3600000 - i % 1000
+        ev["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
     return ev
 
 

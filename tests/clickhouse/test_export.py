@@ -311,11 +311,14 @@ class DocsTest(unittest.TestCase):
         s = clx.Server(extra_args=chlib.export_args(CH.url, "costlynx", 5000, 100))
         self.addCleanup(s.cleanup)
         key = chlib.setup_workspace(s)
+        status, _, raw = s.admin("PATCH", "workspaces/default", {"tagDimensions": ["team"]})
+        self.assertEqual(status, 200, raw)
         chlib.send_events(s, key, "docs", 0, 20000, repeat_every=7)
         chlib.wait_caught_up(s)
         q = doc_queries()
-        self.assertEqual(sorted(q), ["fleet_by_cell", "newest_per_cell", "spend_by_model", "spend_by_project_day",
-                                     "spend_by_project_day_argmax", "top_users", "workspaces_on_two_cells"])
+        self.assertEqual(sorted(q), ["fleet_by_cell", "newest_per_cell", "spend_by_hour", "spend_by_model",
+                                     "spend_by_project_day", "spend_by_project_day_argmax", "spend_by_tag",
+                                     "top_users", "top_users_argmax", "workspaces_on_two_cells"])
         res = {name: CH.rows(sql) for name, sql in q.items()}
         # spend by project and day: FINAL, argMax and costlynx's costs API agree to the nano-dollar
         from decimal import Decimal
@@ -333,7 +336,25 @@ class DocsTest(unittest.TestCase):
         self.assertEqual(res["spend_by_project_day"], res["spend_by_project_day_argmax"])
         by_model = chlib.costlynx_by(s, "model")
         self.assertEqual({r[1]: (int(r[2]), int(r[5])) for r in res["spend_by_model"]}, by_model)
-        self.assertEqual(res["top_users"], [])  # no users yet (issue 10)
+        # issue 10: users, a tag, event time — against costlynx's own groupings
+        def costs(group):
+            status, js, raw = s.admin("GET", "workspaces/default/usage/costs?groupBy=%s&from=2000-01-01"
+                                             "&to=2100-01-01&limit=1000" % group)
+            self.assertEqual(status, 200, raw)
+            return js["rows"]
+        users = sorted(((r["user"], r["events"], int(Decimal(r["costUsd"]) * 10 ** 9)) for r in costs("user")),
+                       key=lambda x: (-x[2], x[0]))[:10]
+        self.assertEqual(len(users), 10)
+        self.assertEqual([(r[0], int(r[1]), int(r[2])) for r in res["top_users"]], users)
+        self.assertEqual(res["top_users_argmax"], res["top_users"])
+        self.assertEqual({r[0]: (int(r[1]), int(r[2])) for r in res["spend_by_tag"]},
+                         {r["tag:team"]: (r["events"], int(Decimal(r["costUsd"]) * 10 ** 9))
+                          for r in costs("tag:team")})
+        hours = {re.sub(r"\D", "", r["hour"])[:10]: (r["events"], int(Decimal(r["costUsd"]) * 10 ** 9))
+                 for r in costs("hour")}
+        got = {re.sub(r"\D", "", r[0])[:10]: (int(r[1]), int(r[2])) for r in res["spend_by_hour"]}
+        self.assertEqual(got, hours)
+        self.assertGreater(len(got), 24)  # a third of the events happened up to 72 hours back
         self.assertEqual(res["workspaces_on_two_cells"], [])
         total = chlib.costlynx_totals(s)
         self.assertEqual([[r[0], r[1], int(r[2]), int(r[3])] for r in res["fleet_by_cell"]],

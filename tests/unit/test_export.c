@@ -292,6 +292,37 @@ static void test_log_has_corrections(void **state)
     assert_int_equal(put_stored(f->w, "a", "r5", 500), 7);
 }
 
+/* A correction record that is malformed, or names a missing event, stops the read: never skipped. */
+static void test_log_corrupt_correction(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(put_stored(f->w, "a", "r1", 100), 1);
+    entry_t got[8], *p = got;
+    unsigned char k[8], v[9];
+
+    clx_be64_put(k, 2);
+    clx_be64_put(v, 99); /* event 99 of workspace "a": there is none */
+    v[8] = 'a';
+    assert_int_equal(clx_store_put(f->s, CLX_CF_CORRLOG, k, 8, v, 9), CLX_OK);
+    assert_int_equal(clx_events_read_after(f->s, 0, UINT64_MAX, 100, collect_entries, &p, NULL), CLX_ECORRUPT);
+    assert_int_equal(p - got, 1); /* the event before it was handed out, nothing after */
+    p = got;
+    assert_int_equal(clx_events_read_after(f->s, 0, 1, 100, collect_entries, &p, NULL), CLX_OK); /* bounded before */
+    assert_int_equal(p - got, 1);
+
+    clx_be64_put(v, 1);
+    assert_int_equal(clx_store_put(f->s, CLX_CF_CORRLOG, k, 8, v, 8), CLX_OK); /* no workspace */
+    p = got;
+    assert_int_equal(clx_events_read_after(f->s, 1, UINT64_MAX, 100, collect_entries, &p, NULL), CLX_ECORRUPT);
+    assert_int_equal(p - got, 0);
+    assert_int_equal(clx_store_delete(f->s, CLX_CF_CORRLOG, k, 8), CLX_OK);
+    unsigned char k9[9] = {0, 0, 0, 0, 0, 0, 0, 2, 'x'};
+    clx_be64_put(v, 1);
+    assert_int_equal(clx_store_put(f->s, CLX_CF_CORRLOG, k9, 9, v, 9), CLX_OK); /* a key that is no seq */
+    p = got;
+    assert_int_equal(clx_events_read_after(f->s, 0, UINT64_MAX, 100, collect_entries, &p, NULL), CLX_ECORRUPT);
+}
+
 /* Requests alternate between workspaces whose names prefix each other ("a", "ab", "a-b"):
  * the log must come back in global seq order with each event's own workspace. */
 static void test_merge_order_across_workspaces(void **state)
@@ -801,6 +832,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_merge_order_across_workspaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_has_corrections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_corrupt_correction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_are_gapless_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_round_trip, setup, teardown),
