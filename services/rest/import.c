@@ -433,8 +433,10 @@ static void step(struct import *imp)
                         (unsigned long long)imp->next_line);
         imp->stop = 1;
     }
-    int waiting = 0;
+    int waiting;
     struct slot *s = NULL;
+again:
+    waiting = 0;
     for (size_t i = 0; i < IMPORT_SLOTS; i++) {
         s = &imp->slots[i];
         if (s->busy)
@@ -477,7 +479,9 @@ static void step(struct import *imp)
         if (imp->slots[i].held)
             return;
     if (!imp->eof && !imp->stop)
-        return;
+        goto again; /* every slot was answered at once (all its lines rejected): nothing in flight
+                       will call back, so read on here (this hung for good once 8 chunks in a row,
+                       800 lines, were all rejected) */
     if (imp->req != NULL)
         respond(imp);
     import_free(imp);

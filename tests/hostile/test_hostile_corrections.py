@@ -113,6 +113,11 @@ class HostileCorrectionsTest(unittest.TestCase):
                       (1, 0, 1, 2), [(1, "too_long")])
         self.imported("a million blank lines", b"\n" * 1_000_000 + line("imp-blank") + b"\n \t\r\n",
                       (1, 0, 0, 1_000_002))
+        # regression: once 8 chunks in a row (800 lines) were all rejected, nothing was in flight to
+        # move the import on: the request hung for good, holding its body
+        self.imported("800 invalid lines", b"x\n" * 800, (0, 0, 800, 800), [(i + 1, "invalid_json") for i in range(800)])
+        self.imported("5,000 invalid lines, then an event", b"{}\n" * 5000 + line("imp-after-bad"), (1, 0, 5000, 5001),
+                      [(i + 1, "invalid_body") for i in range(1000)])
         self.imported("a line per event error", line("imp-neg", inputTokens=-5) + b"\n" + line("imp-ok-after"),
                       (1, 0, 1, 2), [(1, "invalid_value")])
         self.imported("the same id twice in one file", line("imp-twice") + b"\n" + line("imp-twice"), (1, 1, 0, 2))
