@@ -227,6 +227,7 @@ int main(int argc, char **argv)
         return 1;
     }
     clx_query_t *query = clx_query_create(store);
+    clx_query_set_dims(query, clx_writer_dims(writer));
     day0_ms = (clx_now_ms() / CLX_MS_PER_DAY - DAYS) * CLX_MS_PER_DAY;
     to_ms = day0_ms + DAYS * CLX_MS_PER_DAY;
     from_ms = to_ms - 30 * CLX_MS_PER_DAY;

@@ -5,9 +5,11 @@
  * priced) to clx_writer_submit and return to their loops. The writer thread takes
  * everything queued since its last write, decides dedup for every item (one MultiGet on
  * CF_DEDUP plus a set of ids seen earlier in the same group), puts each new event, its
- * dedup record and its event-time index entry into ONE WriteBatch, writes it with sync=true, and only then calls every
- * request's done callback. A lone request is written at once; under load the group grows
- * by itself, so one fsync covers many requests.
+ * dedup record, its event-time index entry and its rollups into ONE WriteBatch, writes it
+ * with sync=true, and only then calls every request's done callback. A lone request is
+ * written at once; under load the group grows by itself, so one fsync covers many requests.
+ * The events' dims deltas are held in memory and flushed every few seconds instead
+ * (clx_dims_acc_t in clx_dims.h: a crash loses none of them).
  *
  * Dedup is per (workspace, requestId): the dedup key. A repeat is "skipped"; if its
  * fingerprint differs from the stored one it is "conflict" (still skipped, not stored).
@@ -116,6 +118,13 @@ void clx_writer_destroy(clx_writer_t *w);
 
 /* The store the writer writes (for reads of what it wrote, e.g. an amend's current version). */
 clx_store_t *clx_writer_store(clx_writer_t *w);
+
+/*
+ * The dims sums the writer holds in memory until its next flush (clx_dims.h), for the queries
+ * to add to what they read; owned by the writer, valid until clx_writer_destroy.
+ */
+typedef struct clx_dims_acc clx_dims_acc_t;
+clx_dims_acc_t *clx_writer_dims(clx_writer_t *w);
 
 /* Counters for /metrics and benchmarks (approximate, lock-free reads). */
 typedef struct clx_writer_stats {

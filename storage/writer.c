@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clx_dims.h"
 #include "clx_error.h"
 #include "clx_hash.h"
 #include "clx_log.h"
@@ -57,7 +58,17 @@ struct clx_writer {
     size_t rollcap;
 
     clx_rollup_upkeep_t *upkeep; /* compacts the rollups family after a burst of merges */
+
+    /* the dims deltas of inserted events, summed in memory and flushed every few seconds
+     * (clx_dims.h: clx_dims_acc_t says why and how nothing is lost) */
+    clx_dims_acc_t *dims;
+    const clx_rollup_ref_t **dimrefs; /* the group's dims refs, added once the group is written */
+    size_t ndimrefs, dimcap;
+    int64_t dims_flushed_ms; /* monotonic time of the last flush */
 };
+
+#define DIMS_FLUSH_MS 5000       /* the longest the writer holds dims sums */
+#define DIMS_FLUSH_KEYS 100000 /* or this many distinct keys, whichever comes first */
 
 /* Returns buf grown to hold at least need bytes. Cannot fail (aborts on OOM). */
 static void *grow(void *buf, size_t *cap, size_t need)
@@ -133,16 +144,48 @@ static size_t add_rollups(clx_writer_t *w, clx_write_req_t *head, size_t ninsert
     if (n == 0)
         return 0;
     w->rolls = grow(w->rolls, &w->rollcap, n * sizeof(*w->rolls));
+    w->dimrefs = grow(w->dimrefs, &w->dimcap, n * sizeof(*w->dimrefs));
     n = 0;
+    w->ndimrefs = 0;
     for (size_t x = 0; x < ninserted; x++) {
         const clx_write_item_t *it = w->gitems[w->ins[x]];
-        for (size_t k = 0; k < it->nrollups; k++)
-            w->rolls[n++] = &it->rollups[k];
+        for (size_t k = 0; k < it->nrollups; k++) {
+            if (it->rollups[k].dims) /* to the accumulator, once the group is written */
+                w->dimrefs[w->ndimrefs++] = &it->rollups[k];
+            else
+                w->rolls[n++] = &it->rollups[k];
+        }
     }
     for (clx_write_req_t *r = head; r != NULL; r = r->next_)
         for (size_t k = 0; k < r->nextra_rollups; k++)
             w->rolls[n++] = &r->extra_rollups[k];
     return clx_rollup_merge_refs(w->batch, w->s, w->rolls, n);
+}
+
+/* Flushes the held dims sums (through last_seq). CLX_OK, or the store's error (sums kept). */
+static int dims_flush(clx_writer_t *w)
+{
+    size_t merges = 0;
+    int rc = clx_dims_acc_flush(w->dims, w->s, w->batch, w->last_seq, &merges);
+    w->dims_flushed_ms = (int64_t)(clx_mono_ns() / 1000000);
+    if (rc == CLX_OK)
+        clx_rollup_upkeep_note(w->upkeep, merges);
+    else
+        clx_log(CLX_LOG_WARN, "store", "dims sums not flushed yet (%s); kept in memory", clx_strerror(rc));
+    return rc;
+}
+
+/* After a group: hand the sums to the flusher when they are old or many enough. */
+static void dims_maybe_flush(clx_writer_t *w)
+{
+    size_t n = clx_dims_acc_size(w->dims);
+    int64_t now = (int64_t)(clx_mono_ns() / 1000000);
+    if ((n >= DIMS_FLUSH_KEYS || (n > 0 && now - w->dims_flushed_ms >= DIMS_FLUSH_MS)) &&
+        clx_dims_acc_flush_async(w->dims, w->last_seq))
+        w->dims_flushed_ms = now;
+    else if (n >= 4 * DIMS_FLUSH_KEYS) /* no flusher, or one stuck on a full disk: here, then */
+        dims_flush(w);
+    clx_rollup_upkeep_note(w->upkeep, clx_dims_acc_flushed(w->dims));
 }
 
 static void writer_group(clx_writer_t *w, clx_write_req_t *head)
@@ -293,6 +336,7 @@ static void writer_group(clx_writer_t *w, clx_write_req_t *head)
         clx_batch_meta_put(w->batch, w->s, CLX_WRITER_META_SEQ, sv, sizeof(sv));
         rc = clx_store_write(w->s, w->batch, 1);
         if (rc == CLX_OK) {
+            clx_dims_acc_add(w->dims, w->dimrefs, w->ndimrefs);
             w->last_seq = seq;
             atomic_fetch_add_explicit(&w->groups, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&w->inserted, ninserted, memory_order_relaxed);
@@ -374,6 +418,9 @@ static void writer_correct(clx_writer_t *w, clx_write_req_t *req)
     int rc = CLX_OK;
     uint64_t cseq = w->last_seq; /* each applied correction takes the next seq: its correction-log record */
 
+    /* the events corrected may have dims deltas still held: into the store first, so the
+     * correction's own deltas (written below) meet them there and a replay never redoes them */
+    rc = dims_flush(w);
     clx_batch_clear(w->batch);
     for (size_t i = 0; i < req->nitems && rc == CLX_OK; i++) {
         clx_write_item_t *it = &req->items[i];
@@ -508,8 +555,21 @@ static void *writer_main(void *arg)
     pthread_setname_np(pthread_self(), "clx-writer");
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (w->head == NULL && !w->stopping)
-            pthread_cond_wait(&w->cv, &w->mu);
+        while (w->head == NULL && !w->stopping) {
+            if (clx_dims_acc_size(w->dims) == 0) {
+                pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
+            /* idle with dims sums held: flush them when they are old enough */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0 && w->head == NULL) {
+                pthread_mutex_unlock(&w->mu);
+                dims_maybe_flush(w);
+                pthread_mutex_lock(&w->mu);
+            }
+        }
         clx_write_req_t *group = w->head;
         w->head = w->tail = NULL;
         w->queued_items = 0;
@@ -530,6 +590,7 @@ static void *writer_main(void *arg)
             last->next_ = NULL;
             writer_group(w, r);
         }
+        dims_maybe_flush(w);
     }
     return NULL;
 }
@@ -563,6 +624,21 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
     w->max_queued = max_queued_items;
     w->last_seq = last_seq;
     w->batch = clx_batch_create();
+    w->dims = clx_dims_acc_create();
+    w->dims_flushed_ms = (int64_t)(clx_mono_ns() / 1000000);
+    rc = clx_dims_acc_recover(w->dims, s, last_seq, NULL); /* the deltas a crash left unflushed */
+    if (rc == CLX_OK && clx_dims_acc_start(w->dims, s) != CLX_OK)
+        clx_log(CLX_LOG_WARN, "store", "cannot start the dims flusher; the writer flushes them itself");
+    if (rc != CLX_OK) {
+        clx_log(CLX_LOG_ERROR, "store", "cannot count the dims of the events after the last flush: %s",
+                clx_strerror(rc));
+        clx_dims_acc_destroy(w->dims);
+        clx_batch_destroy(w->batch);
+        free(w);
+        w = NULL;
+        rc = rc == CLX_ECORRUPT ? CLX_ECORRUPT : CLX_EIO;
+        goto fail;
+    }
     atomic_init(&w->groups, 0);
     atomic_init(&w->requests, 0);
     atomic_init(&w->items, 0);
@@ -573,6 +649,7 @@ int clx_writer_create(clx_store_t *s, size_t max_queued_items, clx_writer_t **ou
         clx_log(CLX_LOG_ERROR, "store", "cannot start the writer thread");
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
+        clx_dims_acc_destroy(w->dims);
         clx_batch_destroy(w->batch);
         free(w);
         w = NULL;
@@ -624,7 +701,10 @@ void clx_writer_destroy(clx_writer_t *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    dims_flush(w); /* a clean stop leaves nothing to count again */
     clx_rollup_upkeep_stop(w->upkeep);
+    clx_dims_acc_destroy(w->dims);
+    free(w->dimrefs);
 
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
@@ -652,6 +732,11 @@ clx_store_t *clx_writer_store(clx_writer_t *w)
 }
 
 /* Cannot fail. */
+clx_dims_acc_t *clx_writer_dims(clx_writer_t *w)
+{
+    return w->dims;
+}
+
 void clx_writer_stats(clx_writer_t *w, clx_writer_stats_t *out)
 {
     out->groups = atomic_load_explicit(&w->groups, memory_order_relaxed);

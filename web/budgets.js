@@ -36,10 +36,11 @@ function meter(pct) {
 
 export async function render(ctx) {
   const { main, workspace } = ctx;
-  const [list, projects, keys] = await Promise.all([
+  const [list, projects, keys, channels] = await Promise.all([
     api.get(api.wsPath(workspace, "/budgets")),
     api.get(api.wsPath(workspace, "/projects")),
     api.get(api.wsPath(workspace, "/keys")),
+    api.get(api.wsPath(workspace, "/channels")),
   ]);
   if (!ctx.isCurrent()) return;
   const budgets = list.budgets || [];
@@ -84,6 +85,8 @@ export async function render(ctx) {
   const period = select([{ value: "month", label: "Calendar month" }, { value: "week", label: "Week (from Monday)" }, { value: "day", label: "Day" }], { name: "period", value: "month" });
   const amount = h("input", { name: "amountUsd", required: true, inputmode: "decimal", placeholder: "250.00" });
   const thresholds = h("input", { name: "thresholds", value: "50, 80, 100" });
+  const chanSel = h("select", { name: "channels", multiple: true, size: 3 },
+    (channels.channels || []).map((c) => h("option", { value: c.id }, `${c.name} (${c.type})`)));
   const err = h("div", { class: "form-error", role: "alert" });
   const fields = {
     project: field("Project", project), environment: field("Environment", environment),
@@ -107,6 +110,7 @@ export async function render(ctx) {
     fields.user.wrap, fields.tag.wrap, fields.value.wrap,
     field("Period", period).wrap, field("Amount (USD)", amount, "An exact decimal, e.g. 250.00").wrap,
     field("Thresholds (%)", thresholds, "Alerts at these percentages of the amount").wrap,
+    field("Alert channels", chanSel, "None selected: every channel of the workspace").wrap,
     h("div", { class: "field form-submit" }, submit), err);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -124,6 +128,8 @@ export async function render(ctx) {
     const body = { name: name.value.trim(), scope: s, period: period.value, amountUsd: amount.value.trim() };
     const t = thresholds.value.split(/[,\s]+/).filter(Boolean).map(Number);
     if (t.length) body.thresholds = t;
+    const picked = [...chanSel.selectedOptions].map((o) => o.value);
+    if (picked.length) body.channels = picked;
     submit.disabled = true;
     try {
       const b = await api.post(api.wsPath(workspace, "/budgets"), body);

@@ -117,6 +117,7 @@ typedef enum clx_budget_scope {
 
 #define CLX_BUDGET_ID_LEN 16 /* "bud_" + 12 hex */
 #define CLX_BUDGET_THRESHOLDS_MAX 16
+#define CLX_BUDGET_CHANNELS_MAX 8
 #define CLX_SETTINGS_FEATURE_MAX 256
 
 typedef struct clx_budget_def {
@@ -135,6 +136,8 @@ typedef struct clx_budget_def {
     int64_t amount_nanos; /* > 0 */
     uint32_t thresholds_bp[CLX_BUDGET_THRESHOLDS_MAX];
     size_t nthresholds;
+    char channel_ids[CLX_BUDGET_CHANNELS_MAX][16]; /* where its alerts go; none: every channel */
+    size_t nchannels;
     int64_t created_at_ms, updated_at_ms;
     int deleted; /* kept in memory (pointers stay valid), never listed */
 } clx_budget_def_t;

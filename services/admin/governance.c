@@ -191,6 +191,10 @@ static int check_budget_refs(clx_settings_t *s, const clx_budget_def_t *in, clx_
                                     in->environment);
     if (in->key_id[0] != '\0' && clx_map_get(s->key_by_id, k, clx_settings_mapkey(k, ws, in->key_id, NULL)) == NULL)
         return clx_settings_missing(problem, "scope.key", "key '%s' does not exist in the workspace", in->key_id);
+    for (size_t i = 0; i < in->nchannels; i++)
+        if (find_channel(s, ws, in->channel_ids[i]) == NULL)
+            return clx_settings_missing(problem, "channels", "channel '%s' does not exist in the workspace",
+                                        in->channel_ids[i]);
     return CLX_OK;
 }
 

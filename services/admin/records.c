@@ -136,6 +136,11 @@ void clx_settings_put_budget(clx_settings_t *s, clx_batch_t *b, const clx_budget
     m.user_id = (char *)d->user_id;
     m.tag_key = (char *)d->tag_key;
     m.tag_value = (char *)d->tag_value;
+    char *chans[CLX_BUDGET_CHANNELS_MAX];
+    for (size_t i = 0; i < d->nchannels && i < CLX_BUDGET_CHANNELS_MAX; i++)
+        chans[i] = (char *)d->channel_ids[i];
+    m.channel_ids = chans;
+    m.n_channel_ids = d->nchannels;
     m.period = (uint32_t)d->period;
     m.amount_nanos = d->amount_nanos;
     m.thresholds_bp = (uint32_t *)d->thresholds_bp;
@@ -326,6 +331,8 @@ static int load_budget(clx_settings_t *s, const ProtobufCMessage *msg)
     snprintf(d->user_id, sizeof(d->user_id), "%s", m->user_id);
     snprintf(d->tag_key, sizeof(d->tag_key), "%s", m->tag_key);
     snprintf(d->tag_value, sizeof(d->tag_value), "%s", m->tag_value);
+    for (size_t i = 0; i < m->n_channel_ids && d->nchannels < CLX_BUDGET_CHANNELS_MAX; i++)
+        snprintf(d->channel_ids[d->nchannels++], sizeof(d->channel_ids[0]), "%s", m->channel_ids[i]);
     d->period = (int)m->period;
     d->amount_nanos = m->amount_nanos;
     for (size_t i = 0; i < m->n_thresholds_bp; i++)

@@ -437,6 +437,7 @@ static int serve(int argc, char **argv)
     if (threads <= 0)
         threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
     query = clx_query_create(store);
+    clx_query_set_dims(query, clx_writer_dims(writer));
     maintenance = clx_maintenance_create(store, backup_dir, (unsigned)atol(clx_config_get(values, "backup-keep")));
     /* the OTLP door: one state (limits, counters) behind POST /v1/traces and TraceService/Export */
     clx_otlp_door_config_t ocfg = {

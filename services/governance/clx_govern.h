@@ -4,11 +4,13 @@
  * outbox exactly once per period, and the delivery thread that sends them.
  *
  * Spend: when a budget is (re)loaded, its period-to-date spend is summed from the hourly
- * rollups (or, for a key's budget, from the events: rollups carry no key) on one snapshot,
+ * rollups (or, for a key's, user's or tag value's budget, from the events) on one snapshot,
  * together with the writer's "seq" of that snapshot; from then on every written event with
  * a higher sequence number is added by clx_govern_on_event (the writer thread, after the
- * group's synced write). So the in-memory figure is exact: no event is counted twice or
- * missed, whatever the order of loading and writing. An event counts in the period holding
+ * group's synced write). The read runs without the mutex; meanwhile the hook keeps the
+ * budget's deltas aside and those above the read's seq are added when it ends. So the
+ * in-memory figure is exact: no event is counted twice or missed, whatever the order of
+ * loading and writing. An event counts in the period holding
  * the start of its hour (the rollups' bucket), in the workspace's zone.
  *
  * Threshold alerts: the writer thread only flags a crossing and signals; the governance
@@ -27,8 +29,8 @@
  * these are not).
  *
  * Thread-safety: every function may be called from any thread. on_event and check take one
- * mutex for a few comparisons per budget of the workspace; a budget (re)load holds it while
- * its spend is summed (rare: creation, update, start, a new period).
+ * mutex for a hash lookup and a few comparisons per budget of the workspace; only the read of
+ * a new period's spend at its first event holds it (a new period's spend is small).
  */
 #ifndef CLX_GOVERN_H
 #define CLX_GOVERN_H

@@ -11,8 +11,9 @@
  * afterwards each hour is judged once it is complete (5 minutes past its end), together with
  * the two hours before it (events with late timestamps still count).
  *
- * Hours are UTC (the baseline's weekday/weekend split uses UTC days). One thread (the
- * governance thread) runs it; list may be called from any thread.
+ * Hours are UTC; the baseline's weekday/weekend split uses the workspace's time zone (its
+ * offset at the judged hours). One thread (the governance thread) runs it; list may be called
+ * from any thread.
  */
 #ifndef CLX_WATCH_H
 #define CLX_WATCH_H

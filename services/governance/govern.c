@@ -37,6 +37,14 @@ struct tracked {
     uint32_t pending;     /* crossed, alert not written yet (the governance thread's job) */
     int keep;             /* sync's mark */
     int dirty;            /* corrections changed its events: spend to be read again */
+    /* while its spend is read from the store (without the mutex: a month of a key's events
+     * can take a while), the hook keeps the deltas of the events it sees here instead */
+    int loading;
+    struct delta {
+        uint64_t seq;
+        int64_t cost;
+    } * buf;
+    size_t nbuf, capbuf;
 };
 
 struct clx_govern {
@@ -57,8 +65,17 @@ struct clx_govern {
     /* the event rules (a new model, unpriced events, lock refusals): under mu */
     clx_map_t *models;         /* ws '\0' provider '\0' model -> (void *)1: seen in the workspace */
     clx_map_t *raised;         /* ws '\0' alert id -> (void *)1: queued once by this process */
+    clx_map_t *counts;         /* ws '\0' rule '\0' UTC date -> alerts raised (under_cap) */
     struct event_alert *queue; /* alerts to write, for the thread */
     size_t nqueue, capqueue;
+
+    /* budgets sorted by workspace, and each workspace's range of them (rebuilt by sync): the
+     * writer's hook and the check look at their workspace's budgets only */
+    clx_map_t *by_ws; /* ws -> index + 1 into ranges */
+    struct ws_range {
+        size_t start, n;
+    } * ranges;
+    size_t nranges;
 
     clx_watch_t *watch; /* hourly anomalies (the governance thread runs it) */
     int64_t last_prune_ms;
@@ -200,17 +217,18 @@ static int key_scan_cb(void *arg, uint64_t seq, const Costlynx__Store__V1__Store
 }
 
 /*
- * Sums t's period-to-date spend and sets applied_seq to match (see the header). Called with
- * g->mu held, so no on_event runs meanwhile. CLX_OK, CLX_EIO or CLX_ECORRUPT.
+ * Sums budget d's spend over period into *spent, and into *seq the sequence number the sum is
+ * exact up to (see the header). Reads the store only: needs no lock. CLX_OK, CLX_EIO or
+ * CLX_ECORRUPT.
  */
-static int load_spend(clx_govern_t *g, struct tracked *t)
+static int load_spend(clx_govern_t *g, const clx_budget_def_t *d, clx_span_t period, int64_t *spent, uint64_t *seq_out)
 {
-    const clx_budget_def_t *d = &t->def;
-    t->spent = 0;
+    *spent = 0;
+    *seq_out = 0;
     if (by_events(d)) {
         /* the events of the period, newest first (the listing filters users and tags itself) */
-        struct key_scan ks = {.def = d, .period = t->period};
-        clx_event_filter_t f = {.from_ms = t->period.start_ms, .to_ms = t->period.end_ms};
+        struct key_scan ks = {.def = d, .period = period};
+        clx_event_filter_t f = {.from_ms = period.start_ms, .to_ms = period.end_ms};
         if (d->scope == CLX_BUDGET_SCOPE_USER)
             f.user_id = d->user_id;
         if (d->scope == CLX_BUDGET_SCOPE_TAG) {
@@ -225,8 +243,8 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
                 return rc;
             before = next;
         } while (next.seq != 0 || next.time_ms != 0);
-        t->spent = ks.spent;
-        t->applied_seq = ks.max_seq;
+        *spent = ks.spent;
+        *seq_out = ks.max_seq;
         return CLX_OK;
     }
 
@@ -234,8 +252,8 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
     size_t wl = strlen(ws);
     char prefix[CLX_ROLLUP_PREFIX_LEN(CLX_SLUG_MAX)], start[CLX_ROLLUP_PREFIX_LEN(CLX_SLUG_MAX)];
     size_t plen = clx_rollup_key_prefix(prefix, CLX_ROLLUP_HOUR, ws, 0, 0);
-    int64_t from = (t->period.start_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR; /* hours starting inside */
-    int64_t to = (t->period.end_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR;
+    int64_t from = (period.start_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR; /* hours starting inside */
+    int64_t to = (period.end_ms + CLX_MS_PER_HOUR - 1) / CLX_MS_PER_HOUR;
     size_t slen = clx_rollup_key_prefix(start, CLX_ROLLUP_HOUR, ws, (uint32_t)from, 1);
     (void)wl;
     int rc = CLX_OK;
@@ -287,8 +305,8 @@ static int load_spend(clx_govern_t *g, struct tracked *t)
     free(scratch);
     if (rc != CLX_OK)
         return rc;
-    t->spent = sum > INT64_MAX ? INT64_MAX : sum < INT64_MIN ? INT64_MIN : (int64_t)sum;
-    t->applied_seq = seq;
+    *spent = sum > INT64_MAX ? INT64_MAX : sum < INT64_MIN ? INT64_MIN : (int64_t)sum;
+    *seq_out = seq;
     return CLX_OK;
 }
 
@@ -297,7 +315,7 @@ static int start_period(clx_govern_t *g, struct tracked *t, int64_t now)
 {
     clx_period_bounds(t->tz, (clx_period_t)t->def.period, now, &t->period);
     t->fired = 0;
-    int rc = load_spend(g, t);
+    int rc = load_spend(g, &t->def, t->period, &t->spent, &t->applied_seq);
     t->pending =
         clx_budget_crossed(t->spent, t->def.amount_nanos, t->def.thresholds_bp, t->def.nthresholds) & ~t->fired;
     if (t->pending)
@@ -305,13 +323,103 @@ static int start_period(clx_govern_t *g, struct tracked *t, int64_t now)
     return rc;
 }
 
+/*
+ * Reading a budget's spend without holding g->mu: begin (mu held) sets the period at now and
+ * makes the hook buffer its deltas; the caller then reads the store (load_spend, no lock) and
+ * finishes (mu held): the sum, plus every buffered event the read did not see (seq above the
+ * read's), is exact — seqs are given in commit order and a snapshot holds every commit before
+ * it. Thresholds already fired stay fired. The caller holds sync_mu so t is not freed meanwhile.
+ */
+static void begin_load(struct tracked *t, int64_t now)
+{
+    int64_t start = t->period.start_ms;
+    clx_period_bounds(t->tz, (clx_period_t)t->def.period, now, &t->period);
+    if (t->period.start_ms != start)
+        t->spent = 0; /* a new period (or a new budget); else the figure before stands meanwhile */
+    t->loading = 1;
+    t->nbuf = 0;
+    t->pending = 0;
+}
+
+static void finish_load(clx_govern_t *g, struct tracked *t, int rc, int64_t spent, uint64_t seq)
+{
+    if (rc != CLX_OK)
+        clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend: %s", t->def.id, clx_strerror(rc));
+    uint64_t applied = seq;
+    for (size_t i = 0; i < t->nbuf; i++) {
+        if (t->buf[i].seq <= seq)
+            continue; /* in the read already */
+        spent = sat_add(spent, t->buf[i].cost);
+        if (t->buf[i].seq > applied)
+            applied = t->buf[i].seq;
+    }
+    t->nbuf = 0;
+    t->spent = spent;
+    t->applied_seq = applied;
+    t->loading = 0;
+    t->pending =
+        clx_budget_crossed(t->spent, t->def.amount_nanos, t->def.thresholds_bp, t->def.nthresholds) & ~t->fired;
+    if (t->pending)
+        g->kicked = 1;
+}
+
+/* Loads the budgets of list (each begun) one by one, the mutex held only to finish each. */
+static void load_list(clx_govern_t *g, struct tracked **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t spent;
+        uint64_t seq;
+        int rc = load_spend(g, &list[i]->def, list[i]->period, &spent, &seq);
+        pthread_mutex_lock(&g->mu);
+        finish_load(g, list[i], rc, spent, seq);
+        if (g->kicked)
+            pthread_cond_signal(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+    }
+}
+
 static void tracked_free(struct tracked *t)
 {
     if (t == NULL)
         return;
+    free(t->buf);
     free(t->def.name);
     clx_tz_destroy(t->tz);
     free(t);
+}
+
+static int by_workspace(const void *x, const void *y)
+{
+    const struct tracked *a = *(const struct tracked *const *)x, *b = *(const struct tracked *const *)y;
+    return strcmp(a->def.workspace, b->def.workspace);
+}
+
+/* Sorts the budgets by workspace and indexes each workspace's range. g->mu held. */
+static void index_budgets(clx_govern_t *g)
+{
+    if (g->n > 1)
+        qsort(g->budgets, g->n, sizeof(*g->budgets), by_workspace);
+    clx_map_destroy(g->by_ws);
+    g->by_ws = clx_map_create();
+    free(g->ranges);
+    g->ranges = clx_xcalloc(g->n ? g->n : 1, sizeof(*g->ranges));
+    g->nranges = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const char *ws = g->budgets[i]->def.workspace;
+        if (i == 0 || strcmp(ws, g->budgets[i - 1]->def.workspace) != 0) {
+            g->ranges[g->nranges] = (struct ws_range){i, 0};
+            clx_map_put(g->by_ws, ws, strlen(ws), (void *)(uintptr_t)(++g->nranges));
+        }
+        g->ranges[g->nranges - 1].n++;
+    }
+}
+
+/* ws's budgets: [*start, *start + return). g->mu held. */
+static size_t ws_budgets(clx_govern_t *g, const char *ws, size_t *start)
+{
+    size_t idx = g->by_ws != NULL ? (size_t)(uintptr_t)clx_map_get(g->by_ws, ws, strlen(ws)) : 0;
+    *start = idx ? g->ranges[idx - 1].start : 0;
+    return idx ? g->ranges[idx - 1].n : 0;
 }
 
 /* ---- syncing with the settings --------------------------------------------------------------- */
@@ -372,6 +480,8 @@ static void sync_budgets(clx_govern_t *g, int force)
     }
 
     int64_t now = clx_now_ms();
+    struct tracked **to_load = clx_xcalloc(defs.n ? defs.n : 1, sizeof(*to_load));
+    size_t nload = 0;
     pthread_mutex_lock(&g->mu);
     for (size_t j = 0; j < g->n; j++)
         g->budgets[j]->keep = 0;
@@ -396,9 +506,8 @@ static void sync_budgets(clx_govern_t *g, int force)
         t->tz = zones[i];
         snprintf(t->zone, sizeof(t->zone), "%s", zone_names[i]);
         t->keep = 2; /* added below */
-        int rc = start_period(g, t, now);
-        if (rc != CLX_OK)
-            clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend: %s", t->def.id, clx_strerror(rc));
+        begin_load(t, now);
+        to_load[nload++] = t;
         if (g->n == g->cap) {
             g->cap = g->cap ? g->cap * 2 : 16;
             g->budgets = clx_xrealloc(g->budgets, g->cap * sizeof(*g->budgets));
@@ -413,10 +522,13 @@ static void sync_budgets(clx_govern_t *g, int force)
             tracked_free(g->budgets[j]);
     }
     g->n = k;
+    index_budgets(g);
     g->gen = gen;
     if (g->kicked)
         pthread_cond_signal(&g->cv);
     pthread_mutex_unlock(&g->mu);
+    load_list(g, to_load, nload); /* the new and changed budgets' spend, the mutex free meanwhile */
+    free(to_load);
     free(defs.items);
     free(zones);
     free(zone_names);
@@ -484,7 +596,55 @@ static void model_label(char *buf, size_t len, const char *provider, const char 
 }
 
 /* Queues an alert unless this process queued the same id before. g->mu held. */
+static struct event_alert *queue_alert(clx_govern_t *g, const char *ws, const char *id, const char *kind, int64_t now);
+static void utc_date(int64_t ms, char out[16]);
+
+/*
+ * An ingestion key can make any number of distinct model names (each a "new model", each
+ * unpriced): each rule alerts at most EVENT_ALERTS_PER_DAY times per workspace and UTC day,
+ * then once more to say so, then not until the next day. Returns 1 when id may be raised.
+ * g->mu held.
+ */
+#define EVENT_ALERTS_PER_DAY 20
+static int under_cap(clx_govern_t *g, const char *ws, const char *kind, int64_t now)
+{
+    char date[16], k[CLX_SLUG_MAX + 64], id[CLX_OUTBOX_ID_MAX + 1];
+    utc_date(now, date);
+    int n = snprintf(k, sizeof(k), "%s%c%s%c%s", ws, 0, kind, 0, date);
+    if (n <= 0 || (size_t)n >= sizeof(k))
+        return 0;
+    uintptr_t count = (uintptr_t)clx_map_get(g->counts, k, (size_t)n);
+    clx_map_put(g->counts, k, (size_t)n, (void *)(count + 1));
+    if (count < EVENT_ALERTS_PER_DAY)
+        return 1;
+    if (count == EVENT_ALERTS_PER_DAY) {
+        snprintf(id, sizeof(id), "%s:%s:more", kind, date);
+        struct event_alert *a = queue_alert(g, ws, id, kind, now);
+        if (a != NULL) {
+            snprintf(a->title, sizeof(a->title), "More than %d %s alerts in workspace %s today", EVENT_ALERTS_PER_DAY,
+                     kind, ws);
+            snprintf(a->text, sizeof(a->text),
+                     "Further %s alerts are not sent until tomorrow (UTC); the Warnings page lists every model. "
+                     "Many distinct model names in one day usually mean a caller sends something else as the model.",
+                     kind);
+        }
+    }
+    return 0;
+}
+
 static struct event_alert *raise_alert(clx_govern_t *g, const char *ws, const char *id, const char *kind, int64_t now)
+{
+    char k[CLX_SLUG_MAX + CLX_OUTBOX_ID_MAX + 2];
+    int n = snprintf(k, sizeof(k), "%s%c%s", ws, 0, id);
+    if (n <= 0 || (size_t)n >= sizeof(k) || clx_map_get(g->raised, k, (size_t)n) != NULL)
+        return NULL;
+    if (!under_cap(g, ws, kind, now))
+        return NULL;
+    return queue_alert(g, ws, id, kind, now);
+}
+
+/* Queues id unless this process queued it before. g->mu held. */
+static struct event_alert *queue_alert(clx_govern_t *g, const char *ws, const char *id, const char *kind, int64_t now)
 {
     char k[CLX_SLUG_MAX + CLX_OUTBOX_ID_MAX + 2];
     int n = snprintf(k, sizeof(k), "%s%c%s", ws, 0, id);
@@ -493,6 +653,8 @@ static struct event_alert *raise_alert(clx_govern_t *g, const char *ws, const ch
     if (clx_map_size(g->raised) > 100000) { /* a day of distinct alerts, bounded: the outbox marks stay */
         clx_map_destroy(g->raised);
         g->raised = clx_map_create();
+        clx_map_destroy(g->counts);
+        g->counts = clx_map_create();
     }
     clx_map_put(g->raised, k, (size_t)n, (void *)1);
     if (g->nqueue == g->capqueue) {
@@ -525,13 +687,16 @@ static void utc_date(int64_t ms, char out[16])
     snprintf(out, 16, "%04d-%02d-%02d", c.year, c.month, c.day);
 }
 
+#define MODELS_MAX 1000000 /* models remembered (all workspaces); beyond, no more new-model alerts */
+
 /* The event rules for one written event. g->mu held. */
 static void event_rules(clx_govern_t *g, const char *ws, const Costlynx__Store__V1__StoredEvent *rec, int64_t now)
 {
     char mk[CLX_SLUG_MAX + 700], label[200], id[CLX_OUTBOX_ID_MAX + 1], date[16];
     int n = snprintf(mk, sizeof(mk), "%s%c%s%c%s", ws, 0, rec->provider, 0, rec->model);
     model_label(label, sizeof(label), rec->provider, rec->model);
-    if (n > 0 && (size_t)n < sizeof(mk) && clx_map_get(g->models, mk, (size_t)n) == NULL) {
+    if (n > 0 && (size_t)n < sizeof(mk) && clx_map_size(g->models) < MODELS_MAX &&
+        clx_map_get(g->models, mk, (size_t)n) == NULL) {
         clx_map_put(g->models, mk, (size_t)n, (void *)1);
         snprintf(id, sizeof(id), "model:%.180s", label);
         struct event_alert *a = raise_alert(g, ws, id, "new_model", now);
@@ -647,7 +812,7 @@ static int fire_events(clx_govern_t *g)
 /* A period over: the next one starts (spend from the store). g->mu held. */
 static void roll_if_over(clx_govern_t *g, struct tracked *t, int64_t at)
 {
-    if (at < t->period.end_ms)
+    if (at < t->period.end_ms || t->loading)
         return;
     if (start_period(g, t, at) != CLX_OK)
         clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read the new period's spend", t->def.id);
@@ -664,14 +829,26 @@ void clx_govern_on_event(clx_govern_t *g, const char *ws, const Costlynx__Store_
     pthread_mutex_lock(&g->mu);
     event_rules(g, ws, rec, now);
     kick = g->kicked;
-    for (size_t i = 0; i < g->n; i++) {
+    size_t first, nb = ws_budgets(g, ws, &first);
+    for (size_t i = first; i < first + nb; i++) {
         struct tracked *t = g->budgets[i];
-        if (strcmp(t->def.workspace, ws) != 0 || !scope_matches(&t->def, &a))
+        if (!scope_matches(&t->def, &a))
             continue;
         /* by the clock, not the event's time (a timestamp a few minutes ahead must not end the
          * period early); a new period's spend is read from the store, this event included */
         roll_if_over(g, t, now);
-        if (seq <= t->applied_seq || at < t->period.start_ms || at >= t->period.end_ms)
+        if (at < t->period.start_ms || at >= t->period.end_ms)
+            continue;
+        if (t->loading) { /* its spend is being read: keep the delta for finish_load */
+            if (t->nbuf == t->capbuf) {
+                t->capbuf = t->capbuf ? t->capbuf * 2 : 64;
+                t->buf = clx_xrealloc(t->buf, t->capbuf * sizeof(*t->buf));
+            }
+            t->buf[t->nbuf++] = (struct delta){seq, rec->cost_nanos};
+            t->spent = sat_add(t->spent, rec->cost_nanos); /* provisional, for the check meanwhile */
+            continue;
+        }
+        if (seq <= t->applied_seq)
             continue;
         t->applied_seq = seq;
         t->spent = sat_add(t->spent, rec->cost_nanos);
@@ -712,13 +889,11 @@ void clx_govern_check(clx_govern_t *g, const char *ws, const char *key_id, const
                       .tag_values = call->tag_values,
                       .ncheck_tags = call->ntags};
     pthread_mutex_lock(&g->mu);
-    size_t cnt = 0;
-    for (size_t i = 0; i < g->n; i++)
-        cnt += strcmp(g->budgets[i]->def.workspace, ws) == 0;
+    size_t first, cnt = ws_budgets(g, ws, &first);
     out->budgets = clx_arena_alloc(arena, (cnt ? cnt : 1) * sizeof(*out->budgets));
-    for (size_t i = 0; i < g->n; i++) {
+    for (size_t i = first; i < first + cnt; i++) {
         struct tracked *t = g->budgets[i];
-        if (strcmp(t->def.workspace, ws) != 0 || !scope_matches(&t->def, &a))
+        if (!scope_matches(&t->def, &a))
             continue;
         int64_t spent = t->spent;
         clx_span_t period = t->period;
@@ -917,6 +1092,16 @@ static int fire_pending(clx_govern_t *g)
         struct firing *f = &fs[k];
         struct chans cs = {0};
         clx_settings_list_channels(g->cfg.settings, f->def.workspace, chan_cb, &cs);
+        if (f->def.nchannels > 0) { /* the budget names its channels */
+            size_t kept = 0;
+            for (size_t c = 0; c < cs.n; c++)
+                for (size_t j = 0; j < f->def.nchannels; j++)
+                    if (strcmp(cs.items[c].id, f->def.channel_ids[j]) == 0) {
+                        cs.items[kept++] = cs.items[c];
+                        break;
+                    }
+            cs.n = kept;
+        }
         uint32_t done = 0;
         for (size_t i = 0; i < f->def.nthresholds; i++) {
             if (!(f->bits & (1u << i)))
@@ -982,6 +1167,31 @@ static void prune(clx_govern_t *g)
                 g->cfg.retention_days);
 }
 
+/* Budgets whose events corrections changed read their spend again (alerts written stay written). */
+static void reload_dirty(clx_govern_t *g)
+{
+    pthread_mutex_lock(&g->sync_mu); /* no sync frees them meanwhile */
+    pthread_mutex_lock(&g->mu);
+    struct tracked **list = clx_xcalloc(g->n ? g->n : 1, sizeof(*list));
+    size_t n = 0;
+    int64_t now = clx_now_ms();
+    for (size_t i = 0; i < g->n; i++) {
+        struct tracked *t = g->budgets[i];
+        if (!t->dirty || t->loading)
+            continue;
+        t->dirty = 0;
+        int64_t start = t->period.start_ms;
+        begin_load(t, now);
+        if (t->period.start_ms != start)
+            t->fired = 0; /* a new period meanwhile */
+        list[n++] = t;
+    }
+    pthread_mutex_unlock(&g->mu);
+    load_list(g, list, n);
+    free(list);
+    pthread_mutex_unlock(&g->sync_mu);
+}
+
 static void *govern_main(void *arg)
 {
     clx_govern_t *g = arg;
@@ -1003,22 +1213,13 @@ static void *govern_main(void *arg)
         int stop = g->stopping;
         /* periods that ended without an event: start the next; corrected ones: read again */
         int64_t now = clx_now_ms();
-        for (size_t i = 0; i < g->n && !stop; i++) {
-            struct tracked *t = g->budgets[i];
-            if (t->dirty) {
-                t->dirty = 0;
-                uint32_t fired = t->fired;
-                if (start_period(g, t, now) != CLX_OK)
-                    clx_log(CLX_LOG_ERROR, "governance", "budget %s: cannot read its spend again", t->def.id);
-                t->fired = fired; /* alerts written this period stay written */
-                t->pending &= ~fired;
-            } else {
-                roll_if_over(g, t, now);
-            }
-        }
+        for (size_t i = 0; i < g->n && !stop; i++)
+            if (!g->budgets[i]->dirty)
+                roll_if_over(g, g->budgets[i], now);
         pthread_mutex_unlock(&g->mu);
         if (stop)
             break;
+        reload_dirty(g);
         sync_budgets(g, 0);
         fire_pending(g);
         if (fire_events(g))
@@ -1097,6 +1298,7 @@ int clx_govern_start(const clx_govern_config_t *cfg, clx_govern_t **out)
     g->outbox = clx_outbox_create(cfg->store);
     g->models = clx_map_create();
     g->raised = clx_map_create();
+    g->counts = clx_map_create();
     g->watch = clx_watch_create(cfg->store, cfg->settings);
     int rc = load_models(g);
     if (rc != CLX_OK)
@@ -1128,6 +1330,9 @@ fail:
     free(g->budgets);
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
+    clx_map_destroy(g->counts);
+    clx_map_destroy(g->by_ws);
+    free(g->ranges);
     clx_watch_destroy(g->watch);
     clx_outbox_destroy(g->outbox);
     free(g);
@@ -1150,6 +1355,9 @@ void clx_govern_stop(clx_govern_t *g)
     free(g->budgets);
     clx_map_destroy(g->models);
     clx_map_destroy(g->raised);
+    clx_map_destroy(g->counts);
+    clx_map_destroy(g->by_ws);
+    free(g->ranges);
     clx_watch_destroy(g->watch);
     free(g->queue);
     clx_outbox_destroy(g->outbox);

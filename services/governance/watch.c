@@ -16,6 +16,7 @@
 #include "clx_money.h"
 #include "clx_outbox.h" /* CLX_OUTBOX_ID_MAX */
 #include "clx_rollup.h"
+#include "clx_tz.h"
 
 #define F_UNKNOWN_PROJECT COSTLYNX__STORE__V1__EVENT_FLAG__EVENT_FLAG_UNKNOWN_PROJECT
 
@@ -75,9 +76,13 @@ struct scope {
     int64_t *cost, *events;
 };
 
+/* Scopes judged per workspace (each holds 29 days of hours, ~11 KiB): a workspace with more
+ * features and models than this has the first ones met in key order judged, the rest not. */
+#define SCOPES_MAX 2000
+
 struct scopes {
     struct scope *items;
-    size_t n, cap, slots;
+    size_t n, cap, slots, dropped;
     clx_map_t *index; /* type '\0' name -> index + 1 */
 };
 
@@ -90,6 +95,10 @@ static struct scope *scope_get(struct scopes *ss, const char *type, const char *
     size_t idx = (size_t)(uintptr_t)clx_map_get(ss->index, k, (size_t)kl);
     if (idx != 0)
         return &ss->items[idx - 1];
+    if (ss->n == SCOPES_MAX) { /* callers choose feature and model names: the memory stays bounded */
+        ss->dropped++;
+        return NULL;
+    }
     if (ss->n == ss->cap) {
         ss->cap = ss->cap ? ss->cap * 2 : 32;
         ss->items = clx_xrealloc(ss->items, ss->cap * sizeof(*ss->items));
@@ -277,6 +286,7 @@ static void alert(struct item *it, clx_watch_fire_fn fire, void *ctx)
 struct ws_list {
     char (*slugs)[CLX_SLUG_MAX + 1];
     char (*sens)[8];
+    char (*zones)[64];
     size_t n, cap;
 };
 
@@ -287,16 +297,28 @@ static void ws_cb(void *arg, const clx_workspace_t *ws)
         l->cap = l->cap ? l->cap * 2 : 8;
         l->slugs = clx_xrealloc(l->slugs, l->cap * sizeof(*l->slugs));
         l->sens = clx_xrealloc(l->sens, l->cap * sizeof(*l->sens));
+        l->zones = clx_xrealloc(l->zones, l->cap * sizeof(*l->zones));
     }
     memcpy(l->slugs[l->n], ws->slug, sizeof(l->slugs[0]));
     memcpy(l->sens[l->n], ws->anomaly_sensitivity, sizeof(l->sens[0]));
+    memcpy(l->zones[l->n], ws->time_zone, sizeof(l->zones[0]));
     l->n++;
 }
 
 /* Judges hours [from, to] of ws. Returns the anomalous hours found. */
-static size_t judge_ws(clx_watch_t *w, const char *ws, const char *sensitivity, int64_t from, int64_t to,
-                       clx_watch_fire_fn fire, void *ctx)
+static size_t judge_ws(clx_watch_t *w, const char *ws, const char *sensitivity, const char *zone, int64_t from,
+                       int64_t to, clx_watch_fire_fn fire, void *ctx)
 {
+    /* weekdays and weekends are the workspace's: the series' hours are shifted by the zone's
+     * offset at the judged hours (whole hours; a DST change inside the 28 days moves the older
+     * days by an hour, which the rule's +-2 h envelope absorbs) */
+    int64_t shift = 0;
+    clx_tz_t *tz = NULL;
+    if (zone[0] != '\0' && clx_tz_load(zone, &tz) == CLX_OK) {
+        int32_t off = clx_tz_offset(tz, to * 3600);
+        shift = off >= 0 ? off / 3600 : -((-off + 3599) / 3600);
+    }
+    clx_tz_destroy(tz);
     clx_sensitivity_t sv = CLX_SENSITIVITY_MEDIUM;
     if (sensitivity[0] != '\0')
         clx_sensitivity_parse(sensitivity, &sv);
@@ -310,12 +332,16 @@ static size_t judge_ws(clx_watch_t *w, const char *ws, const char *sensitivity, 
         scopes_free(&ss);
         return 0;
     }
+    if (ss.dropped > 0)
+        clx_log(CLX_LOG_WARN, "governance", "anomalies of %s: more than %d features and models; %zu rollups not judged",
+                ws, SCOPES_MAX, ss.dropped);
     size_t found = 0;
     pthread_mutex_lock(&w->mu);
     for (int64_t h = from; h <= to; h++) {
         for (size_t i = 0; i < ss.n; i++) {
             const struct scope *s = &ss.items[i];
-            clx_series_t series = {.first_hour = first, .n = ss.slots, .cost_nanos = s->cost, .events = s->events};
+            clx_series_t series = {
+                .first_hour = first + shift, .n = ss.slots, .cost_nanos = s->cost, .events = s->events};
             clx_anomaly_t a;
             if (clx_anomaly_check(&series, (size_t)(h - first), &p, &a) != CLX_OK)
                 continue;
@@ -345,9 +371,10 @@ size_t clx_watch_run(clx_watch_t *w, int64_t now_ms, clx_watch_fire_fn fire, voi
         struct ws_list l = {0};
         clx_settings_list_workspaces(w->settings, ws_cb, &l);
         for (size_t i = 0; i < l.n; i++)
-            found += judge_ws(w, l.slugs[i], l.sens[i], from, last, fire, ctx);
+            found += judge_ws(w, l.slugs[i], l.sens[i], l.zones[i], from, last, fire, ctx);
         free(l.slugs);
         free(l.sens);
+        free(l.zones);
         w->last_hour = last;
     }
     /* alerts not written yet are offered again; old hours are forgotten */

@@ -429,6 +429,7 @@ static int run_amend(clx_pipeline_t *p, clx_ingest_t *ing)
     rec->changed_at_ms = clx_now_ms();
     rec->changed_by = (char *)actor(ing);
     rec->change_reason = (char *)c->reason;
+    rec->rolled_tags = clx_pipeline_rolled_tags(p, ws, rec); /* the tags rolled up with the new version */
 
     size_t len = costlynx__store__v1__stored_event__get_packed_size(rec);
     uint8_t *buf = clx_arena_alloc(ing->arena, len ? len : 1);

@@ -311,6 +311,25 @@ static int run_stages(clx_pipeline_t *p, const clx_catalog_t *catalog, clx_inges
     return 1;
 }
 
+/* The workspace's tagDimensions now, as pointers into *wsrec: how many. */
+static size_t declared_tags(clx_pipeline_t *p, const char *ws, clx_workspace_t *wsrec,
+                            char *declared[CLX_TAG_DIMENSIONS_MAX])
+{
+    size_t n = 0;
+    if (clx_settings_get_workspace(p->settings, ws, wsrec) == CLX_OK)
+        for (; n < wsrec->ntag_dimensions && n < CLX_TAG_DIMENSIONS_MAX; n++)
+            declared[n] = wsrec->tag_dimensions[n];
+    return n;
+}
+
+uint32_t clx_pipeline_rolled_tags(clx_pipeline_t *p, const char *ws, const Costlynx__Store__V1__StoredEvent *rec)
+{
+    clx_workspace_t wsrec;
+    char *declared[CLX_TAG_DIMENSIONS_MAX];
+    size_t n = declared_tags(p, ws, &wsrec, declared);
+    return n > 0 ? clx_dims_rolled_tags(rec, declared, n) : 0;
+}
+
 size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
 {
     const char *ws = ing->session->key.workspace;
@@ -319,10 +338,7 @@ size_t clx_pipeline_prepare(clx_pipeline_t *p, clx_ingest_t *ing, int64_t now)
     /* the tag keys the workspace rolls up now (its tagDimensions): StoredEvent.rolled_tags */
     clx_workspace_t wsrec;
     char *declared[CLX_TAG_DIMENSIONS_MAX];
-    size_t ndeclared = 0;
-    if (clx_settings_get_workspace(p->settings, ws, &wsrec) == CLX_OK)
-        for (; ndeclared < wsrec.ntag_dimensions && ndeclared < CLX_TAG_DIMENSIONS_MAX; ndeclared++)
-            declared[ndeclared] = wsrec.tag_dimensions[ndeclared];
+    size_t ndeclared = declared_tags(p, ws, &wsrec, declared);
 
     const clx_catalog_t *catalog = atomic_load(&p->catalog); /* one catalog for the whole request */
     clx_settings_read_begin(p->settings);

@@ -44,6 +44,12 @@ int clx_validate_tag_key(const char *field, const char *k, size_t len, clx_probl
 /* validate.c: the event's token counts and tier as pricing reads them (batch: true is the batch tier). */
 void clx_usage_of_event(const Costlynx__V1__UsageEvent *ev, clx_usage_t *u);
 
+/*
+ * pipeline.c: StoredEvent.rolled_tags for rec as workspace ws declares its tagDimensions now —
+ * for every write of an event (ingestion, an amend's new version). Takes the settings' read lock.
+ */
+uint32_t clx_pipeline_rolled_tags(clx_pipeline_t *p, const char *ws, const Costlynx__Store__V1__StoredEvent *rec);
+
 /* A session: the authenticated key, kept for the requests made under it. */
 struct clx_ingest_session {
     clx_pipeline_t *pipeline;

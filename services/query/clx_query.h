@@ -24,6 +24,12 @@ typedef struct clx_query clx_query_t;
 clx_query_t *clx_query_create(clx_store_t *store);
 /* NULL is a no-op. */
 void clx_query_destroy(clx_query_t *q);
+/*
+ * The dims sums the writer holds in memory (clx_writer_dims): the top-N queries add them to
+ * the store's, so they count every acknowledged event. NULL (the default): the store only.
+ */
+typedef struct clx_dims_acc clx_dims_acc_t;
+void clx_query_set_dims(clx_query_t *q, clx_dims_acc_t *held);
 
 /* CLX_OK with *out, CLX_ENOTFOUND, CLX_EIO, or CLX_ECORRUPT for an unreadable record. */
 int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len, clx_arena_t *arena,

@@ -23,6 +23,11 @@ void clx_query_destroy(clx_query_t *q)
     free(q);
 }
 
+void clx_query_set_dims(clx_query_t *q, clx_dims_acc_t *held)
+{
+    q->dims = held;
+}
+
 int clx_query_event(clx_query_t *q, const char *workspace, const char *request_id, size_t rid_len, clx_arena_t *arena,
                     Costlynx__Store__V1__StoredEvent **out)
 {

@@ -10,6 +10,7 @@
 
 struct clx_query {
     clx_store_t *store;
+    clx_dims_acc_t *dims; /* the writer's held dims sums, or NULL */
 };
 
 #endif

@@ -220,7 +220,7 @@ int clx_query_top(clx_query_t *service, const clx_top_query_t *q, clx_arena_t *a
         return CLX_EINVAL;
     clx_dims_row_t *all, sum;
     size_t n;
-    int rc = clx_dims_sum(service->store, q->kind, q->workspace, q->tag_key, q->from_ms / CLX_MS_PER_DAY,
+    int rc = clx_dims_sum(service->store, service->dims, q->kind, q->workspace, q->tag_key, q->from_ms / CLX_MS_PER_DAY,
                           q->to_ms / CLX_MS_PER_DAY, arena, &all, &n, &sum);
     if (rc != CLX_OK)
         return rc;

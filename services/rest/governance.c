@@ -105,6 +105,10 @@ static void render_budget(clx_rest_call_t *call, clx_jw_t *w, const clx_budget_d
     clx_jw_obj_end(w);
     clx_jw_str(w, "period", clx_period_name((clx_period_t)b->period));
     jw_usd(w, "amountUsd", b->amount_nanos);
+    clx_jw_arr_begin(w, "channels");
+    for (size_t i = 0; i < b->nchannels; i++)
+        clx_jw_str(w, NULL, b->channel_ids[i]);
+    clx_jw_arr_end(w);
     clx_jw_arr_begin(w, "thresholds");
     for (size_t i = 0; i < b->nthresholds; i++)
         jw_pct(w, NULL, b->thresholds_bp[i]);
@@ -267,6 +271,18 @@ static int read_budget(clx_rest_call_t *call, yajl_val body, clx_budget_def_t *b
         uint32_t def[] = CLX_BUDGET_DEFAULT_THRESHOLDS;
         memcpy(b->thresholds_bp, def, sizeof(def));
         b->nthresholds = sizeof(def) / sizeof(def[0]);
+    }
+    if ((v = member(body, "channels")) != NULL && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_ARRAY(v) || v->u.array.len > CLX_BUDGET_CHANNELS_MAX)
+            return bad(call, "channels", "channels must be an array of at most 8 channel ids ([]: every channel)"), -1;
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            yajl_val e = v->u.array.values[i];
+            const char *id = YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : NULL;
+            if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof(b->channel_ids[0]))
+                return bad(call, "channels", "channels must hold channel ids such as ch_0a1b2c3d4e5f"), -1;
+            memcpy(b->channel_ids[i], id, strlen(id) + 1);
+        }
+        b->nchannels = v->u.array.len;
     }
     return 0;
 }
@@ -497,28 +513,54 @@ int clx_rest_channel_test(clx_rest_call_t *call, clx_jw_t *w)
 
 /* ---- alerts ------------------------------------------------------------------------------------ */
 
+/* A delivery as listed: copies in the request's arena. */
+struct alert_row {
+    const char *id, *channel, *last_error;
+    clx_outbox_state_t state;
+    uint32_t attempts;
+    int64_t created_ms, updated_ms, due_ms;
+};
+
+struct alert_rows {
+    clx_arena_t *arena;
+    struct alert_row *items;
+    size_t n, cap, total;
+    int state; /* -1: any */
+};
+
 static int alert_cb(void *ctx, const clx_outbox_item_t *it)
 {
-    clx_jw_t *w = ctx;
-    clx_jw_obj_open(w, NULL);
-    clx_jw_str(w, "id", it->alert_id);
-    size_t kl = strcspn(it->alert_id, ":");
-    clx_jw_strn(w, "kind", it->alert_id, kl);
-    clx_jw_str(w, "channel", it->channel_id);
-    clx_jw_str(w, "state", clx_outbox_state_name(it->state));
-    clx_jw_int(w, "attempts", it->attempts);
-    jw_time(w, "createdAt", it->created_ms);
-    jw_time(w, "updatedAt", it->updated_ms);
-    if (it->state == CLX_OUTBOX_PENDING)
-        jw_time(w, "nextAttemptAt", it->due_ms);
-    else
-        clx_jw_null(w, "nextAttemptAt");
-    if (it->last_error[0])
-        clx_jw_str(w, "lastError", it->last_error);
-    else
-        clx_jw_null(w, "lastError");
-    clx_jw_obj_end(w);
+    struct alert_rows *r = ctx;
+    if (r->state >= 0 && (int)it->state != r->state)
+        return 0;
+    r->total++;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct alert_row *fresh = clx_arena_alloc(r->arena, cap * sizeof(*fresh));
+        if (r->n)
+            memcpy(fresh, r->items, r->n * sizeof(*fresh));
+        r->items = fresh;
+        r->cap = cap;
+    }
+    struct alert_row *a = &r->items[r->n++];
+    a->id = clx_arena_strndup(r->arena, it->alert_id, strlen(it->alert_id));
+    a->channel = clx_arena_strndup(r->arena, it->channel_id, strlen(it->channel_id));
+    a->last_error = clx_arena_strndup(r->arena, it->last_error, strlen(it->last_error));
+    a->state = it->state;
+    a->attempts = it->attempts;
+    a->created_ms = it->created_ms;
+    a->updated_ms = it->updated_ms;
+    a->due_ms = it->due_ms;
     return 0;
+}
+
+static int newest_alert_first(const void *x, const void *y)
+{
+    const struct alert_row *a = x, *b = y;
+    if (a->created_ms != b->created_ms)
+        return a->created_ms < b->created_ms ? 1 : -1;
+    int c = strcmp(a->id, b->id);
+    return c != 0 ? c : strcmp(a->channel, b->channel);
 }
 
 int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w)
@@ -527,13 +569,53 @@ int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w)
     clx_workspace_t wsr;
     if (clx_settings_get_workspace(call->srv->cfg.settings, ws, &wsr) != CLX_OK)
         return no_workspace(call, ws);
-    clx_jw_obj_begin(w);
-    clx_jw_arr_begin(w, "alerts");
+    size_t limit = 500;
+    char *lim = clx_rest_query(call->req, "limit"), *st = clx_rest_query(call->req, "state");
+    if (lim != NULL) {
+        char *end;
+        unsigned long v = strtoul(lim, &end, 10);
+        if (lim[0] < '0' || lim[0] > '9' || *end != '\0' || v < 1 || v > 5000)
+            return bad(call, "limit", "limit must be 1 to 5000");
+        limit = v;
+    }
+    struct alert_rows rows = {.arena = w->arena, .state = -1};
+    if (st != NULL) {
+        for (int k = CLX_OUTBOX_PENDING; k <= CLX_OUTBOX_FAILED; k++)
+            if (strcmp(st, clx_outbox_state_name((clx_outbox_state_t)k)) == 0)
+                rows.state = k;
+        if (rows.state < 0)
+            return bad(call, "state", "state must be pending, delivered or failed");
+    }
     if (call->srv->cfg.govern != NULL) {
-        int rc = clx_outbox_each(clx_govern_outbox(call->srv->cfg.govern), ws, alert_cb, w);
+        int rc = clx_outbox_each(clx_govern_outbox(call->srv->cfg.govern), ws, alert_cb, &rows);
         if (rc != CLX_OK)
             return clx_rest_send_error(call->req, CLX_EIO, CLX_CODE_NONE, NULL, "the alerts cannot be read: %s",
                                        clx_strerror(rc));
+    }
+    if (rows.n > 1)
+        qsort(rows.items, rows.n, sizeof(*rows.items), newest_alert_first);
+    clx_jw_obj_begin(w);
+    clx_jw_int(w, "total", (int64_t)rows.total);
+    clx_jw_arr_begin(w, "alerts");
+    for (size_t i = 0; i < rows.n && i < limit; i++) {
+        const struct alert_row *a = &rows.items[i];
+        clx_jw_obj_open(w, NULL);
+        clx_jw_str(w, "id", a->id);
+        clx_jw_strn(w, "kind", a->id, strcspn(a->id, ":"));
+        clx_jw_str(w, "channel", a->channel);
+        clx_jw_str(w, "state", clx_outbox_state_name(a->state));
+        clx_jw_int(w, "attempts", a->attempts);
+        jw_time(w, "createdAt", a->created_ms);
+        jw_time(w, "updatedAt", a->updated_ms);
+        if (a->state == CLX_OUTBOX_PENDING)
+            jw_time(w, "nextAttemptAt", a->due_ms);
+        else
+            clx_jw_null(w, "nextAttemptAt");
+        if (a->last_error[0])
+            clx_jw_str(w, "lastError", a->last_error);
+        else
+            clx_jw_null(w, "lastError");
+        clx_jw_obj_end(w);
     }
     clx_jw_arr_end(w);
     clx_jw_obj_end(w);

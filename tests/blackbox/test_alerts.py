@@ -106,6 +106,71 @@ class AlertsTest(unittest.TestCase):
         st, js, raw = self.srv.admin("GET", "workspaces/default/budgets/%s" % b["id"])
         self.assertEqual(js["state"]["fired"], [50, 80, 100], raw)
         self.assertEqual(js["state"]["spentUsd"], "13", raw)
+        # the list: newest first, a limit, a state filter, refusals
+        st, js, raw = self.srv.admin("GET", "workspaces/default/alerts?state=delivered&limit=2")
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(len(js["alerts"]), 2, raw)
+        self.assertGreaterEqual(js["total"], 4, raw)  # three thresholds and the new model
+        self.assertGreaterEqual(js["alerts"][0]["createdAt"], js["alerts"][1]["createdAt"])
+        st, js, raw = self.srv.admin("GET", "workspaces/default/alerts?state=failed")
+        self.assertEqual((js["total"], js["alerts"]), (0, []), raw)
+        for q, field in (("limit=0", "limit"), ("limit=x", "limit"), ("limit=5001", "limit"), ("state=lost", "state")):
+            st, js, raw = self.srv.admin("GET", "workspaces/default/alerts?" + q)
+            self.assertEqual((st, js["error"]["field"]), (400, field), raw)
+
+    def test_a_budget_names_its_channels(self):
+        ops = self.channel()
+        other = WebhookReceiver().start()
+        try:
+            team = self.channel(url="http://127.0.0.1:%d/team" % other.port)
+            other.secret = team["secret"].encode()
+            self.rx.secret = ops["secret"].encode()
+            st, b, raw = self.srv.admin("POST", "workspaces/default/budgets",
+                                        {"name": "Team", "amountUsd": "1", "thresholds": [100],
+                                         "scope": {"type": "project", "project": "web"}, "channels": [team["id"]]})
+            self.assertEqual(st, 201, raw)
+            self.assertEqual(b["channels"], [team["id"]])
+            st, js, raw = self.srv.admin("POST", "workspaces/default/budgets",
+                                         {"name": "x", "amountUsd": "1", "channels": ["ch_000000000000"]})
+            self.assertEqual((st, js["error"]["field"]), (404, "channels"), raw)
+            self.spend("t1", 1)
+            self.assertTrue(wait_for(lambda: [r for r in other.requests
+                                              if r["headers"].get("X-Costlynx-Alert-Id", "").startswith("budget:")], 30))
+            time.sleep(1.5)
+            self.assertEqual(self.budget_reqs(), [])  # ops is not this budget's channel
+            self.assertTrue(all(r["verified"] for r in other.requests))
+        finally:
+            other.stop()
+
+    def test_concurrent_ingests_fire_each_threshold_once(self):
+        # 8 threads, 25 events each of $0.05 over REST (HTTP/1.1 connections of their own):
+        # $10 in all against a $10 budget, crossing 50, 80 and 100 % somewhere in the middle
+        import threading
+        ch = self.channel()
+        self.rx.secret = ch["secret"].encode()
+        b = self.budget(amount="10")
+        errors = []
+
+        def worker(t):
+            try:
+                for i in range(25):
+                    st, js, raw = self.srv.ingest(self.key, event("c%d-%d" % (t, i), estimatedCostUsd=0.05))
+                    if st != 200 or js.get("inserted") != 1:
+                        errors.append(raw)
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(repr(e))
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertTrue(wait_for(lambda: len(self.budget_reqs()) >= 3, 60), self.ids())
+        time.sleep(2)
+        date = b["state"]["periodStart"][:10]
+        self.assertEqual(sorted(self.ids()), sorted("budget:%s:%s:%d" % (b["id"], date, bp) for bp in (5000, 8000, 10000)))
+        st, js, raw = self.srv.admin("GET", "workspaces/default/budgets/%s" % b["id"])
+        self.assertEqual((js["state"]["spentUsd"], js["state"]["fired"]), ("10", [50, 80, 100]), raw)
 
     def test_receiver_down_then_kill9_then_back(self):
         ch = self.channel()
@@ -227,6 +292,25 @@ class AlertsTest(unittest.TestCase):
         self.assertEqual(len(self.ids("unpriced:")), 1)
         self.assertEqual(len(self.ids("lock:")), 1)
         self.assertTrue(all(r["verified"] for r in self.rx.requests))
+
+
+    def test_event_rules_are_capped_per_day(self):
+        # an ingestion key can invent model names: 30 new (and unpriced) models in one day make
+        # 20 alerts of each rule and one "more" alert each, not 60
+        ch = self.channel()
+        self.rx.secret = ch["secret"].encode()
+        st, js, raw = self.srv.ingest(self.key, {"events": [event("cap%d" % i, model="invented-%02d" % i)
+                                                            for i in range(30)]})
+        self.assertEqual(js["inserted"], 30, raw)
+        date = time.strftime("%Y-%m-%d", time.gmtime())
+        self.assertTrue(wait_for(lambda: len(self.ids("")) >= 42, 30), len(self.ids("")))
+        time.sleep(2)
+        ids = self.ids("")
+        self.assertEqual(len([i for i in ids if i.startswith("model:")]), 20, ids)
+        self.assertEqual(len([i for i in ids if i.startswith("unpriced:")]), 20, ids)
+        self.assertIn("new_model:%s:more" % date, ids)
+        self.assertIn("unpriced_events:%s:more" % date, ids)
+        self.assertEqual(len(ids), 42, ids)
 
 
 class SsrfDefaultTest(unittest.TestCase):

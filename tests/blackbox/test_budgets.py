@@ -257,6 +257,62 @@ class BudgetsTest(unittest.TestCase):
             st, js, raw = srv.admin("GET", "workspaces/default/budgets/%s" % bid)
             self.assertEqual(js["state"]["spentUsd"], want, raw)
 
+    def test_created_while_events_arrive_counts_each_once(self):
+        # four threads write $0.01 events while budgets of the project and of the key are created
+        # (their spend read from the store) and changed: every event counts once
+        import threading
+        srv = self.srv
+        srv.create_project("busy")
+        full = srv.create_key_full(name="busy", default_project="busy")
+        key = full["key"]
+        stop = threading.Event()
+        sent = [0] * 4
+        errors = []
+
+        def worker(t):
+            i = 0
+            while not stop.is_set() or i < 20:
+                st, js, raw = srv.ingest(key, {"events": [event("busy-%d-%d-%d" % (t, i, k), estimatedCostUsd=0.01)
+                                                          for k in range(5)]})
+                if st != 200 or js.get("inserted") != 5:
+                    errors.append(raw)
+                    return
+                sent[t] += 5
+                i += 1
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        pb = self.create({"name": "busy p", "amountUsd": "1000", "scope": {"type": "project", "project": "busy"}})
+        kb = self.create({"name": "busy k", "amountUsd": "1000", "scope": {"type": "key", "key": full["id"]}})
+        time.sleep(0.2)
+        st, js, raw = srv.admin("PATCH", "workspaces/default/budgets/%s" % pb["id"], {"amountUsd": "999"})
+        self.assertEqual(st, 200, raw)
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        total = sum(sent)
+        want = "%d.%02d" % (total // 100, total % 100) if total % 100 else str(total // 100)
+        want = want.rstrip("0").rstrip(".") if "." in want else want
+        js = self.check(key)
+        got = {x["id"]: x["spentUsd"] for x in js["budgets"]}
+        self.assertEqual((got[pb["id"]], got[kb["id"]]), (want, want), (total, js))
+
+    def test_workspaces_are_apart(self):
+        srv = self.srv
+        keys, budgets = {}, {}
+        for ws in ("wa", "wb", "wc"):
+            srv.create_workspace(ws)
+            keys[ws] = srv.create_key(ws=ws, name=ws)
+            budgets[ws] = self.create({"name": ws, "amountUsd": "5"}, ws=ws)
+        self.ingest_ok(keys["wb"], [event("wb-1", estimatedCostUsd=1.5)])
+        self.ingest_ok(keys["wa"], [event("wa-1", estimatedCostUsd=0.5)])
+        for ws, want in (("wa", "0.5"), ("wb", "1.5"), ("wc", "0")):
+            js = self.check(keys[ws])
+            self.assertEqual([(x["id"], x["spentUsd"]) for x in js["budgets"]], [(budgets[ws]["id"], want)], js)
+
     def test_check_needs_a_key(self):
         st, _, raw = self.srv.request("GET", "/api/v1/budgets/check", None, {})
         self.assertEqual(st, 401, raw)

@@ -7,6 +7,7 @@
 #include "clx_test.h"
 
 #include <semaphore.h>
+#include <unistd.h>
 
 #include "clx_dims.h"
 #include "clx_error.h"
@@ -74,8 +75,9 @@ static void test_compact_records(void **state)
     clx_rollup_t small = {.events = 1, .cost_nanos = 210000, .first_ms = 1767225600000LL, .last_ms = 1767225600001LL};
     clx_rollup_t neg = {.events = -3, .input_tokens = -1, .cost_nanos = -(clx_i128_t)INT64_MAX * 1000};
     clx_rollup_t huge = {.events = big, .input_tokens = big, .output_tokens = big, .cached_tokens = 64};
-    clx_rollup_t max = {.events = ~((clx_i128_t)1 << 127),
-                        .cost_nanos = (clx_i128_t)1 << 127,
+    const clx_i128_t i128_min = (clx_i128_t)((unsigned __int128)1 << 127);
+    clx_rollup_t max = {.events = ~i128_min,
+                        .cost_nanos = i128_min,
                         .first_ms = INT64_MIN,
                         .last_ms = INT64_MAX};
     check_compact(&small);
@@ -220,11 +222,21 @@ static void on_written(clx_write_req_t *req)
 }
 
 /* Writes n events of user "user-<i % users>" (cost i+1 nanos) on day 20400 + i % 40 through the writer. */
+static void write_events_from(clx_writer_t *w, int first, int n, int users);
+static int64_t user_cost(clx_store_t *s, clx_writer_t *w, const char *user, int64_t *events);
+
 static void write_events(clx_writer_t *w, int n, int users)
+{
+    write_events_from(w, 0, n, users);
+}
+
+/* Events first .. first+n-1 (same rules as write_events, by event index). */
+static void write_events_from(clx_writer_t *w, int first, int n, int users)
 {
     clx_arena_t *a = clx_arena_create(1 << 16);
     clx_write_item_t *items = clx_arena_zalloc(a, (size_t)n * sizeof(*items));
-    for (int i = 0; i < n; i++) {
+    for (int k = 0; k < n; k++) {
+        int i = first + k;
         Costlynx__Store__V1__StoredEvent rec = COSTLYNX__STORE__V1__STORED_EVENT__INIT;
         char *rid = clx_arena_alloc(a, 16), *user = clx_arena_alloc(a, 16);
         snprintf(rid, 16, "r%d", i);
@@ -238,15 +250,15 @@ static void write_events(clx_writer_t *w, int n, int users)
         size_t len = costlynx__store__v1__stored_event__get_packed_size(&rec);
         uint8_t *buf = clx_arena_alloc(a, len);
         costlynx__store__v1__stored_event__pack(&rec, buf);
-        items[i].workspace = "acme";
-        items[i].request_id = rid;
-        items[i].request_id_len = strlen(rid);
-        items[i].value = buf;
-        items[i].value_len = len;
-        items[i].event_time_ms = rec.event_time_ms;
+        items[k].workspace = "acme";
+        items[k].request_id = rid;
+        items[k].request_id_len = strlen(rid);
+        items[k].value = buf;
+        items[k].value_len = len;
+        items[k].event_time_ms = rec.event_time_ms;
         clx_rollup_ref_t *refs = clx_arena_alloc(a, CLX_ROLLUP_PER_EVENT * sizeof(*refs));
-        items[i].rollups = refs;
-        items[i].nrollups = clx_rollup_event_refs(a, "acme", &rec, 1, refs);
+        items[k].rollups = refs;
+        items[k].nrollups = clx_rollup_event_refs(a, "acme", &rec, 1, refs);
     }
     clx_write_req_t req = {.items = items, .nitems = (size_t)n, .done = on_written};
     assert_int_equal(clx_writer_submit(w, &req), CLX_OK);
@@ -281,7 +293,7 @@ static void test_sums_over_ranges(void **state)
         clx_dims_row_t *rows, total;
         size_t n;
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
+            clx_dims_sum(s, clx_writer_dims(w), CLX_DIM_KIND_USER, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_true(total.sum.events == events);
         assert_true(total.sum.cost_nanos == cost);
         size_t nonzero = 0;
@@ -294,10 +306,10 @@ static void test_sums_over_ranges(void **state)
         }
         /* another kind, workspace or tag key sees none of it */
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
+            clx_dims_sum(s, clx_writer_dims(w), CLX_DIM_KIND_KEY, "acme", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
         assert_int_equal(
-            clx_dims_sum(s, CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
+            clx_dims_sum(s, clx_writer_dims(w), CLX_DIM_KIND_USER, "acm", NULL, ranges[r][0], ranges[r][1], a, &rows, &n, &total), CLX_OK);
         assert_int_equal(n, 0);
     }
     clx_arena_destroy(a);
@@ -346,6 +358,7 @@ static void test_top_n_is_a_partial_sort(void **state)
         events[i % USERS]++;
     }
     clx_query_t *q = clx_query_create(s);
+    clx_query_set_dims(q, clx_writer_dims(w));
     clx_arena_t *a = clx_arena_create(1 << 16);
     for (size_t limit = 1; limit <= USERS + 5; limit += 37) {
         clx_top_query_t tq = {
@@ -375,6 +388,130 @@ static void test_top_n_is_a_partial_sort(void **state)
     clx_top_row_t *rows, total;
     size_t n, nvalues;
     assert_int_equal(clx_query_top(q, &bad, a, &rows, &n, &total, &nvalues), CLX_EINVAL); /* not whole days */
+    clx_arena_destroy(a);
+    clx_query_destroy(q);
+    clx_writer_destroy(w);
+    clx_store_close(s);
+    clx_test_rmdir(dir);
+}
+
+/* Sums of user dims over all days, from the store and what w holds. */
+static int64_t user_cost(clx_store_t *s, clx_writer_t *w, const char *user, int64_t *events)
+{
+    clx_arena_t *a = clx_arena_create(4096);
+    clx_dims_row_t *rows, total;
+    size_t n;
+    int64_t cost = -1;
+    *events = 0;
+    assert_int_equal(clx_dims_sum(s, w != NULL ? clx_writer_dims(w) : NULL, CLX_DIM_KIND_USER, "acme", NULL, 0, 30000,
+                                  a, &rows, &n, &total),
+                     CLX_OK);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].value, user) == 0) {
+            cost = (int64_t)rows[i].sum.cost_nanos;
+            *events = (int64_t)rows[i].sum.events;
+        }
+    clx_arena_destroy(a);
+    return cost;
+}
+
+/*
+ * A crash after events were acknowledged but before their dims were flushed: the stored events
+ * after "dims.through" are counted again when the writer starts (voided ones not at all), and
+ * a clean stop flushes, so the next start counts nothing twice.
+ */
+static void test_held_sums_recovered(void **state)
+{
+    (void)state;
+    char *dir = clx_test_tmpdir();
+    clx_store_t *s = NULL;
+    assert_int_equal(clx_store_open(dir, &s, NULL), CLX_OK);
+    /* what a crash leaves: events 1..4 stored, "seq" 4, dims flushed through 1 only */
+    clx_batch_t *b = clx_batch_create();
+    static const struct {
+        const char *user;
+        int64_t cost;
+        int voided;
+    } evs[] = {{"alice", 100, 0}, {"alice", 20, 0}, {"bob", 3, 0}, {"bob", 4000, 1}};
+    for (uint64_t i = 0; i < 4; i++) {
+        Costlynx__Store__V1__StoredEvent rec = COSTLYNX__STORE__V1__STORED_EVENT__INIT;
+        rec.request_id = "x";
+        rec.user_id = (char *)evs[i].user;
+        rec.cost_nanos = evs[i].cost;
+        rec.event_time_ms = 20400 * DAY;
+        rec.voided = evs[i].voided;
+        uint8_t buf[128];
+        size_t len = costlynx__store__v1__stored_event__pack(&rec, buf);
+        char key[32];
+        clx_batch_put(b, s, CLX_CF_EVENTS, key, clx_event_key(key, "acme", i + 1), buf, len);
+    }
+    unsigned char v[8];
+    clx_be64_put(v, 4);
+    clx_batch_meta_put(b, s, CLX_WRITER_META_SEQ, v, 8);
+    clx_be64_put(v, 1);
+    clx_batch_meta_put(b, s, CLX_DIMS_META_THROUGH, v, 8);
+    assert_int_equal(clx_store_write(s, b, 1), CLX_OK);
+    clx_batch_destroy(b);
+
+    clx_writer_t *w = NULL;
+    assert_int_equal(clx_writer_create(s, 100, &w), CLX_OK);
+    int64_t events;
+    assert_int_equal(user_cost(s, w, "alice", &events), 20); /* event 1 was flushed before the crash */
+    assert_int_equal(events, 1);
+    assert_int_equal(user_cost(s, w, "bob", &events), 3); /* event 4 is voided */
+    assert_int_equal(user_cost(s, NULL, "bob", &events), -1); /* held, not yet in the store */
+    clx_writer_destroy(w); /* a clean stop flushes */
+    assert_int_equal(user_cost(s, NULL, "bob", &events), 3);
+    char *tv = NULL;
+    size_t tl = 0;
+    assert_int_equal(clx_store_meta_get(s, CLX_DIMS_META_THROUGH, &tv, &tl), CLX_OK);
+    assert_int_equal(tl, 8);
+    assert_int_equal(clx_be64_get((const unsigned char *)tv), 4);
+    free(tv);
+    assert_int_equal(clx_writer_create(s, 100, &w), CLX_OK);
+    assert_int_equal(user_cost(s, w, "bob", &events), 3); /* not counted twice */
+    assert_int_equal(user_cost(s, w, "alice", &events), 20);
+    clx_writer_destroy(w);
+    clx_store_close(s);
+    clx_test_rmdir(dir);
+}
+
+/*
+ * Past the writer's flush threshold (100,000 held keys) the sums are handed to the flusher
+ * thread while events keep coming: every query in between counts each event exactly once.
+ */
+static void test_exact_across_background_flushes(void **state)
+{
+    (void)state;
+    char *dir = clx_test_tmpdir();
+    clx_store_t *s = NULL;
+    clx_writer_t *w = NULL;
+    sem_init(&written, 0, 0);
+    assert_int_equal(clx_store_open(dir, &s, NULL), CLX_OK);
+    assert_int_equal(clx_writer_create(s, 100000, &w), CLX_OK);
+    clx_query_t *q = clx_query_create(s);
+    clx_query_set_dims(q, clx_writer_dims(w));
+    clx_arena_t *a = clx_arena_create(1 << 16);
+    int64_t cost = 0;
+    for (int r = 0; r < 50; r++) { /* 50,000 users, 3 keys each: two background flushes */
+        write_events_from(w, r * 1000, 1000, 1 << 30);
+        for (int i = r * 1000; i < (r + 1) * 1000; i++)
+            cost += i + 1;
+        clx_top_query_t tq = {
+            .workspace = "acme", .kind = CLX_TOP_USER, .from_ms = 20400 * DAY, .to_ms = 20440 * DAY, .limit = 1};
+        clx_top_row_t *rows, total;
+        size_t n, nvalues;
+        assert_int_equal(clx_query_top(q, &tq, a, &rows, &n, &total, &nvalues), CLX_OK);
+        assert_true(total.sum.events == (r + 1) * 1000);
+        assert_true(total.sum.cost_nanos == cost);
+        assert_int_equal(nvalues, (size_t)(r + 1) * 1000);
+        clx_arena_reset(a);
+    }
+    /* the flusher did write: user-0's sums are in the store itself (not only held) */
+    int64_t events = 0;
+    for (int tries = 0; tries < 200 && user_cost(s, NULL, "user-0", &events) != 1; tries++)
+        usleep(10000);
+    assert_int_equal(events, 1);
     clx_arena_destroy(a);
     clx_query_destroy(q);
     clx_writer_destroy(w);
@@ -473,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_event_refs_by_event_time),
         cmocka_unit_test(test_sums_over_ranges),
         cmocka_unit_test(test_top_n_is_a_partial_sort),
+        cmocka_unit_test(test_held_sums_recovered),
+        cmocka_unit_test(test_exact_across_background_flushes),
         cmocka_unit_test(test_upgrade_of_an_older_folder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,8 +30,6 @@ typedef struct fixture {
     clx_store_t *s;
 } fixture_t;
 
-
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof(*f));
@@ -392,6 +390,43 @@ static void expect_at(clx_iter_t *it, const char *ws, uint64_t seq)
     assert_memory_equal(gv, v, gvl);
 }
 
+/* A pinned iterator and its metadata read the same instant: writes after it are in neither. */
+static void test_iterator_pinned_meta(void **state)
+{
+    fixture_t *f = *state;
+    char *val = NULL;
+    size_t vlen = 0;
+    assert_int_equal(clx_store_meta_put(f->s, "seq", "\0\0\0\0\0\0\0\1", 8), CLX_OK);
+    assert_int_equal(clx_store_put(f->s, CLX_CF_ROLLUPS, "r1", 2, "a", 1), CLX_OK);
+    clx_iter_t *it = clx_iter_create_pinned(f->s, CLX_CF_ROLLUPS, "r", 1);
+    /* after the snapshot: another rollup and a new seq, in one batch as the writer does */
+    clx_batch_t *b = clx_batch_create();
+    clx_batch_put(b, f->s, CLX_CF_ROLLUPS, "r2", 2, "b", 1);
+    clx_batch_meta_put(b, f->s, "seq", "\0\0\0\0\0\0\0\2", 8);
+    assert_int_equal(clx_store_write(f->s, b, 1), CLX_OK);
+    clx_batch_destroy(b);
+    assert_int_equal(clx_iter_meta_get(it, "seq", &val, &vlen), CLX_OK);
+    assert_int_equal(vlen, 8);
+    assert_int_equal((unsigned char)val[7], 1);
+    free(val);
+    assert_int_equal(clx_iter_meta_get(it, "nope", &val, &vlen), CLX_ENOTFOUND);
+    size_t n = 0;
+    for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it))
+        n++;
+    assert_int_equal(n, 1); /* r1 only */
+    clx_iter_destroy(it);
+    /* a fresh one sees both, and the new seq */
+    it = clx_iter_create_pinned(f->s, CLX_CF_ROLLUPS, "r", 1);
+    assert_int_equal(clx_iter_meta_get(it, "seq", &val, &vlen), CLX_OK);
+    assert_int_equal((unsigned char)val[7], 2);
+    free(val);
+    n = 0;
+    for (clx_iter_first(it); clx_iter_valid(it); clx_iter_next(it))
+        n++;
+    assert_int_equal(n, 2);
+    clx_iter_destroy(it);
+}
+
 static void test_iterator_prefix(void **state)
 {
     fixture_t *f = *state;
@@ -696,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multi_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iterator_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iterator_pinned_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iterator_ff_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iterator_dedup_cf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iterator_snapshot, setup, teardown),
