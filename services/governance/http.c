@@ -294,9 +294,13 @@ int clx_http_post(const clx_http_post_t *req, clx_http_result_t *res)
         snprintf(res->error, sizeof(res->error), "cannot create an HTTP client");
         return CLX_EIO;
     }
-    /* the host name resolves to the checked address, and nothing else may be connected to */
+    /* the host name resolves to the checked address, and nothing else may be connected to. An
+       IPv6 literal ("[fd00::2]") is not resolved by libcurl, and its CURLOPT_RESOLVE entry cannot
+       be parsed (7.88 refuses "fd00::2:443:[fd00::2]" and "[fd00::2]:443:..."): no pin then, the
+       open-socket callback alone holds the connection to the checked address */
     snprintf(pin, sizeof(pin), target.addr.ss_family == AF_INET6 ? "%s:%u:[%s]" : "%s:%u:%s", target.host,
              target.port, target.addr_text);
+    int literal6 = strchr(target.host, ':') != NULL;
     clx_httpc_req_t hr = {
         .url = req->url,
         .headers = req->headers,
@@ -305,7 +309,7 @@ int clx_http_post(const clx_http_post_t *req, clx_http_result_t *res)
         .body_len = req->body_len,
         .connect_timeout_ms = req->connect_timeout_ms,
         .timeout_ms = req->timeout_ms,
-        .resolve = pin,
+        .resolve = literal6 ? NULL : pin,
         .allow_connect = only_checked,
         .allow_arg = &target,
     };

@@ -7,6 +7,42 @@
 #include "clx_error.h"
 #include "grpc_internal.h"
 
+/*
+ * protobuf-c hands strings over as C strings: "a\0b" would arrive as "a" and check project
+ * "a"'s budgets. The wire bytes of project (1), environment (2), feature (3), user_id (4) and
+ * each tags (5) key and value are therefore searched for a NUL first. NULL, or the message.
+ */
+static const char *nul_in(const uint8_t *p, const uint8_t *end, int in_tags)
+{
+    static const char *const names[] = {
+        NULL, "project must not contain NUL characters", "environment must not contain NUL characters",
+        "feature must not contain NUL characters", "userId must not contain NUL characters"};
+    while (p < end) {
+        uint64_t tag, len;
+        if (clx_grpc_wire_varint(&p, end, &tag) != 0)
+            return NULL; /* protobuf-c decoded it: a malformed tail only ends the scan */
+        if ((tag & 7) != 2) {
+            if (clx_grpc_wire_skip(&p, end, (unsigned)(tag & 7)) != 0)
+                return NULL;
+            continue;
+        }
+        if (clx_grpc_wire_varint(&p, end, &len) != 0 || len > (uint64_t)(end - p))
+            return NULL;
+        uint64_t num = tag >> 3;
+        const char *why = NULL;
+        if (in_tags && (num == 1 || num == 2) && memchr(p, '\0', (size_t)len) != NULL)
+            why = "tags must not contain NUL characters";
+        else if (!in_tags && num >= 1 && num <= 4 && memchr(p, '\0', (size_t)len) != NULL)
+            why = names[num];
+        else if (!in_tags && num == 5)
+            why = nul_in(p, p + len, 1);
+        if (why != NULL)
+            return why;
+        p += len;
+    }
+    return NULL;
+}
+
 void clx_grpc_budgets_start(clx_grpc_call_t *c)
 {
     const grpc_slice *key = clx_grpc_metadata(&c->md, "x-api-key");
@@ -26,6 +62,11 @@ void clx_grpc_budgets_start(clx_grpc_call_t *c)
     Costlynx__V1__CheckBudgetRequest *req = costlynx__v1__check_budget_request__unpack(&alloc, len, data);
     if (req == NULL) {
         clx_grpc_fail(c, CLX_EINVAL, "not a costlynx.v1.CheckBudgetRequest");
+        return;
+    }
+    const char *nul = nul_in(data, data + len, 0);
+    if (nul != NULL) {
+        clx_grpc_fail(c, CLX_EINVAL, nul);
         return;
     }
     Costlynx__V1__CheckBudgetResponse resp;

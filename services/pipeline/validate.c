@@ -119,8 +119,9 @@ static void iso_ms(int64_t ms, char *buf, size_t len)
     time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03dZ", (int)(((ms % 1000) + 1000) % 1000));
+    /* %04d: strftime's %Y writes the year 1 as "1", not RFC 3339's "0001" */
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(((ms % 1000) + 1000) % 1000));
 }
 
 /* "35 days", "5 minutes", "90 seconds": a window edge in the largest unit that divides it. */
@@ -146,11 +147,19 @@ int clx_validate_event_time(const Costlynx__V1__UsageEvent *ev, int64_t now_ms, 
     if (ev->timestamp == NULL)
         return CLX_OK;
     int64_t t = ev->timestamp->seconds * 1000 + ev->timestamp->nanos / 1000000;
+    if (t <= 0) { /* a stored event time of 0 or less means "none": the event would count at arrival */
+        char at[80];
+        iso_ms(t, at, sizeof(at));
+        return clx_problem_set(p, "timestamp", CLX_CODE_INVALID_VALUE,
+                               "timestamp must be after 1970-01-01T00:00:00.000Z (event times are kept as Unix "
+                               "milliseconds above 0), got %s",
+                               at);
+    }
     if (t >= now_ms - back_ms && t <= now_ms + forward_ms) {
         *event_ms = t;
         return CLX_OK;
     }
-    char at[40], lo[40], hi[40], sb[40], sf[40];
+    char at[80], lo[80], hi[80], sb[40], sf[40];
     iso_ms(t, at, sizeof(at));
     iso_ms(now_ms - back_ms, lo, sizeof(lo));
     iso_ms(now_ms + forward_ms, hi, sizeof(hi));

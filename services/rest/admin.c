@@ -35,11 +35,13 @@ static int method_is(h2o_req_t *req, const char *m)
 
 void clx_rest_iso_time(int64_t ms, char *buf, size_t len)
 {
-    time_t s = (time_t)(ms / 1000);
+    /* floored, so a time before 1970 keeps its milliseconds positive; %04d: strftime's %Y writes
+       the year 1 as "1", not RFC 3339's "0001" */
+    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(((ms % 1000) + 1000) % 1000));
 }
 
 static void jw_time(clx_jw_t *w, const char *key, int64_t ms)

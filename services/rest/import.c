@@ -232,6 +232,10 @@ static void fill(struct import *imp, struct slot *s)
         if (rc == LINE_OK) {
             if (len > 0 && line[len - 1] == '\r')
                 len--;
+            if (imp->lines == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+                line += 3; /* a UTF-8 byte order mark (Windows tools write one) starts the body */
+                len -= 3;
+            }
             size_t i = 0;
             while (i < len && (line[i] == ' ' || line[i] == '\t'))
                 i++;
@@ -429,8 +433,10 @@ static void step(struct import *imp)
                         (unsigned long long)imp->next_line);
         imp->stop = 1;
     }
-    int waiting = 0;
+    int waiting;
     struct slot *s = NULL;
+again:
+    waiting = 0;
     for (size_t i = 0; i < IMPORT_SLOTS; i++) {
         s = &imp->slots[i];
         if (s->busy)
@@ -473,7 +479,9 @@ static void step(struct import *imp)
         if (imp->slots[i].held)
             return;
     if (!imp->eof && !imp->stop)
-        return;
+        goto again; /* every slot was answered at once (all its lines rejected): nothing in flight
+                       will call back, so read on here (this hung for good once 8 chunks in a row,
+                       800 lines, were all rejected) */
     if (imp->req != NULL)
         respond(imp);
     import_free(imp);

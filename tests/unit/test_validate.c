@@ -254,6 +254,30 @@ static void test_event_time_window_edges(void **state)
     ts.nanos = 1000000000;
     assert_int_equal(clx_validate_event(&ev, &p), CLX_EINVAL);
     assert_string_equal(p.field, "timestamp");
+    /* at or before the epoch, even with the window lifted (an admin's allowOld import): a stored
+       event time of 0 or less reads as "none", so the event would count at its arrival */
+    const int64_t lifted = now + 62135596800000LL;
+    const struct {
+        int64_t seconds;
+        int32_t nanos;
+        const char *shown;
+    } early[] = {{-1, 500000000, "1969-12-31T23:59:59.500Z"},
+                 {0, 0, "1970-01-01T00:00:00.000Z"},
+                 {0, 999999, "1970-01-01T00:00:00.000Z"},
+                 {-62135596800LL, 1000000, "0001-01-01T00:00:00.001Z"}};
+    for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++) {
+        ts.seconds = early[i].seconds;
+        ts.nanos = early[i].nanos;
+        assert_int_equal(clx_validate_event(&ev, &p), CLX_OK);
+        assert_int_equal(clx_validate_event_time(&ev, now, lifted, fwd, &at, &p), CLX_EINVAL);
+        assert_string_equal(p.field, "timestamp");
+        assert_string_equal(p.code, "invalid_value");
+        assert_non_null(strstr(p.message, early[i].shown)); /* RFC 3339: four year digits, ms >= 0 */
+    }
+    ts.seconds = 0; /* the first millisecond after the epoch is kept */
+    ts.nanos = 1000000;
+    assert_int_equal(clx_validate_event_time(&ev, now, lifted, fwd, &at, &p), CLX_OK);
+    assert_true(at == 1);
 }
 
 int main(void)
