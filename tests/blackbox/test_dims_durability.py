@@ -5,6 +5,7 @@ with voids and amends of events whose sums were still held.
 
 Costs by hand: gpt-4o-mini lists $0.15 input and $0.60 output per million tokens, i.e. 150 and
 600 nano-dollars per token."""
+import time
 import unittest
 import urllib.parse
 from decimal import Decimal
@@ -22,6 +23,7 @@ class DimsDurabilityTest(unittest.TestCase):
     maxDiff = None
 
     def setUp(self):
+        self.started = time.monotonic()
         self.srv = clx.Server()
         self.key = self.srv.create_key(name="dims")
         st, js, raw = self.srv.admin("PATCH", "workspaces/default", {"tagDimensions": ["team"]})
@@ -64,6 +66,28 @@ class DimsDurabilityTest(unittest.TestCase):
         self.assertEqual(sum(n for n, _ in teams.values()), 300)
         self.srv.restart()  # a clean stop flushes; nothing is counted twice
         self.assertEqual(self.users(), want)
+
+    def user_totals(self):
+        st, js, raw = self.srv.admin("GET", "workspaces/default/usage/costs?groupBy=user&limit=1")
+        self.assertEqual(st, 200, raw)
+        return int(js["groups"]), int(js["total"]["events"]), Decimal(js["total"]["costUsd"])
+
+    def test_kill9_around_a_flush_in_batches(self):
+        # 12,000 users, one event each: 36,000 user keys, written by the flusher in batches of
+        # 10,000 merges; killed about when the flush 5-6 s after the start runs (before, between
+        # its batches or after: the timing decides), every sum is counted once. Event i costs 150*(1000 + i % 7) + 600*100.
+        n = 12000
+        for b in range(n // 100):
+            self.send([clx.event("f%d" % i, inputTokens=1000 + i % 7, outputTokens=100, userId="u%05d" % i)
+                       for i in range(b * 100, (b + 1) * 100)])
+        want = (n, n, usd(sum(IN * (1000 + i % 7) + OUT * 100 for i in range(n))))
+        self.assertEqual(self.user_totals(), want)
+        time.sleep(max(0.0, 5.6 - (time.monotonic() - self.started)))
+        self.srv.kill9()
+        self.srv.start()
+        self.assertEqual(self.user_totals(), want)
+        self.srv.restart()  # a clean stop flushes; nothing is counted twice
+        self.assertEqual(self.user_totals(), want)
 
     def test_void_and_amend_of_held_sums(self):
         self.send([clx.event("a1", inputTokens=1000, outputTokens=0, userId="alice", tags={"team": "x"}),
