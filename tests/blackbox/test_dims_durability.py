@@ -1,7 +1,8 @@
 """The dims counters (groupBy=user|key|tag:KEY) are summed by the writer in memory and flushed
 every few seconds (docs/design.md, "Users, keys and tags"): they must still count every
 acknowledged event exactly — read right after ingest, after kill -9 before any flush, and
-with voids and amends of events whose sums were still held.
+with voids and amends of events whose sums were still held, and across kill -9 around a flush
+written in batches.
 
 Costs by hand: gpt-4o-mini lists $0.15 input and $0.60 output per million tokens, i.e. 150 and
 600 nano-dollars per token."""
