@@ -88,7 +88,7 @@ struct import {
     size_t gcap, gstart, gend, gscan;
     size_t max_line;
     uint64_t inflated, max_inflated; /* a gzip body's bytes inflated so far, and the bound */
-    uint64_t next_line; /* file line number of the next line read */
+    uint64_t next_line;              /* file line number of the next line read */
     int eof;
     /* a failure that ended the import early */
     int fail;
