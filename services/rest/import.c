@@ -37,6 +37,11 @@
 #define IMPORT_MAX_ERRORS 1000 /* errors listed in the answer (the counts stay exact) */
 #define IMPORT_RETRY_MS 20     /* a full writer queue: the chunk is submitted again after this */
 #define GZ_SLACK (64 * 1024)   /* the inflate window beyond one line */
+/* A gzip body may inflate to at most this many times the body limit (--import-max-body-bytes,
+ * 512 MiB at the default 16 MiB). Memory is bounded anyway (one line at a time); this bounds the
+ * CPU one request can cost: 2 MB of gzip'd newlines inflate to 2 GB and took 26 s of a core.
+ * NDJSON usage events compress 10-20x, so a real body stays far below it. */
+#define GZ_MAX_RATIO 32
 #define SLOT_ARENA (128 * 1024)
 /*
  * Imports under way at once, server-wide: each holds its body (up to --import-max-body-bytes)
@@ -82,7 +87,8 @@ struct import {
     char *gbuf;
     size_t gcap, gstart, gend, gscan;
     size_t max_line;
-    uint64_t next_line; /* file line number of the next line read */
+    uint64_t inflated, max_inflated; /* a gzip body's bytes inflated so far, and the bound */
+    uint64_t next_line;              /* file line number of the next line read */
     int eof;
     /* a failure that ended the import early */
     int fail;
@@ -186,6 +192,14 @@ static int next_gzip(struct import *imp, const char **line, size_t *len)
         size_t before = imp->z.avail_out;
         int zrc = inflate(&imp->z, Z_NO_FLUSH);
         imp->gend += before - imp->z.avail_out;
+        imp->inflated += before - imp->z.avail_out;
+        if (imp->inflated > imp->max_inflated) {
+            fail_import(imp, CLX_ETOOBIG, CLX_CODE_NONE, "Content-Encoding",
+                        "the gzip body inflates to more than %llu bytes (%d times the body limit) at line %llu; "
+                        "the lines before it were imported: send the file in parts (costlynxd ctl import does)",
+                        (unsigned long long)imp->max_inflated, GZ_MAX_RATIO, (unsigned long long)imp->next_line);
+            return LINE_FAIL;
+        }
         if (zrc == Z_STREAM_END) {
             if (imp->z.avail_in > 0) {
                 if (inflateReset(&imp->z) != Z_OK)
@@ -610,6 +624,7 @@ int clx_rest_import(clx_rest_call_t *call)
     imp->body = req->entity.base;
     imp->body_len = req->entity.len;
     imp->max_line = srv->cfg.max_body;
+    imp->max_inflated = (uint64_t)limit * GZ_MAX_RATIO;
     imp->next_line = first_line;
     imp->gzip = gzip;
     imp->errors = clx_xcalloc(IMPORT_MAX_ERRORS, sizeof(*imp->errors));

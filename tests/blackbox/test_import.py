@@ -134,6 +134,28 @@ class ImportTest(unittest.TestCase):
         st, js, raw = self.post(b"this is not gzip\n" * 10, key=key, headers={"Content-Encoding": "gzip"})
         self.assertEqual((st, js["error"]["code"], js["inserted"]), (400, "invalid_gzip", 0), raw)
 
+    def test_gzip_body_that_inflates_too_far(self):
+        # found by the red team: 2 MB of gzip'd newlines inflate to 2 GB and kept a core busy for
+        # 26 s. A gzip body may inflate to 32 times the body limit (here 4,000,000 bytes x 32): past
+        # it the import stops with 413, the lines before it imported and counted
+        ws = "imp-gz-far"
+        self.srv.create_workspace(ws)
+        key = self.srv.create_key(ws=ws)
+        head = "".join(line("far-%03d" % i) + "\n" for i in range(300)).encode()
+        body = gzip.compress(head + b"\n" * (4000000 * 32 + 1), compresslevel=6)
+        self.assertLess(len(body), 4000000)
+        st, js, raw = self.post(body, key=key, headers={"Content-Encoding": "gzip"})
+        self.assertEqual(st, 413, raw[:400])
+        self.assertEqual((js["ok"], js["error"]["code"], js["error"]["field"]),
+                         (False, "payload_too_large", "Content-Encoding"), raw[:400])
+        self.assertIn("inflates to more than 128000000 bytes", js["error"]["message"])
+        self.assertEqual(js["inserted"], 300)
+        self.assertEqual(self.overview(ws)["events"], 300)
+        # just under the bound it is read to its end
+        body = gzip.compress(head + b"\n" * (4000000 * 32 - len(head)), compresslevel=6)
+        st, js, raw = self.post(body, key=key, headers={"Content-Encoding": "gzip"})
+        self.assertEqual((st, js["skipped"]), (200, 300), raw[:400])
+
     def test_refusals(self):
         body = line("ref-1") + "\n"
         st, js, _ = self.post(body, key=False)
