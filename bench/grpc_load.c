@@ -283,6 +283,7 @@ static void otlp_template(void) {
   static uint8_t trace_id[16] = {0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c};
   static uint8_t parent_id[8] = {0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x73};
   uint8_t(*span_ids)[8] = xcalloc(b, sizeof *span_ids);
+  uint64_t now_ns = (uint64_t)time(NULL) * 1000000000ull;
   for (size_t i = 0; i < b; i++) {
     Opentelemetry__Proto__Trace__V1__Span *sp = &spans[i];
     opentelemetry__proto__trace__v1__span__init(sp);
@@ -295,7 +296,8 @@ static void otlp_template(void) {
     sp->parent_span_id = (ProtobufCBinaryData){8, parent_id};
     sp->name = "chat gpt-4o-mini";
     sp->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
-    sp->start_time_unix_nano = 1767225600000000000ull + i * 1000000ull;
+    /* a minute ago: a span's end is its event's time, which must lie in the workspace's window */
+    sp->start_time_unix_nano = now_ns - 60000000000ull + i * 1000000ull;
     sp->end_time_unix_nano = sp->start_time_unix_nano + 850000000ull;
     kv_t *attrs[] = {
         kv_str("gen_ai.provider.name", "openai"), kv_str("gen_ai.operation.name", "chat"),
