@@ -44,7 +44,7 @@ void clx_rest_iso_time(int64_t ms, char *buf, size_t len)
              tm.tm_min, tm.tm_sec, (int)(((ms % 1000) + 1000) % 1000));
 }
 
-static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
+void clx_rest_jw_time(clx_jw_t *w, const char *key, int64_t ms)
 {
     char buf[40];
     if (ms == 0) {
@@ -157,7 +157,7 @@ static void render_ws(clx_jw_t *w, const clx_workspace_t *ws)
     clx_jw_str(w, "name", ws->name);
     clx_jw_bool(w, "strictMode", ws->strict_mode);
     clx_rest_render_ws_governance(w, ws);
-    jw_time(w, "createdAt", ws->created_at_ms);
+    clx_rest_jw_time(w, "createdAt", ws->created_at_ms);
     /* the accepted event-time window in force (the defaults when the workspace sets none) */
     clx_jw_obj_open(w, "eventWindow");
     clx_jw_int(w, "backSeconds", (ws->window_back_ms > 0 ? ws->window_back_ms : CLX_WINDOW_BACK_DEFAULT_MS) / 1000);
@@ -177,7 +177,7 @@ static void render_project(clx_jw_t *w, const clx_project_t *p)
     clx_jw_str(w, "slug", p->slug);
     clx_jw_str(w, "name", p->name);
     clx_jw_str(w, "workspace", p->workspace);
-    jw_time(w, "createdAt", p->created_at_ms);
+    clx_rest_jw_time(w, "createdAt", p->created_at_ms);
     clx_jw_obj_end(w);
 }
 
@@ -186,7 +186,7 @@ static void render_env(clx_jw_t *w, const clx_environment_t *e)
     clx_jw_obj_open(w, NULL);
     clx_jw_str(w, "slug", e->slug);
     clx_jw_str(w, "project", e->project);
-    jw_time(w, "createdAt", e->created_at_ms);
+    clx_rest_jw_time(w, "createdAt", e->created_at_ms);
     clx_jw_obj_end(w);
 }
 
@@ -200,8 +200,8 @@ static void render_key(clx_jw_t *w, const clx_apikey_t *k)
     jw_opt(w, "defaultProject", k->default_project);
     jw_opt(w, "defaultEnvironment", k->default_environment);
     jw_opt(w, "environment", k->locked_environment);
-    jw_time(w, "createdAt", k->created_at_ms);
-    jw_time(w, "revokedAt", k->revoked_at_ms);
+    clx_rest_jw_time(w, "createdAt", k->created_at_ms);
+    clx_rest_jw_time(w, "revokedAt", k->revoked_at_ms);
     clx_jw_obj_end(w);
 }
 
@@ -418,7 +418,7 @@ static int projects_create(clx_rest_call_t *call, clx_jw_t *w)
             clx_jw_str(w, "slug", p.slug);
             clx_jw_str(w, "name", p.name);
             clx_jw_str(w, "workspace", p.workspace);
-            jw_time(w, "createdAt", p.created_at_ms);
+            clx_rest_jw_time(w, "createdAt", p.created_at_ms);
             clx_jw_arr_begin(w, "environments");
             clx_settings_list_environments(call->srv->cfg.settings, ws, p.slug, list_env_cb, w);
             clx_jw_arr_end(w);
@@ -441,7 +441,7 @@ static int project_get(clx_rest_call_t *call, clx_jw_t *w)
     clx_jw_str(w, "slug", p.slug);
     clx_jw_str(w, "name", p.name);
     clx_jw_str(w, "workspace", p.workspace);
-    jw_time(w, "createdAt", p.created_at_ms);
+    clx_rest_jw_time(w, "createdAt", p.created_at_ms);
     clx_jw_arr_begin(w, "environments");
     clx_settings_list_environments(call->srv->cfg.settings, ws, slug, list_env_cb, w);
     clx_jw_arr_end(w);
@@ -524,7 +524,7 @@ static int keys_create(clx_rest_call_t *call, clx_jw_t *w)
             jw_opt(w, "defaultProject", k.default_project);
             jw_opt(w, "defaultEnvironment", k.default_environment);
             jw_opt(w, "environment", k.locked_environment);
-            jw_time(w, "createdAt", k.created_at_ms);
+            clx_rest_jw_time(w, "createdAt", k.created_at_ms);
             clx_jw_obj_end(w);
             send_w(call, 201, w);
             memset(secret, 0, sizeof(secret));
@@ -673,13 +673,13 @@ void clx_rest_render_event(clx_jw_t *w, const Costlynx__Store__V1__StoredEvent *
     jw_opt(w, "feature", ev->feature);
     clx_jw_str(w, "keyId", ev->key_id);
     /* the event's time: its timestamp, else (and in events stored before it existed) arrival */
-    jw_time(w, "timestamp", ev->event_time_ms != 0 ? ev->event_time_ms : ev->received_at_ms);
-    jw_time(w, "receivedAt", ev->received_at_ms);
+    clx_rest_jw_time(w, "timestamp", ev->event_time_ms != 0 ? ev->event_time_ms : ev->received_at_ms);
+    clx_rest_jw_time(w, "receivedAt", ev->received_at_ms);
     /* corrections (issue 11): the version, and a voided event's mark (it is in no total) */
     clx_jw_int(w, "version", ev->version != 0 ? ev->version : 1);
     if (ev->voided) {
         clx_jw_bool(w, "voided", 1);
-        jw_time(w, "voidedAt", ev->changed_at_ms);
+        clx_rest_jw_time(w, "voidedAt", ev->changed_at_ms);
         clx_jw_str(w, "voidedBy", ev->changed_by);
         clx_jw_str(w, "voidReason", ev->change_reason);
     }
@@ -763,7 +763,6 @@ static int usage_events(clx_rest_call_t *call, clx_jw_t *w)
 
 /* ---- pricing overrides and Azure deployment mappings ----------------------------------------- */
 
-
 static void render_override(clx_jw_t *w, const clx_price_override_t *o)
 {
     clx_jw_obj_open(w, NULL);
@@ -775,7 +774,7 @@ static void render_override(clx_jw_t *w, const clx_price_override_t *o)
     clx_jw_price(w, "cachedInputPerMtok", o->cached_input_pico);
     clx_jw_price(w, "cacheWritePerMtok", o->cache_write_pico);
     clx_jw_str(w, "note", o->note);
-    jw_time(w, "createdAt", o->created_at_ms);
+    clx_rest_jw_time(w, "createdAt", o->created_at_ms);
     clx_jw_obj_end(w);
 }
 
@@ -789,7 +788,7 @@ static void render_deployment(clx_jw_t *w, const clx_deployment_t *d)
     clx_jw_obj_open(w, NULL);
     clx_jw_str(w, "deployment", d->deployment);
     clx_jw_str(w, "model", d->model);
-    jw_time(w, "createdAt", d->created_at_ms);
+    clx_rest_jw_time(w, "createdAt", d->created_at_ms);
     clx_jw_obj_end(w);
 }
 
@@ -837,7 +836,8 @@ static int overrides_set(clx_rest_call_t *call, clx_jw_t *w)
     yajl_val body = body_object(call);
     if (body == NULL)
         return 0;
-    if (member_str(call, body, "provider", &in.provider) == CLX_OK && member_str(call, body, "model", &in.model) == CLX_OK &&
+    if (member_str(call, body, "provider", &in.provider) == CLX_OK &&
+        member_str(call, body, "model", &in.model) == CLX_OK &&
         member_price(call, body, "inputPerMtok", &in.input) == CLX_OK &&
         member_price(call, body, "outputPerMtok", &in.output) == CLX_OK &&
         member_price(call, body, "cachedInputPerMtok", &in.cached_input) == CLX_OK &&
@@ -896,7 +896,8 @@ static int deployments_set(clx_rest_call_t *call, clx_jw_t *w)
     if (body == NULL)
         return 0;
     const char *deployment, *model;
-    if (member_str(call, body, "deployment", &deployment) == CLX_OK && member_str(call, body, "model", &model) == CLX_OK) {
+    if (member_str(call, body, "deployment", &deployment) == CLX_OK &&
+        member_str(call, body, "model", &model) == CLX_OK) {
         clx_deployment_t d;
         clx_settings_problem_t problem = {0};
         int rc = clx_settings_set_deployment(call->srv->cfg.settings, ws, deployment, model, &d, &problem);
@@ -981,8 +982,8 @@ static void backup_respond(struct backup_job *job)
     clx_jw_int(&w, "bytes", (int64_t)b->bytes);
     clx_jw_int(&w, "files", (int64_t)b->files);
     clx_jw_int(&w, "sequence", (int64_t)b->sequence);
-    jw_time(&w, "startedAt", b->started_ms);
-    jw_time(&w, "finishedAt", b->finished_ms);
+    clx_rest_jw_time(&w, "startedAt", b->started_ms);
+    clx_rest_jw_time(&w, "finishedAt", b->finished_ms);
     clx_jw_arr_begin(&w, "deleted");
     for (size_t i = 0; i < b->ndeleted; i++)
         clx_jw_str(&w, NULL, b->deleted[i]);

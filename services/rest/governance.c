@@ -34,17 +34,6 @@ static void jw_usd(clx_jw_t *w, const char *key, int64_t nanos)
     clx_jw_str(w, key, buf);
 }
 
-static void jw_time(clx_jw_t *w, const char *key, int64_t ms)
-{
-    char buf[40];
-    if (ms == 0) {
-        clx_jw_null(w, key);
-        return;
-    }
-    clx_rest_iso_time(ms, buf, sizeof(buf));
-    clx_jw_str(w, key, buf);
-}
-
 /* Basis points as a percentage number: 8000 -> 80, 8050 -> 80.5, 1 -> 0.01. */
 static void jw_pct(clx_jw_t *w, const char *key, int64_t bp)
 {
@@ -113,15 +102,15 @@ static void render_budget(clx_rest_call_t *call, clx_jw_t *w, const clx_budget_d
     for (size_t i = 0; i < b->nthresholds; i++)
         jw_pct(w, NULL, b->thresholds_bp[i]);
     clx_jw_arr_end(w);
-    jw_time(w, "createdAt", b->created_at_ms);
-    jw_time(w, "updatedAt", b->updated_at_ms);
+    clx_rest_jw_time(w, "createdAt", b->created_at_ms);
+    clx_rest_jw_time(w, "updatedAt", b->updated_at_ms);
     clx_budget_state_t st;
     if (call->srv->cfg.govern != NULL &&
         clx_govern_budget_state(call->srv->cfg.govern, b->workspace, b->id, &st) == CLX_OK) {
         clx_jw_obj_open(w, "state");
         clx_jw_str(w, "timeZone", st.zone);
-        jw_time(w, "periodStart", st.period.start_ms);
-        jw_time(w, "periodEnd", st.period.end_ms);
+        clx_rest_jw_time(w, "periodStart", st.period.start_ms);
+        clx_rest_jw_time(w, "periodEnd", st.period.end_ms);
         jw_usd(w, "spentUsd", st.spent_nanos);
         jw_usd(w, "remainingUsd", st.spent_nanos >= b->amount_nanos ? 0 : b->amount_nanos - st.spent_nanos);
         jw_pct(w, "percent", st.percent_bp);
@@ -412,7 +401,7 @@ static void render_channel(clx_jw_t *w, const clx_channel_def_t *c, int with_sec
     }
     if (with_secret && c->kind == 0)
         clx_jw_str(w, "secret", c->secret);
-    jw_time(w, "createdAt", c->created_at_ms);
+    clx_rest_jw_time(w, "createdAt", c->created_at_ms);
     clx_jw_obj_end(w);
 }
 
@@ -605,10 +594,10 @@ int clx_rest_alerts_list(clx_rest_call_t *call, clx_jw_t *w)
         clx_jw_str(w, "channel", a->channel);
         clx_jw_str(w, "state", clx_outbox_state_name(a->state));
         clx_jw_int(w, "attempts", a->attempts);
-        jw_time(w, "createdAt", a->created_ms);
-        jw_time(w, "updatedAt", a->updated_ms);
+        clx_rest_jw_time(w, "createdAt", a->created_ms);
+        clx_rest_jw_time(w, "updatedAt", a->updated_ms);
         if (a->state == CLX_OUTBOX_PENDING)
-            jw_time(w, "nextAttemptAt", a->due_ms);
+            clx_rest_jw_time(w, "nextAttemptAt", a->due_ms);
         else
             clx_jw_null(w, "nextAttemptAt");
         if (a->last_error[0])
@@ -636,8 +625,8 @@ void clx_rest_render_budget_check(clx_jw_t *w, const Costlynx__V1__CheckBudgetRe
         clx_jw_str(w, "name", b->name);
         clx_jw_str(w, "scope", b->scope);
         clx_jw_str(w, "period", b->period);
-        jw_time(w, "periodStart", b->period_start_ms);
-        jw_time(w, "periodEnd", b->period_end_ms);
+        clx_rest_jw_time(w, "periodStart", b->period_start_ms);
+        clx_rest_jw_time(w, "periodEnd", b->period_end_ms);
         clx_jw_str(w, "amountUsd", b->amount_usd);
         clx_jw_str(w, "spentUsd", b->spent_usd);
         clx_jw_str(w, "remainingUsd", b->remaining_usd);
@@ -759,8 +748,8 @@ static void anomaly_cb(void *arg, const clx_watch_item_t *it)
     clx_jw_str(w, "type", it->scope_type);
     clx_jw_str(w, "name", it->scope);
     clx_jw_obj_end(w);
-    jw_time(w, "hour", it->hour_ms);
-    jw_time(w, "episodeStart", it->episode_ms);
+    clx_rest_jw_time(w, "hour", it->hour_ms);
+    clx_rest_jw_time(w, "episodeStart", it->episode_ms);
     jw_usd(w, "observedUsd", it->a.observed_nanos);
     jw_usd(w, "baselineUsd", it->a.baseline_nanos);
     clx_jw_int(w, "observedEvents", it->a.observed_events);
@@ -894,7 +883,7 @@ static void render_alias(clx_jw_t *w, const clx_alias_def_t *a)
     clx_jw_str(w, "project", a->project);
     clx_jw_str(w, "alias", a->alias);
     clx_jw_str(w, "canonical", a->canonical);
-    jw_time(w, "createdAt", a->created_at_ms);
+    clx_rest_jw_time(w, "createdAt", a->created_at_ms);
     clx_jw_obj_end(w);
 }
 

@@ -170,6 +170,8 @@ int clx_rest_otlp_traces(clx_rest_call_t *call);
 struct Costlynx__Store__V1__StoredEvent;
 void clx_rest_render_event(clx_jw_t *w, const struct Costlynx__Store__V1__StoredEvent *ev);
 void clx_rest_iso_time(int64_t ms, char *buf, size_t len);
+/* key: that time as clx_rest_iso_time writes it, or null when ms is 0 (not set). */
+void clx_rest_jw_time(clx_jw_t *w, const char *key, int64_t ms);
 /* usage.c: dashboard reads from the rollups */
 int clx_rest_usage_overview(clx_rest_call_t *call, clx_jw_t *w);
 int clx_rest_usage_costs(clx_rest_call_t *call, clx_jw_t *w);
